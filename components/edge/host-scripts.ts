@@ -1,0 +1,532 @@
+/**
+ * The host configuration scripts of an edge host (`scripts/host/*.sh`) and the environment each
+ * one reads, built from typed, validated inputs. Pure: no Pulumi, no network; it only reads the
+ * script files.
+ *
+ * Every script takes its values from environment variables only, so callers never build shell
+ * text from values. Two ways to run one over SSH with `@pulumi/command`'s `remote.Command`:
+ *
+ * - `create: "sudo bash -s"`, `stdin: toStdin(run)` — works on any host: the values travel in
+ *   standard input as base64 data (see `scripts/host/env-loader.sh`);
+ * - `create: "bash -s"`, `stdin: run.script`, `environment: run.environment` — only when the
+ *   SSH server accepts those variables (`AcceptEnv`) and no `sudo` resets them.
+ *
+ * Suggested order on a host: {@link hostScriptSequence}.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import ipaddr from "ipaddr.js";
+
+/** A host script ready to run: its file contents and the environment variables it reads. */
+export interface HostScript {
+    /** File name in `scripts/host`, e.g. `"firewall.sh"`; handy for resource names. */
+    readonly name: string;
+    /** The script itself (starts with `#!/usr/bin/env bash`). */
+    readonly script: string;
+    /** The variables the script reads; values are plain strings, never shell text. */
+    readonly environment: Record<string, string>;
+}
+
+/** OpenNebula versions whose repository the hosts can use. */
+export const ONE_VERSIONS = ["6.10", "7.0"] as const;
+/** An OpenNebula version from {@link ONE_VERSIONS}. */
+export type OneVersion = (typeof ONE_VERSIONS)[number];
+
+/** Hypervisors of an edge host: `kvm` (metal), `qemu` (KVM driver with emulation, for virtual instances), `lxc`. */
+export const HYPERVISORS = ["kvm", "qemu", "lxc"] as const;
+/** A hypervisor from {@link HYPERVISORS}. */
+export type Hypervisor = (typeof HYPERVISORS)[number];
+
+/** Firewall modes: `strict` rejects everything not allowed, `open` only adds the accept rules. */
+export const FIREWALL_MODES = ["strict", "open"] as const;
+/** A firewall mode from {@link FIREWALL_MODES}. */
+export type FirewallMode = (typeof FIREWALL_MODES)[number];
+
+/** Public access models: DigitalOcean port forwarding, Vultr routed public IPs, AWS / Scaleway NAT. */
+export const PUBLIC_MODELS = ["portforward", "routed", "nat"] as const;
+/** A public access model from {@link PUBLIC_MODELS}. */
+export type PublicModel = (typeof PUBLIC_MODELS)[number];
+
+// ---------------------------------------------------------------------------------------------
+// Locating and reading the scripts
+
+const SCRIPT_MARKER = "firewall.sh";
+
+/**
+ * The directory holding the host scripts. This module lives in `components/edge` (run from
+ * sources) or `dist/components/edge` (compiled, in this repository or in an installed package
+ * whose `files` include `scripts/host/**`), so the scripts are two or three levels up.
+ */
+export function hostScriptsDir(): string {
+    const candidates = [
+        path.resolve(__dirname, "..", "..", "scripts", "host"),
+        path.resolve(__dirname, "..", "..", "..", "scripts", "host"),
+    ];
+    const found = candidates.find((dir) => fs.existsSync(path.join(dir, SCRIPT_MARKER)));
+    if (found === undefined) {
+        throw new Error(`host scripts not found; looked for ${SCRIPT_MARKER} in ${candidates.join(" and ")}`);
+    }
+    return found;
+}
+
+const scriptCache = new Map<string, string>();
+
+/** The contents of `scripts/host/<name>`, read once. */
+export function readHostScript(name: string): string {
+    let text = scriptCache.get(name);
+    if (text === undefined) {
+        text = fs.readFileSync(path.join(hostScriptsDir(), name), "utf8");
+        scriptCache.set(name, text);
+    }
+    return text;
+}
+
+function hostScript(name: string, environment: Record<string, string>): HostScript {
+    return { name, script: readHostScript(name), environment };
+}
+
+/**
+ * Standard input for `bash -s` that runs the script with its environment, for SSH sessions that
+ * would drop the variables (sshd accepts only `AcceptEnv` names; `sudo` resets the rest). The
+ * values are base64 data read by `env-loader.sh`, never parsed as shell, and they stay out of
+ * the command line. The output is deterministic, so it changes exactly when the inputs change.
+ */
+export function toStdin(run: HostScript): string {
+    const lines = Object.keys(run.environment)
+        .sort()
+        .map((name) => {
+            if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new Error(`environment variable name "${name}" must match [A-Z_][A-Z0-9_]*`);
+            return `${name}=${Buffer.from(run.environment[name], "utf8").toString("base64")}`;
+        });
+    const loader = readHostScript("env-loader.sh");
+    return `${loader}${loader.endsWith("\n") ? "" : "\n"}${lines.join("\n")}${lines.length ? "\n" : ""}--\n${run.script}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation helpers (each error names the field and what is allowed)
+
+function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
+    if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
+    throw new Error(`${field} must be one of ${allowed.join(", ")} (got ${describeValue(value)})`);
+}
+
+function integerIn(field: string, value: unknown, min: number, max: number): number {
+    if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
+    throw new Error(`${field} must be an integer from ${min} to ${max} (got ${describeValue(value)})`);
+}
+
+function port(field: string, value: unknown): number {
+    return integerIn(field, value, 1, 65535);
+}
+
+function ipv4(field: string, value: unknown): string {
+    if (typeof value === "string" && ipaddr.IPv4.isValidFourPartDecimal(value)) return value;
+    throw new Error(`${field} must be an IPv4 address like 203.0.113.10 (got ${describeValue(value)})`);
+}
+
+function ipv4List(field: string, value: unknown): string[] {
+    if (!Array.isArray(value) || value.length === 0) {
+        throw new Error(`${field} must be a non-empty list of IPv4 addresses (got ${describeValue(value)})`);
+    }
+    const list = value.map((item, i) => ipv4(`${field}[${i}]`, item));
+    const duplicate = list.find((ip, i) => list.indexOf(ip) !== i);
+    if (duplicate !== undefined) throw new Error(`${field} lists ${duplicate} twice`);
+    return list;
+}
+
+function interfaceName(field: string, value: unknown): string {
+    if (typeof value === "string" && /^[A-Za-z0-9_.@-]{1,15}$/.test(value)) return value;
+    throw new Error(`${field} must be an interface name of 1 to 15 letters, digits, "_", ".", "@", "-" (got ${describeValue(value)})`);
+}
+
+function yesNo(value: boolean): string {
+    return value ? "yes" : "no";
+}
+
+function booleanField(field: string, value: unknown, fallback: boolean): boolean {
+    if (value === undefined) return fallback;
+    if (typeof value === "boolean") return value;
+    throw new Error(`${field} must be true or false (got ${describeValue(value)})`);
+}
+
+function describeValue(value: unknown): string {
+    if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+    if (Array.isArray(value)) return "a list";
+    if (value !== null && typeof value === "object") return "an object";
+    return String(value);
+}
+
+function ipToInt(ip: string): number {
+    return ipaddr.IPv4.parse(ip).toByteArray().reduce((n, byte) => n * 256 + byte, 0);
+}
+
+function intToIp(n: number): string {
+    return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
+}
+
+// ---------------------------------------------------------------------------------------------
+// opennebula-repo.sh
+
+/** Inputs of {@link opennebulaRepoScript}. */
+export interface RepoScriptArgs {
+    /** OpenNebula version of the apt repository. Default `"6.10"`. */
+    version?: OneVersion;
+}
+
+/** `opennebula-repo.sh`: OpenNebula's apt repository (Ubuntu 22.04/24.04, Debian 12). */
+export function opennebulaRepoScript(args: RepoScriptArgs = {}): HostScript {
+    const version = oneOf("version", args.version ?? "6.10", ONE_VERSIONS);
+    return hostScript("opennebula-repo.sh", { ONE_VERSION: version });
+}
+
+// ---------------------------------------------------------------------------------------------
+// opennebula-node.sh
+
+/** Inputs of {@link opennebulaNodeScript}. */
+export interface NodeScriptArgs {
+    /** `kvm` (metal), `qemu` (virtual instances) or `lxc`. Required. */
+    hypervisor: Hypervisor;
+    /**
+     * KVM only: set the nested-virtualization option of kvm_intel/kvm_amd. Default: leave the
+     * module options alone (oneprovision's virtual provisions did not manage them either).
+     */
+    kvmNested?: boolean;
+}
+
+/** `opennebula-node.sh`: the opennebula-node-kvm or opennebula-node-lxc package, libvirt, AppArmor. */
+export function opennebulaNodeScript(args: NodeScriptArgs): HostScript {
+    const hypervisor = oneOf("hypervisor", args.hypervisor, HYPERVISORS);
+    const environment: Record<string, string> = { HYPERVISOR: hypervisor };
+    if (args.kvmNested !== undefined) {
+        const nested = booleanField("kvmNested", args.kvmNested, false);
+        if (hypervisor !== "kvm") throw new Error(`kvmNested applies only to hypervisor kvm (got ${hypervisor})`);
+        environment.KVM_NESTED = yesNo(nested);
+    }
+    return hostScript("opennebula-node.sh", environment);
+}
+
+// ---------------------------------------------------------------------------------------------
+// oneadmin-key.sh
+
+const SSH_KEY_TYPES = [
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+];
+
+/** Inputs of {@link oneadminKeyScript}. */
+export interface OneadminKeyScriptArgs {
+    /** The front-end's oneadmin public key, one OpenSSH line (`ssh-ed25519 AAAA… comment`). Required. */
+    publicKey: string;
+    /** Set sshd `PasswordAuthentication no` and `PermitRootLogin prohibit-password`. Default `true`. */
+    hardenSshd?: boolean;
+}
+
+/** `oneadmin-key.sh`: authorizes the front-end's oneadmin key on the host and hardens sshd. */
+export function oneadminKeyScript(args: OneadminKeyScriptArgs): HostScript {
+    const key = typeof args.publicKey === "string" ? args.publicKey.trim() : args.publicKey;
+    const fields = typeof key === "string" && !/[\r\n]/.test(key) ? key.split(" ") : [];
+    const valid = fields.length >= 2 && SSH_KEY_TYPES.includes(fields[0]) && /^[A-Za-z0-9+/]+={0,3}$/.test(fields[1]);
+    if (!valid) {
+        throw new Error(`publicKey must be one OpenSSH public key line "TYPE BASE64 [COMMENT]" with TYPE one of ${SSH_KEY_TYPES.join(", ")}`);
+    }
+    return hostScript("oneadmin-key.sh", {
+        ONEADMIN_PUBKEY: key as string,
+        SSHD_HARDEN: yesNo(booleanField("hardenSshd", args.hardenSshd, true)),
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// firewall.sh
+
+/** A port (or range `port`..`toPort`) to open in the host firewall. */
+export interface FirewallPort {
+    /** Port number, or first port of a range. */
+    port: number;
+    /** Last port of a range. Default: same as `port`. */
+    toPort?: number;
+    /** Default `"tcp"`. */
+    protocol?: "tcp" | "udp";
+}
+
+/** Inputs of {@link firewallScript}. */
+export interface FirewallScriptArgs {
+    /** `strict` rejects what is not allowed, `open` does not. Default `"strict"`. */
+    mode?: FirewallMode;
+    /** Limit the service rules and the final reject to this interface. Default: all interfaces. */
+    interface?: string;
+    /** WireGuard UDP port to open. Default `51820`. */
+    wireguardPort?: number;
+    /** More ports to open. Default none. SSH, BGP, VXLAN, libvirt and migration ports are always open. */
+    extraPorts?: FirewallPort[];
+    /** Apply the same rules to IPv6. Default `true`. */
+    ipv6?: boolean;
+}
+
+/** `firewall.sh`: the ONE-EDGE-INPUT chain (SSH, BGP, VXLAN, WireGuard, libvirt, migration, extras). */
+export function firewallScript(args: FirewallScriptArgs = {}): HostScript {
+    const environment: Record<string, string> = {
+        FIREWALL_MODE: oneOf("mode", args.mode ?? "strict", FIREWALL_MODES),
+        FIREWALL_WIREGUARD_PORT: String(port("wireguardPort", args.wireguardPort ?? 51820)),
+        FIREWALL_IPV6: yesNo(booleanField("ipv6", args.ipv6, true)),
+    };
+    if (args.interface !== undefined) environment.FIREWALL_INTERFACE = interfaceName("interface", args.interface);
+    const extra = args.extraPorts ?? [];
+    if (!Array.isArray(extra)) throw new Error(`extraPorts must be a list of { port, toPort?, protocol? } (got ${describeValue(extra)})`);
+    if (extra.length > 0) environment.FIREWALL_EXTRA_PORTS = extra.map((p, i) => firewallPortSpec(`extraPorts[${i}]`, p)).join(" ");
+    return hostScript("firewall.sh", environment);
+}
+
+function firewallPortSpec(field: string, spec: FirewallPort): string {
+    const first = port(`${field}.port`, spec?.port);
+    const last = spec.toPort === undefined ? first : port(`${field}.toPort`, spec.toPort);
+    if (last < first) throw new Error(`${field}.toPort must not be below ${field}.port (got ${last} < ${first})`);
+    const protocol = oneOf(`${field}.protocol`, spec.protocol ?? "tcp", ["tcp", "udp"] as const);
+    return `${last === first ? first : `${first}:${last}`}/${protocol}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// sysctl.sh
+
+/** Inputs of {@link sysctlScript}. `net.ipv4.ip_forward=1` is always set. */
+export interface SysctlScriptArgs {
+    /** Send bridged traffic through iptables (br_netfilter; OpenNebula security groups need it). Default `true`. */
+    bridgeNetfilter?: boolean;
+    /** Blanket `net.ipv4.conf.all.proxy_arp=1`; no public model needs it. Default `false`. */
+    proxyArp?: boolean;
+}
+
+/** `sysctl.sh`: IP forwarding and bridge netfilter, applied and persisted in /etc/sysctl.d. */
+export function sysctlScript(args: SysctlScriptArgs = {}): HostScript {
+    return hostScript("sysctl.sh", {
+        SYSCTL_BRIDGE_NF: yesNo(booleanField("bridgeNetfilter", args.bridgeNetfilter, true)),
+        SYSCTL_PROXY_ARP: yesNo(booleanField("proxyArp", args.proxyArp, false)),
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// public-forwarding.sh
+
+/** What all public models share. */
+interface ForwardingCommon {
+    /** The host's interface towards the cloud network, e.g. `"eth0"`. Required. */
+    uplink: string;
+    /** The VMs' bridge, created when missing. Default `"br0"`. */
+    bridge?: string;
+}
+
+/** DigitalOcean: VMs get private leases, reachable by TCP port ranges on the host (nodeport). */
+export interface PortForwardForwardingArgs extends ForwardingCommon {
+    model: "portforward";
+    /** The VMs' gateway, answered by the host on the bridge. Default `"192.168.23.1"`. */
+    gateway?: string;
+    /** Address of lease 0. Default `"192.168.23.2"`. */
+    baseIp?: string;
+    /** Number of leases forwarded (1..1000). Default `250` (oneprovision's AR size). */
+    leases?: number;
+    /** Ports of lease i are portStart + i*portSize + 1 … + portSize. Default `9000`. */
+    portStart?: number;
+    /** Ports per lease. Default `100`. */
+    portSize?: number;
+}
+
+/** Vultr: each VM uses a reserved public IP itself, routed by the host. */
+export interface RoutedForwardingArgs extends ForwardingCommon {
+    model: "routed";
+    /** The VMs' public addresses. Required, non-empty. */
+    publicIps: string[];
+    /** The VMs' gateways. Default: each address XOR 1, the /31 peer oneprovision's IPAM gave VMs. */
+    gateways?: string[];
+}
+
+/** A public address and the private address of the VM that answers for it. */
+export interface NatPair {
+    publicIp: string;
+    privateIp: string;
+}
+
+/**
+ * AWS (`natBy: "cloud"`: the Elastic IP maps 1:1 to a secondary private IP of the instance,
+ * used by the VM) or Scaleway (`natBy: "host"`: the flexible IP reaches the host, which DNATs it
+ * to the VM's private IP and SNATs the replies).
+ */
+export interface NatForwardingArgs extends ForwardingCommon {
+    model: "nat";
+    /** Who translates public ↔ private. Default `"host"`. */
+    natBy?: "host" | "cloud";
+    /** Required, non-empty. */
+    pairs: NatPair[];
+    /** The VMs' gateways. Default: each private address XOR 1 (the /31 peer). */
+    gateways?: string[];
+}
+
+/** Inputs of {@link publicForwardingScript}, one shape per public model. */
+export type PublicForwardingArgs = PortForwardForwardingArgs | RoutedForwardingArgs | NatForwardingArgs;
+
+/** `public-forwarding.sh`: routes, proxy ARP and NAT that make the VMs publicly reachable. */
+export function publicForwardingScript(args: PublicForwardingArgs): HostScript {
+    const model = oneOf("model", args?.model, PUBLIC_MODELS);
+    const common = {
+        PUBLIC_MODEL: model,
+        UPLINK: interfaceName("uplink", args.uplink),
+        BRIDGE: interfaceName("bridge", args.bridge ?? "br0"),
+    };
+    if (common.UPLINK === common.BRIDGE) throw new Error(`uplink and bridge must be different interfaces (both ${common.UPLINK})`);
+    let modelEnvironment: { environment: Record<string, string>; vmIps: string[]; gateways: string[] };
+    switch (model) {
+        case "portforward":
+            modelEnvironment = portForwardEnvironment(args as PortForwardForwardingArgs);
+            break;
+        case "routed":
+            modelEnvironment = routedEnvironment(args as RoutedForwardingArgs);
+            break;
+        case "nat":
+            modelEnvironment = natEnvironment(args as NatForwardingArgs);
+            break;
+    }
+    const clash = modelEnvironment.gateways.find((gateway) => modelEnvironment.vmIps.includes(gateway));
+    if (clash !== undefined) {
+        throw new Error(`gateways: ${clash} is also a VM address (two VM addresses share a /31?); pass gateways that are not VM addresses`);
+    }
+    return hostScript("public-forwarding.sh", {
+        ...common,
+        GATEWAY: modelEnvironment.gateways.join(" "),
+        ...modelEnvironment.environment,
+    });
+}
+
+function portForwardEnvironment(args: PortForwardForwardingArgs) {
+    const gateway = ipv4("gateway", args.gateway ?? "192.168.23.1");
+    const baseIp = ipv4("baseIp", args.baseIp ?? "192.168.23.2");
+    const leases = integerIn("leases", args.leases ?? 250, 1, 1000);
+    const portStart = integerIn("portStart", args.portStart ?? 9000, 0, 65534);
+    const portSize = integerIn("portSize", args.portSize ?? 100, 1, 65535);
+    if (portStart + leases * portSize > 65535) {
+        throw new Error(`portStart + leases * portSize must stay within 65535 (got ${portStart} + ${leases} * ${portSize})`);
+    }
+    const first = ipToInt(baseIp);
+    if (first + leases - 1 > 0xffffffff) throw new Error(`baseIp + leases goes past 255.255.255.255`);
+    const vmIps = Array.from({ length: leases }, (_, i) => intToIp(first + i));
+    return {
+        environment: { BASE_IP: baseIp, LEASES: String(leases), PORT_START: String(portStart), PORT_SIZE: String(portSize) },
+        vmIps,
+        gateways: [gateway],
+    };
+}
+
+function routedEnvironment(args: RoutedForwardingArgs) {
+    const publicIps = ipv4List("publicIps", args.publicIps);
+    return {
+        environment: { PUBLIC_IPS: publicIps.join(" ") },
+        vmIps: publicIps,
+        gateways: gatewaysFor(args.gateways, publicIps),
+    };
+}
+
+function natEnvironment(args: NatForwardingArgs) {
+    const natBy = oneOf("natBy", args.natBy ?? "host", ["host", "cloud"] as const);
+    if (!Array.isArray(args.pairs) || args.pairs.length === 0) {
+        throw new Error(`pairs must be a non-empty list of { publicIp, privateIp } (got ${describeValue(args.pairs)})`);
+    }
+    const pairs = args.pairs.map((pair, i) => {
+        const publicIp = ipv4(`pairs[${i}].publicIp`, pair?.publicIp);
+        const privateIp = ipv4(`pairs[${i}].privateIp`, pair.privateIp);
+        if (publicIp === privateIp) throw new Error(`pairs[${i}] maps ${publicIp} to itself; use model "routed"`);
+        return { publicIp, privateIp };
+    });
+    ipv4List("pairs[].publicIp", pairs.map((p) => p.publicIp));
+    const privateIps = ipv4List("pairs[].privateIp", pairs.map((p) => p.privateIp));
+    return {
+        environment: { NAT_BY: natBy, NAT_PAIRS: pairs.map((p) => `${p.publicIp}=${p.privateIp}`).join(" ") },
+        vmIps: natBy === "host" ? [...privateIps, ...pairs.map((p) => p.publicIp)] : privateIps,
+        gateways: gatewaysFor(args.gateways, privateIps),
+    };
+}
+
+/** Explicit gateways, or the /31 peer (address XOR 1) of each VM address, without repeats. */
+function gatewaysFor(explicit: string[] | undefined, vmIps: string[]): string[] {
+    if (explicit !== undefined) return ipv4List("gateways", explicit);
+    return [...new Set(vmIps.map((ip) => intToIp((ipToInt(ip) ^ 1) >>> 0)))];
+}
+
+// ---------------------------------------------------------------------------------------------
+// onevm port-forward
+
+/** Inputs of {@link portForward}. */
+export interface PortForwardQuery {
+    /** Public IP of the host the VM runs on. */
+    hostPublicIp: string;
+    /** Index of the VM's lease in the address range (0 for the first address). */
+    leaseIndex: number;
+    /** The VM's port, 1..portSize. */
+    internalPort: number;
+    /** Default `9000`. */
+    portStart?: number;
+    /** Default `100`. */
+    portSize?: number;
+}
+
+/**
+ * What `onevm port-forward` answers: where, from outside, a VM's internal TCP port is reached on
+ * a port-forwarding (DigitalOcean) host: `portStart + leaseIndex * portSize + internalPort`.
+ * Lease 0: internal 22 → 9022, internal 80 → 9080.
+ */
+export function portForward(query: PortForwardQuery): { host: string; port: number } {
+    const host = ipv4("hostPublicIp", query.hostPublicIp);
+    const portStart = integerIn("portStart", query.portStart ?? 9000, 0, 65534);
+    const portSize = integerIn("portSize", query.portSize ?? 100, 1, 65535 - portStart);
+    const leaseIndex = integerIn("leaseIndex", query.leaseIndex, 0, Math.floor((65535 - portStart) / portSize) - 1);
+    const internalPort = integerIn("internalPort", query.internalPort, 1, portSize);
+    return { host, port: portStart + leaseIndex * portSize + internalPort };
+}
+
+// ---------------------------------------------------------------------------------------------
+// All of it, in order
+
+/** Inputs of {@link hostScriptSequence}: the inputs of each script, by script. */
+export interface HostScriptSequenceArgs {
+    /** Default: {@link opennebulaRepoScript} defaults (6.10). */
+    repo?: RepoScriptArgs;
+    /** Required (the hypervisor has no default). */
+    node: NodeScriptArgs;
+    /** Required (the front-end's key). */
+    oneadminKey: OneadminKeyScriptArgs;
+    /** Default: {@link sysctlScript} defaults. */
+    sysctl?: SysctlScriptArgs;
+    /** Default: {@link firewallScript} defaults (strict). */
+    firewall?: FirewallScriptArgs;
+    /** Public access model of this host; omit when the host forwards nothing. */
+    publicForwarding?: PublicForwardingArgs;
+}
+
+/**
+ * The host scripts in the order they must run: repository → node package → oneadmin key →
+ * sysctls → firewall → public forwarding (which needs IP forwarding from sysctl.sh). Errors are
+ * prefixed with the part they come from, e.g. `firewall.mode must be one of strict, open …`.
+ */
+export function hostScriptSequence(args: HostScriptSequenceArgs): HostScript[] {
+    const sequence = [
+        within("repo", () => opennebulaRepoScript(args.repo)),
+        within("node", () => opennebulaNodeScript(args.node ?? ({} as NodeScriptArgs))),
+        within("oneadminKey", () => oneadminKeyScript(args.oneadminKey ?? ({} as OneadminKeyScriptArgs))),
+        within("sysctl", () => sysctlScript(args.sysctl)),
+        within("firewall", () => firewallScript(args.firewall)),
+    ];
+    if (args.publicForwarding !== undefined) {
+        const forwarding = args.publicForwarding;
+        sequence.push(within("publicForwarding", () => publicForwardingScript(forwarding)));
+    }
+    return sequence;
+}
+
+function within<T>(part: string, build: () => T): T {
+    try {
+        return build();
+    } catch (error) {
+        throw new Error(`${part}.${error instanceof Error ? error.message : String(error)}`);
+    }
+}

@@ -1,0 +1,268 @@
+/** components/edge/host-scripts.ts: environments, validation errors that name the field, portForward. */
+import { strict as assert } from "assert";
+import fc from "fast-check";
+import * as fs from "fs";
+import * as path from "path";
+import {
+    HostScript,
+    firewallScript,
+    hostScriptSequence,
+    hostScriptsDir,
+    oneadminKeyScript,
+    opennebulaNodeScript,
+    opennebulaRepoScript,
+    portForward,
+    publicForwardingScript,
+    sysctlScript,
+    toStdin,
+} from "../../components/edge/host-scripts";
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpJgVSGsvRr0s0aGm2f6gX4b8I2XRvC7e0jGz5y7P1x oneadmin@front-end";
+
+function assertScript(run: HostScript, name: string): void {
+    assert.equal(run.name, name);
+    assert.equal(run.script, fs.readFileSync(path.join(hostScriptsDir(), name), "utf8"));
+    assert.ok(run.script.startsWith("#!/usr/bin/env bash\n"));
+    for (const [key, value] of Object.entries(run.environment)) {
+        assert.match(key, /^[A-Z_][A-Z0-9_]*$/);
+        assert.equal(typeof value, "string", `${key} is a string`);
+    }
+}
+
+describe("host-scripts", function () {
+    describe("locating the scripts", function () {
+        it("finds scripts/host from the sources (and, compiled, from dist)", function () {
+            const dir = hostScriptsDir();
+            assert.equal(path.basename(dir), "host");
+            assert.equal(path.basename(path.dirname(dir)), "scripts");
+            assert.ok(fs.existsSync(path.join(dir, "public-forwarding.sh")));
+        });
+    });
+
+    describe("opennebulaRepoScript", function () {
+        it("defaults to 6.10 and accepts 7.0", function () {
+            const run = opennebulaRepoScript();
+            assertScript(run, "opennebula-repo.sh");
+            assert.deepEqual(run.environment, { ONE_VERSION: "6.10" });
+            assert.deepEqual(opennebulaRepoScript({ version: "7.0" }).environment, { ONE_VERSION: "7.0" });
+        });
+
+        it("rejects other versions, naming the field", function () {
+            assert.throws(() => opennebulaRepoScript({ version: "6.8" as never }), /^Error: version must be one of 6\.10, 7\.0 \(got "6\.8"\)$/);
+        });
+    });
+
+    describe("opennebulaNodeScript", function () {
+        it("passes the hypervisor, and the nested option only when asked for", function () {
+            assertScript(opennebulaNodeScript({ hypervisor: "qemu" }), "opennebula-node.sh");
+            assert.deepEqual(opennebulaNodeScript({ hypervisor: "qemu" }).environment, { HYPERVISOR: "qemu" });
+            assert.deepEqual(opennebulaNodeScript({ hypervisor: "kvm", kvmNested: true }).environment, { HYPERVISOR: "kvm", KVM_NESTED: "yes" });
+            assert.deepEqual(opennebulaNodeScript({ hypervisor: "kvm", kvmNested: false }).environment, { HYPERVISOR: "kvm", KVM_NESTED: "no" });
+        });
+
+        it("rejects unknown hypervisors and nested outside kvm, naming the field", function () {
+            assert.throws(() => opennebulaNodeScript({ hypervisor: "xen" as never }), /^Error: hypervisor must be one of kvm, qemu, lxc \(got "xen"\)$/);
+            assert.throws(() => opennebulaNodeScript({ hypervisor: "lxc", kvmNested: true }), /kvmNested applies only to hypervisor kvm \(got lxc\)/);
+            assert.throws(() => opennebulaNodeScript({ hypervisor: "kvm", kvmNested: "yes" as never }), /kvmNested must be true or false/);
+        });
+    });
+
+    describe("oneadminKeyScript", function () {
+        it("passes the key (trimmed) and hardens sshd by default", function () {
+            const run = oneadminKeyScript({ publicKey: `  ${KEY}\n` });
+            assertScript(run, "oneadmin-key.sh");
+            assert.deepEqual(run.environment, { ONEADMIN_PUBKEY: KEY, SSHD_HARDEN: "yes" });
+            assert.equal(oneadminKeyScript({ publicKey: KEY, hardenSshd: false }).environment.SSHD_HARDEN, "no");
+        });
+
+        it("rejects anything but one public key line, naming the field and not echoing the value", function () {
+            for (const bad of ["", "AAAA", "ssh-dss AAAAB3 x", `${KEY}\n${KEY}`, "ssh-ed25519 not*base64", "-----BEGIN OPENSSH PRIVATE KEY-----"]) {
+                assert.throws(
+                    () => oneadminKeyScript({ publicKey: bad }),
+                    (error: Error) => /^publicKey must be one OpenSSH public key line/.test(error.message) && (bad === "" || !error.message.includes(bad)),
+                    JSON.stringify(bad),
+                );
+            }
+        });
+    });
+
+    describe("firewallScript", function () {
+        it("defaults: strict, WireGuard 51820, IPv6 on, no extra ports, all interfaces", function () {
+            const run = firewallScript();
+            assertScript(run, "firewall.sh");
+            assert.deepEqual(run.environment, { FIREWALL_MODE: "strict", FIREWALL_WIREGUARD_PORT: "51820", FIREWALL_IPV6: "yes" });
+        });
+
+        it("renders extra ports, ranges and protocols the way the script reads them", function () {
+            const run = firewallScript({
+                mode: "open",
+                interface: "eth0",
+                wireguardPort: 51821,
+                ipv6: false,
+                extraPorts: [{ port: 80 }, { port: 4124, protocol: "udp" }, { port: 60000, toPort: 60100, protocol: "udp" }, { port: 443, toPort: 443 }],
+            });
+            assert.deepEqual(run.environment, {
+                FIREWALL_MODE: "open",
+                FIREWALL_WIREGUARD_PORT: "51821",
+                FIREWALL_IPV6: "no",
+                FIREWALL_INTERFACE: "eth0",
+                FIREWALL_EXTRA_PORTS: "80/tcp 4124/udp 60000:60100/udp 443/tcp",
+            });
+        });
+
+        it("rejects bad input, naming the field", function () {
+            const cases: Array<[() => unknown, RegExp]> = [
+                [() => firewallScript({ mode: "closed" as never }), /^Error: mode must be one of strict, open \(got "closed"\)$/],
+                [() => firewallScript({ wireguardPort: 0 }), /^Error: wireguardPort must be an integer from 1 to 65535 \(got 0\)$/],
+                [() => firewallScript({ interface: "eth0 -j ACCEPT" }), /^Error: interface must be an interface name/],
+                [() => firewallScript({ extraPorts: [{ port: 80 }, { port: 70000 }] }), /^Error: extraPorts\[1\]\.port must be an integer from 1 to 65535 \(got 70000\)$/],
+                [() => firewallScript({ extraPorts: [{ port: 90, toPort: 80 }] }), /^Error: extraPorts\[0\]\.toPort must not be below extraPorts\[0\]\.port/],
+                [() => firewallScript({ extraPorts: [{ port: 53, protocol: "sctp" as never }] }), /^Error: extraPorts\[0\]\.protocol must be one of tcp, udp \(got "sctp"\)$/],
+                [() => firewallScript({ ipv6: "yes" as never }), /^Error: ipv6 must be true or false/],
+            ];
+            for (const [call, message] of cases) assert.throws(call, message);
+        });
+    });
+
+    describe("sysctlScript", function () {
+        it("defaults to bridge netfilter on and proxy ARP off", function () {
+            const run = sysctlScript();
+            assertScript(run, "sysctl.sh");
+            assert.deepEqual(run.environment, { SYSCTL_BRIDGE_NF: "yes", SYSCTL_PROXY_ARP: "no" });
+            assert.deepEqual(sysctlScript({ bridgeNetfilter: false, proxyArp: true }).environment, { SYSCTL_BRIDGE_NF: "no", SYSCTL_PROXY_ARP: "yes" });
+        });
+    });
+
+    describe("publicForwardingScript", function () {
+        it("portforward: oneprovision's DigitalOcean defaults", function () {
+            const run = publicForwardingScript({ model: "portforward", uplink: "eth0" });
+            assertScript(run, "public-forwarding.sh");
+            assert.deepEqual(run.environment, {
+                PUBLIC_MODEL: "portforward",
+                UPLINK: "eth0",
+                BRIDGE: "br0",
+                GATEWAY: "192.168.23.1",
+                BASE_IP: "192.168.23.2",
+                LEASES: "250",
+                PORT_START: "9000",
+                PORT_SIZE: "100",
+            });
+        });
+
+        it("routed: public IPs, gateways defaulting to each /31 peer (also above 128.0.0.0)", function () {
+            const run = publicForwardingScript({ model: "routed", uplink: "enp1s0", bridge: "br1", publicIps: ["198.51.100.10", "198.51.100.13", "45.76.1.1"] });
+            assert.deepEqual(run.environment, {
+                PUBLIC_MODEL: "routed",
+                UPLINK: "enp1s0",
+                BRIDGE: "br1",
+                GATEWAY: "198.51.100.11 198.51.100.12 45.76.1.0",
+                PUBLIC_IPS: "198.51.100.10 198.51.100.13 45.76.1.1",
+            });
+            const explicit = publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10"], gateways: ["169.254.0.1"] });
+            assert.equal(explicit.environment.GATEWAY, "169.254.0.1");
+        });
+
+        it("nat: pairs, by host by default, by cloud for AWS", function () {
+            const pairs = [
+                { publicIp: "203.0.113.50", privateIp: "172.16.5.10" },
+                { publicIp: "203.0.113.51", privateIp: "172.16.5.12" },
+            ];
+            assert.deepEqual(publicForwardingScript({ model: "nat", uplink: "eth0", pairs }).environment, {
+                PUBLIC_MODEL: "nat",
+                UPLINK: "eth0",
+                BRIDGE: "br0",
+                GATEWAY: "172.16.5.11 172.16.5.13",
+                NAT_BY: "host",
+                NAT_PAIRS: "203.0.113.50=172.16.5.10 203.0.113.51=172.16.5.12",
+            });
+            assert.equal(publicForwardingScript({ model: "nat", natBy: "cloud", uplink: "eth0", pairs }).environment.NAT_BY, "cloud");
+        });
+
+        it("rejects bad input, naming the field", function () {
+            const cases: Array<[() => unknown, RegExp]> = [
+                [() => publicForwardingScript({ model: "elastic" } as never), /^Error: model must be one of portforward, routed, nat \(got "elastic"\)$/],
+                [() => publicForwardingScript({ model: "routed", publicIps: ["198.51.100.10"] } as never), /^Error: uplink must be an interface name .*\(got undefined\)$/],
+                [() => publicForwardingScript({ model: "routed", uplink: "br0", publicIps: ["198.51.100.10"] }), /^Error: uplink and bridge must be different interfaces \(both br0\)$/],
+                [() => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: [] }), /^Error: publicIps must be a non-empty list of IPv4 addresses/],
+                [() => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10", "2001:db8::1"] }), /^Error: publicIps\[1\] must be an IPv4 address like 203\.0\.113\.10 \(got "2001:db8::1"\)$/],
+                [() => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10", "198.51.100.10"] }), /^Error: publicIps lists 198\.51\.100\.10 twice$/],
+                [() => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10", "198.51.100.11"] }), /^Error: gateways: 198\.51\.100\.1[01] is also a VM address/],
+                [() => publicForwardingScript({ model: "portforward", uplink: "eth0", leases: 0 }), /^Error: leases must be an integer from 1 to 1000 \(got 0\)$/],
+                [() => publicForwardingScript({ model: "portforward", uplink: "eth0", leases: 600 }), /^Error: portStart \+ leases \* portSize must stay within 65535/],
+                [() => publicForwardingScript({ model: "portforward", uplink: "eth0", baseIp: "192.168.23.256" }), /^Error: baseIp must be an IPv4 address/],
+                [() => publicForwardingScript({ model: "portforward", uplink: "eth0", gateway: "192.168.23.2" }), /^Error: gateways: 192\.168\.23\.2 is also a VM address/],
+                [() => publicForwardingScript({ model: "nat", uplink: "eth0", pairs: [] }), /^Error: pairs must be a non-empty list of \{ publicIp, privateIp \}/],
+                [() => publicForwardingScript({ model: "nat", uplink: "eth0", pairs: [{ publicIp: "203.0.113.5", privateIp: "x" }] }), /^Error: pairs\[0\]\.privateIp must be an IPv4 address/],
+                [() => publicForwardingScript({ model: "nat", uplink: "eth0", pairs: [{ publicIp: "203.0.113.5", privateIp: "203.0.113.5" }] }), /^Error: pairs\[0\] maps 203\.0\.113\.5 to itself; use model "routed"$/],
+                [() => publicForwardingScript({ model: "nat", natBy: "aws" as never, uplink: "eth0", pairs: [{ publicIp: "203.0.113.5", privateIp: "10.0.0.16" }] }), /^Error: natBy must be one of host, cloud \(got "aws"\)$/],
+            ];
+            for (const [call, message] of cases) assert.throws(call, message);
+        });
+    });
+
+    describe("portForward (what `onevm port-forward` answers)", function () {
+        it("answers the seed's examples", function () {
+            assert.deepEqual(portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 0, internalPort: 80 }), { host: "203.0.113.7", port: 9080 });
+            assert.deepEqual(portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 0, internalPort: 22 }), { host: "203.0.113.7", port: 9022 });
+            assert.deepEqual(portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 1, internalPort: 22 }), { host: "203.0.113.7", port: 9122 });
+            assert.equal(portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 249, internalPort: 100 }).port, 34000);
+            assert.equal(portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 2, internalPort: 5, portStart: 20000, portSize: 10 }).port, 20025);
+        });
+
+        it("agrees with the DNAT ranges of public-forwarding.sh for every lease and port", function () {
+            fc.assert(
+                fc.property(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 1, max: 100 }), (leaseIndex, internalPort) => {
+                    const { port } = portForward({ hostPublicIp: "203.0.113.7", leaseIndex, internalPort });
+                    // The script forwards a..b of lease i, external a+k-1 to internal k.
+                    const a = 9000 + leaseIndex * 100 + 1;
+                    return port >= a && port <= a + 99 && port - a + 1 === internalPort;
+                }),
+            );
+        });
+
+        it("rejects ports outside the lease's range and bad addresses, naming the field", function () {
+            assert.throws(() => portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 0, internalPort: 0 }), /^Error: internalPort must be an integer from 1 to 100 \(got 0\)$/);
+            assert.throws(() => portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 0, internalPort: 101 }), /^Error: internalPort must be an integer from 1 to 100 \(got 101\)$/);
+            assert.throws(() => portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 0, internalPort: 443, portSize: 100 }), /internalPort must be an integer from 1 to 100/);
+            assert.throws(() => portForward({ hostPublicIp: "203.0.113.7", leaseIndex: -1, internalPort: 22 }), /^Error: leaseIndex must be an integer from 0 to/);
+            assert.throws(() => portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 565, internalPort: 22 }), /^Error: leaseIndex must be an integer from 0 to 564 \(got 565\)$/);
+            assert.throws(() => portForward({ hostPublicIp: "droplet-1", leaseIndex: 0, internalPort: 22 }), /^Error: hostPublicIp must be an IPv4 address/);
+        });
+    });
+
+    describe("toStdin", function () {
+        it("is the loader, one base64 line per variable (sorted), a separator, then the script", function () {
+            const run: HostScript = { name: "x.sh", script: "#!/usr/bin/env bash\necho hi\n", environment: { B: "two words", A: "$(x)" } };
+            const loader = fs.readFileSync(path.join(hostScriptsDir(), "env-loader.sh"), "utf8");
+            const expected = `${loader}A=${Buffer.from("$(x)").toString("base64")}\nB=${Buffer.from("two words").toString("base64")}\n--\n${run.script}`;
+            assert.equal(toStdin(run), expected);
+            assert.ok(!toStdin(run).includes("$(x)"), "values never appear as text");
+        });
+    });
+
+    describe("hostScriptSequence", function () {
+        it("lists the scripts in the order they must run", function () {
+            const names = (forwarding: boolean) =>
+                hostScriptSequence({
+                    node: { hypervisor: "kvm" },
+                    oneadminKey: { publicKey: KEY },
+                    publicForwarding: forwarding ? { model: "portforward", uplink: "eth0" } : undefined,
+                }).map((run) => run.name);
+            assert.deepEqual(names(true), ["opennebula-repo.sh", "opennebula-node.sh", "oneadmin-key.sh", "sysctl.sh", "firewall.sh", "public-forwarding.sh"]);
+            assert.deepEqual(names(false), ["opennebula-repo.sh", "opennebula-node.sh", "oneadmin-key.sh", "sysctl.sh", "firewall.sh"]);
+        });
+
+        it("validates every part, naming the part and the field", function () {
+            const valid = { node: { hypervisor: "kvm" as const }, oneadminKey: { publicKey: KEY } };
+            assert.throws(() => hostScriptSequence({ ...valid, oneadminKey: { publicKey: "nope" } }), /^Error: oneadminKey\.publicKey must be one OpenSSH public key line/);
+            assert.throws(() => hostScriptSequence({ ...valid, node: { hypervisor: "xen" as never } }), /^Error: node\.hypervisor must be one of kvm, qemu, lxc \(got "xen"\)$/);
+            assert.throws(() => hostScriptSequence({ ...valid, repo: { version: "5.12" as never } }), /^Error: repo\.version must be one of 6\.10, 7\.0/);
+            assert.throws(() => hostScriptSequence({ ...valid, firewall: { mode: "x" as never } }), /^Error: firewall\.mode must be one of strict, open \(got "x"\)$/);
+            assert.throws(
+                () => hostScriptSequence({ ...valid, publicForwarding: { model: "nat", uplink: "eth0", pairs: [{ publicIp: "1.2.3.4", privateIp: "10.0.0.300" }] } }),
+                /^Error: publicForwarding\.pairs\[0\]\.privateIp must be an IPv4 address/,
+            );
+            assert.throws(() => hostScriptSequence({ node: { hypervisor: "kvm" } } as never), /^Error: oneadminKey\.publicKey must be one OpenSSH public key line/);
+        });
+    });
+});
