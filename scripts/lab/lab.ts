@@ -1,0 +1,650 @@
+/**
+ * The local lab: the seed's topology (an ingress route reflector, two edge clusters of two KVM
+ * hosts, one VM per host) built on one machine from network namespaces, configured by the
+ * package's own renderers and host scripts.
+ *
+ * - Each node (ingress, KVM host) has its own network namespace and its own mount namespace,
+ *   kept alive by a "holder" process, so it has its own `wg0` (wireguard-go's control socket
+ *   lives in /run/wireguard), `/etc/frr`, `/run/frr`, `/etc/wireguard` and `/var/log/frr`.
+ *   Commands enter a node with `nsenter -t <holder> -m -n`.
+ * - WireGuard and FRR are configured by `scripts/host/wireguard-up.sh` and
+ *   `scripts/host/frr-apply.sh` (FRR_SERVICE=direct: no init system in the lab), with values
+ *   passed as environment variables, exactly as a Pulumi command would run them on a host.
+ * - The bridge and VXLAN device are created with the commands of `planVxlanDevice`, i.e. what
+ *   OpenNebula's vxlan driver runs; VMs are namespaces attached by veth (`one-<id>-0`).
+ */
+import { ChildProcess } from "node:child_process";
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { Ipv4Cidr, numberToIpv4, parseIpv4Cidr } from "../../components/overlay/addressing";
+import { networkCidrOf } from "../../components/overlay/evpn-network";
+import { frrScriptEnvironment } from "../../components/overlay/frr-config";
+import { planVxlanDevice, VxlanDevicePlan } from "../../components/overlay/vxlan-device";
+import { assertPublicKey, wireguardScriptEnvironment } from "../../components/overlay/wireguard-config";
+import { BgpPeer, EvpnRoute, parseBgpPeers, parseEvpnRoutes } from "./inspect";
+import { labPrerequisiteProblems, packageRoot } from "./environment";
+import { describeLab } from "./describe";
+import { startHolder } from "./holder";
+import { CommandError, RunOptions, RunResult, run, runOk, sleep, startUntilOutput, waitUntil } from "./process";
+import { LabDownReport, LabLeftovers, findLeftovers, teardown, terminate } from "./teardown";
+import { LAB_PREFIX, LabNode, LabTopology, LabTopologyOptions, LabVm, buildTopology } from "./topology";
+
+/** Default state directory of the lab. */
+export const DEFAULT_LAB_DIR = "/tmp/oneedge-lab";
+
+/** Options of {@link Lab.up}. */
+export interface LabOptions extends LabTopologyOptions {
+    /** State directory (per-node configs, keys, logs, state.json). Default /tmp/oneedge-lab. */
+    dir?: string;
+    /** Start zebra and bgpd on every node. Default true. */
+    startBgp?: boolean;
+    /** Wait until every VM pings every other (needs startBgp). Default true. */
+    waitForConvergence?: boolean;
+    /** Bound of every wait, in ms. Default 60000. */
+    timeoutMs?: number;
+    /** Keep what was built when `up` fails (for debugging). Default false: tear it down. */
+    keepOnFailure?: boolean;
+    /** Progress messages. Default: none. */
+    log?: (message: string) => void;
+}
+
+/** Options of {@link Lab.ping}. */
+export interface PingOptions {
+    /** ICMP payload size (`ping -s`). Default ping's 56. */
+    size?: number;
+    /** Set the DF bit and never fragment (`ping -M do`). Default false. */
+    dontFragment?: boolean;
+    /** Seconds to wait for the reply. Default 1. */
+    waitSeconds?: number;
+}
+
+/** One process of a node. */
+export interface LabNodeProcess {
+    pid: number;
+    command: string;
+}
+
+/** State of the running lab. */
+export interface LabStatus {
+    dir: string;
+    nodes: { name: string; role: string; netns: string; holderAlive: boolean; processes: LabNodeProcess[]; bgpPeers: BgpPeer[] }[];
+    vms: { name: string; host: string; ip: string; mac: string }[];
+}
+
+/** What is persisted in `<dir>/state.json`, so `status`, `down` and other processes can attach. */
+interface LabState {
+    version: 1;
+    dir: string;
+    options: LabTopologyOptions;
+    topology: LabTopology;
+    holders: Record<string, number>;
+    publicKeys: Record<string, string>;
+    vmHosts: Record<string, string>;
+    timings: Record<string, number>;
+    createdAt: string;
+}
+
+/** A running lab. Create with {@link Lab.up}, attach with {@link Lab.open}, remove with {@link Lab.down}. */
+export class Lab {
+    private readonly scripts = path.join(packageRoot(), "scripts", "host");
+    private saving: Promise<void> = Promise.resolve();
+
+    private constructor(
+        private readonly state: LabState,
+        private readonly log: (message: string) => void,
+    ) {}
+
+    /**
+     * Builds the lab (removing leftovers of an earlier run first) and, by default, waits until
+     * every VM reaches every other. Phase durations are in {@link Lab.timings}.
+     */
+    static async up(options: LabOptions = {}): Promise<Lab> {
+        const problems = labPrerequisiteProblems();
+        if (problems.length > 0) {
+            throw new Error(`the lab cannot run here: ${problems.join("; ")}`);
+        }
+        const log = options.log ?? (() => undefined);
+        const dir = path.resolve(options.dir ?? DEFAULT_LAB_DIR);
+        await Lab.down({ dir, log });
+        const topologyOptions: LabTopologyOptions = {
+            topology: options.topology,
+            clusters: options.clusters,
+            hostsPerCluster: options.hostsPerCluster,
+            vni: options.vni,
+            underlayMtu: options.underlayMtu,
+        };
+        const topology = buildTopology(topologyOptions);
+        await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+        const lab = new Lab(
+            {
+                version: 1,
+                dir,
+                options: topologyOptions,
+                topology,
+                holders: {},
+                publicKeys: {},
+                vmHosts: Object.fromEntries(topology.vms.map((vm) => [vm.name, vm.host])),
+                timings: {},
+                createdAt: new Date().toISOString(),
+            },
+            log,
+        );
+        const timeoutMs = options.timeoutMs ?? 60_000;
+        try {
+            await lab.phase("underlay", () => lab.createNamespacesAndUnderlay());
+            await lab.phase("holders", () => lab.startHolders());
+            await lab.phase("wireguard", () => lab.bringUpWireGuard());
+            await lab.phase("vxlan+vms", () => lab.attachAllVms());
+            if (options.startBgp ?? true) {
+                await lab.phase("frr", () => Promise.all(lab.nodes.map((node) => lab.applyFrr(node.name))));
+                if (options.waitForConvergence ?? true) {
+                    await lab.phase("convergence", () => lab.waitForConvergence(timeoutMs));
+                }
+            }
+            await lab.save();
+            return lab;
+        } catch (error) {
+            if (!options.keepOnFailure) {
+                await Lab.down({ dir, log }).catch(() => undefined);
+            }
+            throw error;
+        }
+    }
+
+    /** Attaches to the lab whose state is in `dir`. */
+    static async open(dir = DEFAULT_LAB_DIR, log: (message: string) => void = () => undefined): Promise<Lab> {
+        const file = path.join(path.resolve(dir), "state.json");
+        const state = JSON.parse(await fs.readFile(file, "utf8")) as LabState;
+        if (state.version !== 1) {
+            throw new Error(`${file}: unknown state version ${String(state.version)}`);
+        }
+        return new Lab(state, log);
+    }
+
+    /**
+     * Removes every lab namespace, process and mount, and the state directory. Works without a
+     * state file (after a crash): leftovers are found by the `lab` prefix.
+     */
+    static async down(options: { dir?: string; log?: (message: string) => void } = {}): Promise<LabDownReport> {
+        const dir = path.resolve(options.dir ?? DEFAULT_LAB_DIR);
+        const report = await teardown(dir);
+        await fs.rm(dir, { recursive: true, force: true });
+        if (report.namespaces.length + report.processes.length + report.mounts.length > 0) {
+            options.log?.(
+                `removed ${report.namespaces.length} namespaces, ${report.processes.length} processes, ${report.mounts.length} mounts in ${report.elapsedMs} ms`,
+            );
+        }
+        return report;
+    }
+
+    /** Lists what is left of any lab (namespaces, processes, mounts with the `lab` prefix). */
+    static leftovers(dir = DEFAULT_LAB_DIR): Promise<LabLeftovers> {
+        return findLeftovers(path.resolve(dir));
+    }
+
+    /** The state directory. */
+    get dir(): string {
+        return this.state.dir;
+    }
+
+    /** The topology (nodes, VMs, plans, network template). */
+    get topology(): LabTopology {
+        return this.state.topology;
+    }
+
+    /** The ingress and the KVM hosts. */
+    get nodes(): LabNode[] {
+        return this.state.topology.nodes;
+    }
+
+    /** The KVM hosts. */
+    get hosts(): LabNode[] {
+        return this.nodes.filter((node) => node.role === "host");
+    }
+
+    /** The VMs, with their current host. */
+    get vms(): LabVm[] {
+        return this.state.topology.vms.map((vm) => ({ ...vm, host: this.state.vmHosts[vm.name] }));
+    }
+
+    /** Milliseconds taken by each phase of `up`. */
+    get timings(): Readonly<Record<string, number>> {
+        return this.state.timings;
+    }
+
+    /** The holder pid of a node (the process whose namespaces `exec` enters). */
+    holderPid(node: string): number {
+        const pid = this.state.holders[this.node(node).name];
+        if (pid === undefined) {
+            throw new Error(`${node} has no holder process`);
+        }
+        return pid;
+    }
+
+    /** The argv prefix that runs a command inside a node, VM or the internet namespace. */
+    enterArgv(target: string): string[] {
+        const node = this.nodes.find((candidate) => candidate.name === target);
+        if (node !== undefined) {
+            return ["nsenter", "-t", String(this.holderPid(node.name)), "-m", "-n", "--"];
+        }
+        const vm = this.state.topology.vms.find((candidate) => candidate.name === target);
+        if (vm !== undefined) {
+            return ["ip", "netns", "exec", vm.netns];
+        }
+        if (target === "internet") {
+            return ["ip", "netns", "exec", this.state.topology.internetNetns];
+        }
+        throw new Error(`unknown lab target "${target}"; nodes: ${this.nodes.map((n) => n.name).join(", ")}, VMs: ${this.vms.map((v) => v.name).join(", ")}, internet`);
+    }
+
+    /** Runs `argv` inside a node (`ingress`, `kvm1`…), a VM (`vm1`…) or `internet`. */
+    exec(target: string, argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+        return run([...this.enterArgv(target), ...argv], options);
+    }
+
+    /**
+     * Starts a long-running command inside a target (e.g. an iperf3 server) and resolves once
+     * its output matches `ready`. Stop it with `kill()`; `down` also ends it.
+     */
+    async startBackground(target: string, argv: readonly string[], ready: RegExp, timeoutMs = 10_000): Promise<ChildProcess> {
+        return (await startUntilOutput([...this.enterArgv(target), ...argv], ready, timeoutMs)).child;
+    }
+
+    /** Like {@link exec} but rejects on a non-zero exit; resolves with stdout. */
+    execOk(target: string, argv: readonly string[], options: RunOptions = {}): Promise<string> {
+        return runOk([...this.enterArgv(target), ...argv], options);
+    }
+
+    /** Runs a vtysh command on a node and returns its output. */
+    vtysh(node: string, command: string): Promise<string> {
+        return this.execOk(node, ["vtysh", "-c", command]);
+    }
+
+    /** The node's BGP l2vpn evpn sessions and their states. */
+    async bgpPeers(node: string): Promise<BgpPeer[]> {
+        const result = await this.exec(node, ["vtysh", "-c", "show bgp l2vpn evpn summary json"]);
+        return result.code === 0 ? parseBgpPeers(result.stdout) : [];
+    }
+
+    /** The node's EVPN routes (type 2 and 3) with their next hops. */
+    async evpnRoutes(node: string): Promise<EvpnRoute[]> {
+        return parseEvpnRoutes(await this.vtysh(node, "show bgp l2vpn evpn json"));
+    }
+
+    /** True when `fromVm` gets a reply from `target` (a VM name or an IP) to one ping. */
+    async ping(fromVm: string, target: string, options: PingOptions = {}): Promise<boolean> {
+        const argv = ["ping", "-n", "-q", "-c", "1", "-W", String(options.waitSeconds ?? 1)];
+        if (options.dontFragment) {
+            argv.push("-M", "do");
+        }
+        if (options.size !== undefined) {
+            argv.push("-s", String(options.size));
+        }
+        const result = await this.exec(this.vm(fromVm).name, [...argv, this.addressOf(target)]);
+        return result.code === 0;
+    }
+
+    /**
+     * Pings `target` from `fromVm` every 100 ms until the first reply; resolves with the
+     * milliseconds from the call to that reply (rejects after `timeoutMs`). Error replies
+     * (host unreachable) do not end the wait.
+     */
+    async firstReply(fromVm: string, target: string, timeoutMs = 60_000): Promise<number> {
+        // No `-w`: with a deadline, ping stops at the first error reply (e.g. ARP failure).
+        const count = String(Math.ceil(timeoutMs / 100));
+        const argv = [...this.enterArgv(this.vm(fromVm).name), "ping", "-n", "-i", "0.1", "-W", "1", "-c", count, this.addressOf(target)];
+        const { child, elapsedMs } = await startUntilOutput(argv, /bytes from/, timeoutMs).catch((error: Error) => {
+            throw new Error(`${fromVm} got no reply from ${target} within ${timeoutMs} ms (${error.message})`);
+        });
+        child.kill("SIGTERM");
+        return elapsedMs;
+    }
+
+    /** Waits (bounded) until `fromVm` pings `target`; resolves with the ms it took. */
+    waitForPing(fromVm: string, target: string, timeoutMs = 60_000): Promise<number> {
+        return waitUntil(`${fromVm} to ping ${target}`, () => this.ping(fromVm, target), timeoutMs, 50);
+    }
+
+    /**
+     * Live-migrates a VM the way OpenNebula does: the destination host gets the bridge and VXLAN
+     * device if it has none (driver `pre`), the VM's NIC moves there with the same MAC and IP,
+     * the VM announces itself (as QEMU's self-announce does after migration), and the source host
+     * loses its bridge and VXLAN device if no VM is left on it (driver `clean`).
+     */
+    async migrateVm(vmName: string, toHost: string): Promise<void> {
+        const vm = this.vm(vmName);
+        const from = this.node(vm.host);
+        const to = this.node(toHost);
+        if (to.role !== "host") {
+            throw new Error(`${toHost} is not a KVM host`);
+        }
+        if (from.name === to.name) {
+            throw new Error(`${vmName} already runs on ${toHost}`);
+        }
+        await this.ensureNetworkOnHost(to.name);
+        await this.execOk(from.name, ["ip", "link", "delete", this.tapOf(vm)]);
+        this.state.vmHosts[vm.name] = to.name;
+        await this.attachVm({ ...vm, host: to.name });
+        await this.announce(vm.name);
+        await this.removeNetworkIfUnused(from.name);
+        await this.save();
+    }
+
+    /** Deletes the host's WireGuard interface (wireguard-go exits with it). */
+    async stopWireGuard(host: string): Promise<void> {
+        await this.execOk(this.node(host).name, ["ip", "link", "delete", "wg0"]);
+        await waitUntil(`wireguard-go on ${host} to exit`, async () => !(await this.nodeProcesses(host)).some((p) => p.command === "wireguard-go"), 10_000);
+    }
+
+    /** Runs the WireGuard host script again on `host` (same key, same peers). */
+    async startWireGuard(host: string): Promise<void> {
+        await this.applyWireGuard(this.node(host).name);
+    }
+
+    /** Stops bgpd on a node (SIGTERM, as systemd would) and waits until it has exited. */
+    async stopBgpd(node: string): Promise<void> {
+        const pid = Number((await this.execOk(this.node(node).name, ["cat", "/run/frr/bgpd.pid"])).trim());
+        await terminate([pid], 10_000);
+    }
+
+    /** Runs the FRR host script again on a node, which starts bgpd if it is not running. */
+    async startBgpd(node: string): Promise<void> {
+        await this.applyFrr(this.node(node).name);
+    }
+
+    /**
+     * Turns the br_netfilter hooks for bridged frames (bridge-nf-call-iptables/ip6tables) on or
+     * off in every KVM host. Resolves false, changing nothing, when br_netfilter is not loaded.
+     * With the hooks on, every bridged frame passes the (empty) iptables chains of the host, as
+     * on an OpenNebula host that filters VM traffic with security groups.
+     */
+    async setBridgeNetfilter(enabled: boolean): Promise<boolean> {
+        const script = 'f=/proc/sys/net/bridge/bridge-nf-call-iptables; [ -e "$f" ] || exit 3; echo "$1" > "$f"; echo "$1" > /proc/sys/net/bridge/bridge-nf-call-ip6tables';
+        const results = await Promise.all(this.hosts.map((host) => this.exec(host.name, ["sh", "-c", script, "sh", enabled ? "1" : "0"])));
+        const failed = results.find((result) => result.code !== 0 && result.code !== 3);
+        if (failed !== undefined) {
+            throw new Error(`could not set bridge-nf-call-iptables: ${failed.stderr.trim()}`);
+        }
+        return results.every((result) => result.code === 0);
+    }
+
+    /** Processes running in a node's network namespace. */
+    async nodeProcesses(name: string): Promise<LabNodeProcess[]> {
+        const result = await run(["ip", "netns", "pids", this.node(name).netns]);
+        const processes: LabNodeProcess[] = [];
+        for (const pid of result.stdout.split(/\s+/).filter(Boolean).map(Number)) {
+            const command = await fs.readFile(`/proc/${pid}/comm`, "utf8").catch(() => undefined);
+            if (command !== undefined) {
+                processes.push({ pid, command: command.trim() });
+            }
+        }
+        return processes;
+    }
+
+    /** Nodes, their processes and BGP sessions, and where the VMs run. */
+    async status(): Promise<LabStatus> {
+        const nodes = [];
+        for (const node of this.nodes) {
+            const processes = await this.nodeProcesses(node.name).catch(() => []);
+            const holderAlive = processes.some((p) => p.pid === this.state.holders[node.name]);
+            nodes.push({
+                name: node.name,
+                role: node.role,
+                netns: node.netns,
+                holderAlive,
+                processes,
+                bgpPeers: holderAlive ? await this.bgpPeers(node.name) : [],
+            });
+        }
+        return { dir: this.dir, nodes, vms: this.vms.map(({ name, host, ip, mac }) => ({ name, host, ip, mac })) };
+    }
+
+    /** Removes this lab (see {@link Lab.down}). */
+    down(): Promise<LabDownReport> {
+        return Lab.down({ dir: this.dir, log: this.log });
+    }
+
+    /** A human summary: what was built and commands to try. */
+    describe(): string {
+        return describeLab(this);
+    }
+
+    // --- building ----------------------------------------------------------------------------
+
+    private async phase<T>(name: string, work: () => Promise<T>): Promise<T> {
+        const started = Date.now();
+        const result = await work();
+        this.state.timings[name] = Date.now() - started;
+        this.log(`${name}: ${this.state.timings[name]} ms`);
+        return result;
+    }
+
+    private async createNamespacesAndUnderlay(): Promise<void> {
+        const t = this.topology;
+        const names = [t.internetNetns, ...t.nodes.map((node) => node.netns), ...t.vms.map((vm) => vm.netns)];
+        for (const name of names) {
+            await runOk(["ip", "netns", "add", name]);
+        }
+        await Promise.all(names.map((name) => runOk(["ip", "-n", name, "link", "set", "lo", "up"])));
+        const inet = t.internetNetns;
+        await runOk(["ip", "netns", "exec", inet, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
+        for (const region of t.regions) {
+            await runOk(["ip", "-n", inet, "link", "add", "name", region.bridge, "type", "bridge"]);
+            await runOk(["ip", "-n", inet, "addr", "add", `${region.gateway}/${region.prefixLength}`, "dev", region.bridge]);
+            await runOk(["ip", "-n", inet, "link", "set", region.bridge, "up"]);
+        }
+        const mtu = String(t.mtu.underlayMtu);
+        for (const node of t.nodes) {
+            const region = t.regions.find((candidate) => candidate.name === node.region);
+            if (region === undefined) {
+                throw new Error(`${node.name}: unknown region ${node.region}`);
+            }
+            await runOk(["ip", "-n", inet, "link", "add", node.uplink, "mtu", mtu, "type", "veth", "peer", "name", "eth0", "netns", node.netns, "mtu", mtu]);
+            await runOk(["ip", "-n", inet, "link", "set", node.uplink, "master", region.bridge, "up"]);
+            await runOk(["ip", "-n", node.netns, "addr", "add", `${node.underlayIp}/${region.prefixLength}`, "dev", "eth0"]);
+            await runOk(["ip", "-n", node.netns, "link", "set", "eth0", "up"]);
+            await runOk(["ip", "-n", node.netns, "route", "add", "default", "via", region.gateway]);
+        }
+    }
+
+    /** Starts the holder of every node (its private mount namespace; see holder.ts). */
+    private async startHolders(): Promise<void> {
+        await Promise.all(
+            this.nodes.map(async (node) => {
+                this.state.holders[node.name] = await startHolder(node.netns, path.join(this.dir, "nodes", node.name));
+                await this.save();
+            }),
+        );
+    }
+
+    private async bringUpWireGuard(): Promise<void> {
+        const keys = await Promise.all(
+            this.nodes.map(async (node) => {
+                const output = await this.execOk(node.name, [this.script("wireguard-up.sh")], { env: { WG_KEY_ONLY: "1" } });
+                return [node.name, assertPublicKey(output.trim(), `public key of ${node.name}`)] as const;
+            }),
+        );
+        this.state.publicKeys = Object.fromEntries(keys);
+        await this.save();
+        // One node after the other, ingress first. In parallel, two hosts often send their first
+        // handshake initiations (PersistentKeepalive) at the same moment; each then answers the
+        // other's and drops the reply to its own, and WireGuard retries only after 5 s.
+        for (const node of this.nodes) {
+            await this.applyWireGuard(node.name);
+        }
+        await this.verifyWireGuard();
+    }
+
+    /**
+     * Every node pings every other node's wg address: proves the WireGuard layer and completes
+     * the handshakes before FRR starts, so they do not show in convergence timings.
+     */
+    private async verifyWireGuard(): Promise<void> {
+        const addresses = this.topology.wireguard.nodes.map((node) => ({ name: node.name, address: node.address }));
+        const reachable = (node: string, address: string) => async () => (await this.exec(node, ["ping", "-n", "-q", "-c", "1", "-W", "1", address])).code === 0;
+        await Promise.all(
+            this.nodes.flatMap((node) =>
+                addresses
+                    .filter((peer) => peer.name !== node.name)
+                    .map((peer) =>
+                        waitUntil(`${node.name} to ping ${peer.name} (${peer.address}) over wg0`, reachable(node.name, peer.address), 30_000, 50).catch(
+                            async (error: Error) => {
+                                throw new Error(`${error.message}\n${await this.wireGuardDiagnostics([node.name, peer.name])}`);
+                            },
+                        ),
+                    ),
+            ),
+        );
+    }
+
+    /** Links, wg state (public data only) and processes of some nodes, for error messages. */
+    private async wireGuardDiagnostics(names: string[]): Promise<string> {
+        const parts: string[] = [];
+        for (const name of names) {
+            const links = await this.exec(name, ["ip", "-br", "addr"]);
+            const wg = await this.exec(name, ["wg", "show", "wg0"]);
+            const processes = (await this.nodeProcesses(name)).map((p) => p.command).join(" ");
+            parts.push(`--- ${name}: processes: ${processes}\n${links.stdout}${links.stderr}${wg.stdout}${wg.stderr}`);
+        }
+        return parts.join("\n");
+    }
+
+    private async applyWireGuard(name: string): Promise<void> {
+        const plan = this.topology.wireguard.nodes.find((node) => node.name === name);
+        if (plan === undefined) {
+            throw new Error(`${name} has no WireGuard plan`);
+        }
+        const output = await this.execOk(name, [this.script("wireguard-up.sh")], { env: wireguardScriptEnvironment(plan, this.state.publicKeys) });
+        if (output.trim() !== this.state.publicKeys[name]) {
+            throw new Error(`${name}: wireguard-up.sh printed another public key than the one recorded`);
+        }
+    }
+
+    private async applyFrr(name: string): Promise<void> {
+        const files = this.topology.fabric.find((node) => node.name === name);
+        if (files === undefined) {
+            throw new Error(`${name} has no FRR files`);
+        }
+        await this.execOk(name, [this.script("frr-apply.sh")], { env: { ...frrScriptEnvironment(files), FRR_SERVICE: "direct" } });
+    }
+
+    private async attachAllVms(): Promise<void> {
+        const hosts = [...new Set(this.vms.map((vm) => vm.host))];
+        await Promise.all(hosts.map((host) => this.ensureNetworkOnHost(host)));
+        await Promise.all(this.vms.map((vm) => this.attachVm(vm)));
+    }
+
+    /** Every VM pings every other one, and the reflector has all its sessions. */
+    private async waitForConvergence(timeoutMs: number): Promise<void> {
+        const ingress = this.nodes[0].name;
+        await waitUntil(
+            "every BGP session of the route reflector to be Established",
+            async () => {
+                const peers = await this.bgpPeers(ingress);
+                return peers.length === this.hosts.length && peers.every((peer) => peer.state === "Established");
+            },
+            timeoutMs,
+        );
+        const vms = this.vms;
+        const pairs = vms.flatMap((a, i) => vms.slice(i + 1).map((b) => [a.name, b.name] as const));
+        await Promise.all(pairs.map(([a, b]) => this.firstReply(a, b, timeoutMs)));
+    }
+
+    // --- VMs and the vxlan driver ------------------------------------------------------------
+
+    private vxlanPlan(host: string): VxlanDevicePlan {
+        const wg = this.topology.wireguard.nodes.find((node) => node.name === host);
+        if (wg === undefined) {
+            throw new Error(`${host} has no wg address`);
+        }
+        return planVxlanDevice(this.topology.network, wg.address);
+    }
+
+    /** Runs the driver's create commands on `host` unless its bridge already exists. */
+    private async ensureNetworkOnHost(host: string): Promise<void> {
+        const plan = this.vxlanPlan(host);
+        if ((await this.exec(host, ["ip", "link", "show", "dev", plan.bridge])).code === 0) {
+            return;
+        }
+        for (const argv of plan.create) {
+            await this.execOk(host, argv);
+        }
+    }
+
+    private async removeNetworkIfUnused(host: string): Promise<void> {
+        if (this.vms.some((vm) => vm.host === host)) {
+            return;
+        }
+        for (const argv of this.vxlanPlan(host).remove) {
+            await this.execOk(host, argv);
+        }
+    }
+
+    /** Creates the VM's NIC: eth0 in the VM, its peer `one-<id>-0` in the host, on the bridge. */
+    private async attachVm(vm: LabVm): Promise<void> {
+        const t = this.topology;
+        const tap = this.tapOf(vm);
+        const { prefixLength } = this.networkCidr();
+        const bridge = this.vxlanPlan(vm.host).bridge;
+        await runOk(["ip", "-n", vm.netns, "link", "add", "eth0", "mtu", t.network.GUEST_MTU, "address", vm.mac, "type", "veth", "peer", "name", tap, "netns", String(this.holderPid(vm.host)), "mtu", t.network.MTU]);
+        await runOk(["ip", "-n", vm.netns, "addr", "add", `${vm.ip}/${prefixLength}`, "dev", "eth0"]);
+        await runOk(["ip", "-n", vm.netns, "link", "set", "eth0", "up"]);
+        await this.execOk(vm.host, ["ip", "link", "set", tap, "master", bridge]);
+        await this.execOk(vm.host, ["ip", "link", "set", tap, "up"]);
+    }
+
+    /** Broadcast frames from the VM, so its new host's bridge learns its MAC (as QEMU's RARP announce does). */
+    private async announce(vmName: string): Promise<void> {
+        const vm = this.vm(vmName);
+        const network = this.networkCidr();
+        const broadcast = numberToIpv4(network.network + network.size - 1);
+        await this.exec(vm.name, ["ping", "-n", "-q", "-b", "-c", "3", "-i", "0.05", "-W", "0.1", broadcast]);
+    }
+
+    // --- helpers -----------------------------------------------------------------------------
+
+    private node(name: string): LabNode {
+        const node = this.nodes.find((candidate) => candidate.name === name);
+        if (node === undefined) {
+            throw new Error(`unknown lab node "${name}"; nodes: ${this.nodes.map((n) => n.name).join(", ")}`);
+        }
+        return node;
+    }
+
+    private vm(name: string): LabVm {
+        const vm = this.vms.find((candidate) => candidate.name === name);
+        if (vm === undefined) {
+            throw new Error(`unknown lab VM "${name}"; VMs: ${this.vms.map((v) => v.name).join(", ")}`);
+        }
+        return vm;
+    }
+
+    private addressOf(target: string): string {
+        return this.vms.find((vm) => vm.name === target)?.ip ?? target;
+    }
+
+    private networkCidr(): Ipv4Cidr {
+        return parseIpv4Cidr(networkCidrOf(this.topology.network), "network");
+    }
+
+    private tapOf(vm: LabVm): string {
+        return `one-${vm.id}-0`;
+    }
+
+    private script(name: string): string {
+        return path.join(this.scripts, name);
+    }
+
+    /** Writes state.json; saves are queued so concurrent phases never interleave their writes. */
+    private save(): Promise<void> {
+        const file = path.join(this.dir, "state.json");
+        const write = async () => {
+            await fs.writeFile(`${file}.tmp`, `${JSON.stringify(this.state, null, 2)}\n`);
+            await fs.rename(`${file}.tmp`, file);
+        };
+        this.saving = this.saving.then(write, write);
+        return this.saving;
+    }
+}
+
+export { CommandError, LAB_PREFIX, labPrerequisiteProblems, packageRoot, sleep };

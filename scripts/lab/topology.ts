@@ -1,0 +1,148 @@
+/**
+ * The lab's topology, computed (purely) from its options with the package's own renderers:
+ * an "internet" namespace routing between a control region (the ingress) and one region per
+ * edge cluster, KVM hosts, one VM per host, the WireGuard plan, the FRR files and the EVPN
+ * network template.
+ *
+ * Every namespace and every device in the root-visible "internet" namespace starts with `lab`.
+ */
+import { leaseAt, evpnNetworkTemplate, EvpnNetworkTemplate } from "../../components/overlay/evpn-network";
+import { FrrNodeFiles, planEvpnFabric } from "../../components/overlay/frr-config";
+import { OverlayMtu, overlayMtu } from "../../components/overlay/mtu";
+import { WireGuardPlan, WireGuardTopology } from "../../components/overlay/wireguard-config";
+import { validateOverlay } from "../../components/overlay/validation";
+
+/** Prefix of every namespace and root-visible device the lab creates. */
+export const LAB_PREFIX = "lab";
+
+/** Options that shape the topology. */
+export interface LabTopologyOptions {
+    /** WireGuard layout. Default `"mesh"`. */
+    topology?: WireGuardTopology;
+    /** Number of edge clusters. Default 2. */
+    clusters?: number;
+    /** KVM hosts per cluster. Default 2. */
+    hostsPerCluster?: number;
+    /** VNI (VLAN_ID) of the EVPN network. Default 100. */
+    vni?: number;
+    /** MTU of the underlay links. Default 1500. */
+    underlayMtu?: number;
+}
+
+/** A region of the "internet": one bridge, one subnet, the internet namespace as its router. */
+export interface LabRegion {
+    name: string;
+    /** Bridge in the internet namespace. */
+    bridge: string;
+    /** Underlay subnet prefix length. */
+    prefixLength: number;
+    /** The internet namespace's address in this region (the hosts' default gateway). */
+    gateway: string;
+}
+
+/** A machine with its own network and mount namespace: the ingress or a KVM host. */
+export interface LabNode {
+    /** Node name (FRR hostname, WireGuard peer name). */
+    name: string;
+    /** `ingress` or `host`. */
+    role: "ingress" | "host";
+    /** Network namespace. */
+    netns: string;
+    /** Edge cluster (`ec1`, `ec2`, …) or `control` for the ingress. */
+    cluster: string;
+    /** Region name. */
+    region: string;
+    /** Underlay ("public") address. */
+    underlayIp: string;
+    /** Veth end in the internet namespace. */
+    uplink: string;
+}
+
+/** A VM: a namespace whose eth0 is attached to its host's bridge. */
+export interface LabVm {
+    /** VM name. */
+    name: string;
+    /** OpenNebula-like VM id (the tap is `one-<id>-0`). */
+    id: number;
+    /** Network namespace. */
+    netns: string;
+    /** Host it starts on. */
+    host: string;
+    /** Lease in the EVPN network. */
+    ip: string;
+    /** MAC derived from the lease (`02:00:` + IP bytes). */
+    mac: string;
+}
+
+/** Everything the lab builds. */
+export interface LabTopology {
+    /** The internet namespace. */
+    internetNetns: string;
+    regions: LabRegion[];
+    /** The ingress first, then the hosts. */
+    nodes: LabNode[];
+    vms: LabVm[];
+    mtu: OverlayMtu;
+    wireguard: WireGuardPlan;
+    fabric: FrrNodeFiles[];
+    network: EvpnNetworkTemplate;
+}
+
+const WG_SUBNET = "192.168.0.0/24";
+const EVPN_NETWORK = "172.17.2.0/24";
+
+/** Computes the topology. Throws the package's validation errors for impossible options. */
+export function buildTopology(options: LabTopologyOptions = {}): LabTopology {
+    const clusters = options.clusters ?? 2;
+    const hostsPerCluster = options.hostsPerCluster ?? 2;
+    if (!Number.isInteger(clusters) || clusters < 1 || clusters > 9) {
+        throw new Error(`clusters: must be an integer from 1 to 9, got ${clusters}`);
+    }
+    if (!Number.isInteger(hostsPerCluster) || hostsPerCluster < 1 || hostsPerCluster > 9) {
+        throw new Error(`hostsPerCluster: must be an integer from 1 to 9, got ${hostsPerCluster}`);
+    }
+    const regions: LabRegion[] = [
+        { name: "control", bridge: `${LAB_PREFIX}br-ctl`, prefixLength: 24, gateway: "10.200.0.254" },
+        ...range(clusters).map((c) => ({ name: `ec${c + 1}`, bridge: `${LAB_PREFIX}br-ec${c + 1}`, prefixLength: 24, gateway: `10.20${c + 1}.0.254` })),
+    ];
+    const ingress: LabNode = node("ingress", "ingress", "control", "control", "10.200.0.1");
+    const hosts = range(clusters).flatMap((c) =>
+        range(hostsPerCluster).map((h) => node(`kvm${c * hostsPerCluster + h + 1}`, "host", `ec${c + 1}`, `ec${c + 1}`, `10.20${c + 1}.0.${h + 1}`)),
+    );
+    const mtu = overlayMtu({ underlayMtu: options.underlayMtu ?? 1500 });
+    const { wireguard, networks } = validateOverlay({
+        wireguard: {
+            ingress: { name: ingress.name, endpoint: ingress.underlayIp },
+            hosts: hosts.map((host) => ({ name: host.name, endpoint: host.underlayIp })),
+            subnet: WG_SUBNET,
+            topology: options.topology ?? "mesh",
+            mtu: mtu.wireguardMtu,
+        },
+        networks: [{ name: "lab-evpn", vlanId: options.vni ?? 100, network: EVPN_NETWORK, mtu: { underlayMtu: mtu.underlayMtu } }],
+        otherSubnets: regions.map((region) => ({ field: `underlay ${region.name}`, cidr: `${region.gateway.replace(/\.254$/, ".0")}/24` })),
+    });
+    const network = networks[0];
+    // Lease 0 is the virtual router's (the gateway); VMs take the following ones.
+    const vms: LabVm[] = hosts.map((host, index) => {
+        const lease = leaseAt(network, index + 1);
+        return { name: `vm${index + 1}`, id: index + 1, netns: `${LAB_PREFIX}vm${index + 1}`, host: host.name, ip: lease.ip, mac: lease.mac };
+    });
+    return {
+        internetNetns: `${LAB_PREFIX}inet`,
+        regions,
+        nodes: [ingress, ...hosts],
+        vms,
+        mtu,
+        wireguard,
+        fabric: planEvpnFabric(wireguard, { log: "file" }),
+        network,
+    };
+}
+
+function node(name: string, role: LabNode["role"], cluster: string, region: string, underlayIp: string): LabNode {
+    return { name, role, netns: `${LAB_PREFIX}${name}`, cluster, region, underlayIp, uplink: `${LAB_PREFIX}-${name}` };
+}
+
+function range(count: number): number[] {
+    return Array.from({ length: count }, (_, index) => index);
+}

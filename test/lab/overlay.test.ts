@@ -1,0 +1,201 @@
+/**
+ * The overlay, for real: WireGuard (wireguard-go), FRR BGP EVPN and OpenNebula-style VXLAN in
+ * network namespaces, configured by the package's renderers and host scripts (scripts/lab).
+ * One lab (ingress + 2 clusters × 2 KVM hosts + 1 VM per host) is shared by the whole file.
+ */
+import { strict as assert } from "assert";
+import { Lab } from "../../scripts/lab/lab";
+import { waitUntil } from "../../scripts/lab/process";
+import { stillRunning } from "../../scripts/lab/teardown";
+import { downLab, holdsFor, skipUnlessLabCanRun, upLab } from "./lab-support";
+
+describe("lab: EVPN over WireGuard", function () {
+    this.timeout(120_000);
+    let lab: Lab;
+
+    /** wg address of a node. */
+    const wgAddress = (name: string) => {
+        const node = lab.topology.wireguard.nodes.find((candidate) => candidate.name === name);
+        assert.ok(node, `no wg plan for ${name}`);
+        return node.address;
+    };
+    const vm = (name: string) => {
+        const found = lab.vms.find((candidate) => candidate.name === name);
+        assert.ok(found, `no VM ${name}`);
+        return found;
+    };
+    /** Every pair of the given VMs pings, in both directions. */
+    const allPairsPing = async (names: string[]) => {
+        for (const a of names) {
+            for (const b of names.filter((name) => name !== a)) {
+                if (!(await lab.ping(a, b, { waitSeconds: 2 }))) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    };
+
+    before(async function () {
+        skipUnlessLabCanRun(this);
+        lab = await upLab();
+    });
+
+    after(async function () {
+        await downLab();
+    });
+
+    describe("configuration applied by the host scripts", function () {
+        it("runs FRR with exactly the rendered files and wg0 with the planned peers", async function () {
+            for (const node of lab.nodes) {
+                const files = lab.topology.fabric.find((candidate) => candidate.name === node.name);
+                assert.ok(files);
+                assert.equal(await lab.execOk(node.name, ["cat", "/etc/frr/bgpd.conf"]), files.bgpdConf);
+                const plan = lab.topology.wireguard.nodes.find((candidate) => candidate.name === node.name);
+                assert.ok(plan);
+                const allowed = (await lab.execOk(node.name, ["wg", "show", "wg0", "allowed-ips"])).trim().split("\n").map((line) => line.split("\t")[1]).sort();
+                assert.deepEqual(allowed, plan.peers.map((peer) => peer.allowedIps.join(" ")).sort());
+                const link = await lab.execOk(node.name, ["ip", "-o", "addr", "show", "dev", "wg0"]);
+                assert.match(link, new RegExp(`inet ${plan.addressCidr.replace(/\./g, "\\.")} `));
+            }
+        });
+
+        it("keeps private keys on the hosts: 0600 key files, no PrivateKey in what was sent", async function () {
+            for (const node of lab.nodes) {
+                assert.equal((await lab.execOk(node.name, ["stat", "-c", "%a", "/etc/wireguard/wg0.key"])).trim(), "600");
+            }
+            assert.doesNotMatch(JSON.stringify(lab.topology), /PrivateKey/);
+        });
+
+        it("builds the VXLAN device OpenNebula's driver builds: wg0.<VNI> on onebr.<VNI>, local = wg address, nolearning, ttl 16", async function () {
+            const vni = lab.topology.network.VLAN_ID;
+            const details = await lab.execOk("kvm1", ["ip", "-d", "-o", "link", "show", "dev", `wg0.${vni}`]);
+            assert.match(details, new RegExp(`mtu ${lab.topology.network.MTU} `));
+            assert.match(details, new RegExp(`master onebr\\.${vni} `));
+            assert.match(details, new RegExp(`vxlan id ${vni} local ${wgAddress("kvm1").replace(/\./g, "\\.")} `));
+            assert.match(details, / nolearning /);
+            assert.match(details, / ttl 16 /);
+        });
+    });
+
+    describe("control plane", function () {
+        it("has a session between the reflector and every client", async function () {
+            const reflector = await lab.bgpPeers("ingress");
+            assert.deepEqual(
+                reflector.map((peer) => [peer.address, peer.state]).sort(),
+                lab.hosts.map((host) => [wgAddress(host.name), "Established"]).sort(),
+            );
+            for (const host of lab.hosts) {
+                assert.deepEqual((await lab.bgpPeers(host.name)).map((peer) => [peer.address, peer.state]), [[wgAddress("ingress"), "Established"]]);
+            }
+        });
+
+        it("has a type-3 route of every VTEP and a type-2 route of every VM on every KVM host, next hop = the VM's host", async function () {
+            for (const host of lab.hosts) {
+                const routes = await lab.evpnRoutes(host.name);
+                const vteps = routes.filter((route) => route.type === 3).map((route) => route.originator).sort();
+                assert.deepEqual(vteps, lab.hosts.map((h) => wgAddress(h.name)).sort(), `type-3 routes on ${host.name}`);
+                for (const guest of lab.vms) {
+                    const macRoutes = routes.filter((route) => route.type === 2 && route.mac === guest.mac);
+                    assert.deepEqual(macRoutes.map((route) => route.nextHop), [wgAddress(guest.host)], `type-2 of ${guest.name} on ${host.name}`);
+                }
+            }
+        });
+    });
+
+    describe("data plane", function () {
+        it("lets a VM of one cluster reach a VM of the other", async function () {
+            const [vm1] = lab.vms;
+            const far = lab.vms.find((candidate) => lab.nodes.find((n) => n.name === candidate.host)?.cluster !== lab.nodes.find((n) => n.name === vm1.host)?.cluster);
+            assert.ok(far, "a VM in another cluster");
+            assert.ok(await lab.ping(vm1.name, far.name), `${vm1.name} → ${far.name}`);
+            assert.ok(await lab.ping(far.name, vm1.name), `${far.name} → ${vm1.name}`);
+        });
+
+        it("carries unfragmented packets of exactly the guest MTU, and not one byte more", async function () {
+            const guestMtu = Number(lab.topology.network.GUEST_MTU);
+            assert.equal(guestMtu, 1370);
+            const payload = guestMtu - 28; // IPv4 20 + ICMP 8
+            assert.ok(await lab.ping("vm1", "vm3", { size: payload, dontFragment: true }), `DF ping of ${guestMtu} bytes`);
+            assert.equal(await lab.ping("vm1", "vm3", { size: payload + 1, dontFragment: true }), false, `DF ping of ${guestMtu + 1} bytes`);
+            assert.ok(await lab.ping("vm1", "vm3", { size: payload + 1 }), "the same size passes when the guest may fragment");
+        });
+    });
+
+    describe("faults on one KVM host", function () {
+        it("stopping bgpd on one host leaves the others connected; starting it restores everything", async function () {
+            await lab.stopBgpd("kvm2");
+            await waitUntil("vm2 to lose the overlay", async () => !(await lab.ping("vm1", "vm2")), 30_000);
+            await holdsFor("vm1, vm3 and vm4 reaching each other", () => allPairsPing(["vm1", "vm3", "vm4"]), 5_000);
+            const sessions = await lab.bgpPeers("ingress");
+            assert.deepEqual(
+                sessions.filter((peer) => peer.state === "Established").map((peer) => peer.address).sort(),
+                ["kvm1", "kvm3", "kvm4"].map(wgAddress).sort(),
+            );
+
+            await lab.startBgpd("kvm2");
+            await lab.waitForPing("vm1", "vm2", 60_000);
+            await lab.waitForPing("vm2", "vm4", 60_000);
+            assert.ok(await allPairsPing(["vm1", "vm2", "vm3", "vm4"]));
+        });
+
+        it("stopping WireGuard on one host leaves the others connected; starting it restores everything", async function () {
+            await lab.stopWireGuard("kvm3");
+            assert.equal(await lab.ping("vm1", "vm3"), false, "vm3 is cut off");
+            await holdsFor("vm1, vm2 and vm4 reaching each other", () => allPairsPing(["vm1", "vm2", "vm4"]), 5_000);
+
+            await lab.startWireGuard("kvm3");
+            await lab.waitForPing("vm1", "vm3", 60_000);
+            await lab.waitForPing("vm3", "vm4", 60_000);
+            await waitUntil(
+                "kvm3's BGP session to be Established again",
+                async () => (await lab.bgpPeers("kvm3")).every((peer) => peer.state === "Established"),
+                60_000,
+            );
+            assert.ok(await allPairsPing(["vm1", "vm2", "vm3", "vm4"]));
+        });
+    });
+
+    describe("live migration", function () {
+        it("moves a VM to a host of the other cluster with the same MAC and IP: connectivity returns and its type-2 route follows", async function () {
+            const moving = vm("vm1");
+            const from = moving.host;
+            const to = "kvm4";
+            assert.notEqual(from, to);
+            const before = await lab.evpnRoutes("kvm3");
+            assert.deepEqual(before.filter((r) => r.type === 2 && r.mac === moving.mac).map((r) => r.nextHop), [wgAddress(from)]);
+
+            await lab.migrateVm(moving.name, to);
+            assert.equal(vm("vm1").host, to);
+            assert.equal(vm("vm1").mac, moving.mac);
+            await lab.waitForPing("vm3", "vm1", 60_000);
+            await lab.waitForPing("vm1", "vm2", 60_000);
+
+            for (const observer of ["ingress", "kvm2", "kvm3"]) {
+                await waitUntil(
+                    `${observer} to see vm1's type-2 route from ${to} only`,
+                    async () => {
+                        const hops = (await lab.evpnRoutes(observer)).filter((r) => r.type === 2 && r.mac === moving.mac).map((r) => r.nextHop);
+                        return hops.length === 1 && hops[0] === wgAddress(to);
+                    },
+                    30_000,
+                );
+            }
+            const vni = lab.topology.network.VLAN_ID;
+            const left = await lab.exec(from, ["ip", "link", "show", "dev", `wg0.${vni}`]);
+            assert.notEqual(left.code, 0, `the last VM left ${from}, so the driver removed wg0.${vni} there`);
+            const routes = await lab.evpnRoutes("kvm3");
+            assert.ok(!routes.some((r) => r.type === 3 && r.originator === wgAddress(from)), `${from} withdrew its type-3 route`);
+        });
+    });
+
+    describe("teardown", function () {
+        it("leaves no namespace, process or mount with the lab prefix", async function () {
+            const running = (await Lab.leftovers(lab.dir)).processes;
+            assert.ok(running.length >= lab.nodes.length * 4, "holders, zebra, bgpd and wireguard-go ran");
+            await lab.down();
+            assert.deepEqual(await Lab.leftovers(lab.dir), { namespaces: [], processes: [], mounts: [] });
+            assert.deepEqual(await stillRunning(running), [], "every process the lab started has exited");
+        });
+    });
+});
