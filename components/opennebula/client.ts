@@ -10,7 +10,9 @@ import * as http from "http";
 import * as https from "https";
 import { OneConnection, validateConnection } from "./connection";
 import {
-    OneError,
+    errorName,
+    isOneError,
+    isTransportError,
     OneFaultError,
     OneTransportError,
     TransportFailureDetails,
@@ -45,15 +47,18 @@ const NON_IDEMPOTENT = /\.(allocate|instantiate|clone|add_ar|reserve|attachnic)$
 export class OneClient {
     /** The endpoint URL calls go to. */
     readonly endpoint: string;
-    readonly #url: URL;
-    readonly #session: string;
-    readonly #secrets: string[];
-    readonly #agent: http.Agent;
-    readonly #request: typeof http.request;
-    readonly #timeoutMs: number;
-    readonly #retries: number;
-    readonly #backoffMs: number;
-    #closed = false;
+    // Plain `private` members, not `#private` ones: Pulumi's function serializer cannot carry ES
+    // private names into the dynamic provider. The session lives in a closure so that inspecting a
+    // client never shows it.
+    private readonly url: URL;
+    private readonly session: () => string;
+    private readonly secrets: () => string[];
+    private readonly agent: http.Agent;
+    private readonly request: typeof http.request;
+    private readonly timeoutMs: number;
+    private readonly retries: number;
+    private readonly backoffMs: number;
+    private closed = false;
 
     /**
      * @param connection endpoint and credentials (see `resolveConnection`)
@@ -66,16 +71,17 @@ export class OneClient {
             throw new Error(`Cannot create OneClient: ${problems.join("; ")}`);
         }
         this.endpoint = connection.endpoint;
-        this.#url = new URL(connection.endpoint);
-        this.#session = `${connection.username}:${connection.password}`;
-        this.#secrets = [this.#session, connection.password];
-        const secure = this.#url.protocol === "https:";
+        this.url = new URL(connection.endpoint);
+        const session = `${connection.username}:${connection.password}`;
+        this.session = () => session;
+        this.secrets = () => [session, connection.password];
+        const secure = this.url.protocol === "https:";
         const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS, timeout: IDLE_SOCKET_TIMEOUT_MS };
-        this.#agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-        this.#request = secure ? https.request : http.request;
-        this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-        this.#retries = options.retries ?? DEFAULT_RETRIES;
-        this.#backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
+        this.agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+        this.request = secure ? https.request : http.request;
+        this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+        this.retries = options.retries ?? DEFAULT_RETRIES;
+        this.backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
     }
 
     /**
@@ -92,14 +98,14 @@ export class OneClient {
     async call(method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue> {
         for (let attempt = 1; ; attempt++) {
             try {
-                return await this.#callOnce(method, params, attempt);
+                return await this.callOnce(method, params, attempt);
             } catch (e) {
-                if (!(e instanceof OneTransportError)) throw e;
+                if (!isTransportError(e)) throw e;
                 if (e.transient && e.mayHaveReachedServer && NON_IDEMPOTENT.test(method)) {
                     throw e.withAttempts(attempt, notRepeatedHint(method));
                 }
-                if (!e.transient || attempt > this.#retries) throw e.withAttempts(attempt);
-                await this.#backoff(attempt);
+                if (!e.transient || attempt > this.retries) throw e.withAttempts(attempt);
+                await this.backoff(attempt);
             }
         }
     }
@@ -126,25 +132,25 @@ export class OneClient {
         let mayHaveCreated = false;
         for (let attempt = 1; ; attempt++) {
             try {
-                return expectId(method, await this.#callOnce(method, params, attempt));
+                return expectId(method, await this.callOnce(method, params, attempt));
             } catch (e) {
-                if (e instanceof OneError && mayHaveCreated) {
+                if (isOneError(e) && mayHaveCreated) {
                     const id = await findExisting();
                     if (id !== undefined) return id;
                     throw e;
                 }
-                if (!(e instanceof OneTransportError)) throw e;
+                if (!isTransportError(e)) throw e;
                 if (!e.transient) throw e.withAttempts(attempt);
                 if (e.mayHaveReachedServer) {
                     mayHaveCreated = true;
                     // Wait first: a call that timed out may still be running on the server.
-                    await this.#backoff(attempt);
+                    await this.backoff(attempt);
                     const id = await findExisting();
                     if (id !== undefined) return id;
-                    if (attempt > this.#retries) throw e.withAttempts(attempt);
+                    if (attempt > this.retries) throw e.withAttempts(attempt);
                 } else {
-                    if (attempt > this.#retries) throw e.withAttempts(attempt);
-                    await this.#backoff(attempt);
+                    if (attempt > this.retries) throw e.withAttempts(attempt);
+                    await this.backoff(attempt);
                 }
             }
         }
@@ -152,32 +158,32 @@ export class OneClient {
 
     /** Closes the keep-alive connections. Later calls fail. */
     close(): void {
-        this.#closed = true;
-        this.#agent.destroy();
+        this.closed = true;
+        this.agent.destroy();
     }
 
     /** One request/response exchange, turned into a value or a typed error. */
-    async #callOnce(method: string, params: XmlRpcValue[], attempt: number): Promise<XmlRpcValue> {
-        if (this.#closed) {
+    private async callOnce(method: string, params: XmlRpcValue[], attempt: number): Promise<XmlRpcValue> {
+        if (this.closed) {
             throw new Error(`${method}: this OneClient for ${this.endpoint} has been closed`);
         }
-        const body = encodeMethodCall(method, [this.#session, ...params]);
-        const responseText = await this.#post(method, body);
-        return this.#interpret(method, params, this.#decode(method, responseText), attempt);
+        const body = encodeMethodCall(method, [this.session(), ...params]);
+        const responseText = await this.post(method, body);
+        return this.interpret(method, params, this.decode(method, responseText), attempt);
     }
 
-    #decode(method: string, responseText: string): MethodResponse {
+    private decode(method: string, responseText: string): MethodResponse {
         try {
             return decodeMethodResponse(responseText);
         } catch (e) {
-            if (!(e instanceof XmlRpcProtocolError)) throw e;
-            throw new XmlRpcProtocolError(this.#redact(e.message), method);
+            if (errorName(e) !== "XmlRpcProtocolError") throw e;
+            throw new XmlRpcProtocolError(this.redact((e as Error).message), method);
         }
     }
 
-    #interpret(method: string, params: XmlRpcValue[], response: MethodResponse, attempt: number): XmlRpcValue {
+    private interpret(method: string, params: XmlRpcValue[], response: MethodResponse, attempt: number): XmlRpcValue {
         if (response.kind === "fault") {
-            throw new OneFaultError(method, response.faultCode, this.#redact(response.faultString), attempt);
+            throw new OneFaultError(method, response.faultCode, this.redact(response.faultString), attempt);
         }
         const result = response.value;
         if (!Array.isArray(result) || result.length < 2 || typeof result[0] !== "boolean") {
@@ -186,15 +192,25 @@ export class OneClient {
         if (result[0]) {
             return result[1];
         }
-        const failure = result.map((v, i) => (i === 1 && typeof v === "string" ? this.#redact(v) : v));
+        const failure = result.map((v, i) => (i === 1 && typeof v === "string" ? this.redact(v) : v));
         throw oneErrorFromFailure(method, params, failure, attempt);
     }
 
     /** POSTs `body` and resolves to the response text of a 2xx answer; otherwise rejects with OneTransportError. */
-    #post(method: string, body: string): Promise<string> {
+    private post(method: string, body: string): Promise<string> {
         return new Promise<string>((resolve, reject) => {
             let connected = false;
             let settled = false;
+            let timer: NodeJS.Timeout | undefined;
+            const req = this.request(this.url, {
+                method: "POST",
+                agent: this.agent,
+                headers: {
+                    "Content-Type": "text/xml",
+                    "Content-Length": Buffer.byteLength(body),
+                    Accept: "text/xml",
+                },
+            });
             const failure = (details: Omit<TransportFailureDetails, "method" | "endpoint">): void => {
                 if (settled) return;
                 settled = true;
@@ -202,28 +218,19 @@ export class OneClient {
                 req.destroy();
                 reject(new OneTransportError({ ...details, method, endpoint: this.endpoint }));
             };
-            const req = this.#request(this.#url, {
-                method: "POST",
-                agent: this.#agent,
-                headers: {
-                    "Content-Type": "text/xml",
-                    "Content-Length": Buffer.byteLength(body),
-                    Accept: "text/xml",
-                },
-            });
-            const timer = setTimeout(() => {
+            timer = setTimeout(() => {
                 failure({
                     reason: "timeout",
-                    detail: `no complete response within ${this.#timeoutMs} ms`,
+                    detail: `no complete response within ${this.timeoutMs} ms`,
                     transient: true,
                     mayHaveReachedServer: connected,
                 });
-            }, this.#timeoutMs);
+            }, this.timeoutMs);
             req.on("socket", (socket) => {
                 if (req.reusedSocket || !socket.connecting) connected = true;
                 else socket.once("connect", () => (connected = true));
             });
-            req.on("error", (err) => failure(this.#classify(err, connected)));
+            req.on("error", (err) => failure(this.classify(err, connected)));
             req.on("response", (res) => {
                 const status = res.statusCode ?? 0;
                 if (status < 200 || status > 299) {
@@ -233,7 +240,7 @@ export class OneClient {
                 }
                 const chunks: Buffer[] = [];
                 res.on("data", (chunk: Buffer) => chunks.push(chunk));
-                res.on("error", (err) => failure(this.#classify(err, true)));
+                res.on("error", (err) => failure(this.classify(err, true)));
                 res.on("end", () => {
                     if (settled) return;
                     settled = true;
@@ -245,9 +252,9 @@ export class OneClient {
         });
     }
 
-    #classify(err: Error, connected: boolean): Omit<TransportFailureDetails, "method" | "endpoint"> {
+    private classify(err: Error, connected: boolean): Omit<TransportFailureDetails, "method" | "endpoint"> {
         const code = (err as NodeJS.ErrnoException).code;
-        const detail = this.#redact(err.message);
+        const detail = this.redact(err.message);
         if (code === "ECONNREFUSED") {
             return { reason: "refused", detail, transient: true, mayHaveReachedServer: false, cause: err };
         }
@@ -260,14 +267,14 @@ export class OneClient {
         return { reason: "other", detail, transient: false, mayHaveReachedServer: connected, cause: err };
     }
 
-    #backoff(attempt: number): Promise<void> {
-        const base = Math.min(this.#backoffMs * 2 ** (attempt - 1), MAX_BACKOFF_MS);
+    private backoff(attempt: number): Promise<void> {
+        const base = Math.min(this.backoffMs * 2 ** (attempt - 1), MAX_BACKOFF_MS);
         const jittered = base * (0.9 + Math.random() * 0.2);
         return new Promise((resolve) => setTimeout(resolve, jittered));
     }
 
-    #redact(text: string): string {
-        return redactSecrets(text, this.#secrets);
+    private redact(text: string): string {
+        return redactSecrets(text, this.secrets());
     }
 }
 

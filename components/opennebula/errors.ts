@@ -5,6 +5,12 @@
  * {@link oneErrorFromFailure} turns that array into the subclass matching `code`. Faults from the
  * XML-RPC layer, transport failures and unreadable responses have their own classes.
  *
+ * The classes are written so that they survive Pulumi's function serializer, which carries the
+ * dynamic providers into the engine's provider process: every constructor sets `message` and
+ * `name` itself (the serializer turns `super(message)` on Error into a call that initialises
+ * nothing), and code inside the providers tells errors apart with {@link errorName} and
+ * {@link isOneError}, not with `instanceof` on a base class.
+ *
  * No error built here ever contains the session string (`username:password`): messages are made
  * only from the method name, numeric ids and the server's own text, and the client scrubs the
  * password from server text before it gets here (see {@link redactSecrets}).
@@ -81,9 +87,15 @@ export class OneError extends Error {
     /** How many times the call was sent before this answer. */
     readonly attempts: number;
 
-    constructor(details: OneErrorDetails) {
-        super(describeFailure(details));
-        this.name = new.target.name;
+    /**
+     * @param details what OpenNebula answered
+     * @param name    the subclass's name (set explicitly: serialized classes lose `new.target.name`)
+     */
+    constructor(details: OneErrorDetails, name = "OneError") {
+        const message = describeFailure(details);
+        super(message);
+        this.message = message;
+        this.name = name;
         this.code = details.code;
         this.method = details.method;
         this.objectId = details.objectId;
@@ -94,23 +106,59 @@ export class OneError extends Error {
 }
 
 /** Code 256: the session (`username:password`) was not accepted. */
-export class OneAuthenticationError extends OneError {}
+export class OneAuthenticationError extends OneError {
+    constructor(details: OneErrorDetails) {
+        super(details, "OneAuthenticationError");
+    }
+}
 /** Code 512: the user may not perform this action (ACLs). */
-export class OneAuthorizationError extends OneError {}
+export class OneAuthorizationError extends OneError {
+    constructor(details: OneErrorDetails) {
+        super(details, "OneAuthorizationError");
+    }
+}
 /** Code 1024: an object named by the call (or the pool) does not exist. */
-export class OneNotFoundError extends OneError {}
+export class OneNotFoundError extends OneError {
+    constructor(details: OneErrorDetails) {
+        super(details, "OneNotFoundError");
+    }
+}
 /** Code 2048: the object is in a state that does not allow the action (e.g. non-empty cluster). */
-export class OneActionError extends OneError {}
+export class OneActionError extends OneError {
+    constructor(details: OneErrorDetails) {
+        super(details, "OneActionError");
+    }
+}
 /** Code 4096: an argument value is invalid (e.g. update type). */
-export class OneApiError extends OneError {}
+export class OneApiError extends OneError {
+    constructor(details: OneErrorDetails) {
+        super(details, "OneApiError");
+    }
+}
 /** Code 8192: internal error; also what allocate returns for name collisions and template errors. */
-export class OneInternalError extends OneError {}
+export class OneInternalError extends OneError {
+    constructor(details: OneErrorDetails) {
+        super(details, "OneInternalError");
+    }
+}
 /** Code 16384: the pool could not allocate the object. */
-export class OneAllocateError extends OneError {}
+export class OneAllocateError extends OneError {
+    constructor(details: OneErrorDetails) {
+        super(details, "OneAllocateError");
+    }
+}
 /** Code 32768: the object is locked. */
-export class OneLockedError extends OneError {}
+export class OneLockedError extends OneError {
+    constructor(details: OneErrorDetails) {
+        super(details, "OneLockedError");
+    }
+}
 /** Code 65536: the HA (RAFT) log entry could not be replicated. */
-export class OneReplicationError extends OneError {}
+export class OneReplicationError extends OneError {
+    constructor(details: OneErrorDetails) {
+        super(details, "OneReplicationError");
+    }
+}
 
 const SUBCLASS_BY_CODE: Record<number, new (details: OneErrorDetails) => OneError> = {
     [OneErrorCode.AUTHENTICATION]: OneAuthenticationError,
@@ -136,7 +184,9 @@ export class OneFaultError extends Error {
     readonly attempts: number;
 
     constructor(method: string, faultCode: number, faultString: string, attempts = 1) {
-        super(`${method} failed with XML-RPC fault ${faultCode}: ${faultString}${attemptsSuffix(attempts)}`);
+        const message = `${method} failed with XML-RPC fault ${faultCode}: ${faultString}${attemptsSuffix(attempts)}`;
+        super(message);
+        this.message = message;
         this.name = "OneFaultError";
         this.method = method;
         this.faultCode = faultCode;
@@ -191,11 +241,10 @@ export class OneTransportError extends Error {
      */
     constructor(details: TransportFailureDetails, hint = "") {
         const attempts = details.attempts ?? 1;
-        super(
-            `${details.method} to ${details.endpoint} failed (${details.reason}): ${details.detail}` +
-                `${attemptsSuffix(attempts)}${hint ? `. ${hint}` : ""}`,
-            details.cause === undefined ? undefined : { cause: details.cause },
-        );
+        const message = `${details.method} to ${details.endpoint} failed (${details.reason}): ${details.detail}` +
+            `${attemptsSuffix(attempts)}${hint ? `. ${hint}` : ""}`;
+        super(message, details.cause === undefined ? undefined : { cause: details.cause });
+        this.message = message;
         this.name = "OneTransportError";
         this.method = details.method;
         this.endpoint = details.endpoint;
@@ -230,10 +279,31 @@ export class XmlRpcProtocolError extends Error {
     readonly method?: string;
 
     constructor(message: string, method?: string) {
-        super(method ? `${method}: ${message}` : message);
+        const text = method ? `${method}: ${message}` : message;
+        super(text);
+        this.message = text;
         this.name = "XmlRpcProtocolError";
         this.method = method;
     }
+}
+
+/** The error's class name (`OneNotFoundError`, `OneTransportError` …), also for serialized classes. */
+export function errorName(err: unknown): string | undefined {
+    return typeof err === "object" && err !== null && typeof (err as { name?: unknown }).name === "string"
+        ? (err as { name: string }).name
+        : undefined;
+}
+
+/** Whether `err` is a {@link OneTransportError} (by name, so that it works after serialization too). */
+export function isTransportError(err: unknown): err is OneTransportError {
+    return errorName(err) === "OneTransportError";
+}
+
+/** Whether `err` is an OpenNebula failure ({@link OneError}), optionally with the given code. */
+export function isOneError(err: unknown, code?: number): err is OneError {
+    const candidate = err as Partial<OneError> | undefined;
+    return typeof candidate?.code === "number" && typeof candidate.serverMessage === "string" &&
+        (code === undefined || candidate.code === code);
 }
 
 /**

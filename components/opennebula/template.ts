@@ -23,10 +23,15 @@ export interface TemplateInput { [name: string]: TemplateInputValue | TemplateIn
 
 /** A template that cannot be normalized, rendered or parsed. The message names the attribute and what is allowed. */
 export class TemplateError extends Error {
-    override readonly name = "TemplateError";
-    /** @param attribute the (upper-cased) attribute concerned, when there is one */
-    constructor(message: string, readonly attribute?: string) {
+    /** The (upper-cased) attribute concerned, when there is one. */
+    readonly attribute?: string;
+
+    // `message` and `name` are set explicitly so that the class survives Pulumi's function serializer.
+    constructor(message: string, attribute?: string) {
         super(message);
+        this.message = message;
+        this.name = "TemplateError";
+        this.attribute = attribute;
     }
 }
 

@@ -50,7 +50,9 @@ function decodeReference(body: string): string {
     return String.fromCodePoint(codePoint);
 }
 
-const parser = new XMLParser({
+// A new parser per document, never a module-level instance: the dynamic providers are serialized
+// with everything they reference, and a live third-party object cannot be serialized.
+const newParser = () => new XMLParser({
     preserveOrder: true,
     ignoreAttributes: true,
     ignoreDeclaration: true,
@@ -78,7 +80,7 @@ export function parseXml(xml: string): XmlElement {
     if (badChar) throw new Error(`Malformed XML: ${badChar} is not allowed in XML 1.0`);
     let nodes: OrderedNode[];
     try {
-        nodes = parser.parse(xml) as OrderedNode[];
+        nodes = newParser().parse(xml) as OrderedNode[];
     } catch (err) {
         throw new Error(`Malformed XML: ${(err as Error).message}`);
     }

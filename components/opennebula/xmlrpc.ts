@@ -6,7 +6,7 @@
  * non-standard `<i8>` that OpenNebula puts in every failure array.
  */
 import { XMLParser, XMLValidator } from "fast-xml-parser";
-import { XmlRpcProtocolError } from "./errors";
+import { XmlRpcProtocolError, errorName } from "./errors";
 
 /** A value that XML-RPC can carry. Structs are plain objects; `<nil/>` decodes to `""`. */
 export type XmlRpcValue = string | number | boolean | XmlRpcValue[] | { [k: string]: XmlRpcValue };
@@ -246,7 +246,9 @@ function decodeReference(name: string): string {
     return String.fromCodePoint(codePoint);
 }
 
-const parser = new XMLParser({
+// A new parser per document, never a module-level instance: the dynamic providers are serialized
+// with everything they reference, and a live third-party object cannot be serialized.
+const newParser = () => new XMLParser({
     preserveOrder: true,
     ignoreAttributes: true,
     ignoreDeclaration: true,
@@ -270,9 +272,9 @@ function parseDocument(xml: string): OrderedNode[] {
         throw new XmlRpcProtocolError(`malformed XML at line ${line}, column ${col}: ${msg}`);
     }
     try {
-        return parser.parse(xml) as OrderedNode[];
+        return newParser().parse(xml) as OrderedNode[];
     } catch (e) {
-        if (e instanceof XmlRpcProtocolError) throw e;
+        if (errorName(e) === "XmlRpcProtocolError") throw e;
         throw new XmlRpcProtocolError(`malformed XML: ${e instanceof Error ? e.message : String(e)}`);
     }
 }

@@ -1,0 +1,14 @@
+// The OpenNebula layer: XML-RPC client, template codec and the dynamic resources built on them.
+export * from "./client";
+export * from "./connection";
+export * from "./errors";
+export * from "./template";
+export { Cluster, ClusterArgs, clusterProvider } from "./resources/cluster";
+export { ClusterMembership, ClusterMembershipArgs, MEMBER_KINDS, MemberKind, clusterMembershipProvider } from "./resources/cluster-membership";
+export { Datastore, DatastoreArgs, DatastoreType, DATASTORE_TYPES, DS_MADS, TM_MADS, datastoreProvider } from "./resources/datastore";
+export { Host, HostArgs, HostState, HOST_DRIVERS, HOST_STATES, hostProvider } from "./resources/host";
+export { AR_TYPES, VN_MADS } from "./resources/address-ranges";
+export { ConnectionArgs } from "./resources/provider-kit";
+export { TemplateArgValue, TemplateArgs } from "./resources/resource-options";
+export { AddressRangeInput, VirtualNetwork, VirtualNetworkArgs, virtualNetworkProvider } from "./resources/virtual-network";
+export { VirtualNetworkTemplate, VirtualNetworkTemplateArgs, vnTemplateProvider } from "./resources/vn-template";

@@ -1,0 +1,223 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { OneClient, OneClientOptions } from "../client";
+import { OneConnection, resolveConnection, validateConnection } from "../connection";
+import { errorName } from "../errors";
+import { Template, TemplateInput, normalizeTemplate } from "../template";
+
+// Shared machinery of the dynamic providers. Everything here runs inside the provider process after
+// the engine has serialized the provider, so it must not capture Pulumi runtime state.
+
+/** The `connection` input of every OpenNebula resource. Omitted fields come from ONE_XMLRPC / ONE_AUTH. */
+export interface ConnectionInputs {
+    endpoint?: string;
+    username?: string;
+    password?: string;
+}
+
+/** Input shape of `connection` on the resource classes. */
+export interface ConnectionArgs {
+    /** XML-RPC endpoint, e.g. `http://frontend:2633/RPC2`. Default: `ONE_XMLRPC`, else `http://localhost:2633/RPC2`. */
+    endpoint?: pulumi.Input<string>;
+    /** User name. Default: the user in the `ONE_AUTH` file. */
+    username?: pulumi.Input<string>;
+    /** Password (kept secret in state). Default: the password in the `ONE_AUTH` file. */
+    password?: pulumi.Input<string>;
+}
+
+/** Properties every provider keeps in its outputs. */
+export interface CommonOutputs {
+    /** The OpenNebula ID (also the Pulumi ID, as a string). */
+    oneId: number;
+    connection?: ConnectionInputs;
+}
+
+/** Value the engine passes for inputs that are not known yet (during preview). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** True for a value that is not known yet during a preview. */
+export function isUnknown(value: unknown): boolean {
+    if (value === UNKNOWN) return true;
+    if (Array.isArray(value)) return value.some(isUnknown);
+    if (value && typeof value === "object") return Object.values(value).some(isUnknown);
+    return false;
+}
+
+/** Client options used by the providers; tests shorten them through the environment of the provider process. */
+function clientOptions(): OneClientOptions {
+    const timeoutMs = Number(process.env.ONE_EDGE_CALL_TIMEOUT_MS);
+    return Number.isFinite(timeoutMs) && timeoutMs > 0 ? { timeoutMs } : {};
+}
+
+/** Runs `action` with a client for the resource's connection, and closes the client afterwards. */
+export async function withClient<T>(connection: ConnectionInputs | undefined, action: (client: OneClient) => Promise<T>): Promise<T> {
+    const client = new OneClient(resolveConnection(connection), clientOptions());
+    try {
+        return await action(client);
+    } catch (err) {
+        throw asEngineError(err);
+    } finally {
+        client.close();
+    }
+}
+
+/**
+ * The error as a real `Error` for the engine. After serialization the package's error classes no
+ * longer inherit from the global `Error` (the serializer rebuilds them as plain functions), so their
+ * message and name are copied onto a fresh one.
+ */
+function asEngineError(err: unknown): Error {
+    if (err instanceof Error) return err;
+    const { message, name } = (err ?? {}) as { message?: unknown; name?: unknown };
+    const plain = new Error(typeof message === "string" ? message : String(err));
+    if (typeof name === "string") plain.name = name;
+    return plain;
+}
+
+/** A list of validation failures, built field by field. */
+export class Failures {
+    readonly list: pulumi.dynamic.CheckFailure[] = [];
+
+    add(property: string, reason: string): void {
+        this.list.push({ property, reason });
+    }
+
+    /** Validates a name as OpenNebula does (non-empty, ≤ 128 chars, none of its forbidden characters). */
+    name(property: string, value: unknown): void {
+        if (isUnknown(value)) return;
+        const problem = nameProblem(value);
+        if (problem) this.add(property, problem);
+    }
+
+    /** Normalizes a template input, recording a failure instead of throwing. */
+    template(property: string, value: unknown): Template {
+        if (value === undefined || value === null) return {};
+        if (isUnknown(value)) return value as Template;
+        if (typeof value !== "object" || Array.isArray(value)) {
+            this.add(property, `${property} must be an object of attribute names to values`);
+            return {};
+        }
+        try {
+            return normalizeTemplate(value as TemplateInput);
+        } catch (err) {
+            if (errorName(err) !== "TemplateError") throw err;
+            this.add(property, `${property}: ${(err as Error).message}`);
+            return {};
+        }
+    }
+
+    connection(value: unknown): void {
+        if (value === undefined || isUnknown(value)) return;
+        for (const problem of validateConnection(value as Partial<OneConnection>, "connection")) this.add("connection", problem);
+    }
+
+    /** An integer ID (≥ `min`). */
+    id(property: string, value: unknown, min = 0): void {
+        if (isUnknown(value)) return;
+        if (!Number.isInteger(value) || (value as number) < min) this.add(property, `${property} must be an integer ≥ ${min} (got ${JSON.stringify(value)})`);
+    }
+
+    /** Normalizes a list of cluster IDs: default (and -1) is OpenNebula's default cluster 0; sorted, unique. */
+    clusterIds(property: string, value: unknown): number[] {
+        if (value === undefined || value === null) return [0];
+        if (isUnknown(value)) return value as number[];
+        if (!Array.isArray(value) || value.length === 0 || value.some((id) => !Number.isInteger(id) || id < -1)) {
+            this.add(property, `${property} must be a non-empty list of cluster IDs (integers ≥ 0; -1 means the default cluster 0), got ${JSON.stringify(value)}`);
+            return [0];
+        }
+        return [...new Set(value.map((id: number) => (id === -1 ? 0 : id)))].sort((a, b) => a - b);
+    }
+
+    oneOf(property: string, value: unknown, allowed: readonly string[]): void {
+        if (isUnknown(value)) return;
+        if (typeof value !== "string" || !allowed.includes(value)) {
+            this.add(property, `${property} must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)})`);
+        }
+    }
+}
+
+const FORBIDDEN_NAME_CHARS = /[&|:\\";/'#{}$<>\t\r\n\v\f]/;
+
+/** Why OpenNebula would reject this object name, or undefined when it is acceptable. */
+export function nameProblem(value: unknown): string | undefined {
+    if (typeof value !== "string" || value.trim() === "") return "name must be a non-empty string";
+    if (value.length > 128) return `name must be at most 128 characters (got ${value.length})`;
+    const bad = FORBIDDEN_NAME_CHARS.exec(value);
+    if (bad) return `name must not contain ${JSON.stringify(bad[0])} (OpenNebula forbids & | : \\ " ; / ' # { } $ < > and control characters)`;
+    return undefined;
+}
+
+/** Turns check failures into one readable error, for callers outside the engine (components, tests). */
+export function failuresToError(resource: string, failures: readonly pulumi.dynamic.CheckFailure[]): Error {
+    return new Error(`invalid ${resource}: ${failures.map((failure) => failure.reason).join("; ")}`);
+}
+
+/** Deep equality for the JSON-like values kept in state. */
+export function sameValue(a: unknown, b: unknown): boolean {
+    return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+function canonical(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(canonical);
+    if (value && typeof value === "object") {
+        return Object.fromEntries(Object.keys(value).sort().map((key) => [key, canonical((value as Record<string, unknown>)[key])]));
+    }
+    return value;
+}
+
+/**
+ * Computes a diff from property lists: `replaceOn` properties force a replacement, `updateOn`
+ * properties are changed in place; `connection` is compared too but never replaces anything.
+ * An unchanged name with a replacement means delete-before-replace, since OpenNebula names are unique.
+ */
+export function diffProperties(
+    olds: Record<string, unknown>, news: Record<string, unknown>,
+    spec: { replaceOn: string[]; updateOn: string[] },
+): pulumi.dynamic.DiffResult {
+    const changed = (key: string) => !sameValue(olds[key], news[key]);
+    const replaces = spec.replaceOn.filter(changed);
+    const changes = replaces.length > 0 || [...spec.updateOn, "connection"].some(changed);
+    return {
+        changes,
+        replaces,
+        deleteBeforeReplace: replaces.length > 0 && !changed("name"),
+    };
+}
+
+/** Error for an object that was created but could not be brought to its target state (and was removed again). */
+export function rolledBackError(label: string, id: number, reason: string, cleanup: unknown): Error {
+    const left = cleanup === undefined
+        ? `it was deleted again so nothing is left behind`
+        : `deleting it again also failed (${(cleanup as Error).message ?? cleanup}); remove ${label} ${id} by hand`;
+    return new Error(`${label} ${id} was created but ${reason}; ${left}`);
+}
+
+/** Runs `steps` after an object was allocated; on failure deletes the object and reports both. */
+export async function completeOrRollBack<T>(
+    label: string, id: number, steps: () => Promise<T>, rollBack: () => Promise<void>,
+): Promise<T> {
+    try {
+        return await steps();
+    } catch (err) {
+        let cleanup: unknown;
+        try {
+            await rollBack();
+        } catch (cleanupError) {
+            cleanup = cleanupError;
+        }
+        throw rolledBackError(label, id, (err as Error).message, cleanup);
+    }
+}
+
+/**
+ * The whole template to send with a replace-mode update so that the attributes this resource declares
+ * become `declared`, those it declared before and no longer does disappear, and every attribute it
+ * never declared (OpenNebula's own defaults, other tools' attributes) stays. Undefined when nothing changes.
+ */
+export function replaceDeclaredAttributes(current: Template, previouslyDeclared: Template, declared: Template): Template | undefined {
+    const next: Template = { ...current };
+    for (const name of Object.keys(previouslyDeclared)) {
+        if (!(name in declared)) delete next[name];
+    }
+    Object.assign(next, declared);
+    return sameValue(next, current) ? undefined : next;
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs everything the lab and the tests need on a fresh Debian/Ubuntu machine (run as root):
+# the Debian packages of the network lab and host-script checks, then the npm packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(frr wireguard-tools wireguard-go iproute2 iputils-ping iperf3 iptables shellcheck jq procps psmisc util-linux)
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${packages[@]}"
+npm ci --no-audit --no-fund
