@@ -6,6 +6,7 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { labPrerequisiteProblems, onPath, packageRoot } from "../lab/environment";
+import { measureOpenNebulaCalls } from "./opennebula-calls";
 import { OVERLAY_TARGETS, runOverlayBenchmark } from "./overlay";
 
 /** One line of the results table. */
@@ -63,8 +64,23 @@ export const overlayBenchmark: Benchmark = {
     },
 };
 
-/** Every benchmark `npm run bench` runs, in order. */
-export const BENCHMARKS: Benchmark[] = [overlayBenchmark];
+/** XML-RPC calls per lifecycle step of every OpenNebula resource, from the test double's counters. */
+export const openNebulaCallsBenchmark: Benchmark = {
+    name: "opennebula-calls",
+    skipReason: () => undefined,
+    async run() {
+        const calls = await measureOpenNebulaCalls();
+        const rows = calls.flatMap(({ resource, ...steps }) =>
+            Object.entries(steps).map(([step, count]): BenchmarkRow => ({
+                benchmark: "opennebula-calls", metric: `${resource} ${step}`, value: count, unit: "calls",
+                ...(step === "refresh" ? { target: "= 1", met: count === 1 } : { target: "" }),
+            })));
+        return { rows, raw: calls };
+    },
+};
+
+/** Every benchmark `npm run bench` runs, in order (`npm run bench -- <name> …` runs only those named). */
+export const BENCHMARKS: Benchmark[] = [openNebulaCallsBenchmark, overlayBenchmark];
 
 /** Formats rows as an aligned text table. */
 export function formatTable(rows: readonly BenchmarkRow[]): string {
@@ -79,7 +95,8 @@ async function main(): Promise<void> {
     const log = (message: string) => console.error(`bench: ${message}`);
     const rows: BenchmarkRow[] = [];
     const results: Record<string, unknown> = {};
-    for (const benchmark of BENCHMARKS) {
+    const wanted = process.argv.slice(2);
+    for (const benchmark of BENCHMARKS.filter((b) => wanted.length === 0 || wanted.includes(b.name))) {
         const skip = benchmark.skipReason();
         if (skip !== undefined) {
             log(`${benchmark.name} skipped: ${skip}`);

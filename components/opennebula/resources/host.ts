@@ -130,10 +130,12 @@ async function waitForMonitored(client: OneClient, id: number, inputs: HostInput
     );
 }
 
-/** Applies the wanted administrative state, waiting for monitoring when asked to. */
-async function applyState(client: OneClient, id: number, inputs: HostInputs): Promise<void> {
+/** Applies the wanted administrative state, waiting for monitoring when asked to; returns the host as then read. */
+async function applyState(client: OneClient, id: number, inputs: HostInputs): Promise<XmlElement> {
     await client.call("one.host.status", id, STATUS_CALL[inputs.state]);
-    if (inputs.state === "enabled" && inputs.waitForMonitored) await waitForMonitored(client, id, inputs);
+    return inputs.state === "enabled" && inputs.waitForMonitored
+        ? waitForMonitored(client, id, inputs)
+        : requireObject(client, "host", id);
 }
 
 async function createHost(client: OneClient, inputs: HostInputs): Promise<HostOutputs> {
@@ -144,8 +146,8 @@ async function createHost(client: OneClient, inputs: HostInputs): Promise<HostOu
             // Offline first, as oneprovision did, so monitoring starts only once the host is fully described.
             await client.call("one.host.status", id, STATUS_CALL.offline);
             if (Object.keys(inputs.template).length > 0) await updateTemplate(client, "host", id, inputs.template, "merge");
-            if (inputs.state !== "offline") await applyState(client, id, inputs);
-            return hostOutputs(await requireObject(client, "host", id), inputs);
+            const xml = inputs.state === "offline" ? await requireObject(client, "host", id) : await applyState(client, id, inputs);
+            return hostOutputs(xml, inputs);
         },
         () => deleteObject(client, "host", id),
     );
@@ -157,8 +159,8 @@ async function updateHost(client: OneClient, id: number, olds: HostOutputs, news
     if (childInt(current, "CLUSTER_ID") !== news.clusterId) await client.call("one.cluster.addhost", news.clusterId, id);
     const template = replaceDeclaredAttributes(templateOf(current), olds.template, news.template);
     if (template) await updateTemplate(client, "host", id, template, "replace");
-    if (stateName(childInt(current, "STATE") ?? -1) !== news.state) await applyState(client, id, news);
-    return hostOutputs(await requireObject(client, "host", id), news);
+    const stateChanged = stateName(childInt(current, "STATE") ?? -1) !== news.state;
+    return hostOutputs(stateChanged ? await applyState(client, id, news) : await requireObject(client, "host", id), news);
 }
 
 /** The dynamic provider behind {@link Host}. */

@@ -134,7 +134,8 @@ async function createVirtualNetwork(client: OneClient, inputs: VirtualNetworkInp
     return completeOrRollBack(
         "virtual network", id,
         async () => {
-            await waitUntilReady(client, id, inputs.readyTimeoutSeconds);
+            const ready = await waitUntilReady(client, id, inputs.readyTimeoutSeconds);
+            if (otherClusters.length === 0) return networkOutputs(ready, inputs);
             await syncMemberships(client, "vnet", id, [firstCluster], [firstCluster, ...otherClusters]);
             return networkOutputs(await requireObject(client, "vnet", id), inputs);
         },
