@@ -9,34 +9,12 @@ import {
     HostScript, Hypervisor, PublicForwardingArgs, firewallScript, oneadminKeyScript, opennebulaNodeScript,
     opennebulaRepoScript, publicForwardingScript, sysctlScript, toStdin,
 } from "./host-scripts";
-import { EdgeClusterArgs, EdgeHost, EdgeSshArgs } from "./types";
+import { scriptRunner, sshConnection } from "./ssh";
+import { EdgeClusterArgs, EdgeHost } from "./types";
 import { validateEdgeClusterArgs } from "./validation";
 
 /** Type token of {@link EdgeCluster}. */
 export const EDGE_CLUSTER_TYPE = "opennebula-edge:edge:EdgeCluster";
-
-/** SSH connection of `remote.Command` for a host, with the private key kept secret. */
-export function sshConnection(ssh: EdgeSshArgs, host: { publicIp: pulumi.Input<string>; sshUser: pulumi.Input<string> }): command.types.input.remote.ConnectionArgs {
-    const privateKey = pulumi.secret(ssh.privateKey);
-    return {
-        host: host.publicIp,
-        user: host.sshUser,
-        port: ssh.port,
-        privateKey,
-        dialErrorLimit: 30,
-        proxy: ssh.bastion && {
-            host: ssh.bastion.host,
-            user: ssh.bastion.user ?? "root",
-            port: ssh.bastion.port,
-            privateKey: ssh.bastion.privateKey ? pulumi.secret(ssh.bastion.privateKey) : privateKey,
-        },
-    };
-}
-
-/** The shell that runs a host script read from standard input, as root. */
-export function scriptRunner(sshUser: pulumi.Input<string>): pulumi.Output<string> {
-    return pulumi.output(sshUser).apply((user) => (user === "root" ? "bash -s" : "sudo bash -s"));
-}
 
 /**
  * The cloud-independent core of an edge cluster. From the machines a cloud component created it

@@ -38,6 +38,12 @@ export interface EvpnNetworkOptions {
         /** Number of leases. Default 20. */
         size?: number;
     };
+    /**
+     * GATEWAY pushed to the guests: the virtual router's address. Default: the first lease of the
+     * address range. Give it when several front-ends share the segment with disjoint ranges and
+     * only one of them holds the router.
+     */
+    gateway?: string;
     /** DNS servers pushed to the guests. Default `["1.1.1.1"]`. */
     dns?: readonly string[];
     /** Device the VXLAN traffic leaves through (and whose address is the VTEP). Default `wg0`. */
@@ -90,12 +96,13 @@ const DEFAULT_DNS = ["1.1.1.1"];
  * Builds the template of the EVPN network.
  *
  * @example evpnNetworkTemplate({ vlanId: 100 }) // VN_MAD vxlan, VXLAN_MODE evpn, PHYDEV wg0, MTU 1370, AR 172.17.2.1 × 20, GATEWAY 172.17.2.1
- * @throws OverlayConfigError naming `vlanId`, `network`, `addressRange.ip`, `addressRange.size`, `dns[i]`, `phydev`, `name` or an MTU field.
+ * @throws OverlayConfigError naming `vlanId`, `network`, `addressRange.ip`, `addressRange.size`, `gateway`, `dns[i]`, `phydev`, `name` or an MTU field.
  */
 export function evpnNetworkTemplate(options: EvpnNetworkOptions): EvpnNetworkTemplate {
     const vlanId = assertIntegerInRange(options.vlanId, "vlanId", 1, MAX_VNI);
     const network = parseIpv4Cidr(options.network ?? DEFAULT_NETWORK, "network");
     const range = checkAddressRange(network, options.addressRange ?? {});
+    const gateway = options.gateway === undefined ? range.ip : checkGateway(network, options.gateway);
     const phydev = checkInterfaceName(options.phydev ?? "wg0", "phydev");
     checkDeviceNameFits(phydev, vlanId);
     const dns = checkDns(options.dns ?? DEFAULT_DNS);
@@ -112,7 +119,7 @@ export function evpnNetworkTemplate(options: EvpnNetworkOptions): EvpnNetworkTem
         GUEST_MTU: String(mtu.guestMtu),
         NETWORK_ADDRESS: numberToIpv4(network.network),
         NETWORK_MASK: netmaskOf(network.prefixLength),
-        GATEWAY: range.ip,
+        GATEWAY: gateway,
         DNS: dns.join(" "),
         AR: { TYPE: "IP4", IP: range.ip, SIZE: String(range.size) },
     };
@@ -152,6 +159,15 @@ function checkAddressRange(network: Ipv4Cidr, range: { ip?: string; size?: numbe
         );
     }
     return { ip, size };
+}
+
+function checkGateway(network: Ipv4Cidr, value: unknown): string {
+    const gateway = parseIpv4(value, "gateway");
+    const number = ipv4ToNumber(gateway);
+    if (!cidrContains(network, gateway) || number < firstUsableHost(network) || number > lastUsableHost(network)) {
+        throw new OverlayConfigError("gateway", `${gateway} is not a usable address of network ${network.cidr}`);
+    }
+    return gateway;
 }
 
 function checkDeviceNameFits(phydev: string, vlanId: number): void {

@@ -7,7 +7,9 @@
  * file there, and prints only the public key, which the caller feeds back in `publicKeys`.
  */
 import ipaddr from "ipaddr.js";
-import { assertSubnetFits, hostAddress, parseIpv4Cidr } from "./addressing";
+import {
+    assertSubnetFits, cidrContains, firstUsableHost, ipv4ToNumber, lastUsableHost, numberToIpv4, parseIpv4, parseIpv4Cidr,
+} from "./addressing";
 import { OverlayConfigError, assertIntegerInRange, assertNodeName, assertUnique, describe } from "./errors";
 
 /** `mesh`: every node peers with every other. `hub`: hosts peer only with the ingress, which forwards. */
@@ -48,6 +50,12 @@ export interface WireGuardOptions {
     persistentKeepalive?: number;
     /** WireGuard interface name; it must be the same on every host (it is the vnet's PHYDEV). Default `wg0`. */
     interfaceName?: string;
+    /**
+     * Fixed wg addresses by node name. The other nodes get the lowest free addresses of the
+     * subnet in order, the ingress first. Pinning keeps a node's address when a node listed
+     * before it is removed. Default: none (every address in order).
+     */
+    addresses?: Readonly<Record<string, string>>;
 }
 
 /** One `[Peer]` of a node's configuration. */
@@ -109,12 +117,56 @@ const DEFAULT_KEEPALIVE = 25;
 
 /**
  * Gives each node an address of `subnet` in order (the first name gets the first usable
- * address), e.g. 192.168.0.0/24 and [ingress, kvm1] → 192.168.0.1, 192.168.0.2.
+ * address), e.g. 192.168.0.0/24 and [ingress, kvm1] → 192.168.0.1, 192.168.0.2. Names in
+ * `fixed` keep the address given there; the others take the lowest free addresses in order.
+ *
+ * @throws OverlayConfigError naming `subnet` when it is too small, or `addresses.<name>` for a
+ * fixed address that is not a usable address of the subnet, is used twice or names no node.
  */
-export function allocateAddresses(subnet: string, names: readonly string[], field = "subnet"): AllocatedAddress[] {
+export function allocateAddresses(
+    subnet: string,
+    names: readonly string[],
+    field = "subnet",
+    fixed: Readonly<Record<string, string>> = {},
+): AllocatedAddress[] {
     const parsed = parseIpv4Cidr(subnet, field);
     assertSubnetFits(parsed, names.length, field, "the ingress and hosts");
-    return names.map((name, index) => ({ name, address: hostAddress(parsed, index) }));
+    const pinned = checkFixedAddresses(parsed, names, fixed);
+    const taken = new Set(pinned.values());
+    let next = firstUsableHost(parsed);
+    const nextFree = (): string => {
+        while (taken.has(numberToIpv4(next))) {
+            next += 1;
+        }
+        return numberToIpv4(next++);
+    };
+    return names.map((name) => ({ name, address: pinned.get(name) ?? nextFree() }));
+}
+
+function checkFixedAddresses(subnet: ReturnType<typeof parseIpv4Cidr>, names: readonly string[], fixed: Readonly<Record<string, string>>): Map<string, string> {
+    if (fixed === null || typeof fixed !== "object" || Array.isArray(fixed)) {
+        throw new OverlayConfigError("addresses", `must map node names to wg addresses, got ${describe(fixed)}`);
+    }
+    const pinned = new Map<string, string>();
+    const owners = new Map<string, string>();
+    for (const [name, value] of Object.entries(fixed)) {
+        const field = `addresses.${name}`;
+        if (!names.includes(name)) {
+            throw new OverlayConfigError(field, `names no node of the overlay (nodes: ${names.join(", ")})`);
+        }
+        const address = parseIpv4(value, field);
+        const number = ipv4ToNumber(address);
+        if (!cidrContains(subnet, address) || number < firstUsableHost(subnet) || number > lastUsableHost(subnet)) {
+            throw new OverlayConfigError(field, `${address} is not a usable address of the subnet ${subnet.cidr}`);
+        }
+        const owner = owners.get(address);
+        if (owner !== undefined) {
+            throw new OverlayConfigError(field, `duplicate address ${address} (already used by addresses.${owner})`);
+        }
+        owners.set(address, name);
+        pinned.set(name, address);
+    }
+    return pinned;
 }
 
 /**
@@ -124,7 +176,7 @@ export function allocateAddresses(subnet: string, names: readonly string[], fiel
  * ingress, with AllowedIPs = the whole subnet; the ingress lists every host /32 and forwards
  * between them. Hosts send PersistentKeepalive (default 25) to their peers; the ingress does not.
  *
- * @throws OverlayConfigError naming the field for bad names, duplicates, endpoints, ports or a subnet that is too small.
+ * @throws OverlayConfigError naming the field for bad names, duplicates, endpoints, ports, fixed addresses or a subnet that is too small.
  */
 export function planWireGuard(options: WireGuardOptions): WireGuardPlan {
     const topology = checkTopology(options.topology ?? "mesh");
@@ -135,7 +187,7 @@ export function planWireGuard(options: WireGuardOptions): WireGuardPlan {
     const mtu = assertIntegerInRange(options.mtu ?? DEFAULT_MTU, "mtu", 1280, 65455);
     const keepalive = assertIntegerInRange(options.persistentKeepalive ?? DEFAULT_KEEPALIVE, "persistentKeepalive", 0, 65535);
     const interfaceName = checkInterfaceName(options.interfaceName ?? "wg0");
-    const addresses = allocateAddresses(subnet.cidr, nodes.map((node) => node.name));
+    const addresses = allocateAddresses(subnet.cidr, nodes.map((node) => node.name), "subnet", options.addresses ?? {});
 
     const peerOf = (index: number, allowedIps: string[], withKeepalive: boolean): WireGuardPeerPlan => {
         const endpoint = nodes[index].endpoint;
