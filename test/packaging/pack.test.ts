@@ -50,9 +50,10 @@ describe("Packaging: the npm tarball installed into a fresh project", function (
         const tarball = run("npm", ["pack", "--silent", "--pack-destination", project], repo).trim().split("\n").pop()!;
         const pulumiVersion = JSON.parse(fs.readFileSync(path.join(repo, "node_modules/@pulumi/pulumi/package.json"), "utf8")).version;
         const nodeTypes = JSON.parse(fs.readFileSync(path.join(repo, "node_modules/@types/node/package.json"), "utf8")).version;
+        const commandVersion = JSON.parse(fs.readFileSync(path.join(repo, "node_modules/@pulumi/command/package.json"), "utf8")).version;
         fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
         run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts",
-            path.join(project, tarball), `@pulumi/pulumi@${pulumiVersion}`, `@types/node@${nodeTypes}`], project);
+            path.join(project, tarball), `@pulumi/pulumi@${pulumiVersion}`, `@pulumi/command@${commandVersion}`, `@types/node@${nodeTypes}`], project);
         double = await OneDouble.start({ vnetCreateMs: 20, vnetDeleteMs: 20, hostMonitorMs: 20 });
     });
 
@@ -67,6 +68,11 @@ describe("Packaging: the npm tarball installed into a fresh project", function (
         assert.ok(fs.existsSync(path.join(installed, "dist/components/opennebula/index.d.ts")));
         assert.ok(!fs.existsSync(path.join(installed, "dist/test")), "tests are not published");
         assert.ok(!fs.existsSync(path.join(installed, "components")), "TypeScript sources are not published");
+        const script = run(process.execPath, ["-e", 'process.stdout.write(require("pulumi-opennebula-edge/edge").readHostScript("firewall.sh"))'], project);
+        assert.match(script, /^#!\/usr\/bin\/env bash/, "the installed package finds its host scripts");
+        const root = run(process.execPath, ["-e", 'const p = require("pulumi-opennebula-edge"); process.stdout.write(Object.keys(p).sort().join(","))'], project);
+        assert.match(root, /EdgeCluster.*opennebula.*overlay/, "the root loads with no cloud SDK installed");
+        assert.ok(!fs.existsSync(path.join(project, "node_modules/@pulumi/aws")), "no cloud SDK was pulled in");
     });
 
     it("type-checks an example program with Pulumi's default tsconfig, through the root and a subpath", function () {

@@ -1,0 +1,526 @@
+/**
+ * AwsEdgeCluster under Pulumi mocks: the exact AWS resources, the explicit provider on each of
+ * them, the wiring into EdgeCluster (dependencies, forwarding, public network), secrets, two
+ * regions in one program, and a table of bad inputs. The hosts' user data is also run for real
+ * in network namespaces: it must free the Elastic IPs' private addresses that cloud-init put on
+ * the host, or the VM behind an Elastic IP is unreachable.
+ */
+import * as assert from "assert";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    AWS_REGIONS, AwsEdgeCluster, AwsEdgeClusterArgs, awsSecurityGroupRules, checkProviderRegion, awsUserData, planAwsEdgeCluster, releaseAddressesCommand,
+} from "../../components/clouds/aws";
+import { publicForwardingScript, readHostScript, sysctlScript } from "../../components/edge/host-scripts";
+import { Lab, connect, must, mustRunScript, netnsSkipReason, run } from "../host/netns";
+import { RecordedProgram, RecordedResource, runProgram } from "../support/pulumi-mocks";
+
+const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyForTheAwsTests pulumi@laptop";
+const PRIVATE_KEY_BODY = "c2VjcmV0LWF3cy1rZXktbWF0ZXJpYWw=";
+const PRIVATE_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${PRIVATE_KEY_BODY}\n-----END OPENSSH PRIVATE KEY-----`;
+const ONEADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOneAdminKeyForTests oneadmin@frontend";
+const ONE_PASSWORD = "one-Secret-Passw0rd";
+const JAMMY_AMI = "ami-0a1b2c3d4e5f60789";
+
+const T = {
+    vpc: "aws:ec2/vpc:Vpc",
+    subnet: "aws:ec2/subnet:Subnet",
+    igw: "aws:ec2/internetGateway:InternetGateway",
+    route: "aws:ec2/route:Route",
+    sg: "aws:ec2/securityGroup:SecurityGroup",
+    key: "aws:ec2/keyPair:KeyPair",
+    instance: "aws:ec2/instance:Instance",
+    eip: "aws:ec2/eip:Eip",
+    association: "aws:ec2/eipAssociation:EipAssociation",
+    command: "command:remote:Command",
+    oneHost: "pulumi-nodejs:dynamic/opennebula-edge:Host",
+    oneNetwork: "pulumi-nodejs:dynamic/opennebula-edge:VirtualNetwork",
+};
+
+/** Deterministic addresses per cluster: hosts 203.0.113.(base + i), Elastic IPs 198.51.100.(base + i). */
+const ADDRESS_BASE: Record<string, number> = { london: 10, california: 50, edge: 90 };
+
+function mockOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
+    const match = /^([a-z]+)-(host|ip)-(\d+)$/.exec(args.name);
+    const base = match ? ADDRESS_BASE[match[1]] : 0;
+    switch (args.type) {
+        case T.instance:
+            return { publicIp: `203.0.113.${base + Number(match![3])}`, primaryNetworkInterfaceId: `eni-${args.name}` };
+        case T.eip:
+            return { publicIp: `198.51.100.${base + Number(match![3])}`, allocationId: `eipalloc-${args.name}` };
+        case T.vpc:
+            return { mainRouteTableId: `rtb-${args.name}` };
+        case T.key:
+            return { keyName: `${args.name}-generated` };
+        default:
+            return {};
+    }
+}
+
+/** Provider function calls seen by the mocks (the AMI lookup). */
+let calls: pulumi.runtime.MockCallArgs[] = [];
+
+function mockCall(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+    calls.push(args);
+    if (args.token === "aws:ec2/getAmi:getAmi") return { id: JAMMY_AMI, name: "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-20250101" };
+    throw new Error(`unexpected call ${args.token}`);
+}
+
+function run_(program: () => unknown): Promise<RecordedProgram> {
+    calls = [];
+    return runProgram(program, { outputs: mockOutputs, call: mockCall });
+}
+
+function provider(name: string, region: string): aws.Provider {
+    return new aws.Provider(name, { region });
+}
+
+function clusterArgs(awsProvider: aws.Provider, region: string, extra: Partial<AwsEdgeClusterArgs> = {}): AwsEdgeClusterArgs {
+    return {
+        provider: awsProvider,
+        region,
+        ssh: { publicKey: PUBLIC_KEY, privateKey: pulumi.secret(PRIVATE_KEY) },
+        opennebula: {
+            frontendSshPublicKey: ONEADMIN_KEY,
+            connection: { endpoint: "http://fe.example:2633/RPC2", username: "oneadmin", password: pulumi.secret(ONE_PASSWORD) },
+        },
+        ...extra,
+    };
+}
+
+/** A recorded input as the program gave it: the mocks keep secrets in Pulumi's wire wrapper. */
+function unsecret(value: any): any {
+    return value && typeof value === "object" && "4dabf18193072939515e22adb298388d" in value ? value.value : value;
+}
+
+function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply((value) => resolve(value)));
+}
+
+/** The environment a host command carries in its standard input (see host-scripts.ts toStdin). */
+function environmentOf(stdin: string): Record<string, string> {
+    const loader = readHostScript("env-loader.sh");
+    const rest = stdin.slice(loader.length + (loader.endsWith("\n") ? 0 : 1));
+    const block = rest.slice(0, rest.indexOf("--\n"));
+    return Object.fromEntries(block.split("\n").filter(Boolean).map((line) => {
+        const at = line.indexOf("=");
+        return [line.slice(0, at), Buffer.from(line.slice(at + 1), "base64").toString("utf8")];
+    }));
+}
+
+function awsResources(program: RecordedProgram): RecordedResource[] {
+    return program.resources.filter((r) => r.type.startsWith("aws:"));
+}
+
+describe("AwsEdgeCluster (mocks)", function () {
+    this.timeout(60_000);
+
+    it("builds the VPC, subnet, gateway, route, security group, key pair, metal instances and Elastic IPs", async function () {
+        const program = await run_(() => new AwsEdgeCluster("london", clusterArgs(provider("aws-london", "eu-west-2"), "eu-west-2", { hostCount: 2, publicIps: 3 })));
+        const count = (type: string) => program.ofType(type).length;
+        assert.deepStrictEqual(
+            [T.vpc, T.subnet, T.igw, T.route, T.sg, T.key, T.instance, T.eip, T.association].map(count),
+            [1, 1, 1, 1, 1, 1, 2, 3, 3],
+        );
+
+        const vpc = program.named("london-vpc").inputs;
+        assert.strictEqual(vpc.cidrBlock, "10.0.0.0/16");
+        const subnet = program.named("london-subnet").inputs;
+        assert.deepStrictEqual([subnet.cidrBlock, subnet.availabilityZone, subnet.mapPublicIpOnLaunch, subnet.vpcId], ["10.0.0.0/16", "eu-west-2a", true, "london-vpc-id"]);
+        assert.strictEqual(program.named("london-igw").inputs.vpcId, "london-vpc-id");
+        const route = program.named("london-default-route").inputs;
+        assert.deepStrictEqual([route.routeTableId, route.destinationCidrBlock, route.gatewayId], ["rtb-london-vpc", "0.0.0.0/0", "london-igw-id"]);
+        const sg = program.named("london-sg").inputs;
+        assert.deepStrictEqual(sg.ingress.map((r: any) => [r.protocol, r.fromPort, r.toPort, r.cidrBlocks]), [["-1", 0, 0, ["0.0.0.0/0"]]], "open like oneprovision's allow_all");
+        assert.deepStrictEqual(sg.egress.map((r: any) => [r.protocol, r.cidrBlocks]), [["-1", ["0.0.0.0/0"]]]);
+        assert.strictEqual(program.named("london-key").inputs.publicKey, PUBLIC_KEY);
+
+        const hosts = ["london-host-0", "london-host-1"].map((n) => program.named(n).inputs);
+        for (const host of hosts) {
+            assert.strictEqual(host.ami, JAMMY_AMI);
+            assert.strictEqual(host.instanceType, "c5.metal");
+            assert.strictEqual(host.availabilityZone, "eu-west-2a");
+            assert.strictEqual(host.subnetId, "london-subnet-id");
+            assert.deepStrictEqual(host.vpcSecurityGroupIds, ["london-sg-id"]);
+            assert.strictEqual(host.keyName, "london-key-generated");
+            assert.strictEqual(host.associatePublicIpAddress, true);
+            assert.deepStrictEqual(host.rootBlockDevice, { volumeSize: 512, volumeType: "gp3", encrypted: true, deleteOnTermination: true });
+            assert.deepStrictEqual(host.metadataOptions, { httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" });
+        }
+        assert.deepStrictEqual(hosts.map((h) => h.privateIp), ["10.0.0.4", "10.0.0.5"], "oneprovision's fixed addresses");
+        assert.deepStrictEqual(hosts.map((h) => h.secondaryPrivateIps), [["10.0.1.16", "10.0.1.20"], ["10.0.1.18"]], "Elastic IPs round-robin");
+
+        for (const [i, hostIndex] of [0, 1, 0].entries()) {
+            assert.deepStrictEqual(program.named(`london-ip-${i}`).inputs.domain, "vpc");
+            const association = program.named(`london-ip-${i}-association`).inputs;
+            assert.deepStrictEqual(association, {
+                allocationId: `eipalloc-london-ip-${i}`,
+                networkInterfaceId: `eni-london-host-${hostIndex}`,
+                privateIpAddress: `10.0.1.${16 + 2 * i}`,
+            });
+        }
+
+        assert.strictEqual(calls.length, 1, "one image lookup");
+        assert.deepStrictEqual(calls[0].inputs.owners, ["099720109477"]);
+        assert.ok(calls[0].inputs.mostRecent);
+        assert.deepStrictEqual(calls[0].inputs.filters.find((f: any) => f.name === "name").values, ["ubuntu/images/hvm-ssd*/ubuntu-jammy-22.04-amd64-server-*"]);
+        assert.deepStrictEqual(calls[0].inputs.filters.find((f: any) => f.name === "architecture").values, ["x86_64"]);
+    });
+
+    it("gives every AWS resource and the image lookup the explicit provider, and the component as parent", async function () {
+        const program = await run_(() => new AwsEdgeCluster("london", clusterArgs(provider("aws-london", "eu-west-2"), "eu-west-2", { hostCount: 2, publicIps: 2 })));
+        const resources = awsResources(program);
+        assert.strictEqual(resources.length, 12, "6 for the network and key, 2 instances, 2 Elastic IPs and their associations");
+        for (const r of resources) {
+            assert.strictEqual(r.provider, "aws-london", `${r.name} uses the explicit provider`);
+            assert.strictEqual(r.parent, "london", `${r.name} is a child of the component`);
+            if (![T.route, T.association].includes(r.type)) {
+                assert.strictEqual(r.inputs.tags["opennebula-edge:region"], "eu-west-2", `${r.name} is tagged with the region the provider was checked for`);
+            }
+            assert.ok(program.dependsOn(r.name, "aws-london"), `${r.name} waits for the check of the provider's region`);
+        }
+        assert.match(calls[0].provider ?? "", /::aws-london::/, "the image lookup uses the explicit provider");
+        assert.strictEqual(program.named("london-one").parent, "london");
+        assert.strictEqual(program.named("london").type, "opennebula-edge:clouds:AwsEdgeCluster");
+    });
+
+    it("carries exactly the Elastic IPs in the public network, each host forwarding the ones pinned to it", async function () {
+        let cluster: AwsEdgeCluster | undefined;
+        const program = await run_(() => {
+            cluster = new AwsEdgeCluster("london", clusterArgs(provider("aws-london", "eu-west-2"), "eu-west-2", { hostCount: 3, publicIps: 4, dns: "9.9.9.9" }));
+        });
+        const network = program.ofType(T.oneNetwork);
+        assert.strictEqual(network.length, 1);
+        assert.strictEqual(network[0].inputs.vnMad, "bridge");
+        assert.deepStrictEqual(network[0].inputs.template, { BRIDGE: "br0", NETROLE: "public", DNS: "9.9.9.9" });
+        assert.deepStrictEqual(network[0].inputs.addressRanges, [0, 1, 2, 3].map((i) => ({
+            TYPE: "IP4", IP: `10.0.1.${16 + 2 * i}`, SIZE: 1, NETWORK_MASK: "255.255.255.254", GATEWAY: `10.0.1.${17 + 2 * i}`,
+            EXTERNAL_IP: `198.51.100.${10 + i}`, EDGE_HOST: `203.0.113.${10 + (i % 3)}`,
+        })));
+
+        const expected: Record<string, { pairs: string; gateways: string }> = {
+            "host-0": { pairs: "198.51.100.10=10.0.1.16 198.51.100.13=10.0.1.22", gateways: "10.0.1.17 10.0.1.23" },
+            "host-1": { pairs: "198.51.100.11=10.0.1.18", gateways: "10.0.1.19" },
+            "host-2": { pairs: "198.51.100.12=10.0.1.20", gateways: "10.0.1.21" },
+        };
+        for (const [key, want] of Object.entries(expected)) {
+            const env = environmentOf(program.named(`london-one-${key}-forwarding`).inputs.stdin);
+            assert.deepStrictEqual(
+                [env.PUBLIC_MODEL, env.NAT_BY, env.UPLINK, env.BRIDGE, env.NAT_PAIRS, env.GATEWAY],
+                ["nat", "cloud", "enp125s0", "br0", want.pairs, want.gateways],
+                key,
+            );
+        }
+
+        assert.deepStrictEqual(await valueOf(cluster!.publicIps), ["198.51.100.10", "198.51.100.11", "198.51.100.12", "198.51.100.13"]);
+        assert.deepStrictEqual(await valueOf(cluster!.publicIpHosts), {
+            "198.51.100.10": "host-0", "198.51.100.11": "host-1", "198.51.100.12": "host-2", "198.51.100.13": "host-0",
+        });
+        assert.deepStrictEqual(await valueOf(cluster!.publicIpPrivateIps), {
+            "198.51.100.10": "10.0.1.16", "198.51.100.11": "10.0.1.18", "198.51.100.12": "10.0.1.20", "198.51.100.13": "10.0.1.22",
+        });
+        assert.deepStrictEqual(await valueOf(cluster!.instanceIds), { "host-0": "london-host-0-id", "host-1": "london-host-1-id", "host-2": "london-host-2-id" });
+        assert.strictEqual(await valueOf(cluster!.vpcId), "london-vpc-id");
+        assert.deepStrictEqual(await valueOf(cluster!.hostAddresses), { "host-0": "203.0.113.10", "host-1": "203.0.113.11", "host-2": "203.0.113.12" });
+    });
+
+    it("configures each host after its instance and Elastic IP associations, runs the firewall everywhere, registers after configuration", async function () {
+        const program = await run_(() => new AwsEdgeCluster("london", clusterArgs(provider("aws-london", "eu-west-2"), "eu-west-2", { hostCount: 2, publicIps: 3 })));
+        const firewallScriptText = readHostScript("firewall.sh");
+        assert.match(firewallScriptText, /remove_oneprovision_rejects/, "firewall.sh removes the REJECT rule that blocks live migration");
+        for (const [i, key] of ["host-0", "host-1"].entries()) {
+            const first = `london-one-${key}-repo`;
+            assert.ok(program.dependsOn(first, `london-${key}`), `${first} waits for its instance`);
+            const firewall = program.named(`london-one-${key}-firewall`);
+            assert.ok(firewall.inputs.stdin.endsWith(firewallScriptText), `${key} runs firewall.sh`);
+            assert.strictEqual(environmentOf(firewall.inputs.stdin).FIREWALL_MODE, "strict");
+            assert.strictEqual(unsecret(firewall.inputs.connection).host, `203.0.113.${10 + i}`);
+            assert.strictEqual(unsecret(firewall.inputs.connection).user, "ubuntu");
+            assert.ok(program.dependsOn(`london-one-${key}-forwarding`, `london-one-${key}-firewall`), "forwarding after the firewall");
+            assert.ok(program.dependsOn(`london-one-${key}`, `london-one-${key}-forwarding`), "the OpenNebula host waits for the configuration");
+            assert.ok(!program.dependsOn(`london-one-${key}`, `london-one-host-${1 - i}-firewall`), "hosts do not wait for each other");
+        }
+        for (const [i, hostIndex] of [0, 1, 0].entries()) {
+            assert.ok(program.dependsOn(`london-one-host-${hostIndex}-repo`, `london-ip-${i}-association`), `host-${hostIndex} waits for Elastic IP ${i}`);
+        }
+        assert.ok(program.dependsOn("london-host-0", "london-default-route"), "instances boot with a route to the internet");
+        assert.ok(program.dependsOn("london-ip-0-association", "london-igw"), "associations come after the internet gateway");
+        for (const r of program.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/opennebula-edge:"))) {
+            if (r.name === "london-one-cluster") continue;
+            assert.ok(program.dependsOn(r.name, "london-one-cluster"), `${r.name} belongs to the cluster`);
+        }
+        assert.ok(program.dependsOn("london-one-public", "london-ip-2"), "the public network carries the allocated Elastic IPs");
+        assert.deepStrictEqual(program.ofType(T.oneHost).map((h) => [h.inputs.name, h.inputs.imMad]), [["203.0.113.10", "kvm"], ["203.0.113.11", "kvm"]]);
+        assert.strictEqual(program.named("london-one-cluster").inputs.name, "london");
+        assert.strictEqual(program.named("london-one-system").inputs.template.REPLICA_HOST, "203.0.113.10");
+    });
+
+    it("keeps the SSH private key and the OpenNebula password secret and out of commands and user data", async function () {
+        const program = await run_(() => new AwsEdgeCluster("london", clusterArgs(provider("aws-london", "eu-west-2"), "eu-west-2", { publicIps: 1 })));
+        const commands = program.ofType(T.command);
+        assert.ok(commands.length >= 6);
+        for (const cmd of commands) {
+            assert.ok(cmd.secretInputs.includes("connection"), `${cmd.name}: connection is secret`);
+            assert.strictEqual(cmd.inputs.create, "sudo bash -s");
+        }
+        for (const r of program.resources) {
+            const { connection, ...rest } = r.inputs;
+            const text = JSON.stringify(rest);
+            assert.ok(!text.includes(PRIVATE_KEY_BODY) && !text.includes(ONE_PASSWORD), `${r.name}: no secret outside the connection`);
+            if (connection && JSON.stringify(connection).match(new RegExp(`${PRIVATE_KEY_BODY.slice(0, 12)}|${ONE_PASSWORD}`))) {
+                assert.ok(r.secretInputs.includes("connection"), `${r.name}: its connection is secret`);
+            }
+        }
+        const userData = program.named("london-host-0").inputs.userData;
+        assert.ok(!userData.includes(PRIVATE_KEY_BODY) && !userData.includes(ONE_PASSWORD));
+        for (const r of program.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/"))) {
+            assert.ok(r.secretInputs.includes("connection"), `${r.name}: the OpenNebula connection is secret`);
+        }
+    });
+
+    it("runs virtual instances with qemu, a 100 GB disk and the ens5 uplink", async function () {
+        const program = await run_(() => new AwsEdgeCluster("edge", clusterArgs(provider("aws-ohio", "us-east-2"), "us-east-2", { instanceType: "t3.large" })));
+        const host = program.named("edge-host-0").inputs;
+        assert.deepStrictEqual([host.instanceType, host.rootBlockDevice.volumeSize, host.availabilityZone], ["t3.large", 100, "us-east-2a"]);
+        assert.strictEqual(environmentOf(program.named("edge-one-host-0-node").inputs.stdin).HYPERVISOR, "qemu");
+        assert.strictEqual(environmentOf(program.named("edge-one-host-0-forwarding").inputs.stdin).UPLINK, "ens5");
+        assert.strictEqual(program.named("edge-one-host-0").inputs.imMad, "qemu");
+    });
+
+    it("restricts the security group to SSH, WireGuard and ICMP from outside and the cluster's ports inside the VPC", async function () {
+        const program = await run_(() => new AwsEdgeCluster("edge", clusterArgs(provider("aws-oregon", "us-west-2"), "us-west-2", {
+            vpcCidr: "172.20.0.0/16",
+            securityGroup: { mode: "restricted", sshSourceCidrs: ["192.0.2.0/24"], extraIngress: [{ port: 443 }, { port: 60000, toPort: 60100, protocol: "udp", cidrs: ["198.51.100.0/24"] }] },
+        })));
+        const ingress = program.named("edge-sg").inputs.ingress.map((r: any) => `${r.protocol} ${r.fromPort}-${r.toPort} ${r.cidrBlocks.join(",")}`);
+        assert.deepStrictEqual(ingress, [
+            "tcp 22-22 192.0.2.0/24",
+            "udp 51820-51820 0.0.0.0/0",
+            "icmp -1--1 0.0.0.0/0",
+            "tcp 179-179 172.20.0.0/16",
+            "udp 8472-8472 172.20.0.0/16",
+            "tcp 16509-16509 172.20.0.0/16",
+            "tcp 16514-16514 172.20.0.0/16",
+            "tcp 49152-49215 172.20.0.0/16",
+            "tcp 443-443 0.0.0.0/0",
+            "udp 60000-60100 198.51.100.0/24",
+        ]);
+        assert.deepStrictEqual(program.named("edge-host-0").inputs.privateIp, "172.20.0.4");
+        assert.deepStrictEqual(program.named("edge-host-0").inputs.secondaryPrivateIps, ["172.20.1.16"]);
+    });
+
+    it("uses a given image without looking one up, and builds no public network without Elastic IPs", async function () {
+        const program = await run_(() => new AwsEdgeCluster("edge", clusterArgs(provider("aws-ireland", "eu-west-1"), "eu-west-1", {
+            ami: "ami-0123456789abcdef0", publicIps: 0, availabilityZone: "eu-west-1c", sshUser: "admin",
+        })));
+        assert.strictEqual(calls.length, 0, "no lookup");
+        const host = program.named("edge-host-0");
+        assert.strictEqual(host.inputs.ami, "ami-0123456789abcdef0");
+        assert.deepStrictEqual(host.inputs.secondaryPrivateIps, []);
+        assert.strictEqual(program.named("edge-subnet").inputs.availabilityZone, "eu-west-1c");
+        assert.deepStrictEqual([T.eip, T.association, T.oneNetwork].map((t) => program.ofType(t).length), [0, 0, 0]);
+        assert.ok(!program.resources.some((r) => r.name.endsWith("-forwarding")));
+        assert.strictEqual(unsecret(program.named("edge-one-host-0-repo").inputs.connection).user, "admin");
+    });
+
+    it("builds London and North California in one program with two providers and no shared name", async function () {
+        let clusters: AwsEdgeCluster[] = [];
+        const program = await run_(() => {
+            const london = provider("aws-london", "eu-west-2");
+            const california = provider("aws-california", "us-west-1");
+            const oneCluster = { existingClusterId: 100 };
+            clusters = [
+                new AwsEdgeCluster("london", clusterArgs(london, "eu-west-2", { publicIps: 5, cluster: oneCluster })),
+                new AwsEdgeCluster("california", clusterArgs(california, "us-west-1", { publicIps: 5, cluster: oneCluster })),
+            ];
+        });
+        const names = program.resources.map((r) => r.name);
+        assert.strictEqual(new Set(names).size, names.length, "no two resources share a name");
+        assert.deepStrictEqual(program.ofType("pulumi:providers:aws").map((p) => [p.name, p.inputs.region]), [["aws-london", "eu-west-2"], ["aws-california", "us-west-1"]]);
+        for (const [cluster, providerName, zone] of [["london", "aws-london", "eu-west-2a"], ["california", "aws-california", "us-west-1a"]]) {
+            const own = awsResources(program).filter((r) => r.name.startsWith(`${cluster}-`));
+            assert.strictEqual(own.length, 7 + 2 * 5, `${cluster}: network, key, instance, 5 EIPs and associations`);
+            for (const r of own) assert.strictEqual(r.provider, providerName, `${r.name} uses ${providerName}`);
+            assert.strictEqual(program.named(`${cluster}-subnet`).inputs.availabilityZone, zone);
+        }
+        assert.deepStrictEqual(calls.map((c) => /::(aws-[a-z]+)::/.exec(c.provider ?? "")?.[1]).sort(), ["aws-california", "aws-london"], "one image lookup per region");
+        assert.deepStrictEqual(await valueOf(clusters[0].hostAddresses), { "host-0": "203.0.113.10" });
+        assert.deepStrictEqual(await valueOf(clusters[1].hostAddresses), { "host-0": "203.0.113.50" });
+        assert.deepStrictEqual(program.ofType(T.oneHost).map((h) => h.inputs.clusterId), [100, 100], "both join one OpenNebula cluster");
+        assert.deepStrictEqual(program.ofType(T.oneNetwork).map((n) => n.inputs.addressRanges.map((ar: any) => ar.EXTERNAL_IP)), [
+            [10, 11, 12, 13, 14].map((i) => `198.51.100.${i}`),
+            [50, 51, 52, 53, 54].map((i) => `198.51.100.${i}`),
+        ]);
+    });
+
+
+    const bad: [string, (a: AwsEdgeClusterArgs) => void, RegExp][] = [
+        ["an unknown region", (a) => (a.region = "eu-west-9"), /^region: must be one of us-east-1, .*eu-west-2/],
+        ["0 hosts", (a) => (a.hostCount = 0), /^hostCount: must be an integer from 1 to 50 \(got 0\)/],
+        ["51 hosts", (a) => (a.hostCount = 51), /^hostCount: must be an integer from 1 to 50 \(got 51\)/],
+        ["6 Elastic IPs", (a) => (a.publicIps = 6), /^publicIps: must be at most 5: the default Elastic IP quota/],
+        ["a negative number of Elastic IPs", (a) => (a.publicIps = -1), /^publicIps: must be an integer from 0 to 5/],
+        ["a VPC that is not a /16", (a) => (a.vpcCidr = "10.0.0.0/20"), /^vpcCidr: must have a prefix length from \/16 to \/16/],
+        ["a VPC CIDR with host bits", (a) => (a.vpcCidr = "10.1.2.0/16"), /^vpcCidr: must be a network address/],
+        ["a malformed VPC CIDR", (a) => (a.vpcCidr = "10.0.0.0"), /^vpcCidr: must be an IPv4 CIDR/],
+        ["a missing front-end key", (a) => (a.opennebula.frontendSshPublicKey = ""), /^opennebula\.frontendSshPublicKey: is required/],
+        ["a missing SSH public key", (a) => (a.ssh.publicKey = ""), /^ssh\.publicKey: is required/],
+        ["a missing SSH private key", (a) => (a.ssh.privateKey = ""), /^ssh\.privateKey: is required/],
+        ["an unknown hypervisor", (a) => (a.hypervisor = "xen" as never), /^hypervisor: must be one of kvm, qemu, lxc/],
+        ["kvm on a virtual type", (a) => ((a.instanceType = "t3.large"), (a.hypervisor = "kvm")), /^hypervisor: kvm needs a metal instance type/],
+        ["an unknown instance size", (a) => (a.instanceType = "c5.huge"), /^instanceType: must be an EC2 instance type FAMILY\.SIZE/],
+        ["a Graviton type with the amd64 image", (a) => (a.instanceType = "c6g.metal"), /^instanceType: c6g\.metal is an Arm \(Graviton\) type/],
+        ["a Mac type", (a) => (a.instanceType = "mac2.metal"), /^instanceType: mac2\.metal is a Mac instance/],
+        ["a zone of another region", (a) => (a.availabilityZone = "us-east-1a"), /^availabilityZone: must be a zone of eu-west-2/],
+        ["a region as zone", (a) => (a.availabilityZone = "eu-west-2"), /^availabilityZone: must be a zone of eu-west-2/],
+        ["a malformed AMI id", (a) => (a.ami = "ubuntu-22.04"), /^ami: must be an AMI id/],
+        ["a root volume too small", (a) => (a.rootVolumeSize = 4), /^rootVolumeSize: must be an integer from 8 to 16384/],
+        ["a bad SSH user", (a) => (a.sshUser = "root; rm"), /^sshUser: must be a Linux user name/],
+        ["the bridge as uplink", (a) => (a.uplinkInterface = "br0"), /^uplinkInterface: must be an interface name/],
+        ["an unknown security group mode", (a) => (a.securityGroup = { mode: "closed" as never }), /^securityGroup\.mode: must be one of open, restricted/],
+        ["SSH sources with the open group", (a) => (a.securityGroup = { sshSourceCidrs: ["192.0.2.0/24"] }), /^securityGroup: sshSourceCidrs and extraIngress apply to mode restricted only/],
+        ["a bad SSH source", (a) => (a.securityGroup = { mode: "restricted", sshSourceCidrs: ["192.0.2.1/24"] }), /^securityGroup\.sshSourceCidrs\[0\]: must be a network address/],
+        ["a bad extra port", (a) => (a.securityGroup = { mode: "restricted", extraIngress: [{ port: 70000 }] }), /^securityGroup\.extraIngress\[0\]\.port: must be an integer from 1 to 65535/],
+        ["a port range backwards", (a) => (a.securityGroup = { mode: "restricted", extraIngress: [{ port: 500, toPort: 400 }] }), /^securityGroup\.extraIngress\[0\]\.toPort: must be an integer from 500 to 65535/],
+        ["a bad DNS server", (a) => (a.dns = "one.one.one.one"), /^dns: must be an IPv4 address/],
+        ["an AWS-reserved tag", (a) => (a.tags = { "aws:owner": "me" }), /^tags\.aws:owner: must be a key/],
+        ["no provider", (a) => (a.provider = undefined as never), /^provider: is required: an aws\.Provider for region eu-west-2/],
+    ];
+    for (const [label, mutate, message] of bad) {
+        it(`rejects ${label} before registering anything`, async function () {
+            let error: Error | undefined;
+            const program = await run_(() => {
+                const a = clusterArgs(provider("aws-london", "eu-west-2"), "eu-west-2");
+                mutate(a);
+                try {
+                    new AwsEdgeCluster("london", a);
+                } catch (err) {
+                    error = err as Error;
+                }
+            });
+            assert.match(error?.message ?? "no error", message);
+            assert.strictEqual(error?.name, "EdgeConfigError");
+            const registered = program.resources.filter((r) => r.name !== "aws-london").map((r) => r.name);
+            assert.deepStrictEqual(registered, [], "nothing registered besides the test's own provider");
+        });
+    }
+});
+
+describe("AwsEdgeCluster plan and renderers", function () {
+    const base = (extra: Partial<AwsEdgeClusterArgs> = {}): AwsEdgeClusterArgs => ({
+        provider: { __pulumiType: "pulumi:providers:aws" } as unknown as aws.Provider,
+        region: "eu-west-2",
+        ssh: { publicKey: PUBLIC_KEY, privateKey: PRIVATE_KEY },
+        opennebula: { frontendSshPublicKey: ONEADMIN_KEY },
+        ...extra,
+    });
+
+    it("places hosts at .0.4 onwards and Elastic IPs' addresses at .1.16, .1.18 … round-robin over the hosts", function () {
+        const plan = planAwsEdgeCluster(base({ vpcCidr: "172.31.0.0/16", hostCount: 50, publicIps: 5 }));
+        assert.deepStrictEqual([plan.hostPrivateIps[0], plan.hostPrivateIps[49]], ["172.31.0.4", "172.31.0.53"]);
+        assert.deepStrictEqual(plan.publicIpPool, ["172.31.1.16", "172.31.1.18", "172.31.1.20", "172.31.1.22", "172.31.1.24"]);
+        assert.deepStrictEqual(plan.publicIps.map((ip) => [ip.hostIndex, ip.gateway]), [[0, "172.31.1.17"], [1, "172.31.1.19"], [2, "172.31.1.21"], [3, "172.31.1.23"], [4, "172.31.1.25"]]);
+        const two = planAwsEdgeCluster(base({ hostCount: 2, publicIps: 5 }));
+        assert.deepStrictEqual(two.publicIps.map((ip) => ip.hostIndex), [0, 1, 0, 1, 0]);
+        const vmAddresses = two.publicIps.map((ip) => ip.privateIp);
+        assert.ok(two.publicIps.every((ip) => !vmAddresses.includes(ip.gateway) && !two.hostPrivateIps.includes(ip.gateway)), "gateways are nobody's address");
+    });
+
+    it("defaults to c5.metal with kvm, 512 GB, zone a and the open security group", function () {
+        const plan = planAwsEdgeCluster(base());
+        assert.deepStrictEqual(
+            [plan.instanceType, plan.metal, plan.hypervisor, plan.rootVolumeSize, plan.availabilityZone, plan.sshUser, plan.uplinkInterface, plan.vpcCidr, plan.securityGroupMode, plan.publicIps.length],
+            ["c5.metal", true, "kvm", 512, "eu-west-2a", "ubuntu", "enp125s0", "10.0.0.0/16", "open", 1],
+        );
+        assert.strictEqual(planAwsEdgeCluster(base({ instanceType: "m7i.metal-24xl" })).metal, true);
+        assert.strictEqual(planAwsEdgeCluster(base({ instanceType: "c6g.metal", ami: "ami-0123456789abcdef0" })).hypervisor, "kvm", "Arm types with an explicit image");
+        assert.strictEqual(planAwsEdgeCluster(base({ instanceType: "t3.large", hypervisor: "lxc" })).hypervisor, "lxc");
+    });
+
+    it("accepts a provider of the cluster's region (or without one), and rejects a provider of another region", function () {
+        assert.strictEqual(checkProviderRegion("eu-west-2", "eu-west-2"), "eu-west-2");
+        assert.strictEqual(checkProviderRegion(undefined, "eu-west-2"), "eu-west-2", "a region from AWS_REGION cannot be checked");
+        assert.throws(() => checkProviderRegion("us-east-1", "eu-west-2"), (error: Error) =>
+            error.name === "EdgeConfigError" && /^provider: is configured for region us-east-1, but region is eu-west-2/.test(error.message));
+    });
+
+    it("lists the regions of the seed's scenario", function () {
+        for (const region of ["eu-west-2", "us-west-1", "us-east-2"]) assert.ok((AWS_REGIONS as readonly string[]).includes(region));
+    });
+
+    it("opens everything in open mode, and nothing from outside but SSH, WireGuard and ICMP in restricted mode", function () {
+        assert.deepStrictEqual(awsSecurityGroupRules("10.0.0.0/16").ingress.map((r) => r.protocol), ["-1"]);
+        const restricted = awsSecurityGroupRules("10.0.0.0/16", { mode: "restricted" });
+        const fromOutside = restricted.ingress.filter((r) => r.cidrBlocks.includes("0.0.0.0/0")).map((r) => `${r.protocol}/${r.fromPort}`);
+        assert.deepStrictEqual(fromOutside, ["tcp/22", "udp/51820", "icmp/-1"]);
+    });
+
+    it("writes user data that disables cloud-init's secondary addresses and frees the whole pool on every boot", function () {
+        const pool = ["10.0.1.16", "10.0.1.18"];
+        const text = awsUserData(pool);
+        assert.ok(text.startsWith("#cloud-config\n"));
+        const config = JSON.parse(text.slice("#cloud-config\n".length));
+        assert.deepStrictEqual(config.bootcmd, [["sh", "-c", releaseAddressesCommand(pool)]]);
+        assert.match(config.write_files[0].content, /Ec2:\n {4}apply_full_imds_network_config: false/);
+        assert.strictEqual(config.write_files[0].path, "/etc/cloud/cloud.cfg.d/99-opennebula-edge.cfg");
+        assert.throws(() => awsUserData(["10.0.1.16; reboot"]), /publicIpPool: "10\.0\.1\.16; reboot" is not an IPv4 address/);
+    });
+});
+
+describe("AwsEdgeCluster user data on a host (namespaces hstawscli, hstawshost, hstawsvm)", function () {
+    this.timeout(120_000);
+    const CLIENT = "hstawscli";
+    const HOST = "hstawshost";
+    const VM = "hstawsvm";
+    const UPLINK = "hstawsup0";
+    const BRIDGE = "hstawsbr0";
+    let lab: Lab;
+
+    before(function () {
+        const reason = netnsSkipReason();
+        if (reason !== undefined) {
+            console.log(`      skipped: user data test ${reason}`);
+            this.skip();
+        }
+    });
+    beforeEach(() => (lab = new Lab()));
+    afterEach(() => lab?.destroy());
+
+    function uplinkAddresses(): string[] {
+        return must("ip", ["-n", HOST, "-o", "-4", "addr", "show", "dev", UPLINK]).split("\n").filter(Boolean).map((line) => line.split(/\s+/)[3]);
+    }
+
+    it("frees the Elastic IP's secondary address cloud-init put on the host, so the VM behind it answers", async function () {
+        const plan = planAwsEdgeCluster({
+            provider: { __pulumiType: "pulumi:providers:aws" } as unknown as aws.Provider,
+            region: "eu-west-2", ssh: { publicKey: PUBLIC_KEY, privateKey: PRIVATE_KEY }, opennebula: { frontendSshPublicKey: ONEADMIN_KEY },
+            publicIps: 1, uplinkInterface: UPLINK,
+        });
+        const [eip] = plan.publicIps;
+        lab.namespace(CLIENT);
+        lab.namespace(HOST);
+        lab.namespace(VM);
+        // The client stands for the VPC router, after AWS translated the Elastic IP to the secondary address.
+        lab.link({ ns: CLIENT, dev: "hstawscli0", address: "10.0.0.1/16" }, { ns: HOST, dev: UPLINK, address: `${plan.hostPrivateIps[0]}/16` });
+        // What cloud-init does at first boot with apply_full_imds_network_config: the secondary IP on the host.
+        must("ip", ["-n", HOST, "addr", "add", `${eip.privateIp}/16`, "dev", UPLINK]);
+        must("ip", ["-n", HOST, "route", "add", "default", "via", "10.0.0.1"]);
+        mustRunScript(HOST, sysctlScript(), { HOST_ROOT: lab.tempDir() });
+        mustRunScript(HOST, publicForwardingScript({ model: "nat", natBy: "cloud", uplink: UPLINK, bridge: BRIDGE, pairs: [{ publicIp: "198.51.100.10", privateIp: eip.privateIp }] }));
+        lab.link({ ns: HOST, dev: "hstawsport0" }, { ns: VM, dev: "hstawsvm0" });
+        must("ip", ["-n", HOST, "link", "set", "hstawsport0", "master", BRIDGE]);
+        must("ip", ["-n", VM, "addr", "add", `${eip.privateIp}/31`, "dev", "hstawsvm0"]);
+        must("ip", ["-n", VM, "route", "add", "default", "via", eip.gateway]);
+        await lab.serve(VM, [22], "hstawsvm");
+
+        assert.strictEqual(connect(CLIENT, eip.privateIp, 22), "ERR ECONNREFUSED", "while the host holds the address, the VM is unreachable");
+
+        const [, , command] = JSON.parse(awsUserData(plan.publicIpPool).slice("#cloud-config\n".length)).bootcmd[0];
+        for (let boot = 0; boot < 2; boot++) {
+            const result = run("ip", ["netns", "exec", HOST, "sh", "-c", command]);
+            assert.strictEqual(result.status, 0, `boot ${boot}: ${result.stderr}`);
+            assert.deepStrictEqual(uplinkAddresses(), ["10.0.0.4/16"], `boot ${boot}: only the host's own address is left`);
+        }
+        assert.strictEqual(connect(CLIENT, eip.privateIp, 22), `hstawsvm ${eip.privateIp}:22 from 10.0.0.1`);
+    });
+});
