@@ -136,8 +136,9 @@ function toArray<T>(value: T | T[] | undefined): T[] {
     return Array.isArray(value) ? value : [value];
 }
 
+/** The value of an Output; rejects when the Output does (an `apply` callback would never run then). */
 function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => output.apply((value) => resolve(value)));
+    return (output as unknown as { promise(): Promise<T> }).promise();
 }
 
 /** Every resource whose Outputs flow into these inputs (at any depth). */
