@@ -3,157 +3,8 @@
 // bug in one cannot hide a bug in the other.
 import * as assert from "assert";
 import * as http from "http";
-import { XMLParser } from "fast-xml-parser";
 import { OneDouble } from "../support/one-double";
-
-// ---------------------------------------------------------------------------------------------
-// A minimal raw XML-RPC client
-
-type Param = { int: number } | { string: string } | { boolean: boolean } | { i8: number };
-const int = (n: number): Param => ({ int: n });
-const str = (s: string): Param => ({ string: s });
-const bool = (b: boolean): Param => ({ boolean: b });
-
-interface RawResponse {
-    status: number;
-    headers: http.IncomingHttpHeaders;
-    body: string;
-    reusedSocket: boolean;
-}
-
-function escapeXml(s: string): string {
-    return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
-function callXml(method: string, params: Param[]): string {
-    const values = params.map((p) => {
-        if ("int" in p) return `<int>${p.int}</int>`;
-        if ("i8" in p) return `<i8>${p.i8}</i8>`;
-        if ("boolean" in p) return `<boolean>${p.boolean ? 1 : 0}</boolean>`;
-        return `<string>${escapeXml(p.string)}</string>`;
-    });
-    const body = values.map((v) => `<param><value>${v}</value></param>`).join("");
-    return `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${body}</params></methodCall>`;
-}
-
-function post(url: string, body: string, options: { method?: string; headers?: http.OutgoingHttpHeaders; agent?: http.Agent } = {}): Promise<RawResponse> {
-    return new Promise((resolve, reject) => {
-        const req = http.request(
-            url,
-            {
-                method: options.method ?? "POST",
-                headers: { "Content-Type": "text/xml", "Content-Length": Buffer.byteLength(body), ...options.headers },
-                agent: options.agent ?? false,
-            },
-            (res) => {
-                const chunks: Buffer[] = [];
-                res.on("data", (c: Buffer) => chunks.push(c));
-                res.on("end", () =>
-                    resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8"), reusedSocket: req.reusedSocket }),
-                );
-            },
-        );
-        req.on("error", reject);
-        req.end(body);
-    });
-}
-
-/** One element of the response array: its XML-RPC type and text. */
-interface Value {
-    type: string;
-    text: string;
-}
-type Decoded = { fault: { code: number; message: string } } | { values: Value[] };
-
-const responseParser = new XMLParser({ parseTagValue: false, trimValues: false, isArray: (name) => name === "value" || name === "member" });
-
-function decode(body: string): Decoded {
-    const doc = responseParser.parse(body).methodResponse;
-    if (doc.fault) {
-        const members = doc.fault.value[0].struct.member as { name: string; value: Record<string, string>[] }[];
-        const field = (name: string) => Object.values(members.find((m) => m.name === name)!.value[0])[0];
-        return { fault: { code: Number(field("faultCode")), message: field("faultString") } };
-    }
-    const items = doc.params.param.value[0].array.data.value as Record<string, string>[];
-    return { values: items.map((item) => ({ type: Object.keys(item)[0], text: String(Object.values(item)[0]) })) };
-}
-
-/** A successful call's result (element 1); fails the test on a failure array or fault. */
-interface Failure {
-    message: string;
-    code: number;
-    objectId: number;
-}
-
-class Raw {
-    constructor(readonly one: OneDouble) {}
-
-    get session(): Param {
-        return str(`${this.one.username}:${this.one.password}`);
-    }
-
-    async send(method: string, ...params: Param[]): Promise<Decoded> {
-        const res = await post(this.one.endpoint, callXml(method, [this.session, ...params]));
-        assert.strictEqual(res.status, 200, res.body);
-        return decode(res.body);
-    }
-
-    async ok(method: string, ...params: Param[]): Promise<string> {
-        const d = await this.send(method, ...params);
-        if ("fault" in d) assert.fail(`${method}: fault ${d.fault.code} ${d.fault.message}`);
-        assert.strictEqual(d.values[0].text, "1", `${method} failed: ${d.values[1].text}`);
-        return d.values[1].text;
-    }
-
-    async id(method: string, ...params: Param[]): Promise<number> {
-        return Number(await this.ok(method, ...params));
-    }
-
-    async fail(method: string, ...params: Param[]): Promise<Failure> {
-        const d = await this.send(method, ...params);
-        if ("fault" in d) assert.fail(`${method}: fault ${d.fault.code} ${d.fault.message}`);
-        assert.strictEqual(d.values[0].text, "0", `${method} unexpectedly succeeded`);
-        return { message: d.values[1].text, code: Number(d.values[2].text), objectId: Number(d.values[3].text) };
-    }
-
-    async fault(method: string, ...params: Param[]): Promise<{ code: number; message: string }> {
-        const d = await this.send(method, ...params);
-        if (!("fault" in d)) assert.fail(`${method}: expected a fault, got ${JSON.stringify(d.values)}`);
-        return d.fault;
-    }
-
-    /** Whether `one.<kind>.info` finds the object. */
-    async exists(kind: string, id: number): Promise<boolean> {
-        const d = await this.send(`one.${kind}.info`, int(id));
-        return "values" in d && d.values[0].text === "1";
-    }
-
-    /** `one.<kind>.info` parsed into a plain object (CDATA becomes text). */
-    async info(kind: string, id: number): Promise<any> {
-        const xml = await this.ok(`one.${kind}.info`, int(id));
-        return infoParser.parse(xml);
-    }
-}
-
-/** ID collections and AR pools always parse as arrays; everything else as single values. */
-const COLLECTIONS = ["HOSTS", "DATASTORES", "VNETS", "CLUSTERS"];
-const infoParser = new XMLParser({
-    parseTagValue: false,
-    isArray: (name, jPath) => {
-        const parent = String(jPath).split(".").slice(-2, -1)[0];
-        return (name === "ID" && COLLECTIONS.includes(parent)) || (name === "AR" && parent === "AR_POOL");
-    },
-});
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(probe: () => Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await probe())) {
-        if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-        await sleep(10);
-    }
-}
+import { Raw, bool, callXml, decode, infoParser, int, post, sleep, str, waitFor } from "../support/raw-rpc";
 
 const VXLAN = (name: string, extra = "") =>
     `NAME = "${name}"\nVN_MAD = "vxlan"\nPHYDEV = "wg0"\nVLAN_ID = "4100"\n${extra}AR = [ TYPE = "IP4", IP = "10.99.1.10", SIZE = "200" ]`;
@@ -271,12 +122,15 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
     });
 
     describe("objects and IDs", () => {
-        it("starts with cluster 0 and datastores 0-2, all builtin and in cluster 0", async () => {
+        it("starts with cluster 0, datastores 0-2 (in cluster 0) and the public marketplace apps, all builtin", async () => {
             assert.deepStrictEqual(one.objects(), [
                 { kind: "cluster", id: 0, name: "default", builtin: true },
                 { kind: "datastore", id: 0, name: "system", builtin: true },
                 { kind: "datastore", id: 1, name: "default", builtin: true },
                 { kind: "datastore", id: 2, name: "files", builtin: true },
+                { kind: "marketapp", id: 0, name: "Alpine Linux 3.13", builtin: true },
+                { kind: "marketapp", id: 1, name: "Alpine Linux 3.17", builtin: true },
+                { kind: "marketapp", id: 2, name: "Service Virtual Router", builtin: true },
             ]);
             const cluster = (await rpc.info("cluster", 0)).CLUSTER;
             assert.deepStrictEqual(cluster.DATASTORES.ID, ["0", "1", "2"]);
@@ -661,10 +515,10 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
             one.inject({ kind: "http", status: 500, method: "one.cluster.allocate" });
             const res = await post(one.endpoint, callXml("one.cluster.allocate", [rpc.session, str("a")]));
             assert.strictEqual(res.status, 500);
-            assert.strictEqual(one.objects().length, 4);
+            assert.strictEqual(one.objects().filter((o) => !o.builtin).length, 0);
             one.inject({ kind: "http", status: 502, afterProcessing: true });
             assert.strictEqual((await post(one.endpoint, callXml("one.cluster.allocate", [rpc.session, str("a")]))).status, 502);
-            assert.strictEqual(one.objects().length, 5);
+            assert.deepStrictEqual(one.objects().filter((o) => !o.builtin).map((o) => `${o.kind}/${o.name}`), ["cluster/a"]);
         });
 
         it("fault answers with an XML-RPC <fault>", async () => {

@@ -1,8 +1,16 @@
 /**
  * A test double of OpenNebula's XML-RPC server (oned 6.10): a real HTTP server on 127.0.0.1 that
  * speaks oned's wire format and reproduces its quirks for clusters, hosts, datastores, virtual
- * networks and VNET templates (see /work/shared/reference/opennebula-xmlrpc.md), plus injectable
- * transport and API faults.
+ * networks and VNET templates, images, VM templates, marketplace apps (read-only, three built-in
+ * apps of "OpenNebula Public"), virtual routers and VMs with their network leases (see
+ * /work/shared/reference/opennebula-xmlrpc.md), plus injectable transport and API faults.
+ *
+ * Methods by kind (session first, as on the wire):
+ * - `one.image.{allocate(template, ds[, no_capacity_check]), delete(id[, force]), info, update, rename}`, `one.imagepool.info(filter, start, end)`
+ * - `one.template.{allocate, delete(id[, recursive]), info(id[, extended, decrypt]), update, rename, instantiate(id, name, hold, extra[, persistent])}`, `one.templatepool.info`
+ * - `one.marketapp.info`, `one.marketapppool.info` (apps 0 "Alpine Linux 3.13", 1 "Alpine Linux 3.17", 2 "Service Virtual Router")
+ * - `one.vrouter.{allocate, delete, info, update, rename, instantiate(id, n_vms, template_id, name, hold, extra)}`, `one.vrouterpool.info`
+ * - `one.vm.{info, action(action, id), attachnic(id, template), detachnic(id, nic_id), rename, update (USER_TEMPLATE)}`, `one.vmpool.info(filter, start, end, state)`, `one.vmpool.infoextended`
  *
  * ```ts
  * const one = await OneDouble.start({ vnetCreateMs: 50 });
@@ -23,9 +31,15 @@ import { registerDatastoreMethods, seedDatastores } from "./double/datastore";
 import { dispatch, injectedFailure } from "./double/dispatch";
 import { FaultCode } from "./double/errors";
 import { registerHostMethods } from "./double/host";
+import { registerImageMethods } from "./double/image";
+import { registerMarketAppMethods, seedMarketApps } from "./double/marketapp";
 import { MethodTable } from "./double/methods";
+import { VmState } from "./double/objects";
+import { registerVmMethods } from "./double/vm";
+import { registerVmTemplateMethods } from "./double/vmtemplate";
 import { registerVnetMethods } from "./double/vnet";
 import { registerVnTemplateMethods } from "./double/vntemplate";
+import { registerVrouterMethods } from "./double/vrouter";
 import { MethodCall, WireError, decodeMethodCall, encodeFault } from "./double/wire";
 import { World } from "./double/world";
 
@@ -37,6 +51,18 @@ export interface DoubleOptions {
     vnetDeleteMs?: number;
     /** ms before an enabled host goes from INIT to MONITORED (default 100) */
     hostMonitorMs?: number;
+    /** ms a new image stays LOCKED (the datastore driver's copy) before READY (default 150) */
+    imageReadyMs?: number;
+    /** ms a deleted image stays in state DELETE before it disappears (default 100) */
+    imageDeleteMs?: number;
+    /** ms a VM stays PENDING before it is ACTIVE/RUNNING (the double deploys without a host; default 150) */
+    vmDeployMs?: number;
+    /**
+     * ms a VM driver operation takes (default 50): terminate of a running VM (LCM SHUTDOWN, then DONE
+     * with its leases released), poweroff, undeploy, stop, suspend, resume from POWEROFF/SUSPENDED,
+     * NIC hot-plug (LCM HOTPLUG_NIC).
+     */
+    vmActionMs?: number;
     /**
      * version string returned by one.system.version (default "6.10.0"). It also selects
      * version-dependent behaviour: hostname validation on host allocate from 6.10.1, and the
@@ -73,9 +99,18 @@ interface QueuedFault {
 }
 
 /** The kinds of object `objects()` reports. */
-export type DoubleObjectKind = "cluster" | "host" | "datastore" | "vnet" | "vntemplate";
+export type DoubleObjectKind = "cluster" | "host" | "datastore" | "vnet" | "vntemplate" | "image" | "vmtemplate" | "marketapp" | "vrouter" | "vm";
 
-const DEFAULTS = { vnetCreateMs: 150, vnetDeleteMs: 150, hostMonitorMs: 100, version: "6.10.0" };
+const DEFAULTS = {
+    vnetCreateMs: 150,
+    vnetDeleteMs: 150,
+    hostMonitorMs: 100,
+    imageReadyMs: 150,
+    imageDeleteMs: 100,
+    vmDeployMs: 150,
+    vmActionMs: 50,
+    version: "6.10.0",
+};
 const HOST = "127.0.0.1";
 
 /** A running OpenNebula XML-RPC test double. */
@@ -99,12 +134,18 @@ export class OneDouble {
         this.world = new World({ ...DEFAULTS, ...definedOnly(options) });
         seedClusters(this.world);
         seedDatastores(this.world);
+        seedMarketApps(this.world);
         this.methods.define("one.system.version", () => this.world.options.version);
         registerClusterMethods(this.world, this.methods);
         registerHostMethods(this.world, this.methods);
         registerDatastoreMethods(this.world, this.methods);
         registerVnetMethods(this.world, this.methods);
         registerVnTemplateMethods(this.world, this.methods);
+        registerImageMethods(this.world, this.methods);
+        registerVmTemplateMethods(this.world, this.methods);
+        registerMarketAppMethods(this.world, this.methods);
+        registerVrouterMethods(this.world, this.methods);
+        registerVmMethods(this.world, this.methods);
     }
 
     /**
@@ -156,14 +197,24 @@ export class OneDouble {
         this.log = [];
     }
 
-    /** Snapshot of every object the double holds, by pool; objects present at start-up are `builtin`. */
+    /**
+     * Snapshot of every object the double holds, by pool; objects present at start-up (cluster 0,
+     * datastores 0–2, marketplace apps 0–2) are `builtin`. VMs in DONE are left out: oned keeps them
+     * (`one.vm.info` still answers) but they hold nothing any more.
+     */
     objects(): { kind: DoubleObjectKind; id: number; name: string; builtin: boolean }[] {
+        const live = { list: () => this.world.vms.list().filter((vm) => vm.state !== VmState.DONE) };
         const pools: [DoubleObjectKind, { list(): { id: number; name: string; builtin: boolean }[] }][] = [
             ["cluster", this.world.clusters],
             ["host", this.world.hosts],
             ["datastore", this.world.datastores],
             ["vnet", this.world.vnets],
             ["vntemplate", this.world.vntemplates],
+            ["image", this.world.images],
+            ["vmtemplate", this.world.vmtemplates],
+            ["marketapp", this.world.marketapps],
+            ["vrouter", this.world.vrouters],
+            ["vm", live],
         ];
         return pools.flatMap(([kind, pool]) => pool.list().map(({ id, name, builtin }) => ({ kind, id, name, builtin })));
     }
@@ -353,7 +404,7 @@ function definedOnly(options: DoubleOptions): Partial<DoubleOptions> {
 }
 
 function validateOptions(options: DoubleOptions): void {
-    for (const field of ["vnetCreateMs", "vnetDeleteMs", "hostMonitorMs"] as const) {
+    for (const field of ["vnetCreateMs", "vnetDeleteMs", "hostMonitorMs", "imageReadyMs", "imageDeleteMs", "vmDeployMs", "vmActionMs"] as const) {
         checkMs(options[field], `DoubleOptions.${field}`);
     }
     if (options.version !== undefined && !/^\d+\.\d+(\.\d+)*$/.test(options.version)) {

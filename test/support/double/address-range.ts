@@ -1,11 +1,12 @@
 /**
  * VNET address ranges: `AddressRange::from_attr` (validation, MAC derivation, stored attributes),
- * `update_attributes` (what `one.vn.update_ar` may change) and the `<AR>` XML.
+ * `update_attributes` (what `one.vn.update_ar` may change), the `<AR>` XML with its leases, and the
+ * per-address values a lease carries (MAC, IP, port ranges).
  */
 import { randomInt } from "node:crypto";
 import ipaddr from "ipaddr.js";
 import { Invalid } from "./errors";
-import { AddressRange } from "./objects";
+import { AddressRange, LeaseOwner } from "./objects";
 import { Vector, vectorXml } from "./template";
 import { element, textElement } from "./xml";
 
@@ -45,7 +46,7 @@ export function parseAddressRange(vector: Vector, id: number): AddressRange {
     if (size === undefined || size <= 0) throw new Invalid("Wrong SIZE for address range");
     attributes.AR_ID = String(id);
     for (const internal of ["ALLOCATED", "USED_LEASES", "LEASES", "PARENT_NETWORK_AR_ID", "PARENT_NETWORK"]) delete attributes[internal];
-    return { id, attributes, size, mac, ipv4 };
+    return { id, attributes, size, mac, ipv4, leases: new Map(), nextIndex: 0, allocatedTouched: false };
 }
 
 /**
@@ -62,29 +63,92 @@ export function updateAddressRange(ar: AddressRange, update: Vector): void {
     if (IPV4_TYPES.has(type)) next.IP = ar.attributes.IP;
     delete next.IP6;
     if (IPV6_STATIC_TYPES.has(type)) next.IP6 = ar.attributes.IP6;
-    for (const generated of [...GENERATED, "USED_LEASES", "LEASES", "PARENT_NETWORK_AR_ID"]) delete next[generated];
+    for (const generated of [...GENERATED, "USED_LEASES", "LEASES", "ALLOCATED", "PARENT_NETWORK_AR_ID"]) delete next[generated];
     if (IPV6_STATIC_TYPES.has(type)) next.PREFIX_LENGTH ??= ar.attributes.PREFIX_LENGTH;
     else delete next.PREFIX_LENGTH;
     checkIpv6Prefixes(type, next);
     const size = next.SIZE === undefined || next.SIZE === "" ? ar.size : parseSize(next.SIZE);
     if (size === undefined) throw new Invalid("Unable to read the SIZE attribute, it must be number >= 0");
+    if ([...ar.leases.keys()].some((index) => index >= size)) {
+        throw new Invalid("New SIZE cannot be applied. There are used leases that would fall outside the range.");
+    }
     next.SIZE = String(size);
     ar.attributes = next;
     ar.size = size;
 }
 
-/** `<AR>` as `one.vn.info` shows it: stored attributes, computed ends, USED_LEASES and (empty) LEASES. */
+/** `<AR>` as `one.vn.info` shows it: stored attributes, computed ends, USED_LEASES and LEASES with their owners. */
 export function addressRangeXml(ar: AddressRange): string {
     let xml = vectorXml(ar.attributes);
     xml += textElement("MAC_END", macToString([ar.mac[0], (ar.mac[1] + ar.size - 1) >>> 0]));
     if (ar.ipv4 !== undefined) xml += textElement("IP_END", ipv4ToString((ar.ipv4 + ar.size - 1) >>> 0));
-    xml += element("USED_LEASES", 0) + "<LEASES/>";
+    xml += element("USED_LEASES", ar.leases.size);
+    const leases = [...ar.leases.entries()].sort(([a], [b]) => a - b);
+    xml += leases.length === 0 ? "<LEASES/>" : element("LEASES", leases.map(([index, owner]) => leaseXml(ar, index, owner)).join(""));
     return element("AR", xml);
 }
 
-/** `<AR>` as the VNET pool shows it: the stored attributes only. */
+function leaseXml(ar: AddressRange, index: number, owner: LeaseOwner): string {
+    return element("LEASE", vectorXml({ ...leaseAddress(ar, index), [owner.kind]: String(owner.id) }));
+}
+
+/**
+ * `<AR>` as the VNET pool shows it: the stored attributes only, including `ALLOCATED`
+ * (" <index> <owner type|id>" pairs) once a lease has been taken.
+ */
 export function storedAddressRangeXml(ar: AddressRange): string {
-    return element("AR", vectorXml(ar.attributes));
+    const stored = ar.allocatedTouched ? { ...ar.attributes, ALLOCATED: allocatedAttribute(ar) } : ar.attributes;
+    return element("AR", vectorXml(stored));
+}
+
+/** `PoolObjectSQL::ObjectType` bits packed with the owner ID in ALLOCATED. */
+const OBJECT_TYPE_BITS: Record<LeaseOwner["kind"], bigint> = { VM: 0x1000000000n, VNET: 0x4000000000n, VROUTER: 0x4000000000000n };
+
+function allocatedAttribute(ar: AddressRange): string {
+    const entries = [...ar.leases.entries()].sort(([a], [b]) => a - b);
+    return entries.map(([index, owner]) => ` ${index} ${OBJECT_TYPE_BITS[owner.kind] | BigInt(owner.id)}`).join("");
+}
+
+/**
+ * What the address at `index` gives a NIC or a lease: MAC, IP (IPv4 ranges) and, when the range has
+ * PORT_START and PORT_SIZE, `AddressRange::set_port_ranges`' EXTERNAL_PORT_RANGE "a:b" with
+ * a = PORT_START + index·PORT_SIZE + 1, b = a + PORT_SIZE − 1, and INTERNAL_PORT_RANGE "1-PORT_SIZE/a".
+ */
+export function leaseAddress(ar: AddressRange, index: number): Vector {
+    const address: Vector = { MAC: macToString([ar.mac[0], (ar.mac[1] + index) >>> 0]) };
+    const portStart = portNumber(ar.attributes.PORT_START);
+    const portSize = portNumber(ar.attributes.PORT_SIZE);
+    if (portStart !== 0 && portSize !== 0) {
+        const first = portStart + index * portSize + 1;
+        address.EXTERNAL_PORT_RANGE = `${first}:${first + portSize - 1}`;
+        address.INTERNAL_PORT_RANGE = `1-${portSize}/${first}`;
+    }
+    if (ar.ipv4 !== undefined) address.IP = ipv4ToString((ar.ipv4 + index) >>> 0);
+    return address;
+}
+
+/** The index of `ip` in the range, or undefined when the range is not IPv4 or does not hold it. */
+export function indexOfIp(ar: AddressRange, ip: string): number | undefined {
+    const n = parseIpv4(ip);
+    if (ar.ipv4 === undefined || n === undefined || n < ar.ipv4 || n - ar.ipv4 >= ar.size) return undefined;
+    return n - ar.ipv4;
+}
+
+/** The index of `mac` in the range, or undefined when the range does not hold it. */
+export function indexOfMac(ar: AddressRange, mac: string): number | undefined {
+    const parsed = parseMac(mac);
+    if (!parsed || parsed[0] !== ar.mac[0] || parsed[1] < ar.mac[1] || parsed[1] - ar.mac[1] >= ar.size) return undefined;
+    return parsed[1] - ar.mac[1];
+}
+
+/** A random MAC with oned's 02:00 prefix, as a FLOATING_ONLY NIC gets (`allocate_random_addr`). */
+export function randomMac(): string {
+    return macToString([MAC_PREFIX, randomInt(0, 0x100000000)]);
+}
+
+/** PORT_START/PORT_SIZE read as an unsigned int; anything else counts as 0 (no port forwarding). */
+function portNumber(text: string | undefined): number {
+    return text !== undefined && /^\s*\d+\s*$/.test(text) ? Number(text) : 0;
 }
 
 function parseIpv4(text: string): number | undefined {

@@ -3,7 +3,7 @@
  * DS_MAD_CONF / TM_MAD_CONF tables of the stock `oned.conf` (6.10; 7.0 adds the `local` and
  * `netapp` transfer drivers), and the TM driver defaults copied into the template.
  */
-import { Invalid, internal } from "./errors";
+import { Invalid, action, internal } from "./errors";
 import { DatastoreObject, DatastoreType } from "./objects";
 import {
     MethodTable,
@@ -120,7 +120,7 @@ export function seedDatastores(world: World): void {
 /** Registers the datastore methods. */
 export function registerDatastoreMethods(world: World, methods: MethodTable): void {
     const pool = world.datastores;
-    const render = (d: DatastoreObject) => datastoreXml(d);
+    const render = (d: DatastoreObject) => datastoreXml(world, d);
     methods.define("one.datastore.allocate", (params) => allocate(world, params));
     methods.define("one.datastore.delete", (params) => remove(world, params.int(1)));
     methods.define("one.datastore.info", infoMethod(pool, render));
@@ -129,8 +129,8 @@ export function registerDatastoreMethods(world: World, methods: MethodTable): vo
     methods.define("one.datastorepool.info", unfilteredPoolInfo("DATASTORE_POOL", pool, render));
 }
 
-/** `<DATASTORE>` in §6 order. */
-export function datastoreXml(d: DatastoreObject): string {
+/** `<DATASTORE>` in §6 order; IMAGES lists the images it holds. */
+export function datastoreXml(world: World, d: DatastoreObject): string {
     return element(
         "DATASTORE",
         element("ID", d.id) +
@@ -147,7 +147,7 @@ export function datastoreXml(d: DatastoreObject): string {
             element("TOTAL_MB", 0) +
             element("FREE_MB", 0) +
             element("USED_MB", 0) +
-            idCollection("IMAGES", []) +
+            idCollection("IMAGES", imagesIn(world, d.id)) +
             d.template.toXml(),
     );
 }
@@ -166,8 +166,15 @@ function allocate(world: World, params: Params): number {
     return ds.id;
 }
 
+/** The IDs of the images stored in datastore `id`. */
+function imagesIn(world: World, id: number): number[] {
+    return world.images.list().filter((image) => image.datastoreId === id).map((image) => image.id);
+}
+
+/** `DatastorePool::drop`: refused while the datastore holds images. */
 function remove(world: World, id: number): number {
     world.datastores.get(id);
+    if (imagesIn(world, id).length > 0) throw action(`Cannot delete datastore. Datastore ${id} is not empty.`);
     world.leaveAll("datastore", id);
     world.datastores.remove(id);
     return id;

@@ -73,13 +73,15 @@ export function infoMethod<T extends PoolObject>(pool: Pool<T>, render: (object:
  * `one.<kind>.update(id, template, [type])` (`RequestManagerUpdateTemplate`): NO_EXISTS first, then
  * type 0/1 (else XML_RPC_API "Wrong update type"), then parse and apply. `apply` validates the
  * candidate template and commits it, or throws `Invalid`; either failure is INTERNAL
- * "Cannot update template. <reason>" and leaves the object unchanged.
+ * "Cannot update template. <reason>" and leaves the object unchanged. `current` is the template a
+ * merge starts from (the object's `template` unless told otherwise, e.g. a VM's USER_TEMPLATE).
  */
 export function updateMethod<T extends PoolObject & { template: OneTemplate }>(
     pool: Pool<T>,
     apply: (object: T, candidate: OneTemplate) => void = (object, candidate) => {
         object.template = candidate;
     },
+    current: (object: T) => OneTemplate = (object) => object.template,
 ): Handler {
     return (params) => {
         const id = params.int(1);
@@ -89,7 +91,7 @@ export function updateMethod<T extends PoolObject & { template: OneTemplate }>(
         if (type !== 0 && type !== 1) throw new OneFailure(ErrorCode.XML_RPC_API, "Wrong update type");
         try {
             const parsed = OneTemplate.parse(text);
-            const candidate = type === 0 ? parsed : mergedInto(object.template, parsed);
+            const candidate = type === 0 ? parsed : mergedInto(current(object), parsed);
             apply(object, candidate);
         } catch (err) {
             if (err instanceof TemplateParseError || err instanceof Invalid) throw internal(`Cannot update template. ${err.message}`);
@@ -107,16 +109,18 @@ function mergedInto(current: OneTemplate, changes: OneTemplate): OneTemplate {
 
 /**
  * `one.<kind>.rename(id, name)` (`RequestManagerRename`): NO_EXISTS, same name → success, collision
- * → ACTION "<object> cannot be renamed to <new> because it collides with <object> <id>", invalid
- * name → ACTION with the name error.
+ * → ACTION "<object> cannot be renamed to <new> because it collides with <object> <id>" (unless the
+ * kind has no unique names: `unique: false` for VMs and virtual routers), invalid name → ACTION with
+ * the name error.
  */
-export function renameMethod<T extends PoolObject>(pool: Pool<T>): Handler {
+export function renameMethod<T extends PoolObject>(pool: Pool<T>, options: { unique?: boolean } = {}): Handler {
+    const unique = options.unique ?? true;
     return (params) => {
         const id = params.int(1);
         const newName = params.string(2);
         const object = pool.get(id);
         if (object.name === newName) return id;
-        const other = pool.byName(newName);
+        const other = unique ? pool.byName(newName) : undefined;
         const label = pool.labels.object;
         if (other) throw new OneFailure(ErrorCode.ACTION, `${label} cannot be renamed to ${newName} because it collides with ${label} ${other.id}`);
         const invalid = nameError(newName);
@@ -141,10 +145,15 @@ export function filteredPoolInfo<T extends PoolObject>(root: string, pool: Pool<
         const filter = params.int(1);
         const start = params.int(2);
         const end = params.int(3);
-        if (filter < -4) throw new OneFailure(ErrorCode.XML_RPC_API, "Incorrect filter_flag");
-        let objects = filter > 0 ? [] : pool.list();
-        if (end >= -1 && start !== -1) objects = objects.filter((o) => o.id >= start && (end === -1 || o.id <= end));
-        if (end < -1) objects = objects.slice(Math.max(start, 0), Math.max(start, 0) - end);
-        return wrapAll(root, objects.map(render));
+        return wrapAll(root, selectPage(pool.list(), filter, start, end).map(render));
     };
+}
+
+/** The `(filter, start, end)` selection of {@link filteredPoolInfo} applied to `objects` (ascending IDs). */
+export function selectPage<T extends PoolObject>(objects: T[], filter: number, start: number, end: number): T[] {
+    if (filter < -4) throw new OneFailure(ErrorCode.XML_RPC_API, "Incorrect filter_flag");
+    let selected = filter > 0 ? [] : objects;
+    if (end >= -1 && start !== -1) selected = selected.filter((o) => o.id >= start && (end === -1 || o.id <= end));
+    if (end < -1) selected = selected.slice(Math.max(start, 0), Math.max(start, 0) - end);
+    return selected;
 }

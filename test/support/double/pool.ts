@@ -36,9 +36,10 @@ export class Pool<T extends PoolObject> {
         return Math.max(this.nextId, this.firstUserId);
     }
 
-    /** Adds a built-in object with a fixed ID. */
+    /** Adds a built-in object with a fixed ID (later objects get higher IDs). */
     insertBuiltin(object: T): void {
         this.objects.set(object.id, object);
+        this.nextId = Math.max(this.nextId, object.id + 1);
     }
 
     /** Adds an object that took `peekNextId()`, consuming that ID. */

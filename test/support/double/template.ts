@@ -105,6 +105,18 @@ export class OneTemplate {
         return value;
     }
 
+    /** Removes every attribute called `name`; returns all their values (single and vector) in order. */
+    take(name: string): AttributeValue[] {
+        const taken = this.attributes.filter((a) => a.name === name).map((a) => (typeof a.value === "string" ? a.value : { ...a.value }));
+        this.attributes = this.attributes.filter((a) => a.name !== name);
+        return taken;
+    }
+
+    /** Whether any attribute (single or vector) is called `name`. */
+    has(name: string): boolean {
+        return this.attributes.some((a) => a.name === name);
+    }
+
     /** Removes every attribute called `name`; returns the vectors among them. */
     remove(name: string): Vector[] {
         const removed = this.vectors(name);

@@ -20,6 +20,7 @@ import {
 } from "./methods";
 import { nameError } from "./names";
 import { OneTemplate, TemplateParseError } from "./template";
+import { usedLeases } from "./leases";
 import { World, logTime } from "./world";
 import { OWNER_USE_MANAGE, element, idCollection, optionalTextElement, ownerXml, permissionsXml, textElement, wrapAll } from "./xml";
 
@@ -86,8 +87,8 @@ export function vnetXml(v: VnetObject, extended: boolean): string {
             optionalTextElement("OUTER_VLAN_ID", v.outerVlanId) +
             element("VLAN_ID_AUTOMATIC", v.vlanIdAutomatic ? 1 : 0) +
             element("OUTER_VLAN_ID_AUTOMATIC", v.outerVlanIdAutomatic ? 1 : 0) +
-            element("USED_LEASES", 0) +
-            idCollection("VROUTERS", []) +
+            element("USED_LEASES", usedLeases(v)) +
+            idCollection("VROUTERS", v.vrouters) +
             idCollection("UPDATED_VMS", []) +
             idCollection("OUTDATED_VMS", []) +
             idCollection("UPDATING_VMS", []) +
@@ -156,6 +157,7 @@ function insertVnet(id: number, template: OneTemplate): VnetObject {
         template,
         addressRanges: [],
         nextArId: 0,
+        vrouters: new Set(),
     };
 }
 
@@ -253,9 +255,15 @@ function finishCreate(world: World, id: number): void {
     }
 }
 
-/** `VirtualNetworkDelete::drop`: refused in LOCK_CREATE, LOCK_DELETE and DONE; ARs released now, the object gone after `vnetDeleteMs`. */
+/**
+ * `VirtualNetworkDelete::drop`: refused while leases are in use, then in LOCK_CREATE, LOCK_DELETE and
+ * DONE; ARs released now, the object gone after `vnetDeleteMs`.
+ */
 function remove(world: World, id: number): number {
     const vnet = world.vnets.get(id);
+    if (usedLeases(vnet) > 0) {
+        throw new OneFailure(ErrorCode.ACTION, "Cannot delete virtual network. Can not remove a virtual network with leases in use");
+    }
     if (vnet.state === VnetState.LOCK_CREATE || vnet.state === VnetState.LOCK_DELETE || vnet.state === VnetState.DONE) {
         throw new OneFailure(
             ErrorCode.ACTION,
@@ -348,15 +356,16 @@ function updateAr(vnet: VnetObject, template: OneTemplate): void {
     updateAddressRange(ar, vector);
 }
 
-/** `one.vn.rm_ar(id, ar_id, [force])`. */
+/** `one.vn.rm_ar(id, ar_id, [force])`: an AR with leases in use is only removed with `force`. */
 function removeAr(world: World, id: number, arId: number, readForce?: () => boolean): number {
     const vnet = world.vnets.get(id);
-    readForce?.();
+    const force = readForce?.() ?? false;
     if (vnet.state !== VnetState.READY && vnet.state !== VnetState.UPDATE_FAILURE) {
         throw new OneFailure(ErrorCode.ACTION, `Could not remove Adress Range, Virtual Network is in wrong state: ${STATE_NAMES[vnet.state]}`);
     }
     const index = vnet.addressRanges.findIndex((a) => a.id === arId);
     if (index < 0) throw internal("Address Range does not exist");
+    if (!force && vnet.addressRanges[index].leases.size > 0) throw internal("Address Range has leases in use");
     vnet.addressRanges.splice(index, 1);
     return id;
 }

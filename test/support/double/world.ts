@@ -1,9 +1,21 @@
 /**
  * Everything the double holds: one pool per object kind, the timers that drive asynchronous state
- * changes (VNET create/delete, host monitoring), and cluster membership kept consistent in both
- * directions (the cluster's HOSTS/DATASTORES/VNETS and the object's CLUSTER_ID/CLUSTERS).
+ * changes (VNET create/delete, host monitoring, image copy/removal, VM deploy and shutdown), and
+ * cluster membership kept consistent in both directions (the cluster's HOSTS/DATASTORES/VNETS and
+ * the object's CLUSTER_ID/CLUSTERS).
  */
-import { ClusterObject, DatastoreObject, HostObject, VnetObject, VnTemplateObject } from "./objects";
+import {
+    ClusterObject,
+    DatastoreObject,
+    HostObject,
+    ImageObject,
+    MarketAppObject,
+    VmObject,
+    VmTemplateObject,
+    VnetObject,
+    VnTemplateObject,
+    VrouterObject,
+} from "./objects";
 import { Pool } from "./pool";
 
 /** Timings and identity of a double instance (all required here; defaults live in one-double.ts). */
@@ -11,6 +23,10 @@ export interface WorldOptions {
     vnetCreateMs: number;
     vnetDeleteMs: number;
     hostMonitorMs: number;
+    imageReadyMs: number;
+    imageDeleteMs: number;
+    vmDeployMs: number;
+    vmActionMs: number;
     version: string;
 }
 
@@ -24,9 +40,17 @@ export class World {
     readonly datastores = new Pool<DatastoreObject>({ object: "datastore", collision: "DATASTORE" }, 100);
     readonly vnets = new Pool<VnetObject>({ object: "virtual network", collision: "NET" });
     readonly vntemplates = new Pool<VnTemplateObject>({ object: "virtual network template", collision: "VN TEMPLATE" });
+    readonly images = new Pool<ImageObject>({ object: "image", collision: "IMAGE" });
+    readonly vmtemplates = new Pool<VmTemplateObject>({ object: "virtual machine template", collision: "TEMPLATE" });
+    readonly marketapps = new Pool<MarketAppObject>({ object: "marketplaceapp", collision: "MARKETPLACEAPP" });
+    readonly vrouters = new Pool<VrouterObject>({ object: "virtual router", collision: "VROUTER" });
+    readonly vms = new Pool<VmObject>({ object: "virtual machine", collision: "VM" });
 
     /** 802.1Q VLAN IDs handed out automatically (oned's VLAN_IDS bitmap). */
     readonly automaticVlanIds = new Set<number>();
+
+    /** Called with an image's ID when its copy finishes (VMs waiting in CLONING for it move on). */
+    readonly imageReadyListeners: ((imageId: number) => void)[] = [];
 
     private readonly timers = new Set<NodeJS.Timeout>();
 
