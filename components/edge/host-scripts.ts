@@ -456,33 +456,8 @@ function gatewaysFor(explicit: string[] | undefined, vmIps: string[]): string[] 
 // ---------------------------------------------------------------------------------------------
 // onevm port-forward
 
-/** Inputs of {@link portForward}. */
-export interface PortForwardQuery {
-    /** Public IP of the host the VM runs on. */
-    hostPublicIp: string;
-    /** Index of the VM's lease in the address range (0 for the first address). */
-    leaseIndex: number;
-    /** The VM's port, 1..portSize. */
-    internalPort: number;
-    /** Default `9000`. */
-    portStart?: number;
-    /** Default `100`. */
-    portSize?: number;
-}
-
-/**
- * What `onevm port-forward` answers: where, from outside, a VM's internal TCP port is reached on
- * a port-forwarding (DigitalOcean) host: `portStart + leaseIndex * portSize + internalPort`.
- * Lease 0: internal 22 → 9022, internal 80 → 9080.
- */
-export function portForward(query: PortForwardQuery): { host: string; port: number } {
-    const host = ipv4("hostPublicIp", query.hostPublicIp);
-    const portStart = integerIn("portStart", query.portStart ?? 9000, 0, 65534);
-    const portSize = integerIn("portSize", query.portSize ?? 100, 1, 65535 - portStart);
-    const leaseIndex = integerIn("leaseIndex", query.leaseIndex, 0, Math.floor((65535 - portStart) / portSize) - 1);
-    const internalPort = integerIn("internalPort", query.internalPort, 1, portSize);
-    return { host, port: portStart + leaseIndex * portSize + internalPort };
-}
+// What `onevm port-forward` answers lives with OpenNebula's address ranges; re-exported here.
+export { PortForwardQuery, portForward } from "../opennebula/port-forward";
 
 // ---------------------------------------------------------------------------------------------
 // All of it, in order

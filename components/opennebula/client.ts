@@ -47,8 +47,9 @@ const NON_IDEMPOTENT = /\.(allocate|instantiate|clone|add_ar|reserve|attachnic)$
 export class OneClient {
     /** The endpoint URL calls go to. */
     readonly endpoint: string;
-    // Plain `private` members, not `#private` ones: Pulumi's function serializer cannot carry ES
-    // private names into the dynamic provider. The session lives in a closure so that inspecting a
+    // Plain `private` members, not `#private` ones, all set in the constructor (no initializers):
+    // Pulumi's function serializer carries neither ES private names nor field initializers into
+    // the dynamic provider. The session lives in a closure so that inspecting a
     // client never shows it.
     private readonly url: URL;
     private readonly session: () => string;
@@ -58,7 +59,7 @@ export class OneClient {
     private readonly timeoutMs: number;
     private readonly retries: number;
     private readonly backoffMs: number;
-    private closed = false;
+    private closed: boolean;
 
     /**
      * @param connection endpoint and credentials (see `resolveConnection`)
@@ -71,6 +72,7 @@ export class OneClient {
             throw new Error(`Cannot create OneClient: ${problems.join("; ")}`);
         }
         this.endpoint = connection.endpoint;
+        this.closed = false;
         this.url = new URL(connection.endpoint);
         const session = `${connection.username}:${connection.password}`;
         this.session = () => session;

@@ -12,3 +12,9 @@ export { ConnectionArgs } from "./resources/provider-kit";
 export { TemplateArgValue, TemplateArgs } from "./resources/resource-options";
 export { AddressRangeInput, VirtualNetwork, VirtualNetworkArgs, virtualNetworkProvider } from "./resources/virtual-network";
 export { VirtualNetworkTemplate, VirtualNetworkTemplateArgs, vnTemplateProvider } from "./resources/vn-template";
+export { MarketplaceApp, MarketplaceAppArgs, marketplaceAppProvider } from "./resources/marketplace-app";
+export {
+    VirtualMachine, VirtualMachineArgs, VirtualMachineNicArgs, VirtualMachineNicAliasArgs, VmNicAliasOutput, VmNicOutput,
+    VmPortForwardQuery, virtualMachineProvider, vmPortForward,
+} from "./resources/virtual-machine";
+export { RouterVmOutput, VirtualRouter, VirtualRouterArgs, VirtualRouterNicArgs, virtualRouterProvider } from "./resources/virtual-router";

@@ -13,6 +13,16 @@ export const OBJECT_KINDS = {
         prefix: "one.vntemplate", pool: "one.vntemplatepool.info", poolArgs: [-3, -1, -1],
         root: "VNTEMPLATE", label: "virtual network template",
     },
+    image: { prefix: "one.image", pool: "one.imagepool.info", poolArgs: [-3, -1, -1], root: "IMAGE", label: "image" },
+    vmtemplate: { prefix: "one.template", pool: "one.templatepool.info", poolArgs: [-3, -1, -1], root: "VMTEMPLATE", label: "VM template" },
+    // Marketplace apps usually belong to oneadmin and are shared with everyone: look through all visible ones (-2).
+    marketapp: {
+        prefix: "one.marketapp", pool: "one.marketapppool.info", poolArgs: [-2, -1, -1],
+        root: "MARKETPLACEAPP", label: "marketplace app",
+    },
+    vrouter: { prefix: "one.vrouter", pool: "one.vrouterpool.info", poolArgs: [-3, -1, -1], root: "VROUTER", label: "virtual router" },
+    // The fourth pool argument -1 lists every state except DONE. VMs are deleted with one.vm.action, not *.delete.
+    vm: { prefix: "one.vm", pool: "one.vmpool.info", poolArgs: [-3, -1, -1, -1], root: "VM", label: "virtual machine" },
 } as const;
 
 export type ObjectKind = keyof typeof OBJECT_KINDS;

@@ -318,10 +318,13 @@ function unescape(value: string): string {
 /** template_syntax.y as recursive descent; accepts exactly the same token sequences. */
 class AttributeSyntaxParser {
     private readonly tokens: Token[];
-    private next = 0;
+    // Set in the constructor, not by an initializer: the parser runs inside serialized providers,
+    // and Pulumi's function serializer drops field initializers.
+    private next: number;
 
     constructor(private readonly text: string) {
         this.tokens = lex(text);
+        this.next = 0;
     }
 
     parse(): Template {

@@ -3,11 +3,15 @@
  * dynamic resource, counted by the OpenNebula test double.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { OneClient } from "../../components/opennebula/client";
 import { clusterProvider } from "../../components/opennebula/resources/cluster";
 import { datastoreProvider } from "../../components/opennebula/resources/datastore";
 import { hostProvider } from "../../components/opennebula/resources/host";
 import { virtualNetworkProvider } from "../../components/opennebula/resources/virtual-network";
 import { vnTemplateProvider } from "../../components/opennebula/resources/vn-template";
+import { marketplaceAppProvider } from "../../components/opennebula/resources/marketplace-app";
+import { virtualMachineProvider } from "../../components/opennebula/resources/virtual-machine";
+import { virtualRouterProvider } from "../../components/opennebula/resources/virtual-router";
 import { OneDouble } from "../../test/support/one-double";
 
 /** Calls per lifecycle step of one resource type. */
@@ -25,6 +29,20 @@ interface Case {
     /** Inputs to create with, and inputs for an in-place update (rename + template change). */
     create: Record<string, unknown>;
     update: Record<string, unknown>;
+    /** Creates what the resource needs (not counted) and returns inputs added to both. */
+    prepare?: (client: OneClient) => Promise<Record<string, unknown>>;
+}
+
+/** A VM template by hand; `VROUTER = "YES"` for a virtual router's. */
+async function vmTemplate(client: OneClient, name: string, vrouter = false): Promise<number> {
+    return Number(await client.call("one.template.allocate", `NAME = "${name}"\nCPU = "1"\nMEMORY = "64"${vrouter ? '\nVROUTER = "YES"' : ""}`));
+}
+
+/** A bridged network, once READY. */
+async function network(client: OneClient, name: string): Promise<number> {
+    const id = Number(await client.call("one.vn.allocate", `NAME = "${name}"\nVN_MAD = "bridge"\nBRIDGE = "br0"\nAR = [ TYPE = "IP4", IP = "10.1.0.2", SIZE = "8" ]`, -1));
+    while (!/<STATE>1<\/STATE>/.test(String(await client.call("one.vn.info", id)))) await new Promise((resolve) => setTimeout(resolve, 5));
+    return id;
 }
 
 const CASES: Case[] = [
@@ -44,12 +62,27 @@ const CASES: Case[] = [
         resource: "VirtualNetworkTemplate", provider: vnTemplateProvider,
         create: { name: "t", vnMad: "bridge", template: { BRIDGE: "br0" } }, update: { name: "t2", vnMad: "bridge", template: { BRIDGE: "br1" } },
     },
+    {
+        resource: "MarketplaceApp", provider: marketplaceAppProvider,
+        create: { appName: "Alpine Linux 3.17", imageName: "a", datastoreId: 1 }, update: { appName: "Alpine Linux 3.17", imageName: "a2", templateName: "a3", datastoreId: 1 },
+    },
+    {
+        resource: "VirtualMachine", provider: virtualMachineProvider,
+        create: { name: "vm" }, update: { name: "vm2" },
+        prepare: async (client) => ({ templateId: await vmTemplate(client, "vm-template"), nics: [{ networkId: await network(client, "vm-net") }] }),
+    },
+    {
+        resource: "VirtualRouter", provider: virtualRouterProvider,
+        create: { name: "vr" }, update: { name: "vr2" },
+        prepare: async (client) => ({ templateId: await vmTemplate(client, "vr-template", true), nics: [{ networkId: await network(client, "vr-net") }] }),
+    },
 ];
 
 /** Counts the calls each step makes against a fresh double. */
 export async function measureOpenNebulaCalls(): Promise<LifecycleCalls[]> {
-    const double = await OneDouble.start({ vnetCreateMs: 0, vnetDeleteMs: 0, hostMonitorMs: 0 });
+    const double = await OneDouble.start({ vnetCreateMs: 0, vnetDeleteMs: 0, hostMonitorMs: 0, imageReadyMs: 0, imageDeleteMs: 0, vmDeployMs: 0, vmActionMs: 0 });
     const connection = { endpoint: double.endpoint, username: double.username, password: double.password };
+    const client = new OneClient(connection);
     const counted = async <T>(step: () => Promise<T>): Promise<[T, number]> => {
         double.resetCounts();
         const result = await step();
@@ -57,17 +90,19 @@ export async function measureOpenNebulaCalls(): Promise<LifecycleCalls[]> {
     };
     try {
         const rows: LifecycleCalls[] = [];
-        for (const { resource, provider, create, update } of CASES) {
-            const inputs = (await provider.check!({}, { ...create, connection })).inputs;
+        for (const { resource, provider, create, update, prepare } of CASES) {
+            const prepared = prepare ? await prepare(client) : {};
+            const inputs = (await provider.check!({}, { ...prepared, ...create, connection })).inputs;
             const [created, createCalls] = await counted(() => provider.create!(inputs));
             const [read, refreshCalls] = await counted(() => provider.read!(created.id, created.outs));
-            const news = (await provider.check!(read.props, { ...update, connection })).inputs;
+            const news = (await provider.check!(read.props, { ...prepared, ...update, connection })).inputs;
             const [updated, updateCalls] = await counted(() => provider.update!(created.id, read.props, news));
             const [, deleteCalls] = await counted(() => provider.delete!(created.id, updated.outs));
             rows.push({ resource, create: createCalls, refresh: refreshCalls, update: updateCalls, delete: deleteCalls });
         }
         return rows;
     } finally {
+        client.close();
         await double.stop();
     }
 }

@@ -15,6 +15,10 @@ async function main(): Promise<void> {
     const news = JSON.parse(process.env.PROVIDER_INPUTS ?? "{}");
 
     const checked = await provider.check({}, news);
+    if (process.env.PROVIDER_EXPECT_CHECK_FAILURES) {
+        process.stdout.write(JSON.stringify({ failures: checked.failures }));
+        return;
+    }
     if (checked.failures?.length) throw new Error(`check failed: ${JSON.stringify(checked.failures)}`);
     if (process.env.PROVIDER_EXPECT_CREATE_ERROR) {
         // Report how a failed create reaches the engine: the engine reads `message` and expects an Error.

@@ -22,6 +22,17 @@ describe("Dynamic providers serialized the way the engine does", function () {
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
+    it("reports check failures by field, from the serialized text, without any API call", async function () {
+        const connection = { endpoint: double.endpoint, username: double.username, password: double.password };
+        const file = path.join(dir, "cluster-check.js");
+        fs.writeFileSync(file, (await pulumi.runtime.serializeFunction(() => clusterProvider, { allowSecrets: true })).text);
+        const before = double.calls();
+        const result = await runSerializedProvider(file, repo, { name: "bad/name", template: { "NO SPACES": "x" }, connection }, { PROVIDER_EXPECT_CHECK_FAILURES: "1" });
+        assert.deepStrictEqual(result.failures.map((f: { property: string }) => f.property), ["name", "template"]);
+        assert.match(result.failures[0].reason, /must not contain "\/"/);
+        assert.strictEqual(double.calls(), before);
+    });
+
     it("reports a failed create to the engine as a real Error with OpenNebula's reason", async function () {
         const connection = { endpoint: double.endpoint, username: double.username, password: double.password };
         const file = path.join(dir, "cluster-error.js");

@@ -75,7 +75,12 @@ function asEngineError(err: unknown): Error {
 
 /** A list of validation failures, built field by field. */
 export class Failures {
-    readonly list: pulumi.dynamic.CheckFailure[] = [];
+    readonly list: pulumi.dynamic.CheckFailure[];
+
+    // No field initializers in code that runs inside providers: the serializer drops them.
+    constructor() {
+        this.list = [];
+    }
 
     add(property: string, reason: string): void {
         this.list.push({ property, reason });

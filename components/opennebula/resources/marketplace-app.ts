@@ -1,0 +1,308 @@
+import * as pulumi from "@pulumi/pulumi";
+import { OneClient } from "../client";
+import {
+    allocateNamed, deleteObject, readObject, renameObject, requireObject, templateOf, updateTemplate, waitFor, waitUntilGone,
+} from "../objects";
+import { TemplateInput, renderTemplate } from "../template";
+import { XmlElement, child, childInt, childText, children, parseXml } from "../xml";
+import {
+    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, diffProperties, isUnknown, nameProblem, withClient,
+} from "./provider-kit";
+import { RESOURCE_MODULE, keepConnectionSecret } from "./resource-options";
+
+/** Arguments of {@link MarketplaceApp}. */
+export interface MarketplaceAppArgs {
+    /** Name of the marketplace app, e.g. `"Alpine Linux 3.17"` or `"Service Virtual Router"`. Required. */
+    appName: pulumi.Input<string>;
+    /** Marketplace to take the app from. Default: whichever marketplace has an app of that name (an error if several do). */
+    marketplaceId?: pulumi.Input<number>;
+    /** Image datastore the image is downloaded into. Required. */
+    datastoreId: pulumi.Input<number>;
+    /** Name of the new image, unique among the user's images. Default: the resource name. */
+    imageName?: pulumi.Input<string>;
+    /** Name of the new VM template, unique among the user's VM templates. Default: the image name (as `onemarketapp export` does). */
+    templateName?: pulumi.Input<string>;
+    /** How long to wait for the image download (READY), and for its deletion, in seconds. Default 600. */
+    readyTimeoutSeconds?: pulumi.Input<number>;
+    /** How to reach OpenNebula. Default: `ONE_XMLRPC` and `ONE_AUTH`. */
+    connection?: pulumi.Input<ConnectionArgs>;
+}
+
+interface MarketplaceAppInputs {
+    appName: string;
+    marketplaceId?: number;
+    datastoreId: number;
+    imageName: string;
+    templateName: string;
+    readyTimeoutSeconds: number;
+    connection?: ConnectionInputs;
+}
+
+interface MarketplaceAppOutputs extends MarketplaceAppInputs, CommonOutputs {
+    /** The app's ID. */
+    appId: number;
+    /** The image's ID (also `oneId`). */
+    imageId: number;
+    /** The VM template's ID; -1 when the app carries no VM template, or the template has disappeared. */
+    templateId: number;
+    /** Whether the app carries a VM template (`VMTEMPLATE64`), so that a missing one is recreated. */
+    appHasTemplate: boolean;
+}
+
+/** Marketplace app STATE READY, TYPE IMAGE (reference §5.9). */
+const APP_READY = 1;
+const APP_TYPE_IMAGE = 1;
+const APP_STATES = ["INIT", "READY", "LOCKED", "ERROR", "DISABLED"];
+const APP_TYPES = ["UNKNOWN", "IMAGE", "VMTEMPLATE", "SERVICE_TEMPLATE"];
+/** Image STATE: READY and USED count as ready; ERROR fails; DELETE means on its way out. */
+const IMAGE_READY = [1, 2, 8];
+const IMAGE_ERROR = 5;
+const IMAGE_DELETE = 7;
+
+function checkMarketplaceApp(news: Record<string, unknown>): pulumi.dynamic.CheckResult<MarketplaceAppInputs> {
+    const failures = new Failures();
+    const inputs: MarketplaceAppInputs = {
+        appName: news.appName as string,
+        marketplaceId: news.marketplaceId as number | undefined,
+        datastoreId: news.datastoreId as number,
+        imageName: news.imageName as string,
+        templateName: (news.templateName as string | undefined) ?? (news.imageName as string),
+        readyTimeoutSeconds: (news.readyTimeoutSeconds as number | undefined) ?? 600,
+        connection: news.connection as ConnectionInputs | undefined,
+    };
+    if (!isUnknown(inputs.appName) && (typeof inputs.appName !== "string" || inputs.appName.trim() === "" || inputs.appName.length > 128)) {
+        failures.add("appName", `appName must be the name of a marketplace app, 1-128 characters, e.g. "Alpine Linux 3.17" (got ${JSON.stringify(inputs.appName)})`);
+    }
+    if (inputs.marketplaceId !== undefined) failures.id("marketplaceId", inputs.marketplaceId);
+    failures.id("datastoreId", inputs.datastoreId);
+    checkName(failures, "imageName", inputs.imageName);
+    checkName(failures, "templateName", inputs.templateName);
+    if (!isUnknown(inputs.readyTimeoutSeconds) && !(inputs.readyTimeoutSeconds > 0)) {
+        failures.add("readyTimeoutSeconds", `readyTimeoutSeconds must be a number > 0 (got ${JSON.stringify(inputs.readyTimeoutSeconds)})`);
+    }
+    failures.connection(news.connection);
+    return { inputs, failures: failures.list };
+}
+
+/** OpenNebula's name rules, with the failure naming the argument (`imageName must not contain "/"`). */
+function checkName(failures: Failures, property: string, value: unknown): void {
+    if (isUnknown(value)) return;
+    const problem = nameProblem(value);
+    if (problem) failures.add(property, problem.replace(/^name/, property));
+}
+
+/** Finds the app by name (and marketplace), and reads it. */
+async function findApp(client: OneClient, appName: string, marketplaceId: number | undefined): Promise<XmlElement> {
+    const pool = parseXml(String(await client.call("one.marketapppool.info", -2, -1, -1)));
+    const matches = children(pool, "MARKETPLACEAPP").filter((app) =>
+        childText(app, "NAME") === appName && (marketplaceId === undefined || childInt(app, "MARKETPLACE_ID") === marketplaceId));
+    const where = marketplaceId === undefined ? "" : ` in marketplace ${marketplaceId}`;
+    if (matches.length === 0) throw new Error(`no marketplace app named ${JSON.stringify(appName)}${where} is visible to this user`);
+    if (matches.length > 1) {
+        const places = matches.map((app) => `${childText(app, "MARKETPLACE_ID")} (${childText(app, "MARKETPLACE")})`).join(", ");
+        throw new Error(`several marketplace apps are named ${JSON.stringify(appName)}, in marketplaces ${places}; set marketplaceId to choose one`);
+    }
+    return requireObject(client, "marketapp", Number(childText(matches[0], "ID")));
+}
+
+/** Refuses what `onemarketapp export` refuses (apps not READY) and what this resource does not export (non-image apps). */
+function checkExportable(app: XmlElement): void {
+    const label = `marketplace app ${childText(app, "ID")} (${childText(app, "NAME")})`;
+    const state = childInt(app, "STATE") ?? -1;
+    if (state !== APP_READY) throw new Error(`${label} is ${APP_STATES[state] ?? `in state ${state}`}, not READY, so it cannot be exported`);
+    const type = childInt(app, "TYPE") ?? -1;
+    if (type !== APP_TYPE_IMAGE) {
+        throw new Error(`${label} is of type ${APP_TYPES[type] ?? type}; only IMAGE apps (an image plus an optional VM template) can be exported`);
+    }
+}
+
+/**
+ * The app's base64 template with `additions` appended in attribute syntax — what `onemarketapp
+ * export` does (marketplaces publish these templates in attribute syntax). OpenNebula parses the
+ * result; parsing it here is not needed.
+ */
+function appendToAppTemplate(base64: string, additions: TemplateInput): string {
+    const decoded = Buffer.from(base64, "base64").toString("utf8").trimEnd();
+    return `${decoded}${decoded === "" ? "" : "\n"}${renderTemplate(additions)}`;
+}
+
+/** The image template: the app's `APPTEMPLATE64` plus NAME and FROM_APP (the core then copies SOURCE, size and format). */
+function imageTemplate(app: XmlElement, imageName: string): string {
+    return appendToAppTemplate(childText(app, "APPTEMPLATE64") ?? "", { NAME: imageName, FROM_APP: childText(app, "ID") ?? "" });
+}
+
+/** The app's VM template (`TEMPLATE/VMTEMPLATE64`) plus NAME and the new image as a DISK; undefined when it has none. */
+function vmTemplate(app: XmlElement, templateName: string, imageId: number): string | undefined {
+    const encoded = vmTemplate64(app);
+    return encoded === undefined ? undefined : appendToAppTemplate(encoded, { NAME: templateName, DISK: { IMAGE_ID: imageId } });
+}
+
+function vmTemplate64(app: XmlElement): string | undefined {
+    const template = child(app, "TEMPLATE");
+    const encoded = template ? childText(template, "VMTEMPLATE64") : undefined;
+    return encoded === undefined || encoded.trim() === "" ? undefined : encoded;
+}
+
+function hasVmTemplate(app: XmlElement): boolean {
+    return vmTemplate64(app) !== undefined;
+}
+
+/** Waits until the downloaded image is READY; ERROR is a failure with OpenNebula's reason. */
+function waitUntilImageReady(client: OneClient, id: number, timeoutSeconds: number): Promise<XmlElement> {
+    return waitFor(
+        async () => {
+            const image = await requireObject(client, "image", id);
+            const state = childInt(image, "STATE") ?? -1;
+            if (state === IMAGE_ERROR) {
+                const reason = templateOf(image).ERROR;
+                throw new Error(`its download went to ERROR${typeof reason === "string" ? `: ${reason}` : ""}`);
+            }
+            return IMAGE_READY.includes(state) ? image : undefined;
+        },
+        { timeoutMs: timeoutSeconds * 1000, intervalMs: 100 },
+        () => new Error(`it was still not READY after ${timeoutSeconds} s`),
+    );
+}
+
+/** As `onemarketapp export`: FORMAT and DRIVER come from the app and must not override the datastore's own. */
+async function stripFormatAndDriver(client: OneClient, id: number, image: XmlElement): Promise<void> {
+    const template = templateOf(image);
+    if (!("FORMAT" in template) && !("DRIVER" in template)) return;
+    const { FORMAT: _format, DRIVER: _driver, ...rest } = template;
+    await updateTemplate(client, "image", id, rest, "replace");
+}
+
+async function deleteImage(client: OneClient, id: number, timeoutSeconds: number): Promise<void> {
+    await deleteObject(client, "image", id);
+    await waitUntilGone(client, "image", id, timeoutSeconds * 1000);
+}
+
+async function createTemplate(client: OneClient, app: XmlElement, inputs: MarketplaceAppInputs, imageId: number): Promise<number> {
+    const template = vmTemplate(app, inputs.templateName, imageId);
+    return template === undefined ? -1 : allocateNamed(client, "vmtemplate", inputs.templateName, [template]);
+}
+
+async function exportApp(client: OneClient, inputs: MarketplaceAppInputs): Promise<MarketplaceAppOutputs> {
+    const app = await findApp(client, inputs.appName, inputs.marketplaceId);
+    checkExportable(app);
+    const imageId = await allocateNamed(client, "image", inputs.imageName, [imageTemplate(app, inputs.imageName), inputs.datastoreId]);
+    return completeOrRollBack(
+        "image", imageId,
+        async () => {
+            const image = await waitUntilImageReady(client, imageId, inputs.readyTimeoutSeconds);
+            await stripFormatAndDriver(client, imageId, image);
+            const templateId = await createTemplate(client, app, inputs, imageId);
+            return {
+                ...inputs,
+                marketplaceId: childInt(app, "MARKETPLACE_ID"),
+                oneId: imageId, appId: childInt(app, "ID") ?? -1, imageId, templateId, appHasTemplate: hasVmTemplate(app),
+            };
+        },
+        () => deleteImage(client, imageId, inputs.readyTimeoutSeconds),
+    );
+}
+
+/** The outputs as OpenNebula now holds them; undefined when the image is gone (or going). */
+async function readExport(client: OneClient, id: number, props: MarketplaceAppOutputs): Promise<MarketplaceAppOutputs | undefined> {
+    const image = await readObject(client, "image", id);
+    if (!image || childInt(image, "STATE") === IMAGE_DELETE) return undefined;
+    const template = props.templateId >= 0 ? await readObject(client, "vmtemplate", props.templateId) : undefined;
+    return {
+        ...props,
+        imageName: childText(image, "NAME") ?? "",
+        datastoreId: childInt(image, "DATASTORE_ID") ?? props.datastoreId,
+        templateId: template ? props.templateId : -1,
+        templateName: template ? childText(template, "NAME") ?? "" : props.templateName,
+    };
+}
+
+async function updateExport(client: OneClient, id: number, olds: MarketplaceAppOutputs, news: MarketplaceAppInputs): Promise<MarketplaceAppOutputs> {
+    const current = await readExport(client, id, olds);
+    if (!current) throw new Error(`image ${id} no longer exists in OpenNebula`);
+    if (current.imageName !== news.imageName) await renameObject(client, "image", id, news.imageName);
+    let templateId = current.templateId;
+    if (templateId >= 0 && current.templateName !== news.templateName) await renameObject(client, "vmtemplate", templateId, news.templateName);
+    if (templateId < 0 && olds.appHasTemplate) {
+        templateId = await createTemplate(client, await requireObject(client, "marketapp", olds.appId), news, id);
+    }
+    return { ...olds, ...news, marketplaceId: olds.marketplaceId, templateId };
+}
+
+async function deleteExport(client: OneClient, id: number, props: MarketplaceAppOutputs): Promise<void> {
+    if (props.templateId >= 0) await deleteObject(client, "vmtemplate", props.templateId);
+    await deleteImage(client, id, props.readyTimeoutSeconds ?? 600);
+}
+
+/**
+ * Another app, marketplace or datastore replaces the export; names change in place. A marketplace left
+ * out means the one the app was found in. The old export goes first when it would keep a name the new
+ * one needs (names are unique per user). A VM template that disappeared is an in-place change.
+ */
+function diffExport(olds: MarketplaceAppOutputs, news: MarketplaceAppInputs): pulumi.dynamic.DiffResult {
+    const effective = { ...news, marketplaceId: news.marketplaceId ?? olds.marketplaceId };
+    const diff = diffProperties(olds as unknown as Record<string, unknown>, effective as unknown as Record<string, unknown>, {
+        replaceOn: ["appName", "marketplaceId", "datastoreId"],
+        updateOn: ["imageName", "templateName", "readyTimeoutSeconds"],
+    });
+    const keepsAName = olds.imageName === news.imageName || olds.templateName === news.templateName;
+    const templateMissing = olds.appHasTemplate && olds.templateId < 0;
+    return { ...diff, changes: diff.changes || templateMissing, deleteBeforeReplace: (diff.replaces ?? []).length > 0 && keepsAName };
+}
+
+/** The dynamic provider behind {@link MarketplaceApp}. */
+export const marketplaceAppProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds, news) {
+        return checkMarketplaceApp(news);
+    },
+    async diff(_id, olds: MarketplaceAppOutputs, news: MarketplaceAppInputs) {
+        return diffExport(olds, news);
+    },
+    async create(inputs: MarketplaceAppInputs) {
+        const outs = await withClient(inputs.connection, (client) => exportApp(client, inputs));
+        return { id: String(outs.oneId), outs };
+    },
+    async read(id, props: MarketplaceAppOutputs) {
+        const outs = await withClient(props.connection, (client) => readExport(client, Number(id), props));
+        return outs ? { id, props: outs } : { id: "", props: {} };
+    },
+    async update(id, olds: MarketplaceAppOutputs, news: MarketplaceAppInputs) {
+        return { outs: await withClient(news.connection, (client) => updateExport(client, Number(id), olds, news)) };
+    },
+    async delete(id, props: MarketplaceAppOutputs) {
+        await withClient(props.connection, (client) => deleteExport(client, Number(id), props));
+    },
+};
+
+/**
+ * A marketplace app exported into a datastore, as `onemarketapp export` does client-side (OpenNebula
+ * has no export call): an image downloaded from the app (waited for until READY; one that ends in
+ * ERROR is deleted again and the error says why) and, when the app carries one, a VM template that
+ * boots it. Renames are in place; another app, marketplace or datastore replaces both. Deleting
+ * removes the template, then the image, waiting for OpenNebula's asynchronous image delete.
+ *
+ * @example new MarketplaceApp("alpine", { appName: "Alpine Linux 3.17", datastoreId: 1, connection })
+ */
+export class MarketplaceApp extends pulumi.dynamic.Resource {
+    /** The image's OpenNebula ID. */
+    declare readonly oneId: pulumi.Output<number>;
+    /** The image's ID (the same as `oneId`). */
+    declare readonly imageId: pulumi.Output<number>;
+    /** The VM template's ID; -1 when the app carries no VM template. */
+    declare readonly templateId: pulumi.Output<number>;
+    /** The marketplace app's ID. */
+    declare readonly appId: pulumi.Output<number>;
+    /** The marketplace the app was taken from. */
+    declare readonly marketplaceId: pulumi.Output<number>;
+    declare readonly imageName: pulumi.Output<string>;
+    declare readonly templateName: pulumi.Output<string>;
+
+    constructor(name: string, args: MarketplaceAppArgs, opts?: pulumi.CustomResourceOptions) {
+        const imageName = args.imageName ?? name;
+        const props = {
+            appName: args.appName, marketplaceId: args.marketplaceId, datastoreId: args.datastoreId, imageName,
+            templateName: args.templateName ?? imageName, readyTimeoutSeconds: args.readyTimeoutSeconds, connection: args.connection,
+            oneId: undefined, imageId: undefined, templateId: undefined, appId: undefined, appHasTemplate: undefined,
+        };
+        super(marketplaceAppProvider, name, props, keepConnectionSecret(opts), RESOURCE_MODULE, "MarketplaceApp");
+    }
+}
