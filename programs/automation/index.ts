@@ -1,0 +1,59 @@
+/**
+ * The Automation API entry point: deploy, preview and destroy an edge configuration from code,
+ * with the main program as an inline program — no Pulumi.yaml, no `pulumi` commands to type.
+ * Defaults: the local file backend under the project (`.pulumi-state/`) and the passphrase
+ * secrets provider (`PULUMI_CONFIG_PASSPHRASE`); the engine's progress streams to the console.
+ * The `pulumi` CLI must be installed (the Automation API drives it).
+ *
+ * @example
+ * import { deploy } from "./programs/automation"; // in this repository
+ * const result = await deploy({
+ *     stackName: "multi-edge",
+ *     config: { opennebula: { endpoint: "http://localhost:2633/RPC2", frontendSshPublicKey: "ssh-rsa …" }, … },
+ *     secrets: { onePassword: process.env.ONE_PASSWORD!, sshPrivateKey: fs.readFileSync(keyFile, "utf8") },
+ * });
+ * console.log(result.outputs.routerPublicIp?.value);
+ */
+import * as fs from "fs";
+import { DestroyResult, LocalWorkspace, PreviewResult, Stack, UpResult } from "@pulumi/pulumi/automation";
+import { EdgeAutomationOptions, ResolvedAutomationOptions, localBackendDirectory, resolveAutomationOptions, workspaceArgs } from "./options";
+
+export * from "./options";
+
+/**
+ * The stack, created on first use (selected afterwards), with the configuration set. Options are
+ * checked first: nothing starts when one is wrong.
+ */
+export async function edgeStack(options: EdgeAutomationOptions): Promise<{ stack: Stack; resolved: ResolvedAutomationOptions }> {
+    const resolved = resolveAutomationOptions(options);
+    const directory = localBackendDirectory(resolved.backendUrl);
+    if (directory !== undefined) fs.mkdirSync(directory, { recursive: true });
+    const stack = await LocalWorkspace.createOrSelectStack(...workspaceArgs(resolved)).catch((error: unknown) => {
+        throw isMissingCli(error) ? new Error("the Automation API drives the pulumi CLI, which is not on PATH: install it (https://www.pulumi.com/docs/install/)") : error;
+    });
+    await stack.setAllConfig(resolved.config);
+    return { stack, resolved };
+}
+
+/** Whether starting the `pulumi` executable failed because there is none. */
+function isMissingCli(error: unknown): boolean {
+    return /ENOENT/.test(String((error as Error)?.message ?? error)) && /pulumi/.test(String((error as Error)?.message ?? error));
+}
+
+/** `pulumi up`: creates or updates everything the configuration describes. */
+export async function deploy(options: EdgeAutomationOptions): Promise<UpResult> {
+    const { stack, resolved } = await edgeStack(options);
+    return stack.up({ onOutput: resolved.onOutput, color: "auto" });
+}
+
+/** `pulumi preview`: what `deploy` would change. */
+export async function preview(options: EdgeAutomationOptions): Promise<PreviewResult> {
+    const { stack, resolved } = await edgeStack(options);
+    return stack.preview({ onOutput: resolved.onOutput, color: "auto" });
+}
+
+/** `pulumi destroy`: deletes everything the stack created. */
+export async function destroy(options: EdgeAutomationOptions): Promise<DestroyResult> {
+    const { stack, resolved } = await edgeStack(options);
+    return stack.destroy({ onOutput: resolved.onOutput, color: "auto" });
+}

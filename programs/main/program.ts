@@ -1,0 +1,218 @@
+/**
+ * The main stack program: everything from stack configuration alone. In the seed's order:
+ *
+ * 1. one cloud provider per (cloud, region), and every edge cluster checked by its component
+ *    (after the schema and the overlay and router planners: nothing is created for a bad key);
+ * 2. with several edge clusters (or `sharedCluster: true`), ONE OpenNebula cluster that every
+ *    edge cluster joins, with the default datastores 1 and 2 — so hosts, public networks, the
+ *    EVPN network and datastores are all in one cluster and VMs live-migrate between edge clusters;
+ * 3. the edge clusters: machines, host configuration, OpenNebula hosts, SSH datastores, public network;
+ * 4. the overlay: WireGuard on the ingress and every KVM host, then FRR BGP-EVPN with the ingress
+ *    as route reflector;
+ * 5. the EVPN private network in the cluster(s);
+ * 6. the virtual router with SDNAT.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { EdgeSshArgs } from "../../components/edge/types";
+import { EvpnFabric } from "../../components/overlay/evpn-fabric";
+import { networkCidrOf } from "../../components/overlay/evpn-network";
+import { EvpnPrivateNetwork } from "../../components/overlay/evpn-private-network";
+import { WireGuardMesh } from "../../components/overlay/wireguard-mesh";
+import { Cluster } from "../../components/opennebula/resources/cluster";
+import { ClusterMembership } from "../../components/opennebula/resources/cluster-membership";
+import type { ConnectionArgs } from "../../components/opennebula/resources/provider-kit";
+import { EdgeVirtualRouter } from "../../components/router/edge-virtual-router";
+import { readStackSettings, routerAppliance, routerEdgeCluster, usesSharedCluster, wireguardMtu } from "./config";
+import { BuiltEdgeCluster, EdgeClusterContext, SharedSshKeys, buildEdgeCluster, checkEdgeCluster, publicNetworkAddresses } from "./edge-clusters";
+import { CloudProviders } from "./providers";
+import type { StackSettings } from "./schema";
+
+/** The default datastores (images 1, files 2) that oneprovision shared into every edge cluster. */
+export const SHARED_DEFAULT_DATASTORES = [1, 2] as const;
+
+/** The stack outputs. */
+export interface EdgeStackOutputs {
+    /** OpenNebula cluster id per edge cluster (the same id everywhere when they share one cluster). */
+    clusterIds: Record<string, pulumi.Output<number>>;
+    /** The one OpenNebula cluster every edge cluster joined, when shared. */
+    sharedClusterId?: pulumi.Output<number>;
+    /** Per edge cluster: the address each host is registered with, per host key. */
+    hostAddresses: Record<string, pulumi.Output<Record<string, string>>>;
+    /** Per edge cluster: the public IPs VMs are reached at. */
+    publicIps: Record<string, pulumi.Output<unknown>>;
+    /** Per edge cluster: the OpenNebula public network's id. */
+    publicNetworkIds: Record<string, pulumi.Output<number | undefined>>;
+    /** WireGuard address per overlay node (`ingress`, `<cluster>-host-<i>`), when there is an overlay. */
+    overlayAddresses?: Record<string, string>;
+    /** The EVPN private network's OpenNebula id, when there is one. */
+    privateNetworkId?: pulumi.Output<number>;
+    /** The virtual router's public IP (the address the Internet reaches it at), when there is a router. */
+    routerPublicIp?: pulumi.Output<string>;
+    /** SDNAT: public IP (as the Internet sees it) → private VM address, when there is a router. */
+    routerMappings?: pulumi.Output<Record<string, string>>;
+}
+
+/** The resources the program built, for tests and for programs that extend it. */
+export interface EdgeStack {
+    /** What the stack exports. */
+    outputs: EdgeStackOutputs;
+    /** The (cloud, region) providers (resource names `aws-eu-west-2` …). */
+    providers: CloudProviders;
+    /** The one OpenNebula cluster of the multi-edge layout (`shared-cluster`); absent otherwise. */
+    sharedCluster?: Cluster;
+    /** The edge clusters, in configuration order. */
+    edgeClusters: BuiltEdgeCluster[];
+    /** WireGuard (`overlay`), when `overlay` is configured. */
+    mesh?: WireGuardMesh;
+    /** FRR BGP-EVPN (`fabric`), when `overlay` is configured. */
+    fabric?: EvpnFabric;
+    /** The EVPN network (`private`), when `privateNetwork` is configured. */
+    privateNetwork?: EvpnPrivateNetwork;
+    /** The virtual router (`router`), when `router` is configured. */
+    router?: EdgeVirtualRouter;
+}
+
+/**
+ * The program Pulumi runs (and the Automation API's inline program): reads and checks the stack
+ * configuration, then builds the edge. Returns the stack outputs.
+ */
+export async function stackProgram(): Promise<EdgeStackOutputs> {
+    return buildEdgeStack(readStackSettings()).outputs;
+}
+
+/** Builds everything the (checked) settings describe. */
+export function buildEdgeStack(settings: StackSettings): EdgeStack {
+    const connection: ConnectionArgs = {
+        endpoint: settings.opennebula.endpoint,
+        username: settings.opennebula.username,
+        password: pulumi.secret(settings.onePassword),
+    };
+    const ssh = sshArgs(settings);
+    const providers = new CloudProviders();
+    const context: EdgeClusterContext = {
+        ssh: { ...ssh, publicKey: settings.ssh.publicKey },
+        opennebula: { connection, frontendSshPublicKey: settings.opennebula.frontendSshPublicKey, version: settings.opennebula.version },
+        providers,
+        sshKeys: new SharedSshKeys(settings.ssh.publicKey, `opennebula-edge-${pulumi.getStack()}`),
+    };
+    // Every edge cluster is checked by its component before anything with an effect is created.
+    settings.edgeClusters.forEach((cluster, index) => checkEdgeCluster(cluster, index, context));
+    const sharedCluster = usesSharedCluster(settings) ? createSharedCluster(settings, connection) : undefined;
+    if (sharedCluster) context.cluster = { existingClusterId: sharedCluster.oneId };
+    const edgeClusters = settings.edgeClusters.map((cluster, index) => buildEdgeCluster(cluster, index, context));
+
+    const stack: EdgeStack = { outputs: clusterOutputs(edgeClusters, sharedCluster), providers, sharedCluster, edgeClusters };
+    if (settings.overlay !== undefined) buildOverlay(settings, ssh, edgeClusters, stack);
+    if (settings.privateNetwork !== undefined) buildPrivateNetwork(settings, connection, edgeClusters, stack);
+    if (settings.router !== undefined) buildRouter(settings, connection, stack);
+    return stack;
+}
+
+/** SSH access to every machine; private keys are secrets from the start. */
+function sshArgs(settings: StackSettings): EdgeSshArgs {
+    const bastion = settings.ssh.bastion;
+    return {
+        privateKey: pulumi.secret(settings.sshPrivateKey),
+        port: settings.ssh.port,
+        bastion: bastion && {
+            host: bastion.host,
+            user: bastion.user,
+            port: bastion.port,
+            privateKey: settings.bastionPrivateKey === undefined ? undefined : pulumi.secret(settings.bastionPrivateKey),
+        },
+    };
+}
+
+/** The one OpenNebula cluster of the multi-edge layout, with the default datastores shared into it. */
+function createSharedCluster(settings: StackSettings, connection: ConnectionArgs): Cluster {
+    const cluster = new Cluster("shared-cluster", {
+        name: settings.sharedClusterName ?? `edge-${pulumi.getStack()}`,
+        template: {
+            DESCRIPTION: `Edge clusters ${settings.edgeClusters.map((c) => c.name).join(", ")} (pulumi-opennebula-edge)`,
+            RESERVED_CPU: "0",
+            RESERVED_MEM: "0",
+        },
+        connection,
+    });
+    for (const datastoreId of SHARED_DEFAULT_DATASTORES) {
+        new ClusterMembership(`shared-cluster-ds-${datastoreId}`, { clusterId: cluster.oneId, kind: "datastore", memberId: datastoreId, connection });
+    }
+    return cluster;
+}
+
+function clusterOutputs(clusters: BuiltEdgeCluster[], shared: Cluster | undefined): EdgeStackOutputs {
+    const each = <T>(pick: (cluster: BuiltEdgeCluster) => T): Record<string, T> =>
+        Object.fromEntries(clusters.map((cluster) => [cluster.settings.name, pick(cluster)]));
+    return {
+        clusterIds: each((c) => c.component.clusterId),
+        ...(shared ? { sharedClusterId: shared.oneId } : {}),
+        hostAddresses: each((c) => c.component.hostAddresses),
+        publicIps: each((c) => c.publicIps),
+        publicNetworkIds: each((c) => c.component.publicNetworkId),
+    };
+}
+
+/** WireGuard between the ingress and every KVM host, then BGP-EVPN with the ingress as reflector. */
+function buildOverlay(settings: StackSettings, ssh: EdgeSshArgs, clusters: BuiltEdgeCluster[], stack: EdgeStack): void {
+    const overlay = settings.overlay!;
+    stack.mesh = new WireGuardMesh("overlay", {
+        ingress: { key: overlay.ingress.key, publicIp: overlay.ingress.publicIp, sshUser: overlay.ingress.sshUser },
+        hosts: clusters.flatMap((cluster) => cluster.overlayNodes),
+        ssh,
+        subnet: overlay.subnet,
+        topology: overlay.topology,
+        listenPort: overlay.listenPort,
+        mtu: wireguardMtu(settings),
+    });
+    stack.fabric = new EvpnFabric("fabric", { mesh: stack.mesh, asn: overlay.asn });
+    stack.outputs.overlayAddresses = stack.mesh.addresses;
+}
+
+/** The EVPN network on the front-end, in the shared cluster or in every edge cluster's own. */
+function buildPrivateNetwork(settings: StackSettings, connection: ConnectionArgs, clusters: BuiltEdgeCluster[], stack: EdgeStack): void {
+    const network = settings.privateNetwork!;
+    const clusterIds = stack.sharedCluster ? [stack.sharedCluster.oneId] : clusters.map((cluster) => cluster.component.clusterId);
+    stack.privateNetwork = new EvpnPrivateNetwork("private", {
+        targets: [{ key: "frontend", connection, clusterIds }],
+        vlanId: network.vlanId,
+        networkName: network.name,
+        network: network.network,
+        addressRange: network.addressRange,
+        gateway: network.gateway,
+        dns: network.dns,
+        mtu: { underlayMtu: settings.overlay?.underlayMtu },
+        mesh: stack.mesh,
+    });
+    stack.outputs.privateNetworkId = stack.privateNetwork.networks.frontend.oneId;
+}
+
+/**
+ * The virtual router: NIC 0 on the first address of an edge cluster's public network, NIC 1 on
+ * the EVPN network's first lease, SDNAT between them. Its VM runs on the host that carries that
+ * address (each public address belongs to one host: `EDGE_HOST` of its address range).
+ */
+function buildRouter(settings: StackSettings, connection: ConnectionArgs, stack: EdgeStack): void {
+    const config = settings.router!;
+    const name = routerEdgeCluster(settings).name;
+    const edge = stack.edgeClusters.find((cluster) => cluster.settings.name === name)!;
+    const network = stack.privateNetwork!;
+    const addresses = publicNetworkAddresses(edge);
+    // The router takes the first address, which every cloud component pins to host-0.
+    const routerHost = edge.component.hostAddresses.apply((hosts) => hosts["host-0"]);
+    stack.router = new EdgeVirtualRouter("router", {
+        publicNetwork: { id: edge.component.publicNetworkId.apply((id) => id!), addresses },
+        privateNetwork: { id: network.networks.frontend.oneId, gateway: network.gateway, subnet: networkCidrOf(network.templates.frontend) },
+        appliance: routerAppliance(settings, edge.component.datastoreIds.apply((ids) => ids.image!)),
+        publicIps: config.publicIps,
+        mappings: config.mappings,
+        routerName: config.name,
+        outboundNat: config.outboundNat,
+        context: config.context,
+        vmTemplate: routerHost.apply((host) => ({ SCHED_REQUIREMENTS: `NAME = "${host}"` })),
+        connection,
+    });
+    const internetAddresses = pulumi.output(edge.publicIps as pulumi.Output<string[]>);
+    stack.outputs.routerPublicIp = internetAddresses.apply((ips) => ips[0]);
+    stack.outputs.routerMappings = pulumi.all([internetAddresses, pulumi.all(addresses), stack.router.mapping]).apply(([ips, pool, mapping]) =>
+        Object.fromEntries(Object.entries(mapping).map(([address, privateIp]) => [ips[pool.indexOf(address)], privateIp])));
+}

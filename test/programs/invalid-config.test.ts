@@ -1,0 +1,167 @@
+/**
+ * Invalid stack configurations: each one, run through the main program, is rejected with an
+ * error that names the key as `pulumi config` spells it — and before a single resource is
+ * registered (for the component-level rules the schema does not repeat, before anything but
+ * the providers, which have no effect of their own).
+ */
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { checkStackSettings } from "../../programs/main/config";
+import { stackProgram } from "../../programs/main/program";
+import { StackConfigError, keyOf } from "../../programs/main/schema";
+import { SECRETS, copyOf, setStackConfig, stackFileConfig } from "./stack-support";
+
+type Config = Record<string, any>;
+
+interface Case {
+    /** What is wrong. */
+    title: string;
+    /** Changes the multi-edge stack file's configuration. */
+    change: (config: Config) => void;
+    /** The secrets to set (default: both). */
+    secrets?: Record<string, string>;
+    /** The key the error must name, without the namespace. */
+    key: string;
+    /** What the error must say about it. */
+    says: RegExp;
+    /** Resource types that may be registered before the error (default none). */
+    allowed?: RegExp;
+}
+
+const N = "opennebula-edge:";
+const clusters = (config: Config) => config[`${N}edgeClusters`] as Config[];
+
+const CASES: Case[] = [
+    { title: "an AWS region that does not exist", change: (c) => { clusters(c)[1].region = "us-west-9"; }, key: "edgeClusters[1].region", says: /must be one of us-east-1, .*us-west-1.* \(got "us-west-9"\)/ },
+    { title: "a cloud that is not supported", change: (c) => { clusters(c)[0].cloud = "gcp"; }, key: "edgeClusters[0].cloud", says: /must be one of digitalocean, aws, vultr, scaleway \(got "gcp"\)/ },
+    { title: "no hosts", change: (c) => { clusters(c)[0].hostCount = 0; }, key: "edgeClusters[0].hostCount", says: /: must be at least 1 \(got 0\)$/ },
+    { title: "more Elastic IPs than the AWS quota", change: (c) => { clusters(c)[0].publicIps = 6; }, key: "edgeClusters[0].publicIps", says: /must be at most 5 \(got 6\)$/ },
+    { title: "kvm on a virtual AWS instance type", change: (c) => { clusters(c)[0].instanceType = "t3.large"; }, key: "edgeClusters[0].hypervisor", says: /kvm needs a metal instance type/ },
+    { title: "two edge clusters with one name", change: (c) => { clusters(c)[1].name = "london"; }, key: "edgeClusters[1].name", says: /already the name of edgeClusters\[0\]/ },
+    { title: "another cloud's key on an AWS cluster", change: (c) => { clusters(c)[0].size = "s-2vcpu-4gb"; }, key: "edgeClusters[0].size", says: /is not a known key; known keys here: .*instanceType/ },
+    { title: "a misspelt top-level key", change: (c) => { c[`${N}edgeCluster`] = c[`${N}edgeClusters`]; }, key: "edgeCluster", says: /is not a known key; known keys here: .*edgeClusters/ },
+    { title: "no edge clusters", change: (c) => { c[`${N}edgeClusters`] = []; }, key: "edgeClusters", says: /at least one edge cluster/ },
+    { title: "an OpenNebula version YAML read as a number", change: (c) => { c[`${N}opennebula`].version = 6.1; }, key: "opennebula.version", says: /must be one of 6\.10, 7\.0 \(got 6\.1\) — quote it/ },
+    { title: "an endpoint without scheme", change: (c) => { c[`${N}opennebula`].endpoint = "frontend:2633"; }, key: "opennebula.endpoint", says: /XML-RPC URL/ },
+    { title: "a malformed SSH public key", change: (c) => { c[`${N}ssh`].publicKey = "not a key"; }, key: "ssh.publicKey", says: /OpenSSH public key line/ },
+    { title: "the OpenNebula password not set", change: () => undefined, secrets: { sshPrivateKey: SECRETS.sshPrivateKey }, key: "onePassword", says: /is required: the OpenNebula password \(pulumi config set --secret opennebula-edge:onePassword\)/ },
+    { title: "the SSH private key empty", change: () => undefined, secrets: { onePassword: SECRETS.onePassword, sshPrivateKey: "" }, key: "sshPrivateKey", says: /is required/ },
+    { title: "sharedCluster that is not a boolean", change: (c) => { c[`${N}sharedCluster`] = "yes"; }, key: "sharedCluster", says: /must be a boolean \(got "yes"\)/ },
+    { title: "an ingress address that is neither IP nor name", change: (c) => { c[`${N}overlay`].ingress.publicIp = "13.58.199.98:51820"; }, key: "overlay.ingress.publicIp", says: /IPv4 address or a DNS name/ },
+    { title: "an unknown topology", change: (c) => { c[`${N}overlay`].topology = "star"; }, key: "overlay.topology", says: /must be one of mesh, hub/ },
+    { title: "a WireGuard subnet too small for the nodes", change: (c) => { c[`${N}overlay`].subnet = "192.168.0.0/31"; }, key: "overlay.subnet", says: /has 2 usable addresses but the ingress and hosts need 3/ },
+    { title: "an underlay MTU that leaves guests below 1280", change: (c) => { c[`${N}overlay`].underlayMtu = 1300; }, key: "overlay.underlayMtu", says: /must be at least/ },
+    { title: "the EVPN network overlapping the WireGuard subnet", change: (c) => { c[`${N}overlay`].subnet = "172.17.2.0/24"; }, key: "privateNetwork.network", says: /overlaps the mesh's wg subnet/ },
+    { title: "more leases than the EVPN network holds", change: (c) => { c[`${N}privateNetwork`].addressRange.size = 300; }, key: "privateNetwork.addressRange.size", says: /must be an integer from 1 to 254, got 300/ },
+    { title: "a VNI out of range", change: (c) => { c[`${N}privateNetwork`].vlanId = 0; }, key: "privateNetwork.vlanId", says: /must be at least 1 \(got 0\)/ },
+    { title: "a private network without an overlay", change: (c) => { delete c[`${N}overlay`]; }, key: "privateNetwork", says: /needs overlay/ },
+    { title: "sharedClusterName with sharedCluster false", change: (c) => { c[`${N}sharedCluster`] = false; }, key: "sharedClusterName", says: /applies only with sharedCluster true/ },
+    { title: "a router without a private network", change: (c) => { delete c[`${N}privateNetwork`]; }, key: "router", says: /needs privateNetwork/ },
+    { title: "a router on an edge cluster that does not exist", change: (c) => { c[`${N}router`].edgeCluster = "paris"; }, key: "router.edgeCluster", says: /one of london, ncalifornia \(got "paris"\)/ },
+    { title: "a router on an edge cluster without public IPs", change: (c) => { clusters(c)[0].publicIps = 0; }, key: "router.edgeCluster", says: /london has publicIps: 0/ },
+    { title: "more SDNAT mappings than public IPs", change: (c) => { clusters(c)[0].publicIps = 2; c[`${N}router`].mappings = [{ privateIp: "172.17.2.10" }, { privateIp: "172.17.2.11" }]; }, key: "router.mappings", says: /SDNAT may map only 1 public address/ },
+    { title: "a mapping to the router's own address", change: (c) => { c[`${N}router`].mappings = [{ privateIp: "172.17.2.1" }]; }, key: "router.mappings[0].privateIp", says: /router's own private address/ },
+    { title: "an appliance given both as a template and as an export", change: (c) => { c[`${N}router`].appliance = { templateId: 7, appName: "Service Virtual Router" }; }, key: "router.appliance", says: /give either templateId/ },
+    {
+        title: "a router on a DigitalOcean edge cluster",
+        change: (c) => { clusters(c)[1] = { name: "fra", cloud: "digitalocean", region: "fra1" }; c[`${N}router`].edgeCluster = "fra"; },
+        key: "router.edgeCluster", says: /fra is on digitalocean, which forwards ports/,
+    },
+    {
+        title: "a DigitalOcean cluster asking for kvm",
+        change: (c) => { c[`${N}edgeClusters`] = [{ name: "fra", cloud: "digitalocean", region: "fra1", hypervisor: "kvm" }]; delete c[`${N}sharedClusterName`]; c[`${N}sharedCluster`] = false; },
+        key: "edgeClusters[0].hypervisor", says: /must be one of qemu, lxc \(got "kvm"\)/,
+    },
+    {
+        title: "an AWS VPC that is not a /16 (the component's own rule)",
+        change: (c) => { clusters(c)[1].vpcCidr = "10.0.0.0/24"; },
+        key: "edgeClusters[1].vpcCidr", says: /\/16/,
+        allowed: /^pulumi:providers:aws$/,
+    },
+    {
+        title: "Vultr metal with public IPs but no uplink interface (the component's own rule)",
+        change: (c) => { c[`${N}edgeClusters`] = [{ name: "ams", cloud: "vultr", region: "ams", mode: "metal", publicIps: 1 }]; delete c[`${N}sharedClusterName`]; c[`${N}sharedCluster`] = false; c[`${N}router`].edgeCluster = "ams"; },
+        key: "edgeClusters[0].uplinkInterface", says: /is required in mode metal/,
+        allowed: /^pulumi:providers:vultr$/,
+    },
+];
+
+/** Runs the main program under mocks; returns its error and the types of the resources it registered. */
+async function runRejected(config: Config, secrets: Record<string, string>): Promise<{ error: unknown; registered: string[] }> {
+    await pulumi.runtime.setMocks({
+        newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
+        call: (args) => args.inputs,
+    }, "project", "stack", false);
+    setStackConfig(config, secrets);
+    const registered: string[] = [];
+    let error: unknown;
+    try {
+        await pulumi.runtime.runInPulumiStack(async () => {
+            // Called synchronously when a resource is constructed: nothing escapes it.
+            pulumi.runtime.registerStackTransformation((args) => {
+                registered.push(args.type);
+                return undefined;
+            });
+            await stackProgram();
+        });
+    } catch (caught) {
+        error = caught;
+    } finally {
+        pulumi.runtime.setAllConfig({}, []);
+    }
+    return { error, registered };
+}
+
+describe("main stack program: invalid stack configurations", function () {
+    this.timeout(60_000);
+
+    for (const testCase of CASES) {
+        it(`rejects ${testCase.title}, naming ${N}${testCase.key}`, async function () {
+            const config = copyOf(stackFileConfig("multi-edge"));
+            testCase.change(config);
+            const { error, registered } = await runRejected(config, testCase.secrets ?? SECRETS);
+            assert.ok(error instanceof StackConfigError, `expected a StackConfigError, got ${String(error)}`);
+            const line = error.message.split("\n").find((l) => l.startsWith(`${N}${testCase.key}: `));
+            assert.ok(line, `no line names ${N}${testCase.key}:\n${error.message}`);
+            assert.match(line!, testCase.says);
+            assert.ok(error.issues.some((issue) => issue.key === `${N}${testCase.key}`));
+            const unexpected = registered.filter((type) => !testCase.allowed?.test(type));
+            assert.deepStrictEqual(unexpected, [], "nothing but providers may be registered before the error");
+            for (const secret of [SECRETS.onePassword, SECRETS.sshPrivateKey.split("\n")[1]]) {
+                assert.ok(!error.message.includes(secret), "no secret in the error");
+            }
+        });
+    }
+
+    it("reports every bad key the schema finds at once, one line each", function () {
+        const raw: Record<string, unknown> = {
+            opennebula: { endpoint: "http://fe:2633/RPC2", frontendSshPublicKey: "ssh-ed25519 AAAAC3Nza oneadmin@fe", version: "8.0" },
+            ssh: { publicKey: "ssh-ed25519 AAAAC3Nza me" },
+            edgeClusters: [{ name: "a", cloud: "aws", region: "mars-1" }, { name: "b", cloud: "vultr", region: "ams", instanceType: "c5.metal" }],
+        };
+        assert.throws(() => checkStackSettings(raw), (error: unknown) => {
+            assert.ok(error instanceof StackConfigError);
+            assert.deepStrictEqual(error.issues.map((issue) => issue.key).sort(), [
+                `${N}edgeClusters[0].region`, `${N}edgeClusters[1].instanceType`, `${N}onePassword`, `${N}opennebula.version`, `${N}sshPrivateKey`,
+            ]);
+            assert.strictEqual(error.message.split("\n").length, 5);
+            return true;
+        });
+    });
+
+    it("never shows a secret's value, even when it has the wrong type", function () {
+        const raw = { onePassword: 123456789, sshPrivateKey: ["-----BEGIN", "SECRET-MATERIAL"] };
+        assert.throws(() => checkStackSettings(raw), (error: unknown) => {
+            assert.ok(error instanceof StackConfigError);
+            assert.match(error.message, /opennebula-edge:onePassword: must be a string/);
+            assert.ok(!error.message.includes("123456789") && !error.message.includes("SECRET-MATERIAL"), error.message);
+            return true;
+        });
+    });
+
+    it("spells keys as pulumi config does", function () {
+        assert.strictEqual(keyOf(["edgeClusters", 1, "region"]), "opennebula-edge:edgeClusters[1].region");
+        assert.strictEqual(keyOf(["overlay", "ingress", "publicIp"]), "opennebula-edge:overlay.ingress.publicIp");
+        assert.strictEqual(keyOf(["onePassword"]), "opennebula-edge:onePassword");
+    });
+});
