@@ -199,15 +199,16 @@ export function planWireGuard(options: WireGuardOptions): WireGuardPlan {
         };
     };
     const hostRoute = (index: number) => [`${addresses[index].address}/32`];
+    // Listed only for the nodes that peer with everyone, so that a hub stays linear in the number of hosts.
+    const othersOf = (index: number) => nodes.map((_, other) => other).filter((other) => other !== index);
 
     const planned = nodes.map((node, index): WireGuardNodePlan => {
         const isIngress = index === 0;
-        const others = nodes.map((_, other) => other).filter((other) => other !== index);
         let peers: WireGuardPeerPlan[];
         if (topology === "mesh") {
-            peers = others.map((other) => peerOf(other, hostRoute(other), !isIngress));
+            peers = othersOf(index).map((other) => peerOf(other, hostRoute(other), !isIngress));
         } else if (isIngress) {
-            peers = others.map((other) => peerOf(other, hostRoute(other), false));
+            peers = othersOf(index).map((other) => peerOf(other, hostRoute(other), false));
         } else {
             peers = [peerOf(0, [subnet.cidr], true)];
         }

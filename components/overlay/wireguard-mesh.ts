@@ -141,10 +141,12 @@ export class WireGuardMesh extends pulumi.ComponentResource {
         const publicKeys = Object.fromEntries(
             layout.nodes.map((node) => [node.key, publicKeyOf(keyCommands[node.key], node.key)]),
         );
+        // One resolved view per node, shared by every node that peers with it (n Outputs, not one per peering).
+        const peerViews = new Map(layout.nodes.map((node, index) => [node.key, resolvedPeer(node, index, publicKeys[node.key])]));
         this.nodes = {};
         for (const [index, nodePlan] of layout.wireguard.nodes.entries()) {
             const node = layout.nodes[index];
-            const ready = this.configCommand(name, node, nodePlan, layout, publicKeys, keyCommands[node.key], args);
+            const ready = this.configCommand(name, node, nodePlan, peerViews, keyCommands[node.key], args);
             this.nodes[node.key] = { key: node.key, role: nodePlan.role, address: nodePlan.address, publicKey: publicKeys[node.key], node, ready };
         }
         this.publicKeys = pulumi.output(publicKeys);
@@ -174,17 +176,11 @@ export class WireGuardMesh extends pulumi.ComponentResource {
         name: string,
         node: OverlayNode,
         nodePlan: WireGuardNodePlan,
-        layout: WireGuardMeshLayout,
-        publicKeys: Record<string, pulumi.Output<string>>,
+        peerViews: ReadonlyMap<string, pulumi.Output<ResolvedPeer>>,
         ownKey: command.remote.Command,
         args: WireGuardMeshArgs,
     ): command.remote.Command {
-        const peers = nodePlan.peers.map((peer) => {
-            const index = layout.nodes.findIndex((candidate) => candidate.key === peer.name);
-            return pulumi.all([layout.nodes[index].publicIp, publicKeys[peer.name]]).apply(([publicIp, publicKey]) => ({
-                key: peer.name, publicIp, publicKey, field: `${fieldOf(index)}.publicIp`,
-            }));
-        });
+        const peers = nodePlan.peers.map((peer) => peerViews.get(peer.name)!);
         const implementation = args.implementation ?? DEFAULT_IMPLEMENTATION;
         const script = pulumi.all(peers).apply((resolved): HostScript => ({
             name: "wireguard-up.sh",
@@ -205,6 +201,13 @@ interface ResolvedPeer {
     publicKey: string;
     /** The argument naming the peer's address, for errors. */
     field: string;
+}
+
+/** A node as its peers see it: its public address and public key, once both are known. */
+function resolvedPeer(node: OverlayNode, index: number, publicKey: pulumi.Output<string>): pulumi.Output<ResolvedPeer> {
+    return pulumi.all([node.publicIp, publicKey]).apply(([publicIp, key]) => ({
+        key: node.key, publicIp, publicKey: key, field: `${fieldOf(index)}.publicIp`,
+    }));
 }
 
 /** The environment of wireguard-up.sh for a node, from its plan and its peers' addresses and keys. */

@@ -1,13 +1,18 @@
 /**
  * `npm run bench`: runs the benchmarks, prints a table and writes bench-results.json in the
- * package root. Benchmarks that cannot run here (e.g. the lab without root) are reported as
- * skipped with the reason.
+ * package root (`npm run bench -- scale api-cost` runs only those named; the file keeps the other
+ * benchmarks' last results, each with its date). Benchmarks that cannot run here (e.g. the lab
+ * without root) are reported as skipped with the reason.
  */
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { labPrerequisiteProblems, onPath, packageRoot } from "../lab/environment";
+import { apiCostRows, runApiCostBenchmark } from "./api-cost";
+import { criticalPathRows, runCriticalPathBenchmark } from "./critical-path";
 import { measureOpenNebulaCalls } from "./opennebula-calls";
 import { OVERLAY_TARGETS, runOverlayBenchmark } from "./overlay";
+import { runScaleBenchmark, scaleRows } from "./scale";
+import { runWireGuardSizeBenchmark, wireguardSizeRows } from "./wireguard-size";
 
 /** One line of the results table. */
 export interface BenchmarkRow {
@@ -79,8 +84,50 @@ export const openNebulaCallsBenchmark: Benchmark = {
     },
 };
 
+/** Program evaluation under mocks for 1 to 1000 hosts, against bare resources and the same resources declared flat (scale.ts). */
+export const scaleBenchmark: Benchmark = {
+    name: "scale",
+    skipReason: () => undefined,
+    async run(log) {
+        const result = await runScaleBenchmark({ log });
+        return { rows: scaleRows(result), raw: result };
+    },
+};
+
+/** Deployment time in units of a per-resource delay, for 1, 10 and 100 hosts (critical-path.ts). */
+export const criticalPathBenchmark: Benchmark = {
+    name: "critical-path",
+    skipReason: () => undefined,
+    async run(log) {
+        const results = await runCriticalPathBenchmark({ log });
+        return { rows: criticalPathRows(results), raw: results };
+    },
+};
+
+/** XML-RPC calls to create, refresh, re-apply and destroy an edge cluster of N hosts (api-cost.ts). */
+export const apiCostBenchmark: Benchmark = {
+    name: "api-cost",
+    skipReason: () => undefined,
+    async run(log) {
+        const results = await runApiCostBenchmark({ log });
+        return { rows: apiCostRows(results), raw: results };
+    },
+};
+
+/** WireGuard configuration size per host, full mesh against hub (wireguard-size.ts). */
+export const wireguardSizeBenchmark: Benchmark = {
+    name: "wireguard-size",
+    skipReason: () => undefined,
+    async run() {
+        const results = runWireGuardSizeBenchmark();
+        return { rows: wireguardSizeRows(results), raw: results };
+    },
+};
+
 /** Every benchmark `npm run bench` runs, in order (`npm run bench -- <name> …` runs only those named). */
-export const BENCHMARKS: Benchmark[] = [openNebulaCallsBenchmark, overlayBenchmark];
+export const BENCHMARKS: Benchmark[] = [
+    openNebulaCallsBenchmark, apiCostBenchmark, wireguardSizeBenchmark, criticalPathBenchmark, scaleBenchmark, overlayBenchmark,
+];
 
 /** Formats rows as an aligned text table. */
 export function formatTable(rows: readonly BenchmarkRow[]): string {
@@ -96,6 +143,8 @@ async function main(): Promise<void> {
     const rows: BenchmarkRow[] = [];
     const results: Record<string, unknown> = {};
     const wanted = process.argv.slice(2);
+    const unknown = wanted.filter((name) => !BENCHMARKS.some((b) => b.name === name));
+    if (unknown.length > 0) throw new Error(`unknown benchmark(s) ${unknown.join(", ")}; known: ${BENCHMARKS.map((b) => b.name).join(", ")}`);
     for (const benchmark of BENCHMARKS.filter((b) => wanted.length === 0 || wanted.includes(b.name))) {
         const skip = benchmark.skipReason();
         if (skip !== undefined) {
@@ -107,12 +156,26 @@ async function main(): Promise<void> {
         const outcome = await benchmark.run(log);
         log(`${benchmark.name} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
         rows.push(...outcome.rows);
-        results[benchmark.name] = { rows: outcome.rows, raw: outcome.raw };
+        results[benchmark.name] = { date: new Date().toISOString(), rows: outcome.rows, raw: outcome.raw };
     }
     console.log(formatTable(rows));
     const file = path.join(packageRoot(), "bench-results.json");
-    await fs.writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`);
+    // A run of some benchmarks keeps the other benchmarks' last results.
+    const previous = await readPreviousResults(file);
+    const merged = { ...previous, ...results };
+    await fs.writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), results: merged }, null, 2)}\n`);
     console.log(`\nwritten: ${file}`);
+}
+
+/** The `results` of an earlier bench-results.json, or none when there is no readable one. */
+async function readPreviousResults(file: string): Promise<Record<string, unknown>> {
+    try {
+        const previous = JSON.parse(await fs.readFile(file, "utf8")) as { date?: string; results?: Record<string, { date?: string }> };
+        // Entries written before results carried their own date get the file's.
+        return Object.fromEntries(Object.entries(previous.results ?? {}).map(([name, result]) => [name, { date: previous.date, ...result }]));
+    } catch {
+        return {};
+    }
 }
 
 if (require.main === module) {
