@@ -43,8 +43,9 @@ describe("bench api-cost: XML-RPC calls of an edge cluster's lifecycle, driven t
         assert.ok(two.providerBytes > one.providerBytes, "every object carries its provider");
     });
 
-    it("costs a second host exactly one host's calls: allocate, offline, template, enable, one monitoring read", function () {
-        assert.strictEqual(two.create - one.create, 5);
+    it("costs a second host one host's calls: allocate, offline, template, enable, and the monitoring reads", function () {
+        // Waiting for MONITORED polls, so a host's create is 5 calls, or 6 when the first read is too early.
+        assert.ok([5, 6].includes(two.create - one.create), `a second host cost ${two.create - one.create} create calls`);
         assert.strictEqual(two.refresh - one.refresh, 1);
         const sum = (cost: ApiCost) => cost.create + cost.refresh + cost.destroy;
         assert.strictEqual(Object.values(two.byMethod).reduce((a, b) => a + b, 0), sum(two), "byMethod adds up to the steps");
