@@ -14,6 +14,7 @@ import {
 import { publicForwardingScript, readHostScript, sysctlScript } from "../../components/edge/host-scripts";
 import { Lab, connect, must, mustRunScript, netnsSkipReason, run } from "../host/netns";
 import { RecordedProgram, RecordedResource, runProgram } from "../support/pulumi-mocks";
+import { environmentOf, unsecret, valueOf } from "../support/stdin";
 
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyForTheAwsTests pulumi@laptop";
 const PRIVATE_KEY_BODY = "c2VjcmV0LWF3cy1rZXktbWF0ZXJpYWw=";
@@ -86,26 +87,6 @@ function clusterArgs(awsProvider: aws.Provider, region: string, extra: Partial<A
         },
         ...extra,
     };
-}
-
-/** A recorded input as the program gave it: the mocks keep secrets in Pulumi's wire wrapper. */
-function unsecret(value: any): any {
-    return value && typeof value === "object" && "4dabf18193072939515e22adb298388d" in value ? value.value : value;
-}
-
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => output.apply((value) => resolve(value)));
-}
-
-/** The environment a host command carries in its standard input (see host-scripts.ts toStdin). */
-function environmentOf(stdin: string): Record<string, string> {
-    const loader = readHostScript("env-loader.sh");
-    const rest = stdin.slice(loader.length + (loader.endsWith("\n") ? 0 : 1));
-    const block = rest.slice(0, rest.indexOf("--\n"));
-    return Object.fromEntries(block.split("\n").filter(Boolean).map((line) => {
-        const at = line.indexOf("=");
-        return [line.slice(0, at), Buffer.from(line.slice(at + 1), "base64").toString("utf8")];
-    }));
 }
 
 function awsResources(program: RecordedProgram): RecordedResource[] {

@@ -5,8 +5,8 @@ import {
     DigitalOceanEdgeCluster, DigitalOceanEdgeClusterArgs, cloudConfig, defaultVpcIpRange, digitalOceanName, digitalOceanPortForward,
     forwardedPortRange, leaseIndexOf, validateDigitalOceanArgs,
 } from "../../components/clouds/digitalocean";
-import { readHostScript } from "../../components/edge/host-scripts";
 import { RecordedProgram, RunOptions, runProgram } from "../support/pulumi-mocks";
+import { environmentOf, unsecret, valueOf } from "../support/stdin";
 
 const PRIVATE_KEY_BODY = "ZG8tcHJpdmF0ZS1rZXktbWF0ZXJpYWw=";
 const SSH_PRIVATE_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${PRIVATE_KEY_BODY}\n-----END OPENSSH PRIVATE KEY-----`;
@@ -66,26 +66,6 @@ async function runCluster(extra: Partial<DigitalOceanEdgeClusterArgs> = {}, opti
         cluster = new DigitalOceanEdgeCluster("edge", clusterArgs(provider, "ams3", extra));
     }, options));
     return { program, cluster: cluster!, warnings };
-}
-
-/** The environment a host command passes to its script (decoded from the `toStdin` bundle). */
-function scriptEnvironment(stdin: string): Record<string, string> {
-    const loader = readHostScript("env-loader.sh");
-    assert.ok(stdin.startsWith(loader), "stdin starts with env-loader.sh");
-    const block = stdin.slice(loader.length).split("\n--\n")[0];
-    return Object.fromEntries(block.split("\n").filter(Boolean).map((line) => {
-        const [name, value] = [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)];
-        return [name, Buffer.from(value, "base64").toString("utf8")];
-    }));
-}
-
-/** A recorded input without its secret wrapper (the engine receives secrets as `{ <signature>: …, value }`). */
-function unwrapSecret(input: any): any {
-    return input && typeof input === "object" && pulumi.runtime.specialSigKey in input ? input.value : input;
-}
-
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => output.apply((value) => resolve(value)));
 }
 
 function cloudResources(program: RecordedProgram) {
@@ -209,7 +189,7 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
             const steps = ["repo", "node", "oneadmin-key", "sysctl", "firewall", "forwarding"].map((role) => `edge-one-${key}-${role}`);
             for (const step of steps) assert.ok(program.dependsOn(step, `edge-${key}`), `${step} waits for droplet edge-${key}`);
             assert.ok(program.dependsOn(`edge-one-${key}`, steps[steps.length - 1]), "the OpenNebula host waits for the host's configuration");
-            assert.strictEqual(unwrapSecret(program.named(`edge-one-${key}-repo`).inputs.connection).host, program.named(`edge-one-${key}`).inputs.name);
+            assert.strictEqual(unsecret(program.named(`edge-one-${key}-repo`).inputs.connection).host, program.named(`edge-one-${key}`).inputs.name);
         }
         assert.ok(!program.dependsOn("edge-one-host-1-repo", "edge-host-0"), "hosts do not wait for each other's droplets");
         assert.deepStrictEqual(program.ofType(T.oneHost).map((h) => [h.inputs.name, h.inputs.imMad]), [
@@ -222,7 +202,7 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
             assert.ok(r.name === "edge-one-cluster" || program.dependsOn(r.name, "edge-one-cluster"), `${r.name} belongs to the cluster`);
         }
         assert.strictEqual(program.named("edge-one-cluster").inputs.name, "edge", "the OpenNebula cluster takes the component's name");
-        assert.strictEqual(scriptEnvironment(program.named("edge-one-host-0-node").inputs.stdin).HYPERVISOR, "qemu");
+        assert.strictEqual(environmentOf(program.named("edge-one-host-0-node").inputs.stdin).HYPERVISOR, "qemu");
         assert.ok(program.ofType(T.command).every((c) => c.inputs.create === "bash -s"), "root runs the scripts without sudo");
     });
 
@@ -233,7 +213,7 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
             assert.strictEqual(cmd.inputs.create, "sudo bash -s");
             for (const secret of [PRIVATE_KEY_BODY, ONE_PASSWORD]) {
                 assert.ok(!cmd.inputs.create.includes(secret) && !cmd.inputs.stdin.includes(secret), `${cmd.name}: no secret in create/stdin`);
-                assert.ok(!Object.values(scriptEnvironment(cmd.inputs.stdin)).some((v) => v.includes(secret)), `${cmd.name}: no secret in the environment`);
+                assert.ok(!Object.values(environmentOf(cmd.inputs.stdin)).some((v) => v.includes(secret)), `${cmd.name}: no secret in the environment`);
             }
         }
         for (const r of program.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/"))) {
@@ -247,7 +227,7 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
                 name: "install", groups: "sudo", shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", ssh_authorized_keys: [SSH_PUBLIC_KEY],
             });
         }
-        assert.ok(program.ofType(T.command).every((c) => unwrapSecret(c.inputs.connection).user === "install"));
+        assert.ok(program.ofType(T.command).every((c) => unsecret(c.inputs.connection).user === "install"));
     });
 
     it("creates the port-forwarding public network, and forwards every lease on every host", async function () {
@@ -263,7 +243,7 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
             EDGE_PUBLIC_MODEL: "portforward",
         });
         for (const key of ["host-0", "host-1", "host-2"]) {
-            const env = scriptEnvironment(program.named(`edge-one-${key}-forwarding`).inputs.stdin);
+            const env = environmentOf(program.named(`edge-one-${key}-forwarding`).inputs.stdin);
             assert.deepStrictEqual(env, {
                 PUBLIC_MODEL: "portforward", UPLINK: "eth0", BRIDGE: "br0", GATEWAY: "192.168.23.1",
                 BASE_IP: "192.168.23.2", LEASES: "250", PORT_START: "9000", PORT_SIZE: "100",

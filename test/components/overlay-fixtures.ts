@@ -1,9 +1,11 @@
 /** Shared inputs and helpers of the overlay component tests (the seed's scenario). */
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { readHostScript } from "../../components/edge/host-scripts";
 import type { OverlayNode } from "../../components/overlay/remote";
 import { RecordedProgram, RecordedResource, runProgram } from "../support/pulumi-mocks";
+import { decodeStdin } from "../support/stdin";
+
+export { decodeStdin };
 
 /** Type token of `remote.Command` under mocks. */
 export const COMMAND = "command:remote:Command";
@@ -44,20 +46,6 @@ export function hostOutputs(args: pulumi.runtime.MockResourceArgs): Record<strin
 /** Runs a program with the key commands answering like real hosts. */
 export function runOverlay(program: () => unknown, preview = false): Promise<RecordedProgram> {
     return runProgram(program, { outputs: hostOutputs, preview });
-}
-
-/** A host script's standard input (see toStdin), decoded: its environment and the script. */
-export function decodeStdin(stdin: string): { environment: Record<string, string>; script: string } {
-    const loader = readHostScript("env-loader.sh");
-    if (!stdin.startsWith(loader)) throw new Error("stdin does not start with env-loader.sh");
-    const lines = stdin.slice(loader.length).replace(/^\n/, "").split("\n");
-    const end = lines.indexOf("--");
-    if (end < 0) throw new Error("stdin has no end of environment");
-    const environment = Object.fromEntries(lines.slice(0, end).map((line) => {
-        const at = line.indexOf("=");
-        return [line.slice(0, at), Buffer.from(line.slice(at + 1), "base64").toString("utf8")];
-    }));
-    return { environment, script: lines.slice(end + 1).join("\n") };
 }
 
 /** The decoded environment of a recorded command. */

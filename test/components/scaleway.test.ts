@@ -9,9 +9,9 @@ import {
     ScalewayEdgeCluster, ScalewayEdgeClusterArgs, flexibleIpAddress, natLease, privateNetworkVlan, privateVlanScript,
     scalewayRegionOf, uplinkFromOutput, validateScalewayEdgeClusterArgs,
 } from "../../components/clouds/scaleway";
-import { readHostScript } from "../../components/edge/host-scripts";
 import { RecordedProgram, RunOptions, runProgram } from "../support/pulumi-mocks";
 import { Lab, netnsSkipReason, run, runScript } from "../host/netns";
+import { environmentOf, unsecret, valueOf } from "../support/stdin";
 
 const SSH_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2NhbGV3YXktc2VjcmV0LWtleQ==\n-----END OPENSSH PRIVATE KEY-----";
 const SSH_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScalewayTestKey admin@example";
@@ -91,26 +91,6 @@ async function single(extra: Partial<ScalewayEdgeClusterArgs> = {}, calls: Call[
         const provider = new scaleway.Provider("scw-par", { zone: "fr-par-1", region: "fr-par" });
         return new ScalewayEdgeCluster("c", clusterArgs(provider, "fr-par-1", extra));
     }, mocks(calls));
-}
-
-/** The environment a host script receives through `toStdin` (decoded), e.g. `{ PUBLIC_MODEL: "nat" }`. */
-function environmentOf(stdin: string): Record<string, string> {
-    const loader = readHostScript("env-loader.sh");
-    assert.ok(stdin.startsWith(loader), "stdin starts with env-loader.sh");
-    const block = stdin.slice(loader.length).split("\n--\n")[0];
-    return Object.fromEntries(block.split("\n").filter(Boolean).map((line) => {
-        const [name, value] = [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)];
-        return [name, Buffer.from(value, "base64").toString("utf8")];
-    }));
-}
-
-/** A secret input as the mocks record it: `{ <secret signature>: …, value }`; returns the value. */
-function unsecret(value: any): any {
-    return value && typeof value === "object" && "value" in value && Object.keys(value).some((k) => /^[0-9a-f]{32}$/.test(k)) ? value.value : value;
-}
-
-function outputOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => output.apply(resolve));
 }
 
 describe("ScalewayEdgeCluster (mocks)", function () {
@@ -243,12 +223,12 @@ describe("ScalewayEdgeCluster (mocks)", function () {
         assert.ok(program.dependsOn("c-one-host-0-forwarding", "c-host-0-private-vlan"), "the uplink comes from the VLAN command");
 
         const component = program.named("c").resource as ScalewayEdgeCluster;
-        assert.deepStrictEqual(await outputOf(component.publicIps), ["62.210.1.1", "62.210.1.2", "62.210.1.3"]);
-        assert.deepStrictEqual(await outputOf(component.publicIpHosts), { "62.210.1.1": "host-0", "62.210.1.2": "host-1", "62.210.1.3": "host-0" });
-        assert.deepStrictEqual(await outputOf(component.hostPublicIps), { "host-0": "51.158.1.10", "host-1": "51.158.1.11" });
+        assert.deepStrictEqual(await valueOf(component.publicIps), ["62.210.1.1", "62.210.1.2", "62.210.1.3"]);
+        assert.deepStrictEqual(await valueOf(component.publicIpHosts), { "62.210.1.1": "host-0", "62.210.1.2": "host-1", "62.210.1.3": "host-0" });
+        assert.deepStrictEqual(await valueOf(component.hostPublicIps), { "host-0": "51.158.1.10", "host-1": "51.158.1.11" });
         assert.deepStrictEqual(component.hostPrivateIps, { "host-0": "172.18.0.10", "host-1": "172.18.0.11" });
-        assert.deepStrictEqual(await outputOf(component.serverIds), { "host-0": "c-host-0-id", "host-1": "c-host-1-id" });
-        assert.strictEqual(await outputOf(component.vpcId), "c-vpc-id");
+        assert.deepStrictEqual(await valueOf(component.serverIds), { "host-0": "c-host-0-id", "host-1": "c-host-1-id" });
+        assert.strictEqual(await valueOf(component.vpcId), "c-vpc-id");
         assert.deepStrictEqual([component.zone, component.region], ["fr-par-1", "fr-par"]);
     });
 

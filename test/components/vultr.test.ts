@@ -4,8 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     VultrEdgeCluster, VultrEdgeClusterArgs, hostIndexOfIp, peerOf31, validateVultrEdgeClusterArgs, vultrHostname,
 } from "../../components/clouds/vultr";
-import { readHostScript } from "../../components/edge/host-scripts";
 import { RecordedProgram, RecordedResource, runProgram } from "../support/pulumi-mocks";
+import { environmentOf, valueOf } from "../support/stdin";
 
 const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END OPENSSH PRIVATE KEY-----";
 const PRIVATE_KEY_BODY = "c2VjcmV0LWtleS1tYXRlcmlhbA";
@@ -73,22 +73,6 @@ function cluster(extra: Partial<VultrEdgeClusterArgs> = {}): Promise<RecordedPro
         const provider = new vultr.Provider("vultr-ams", { apiKey: pulumi.secret("api-key") });
         new VultrEdgeCluster("vu", args(provider, extra));
     }, { outputs: cloudOutputs });
-}
-
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => output.apply((value) => resolve(value)));
-}
-
-/** The environment a host script's stdin carries (see toStdin and env-loader.sh). */
-function environmentOf(stdin: string): Record<string, string> {
-    const loader = readHostScript("env-loader.sh");
-    assert.ok(stdin.startsWith(loader), "stdin starts with the env loader");
-    const rest = stdin.slice(loader.length).replace(/^\n/, "");
-    const block = rest.startsWith("--\n") ? "" : rest.slice(0, rest.indexOf("\n--\n"));
-    return Object.fromEntries(block.split("\n").filter(Boolean).map((line) => {
-        const at = line.indexOf("=");
-        return [line.slice(0, at), Buffer.from(line.slice(at + 1), "base64").toString("utf8")];
-    }));
 }
 
 function vultrResources(program: RecordedProgram): RecordedResource[] {

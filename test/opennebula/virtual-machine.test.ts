@@ -4,7 +4,7 @@ import { vmPortForward } from "../../components/opennebula/resources/virtual-mac
 import { childInt, parseXml } from "../../components/opennebula/xml";
 import { DIGITALOCEAN_PORT_FORWARDING } from "../../components/clouds/digitalocean";
 import { rejects } from "./harness";
-import { Workloads, assertNothingOrphaned, bridgedNetwork, deleteAll, leasesOf, startWorkloads } from "./workloads";
+import { Workloads, assertNothingOrphaned, bridgedNetwork, leasesOf, startWorkloads } from "./workloads";
 
 // VirtualMachine against the double, the DigitalOcean tutorial done in code, and the
 // `onevm port-forward` answer.

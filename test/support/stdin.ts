@@ -1,0 +1,31 @@
+import * as pulumi from "@pulumi/pulumi";
+import { readHostScript } from "../../components/edge/host-scripts";
+
+/** A host script's standard input (see `toStdin` in host-scripts.ts), decoded: its environment and the script. */
+export function decodeStdin(stdin: string): { environment: Record<string, string>; script: string } {
+    const loader = readHostScript("env-loader.sh");
+    if (!stdin.startsWith(loader)) throw new Error("stdin does not start with env-loader.sh");
+    const lines = stdin.slice(loader.length).replace(/^\n/, "").split("\n");
+    const end = lines.indexOf("--");
+    if (end < 0) throw new Error("stdin has no end of environment");
+    const environment = Object.fromEntries(lines.slice(0, end).map((line) => {
+        const at = line.indexOf("=");
+        return [line.slice(0, at), Buffer.from(line.slice(at + 1), "base64").toString("utf8")];
+    }));
+    return { environment, script: lines.slice(end + 1).join("\n") };
+}
+
+/** The environment a host script's standard input carries. */
+export function environmentOf(stdin: string): Record<string, string> {
+    return decodeStdin(stdin).environment;
+}
+
+/** A recorded input without its secret wrapper (the mocks receive secrets as `{ <signature>: …, value }`). */
+export function unsecret(input: any): any {
+    return input && typeof input === "object" && pulumi.runtime.specialSigKey in input ? input.value : input;
+}
+
+/** The value of an Output. */
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply((value) => resolve(value)));
+}
