@@ -11,7 +11,7 @@
 import { performance } from "node:perf_hooks";
 import { readHostScript, toStdin } from "../../components/edge/host-scripts";
 import {
-    WireGuardPlan, WireGuardTopology, planWireGuard, renderWireGuardConfig, wireguardScriptEnvironment,
+    WireGuardPlan, WireGuardTopology, planWireGuard, wireguardScriptEnvironment,
 } from "../../components/overlay/wireguard-config";
 import { benchPublicKey } from "./fleet";
 import type { BenchmarkRow } from "./index";

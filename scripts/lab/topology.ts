@@ -6,7 +6,7 @@
  *
  * Every namespace and every device in the root-visible "internet" namespace starts with `lab`.
  */
-import { leaseAt, evpnNetworkTemplate, EvpnNetworkTemplate } from "../../components/overlay/evpn-network";
+import { leaseAt, EvpnNetworkTemplate } from "../../components/overlay/evpn-network";
 import { FrrNodeFiles, planEvpnFabric } from "../../components/overlay/frr-config";
 import { OverlayMtu, overlayMtu } from "../../components/overlay/mtu";
 import { WireGuardPlan, WireGuardTopology } from "../../components/overlay/wireguard-config";
