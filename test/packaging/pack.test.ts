@@ -1,65 +1,31 @@
 import * as assert from "assert";
-import * as childProcess from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { OneDouble } from "../support/one-double";
+import {
+    EXAMPLE_PROGRAM, PULUMI_TEMPLATE_TSCONFIG, REPO, compileAndRunExample, gitSnapshotOfWorkingTree, install, newProject, run,
+} from "./consumer";
 import { PROVIDER_CASES, runSerializedProvider } from "./providers";
-
-const repo = path.resolve(__dirname, "../../..");
-
-function run(command: string, args: string[], cwd: string): string {
-    const result = childProcess.spawnSync(command, args, { cwd, encoding: "utf8", timeout: 300_000 });
-    assert.strictEqual(result.status, 0, `${command} ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
-    return result.stdout;
-}
-
-/** A program a user would write, type-checked with the tsconfig of Pulumi's TypeScript template. */
-const EXAMPLE_PROGRAM = `
-import * as pulumi from "@pulumi/pulumi";
-import { opennebula } from "pulumi-opennebula-edge";
-import { Cluster, Datastore, Host, VirtualNetwork } from "pulumi-opennebula-edge/opennebula";
-
-const config = new pulumi.Config("one");
-const connection = { endpoint: config.require("endpoint"), username: "oneadmin", password: config.requireSecret("password") };
-const cluster = new Cluster("edge", { connection });
-const host = new Host("kvm-1", { name: "10.0.0.4", clusterId: cluster.oneId, connection });
-new Datastore("system", { type: "SYSTEM_DS", tmMad: "ssh", clusterIds: [cluster.oneId], template: { REPLICA_HOST: host.name }, connection });
-const net: opennebula.VirtualNetwork = new VirtualNetwork("public", {
-    vnMad: "bridge", template: { BRIDGE: "br0" }, addressRanges: [{ TYPE: "IP4", IP: "10.0.1.2", SIZE: 4 }], connection,
-});
-export const networkId: pulumi.Output<number> = net.oneId;
-`;
-
-const PULUMI_TEMPLATE_TSCONFIG = {
-    compilerOptions: {
-        strict: true, outDir: "bin", target: "es2020", module: "commonjs", moduleResolution: "node", sourceMap: true,
-        experimentalDecorators: true, pretty: true, noFallthroughCasesInSwitch: true, noImplicitReturns: true,
-        forceConsistentCasingInFileNames: true,
-    },
-    files: ["index.ts"],
-};
 
 describe("Packaging: the npm tarball installed into a fresh project", function () {
     this.timeout(600_000);
+    let snapshot: string;
     let project: string;
     let double: OneDouble;
 
     before(async function () {
-        project = fs.mkdtempSync(path.join(os.tmpdir(), "poe-consumer-"));
-        const tarball = run("npm", ["pack", "--silent", "--pack-destination", project], repo).trim().split("\n").pop()!;
-        const pulumiVersion = JSON.parse(fs.readFileSync(path.join(repo, "node_modules/@pulumi/pulumi/package.json"), "utf8")).version;
-        const nodeTypes = JSON.parse(fs.readFileSync(path.join(repo, "node_modules/@types/node/package.json"), "utf8")).version;
-        const commandVersion = JSON.parse(fs.readFileSync(path.join(repo, "node_modules/@pulumi/command/package.json"), "utf8")).version;
-        fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
-        run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts",
-            path.join(project, tarball), `@pulumi/pulumi@${pulumiVersion}`, `@pulumi/command@${commandVersion}`, `@types/node@${nodeTypes}`], project);
+        // Packed from a checkout that was never built: `prepare` must produce the JavaScript.
+        snapshot = gitSnapshotOfWorkingTree();
+        fs.symlinkSync(path.join(REPO, "node_modules"), path.join(snapshot, "node_modules"));
+        project = newProject("poe-consumer-");
+        const tarball = run("npm", ["pack", "--silent", "--pack-destination", project], snapshot).trim().split("\n").pop()!;
+        install(project, path.join(project, tarball));
         double = await OneDouble.start({ vnetCreateMs: 20, vnetDeleteMs: 20, hostMonitorMs: 20 });
     });
 
     after(async () => {
         await double?.stop();
-        if (project) fs.rmSync(project, { recursive: true, force: true });
+        for (const dir of [project, snapshot]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it("ships compiled code, declarations and host scripts, and no tests or sources", function () {
@@ -78,7 +44,23 @@ describe("Packaging: the npm tarball installed into a fresh project", function (
     it("type-checks an example program with Pulumi's default tsconfig, through the root and a subpath", function () {
         fs.writeFileSync(path.join(project, "index.ts"), EXAMPLE_PROGRAM);
         fs.writeFileSync(path.join(project, "tsconfig.json"), JSON.stringify(PULUMI_TEMPLATE_TSCONFIG));
-        run(process.execPath, [path.join(repo, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", "tsconfig.json"], project);
+        run(process.execPath, [path.join(REPO, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", "tsconfig.json"], project);
+    });
+
+    it("ships the license and states the Node.js version @pulumi/pulumi needs", function () {
+        const installed = path.join(project, "node_modules/pulumi-opennebula-edge");
+        assert.match(fs.readFileSync(path.join(installed, "LICENSE"), "utf8"), /Apache License\s+Version 2\.0/);
+        const manifest = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8"));
+        const pulumiEngines = JSON.parse(fs.readFileSync(path.join(project, "node_modules/@pulumi/pulumi/package.json"), "utf8")).engines.node;
+        assert.strictEqual(manifest.license, "Apache-2.0");
+        assert.strictEqual(manifest.engines.node, pulumiEngines, "the package asks for the Node.js that @pulumi/pulumi asks for");
+    });
+
+    it("runs the example program under Pulumi's mocks from the installed copy", function () {
+        const { registered, exports } = compileAndRunExample(project);
+        assert.deepStrictEqual(registered.map((r) => r.name).sort(), ["edge", "kvm-1", "public", "system"]);
+        assert.ok(registered.every((r) => r.type.startsWith("pulumi-nodejs:dynamic/opennebula-edge:")), JSON.stringify(registered));
+        assert.strictEqual(typeof exports.networkId, "number");
     });
 
     it("runs every provider serialized from the installed copy, loading the package by name", async function () {
