@@ -64,7 +64,7 @@ describe("lab CLI: no rebuild when dist/ is current", function () {
         skipUnlessDistIsCurrent(this);
     });
 
-    it("--help and help print the commands and options, without tsc and without root", function () {
+    it("--help and help print the commands and options, without tsc", function () {
         for (const args of [["--help"], ["help"], ["-h"]]) {
             const result = launchWithoutBuild(args);
             assert.equal(result.code, 0, result.stderr);
