@@ -15,12 +15,13 @@
  * timings are what the targets apply to.
  */
 import { Lab } from "../lab/lab";
+import { randomLabName } from "../lab/naming";
 import { waitUntil } from "../lab/process";
 
 /** Options of {@link runOverlayBenchmark}. */
 export interface OverlayBenchmarkOptions {
-    /** Lab state directory. Default /tmp/oneedge-lab-bench. */
-    dir?: string;
+    /** Name of the lab the benchmark builds (and removes). Default a fresh `bench<6 hex digits>`. */
+    labName?: string;
     /** Seconds per iperf3 run. Default 5. */
     iperfSeconds?: number;
     /** Throughput rounds (each: WireGuard, overlay, overlay with br_netfilter). Default 4. */
@@ -72,9 +73,8 @@ export const OVERLAY_TARGETS = { overlayToWireguardRatio: 0.85, bgpStartToFirstR
 /** Builds a lab, measures, and always tears the lab down. */
 export async function runOverlayBenchmark(options: OverlayBenchmarkOptions = {}): Promise<OverlayBenchmarkResult> {
     const log = options.log ?? (() => undefined);
-    const dir = options.dir ?? "/tmp/oneedge-lab-bench";
     const started = Date.now();
-    const lab = await Lab.up({ dir, log: (message) => log(`lab ${message}`) });
+    const lab = await Lab.up({ name: options.labName ?? randomLabName("bench"), log: (message) => log(`lab ${message}`) });
     const labUpMs = Date.now() - started;
     try {
         const throughput = await measureThroughput(lab, options.iperfSeconds ?? 5, options.throughputRounds ?? 4, log);

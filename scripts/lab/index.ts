@@ -1,6 +1,7 @@
 /** The lab's library API (used by `npm run lab`, test/lab and the benchmarks). */
-export { DEFAULT_LAB_DIR, Lab, LabNodeProcess, LabOptions, LabStatus, PingOptions } from "./lab";
+export { Lab, LabNodeProcess, LabOptions, LabStatus, PingOptions } from "./lab";
 export { labPrerequisiteProblems, packageRoot } from "./environment";
 export { BgpPeer, EvpnRoute, parseBgpPeers, parseEvpnRoutes } from "./inspect";
-export { LabDownReport, LabLeftovers, LabProcess, findLeftovers, stillRunning } from "./teardown";
-export { LAB_PREFIX, LabNode, LabTopology, LabTopologyOptions, LabVm, buildTopology } from "./topology";
+export { LAB_NAME_PATTERN, LAB_RUN_VARIABLE, LAB_STATE_ROOT, defaultLabName, labStateDir, randomLabName, validateLabName } from "./naming";
+export { LabDownReport, LabLeftovers, LabProcess, LabRun, findLeftovers, stillRunning } from "./teardown";
+export { LabNode, LabTopology, LabTopologyOptions, LabVm, buildTopology, labDeviceNames } from "./topology";

@@ -12,6 +12,8 @@
  *   passed as environment variables, exactly as a Pulumi command would run them on a host.
  * - The bridge and VXLAN device are created with the commands of `planVxlanDevice`, i.e. what
  *   OpenNebula's vxlan driver runs; VMs are namespaces attached by veth (`one-<id>-0`).
+ * - Every lab has a name (naming.ts); several labs of different names run side by side, and
+ *   `down` removes only its own lab's namespaces, processes and mounts (teardown.ts).
  */
 import { ChildProcess } from "node:child_process";
 import { promises as fs } from "node:fs";
@@ -25,17 +27,19 @@ import { BgpPeer, EvpnRoute, parseBgpPeers, parseEvpnRoutes } from "./inspect";
 import { labPrerequisiteProblems, packageRoot } from "./environment";
 import { describeLab } from "./describe";
 import { startHolder } from "./holder";
+import { LAB_RUN_VARIABLE, LAB_STATE_ROOT, labStateDir, validateLabName } from "./naming";
 import { CommandError, RunOptions, RunResult, run, runOk, sleep, startUntilOutput, waitUntil } from "./process";
-import { LabDownReport, LabLeftovers, findLeftovers, teardown, terminate } from "./teardown";
-import { LAB_PREFIX, LabNode, LabTopology, LabTopologyOptions, LabVm, buildTopology } from "./topology";
-
-/** Default state directory of the lab. */
-export const DEFAULT_LAB_DIR = "/tmp/oneedge-lab";
+import { LabDownReport, LabLeftovers, LabProcess, LabRun, describeProcess, findLeftovers, stillRunning, teardown, terminate } from "./teardown";
+import { LabNode, LabTopology, LabTopologyOptions, LabVm, buildTopology, tapOf } from "./topology";
 
 /** Options of {@link Lab.up}. */
 export interface LabOptions extends LabTopologyOptions {
-    /** State directory (per-node configs, keys, logs, state.json). Default /tmp/oneedge-lab. */
-    dir?: string;
+    /**
+     * The lab's name (naming.ts): the prefix of its namespaces; its state (per-node configs, keys,
+     * logs, state.json) is in `/run/oneedge-lab/<name>`. Required: tests use `randomLabName()`,
+     * the CLI `defaultLabName()`.
+     */
+    name: string;
     /** Start zebra and bgpd on every node. Default true. */
     startBgp?: boolean;
     /** Wait until every VM pings every other (needs startBgp). Default true. */
@@ -66,18 +70,24 @@ export interface LabNodeProcess {
 
 /** State of the running lab. */
 export interface LabStatus {
+    name: string;
     dir: string;
     nodes: { name: string; role: string; netns: string; holderAlive: boolean; processes: LabNodeProcess[]; bgpPeers: BgpPeer[] }[];
     vms: { name: string; host: string; ip: string; mac: string }[];
+    /** The lab's other processes: in the VM or internet namespaces, or stranded outside them. */
+    others: LabProcess[];
 }
 
 /** What is persisted in `<dir>/state.json`, so `status`, `down` and other processes can attach. */
 interface LabState {
-    version: 1;
+    version: 2;
+    name: string;
     dir: string;
+    /** The process running `up`, while it builds the lab (so another `up` does not take it for a crashed one). */
+    builder?: LabProcess;
     options: LabTopologyOptions;
     topology: LabTopology;
-    holders: Record<string, number>;
+    holders: Record<string, LabProcess>;
     publicKeys: Record<string, string>;
     vmHosts: Record<string, string>;
     timings: Record<string, number>;
@@ -95,17 +105,18 @@ export class Lab {
     ) {}
 
     /**
-     * Builds the lab (removing leftovers of an earlier run first) and, by default, waits until
-     * every VM reaches every other. Phase durations are in {@link Lab.timings}.
+     * Builds the lab and, by default, waits until every VM reaches every other. Phase durations
+     * are in {@link Lab.timings}. Refuses, touching nothing, when a lab of this name exists;
+     * removes the remains of a crashed one of this name first.
      */
-    static async up(options: LabOptions = {}): Promise<Lab> {
+    static async up(options: LabOptions): Promise<Lab> {
         const problems = labPrerequisiteProblems();
         if (problems.length > 0) {
             throw new Error(`the lab cannot run here: ${problems.join("; ")}`);
         }
         const log = options.log ?? (() => undefined);
-        const dir = path.resolve(options.dir ?? DEFAULT_LAB_DIR);
-        await Lab.down({ dir, log });
+        const name = validateLabName(options.name);
+        const dir = labStateDir(name);
         const topologyOptions: LabTopologyOptions = {
             topology: options.topology,
             clusters: options.clusters,
@@ -113,12 +124,17 @@ export class Lab {
             vni: options.vni,
             underlayMtu: options.underlayMtu,
         };
-        const topology = buildTopology(topologyOptions);
-        await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+        const topology = buildTopology(name, topologyOptions);
+        const builder = await describeProcess(process.pid);
+        if (builder === undefined) {
+            throw new Error("cannot read this process's own /proc entry");
+        }
         const lab = new Lab(
             {
-                version: 1,
+                version: 2,
+                name,
                 dir,
+                builder,
                 options: topologyOptions,
                 topology,
                 holders: {},
@@ -129,6 +145,7 @@ export class Lab {
             },
             log,
         );
+        await lab.claim();
         const timeoutMs = options.timeoutMs ?? 60_000;
         try {
             await lab.phase("underlay", () => lab.createNamespacesAndUnderlay());
@@ -141,33 +158,50 @@ export class Lab {
                     await lab.phase("convergence", () => lab.waitForConvergence(timeoutMs));
                 }
             }
+            delete lab.state.builder;
             await lab.save();
             return lab;
         } catch (error) {
-            if (!options.keepOnFailure) {
-                await Lab.down({ dir, log }).catch(() => undefined);
+            if (options.keepOnFailure) {
+                delete lab.state.builder;
+                await lab.save();
+            } else {
+                await Lab.down({ name, log }).catch(() => undefined);
             }
             throw error;
         }
     }
 
-    /** Attaches to the lab whose state is in `dir`. */
-    static async open(dir = DEFAULT_LAB_DIR, log: (message: string) => void = () => undefined): Promise<Lab> {
-        const file = path.join(path.resolve(dir), "state.json");
-        const state = JSON.parse(await fs.readFile(file, "utf8")) as LabState;
-        if (state.version !== 1) {
-            throw new Error(`${file}: unknown state version ${String(state.version)}`);
-        }
+    /** Attaches to the lab `name`; rejects when it has no state file. */
+    static async open(name: string, log: (message: string) => void = () => undefined): Promise<Lab> {
+        const dir = labStateDir(name);
+        const state = await readState(dir).catch((error: NodeJS.ErrnoException) => {
+            throw error.code === "ENOENT" ? new Error(`there is no lab named "${name}" (no ${path.join(dir, "state.json")})`) : error;
+        });
         return new Lab(state, log);
     }
 
+    /** True when the lab `name` is up: its state file exists and it has anything left. */
+    static async exists(name: string): Promise<boolean> {
+        const state = await readState(labStateDir(name)).catch(() => undefined);
+        return state !== undefined && (await isLive(state));
+    }
+
+    /** Names of the labs that have a state directory on this machine. */
+    static async list(): Promise<string[]> {
+        const entries = await fs.readdir(LAB_STATE_ROOT).catch(() => []);
+        return entries.sort();
+    }
+
     /**
-     * Removes every lab namespace, process and mount, and the state directory. Works without a
-     * state file (after a crash): leftovers are found by the `lab` prefix.
+     * Removes the lab `name`: its namespaces, processes and mounts, and its state directory.
+     * Works without a state file (after a crash): what is left is found by the lab's name.
+     * Nothing of another lab is touched.
      */
-    static async down(options: { dir?: string; log?: (message: string) => void } = {}): Promise<LabDownReport> {
-        const dir = path.resolve(options.dir ?? DEFAULT_LAB_DIR);
-        const report = await teardown(dir);
+    static async down(options: { name: string; log?: (message: string) => void }): Promise<LabDownReport> {
+        const dir = labStateDir(options.name);
+        const state = await readState(dir).catch(() => undefined);
+        const report = await teardown(state === undefined ? { name: options.name, dir } : runOf(state));
         await fs.rm(dir, { recursive: true, force: true });
         if (report.namespaces.length + report.processes.length + report.mounts.length > 0) {
             options.log?.(
@@ -177,9 +211,16 @@ export class Lab {
         return report;
     }
 
-    /** Lists what is left of any lab (namespaces, processes, mounts with the `lab` prefix). */
-    static leftovers(dir = DEFAULT_LAB_DIR): Promise<LabLeftovers> {
-        return findLeftovers(path.resolve(dir));
+    /** Lists what is left of the lab `name` (its namespaces, processes and mounts). */
+    static async leftovers(name: string): Promise<LabLeftovers> {
+        const dir = labStateDir(name);
+        const state = await readState(dir).catch(() => undefined);
+        return findLeftovers(state === undefined ? { name, dir } : runOf(state));
+    }
+
+    /** The lab's name. */
+    get name(): string {
+        return this.state.name;
     }
 
     /** The state directory. */
@@ -214,11 +255,11 @@ export class Lab {
 
     /** The holder pid of a node (the process whose namespaces `exec` enters). */
     holderPid(node: string): number {
-        const pid = this.state.holders[this.node(node).name];
-        if (pid === undefined) {
+        const holder = this.state.holders[this.node(node).name];
+        if (holder === undefined) {
             throw new Error(`${node} has no holder process`);
         }
-        return pid;
+        return holder.pid;
     }
 
     /** The argv prefix that runs a command inside a node, VM or the internet namespace. */
@@ -237,9 +278,12 @@ export class Lab {
         throw new Error(`unknown lab target "${target}"; nodes: ${this.nodes.map((n) => n.name).join(", ")}, VMs: ${this.vms.map((v) => v.name).join(", ")}, internet`);
     }
 
-    /** Runs `argv` inside a node (`ingress`, `kvm1`…), a VM (`vm1`…) or `internet`. */
+    /**
+     * Runs `argv` inside a node (`ingress`, `kvm1`…), a VM (`vm1`…) or `internet`, with the lab's
+     * name in its environment (so `down` finds whatever it leaves running).
+     */
     exec(target: string, argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-        return run([...this.enterArgv(target), ...argv], options);
+        return run([...this.enterArgv(target), ...argv], { ...options, env: { ...options.env, ...this.runVariable() } });
     }
 
     /**
@@ -247,12 +291,17 @@ export class Lab {
      * its output matches `ready`. Stop it with `kill()`; `down` also ends it.
      */
     async startBackground(target: string, argv: readonly string[], ready: RegExp, timeoutMs = 10_000): Promise<ChildProcess> {
-        return (await startUntilOutput([...this.enterArgv(target), ...argv], ready, timeoutMs)).child;
+        return (await startUntilOutput([...this.enterArgv(target), ...argv], ready, timeoutMs, this.runVariable())).child;
     }
 
     /** Like {@link exec} but rejects on a non-zero exit; resolves with stdout. */
-    execOk(target: string, argv: readonly string[], options: RunOptions = {}): Promise<string> {
-        return runOk([...this.enterArgv(target), ...argv], options);
+    async execOk(target: string, argv: readonly string[], options: RunOptions = {}): Promise<string> {
+        const fullArgv = [...this.enterArgv(target), ...argv];
+        const result = await this.exec(target, argv, options);
+        if (result.code !== 0) {
+            throw new CommandError(fullArgv, result);
+        }
+        return result.stdout;
     }
 
     /** Runs a vtysh command on a node and returns its output. */
@@ -293,7 +342,7 @@ export class Lab {
         // No `-w`: with a deadline, ping stops at the first error reply (e.g. ARP failure).
         const count = String(Math.ceil(timeoutMs / 100));
         const argv = [...this.enterArgv(this.vm(fromVm).name), "ping", "-n", "-i", "0.1", "-W", "1", "-c", count, this.addressOf(target)];
-        const { child, elapsedMs } = await startUntilOutput(argv, /bytes from/, timeoutMs).catch((error: Error) => {
+        const { child, elapsedMs } = await startUntilOutput(argv, /bytes from/, timeoutMs, this.runVariable()).catch((error: Error) => {
             throw new Error(`${fromVm} got no reply from ${target} within ${timeoutMs} ms (${error.message})`);
         });
         child.kill("SIGTERM");
@@ -322,7 +371,7 @@ export class Lab {
             throw new Error(`${vmName} already runs on ${toHost}`);
         }
         await this.ensureNetworkOnHost(to.name);
-        await this.execOk(from.name, ["ip", "link", "delete", this.tapOf(vm)]);
+        await this.execOk(from.name, ["ip", "link", "delete", tapOf(vm)]);
         this.state.vmHosts[vm.name] = to.name;
         await this.attachVm({ ...vm, host: to.name });
         await this.announce(vm.name);
@@ -381,12 +430,12 @@ export class Lab {
         return processes;
     }
 
-    /** Nodes, their processes and BGP sessions, and where the VMs run. */
+    /** Nodes, their processes and BGP sessions, where the VMs run, and the lab's other processes. */
     async status(): Promise<LabStatus> {
         const nodes = [];
         for (const node of this.nodes) {
             const processes = await this.nodeProcesses(node.name).catch(() => []);
-            const holderAlive = processes.some((p) => p.pid === this.state.holders[node.name]);
+            const holderAlive = processes.some((p) => p.pid === this.state.holders[node.name]?.pid);
             nodes.push({
                 name: node.name,
                 role: node.role,
@@ -396,12 +445,14 @@ export class Lab {
                 bgpPeers: holderAlive ? await this.bgpPeers(node.name) : [],
             });
         }
-        return { dir: this.dir, nodes, vms: this.vms.map(({ name, host, ip, mac }) => ({ name, host, ip, mac })) };
+        const listed = new Set(nodes.flatMap((node) => node.processes.map((p) => p.pid)));
+        const others = (await findLeftovers(runOf(this.state))).processes.filter((p) => !listed.has(p.pid));
+        return { name: this.name, dir: this.dir, nodes, vms: this.vms.map(({ name, host, ip, mac }) => ({ name, host, ip, mac })), others };
     }
 
     /** Removes this lab (see {@link Lab.down}). */
     down(): Promise<LabDownReport> {
-        return Lab.down({ dir: this.dir, log: this.log });
+        return Lab.down({ name: this.name, log: this.log });
     }
 
     /** A human summary: what was built and commands to try. */
@@ -410,6 +461,47 @@ export class Lab {
     }
 
     // --- building ----------------------------------------------------------------------------
+
+    /**
+     * Makes this run the only one of its name: creates state.json atomically (a link never replaces
+     * a file), so of two `up`s of one name only one proceeds. A state file of a lab that has
+     * nothing left (no `up` process, holder or namespace) is removed first; what a crashed run
+     * of this name left without a state file is torn down after the claim, and its files removed.
+     */
+    private async claim(): Promise<void> {
+        await fs.mkdir(this.dir, { recursive: true, mode: 0o755 });
+        const file = path.join(this.dir, "state.json");
+        const draft = `${file}.${process.pid}`;
+        await fs.writeFile(draft, `${JSON.stringify(this.state, null, 2)}\n`);
+        try {
+            if (!(await linkOnce(draft, file))) {
+                const existing = await readState(this.dir).catch(() => undefined);
+                if (existing !== undefined && (await isLive(existing))) {
+                    throw new Error(
+                        `a lab named "${this.name}" already exists (created ${existing.createdAt}, state in ${this.dir}); it was left untouched: remove it first`,
+                    );
+                }
+                this.log(`removing the remains of an earlier lab "${this.name}"`);
+                await teardown(existing === undefined ? { name: this.name, dir: this.dir } : runOf(existing));
+                await fs.rm(file, { force: true });
+                if (!(await linkOnce(draft, file))) {
+                    throw new Error(`another \`up\` of the lab "${this.name}" started at the same time`);
+                }
+            }
+        } finally {
+            await fs.rm(draft, { force: true });
+        }
+        const leftovers = await teardown({ name: this.name, dir: this.dir });
+        if (leftovers.namespaces.length + leftovers.processes.length + leftovers.mounts.length > 0) {
+            this.log(`removed what a crashed lab "${this.name}" left: ${leftovers.namespaces.length} namespaces, ${leftovers.processes.length} processes`);
+        }
+        // Node directories of an earlier lab of this name (keys, configs, logs, ready files) go too.
+        for (const entry of await fs.readdir(this.dir)) {
+            if (entry !== "state.json") {
+                await fs.rm(path.join(this.dir, entry), { recursive: true, force: true });
+            }
+        }
+    }
 
     private async phase<T>(name: string, work: () => Promise<T>): Promise<T> {
         const started = Date.now();
@@ -451,7 +543,12 @@ export class Lab {
     private async startHolders(): Promise<void> {
         await Promise.all(
             this.nodes.map(async (node) => {
-                this.state.holders[node.name] = await startHolder(node.netns, path.join(this.dir, "nodes", node.name));
+                const pid = await startHolder(this.name, node.netns, path.join(this.dir, "nodes", node.name));
+                const holder = await describeProcess(pid);
+                if (holder === undefined) {
+                    throw new Error(`the holder of ${node.name} (pid ${pid}) exited`);
+                }
+                this.state.holders[node.name] = holder;
                 await this.save();
             }),
         );
@@ -583,7 +680,7 @@ export class Lab {
     /** Creates the VM's NIC: eth0 in the VM, its peer `one-<id>-0` in the host, on the bridge. */
     private async attachVm(vm: LabVm): Promise<void> {
         const t = this.topology;
-        const tap = this.tapOf(vm);
+        const tap = tapOf(vm);
         const { prefixLength } = this.networkCidr();
         const bridge = this.vxlanPlan(vm.host).bridge;
         await runOk(["ip", "-n", vm.netns, "link", "add", "eth0", "mtu", t.network.GUEST_MTU, "address", vm.mac, "type", "veth", "peer", "name", tap, "netns", String(this.holderPid(vm.host)), "mtu", t.network.MTU]);
@@ -627,8 +724,8 @@ export class Lab {
         return parseIpv4Cidr(networkCidrOf(this.topology.network), "network");
     }
 
-    private tapOf(vm: LabVm): string {
-        return `one-${vm.id}-0`;
+    private runVariable(): Record<string, string> {
+        return { [LAB_RUN_VARIABLE]: this.name };
     }
 
     private script(name: string): string {
@@ -647,4 +744,50 @@ export class Lab {
     }
 }
 
-export { CommandError, LAB_PREFIX, labPrerequisiteProblems, packageRoot, sleep };
+/** Reads and checks `<dir>/state.json`. */
+async function readState(dir: string): Promise<LabState> {
+    const file = path.join(dir, "state.json");
+    const state = JSON.parse(await fs.readFile(file, "utf8")) as LabState;
+    if (state.version !== 2) {
+        throw new Error(`${file}: unknown state version ${String(state.version)}`);
+    }
+    if (state.name !== path.basename(dir)) {
+        throw new Error(`${file}: records the lab "${String(state.name)}", not "${path.basename(dir)}"`);
+    }
+    return state;
+}
+
+/** The run as teardown sees it: its name, its directory and what its state recorded. */
+function runOf(state: LabState): LabRun {
+    const t = state.topology;
+    return {
+        name: state.name,
+        dir: state.dir,
+        namespaces: [t.internetNetns, ...t.nodes.map((node) => node.netns), ...t.vms.map((vm) => vm.netns)],
+        processes: Object.values(state.holders),
+    };
+}
+
+/** True while the lab has anything left: the `up` still building it, a holder or a namespace. */
+async function isLive(state: LabState): Promise<boolean> {
+    const recorded = [...(state.builder === undefined ? [] : [state.builder]), ...Object.values(state.holders)];
+    if ((await stillRunning(recorded)).length > 0) {
+        return true;
+    }
+    return (await findLeftovers(runOf(state))).namespaces.length > 0;
+}
+
+/** Hard-links `from` to `to`; false when `to` exists. */
+async function linkOnce(from: string, to: string): Promise<boolean> {
+    try {
+        await fs.link(from, to);
+        return true;
+    } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "EEXIST") {
+            return false;
+        }
+        throw error;
+    }
+}
+
+export { CommandError, labPrerequisiteProblems, packageRoot, sleep };

@@ -110,12 +110,13 @@ export interface StartedProcess {
 
 /**
  * Starts `argv` and resolves as soon as its standard output or error matches `pattern`, leaving
- * it running. Rejects if it exits first or after `timeoutMs` (then it is killed).
+ * it running. Rejects if it exits first or after `timeoutMs` (then it is killed). `env` is added
+ * to this process's environment for the child.
  */
-export function startUntilOutput(argv: readonly string[], pattern: RegExp, timeoutMs: number): Promise<StartedProcess> {
+export function startUntilOutput(argv: readonly string[], pattern: RegExp, timeoutMs: number, env: Readonly<Record<string, string>> = {}): Promise<StartedProcess> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
-        const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
         let output = "";
         let settled = false;
         const settle = (outcome: () => void) => {

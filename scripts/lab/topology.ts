@@ -4,16 +4,17 @@
  * edge cluster, KVM hosts, one VM per host, the WireGuard plan, the FRR files and the EVPN
  * network template.
  *
- * Every namespace and every device in the root-visible "internet" namespace starts with `lab`.
+ * Every namespace is named `<lab name>-<part>` (see naming.ts); devices live only inside the
+ * lab's namespaces (none in the root namespace), so their names are the same in every lab and only
+ * need to fit the kernel's limit.
  */
 import { leaseAt, EvpnNetworkTemplate } from "../../components/overlay/evpn-network";
 import { FrrNodeFiles, planEvpnFabric } from "../../components/overlay/frr-config";
 import { OverlayMtu, overlayMtu } from "../../components/overlay/mtu";
 import { WireGuardPlan, WireGuardTopology } from "../../components/overlay/wireguard-config";
 import { validateOverlay } from "../../components/overlay/validation";
-
-/** Prefix of every namespace and root-visible device the lab creates. */
-export const LAB_PREFIX = "lab";
+import { MAX_INTERFACE_NAME } from "../../components/overlay/vxlan-device";
+import { labNamespace, validateLabName } from "./naming";
 
 /** Options that shape the topology. */
 export interface LabTopologyOptions {
@@ -76,6 +77,8 @@ export interface LabVm {
 
 /** Everything the lab builds. */
 export interface LabTopology {
+    /** The lab's name, the prefix of its namespaces (see naming.ts). */
+    name: string;
     /** The internet namespace. */
     internetNetns: string;
     regions: LabRegion[];
@@ -91,8 +94,12 @@ export interface LabTopology {
 const WG_SUBNET = "192.168.0.0/24";
 const EVPN_NETWORK = "172.17.2.0/24";
 
-/** Computes the topology. Throws the package's validation errors for impossible options. */
-export function buildTopology(options: LabTopologyOptions = {}): LabTopology {
+/**
+ * Computes the topology of the lab `name`. Throws the package's validation errors for impossible
+ * options, and when a device name would not fit the kernel's limit.
+ */
+export function buildTopology(name: string, options: LabTopologyOptions = {}): LabTopology {
+    validateLabName(name);
     const clusters = options.clusters ?? 2;
     const hostsPerCluster = options.hostsPerCluster ?? 2;
     if (!Number.isInteger(clusters) || clusters < 1 || clusters > 9) {
@@ -102,9 +109,10 @@ export function buildTopology(options: LabTopologyOptions = {}): LabTopology {
         throw new Error(`hostsPerCluster: must be an integer from 1 to 9, got ${hostsPerCluster}`);
     }
     const regions: LabRegion[] = [
-        { name: "control", bridge: `${LAB_PREFIX}br-ctl`, prefixLength: 24, gateway: "10.200.0.254" },
-        ...range(clusters).map((c) => ({ name: `ec${c + 1}`, bridge: `${LAB_PREFIX}br-ec${c + 1}`, prefixLength: 24, gateway: `10.20${c + 1}.0.254` })),
+        { name: "control", bridge: "br-ctl", prefixLength: 24, gateway: "10.200.0.254" },
+        ...range(clusters).map((c) => ({ name: `ec${c + 1}`, bridge: `br-ec${c + 1}`, prefixLength: 24, gateway: `10.20${c + 1}.0.254` })),
     ];
+    const node = nodeOf(name);
     const ingress: LabNode = node("ingress", "ingress", "control", "control", "10.200.0.1");
     const hosts = range(clusters).flatMap((c) =>
         range(hostsPerCluster).map((h) => node(`kvm${c * hostsPerCluster + h + 1}`, "host", `ec${c + 1}`, `ec${c + 1}`, `10.20${c + 1}.0.${h + 1}`)),
@@ -122,13 +130,18 @@ export function buildTopology(options: LabTopologyOptions = {}): LabTopology {
         otherSubnets: regions.map((region) => ({ field: `underlay ${region.name}`, cidr: `${region.gateway.replace(/\.254$/, ".0")}/24` })),
     });
     const network = networks[0];
+    const vmLeases = Number(network.AR.SIZE) - 1;
+    if (hosts.length > vmLeases) {
+        throw new Error(`clusters × hostsPerCluster: at most ${vmLeases} KVM hosts (one VM each, lease 0 is the router's), got ${hosts.length}`);
+    }
     // Lease 0 is the virtual router's (the gateway); VMs take the following ones.
     const vms: LabVm[] = hosts.map((host, index) => {
         const lease = leaseAt(network, index + 1);
-        return { name: `vm${index + 1}`, id: index + 1, netns: `${LAB_PREFIX}vm${index + 1}`, host: host.name, ip: lease.ip, mac: lease.mac };
+        return { name: `vm${index + 1}`, id: index + 1, netns: labNamespace(name, `vm${index + 1}`), host: host.name, ip: lease.ip, mac: lease.mac };
     });
-    return {
-        internetNetns: `${LAB_PREFIX}inet`,
+    const topology: LabTopology = {
+        name,
+        internetNetns: labNamespace(name, "inet"),
         regions,
         nodes: [ingress, ...hosts],
         vms,
@@ -137,10 +150,44 @@ export function buildTopology(options: LabTopologyOptions = {}): LabTopology {
         fabric: planEvpnFabric(wireguard, { log: "file" }),
         network,
     };
+    for (const device of labDeviceNames(topology)) {
+        if (device.length > MAX_INTERFACE_NAME) {
+            throw new Error(`device name "${device}" is longer than the kernel's ${MAX_INTERFACE_NAME} characters`);
+        }
+    }
+    return topology;
 }
 
-function node(name: string, role: LabNode["role"], cluster: string, region: string, underlayIp: string): LabNode {
-    return { name, role, netns: `${LAB_PREFIX}${name}`, cluster, region, underlayIp, uplink: `${LAB_PREFIX}-${name}` };
+/**
+ * Every device name the lab itself gives (the VXLAN device and bridge are named, and checked, by
+ * `planVxlanDevice`): the internet namespace's bridges and uplinks, each node's `eth0` and `wg0`,
+ * each VM's `eth0` and its host-side `one-<id>-0`.
+ */
+export function labDeviceNames(topology: LabTopology): string[] {
+    return [
+        ...topology.regions.map((region) => region.bridge),
+        ...topology.nodes.map((node) => node.uplink),
+        "eth0",
+        "wg0",
+        ...topology.vms.map(tapOf),
+    ];
+}
+
+/** The host-side end of a VM's NIC, named as OpenNebula names it: `one-<vm id>-<nic index>`. */
+export function tapOf(vm: LabVm): string {
+    return `one-${vm.id}-0`;
+}
+
+function nodeOf(labName: string) {
+    return (name: string, role: LabNode["role"], cluster: string, region: string, underlayIp: string): LabNode => ({
+        name,
+        role,
+        netns: labNamespace(labName, name),
+        cluster,
+        region,
+        underlayIp,
+        uplink: `up-${name}`,
+    });
 }
 
 function range(count: number): number[] {

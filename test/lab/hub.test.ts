@@ -4,19 +4,20 @@
  */
 import { strict as assert } from "assert";
 import { Lab } from "../../scripts/lab/lab";
-import { downLab, skipUnlessLabCanRun, upLab } from "./lab-support";
+import { downLab, newLabName, skipUnlessLabCanRun, upLab } from "./lab-support";
 
 describe("lab: hub-and-spoke WireGuard", function () {
     this.timeout(120_000);
+    const labName = newLabName();
     let lab: Lab;
 
     before(async function () {
         skipUnlessLabCanRun(this);
-        lab = await upLab({ topology: "hub" });
+        lab = await upLab(labName, { topology: "hub" });
     });
 
     after(async function () {
-        await downLab();
+        await downLab(labName);
     });
 
     it("gives each KVM host a single peer, the ingress, with the whole wg subnet", async function () {

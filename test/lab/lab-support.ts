@@ -1,8 +1,11 @@
 /** Shared helpers of the lab tests (not a test file). */
 import { Lab, LabOptions, labPrerequisiteProblems } from "../../scripts/lab/lab";
+import { randomLabName } from "../../scripts/lab/naming";
 
-/** State directory of the lab tests, separate from the CLI's default. */
-export const LAB_TEST_DIR = "/tmp/oneedge-lab-test";
+/** A fresh lab name for one suite (`t` + 6 random hex digits), so runs never share a lab. */
+export function newLabName(): string {
+    return randomLabName("t");
+}
 
 /** Skips the suite (with the reason printed) when the lab cannot run here. */
 export function skipUnlessLabCanRun(context: Mocha.Context): void {
@@ -13,16 +16,16 @@ export function skipUnlessLabCanRun(context: Mocha.Context): void {
     }
 }
 
-/** Brings a lab up for a suite; progress goes to stderr when LAB_VERBOSE is set. */
-export function upLab(options: LabOptions = {}): Promise<Lab> {
-    const log = process.env.LAB_VERBOSE ? (message: string) => console.error(`      lab: ${message}`) : undefined;
-    return Lab.up({ dir: LAB_TEST_DIR, log, ...options });
+/** Brings the lab `name` up; progress goes to stderr when LAB_VERBOSE is set. */
+export function upLab(name: string, options: Omit<LabOptions, "name"> = {}): Promise<Lab> {
+    const log = process.env.LAB_VERBOSE ? (message: string) => console.error(`      lab ${name}: ${message}`) : undefined;
+    return Lab.up({ log, ...options, name });
 }
 
-/** Removes the lab; used by every `after` hook so nothing is left even when a test failed. */
-export async function downLab(): Promise<void> {
+/** Removes the lab `name`; used by every `after` hook so nothing is left even when a test failed. */
+export async function downLab(name: string): Promise<void> {
     if (labPrerequisiteProblems().length === 0) {
-        await Lab.down({ dir: LAB_TEST_DIR });
+        await Lab.down({ name });
     }
 }
 

@@ -4,13 +4,15 @@
  * One lab (ingress + 2 clusters × 2 KVM hosts + 1 VM per host) is shared by the whole file.
  */
 import { strict as assert } from "assert";
+import { promises as fs } from "fs";
 import { Lab } from "../../scripts/lab/lab";
 import { waitUntil } from "../../scripts/lab/process";
 import { stillRunning } from "../../scripts/lab/teardown";
-import { downLab, holdsFor, skipUnlessLabCanRun, upLab } from "./lab-support";
+import { downLab, holdsFor, newLabName, skipUnlessLabCanRun, upLab } from "./lab-support";
 
 describe("lab: EVPN over WireGuard", function () {
     this.timeout(120_000);
+    const labName = newLabName();
     let lab: Lab;
 
     /** wg address of a node. */
@@ -44,11 +46,11 @@ describe("lab: EVPN over WireGuard", function () {
 
     before(async function () {
         skipUnlessLabCanRun(this);
-        lab = await upLab();
+        lab = await upLab(labName);
     });
 
     after(async function () {
-        await downLab();
+        await downLab(labName);
     });
 
     describe("configuration applied by the host scripts", function () {
@@ -196,11 +198,12 @@ describe("lab: EVPN over WireGuard", function () {
     });
 
     describe("teardown", function () {
-        it("leaves no namespace, process or mount with the lab prefix", async function () {
-            const running = (await Lab.leftovers(lab.dir)).processes;
+        it("leaves no namespace, process, mount or state of this lab", async function () {
+            const running = (await Lab.leftovers(lab.name)).processes;
             assert.ok(running.length >= lab.nodes.length * 4, "holders, zebra, bgpd and wireguard-go ran");
             await lab.down();
-            assert.deepEqual(await Lab.leftovers(lab.dir), { namespaces: [], processes: [], mounts: [] });
+            assert.deepEqual(await Lab.leftovers(lab.name), { namespaces: [], processes: [], mounts: [] });
+            await assert.rejects(fs.stat(lab.dir), "the state directory is gone");
             assert.deepEqual(await stillRunning(running), [], "every process the lab started has exited");
         });
     });

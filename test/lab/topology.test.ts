@@ -1,11 +1,17 @@
-/** scripts/lab/topology.ts and inspect.ts: the pure parts of the lab (no root needed). */
+/** scripts/lab/topology.ts, naming.ts and inspect.ts: the pure parts of the lab (no root needed). */
 import { strict as assert } from "assert";
+import { promises as fs } from "fs";
+import * as os from "os";
+import * as path from "path";
+import { MAX_VNI } from "../../components/overlay/evpn-network";
+import { planVxlanDevice } from "../../components/overlay/vxlan-device";
 import { parseBgpPeers, parseEvpnRoutes } from "../../scripts/lab/inspect";
-import { LAB_PREFIX, buildTopology } from "../../scripts/lab/topology";
+import { LAB_NAME_PATTERN, defaultLabName, isLabNamespace, labStateDir, randomLabName, validateLabName } from "../../scripts/lab/naming";
+import { buildTopology, labDeviceNames } from "../../scripts/lab/topology";
 
 describe("lab topology (pure)", function () {
     it("builds the seed's shape: an ingress, 2 clusters × 2 KVM hosts, one VM per host", function () {
-        const t = buildTopology();
+        const t = buildTopology("lab1");
         assert.deepEqual(t.nodes.map((node) => [node.name, node.role, node.cluster]), [
             ["ingress", "ingress", "control"],
             ["kvm1", "host", "ec1"],
@@ -24,21 +30,75 @@ describe("lab topology (pure)", function () {
         assert.equal(t.fabric[0].role, "reflector");
     });
 
-    it("names every namespace and internet-side device with the lab prefix, within 15 characters", function () {
-        const t = buildTopology({ clusters: 3, hostsPerCluster: 3, topology: "hub" });
-        const names = [t.internetNetns, ...t.nodes.map((n) => n.netns), ...t.vms.map((v) => v.netns), ...t.nodes.map((n) => n.uplink), ...t.regions.map((r) => r.bridge)];
-        for (const name of names) {
-            assert.ok(name.startsWith(LAB_PREFIX), name);
-            assert.ok(name.length <= 15, name);
+    it("names every namespace <lab name>-<part>, and no two labs share one", function () {
+        const a = buildTopology("labaaaaaa");
+        const b = buildTopology("lab", { clusters: 3, hostsPerCluster: 3 });
+        const namespaces = (t: typeof a) => [t.internetNetns, ...t.nodes.map((n) => n.netns), ...t.vms.map((v) => v.netns)];
+        assert.deepEqual(namespaces(a), ["inet", "ingress", "kvm1", "kvm2", "kvm3", "kvm4", "vm1", "vm2", "vm3", "vm4"].map((part) => `labaaaaaa-${part}`));
+        assert.equal(new Set(namespaces(b)).size, namespaces(b).length, "no duplicates");
+        for (const name of namespaces(b)) {
+            assert.ok(isLabNamespace("lab", name), name);
+            assert.ok(!isLabNamespace("labaaaaaa", name), `${name} is not labaaaaaa's`);
         }
-        assert.equal(new Set(names).size, names.length, "no duplicates");
+        for (const name of namespaces(a)) {
+            assert.ok(!isLabNamespace("lab", name), `${name} (labaaaaaa's) is not lab's, although "lab" is a prefix of "labaaaaaa"`);
+        }
+    });
+
+    it("keeps every device name within the kernel's 15 characters, for the largest lab and VNI", function () {
+        const t = buildTopology("a23456789012", { clusters: 9, hostsPerCluster: 2, topology: "hub", vni: MAX_VNI });
+        const vxlan = planVxlanDevice(t.network, t.wireguard.nodes[1].address);
+        const names = [...labDeviceNames(t), vxlan.bridge, vxlan.device];
+        assert.ok(names.includes("one-18-0") && names.includes("up-kvm18") && names.includes("up-ingress") && names.includes("br-ec9") && names.includes(`wg0.${MAX_VNI}`), names.join(" "));
+        for (const name of names) {
+            assert.ok(name.length <= 15, `${name} has ${name.length} characters`);
+        }
+        const inInternet = [...t.regions.map((r) => r.bridge), ...t.nodes.map((n) => n.uplink)];
+        assert.equal(new Set(inInternet).size, inInternet.length, "no duplicates in the internet namespace");
         assert.equal(t.wireguard.topology, "hub");
     });
 
-    it("rejects impossible shapes", function () {
-        assert.throws(() => buildTopology({ clusters: 0 }), /clusters/);
-        assert.throws(() => buildTopology({ vni: 0 }), /networks\[0\]\.vlanId/);
-        assert.throws(() => buildTopology({ underlayMtu: 1400 }), /underlayMtu/);
+    it("rejects impossible shapes and bad names", function () {
+        assert.throws(() => buildTopology("lab", { clusters: 0 }), /clusters/);
+        assert.throws(() => buildTopology("lab", { vni: 0 }), /networks\[0\]\.vlanId/);
+        assert.throws(() => buildTopology("lab", { underlayMtu: 1400 }), /underlayMtu/);
+        assert.throws(() => buildTopology("lab", { clusters: 9, hostsPerCluster: 3 }), /clusters × hostsPerCluster: at most 19 KVM hosts .*got 27/);
+        for (const bad of ["", "my-lab", "Lab", "1lab", "a234567890123", "lab/x", "lab x"]) {
+            assert.throws(() => buildTopology(bad), /name: a lab name is 1 to 12 lowercase letters or digits starting with a letter, got/, JSON.stringify(bad));
+        }
+    });
+});
+
+describe("lab names", function () {
+    it("derives the default from the checkout's real path: stable for one checkout, different for another", async function () {
+        const base = await fs.mkdtemp(path.join(os.tmpdir(), "lab-name-"));
+        try {
+            await Promise.all(["one", "two"].map((dir) => fs.mkdir(path.join(base, dir))));
+            await fs.symlink(path.join(base, "one"), path.join(base, "link"));
+            const one = defaultLabName(path.join(base, "one"));
+            assert.match(one, /^lab[0-9a-f]{6}$/);
+            assert.equal(defaultLabName(path.join(base, "one")), one, "stable");
+            assert.equal(defaultLabName(path.join(base, "link")), one, "a symlink to the checkout is the same checkout");
+            assert.notEqual(defaultLabName(path.join(base, "two")), one);
+            assert.match(defaultLabName(), LAB_NAME_PATTERN, "this checkout's");
+        } finally {
+            await fs.rm(base, { recursive: true, force: true });
+        }
+    });
+
+    it("gives every test run its own random name", function () {
+        const names = Array.from({ length: 50 }, () => randomLabName("t"));
+        assert.equal(new Set(names).size, names.length);
+        for (const name of names) {
+            assert.match(name, /^t[0-9a-f]{6}$/);
+        }
+        assert.throws(() => randomLabName("bench-"), /prefix: a lab name/);
+    });
+
+    it("keeps the state of each lab in its own directory", function () {
+        assert.equal(labStateDir("labx1"), "/run/oneedge-lab/labx1");
+        assert.throws(() => labStateDir("../etc"), /name: a lab name/);
+        assert.equal(validateLabName("z9"), "z9");
     });
 });
 
