@@ -49,25 +49,27 @@ is_interface() {
   [[ $1 =~ ^[A-Za-z0-9_.@-]{1,15}$ ]]
 }
 
-# Normalizes PORT or FIRST:LAST (FIRST-LAST is accepted too) to the way iptables prints it.
+# Normalizes PORT or FIRST:LAST (FIRST-LAST is accepted too) to the way iptables prints it;
+# $3 is the value to name in errors (default $2).
 normalize_ports() {
-  local variable=$1 spec=$2 ports first last
+  local variable=$1 spec=$2 shown=${3:-$2} ports first last
   ports=${spec/-/:}
   first=${ports%%:*}
   last=${ports#*:}
   if ! is_port "$first" || ! is_port "$last"; then
-    die "$variable: '$spec' is not a port (1-65535) or a port range FIRST:LAST"
+    die "$variable: '$shown' is not a port (1-65535) or a port range FIRST:LAST"
   fi
-  ((10#$first <= 10#$last)) || die "$variable: range '$spec' ends before it starts"
+  ((10#$first <= 10#$last)) || die "$variable: range '$shown' ends before it starts"
   if [[ $first == "$last" ]]; then echo "$first"; else echo "$first:$last"; fi
 }
 
 # PORT[/PROTO] or FIRST:LAST[/PROTO] as PORTS/PROTO.
 normalize_port_spec() {
-  local variable=$1 spec=$2 proto=tcp
+  local variable=$1 spec=$2 proto=tcp ports
   [[ $spec == */* ]] && proto=${spec#*/}
   [[ $proto == tcp || $proto == udp ]] || die "$variable: protocol must be tcp or udp in '$spec'"
-  echo "$(normalize_ports "$variable" "${spec%%/*}")/$proto"
+  ports=$(normalize_ports "$variable" "${spec%%/*}" "$spec")
+  echo "$ports/$proto"
 }
 
 # Sorts an address or CIDR of the allow-list into TRUSTED4 or TRUSTED6 (with a prefix length).
@@ -117,7 +119,9 @@ read_inputs() {
   value=${FIREWALL_EXTRA_PORTS:-}
   read -ra list <<<"${value//,/ }"
   for spec in "${list[@]}"; do
-    ports+=("$(normalize_port_spec FIREWALL_EXTRA_PORTS "$spec")")
+    # A plain assignment, so that a failed check stops the script (an array append would not).
+    spec=$(normalize_port_spec FIREWALL_EXTRA_PORTS "$spec")
+    ports+=("$spec")
   done
   # Sorted by protocol and port, without duplicates: the same set always gives the same chain.
   mapfile -t PORTS < <(printf '%s\n' "${ports[@]}" | LC_ALL=C sort -u | LC_ALL=C sort -s -t/ -k2,2 -k1,1n)

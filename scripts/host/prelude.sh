@@ -24,6 +24,8 @@
 # On exit a trap removes the temporary files and, when the script fails without saying why,
 # names the last command it ran.
 set -euo pipefail
+# A failed check inside $(...) stops the script too, not only the subshell.
+shopt -s inherit_errexit
 
 ROOT=${HOST_ROOT:-}
 CHANGED_FILES=()
