@@ -196,6 +196,18 @@ function destroyNamespace(name: string): void {
     run("ip", ["netns", "del", name]);
 }
 
+/** Kills every process of `ns` but its holder (what a reboot ends: the daemons a script started). */
+export function killProcesses(ns: string): void {
+    const holder = holders.get(ns)?.pid;
+    for (let attempt = 0; attempt < 50; attempt++) {
+        const pids = run("ip", ["netns", "pids", ns]).stdout.split("\n").filter((pid) => /^\d+$/.test(pid) && Number(pid) !== holder);
+        if (pids.length === 0) return;
+        run("kill", ["-KILL", ...pids]);
+        spawnSync("sleep", ["0.05"]);
+    }
+    throw new Error(`processes of ${ns} did not end`);
+}
+
 /** The argv prefix that runs a command inside `ns` (its network and mount namespaces). */
 export function inNamespace(ns: string): string[] {
     const holder = holders.get(ns);
@@ -315,9 +327,9 @@ export function snapshot(ns: string, keys: string[] = SNAPSHOT_SYSCTLS): string 
         "## proxy neighbours",
         must("ip", ["-n", ns, "-4", "neigh", "show", "proxy"]).trim(),
         "## links",
-        must("ip", ["-n", ns, "-br", "link", "show"]).trim(),
+        withoutMacs(must("ip", ["-n", ns, "-br", "link", "show"])),
         "## addresses",
-        must("ip", ["-n", ns, "-br", "addr", "show"]).trim(),
+        withoutMacs(must("ip", ["-n", ns, "-br", "addr", "show"])),
         "## sysctls",
         ...sysctls,
     ]
@@ -336,6 +348,14 @@ find "$dir" \\( -type f -o -type l \\) -printf '%m %u %p %l\\n'; done | sort | w
   if [ -L "$file" ]; then echo "$mode $owner $file -> $target"; else echo "$mode $owner $file $(sha256sum < "$file" | cut -c1-16)"; fi
 done`;
     return mustExec(ns, ["sh", "-c", script, "files", ...dirs]).trim();
+}
+
+/**
+ * Link listings without what a re-created link gets anew: its MAC, the link-local address derived
+ * from it and its place in the list (sorted by name).
+ */
+function withoutMacs(text: string): string {
+    return text.replace(/\b([0-9a-f]{2}:){5}[0-9a-f]{2}\b/g, "<mac>").replace(/ fe80::\S+/g, "").trim().split("\n").sort().join("\n");
 }
 
 const SNAPSHOT_SYSCTLS = [
