@@ -305,13 +305,23 @@ export function connect(ns: string, host: string, port: number): string {
     return mustExec(ns, [process.execPath, "-e", CLIENT, host, String(port)]);
 }
 
-/** iptables-save output without comments and with counters zeroed. */
+/**
+ * iptables-save output without comments, with counters zeroed, and without tables that filter
+ * nothing (no rule, no chain of their own, every policy ACCEPT): such a table appears as soon as
+ * anything lists it, and a fresh kernel has none.
+ */
 export function rules(ns: string, tool: "iptables-save" | "ip6tables-save" = "iptables-save"): string {
-    return mustExec(ns, [tool])
+    const lines = mustExec(ns, [tool])
         .split("\n")
         .filter((line) => line !== "" && !line.startsWith("#"))
-        .map((line) => line.replace(/\[\d+:\d+\]/g, "[0:0]"))
-        .join("\n");
+        .map((line) => line.replace(/\[\d+:\d+\]/g, "[0:0]"));
+    const tables: string[][] = [];
+    for (const line of lines) {
+        if (line.startsWith("*")) tables.push([]);
+        tables[tables.length - 1]?.push(line);
+    }
+    const filtersNothing = (table: string[]) => table.every((line) => line.startsWith("*") || line === "COMMIT" || /^:\S+ ACCEPT /.test(line));
+    return tables.filter((table) => !filtersNothing(table)).flat().join("\n");
 }
 
 /** Everything the network scripts touch in a namespace, as one comparable text (no trailing blanks). */
