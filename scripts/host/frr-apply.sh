@@ -220,8 +220,9 @@ $left}"
 # The daemon's new file, next to the one in use, checked by the daemon itself.
 stage_daemon() {
   local daemon=$1 candidate="$config_dir/$1.conf.new"
-  content_of "$daemon" | write_if_changed "$candidate" 0640 "$FRR_OWNER" >/dev/null
   TEMP_FILES+=("$candidate")
+  (umask 027 && content_of "$daemon" >"$candidate")
+  [[ -z $FRR_OWNER ]] || chown "$FRR_OWNER" "$candidate"
   check_with_daemon "$daemon" "$candidate"
 }
 

@@ -67,9 +67,9 @@ exact_lines() {
   awk -v type="$KEY_TYPE" -v data="$KEY_DATA" '$1 == type && $2 == data { print NR }' "$AUTHORIZED_KEYS"
 }
 
-# The number of the first line that mentions the key data anywhere (restricted, commented out …).
+# The number of the first active line of the same key with options (from=, command= …).
 first_line_with_key() {
-  awk -v data="$KEY_DATA" '{ for (i = 1; i <= NF; i++) if ($i == data) { print NR; exit } }' "$AUTHORIZED_KEYS"
+  awk -v data="$KEY_DATA" '$1 !~ /^#/ { for (i = 2; i <= NF; i++) if ($i == data) { print NR; exit } }' "$AUTHORIZED_KEYS"
 }
 
 prepare_files() {

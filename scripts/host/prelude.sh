@@ -26,6 +26,8 @@
 set -euo pipefail
 # A failed check inside $(...) stops the script too, not only the subshell.
 shopt -s inherit_errexit
+# `… | write_if_changed FILE` runs in this shell, so that it can record what it changed.
+shopt -s lastpipe
 
 ROOT=${HOST_ROOT:-}
 CHANGED_FILES=()

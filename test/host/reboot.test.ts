@@ -10,6 +10,7 @@
  * reach the VM again.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
 import { HostScript, firewallScript, publicForwardingScript, readHostScript, sysctlScript } from "../../components/edge/host-scripts";
 import { Lab, connect, exec, files, killProcesses, must, mustExec, mustRunScript, netnsSkipReason, hasCommand, snapshot } from "./netns";
 
@@ -163,4 +164,23 @@ describe("boot units bring a rebooted host back (namespaces)", function () {
         assert.ok(await reachable(host, "192.168.0.1"), "WireGuard works after the reboot");
         assert.match(connect(client, "198.51.100.2", 16509), /^ERR /, "and the firewall is back");
     });
+
+    it("on a running systemd, a new or changed unit is followed by one daemon-reload; an unchanged one by none", function () {
+        const host = lab.namespace("rbsd");
+        const stubs = lab.tempDir();
+        const calls = `${stubs}/calls`;
+        fs.writeFileSync(`${stubs}/systemctl`, `#!/bin/sh\necho "$*" >> "${calls}"\n`, { mode: 0o755 });
+        mustExec(host, ["mkdir", "-p", "/run/systemd/system"]);
+        const environment = { PATH: `${stubs}:${process.env.PATH}` };
+        const recorded = () => (fs.existsSync(calls) ? fs.readFileSync(calls, "utf8") : "");
+        mustRunScript(host, firewallScript(), environment);
+        assert.equal(recorded(), "daemon-reload\n");
+        mustRunScript(host, firewallScript(), environment);
+        assert.equal(recorded(), "daemon-reload\n", "nothing changed, nothing reloaded");
+        mustRunScript(host, firewallScript({ extraPorts: [{ port: 443 }] }), environment);
+        assert.equal(recorded(), "daemon-reload\n", "new inputs change the replay, not the unit: no reload needed");
+        mustRunScript(host, firewallScript(), { ...environment, ACTION: "delete" });
+        assert.equal(recorded(), "daemon-reload\ndaemon-reload\n", "removing the unit reloads");
+    });
 });
+
