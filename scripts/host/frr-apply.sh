@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Applies the FRR configuration of the EVPN fabric without restarting FRR: each daemon's new file is
-# checked by the daemon itself (`bgpd -C`), compared with what the daemon runs now
+# Writes the FRR files of the EVPN fabric and applies them without restarting FRR: each daemon's new
+# file is checked by the daemon itself (`bgpd -C`), compared with what the daemon runs now
 # (`frr-reload.py --test`), and only the difference is applied (`frr-reload.py --reload`), so the
 # sessions that stay configured stay up. A configuration a daemon cannot apply fails the script with
 # FRR's own message; the running configuration is put back as it was and the file on disk keeps the
