@@ -8,7 +8,7 @@
 import { strict as assert } from "assert";
 import { FirewallScriptArgs, firewallScript } from "../../components/edge/host-scripts";
 import { Lab, connect, must, mustExec, mustRunScript, netnsSkipReason, rules } from "./netns";
-import { UdpListener, probeUdp, sendUdp, serveUdp, vxlanPacket } from "./probes";
+import { UdpListener, portMatrix, probeUdp, sendUdp, serveUdp, vxlanPacket } from "./probes";
 
 const PUBLIC = "203.0.113.10";
 const PRIVATE = "10.0.0.10";
@@ -141,4 +141,41 @@ describe("firewall.sh protects the overlay (namespaces)", function () {
         assert.match(connect(hosts.internet, PUBLIC, 8080), /^host /);
         assert.match(connect(hosts.internet, PUBLIC, 8081), /^ERR (ECONNREFUSED|ECONNRESET)$/);
     });
+
+    it("port × interface: what the host answers from the Internet, an allow-listed private peer, and wg0", async function () {
+        const hosts = topology(lab);
+        mustRunScript(hosts.host, firewallScript({ ...FIREWALL, wireguardPort: 51820 }));
+        const matrix = await portMatrix(lab, hosts.host, MATRIX_PORTS, [
+            { label: "public", ns: hosts.internet, target: PUBLIC },
+            { label: "private (allow-listed)", ns: hosts.peer, target: PRIVATE },
+            { label: "wg0", ns: hosts.overlay, target: OVERLAY },
+        ]);
+        console.log(["      port        public   private  wg0", ...matrix.map((line) => `      ${line}`)].join("\n"));
+        assert.deepEqual(matrix, [
+            "22/tcp open open open",
+            "179/tcp refused refused open",
+            "8472/udp refused refused open",
+            "51820/udp open open open",
+            "16509/tcp refused open open",
+            "16514/tcp refused open open",
+            "49152/tcp refused open open",
+            "49215/tcp refused open open",
+            "5900/tcp refused open open",
+            "5000/tcp refused refused refused",
+        ]);
+    });
 });
+
+/** The ports of the before/after table. */
+const MATRIX_PORTS = [
+    { port: 22, protocol: "tcp" as const },
+    { port: 179, protocol: "tcp" as const },
+    { port: 8472, protocol: "udp" as const },
+    { port: 51820, protocol: "udp" as const },
+    { port: 16509, protocol: "tcp" as const },
+    { port: 16514, protocol: "tcp" as const },
+    { port: 49152, protocol: "tcp" as const },
+    { port: 49215, protocol: "tcp" as const },
+    { port: 5900, protocol: "tcp" as const },
+    { port: OTHER, protocol: "tcp" as const },
+];

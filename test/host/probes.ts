@@ -3,7 +3,7 @@
  * it receives, and a hand-built VXLAN frame (what an attacker on the Internet would send).
  */
 import { ChildProcess } from "child_process";
-import { Lab, mustExec, startNode } from "./netns";
+import { Lab, connect, mustExec, startNode } from "./netns";
 
 const UDP_ECHO = `
 const dgram = require("dgram");
@@ -112,4 +112,34 @@ socket.send(Buffer.from(hex, "hex"), Number(port), host, (error) => { if (error)
 /** Sends `packet` as one UDP datagram from `ns` to host:port, three times (UDP may lose one). */
 export function sendUdp(ns: string, host: string, port: number, packet: Buffer): void {
     for (let i = 0; i < 3; i++) mustExec(ns, [process.execPath, "-e", UDP_SEND, host, String(port), packet.toString("hex")]);
+}
+
+/** A port and its protocol, as the matrix lists it. */
+export interface MatrixPort {
+    port: number;
+    protocol: "tcp" | "udp";
+}
+
+/** Where a probe comes from: a namespace and the host address it aims at. */
+export interface MatrixSource {
+    label: string;
+    ns: string;
+    target: string;
+}
+
+/**
+ * What `host` answers, port by port and source by source: `open` (the server answered), `refused`
+ * (rejected) or `dropped` (no answer). Starts the servers itself. One line per port:
+ * `<port>/<protocol> <result per source…>`.
+ */
+export async function portMatrix(lab: Lab, host: string, ports: MatrixPort[], sources: MatrixSource[]): Promise<string[]> {
+    const tcp = ports.filter((p) => p.protocol === "tcp").map((p) => p.port);
+    const udp = ports.filter((p) => p.protocol === "udp").map((p) => p.port);
+    if (tcp.length > 0) await lab.serve(host, tcp, "host");
+    if (udp.length > 0) await serveUdp(lab, host, udp, "host");
+    const verdict = (answer: string) => (answer.startsWith("host ") ? "open" : answer === "ERR timeout" ? "dropped" : "refused");
+    return ports.map((p) => {
+        const results = sources.map((source) => verdict(p.protocol === "tcp" ? connect(source.ns, source.target, p.port) : probeUdp(source.ns, source.target, p.port)));
+        return [`${p.port}/${p.protocol}`, ...results].join(" ");
+    });
 }
