@@ -11,6 +11,11 @@
  * - `create: "bash -s"`, `stdin: run.script`, `environment: run.environment` — only when the
  *   SSH server accepts those variables (`AcceptEnv`) and no `sudo` resets them.
  *
+ * Every script that changes a host also undoes it: the same standard input with `ACTION=delete`
+ * in the process environment, e.g. `delete: "sudo env ACTION=delete bash -s"` (`remote.Command`
+ * sends the stored `stdin` to the delete command too). Scripts that write boot units do so when
+ * their environment has `BOOT_UNITS=yes` (the renderers here ask for it by default).
+ *
  * Suggested order on a host: {@link hostScriptSequence}.
  */
 import * as fs from "fs";
@@ -89,7 +94,8 @@ function hostScript(name: string, environment: Record<string, string>): HostScri
  * Standard input for `bash -s` that runs the script with its environment, for SSH sessions that
  * would drop the variables (sshd accepts only `AcceptEnv` names; `sudo` resets the rest). The
  * values are base64 data read by `env-loader.sh`, never parsed as shell, and they stay out of
- * the command line. The output is deterministic, so it changes exactly when the inputs change.
+ * the command line; the shared helpers of `prelude.sh` come once, before the script. The output
+ * is deterministic, so it changes exactly when the inputs change.
  */
 export function toStdin(run: HostScript): string {
     const lines = Object.keys(run.environment)
