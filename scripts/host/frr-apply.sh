@@ -33,6 +33,8 @@ service=${FRR_SERVICE:-systemd}
 run_dir=${FRR_RUN_DIR:-/run/frr}
 sbin_dir=${FRR_SBIN_DIR:-/usr/lib/frr}
 APPLIED=()
+# Without an init system (the lab) what delete puts back is kept with the daemons' own run files.
+[[ $service != direct ]] || STATE_DIR=$run_dir/opennebula-edge
 
 check_inputs() {
   [[ $service =~ ^(systemd|direct|none)$ ]] || die "FRR_SERVICE must be systemd, direct or none"

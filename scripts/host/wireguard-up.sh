@@ -30,6 +30,8 @@ implementation=${WG_IMPLEMENTATION:-auto}
 key_only=${WG_KEY_ONLY:-0}
 key_file="$config_dir/$iface.key"
 conf_file="$config_dir/$iface.conf"
+# What delete puts back (the forwarding setting) is kept next to the key.
+STATE_DIR=$config_dir
 
 check_inputs() {
   [[ $iface =~ ^[A-Za-z0-9_.-]{1,15}$ ]] || die "WG_INTERFACE must be 1-15 letters, digits, '.', '_' or '-'"
@@ -47,10 +49,13 @@ check_inputs() {
 }
 
 ensure_key() {
-  install -d -m 0700 "$config_dir"
+  if [[ ! -d $config_dir ]]; then
+    install -d -m 0700 "$config_dir"
+    remember_value "$iface.created-dir" yes
+  fi
   if [[ ! -s $key_file ]]; then
     (umask 077 && wg genkey >"$key_file.tmp" && mv -f "$key_file.tmp" "$key_file")
-    say "generated the private key in $key_file" >&2
+    say "generated the private key in $key_file"
   fi
   chmod 0600 "$key_file"
 }
@@ -105,25 +110,32 @@ set_ip_forward() {
   [[ $current == 1 ]] || run sysctl -q -w net.ipv4.ip_forward=1
 }
 
-create() {
-  ensure_key
-  if [[ $key_only == 0 ]]; then
-    config_with_key | write_if_changed "$conf_file" 0600
-    ensure_interface
-    run wg syncconf "$iface" "$conf_file"
-    apply_address
-    run ip link set dev "$iface" mtu "$mtu" up
-    [[ ${WG_IP_FORWARD:-0} == 0 ]] || set_ip_forward
-    install_boot_unit "wireguard-$iface" "WireGuard interface $iface of the OpenNebula overlay" \
-      "Wants=network-online.target
+configure() {
+  config_with_key | write_if_changed "$conf_file" 0600
+  ensure_interface
+  run wg syncconf "$iface" "$conf_file"
+  apply_address
+  run ip link set dev "$iface" mtu "$mtu" up
+  [[ ${WG_IP_FORWARD:-0} == 0 ]] || set_ip_forward
+  install_boot_unit "wireguard-$iface" "WireGuard interface $iface of the OpenNebula overlay" \
+    "Wants=network-online.target
 After=network-online.target opennebula-edge-firewall.service" "${INPUTS[@]}"
-  fi
+}
+
+# Only the public key goes to stdout (the components read it from there); the rest to stderr.
+create() {
+  ensure_key >&2
+  [[ $key_only == 1 ]] || configure >&2
   wg pubkey <"$key_file"
 }
 
 delete() {
   if [[ $key_only == 1 ]]; then
     remove_file "$key_file"
+    if [[ $(recalled_value "$iface.created-dir") == yes ]]; then
+      forget_value "$iface.created-dir"
+      rmdir --ignore-fail-on-non-empty "$config_dir"
+    fi
   else
     remove_boot_unit "wireguard-$iface"
     if ip link show dev "$iface" >/dev/null 2>&1; then
@@ -138,7 +150,6 @@ delete() {
       forget_value "$iface.ip_forward"
     fi
   fi
-  [[ ! -d $config_dir ]] || rmdir --ignore-fail-on-non-empty "$config_dir"
 }
 
 main() {

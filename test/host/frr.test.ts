@@ -161,6 +161,6 @@ describe("frr-apply.sh on a real FRR (namespaces)", function () {
         mustRunScript(host, frrApply("del", reflectorConf([CLIENT])), { ACTION: "delete" });
         assert.equal(files(host, ["/etc/frr"]), before);
         assert.equal(mustExec(host, ["sh", "-c", "pgrep -x bgpd -n --ns $$ || true"]).trim(), "", "bgpd is gone");
-        assert.equal(files(host, ["/var/lib/opennebula-edge"]), "", "nothing remembered is left");
+        assert.equal(files(host, ["/var/lib/opennebula-edge", "/run/frr/opennebula-edge"]), "", "nothing remembered is left");
     });
 });

@@ -118,7 +118,8 @@ describe("boot units bring a rebooted host back (namespaces)", function () {
         mustRunScript(host, publicForwardingScript({ model: "routed", uplink: "up0", publicIps: [VM_IP] }));
         const hostKey = mustRunScript(host, wireguardUp({ WG_KEY_ONLY: "1" })).trim();
         const hubKey = mustRunScript(hub, wireguardUp({ WG_KEY_ONLY: "1" })).trim();
-        mustRunScript(host, wireguardUp({ WG_ADDRESS: "192.168.0.2/24", WG_CONFIG: wireguardConfig(hubKey, "192.168.0.1", "10.200.0.1") }));
+        const configured = mustRunScript(host, wireguardUp({ WG_ADDRESS: "192.168.0.2/24", WG_CONFIG: wireguardConfig(hubKey, "192.168.0.1", "10.200.0.1") }));
+        assert.equal(configured, `${hostKey}\n`, "stdout carries only the public key, as the components and the lab read it");
         mustRunScript(hub, wireguardUp({ WG_ADDRESS: "192.168.0.1/24", WG_IP_FORWARD: "1", WG_CONFIG: wireguardConfig(hostKey, "192.168.0.2", "10.200.0.2") }));
 
         const attachVm = () => {
