@@ -306,7 +306,9 @@ delete() {
       fi
       ;;
     systemd)
-      [[ $before == stopped ]] && run systemctl disable --now frr
+      if [[ $before == stopped ]]; then
+        run systemctl disable --now frr
+      fi
       ;;
   esac
   for name in bgpd.conf zebra.conf daemons frr.conf; do
