@@ -11,6 +11,11 @@
  * - `create: "bash -s"`, `stdin: run.script`, `environment: run.environment` — only when the
  *   SSH server accepts those variables (`AcceptEnv`) and no `sudo` resets them.
  *
+ * Every script that changes a host also undoes it: the same standard input with `ACTION=delete`
+ * in the process environment, e.g. `delete: "sudo env ACTION=delete bash -s"` (`remote.Command`
+ * sends the stored `stdin` to the delete command too). Scripts that write boot units do so when
+ * their environment has `BOOT_UNITS=yes` (the renderers here ask for it by default).
+ *
  * Suggested order on a host: {@link hostScriptSequence}.
  */
 import * as fs from "fs";
@@ -89,7 +94,8 @@ function hostScript(name: string, environment: Record<string, string>): HostScri
  * Standard input for `bash -s` that runs the script with its environment, for SSH sessions that
  * would drop the variables (sshd accepts only `AcceptEnv` names; `sudo` resets the rest). The
  * values are base64 data read by `env-loader.sh`, never parsed as shell, and they stay out of
- * the command line. The output is deterministic, so it changes exactly when the inputs change.
+ * the command line; the shared helpers of `prelude.sh` come once, before the script. The output
+ * is deterministic, so it changes exactly when the inputs change.
  */
 export function toStdin(run: HostScript): string {
     const lines = Object.keys(run.environment)
@@ -99,7 +105,9 @@ export function toStdin(run: HostScript): string {
             return `${name}=${Buffer.from(run.environment[name], "utf8").toString("base64")}`;
         });
     const loader = readHostScript("env-loader.sh");
-    return `${loader}${loader.endsWith("\n") ? "" : "\n"}${lines.join("\n")}${lines.length ? "\n" : ""}--\n${run.script}`;
+    // The shared helpers (`die`, `run`, `write_if_changed`, boot units …) go in once, before the script.
+    const prelude = readHostScript("prelude.sh");
+    return `${loader}${loader.endsWith("\n") ? "" : "\n"}${lines.join("\n")}${lines.length ? "\n" : ""}--\n${prelude}${run.script}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,40 +261,174 @@ export interface FirewallPort {
     protocol?: "tcp" | "udp";
 }
 
-/** Inputs of {@link firewallScript}. */
+/** A TCP port range. */
+export interface PortRange {
+    /** First port. */
+    port: number;
+    /** Last port. Default: same as `port`. */
+    toPort?: number;
+}
+
+/** libvirt (plain and TLS): only from {@link FirewallScriptArgs.trustedSources}. */
+export const LIBVIRT_PORTS = [16509, 16514] as const;
+/** QEMU live migration: only from {@link FirewallScriptArgs.trustedSources}. */
+export const MIGRATION_PORTS: Required<PortRange> = { port: 49152, toPort: 49215 };
+/** OpenNebula's VNC consoles (VM n listens on 5900 + n): only from {@link FirewallScriptArgs.trustedSources}. */
+export const DEFAULT_VNC_PORTS: Required<PortRange> = { port: 5900, toPort: 65535 };
+
+/**
+ * Inputs of {@link firewallScript} and {@link cloudFirewallRules}: one allow-list for the host
+ * firewall and the restricted cloud firewall in front of it.
+ */
 export interface FirewallScriptArgs {
-    /** `strict` rejects what is not allowed, `open` does not. Default `"strict"`. */
+    /** `strict` rejects what is not allowed; `open` closes only the protected ports. Default `"strict"`. */
     mode?: FirewallMode;
-    /** Limit the service rules and the final reject to this interface. Default: all interfaces. */
+    /** Limit the public services and the final reject to this interface. Default: all interfaces. */
     interface?: string;
-    /** WireGuard UDP port to open. Default `51820`. */
+    /** WireGuard UDP port, open to everyone (the overlay's `listenPort`). Default `51820`. */
     wireguardPort?: number;
-    /** More ports to open. Default none. SSH, BGP, VXLAN, libvirt and migration ports are always open. */
+    /** The overlay's WireGuard interface: VXLAN and BGP (179/tcp) are accepted on it and nowhere else. Default `"wg0"`. */
+    overlayInterface?: string;
+    /** UDP port of the VXLAN devices. Default `8472` (the kernel's, which OpenNebula's devices use). */
+    vxlanPort?: number;
+    /**
+     * Who may reach libvirt (16509, 16514/tcp), live migration (49152–49215/tcp) and VNC
+     * ({@link vncPorts}): IPv4/IPv6 addresses or CIDRs, e.g. the cluster's cloud-private range,
+     * the front-end's address and the overlay subnet. Default none: those ports are closed to all.
+     */
+    trustedSources?: string[];
+    /** The VNC consoles' ports, reachable from {@link trustedSources} only. Default 5900–65535. */
+    vncPorts?: PortRange;
+    /** More ports open to everyone. Default none. */
     extraPorts?: FirewallPort[];
     /** Apply the same rules to IPv6. Default `true`. */
     ipv6?: boolean;
+    /** Write the boot unit that re-applies the firewall at every boot. Default `true`. */
+    bootUnit?: boolean;
 }
 
-/** `firewall.sh`: the ONE-EDGE-INPUT chain (SSH, BGP, VXLAN, WireGuard, libvirt, migration, extras). */
-export function firewallScript(args: FirewallScriptArgs = {}): HostScript {
-    const environment: Record<string, string> = {
-        FIREWALL_MODE: oneOf("mode", args.mode ?? "strict", FIREWALL_MODES),
-        FIREWALL_WIREGUARD_PORT: String(port("wireguardPort", args.wireguardPort ?? 51820)),
-        FIREWALL_IPV6: yesNo(booleanField("ipv6", args.ipv6, true)),
-    };
-    if (args.interface !== undefined) environment.FIREWALL_INTERFACE = interfaceName("interface", args.interface);
+/** {@link FirewallScriptArgs}, checked, with every default filled in. */
+interface CheckedFirewall {
+    mode: FirewallMode;
+    interface?: string;
+    wireguardPort: number;
+    overlayInterface: string;
+    vxlanPort: number;
+    trustedSources: string[];
+    vncPorts: Required<PortRange>;
+    extraPorts: Required<FirewallPort>[];
+    ipv6: boolean;
+    bootUnit: boolean;
+}
+
+function checkFirewall(args: FirewallScriptArgs): CheckedFirewall {
     const extra = args.extraPorts ?? [];
     if (!Array.isArray(extra)) throw new Error(`extraPorts must be a list of { port, toPort?, protocol? } (got ${describeValue(extra)})`);
-    if (extra.length > 0) environment.FIREWALL_EXTRA_PORTS = extra.map((p, i) => firewallPortSpec(`extraPorts[${i}]`, p)).join(" ");
+    const trusted = args.trustedSources ?? [];
+    if (!Array.isArray(trusted)) throw new Error(`trustedSources must be a list of IPv4/IPv6 addresses or CIDRs (got ${describeValue(trusted)})`);
+    return {
+        mode: oneOf("mode", args.mode ?? "strict", FIREWALL_MODES),
+        interface: args.interface === undefined ? undefined : interfaceName("interface", args.interface),
+        wireguardPort: port("wireguardPort", args.wireguardPort ?? 51820),
+        overlayInterface: interfaceName("overlayInterface", args.overlayInterface ?? "wg0"),
+        vxlanPort: port("vxlanPort", args.vxlanPort ?? 8472),
+        trustedSources: [...new Set(trusted.map((source, i) => cidr(`trustedSources[${i}]`, source)))],
+        vncPorts: portRange("vncPorts", args.vncPorts ?? DEFAULT_VNC_PORTS),
+        extraPorts: extra.map((p, i) => ({ ...portRange(`extraPorts[${i}]`, p), protocol: oneOf(`extraPorts[${i}].protocol`, p.protocol ?? "tcp", ["tcp", "udp"] as const) })),
+        ipv6: booleanField("ipv6", args.ipv6, true),
+        bootUnit: booleanField("bootUnit", args.bootUnit, true),
+    };
+}
+
+/**
+ * `firewall.sh`: the ONE-EDGE-INPUT chain and its boot unit. VXLAN and BGP only on the overlay
+ * interface; libvirt, migration and VNC only from `trustedSources`; SSH, WireGuard and
+ * `extraPorts` from everyone; in `strict` mode nothing else.
+ */
+export function firewallScript(args: FirewallScriptArgs = {}): HostScript {
+    const firewall = checkFirewall(args);
+    const environment: Record<string, string> = {
+        FIREWALL_MODE: firewall.mode,
+        FIREWALL_WIREGUARD_PORT: String(firewall.wireguardPort),
+        FIREWALL_OVERLAY_INTERFACE: firewall.overlayInterface,
+        FIREWALL_VXLAN_PORT: String(firewall.vxlanPort),
+        FIREWALL_VNC_PORTS: rangeSpec(firewall.vncPorts),
+        FIREWALL_IPV6: yesNo(firewall.ipv6),
+        BOOT_UNITS: yesNo(firewall.bootUnit),
+    };
+    if (firewall.interface !== undefined) environment.FIREWALL_INTERFACE = firewall.interface;
+    if (firewall.trustedSources.length > 0) environment.FIREWALL_TRUSTED_SOURCES = firewall.trustedSources.join(" ");
+    if (firewall.extraPorts.length > 0) environment.FIREWALL_EXTRA_PORTS = firewall.extraPorts.map((p) => `${rangeSpec(p)}/${p.protocol}`).join(" ");
     return hostScript("firewall.sh", environment);
 }
 
-function firewallPortSpec(field: string, spec: FirewallPort): string {
-    const first = port(`${field}.port`, spec?.port);
-    const last = spec.toPort === undefined ? first : port(`${field}.toPort`, spec.toPort);
+/** A rule of a restricted cloud firewall: traffic it lets in. */
+export interface CloudFirewallRule {
+    /** `tcp`, `udp` or `icmp`. */
+    protocol: "tcp" | "udp" | "icmp";
+    /** First port; absent for ICMP. */
+    fromPort?: number;
+    /** Last port; absent for ICMP. */
+    toPort?: number;
+    /** Source CIDRs; everyone is `0.0.0.0/0` (and `::/0` with IPv6). */
+    sources: string[];
+    /** What the rule is for, e.g. `"libvirt"`. */
+    description: string;
+}
+
+/**
+ * The inbound rules a restricted cloud firewall needs in front of a host whose firewall is
+ * `firewallScript(args)`: SSH, WireGuard on its port, ICMP and `extraPorts` from everyone;
+ * libvirt, live migration and VNC from `trustedSources` only (no rule when the list is empty).
+ * VXLAN and BGP get no rule: they travel inside WireGuard, which the cloud sees as UDP to the
+ * WireGuard port. Pure; throws like {@link firewallScript}, naming the field.
+ */
+export function cloudFirewallRules(args: FirewallScriptArgs = {}): CloudFirewallRule[] {
+    const firewall = checkFirewall(args);
+    const everyone = firewall.ipv6 ? ["0.0.0.0/0", "::/0"] : ["0.0.0.0/0"];
+    const trusted = firewall.trustedSources;
+    const rules: CloudFirewallRule[] = [
+        { protocol: "tcp", fromPort: 22, toPort: 22, sources: everyone, description: "SSH" },
+        { protocol: "udp", fromPort: firewall.wireguardPort, toPort: firewall.wireguardPort, sources: everyone, description: "WireGuard" },
+        { protocol: "icmp", sources: everyone, description: "ICMP" },
+        ...firewall.extraPorts.map((p): CloudFirewallRule => ({ protocol: p.protocol, fromPort: p.port, toPort: p.toPort, sources: everyone, description: `extra port ${rangeSpec(p)}/${p.protocol}` })),
+    ];
+    if (trusted.length > 0) {
+        rules.push(
+            ...LIBVIRT_PORTS.map((libvirt): CloudFirewallRule => ({ protocol: "tcp", fromPort: libvirt, toPort: libvirt, sources: trusted, description: "libvirt" })),
+            { protocol: "tcp", fromPort: MIGRATION_PORTS.port, toPort: MIGRATION_PORTS.toPort, sources: trusted, description: "live migration" },
+            { protocol: "tcp", fromPort: firewall.vncPorts.port, toPort: firewall.vncPorts.toPort, sources: trusted, description: "VNC consoles" },
+        );
+    }
+    return rules;
+}
+
+function portRange(field: string, range: PortRange): Required<PortRange> {
+    const first = port(`${field}.port`, range?.port);
+    const last = range.toPort === undefined ? first : port(`${field}.toPort`, range.toPort);
     if (last < first) throw new Error(`${field}.toPort must not be below ${field}.port (got ${last} < ${first})`);
-    const protocol = oneOf(`${field}.protocol`, spec.protocol ?? "tcp", ["tcp", "udp"] as const);
-    return `${last === first ? first : `${first}:${last}`}/${protocol}`;
+    return { port: first, toPort: last };
+}
+
+/** `port` or `first:last`, the way iptables prints it. */
+function rangeSpec(range: Required<PortRange>): string {
+    return range.toPort === range.port ? String(range.port) : `${range.port}:${range.toPort}`;
+}
+
+/** An IPv4/IPv6 address or CIDR, as its network address with a prefix length. */
+function cidr(field: string, value: unknown): string {
+    const text = typeof value === "string" ? value : "";
+    try {
+        const [address, prefix] = text.includes("/") ? ipaddr.parseCIDR(text) : [ipaddr.parse(text), undefined];
+        if (address.kind() === "ipv4" && !ipaddr.IPv4.isValidFourPartDecimal(text.split("/")[0])) throw new Error("not four parts");
+        const bits = prefix ?? (address.kind() === "ipv4" ? 32 : 128);
+        const network = address.kind() === "ipv4"
+            ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${bits}`)
+            : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${bits}`);
+        return `${network.toString()}/${bits}`;
+    } catch {
+        throw new Error(`${field} must be an IPv4 or IPv6 address or CIDR like 10.0.0.0/16 (got ${describeValue(value)})`);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -317,6 +459,8 @@ interface ForwardingCommon {
     uplink: string;
     /** The VMs' bridge, created when missing. Default `"br0"`. */
     bridge?: string;
+    /** Write the boot unit that re-applies the forwarding at every boot. Default `true`. */
+    bootUnit?: boolean;
 }
 
 /** DigitalOcean: VMs get private leases, reachable by TCP port ranges on the host (nodeport). */
@@ -374,6 +518,7 @@ export function publicForwardingScript(args: PublicForwardingArgs): HostScript {
         PUBLIC_MODEL: model,
         UPLINK: interfaceName("uplink", args.uplink),
         BRIDGE: interfaceName("bridge", args.bridge ?? "br0"),
+        BOOT_UNITS: yesNo(booleanField("bootUnit", args.bootUnit, true)),
     };
     if (common.UPLINK === common.BRIDGE) throw new Error(`uplink and bridge must be different interfaces (both ${common.UPLINK})`);
     let modelEnvironment: { environment: Record<string, string>; vmIps: string[]; gateways: string[] };

@@ -12,19 +12,16 @@
 #   ONE_NODE_PRINT_ONLY  1: only print the plan (package, files), change nothing
 #   HOST_ROOT            prefix for the files written (default: none, i.e. /); packages and
 #                        services are those of the running system
-set -euo pipefail
+#
+# Installs only (ACTION=create): packages are not removed, other software on the host may use them.
+# shellcheck source-path=SCRIPTDIR source=prelude.sh disable=SC1091
+declare -F die >/dev/null || source "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
+script_name opennebula-node.sh
 
-readonly SCRIPT=opennebula-node.sh
-readonly ROOT=${HOST_ROOT:-}
 readonly MODPROBE_FILE=/etc/modprobe.d/opennebula-edge-kvm.conf
 readonly APPARMOR_FILE=/etc/apparmor.d/abstractions/libvirt-qemu
 # Datastore paths the qemu processes must reach (as oneprovision's role allowed).
 readonly APPARMOR_LINES=("  /srv/** rwk," "  /var/lib/one/datastores/** rwk,")
-
-die() {
-  echo "$SCRIPT: $*" >&2
-  exit 1
-}
 
 CHANGED=no
 
@@ -64,12 +61,6 @@ print_plan() {
   fi
 }
 
-apt_get() {
-  # Fresh cloud machines often run unattended-upgrades at boot; wait for the dpkg lock.
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
-    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -q "$@"
-}
-
 install_package() {
   if dpkg-query -W -f='${Status}' "$PACKAGE" 2>/dev/null | grep -q 'install ok installed'; then
     return 0
@@ -83,7 +74,7 @@ install_package() {
   fi
   apt_get install -y "$PACKAGE" || die "could not install $PACKAGE (is the OpenNebula repository configured? run opennebula-repo.sh)"
   CHANGED=yes
-  echo "$SCRIPT: installed $PACKAGE"
+  say "installed $PACKAGE"
 }
 
 configure_nested() {
@@ -91,18 +82,16 @@ configure_nested() {
   local file=$ROOT$MODPROBE_FILE content
   content=$(modprobe_content)
   [[ -f $file && $(cat "$file") == "$content" ]] && return 0
-  mkdir -p "$(dirname "$file")"
-  printf '%s\n' "$content" >"$file"
+  printf '%s\n' "$content" | write_if_changed "$file" 0644
   CHANGED=yes
-  echo "$SCRIPT: wrote $file"
   [[ -z $ROOT ]] || return 0
   local module
   for module in kvm_intel kvm_amd; do
     [[ -d /sys/module/$module ]] || continue
-    if modprobe -r "$module" 2>/dev/null && modprobe "$module"; then
-      echo "$SCRIPT: reloaded $module"
+    if run modprobe -r "$module" 2>/dev/null && run modprobe "$module"; then
+      say "reloaded $module"
     else
-      echo "$SCRIPT: $module is in use; the nested setting applies after a reboot" >&2
+      say "$module is in use; the nested setting applies after a reboot" >&2
     fi
   done
 }
@@ -118,7 +107,7 @@ allow_datastores_in_apparmor() {
   done
   [[ $added == yes ]] || return 0
   CHANGED=yes
-  echo "$SCRIPT: allowed the datastores in $file"
+  say "allowed the datastores in $file"
   if [[ -z $ROOT ]] && command -v systemctl >/dev/null 2>&1; then
     systemctl reload apparmor 2>/dev/null || true
   fi
@@ -128,15 +117,16 @@ start_libvirtd() {
   if [[ -n $ROOT ]] || ! command -v systemctl >/dev/null 2>&1; then
     return 0
   fi
-  systemctl enable libvirtd >/dev/null 2>&1 || true
+  run systemctl enable libvirtd >/dev/null 2>&1 || true
   if [[ $CHANGED == yes ]]; then
-    systemctl restart libvirtd
+    run systemctl restart libvirtd
   elif ! systemctl is-active --quiet libvirtd; then
-    systemctl start libvirtd
+    run systemctl start libvirtd
   fi
 }
 
 main() {
+  read_action create
   read_inputs
   if [[ $PRINT_ONLY == 1 ]]; then
     print_plan
@@ -148,7 +138,7 @@ main() {
     allow_datastores_in_apparmor
     start_libvirtd
   fi
-  echo "$SCRIPT: $PACKAGE ready for HYPERVISOR=$HV"
+  say "$PACKAGE ready for HYPERVISOR=$HV"
 }
 
 main "$@"

@@ -4,6 +4,8 @@
 # /etc/apt/sources.list.d/opennebula.list, then `apt-get update` when either changed.
 #
 # Environment:
+#   ACTION               create (default); delete: remove the sources list, and the keyring when
+#                        this script downloaded it
 #   ONE_VERSION          6.10 (default) or 7.0
 #   ONE_REPO_PRINT_ONLY  1: only print what would be installed (ONE_REPO_URL, ONE_REPO_KEY_URL,
 #                        ONE_REPO_KEYRING, ONE_REPO_LIST, ONE_REPO_LINE), no network, no writes
@@ -11,18 +13,13 @@
 #
 # Supported systems (from $HOST_ROOT/etc/os-release): Ubuntu 22.04, Ubuntu 24.04, Debian 12.
 # The key is downloaded only when the keyring is missing, so re-runs need no network.
-set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=prelude.sh disable=SC1091
+declare -F die >/dev/null || source "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
+script_name opennebula-repo.sh
 
-readonly SCRIPT=opennebula-repo.sh
-readonly ROOT=${HOST_ROOT:-}
 readonly KEY_URL=https://downloads.opennebula.io/repo/repo2.key
 readonly KEYRING=/etc/apt/keyrings/opennebula.gpg
 readonly LIST=/etc/apt/sources.list.d/opennebula.list
-
-die() {
-  echo "$SCRIPT: $*" >&2
-  exit 1
-}
 
 # The value of KEY in os-release, read as data (the file is not sourced).
 os_release_value() {
@@ -43,79 +40,58 @@ distribution_path() {
   esac
 }
 
-CHANGED=no
-
-# Writes CONTENT to FILE when it differs, and records the change in CHANGED.
-write_if_changed() {
-  local file=$1 content=$2
-  if [[ -f $file && $(cat "$file") == "$content" ]]; then
-    return 0
-  fi
-  mkdir -p "$(dirname "$file")"
-  printf '%s\n' "$content" >"$file.tmp"
-  chmod 0644 "$file.tmp"
-  mv -f "$file.tmp" "$file"
-  CHANGED=yes
-  echo "$SCRIPT: wrote $file"
-}
-
-apt_get() {
-  # Fresh cloud machines often run unattended-upgrades at boot; wait for the dpkg lock.
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q "$@"
-}
-
-install_tools() {
-  local missing=()
-  command -v curl >/dev/null 2>&1 || missing+=(curl)
-  command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
-  [[ -f /etc/ssl/certs/ca-certificates.crt ]] || missing+=(ca-certificates)
-  if ((${#missing[@]} > 0)); then
-    apt_get update
-    apt_get install -y "${missing[@]}"
-  fi
-}
-
 # Downloads and de-armors the key into the keyring unless it is already there.
 install_key() {
   local keyring=$ROOT$KEYRING tmp
   [[ -s $keyring ]] && return 0
   install_tools
   mkdir -p "$(dirname "$keyring")"
-  tmp=$(mktemp)
+  tmp=$(temp_file)
   curl -fsSL --retry 5 "$KEY_URL" | gpg --dearmor --yes --output "$tmp" ||
     die "could not download the OpenNebula signing key from $KEY_URL"
   chmod 0644 "$tmp"
   mv -f "$tmp" "$keyring"
-  CHANGED=yes
-  echo "$SCRIPT: installed the signing key in $keyring"
+  remember_value downloaded-key yes
+  CHANGED_FILES+=("$keyring")
+  say "installed the signing key in $keyring"
+}
+
+create() {
+  install_key
+  printf '%s\n' "# Managed by opennebula-edge (opennebula-repo.sh)" "$LINE" | write_if_changed "$ROOT$LIST" 0644
+  # With HOST_ROOT the files belong to another tree, not to this system's apt.
+  if [[ ${#CHANGED_FILES[@]} -gt 0 && -z $ROOT ]]; then
+    apt_get update
+  fi
+  say "OpenNebula $VERSION repository $URL"
+}
+
+delete() {
+  remove_file "$ROOT$LIST"
+  if [[ $(recalled_value downloaded-key) == yes ]]; then
+    remove_file "$ROOT$KEYRING"
+    forget_value downloaded-key
+  fi
 }
 
 main() {
-  local version=${ONE_VERSION:-6.10}
-  [[ $version == 6.10 || $version == 7.0 ]] ||
-    die "ONE_VERSION must be 6.10 or 7.0 (got '$version')"
+  read_action create delete
+  VERSION=${ONE_VERSION:-6.10}
+  [[ $VERSION == 6.10 || $VERSION == 7.0 ]] ||
+    die "ONE_VERSION must be 6.10 or 7.0 (got '$VERSION')"
   local print_only=${ONE_REPO_PRINT_ONLY:-0}
   [[ $print_only == 0 || $print_only == 1 ]] ||
     die "ONE_REPO_PRINT_ONLY must be 0 or 1 (got '$print_only')"
 
-  local url line
-  url="https://downloads.opennebula.io/repo/$version/$(distribution_path)"
-  line="deb [signed-by=$KEYRING] $url stable opennebula"
+  URL="https://downloads.opennebula.io/repo/$VERSION/$(distribution_path)"
+  LINE="deb [signed-by=$KEYRING] $URL stable opennebula"
 
   if [[ $print_only == 1 ]]; then
-    printf '%s\n' "ONE_REPO_URL=$url" "ONE_REPO_KEY_URL=$KEY_URL" "ONE_REPO_KEYRING=$KEYRING" \
-      "ONE_REPO_LIST=$LIST" "ONE_REPO_LINE=$line"
+    printf '%s\n' "ONE_REPO_URL=$URL" "ONE_REPO_KEY_URL=$KEY_URL" "ONE_REPO_KEYRING=$KEYRING" \
+      "ONE_REPO_LIST=$LIST" "ONE_REPO_LINE=$LINE"
     return 0
   fi
-
-  install_key
-  write_if_changed "$ROOT$LIST" "# Managed by opennebula-edge (opennebula-repo.sh)
-$line"
-  # With HOST_ROOT the files belong to another tree, not to this system's apt.
-  if [[ $CHANGED == yes && -z $ROOT ]]; then
-    apt_get update
-  fi
-  echo "$SCRIPT: OpenNebula $version repository $url"
+  "$ACTION"
 }
 
 main "$@"

@@ -25,24 +25,26 @@
 #   routed:       PUBLIC_IPS (required) space or comma separated IPv4 addresses
 #   nat:          NAT_PAIRS (required) space or comma separated PUBLIC=PRIVATE, NAT_BY host|cloud
 #
+#   ACTION        create (default): apply, and write the boot unit
+#                 opennebula-edge-public-forwarding.service that re-applies it at every boot;
+#                 delete: remove every tagged route, proxy entry and nat rule, the bridge when this
+#                 script created it (and no port is left on it), and the boot unit. Delete needs
+#                 only BRIDGE.
+#
 # Needs net.ipv4.ip_forward=1 (run sysctl.sh first). Everything installed is tagged: routes and
 # proxy entries with protocol 233, iptables rules in the nat chains ONE-EDGE-PREROUTING and
 # ONE-EDGE-POSTROUTING (rebuilt in one transaction). Tagged entries that the current inputs do
-# not ask for are removed, so re-running with other inputs leaves no stale forwarding, and
-# re-running with the same inputs changes nothing.
-set -euo pipefail
-# (bash 4.4 or later: empty arrays expand cleanly under `set -u`)
+# not ask for are removed, so re-running with other inputs (one address fewer) removes exactly
+# what is no longer asked for, and re-running with the same inputs changes nothing.
+# shellcheck source-path=SCRIPTDIR source=prelude.sh disable=SC1091
+declare -F die >/dev/null || source "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
+script_name public-forwarding.sh
 
-readonly SCRIPT=public-forwarding.sh
 readonly PROTO=233
 readonly PRE_CHAIN=ONE-EDGE-PREROUTING
 readonly POST_CHAIN=ONE-EDGE-POSTROUTING
 readonly MAX_LEASES=1000
-
-die() {
-  echo "$SCRIPT: $*" >&2
-  exit 1
-}
+readonly INPUTS=(PUBLIC_MODEL UPLINK BRIDGE GATEWAY BASE_IP LEASES PORT_START PORT_SIZE PUBLIC_IPS NAT_PAIRS NAT_BY)
 
 is_ipv4() {
   local octet='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
@@ -178,10 +180,28 @@ check_prerequisites() {
 
 ensure_bridge() {
   if ! ip link show dev "$BRIDGE_IF" >/dev/null 2>&1; then
-    ip link add name "$BRIDGE_IF" type bridge
-    echo "$SCRIPT: created bridge $BRIDGE_IF"
+    remember_value "created-$BRIDGE_IF" yes
+    run ip link add name "$BRIDGE_IF" type bridge
+    say "created bridge $BRIDGE_IF"
   fi
-  ip link set dev "$BRIDGE_IF" up
+  remember_value "created-$BRIDGE_IF" no
+  [[ $(ip -o link show dev "$BRIDGE_IF") == *"state UP"* || $(ip -o link show dev "$BRIDGE_IF") == *",UP"* ]] ||
+    run ip link set dev "$BRIDGE_IF" up
+}
+
+# Deletes the bridge when this script created it and no port is left on it.
+remove_bridge() {
+  local created
+  created=$(recalled_value "created-$BRIDGE_IF") || return 0
+  if [[ $created == yes ]] && ip link show dev "$BRIDGE_IF" >/dev/null 2>&1; then
+    if [[ -n $(ip -o link show master "$BRIDGE_IF") ]]; then
+      say "kept bridge $BRIDGE_IF: ports are still attached to it"
+      return 0
+    fi
+    run ip link del dev "$BRIDGE_IF"
+    say "removed bridge $BRIDGE_IF"
+  fi
+  forget_value "created-$BRIDGE_IF"
 }
 
 contains() {
@@ -195,13 +215,15 @@ contains() {
 
 reconcile_routes() {
   local ip dst dev rest
+  local -a present
+  mapfile -t present < <(ip -4 route show proto "$PROTO" | awk '{ print $1 " " $3 }')
   for ip in "${ROUTES[@]}"; do
-    ip route replace "$ip/32" dev "$BRIDGE_IF" proto "$PROTO"
+    contains "$ip $BRIDGE_IF" "${present[@]}" || run ip route replace "$ip/32" dev "$BRIDGE_IF" proto "$PROTO"
   done
   while read -r dst _ dev rest; do
     if [[ $dev != "$BRIDGE_IF" ]] || ! contains "${dst%/32}" "${ROUTES[@]}"; then
-      ip route del "$dst" dev "$dev" proto "$PROTO"
-      echo "$SCRIPT: removed stale route $dst dev $dev"
+      run ip route del "$dst" dev "$dev" proto "$PROTO"
+      say "removed stale route $dst dev $dev"
     fi
   done < <(ip -4 route show proto "$PROTO")
 }
@@ -216,15 +238,17 @@ wanted_proxies() {
 reconcile_proxies() {
   local -a wanted
   mapfile -t wanted < <(wanted_proxies)
+  local -a present
+  mapfile -t present < <(ip -4 neigh show proxy | awk '/proto '"$PROTO"'/ { print $1 " " $3 }')
   local entry ip dev rest
   for entry in "${wanted[@]}"; do
-    ip neigh replace proxy "${entry% *}" dev "${entry#* }" protocol "$PROTO"
+    contains "$entry" "${present[@]}" || run ip neigh replace proxy "${entry% *}" dev "${entry#* }" protocol "$PROTO"
   done
   while read -r ip _ dev rest; do
     [[ $rest == *"proto $PROTO"* ]] || continue
     if ! contains "$ip $dev" "${wanted[@]}"; then
-      ip neigh del proxy "$ip" dev "$dev"
-      echo "$SCRIPT: removed stale proxy entry $ip dev $dev"
+      run ip neigh del proxy "$ip" dev "$dev"
+      say "removed stale proxy entry $ip dev $dev"
     fi
   done < <(ip -4 neigh show proxy)
 }
@@ -243,24 +267,57 @@ nat_rules() {
 ensure_single_jump() {
   local from=$1 to=$2 extra
   if ! iptables -t nat -C "$from" -j "$to" 2>/dev/null; then
-    iptables -t nat -I "$from" 1 -j "$to"
+    run iptables -t nat -I "$from" 1 -j "$to"
   fi
   for extra in $(iptables -t nat -S "$from" |
     awk -v jump="-A $from -j $to" '/^-A / { n++; if ($0 == jump) print n }' | sort -rn | head -n -1); do
-    iptables -t nat -D "$from" "$extra"
+    run iptables -t nat -D "$from" "$extra"
   done
 }
 
-main() {
+remove_nat_chain() {
+  local from=$1 chain=$2
+  while iptables -t nat -C "$from" -j "$chain" 2>/dev/null; do
+    run iptables -t nat -D "$from" -j "$chain"
+  done
+  if iptables -t nat -S "$chain" >/dev/null 2>&1; then
+    run iptables -t nat -F "$chain"
+    run iptables -t nat -X "$chain"
+  fi
+}
+
+create() {
   read_inputs
   check_prerequisites
   ensure_bridge
   reconcile_routes
   reconcile_proxies
-  nat_rules | iptables-restore --noflush
+  nat_rules | run iptables-restore --noflush
   ensure_single_jump PREROUTING "$PRE_CHAIN"
   ensure_single_jump POSTROUTING "$POST_CHAIN"
-  echo "$SCRIPT: $MODEL forwarding for ${#ROUTES[@]} address(es) on $BRIDGE_IF via $UPLINK_IF"
+  # After the uplink is up, the sysctls are applied and the firewall is in place.
+  install_boot_unit public-forwarding "Public forwarding of this OpenNebula edge host's VMs" \
+    "Wants=network-online.target
+After=network-online.target systemd-sysctl.service opennebula-edge-firewall.service" "${INPUTS[@]}"
+  say "$MODEL forwarding for ${#ROUTES[@]} address(es) on $BRIDGE_IF via $UPLINK_IF"
+}
+
+# Everything tagged goes, whatever the other inputs say: the same reconciliation with nothing wanted.
+delete() {
+  BRIDGE_IF=$(interface_name BRIDGE "${BRIDGE:-br0}")
+  ROUTES=() GATEWAYS=() UPLINK_PROXIES=()
+  remove_boot_unit public-forwarding
+  remove_nat_chain PREROUTING "$PRE_CHAIN"
+  remove_nat_chain POSTROUTING "$POST_CHAIN"
+  reconcile_proxies
+  reconcile_routes
+  remove_bridge
+  say "removed the public forwarding on $BRIDGE_IF"
+}
+
+main() {
+  read_action create delete
+  "$ACTION"
 }
 
 main "$@"

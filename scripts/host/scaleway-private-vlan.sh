@@ -4,6 +4,7 @@
 # (a systemd unit). No default route is added: the host keeps its public one.
 #
 # Environment:
+#   ACTION           create (default); delete: remove the VLAN interface and its unit
 #   PRIVATE_VLAN     required: VLAN id of the server's attachment (1-4094)
 #   PRIVATE_ADDRESS  required: the host's private address with its prefix length, e.g. 172.18.0.10/24
 #   UPLINK           physical interface (default: the interface of the IPv4 default route)
@@ -11,18 +12,14 @@
 #
 # The last line of output is UPLINK=<interface>. Re-running with the same inputs changes nothing;
 # with another VLAN, uplink or address it replaces them.
-set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=prelude.sh disable=SC1091
+declare -F die >/dev/null || source "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
+script_name scaleway-private-vlan.sh
 
-readonly SCRIPT=scaleway-private-vlan.sh
 readonly DEVICE=${PRIVATE_VLAN_DEVICE:-scwpn0}
-readonly ROOT=${HOST_ROOT:-}
 readonly UNIT=opennebula-edge-private-vlan.service
-readonly UNIT_FILE=$ROOT/etc/systemd/system/$UNIT
-
-die() {
-  echo "$SCRIPT: $*" >&2
-  exit 1
-}
+readonly UNIT_FILE=$ROOT$UNIT_DIR/$UNIT
+readonly WANTS_LINK=$ROOT$UNIT_DIR/multi-user.target.wants/$UNIT
 
 read_inputs() {
   local octet='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
@@ -52,21 +49,21 @@ device_matches() {
 configure_device() {
   if ! device_matches; then
     if ip link show dev "$DEVICE" >/dev/null 2>&1; then
-      ip link del dev "$DEVICE"
-      echo "$SCRIPT: removed $DEVICE (it was not VLAN $VLAN on $LINK)"
+      run ip link del dev "$DEVICE"
+      say "removed $DEVICE (it was not VLAN $VLAN on $LINK)" >&2
     fi
-    ip link add link "$LINK" name "$DEVICE" type vlan id "$VLAN"
-    echo "$SCRIPT: created $DEVICE, VLAN $VLAN on $LINK"
+    run ip link add link "$LINK" name "$DEVICE" type vlan id "$VLAN"
+    say "created $DEVICE, VLAN $VLAN on $LINK" >&2
   fi
-  ip addr replace "$ADDRESS" dev "$DEVICE"
+  [[ $(ip -4 -o addr show dev "$DEVICE") == *" $ADDRESS "* ]] || run ip addr replace "$ADDRESS" dev "$DEVICE"
   local current
   while read -r _ _ _ current _; do
     if [[ $current != "$ADDRESS" ]]; then
-      ip addr del "$current" dev "$DEVICE"
-      echo "$SCRIPT: removed stale address $current from $DEVICE"
+      run ip addr del "$current" dev "$DEVICE"
+      say "removed stale address $current from $DEVICE" >&2
     fi
   done < <(ip -4 -o addr show dev "$DEVICE" scope global)
-  ip link set dev "$DEVICE" up
+  run ip link set dev "$DEVICE" up >&2
 }
 
 unit_text() {
@@ -91,26 +88,38 @@ EOF
 }
 
 persist() {
-  local wanted
-  wanted=$(unit_text)
-  if [[ ! -f $UNIT_FILE || $(cat "$UNIT_FILE") != "$wanted" ]]; then
-    mkdir -p "$(dirname "$UNIT_FILE")"
-    printf '%s\n' "$wanted" >"$UNIT_FILE"
-    echo "$SCRIPT: wrote $UNIT_FILE"
-    if [[ -z $ROOT ]] && command -v systemctl >/dev/null 2>&1; then
-      systemctl daemon-reload
-    fi
+  unit_text | write_if_changed "$UNIT_FILE" 0644 >&2
+  if [[ $(readlink "$WANTS_LINK" 2>/dev/null) != "$UNIT_DIR/$UNIT" ]]; then
+    mkdir -p "$(dirname "$WANTS_LINK")"
+    ln -sfn "$UNIT_DIR/$UNIT" "$WANTS_LINK"
   fi
-  if [[ -z $ROOT ]] && command -v systemctl >/dev/null 2>&1; then
-    systemctl enable --quiet "$UNIT"
+  if changed "$UNIT_FILE" && systemd_running; then
+    run systemctl daemon-reload
   fi
 }
 
-main() {
+create() {
   read_inputs
   configure_device
   persist
   echo "UPLINK=$LINK"
+}
+
+delete() {
+  remove_file "$WANTS_LINK"
+  remove_file "$UNIT_FILE"
+  if changed "$UNIT_FILE" && systemd_running; then
+    run systemctl daemon-reload
+  fi
+  if ip link show dev "$DEVICE" >/dev/null 2>&1; then
+    run ip link del dev "$DEVICE"
+    say "removed $DEVICE"
+  fi
+}
+
+main() {
+  read_action create delete
+  "$ACTION"
 }
 
 main "$@"

@@ -12,7 +12,7 @@ import {
     AWS_REGIONS, AwsEdgeCluster, AwsEdgeClusterArgs, awsSecurityGroupRules, checkProviderRegion, awsUserData, planAwsEdgeCluster, releaseAddressesCommand,
 } from "../../components/clouds/aws";
 import { publicForwardingScript, readHostScript, sysctlScript } from "../../components/edge/host-scripts";
-import { Lab, connect, must, mustRunScript, netnsSkipReason, run } from "../host/netns";
+import { Lab, connect, must, mustRunScript, netnsSkipReason, nsName, run } from "../host/netns";
 import { RecordedProgram, RecordedResource, runProgram } from "../support/pulumi-mocks";
 import { environmentOf, unsecret, valueOf } from "../support/stdin";
 
@@ -448,11 +448,11 @@ describe("AwsEdgeCluster plan and renderers", function () {
     });
 });
 
-describe("AwsEdgeCluster user data on a host (namespaces hstawscli, hstawshost, hstawsvm)", function () {
+describe("AwsEdgeCluster user data on a host (namespaces awscli, awshost, awsvm)", function () {
     this.timeout(120_000);
-    const CLIENT = "hstawscli";
-    const HOST = "hstawshost";
-    const VM = "hstawsvm";
+    const CLIENT = nsName("awscli");
+    const HOST = nsName("awshost");
+    const VM = nsName("awsvm");
     const UPLINK = "hstawsup0";
     const BRIDGE = "hstawsbr0";
     let lab: Lab;

@@ -245,7 +245,7 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
         for (const key of ["host-0", "host-1", "host-2"]) {
             const env = environmentOf(program.named(`edge-one-${key}-forwarding`).inputs.stdin);
             assert.deepStrictEqual(env, {
-                PUBLIC_MODEL: "portforward", UPLINK: "eth0", BRIDGE: "br0", GATEWAY: "192.168.23.1",
+                PUBLIC_MODEL: "portforward", UPLINK: "eth0", BRIDGE: "br0", BOOT_UNITS: "yes", GATEWAY: "192.168.23.1",
                 BASE_IP: "192.168.23.2", LEASES: "250", PORT_START: "9000", PORT_SIZE: "100",
             }, `${key} forwards the same leases`);
         }

@@ -11,9 +11,9 @@ import * as os from "os";
 import * as path from "path";
 import { readHostScript } from "../../components/edge/host-scripts";
 
-/** Runs a host script the way env-loader.sh does (`bash -c "<script>"`, values in the environment, stdin /dev/null). */
+/** Runs a host script the way env-loader.sh does (`bash -c "<prelude><script>"`, values in the environment, stdin /dev/null). */
 function runScript(name: string, env: Record<string, string>) {
-    const result = spawnSync("/bin/bash", ["-c", readHostScript(name), "host-script"], { env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+    const result = spawnSync("/bin/bash", ["-c", readHostScript("prelude.sh") + readHostScript(name), "host-script"], { env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
     return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -63,19 +63,19 @@ describe("overlay install scripts", function () {
     });
 
     describe("frr-install.sh", function () {
-        it("installs nothing (and runs no apt-get) when zebra and bgpd are there", function () {
-            const sbin = stubs(path.join(dir, "frr"), ["zebra", "bgpd"]);
+        it("installs nothing (and runs no apt-get) when zebra, bgpd and frr-reload.py are there", function () {
+            const sbin = stubs(path.join(dir, "frr"), ["zebra", "bgpd", "frr-reload.py"]);
             const bin = stubs(path.join(dir, "bin"), ["apt-get", "curl"]);
             const result = runScript("frr-install.sh", { PATH: bin, FRR_SBIN_DIR: sbin, FRR_SOURCE: "frrouting" });
             assert.equal(result.code, 0, result.stderr);
-            assert.equal(result.stdout, `frr-install.sh: FRR already installed (${sbin}/bgpd)\n`);
+            assert.equal(result.stdout, `frr-install.sh: FRR already installed (${sbin}/bgpd, ${sbin}/frr-reload.py)\n`);
             assert.equal(result.stderr, "");
         });
 
         it("says what to do on a host without FRR and without apt-get", function () {
             const result = runScript("frr-install.sh", { PATH: path.join(dir, "empty"), FRR_SBIN_DIR: path.join(dir, "none") });
             assert.equal(result.code, 1);
-            assert.match(result.stderr, /FRR is not installed and there is no apt-get to install it; install frr first/);
+            assert.match(result.stderr, /FRR is not installed and there is no apt-get to install it; install frr and frr-pythontools first/);
         });
 
         it("refuses an unknown source or a channel that is no channel, before anything else", function () {

@@ -10,7 +10,12 @@ import {
     scalewayRegionOf, uplinkFromOutput, validateScalewayEdgeClusterArgs,
 } from "../../components/clouds/scaleway";
 import { RecordedProgram, RunOptions, runProgram } from "../support/pulumi-mocks";
-import { Lab, netnsSkipReason, run, runScript } from "../host/netns";
+import { Lab, netnsSkipReason, nsName, run, runScript } from "../host/netns";
+import { toStdin } from "../../components/edge/host-scripts";
+
+const SCWA = nsName("scwa");
+const SCWB = nsName("scwb");
+const SCWC = nsName("scwc");
 import { environmentOf, unsecret, valueOf } from "../support/stdin";
 
 const SSH_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2NhbGV3YXktc2VjcmV0LWtleQ==\n-----END OPENSSH PRIVATE KEY-----";
@@ -208,11 +213,11 @@ describe("ScalewayEdgeCluster (mocks)", function () {
 
         const forwarding = (i: number) => environmentOf(program.named(`c-one-host-${i}-forwarding`).inputs.stdin);
         assert.deepStrictEqual(forwarding(0), {
-            PUBLIC_MODEL: "nat", NAT_BY: "host", UPLINK, BRIDGE: "br0",
+            PUBLIC_MODEL: "nat", NAT_BY: "host", UPLINK, BRIDGE: "br0", BOOT_UNITS: "yes",
             NAT_PAIRS: "62.210.1.1=172.16.100.1 62.210.1.3=172.16.100.5", GATEWAY: "172.16.100.0 172.16.100.4",
         });
         assert.deepStrictEqual(forwarding(1), {
-            PUBLIC_MODEL: "nat", NAT_BY: "host", UPLINK, BRIDGE: "br0", NAT_PAIRS: "62.210.1.2=172.16.100.3", GATEWAY: "172.16.100.2",
+            PUBLIC_MODEL: "nat", NAT_BY: "host", UPLINK, BRIDGE: "br0", BOOT_UNITS: "yes", NAT_PAIRS: "62.210.1.2=172.16.100.3", GATEWAY: "172.16.100.2",
         });
         // The forwarding covers exactly the published ranges: each AR's lease and gateway on the host named in EDGE_HOST.
         for (const range of network.inputs.addressRanges as unknown as Record<string, string>[]) {
@@ -419,7 +424,7 @@ describe("scaleway-private-vlan.sh (the host side of the private network)", func
 
     it("is strict bash and shellcheck clean", function () {
         assert.ok(script.script.startsWith("#!/usr/bin/env bash\n"));
-        assert.match(script.script, /^set -euo pipefail$/m);
+        assert.match(toStdin(script), /^set -euo pipefail$/m, "strict mode comes with the prelude");
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "scw-vlan-")), "scaleway-private-vlan.sh");
         try {
             fs.writeFileSync(file, script.script);
@@ -434,7 +439,7 @@ describe("scaleway-private-vlan.sh (the host side of the private network)", func
         }
     });
 
-    describe("in network namespaces hstscwa / hstscwb", function () {
+    describe("in network namespaces scwa / scwb", function () {
         let lab: Lab;
         let vlanSupport = false;
         before(function () {
@@ -445,13 +450,13 @@ describe("scaleway-private-vlan.sh (the host side of the private network)", func
             }
             lab = new Lab();
             // Two "servers" on one L2 segment, as Scaleway's switch joins them; each with a public default route.
-            lab.namespace("hstscwa");
-            lab.namespace("hstscwb");
-            lab.link({ ns: "hstscwa", dev: "hstem0", address: "198.51.100.10/24" }, { ns: "hstscwb", dev: "hstem0", address: "198.51.100.11/24" });
-            for (const ns of ["hstscwa", "hstscwb"]) run("ip", ["-n", ns, "route", "add", "default", "via", "198.51.100.1"]);
-            const probe = run("ip", ["-n", "hstscwa", "link", "add", "link", "hstem0", "name", "hstprobe", "type", "vlan", "id", "4000"]);
+            lab.namespace(SCWA);
+            lab.namespace(SCWB);
+            lab.link({ ns: SCWA, dev: "hstem0", address: "198.51.100.10/24" }, { ns: SCWB, dev: "hstem0", address: "198.51.100.11/24" });
+            for (const ns of [SCWA, SCWB]) run("ip", ["-n", ns, "route", "add", "default", "via", "198.51.100.1"]);
+            const probe = run("ip", ["-n", SCWA, "link", "add", "link", "hstem0", "name", "hstprobe", "type", "vlan", "id", "4000"]);
             vlanSupport = probe.status === 0;
-            run("ip", ["-n", "hstscwa", "link", "del", "hstprobe"]);
+            run("ip", ["-n", SCWA, "link", "del", "hstprobe"]);
         });
         after(function () {
             lab?.destroy();
@@ -467,17 +472,17 @@ describe("scaleway-private-vlan.sh (the host side of the private network)", func
         for (const [label, environment, message] of rejects) {
             it(`rejects ${label} and changes nothing`, function () {
                 const root = lab.tempDir();
-                const result = runScript("hstscwa", script, { ...environment, HOST_ROOT: root });
+                const result = runScript(SCWA, script, { ...environment, HOST_ROOT: root });
                 assert.notStrictEqual(result.status, 0);
                 assert.match(result.stderr, message);
-                assert.strictEqual(run("ip", ["-n", "hstscwa", "link", "show", "scwpn0"]).status, 1, "no VLAN interface");
+                assert.strictEqual(run("ip", ["-n", SCWA, "link", "show", "scwpn0"]).status, 1, "no VLAN interface");
                 assert.ok(!fs.existsSync(path.join(root, "etc")), "no file written");
             });
         }
 
         it("refuses to guess the uplink without a default route", function () {
-            lab.namespace("hstscwc");
-            const result = runScript("hstscwc", script, { HOST_ROOT: lab.tempDir() });
+            lab.namespace(SCWC);
+            const result = runScript(SCWC, script, { HOST_ROOT: lab.tempDir() });
             assert.match(result.stderr, /no IPv4 default route/);
         });
 
@@ -486,33 +491,33 @@ describe("scaleway-private-vlan.sh (the host side of the private network)", func
                 console.log("      skipped: this kernel has no 802.1Q VLAN devices (8021q)");
                 return this.skip();
             }
-            const roots = { hstscwa: lab.tempDir(), hstscwb: lab.tempDir() };
-            const address = { hstscwa: "172.18.0.10/24", hstscwb: "172.18.0.11/24" };
-            const state = (ns: "hstscwa" | "hstscwb") => [
+            const roots: Record<string, string> = { [SCWA]: lab.tempDir(), [SCWB]: lab.tempDir() };
+            const address: Record<string, string> = { [SCWA]: "172.18.0.10/24", [SCWB]: "172.18.0.11/24" };
+            const state = (ns: string) => [
                 run("ip", ["-n", ns, "-d", "-o", "link", "show", "scwpn0"]).stdout.replace(/\s+/g, " ").replace(/ (mtu|qlen) \d+/g, ""),
                 run("ip", ["-n", ns, "-4", "-o", "addr", "show", "dev", "scwpn0"]).stdout,
                 fs.readFileSync(path.join(roots[ns], "etc/systemd/system/opennebula-edge-private-vlan.service"), "utf8"),
             ].join("\n");
-            for (const ns of ["hstscwa", "hstscwb"] as const) {
+            for (const ns of [SCWA, SCWB]) {
                 const out = runScript(ns, privateVlanScript({ vlan: 42, address: address[ns] }), { HOST_ROOT: roots[ns] });
                 assert.strictEqual(out.status, 0, out.stderr);
                 assert.strictEqual(uplinkFromOutput(out.stdout), "hstem0", "the uplink is the default route's interface");
             }
-            const first = state("hstscwa");
+            const first = state(SCWA);
             assert.match(first, /scwpn0@hstem0/);
             assert.match(first, /vlan protocol 802\.1Q id 42 /);
             assert.match(first, /inet 172\.18\.0\.10\/24/);
             assert.match(first, /ExecStart=.* link add link hstem0 name scwpn0 type vlan id 42/);
-            assert.strictEqual(run("ip", ["netns", "exec", "hstscwa", "ping", "-c1", "-W2", "172.18.0.11"]).status, 0, "the other host answers on the VLAN");
+            assert.strictEqual(run("ip", ["netns", "exec", SCWA, "ping", "-c1", "-W2", "172.18.0.11"]).status, 0, "the other host answers on the VLAN");
 
-            const again = runScript("hstscwa", privateVlanScript({ vlan: 42, address: address.hstscwa }), { HOST_ROOT: roots.hstscwa });
+            const again = runScript(SCWA, privateVlanScript({ vlan: 42, address: address[SCWA] }), { HOST_ROOT: roots[SCWA] });
             assert.strictEqual(again.status, 0, again.stderr);
             assert.strictEqual(again.stdout, "UPLINK=hstem0\n", "nothing to do the second time");
-            assert.strictEqual(state("hstscwa"), first);
+            assert.strictEqual(state(SCWA), first);
 
-            const moved = runScript("hstscwa", privateVlanScript({ vlan: 43, address: "172.18.0.12/24" }), { HOST_ROOT: roots.hstscwa });
+            const moved = runScript(SCWA, privateVlanScript({ vlan: 43, address: "172.18.0.12/24" }), { HOST_ROOT: roots[SCWA] });
             assert.strictEqual(moved.status, 0, moved.stderr);
-            const after = state("hstscwa");
+            const after = state(SCWA);
             assert.match(after, /id 43 /);
             assert.doesNotMatch(after, /172\.18\.0\.10/, "the old address is gone");
         });

@@ -1,6 +1,6 @@
 /**
- * Public reachability proven for real, one cloud model at a time. Three namespaces:
- * "hstcli" (a client outside), "hsthost" (the edge host, uplink hstup0) and "hstvm" (a VM on
+ * Public reachability proven for real, one cloud model at a time. Three namespaces (named per run,
+ * see netns.ts): "cli" (a client outside), "host" (the edge host, uplink hstup0) and "vm" (a VM on
  * the host's bridge). The host is configured only by the package's own scripts and environment
  * builders (sysctl.sh, a strict firewall.sh, public-forwarding.sh run twice); the client must
  * reach the VM through the host's public address the way it would on that cloud, and the VM's
@@ -14,11 +14,11 @@ import {
     publicForwardingScript,
     sysctlScript,
 } from "../../components/edge/host-scripts";
-import { Lab, connect, must, mustRunScript, netnsSkipReason, snapshot } from "./netns";
+import { Lab, connect, must, mustRunScript, netnsSkipReason, nsName, snapshot } from "./netns";
 
-const CLIENT = "hstcli";
-const HOST = "hsthost";
-const VM = "hstvm";
+const CLIENT = nsName("cli");
+const HOST = nsName("host");
+const VM = nsName("vm");
 const UPLINK = "hstup0";
 const BRIDGE = "hstbr0";
 /** Port of the client's own server, for connections the VM opens. */
@@ -74,7 +74,7 @@ function sourceSeenByClient(clientAddress: string): string {
     return match[1];
 }
 
-describe("public forwarding per cloud model (namespaces hstcli, hsthost, hstvm)", function () {
+describe("public forwarding per cloud model (namespaces cli, host, vm)", function () {
     this.timeout(120_000);
     let lab: Lab;
 

@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { firewallScript, publicForwardingScript, sysctlScript } from "../../components/edge/host-scripts";
-import { Lab, connect, mustRunScript, netnsSkipReason, rules, run, runScript, snapshot } from "./netns";
+import { Lab, connect, exec, mustRunScript, netnsSkipReason, rules, run, runScript, snapshot } from "./netns";
 
 const HOST_IP = "198.51.100.2";
 
@@ -26,8 +26,8 @@ describe("host scripts in network namespaces", function () {
 
     beforeEach(function () {
         lab = new Lab();
-        host = lab.namespace("hstfwhost");
-        client = lab.namespace("hstfwcli");
+        host = lab.namespace("fwhost");
+        client = lab.namespace("fwcli");
         lab.link({ ns: client, dev: "hstfwc0", address: "198.51.100.1/24" }, { ns: host, dev: "hstfwup0", address: `${HOST_IP}/24` });
     });
 
@@ -47,17 +47,23 @@ describe("host scripts in network namespaces", function () {
             assert.match(filter, /^-A INPUT -j ONE-EDGE-INPUT$/m);
             assert.equal(filter.match(/-j ONE-EDGE-INPUT$/gm)?.length, 1, "exactly one jump to the chain");
             for (const expected of [
-                "--dport 22 ", "--dport 179 ", "--dport 8472 ", "--dport 51820 ", "--dport 16509 ",
-                "--dport 16514 ", "--dport 49152:49215 ", "--dport 8080 ", "-p udp -m conntrack --ctstate NEW -m udp --dport 4124 ",
+                "-A ONE-EDGE-INPUT ! -i wg0 -p tcp -m tcp --dport 179 -j REJECT",
+                "-A ONE-EDGE-INPUT ! -i wg0 -p udp -m udp --dport 8472 -j REJECT",
+                "-A ONE-EDGE-INPUT -i wg0 -p tcp -m conntrack --ctstate NEW -m tcp --dport 179 -j ACCEPT",
+                "-A ONE-EDGE-INPUT -i wg0 -p udp -m conntrack --ctstate NEW -m udp --dport 8472 -j ACCEPT",
+                "--dport 22 ", "--dport 51820 ", "--dport 8080 ", "-p udp -m conntrack --ctstate NEW -m udp --dport 4124 ",
+                "-A ONE-EDGE-INPUT -p tcp -m multiport --dports 16509,16514,49152:49215,5900:65535 -j REJECT --reject-with tcp-reset",
             ]) {
                 assert.ok(filter.includes(expected), `rules contain ${expected}`);
             }
+            assert.doesNotMatch(filter, /-s \S+ -p tcp -m multiport/, "no trusted source: libvirt, migration and VNC closed to all");
             assert.match(filter, /^-A ONE-EDGE-INPUT -j REJECT --reject-with icmp-port-unreachable$/m);
 
-            await lab.serve(host, [22, 8080, 7777], "edge-host");
+            await lab.serve(host, [22, 8080, 5000, 16509], "edge-host");
             assert.match(connect(client, HOST_IP, 22), /^edge-host .*:22 from 198\.51\.100\.1$/);
             assert.match(connect(client, HOST_IP, 8080), /^edge-host .*:8080 /);
-            assert.equal(connect(client, HOST_IP, 7777), "ERR ECONNREFUSED", "an unlisted port is rejected");
+            assert.equal(connect(client, HOST_IP, 5000), "ERR ECONNREFUSED", "an unlisted port is rejected");
+            assert.equal(connect(client, HOST_IP, 16509), "ERR ECONNREFUSED", "libvirt is not open without an allow-list");
         });
 
         it("open: the same accept list without the final reject, so unlisted ports answer", async function () {
@@ -65,17 +71,17 @@ describe("host scripts in network namespaces", function () {
             const first = snapshot(host);
             mustRunScript(host, firewallScript({ mode: "open" }));
             assert.equal(snapshot(host), first);
-            assert.doesNotMatch(rules(host), /REJECT/);
+            assert.doesNotMatch(rules(host), /^-A ONE-EDGE-INPUT -j REJECT/m, "no final reject");
 
-            await lab.serve(host, [7777], "edge-host");
-            assert.match(connect(client, HOST_IP, 7777), /^edge-host .*:7777 from 198\.51\.100\.1$/);
+            await lab.serve(host, [5000], "edge-host");
+            assert.match(connect(client, HOST_IP, 5000), /^edge-host .*:5000 from 198\.51\.100\.1$/);
         });
 
         it("switching modes rebuilds the chain instead of adding to it", function () {
             mustRunScript(host, firewallScript({ mode: "strict", extraPorts: [{ port: 8080 }] }));
             mustRunScript(host, firewallScript({ mode: "open" }));
             const filter = rules(host);
-            assert.doesNotMatch(filter, /REJECT/);
+            assert.doesNotMatch(filter, /^-A ONE-EDGE-INPUT -j REJECT/m);
             assert.doesNotMatch(filter, /--dport 8080 /);
             assert.equal(filter.match(/--dport 22 /g)?.length, 1);
         });
@@ -83,10 +89,10 @@ describe("host scripts in network namespaces", function () {
         it("removes oneprovision's icmp-host-prohibited rejects and sets FORWARD to ACCEPT", async function () {
             // What oneprovision's strict iptables role left on AWS hosts.
             for (const chain of ["INPUT", "FORWARD"]) {
-                run("ip", ["netns", "exec", host, "iptables", "-A", chain, "-i", "hstfwup0", "-j", "REJECT", "--reject-with", "icmp-host-prohibited"]);
+                exec(host, ["iptables", "-A", chain, "-i", "hstfwup0", "-j", "REJECT", "--reject-with", "icmp-host-prohibited"]);
             }
-            run("ip", ["netns", "exec", host, "iptables", "-P", "FORWARD", "DROP"]);
-            const output = mustRunScript(host, firewallScript({ mode: "open" }));
+            exec(host, ["iptables", "-P", "FORWARD", "DROP"]);
+            const output = mustRunScript(host, firewallScript({ mode: "open", trustedSources: ["198.51.100.1"] }));
             assert.match(output, /removing rule \d+ of INPUT \(icmp-host-prohibited/);
             assert.match(output, /removing rule \d+ of FORWARD \(icmp-host-prohibited/);
             const filter = rules(host);
@@ -94,7 +100,7 @@ describe("host scripts in network namespaces", function () {
             assert.match(filter, /^:FORWARD ACCEPT/m);
 
             await lab.serve(host, [49152], "edge-host");
-            assert.match(connect(client, HOST_IP, 49152), /^edge-host /, "live-migration ports reachable");
+            assert.match(connect(client, HOST_IP, 49152), /^edge-host /, "live-migration ports reachable from an allow-listed peer");
         });
 
         it("applies the same chain to IPv6", function () {
@@ -113,11 +119,19 @@ describe("host scripts in network namespaces", function () {
                 [{ FIREWALL_EXTRA_PORTS: "53/sctp" }, /FIREWALL_EXTRA_PORTS: protocol must be tcp or udp/],
                 [{ FIREWALL_WIREGUARD_PORT: "0" }, /FIREWALL_WIREGUARD_PORT must be a port number/],
                 [{ FIREWALL_INTERFACE: "eth0; reboot" }, /FIREWALL_INTERFACE must be an interface name/],
+                [{ FIREWALL_OVERLAY_INTERFACE: "wg0 -j ACCEPT" }, /FIREWALL_OVERLAY_INTERFACE must be an interface name/],
+                [{ FIREWALL_VXLAN_PORT: "84720" }, /FIREWALL_VXLAN_PORT must be a port number/],
+                [{ FIREWALL_TRUSTED_SOURCES: "10.0.0.0/8 0.0.0.0/0 -j ACCEPT" }, /FIREWALL_TRUSTED_SOURCES: '-j' is not an IPv4 or IPv6 address or CIDR/],
+                [{ FIREWALL_TRUSTED_SOURCES: "10.0.0.0/33" }, /FIREWALL_TRUSTED_SOURCES: '10\.0\.0\.0\/33' is not/],
+                [{ FIREWALL_VNC_PORTS: "6000:5900" }, /FIREWALL_VNC_PORTS: range '6000:5900' ends before it starts/],
+                [{ ACTION: "destroy" }, /ACTION must be one of create delete \(got 'destroy'\)/],
+                [{ BOOT_UNITS: "maybe" }, /BOOT_UNITS must be yes or no/],
             ];
             for (const [environment, message] of cases) {
                 const result = runScript(host, firewallScript(), environment);
                 assert.notEqual(result.status, 0);
                 assert.match(result.stderr, message);
+                assert.doesNotMatch(result.stderr, /^\+ /m, `no command ran for ${JSON.stringify(environment)}`);
             }
             assert.equal(rules(host), before);
         });

@@ -225,6 +225,40 @@ describe("host scripts against a temporary root", function () {
             assert.equal(fs.readFileSync(authorizedKeys(), "utf8"), `${other}\n${sameKeyOtherComment}\n${newKey}\n`);
         });
 
+        describe("authorizes only an exact, active, unrestricted line", function () {
+            const key = ed25519PublicKey("oneadmin@front-end");
+            const [type, data] = key.split(" ");
+            const cases: Array<[string, string, (original: string) => string]> = [
+                ["a commented-out line", `# ${key}\n`, (original) => `${original}${key}\n`],
+                ["a line restricted with from=", `from="10.9.9.9" ${key}\n`, () => `${key}\nfrom="10.9.9.9" ${key}\n`],
+                ["a line with a forced command", `command="/bin/false",no-pty ${type} ${data} x\n`, () => `${key}\ncommand="/bin/false",no-pty ${type} ${data} x\n`],
+                ["a different key with the same comment", `${ed25519PublicKey("oneadmin@front-end")}\n`, (original) => `${original}${key}\n`],
+                ["a key whose data only starts like ours", `${type} ${data.slice(0, -4)} oneadmin@front-end\n`, (original) => `${original}${key}\n`],
+            ];
+            for (const [label, existing, expected] of cases) {
+                it(`adds the key next to ${label}, before any other line of the same key; a re-run changes nothing`, function () {
+                    write(authorizedKeys(), existing);
+                    const script = oneadminKeyScript({ publicKey: key, hardenSshd: false });
+                    assert.match(mustRun(script, { HOST_ROOT: root }), /authorized the oneadmin key/);
+                    const after = fs.readFileSync(authorizedKeys(), "utf8");
+                    assert.equal(after, expected(existing));
+                    assert.match(mustRun(script, { HOST_ROOT: root }), /already authorized/);
+                    assert.equal(fs.readFileSync(authorizedKeys(), "utf8"), after);
+                });
+            }
+
+            it("a duplicate of the exact line counts as authorized and is left alone", function () {
+                write(authorizedKeys(), `${key}\n${key}\n`);
+                assert.match(mustRun(oneadminKeyScript({ publicKey: key, hardenSshd: false }), { HOST_ROOT: root }), /already authorized/);
+                assert.equal(fs.readFileSync(authorizedKeys(), "utf8"), `${key}\n${key}\n`);
+            });
+
+            it("an indented exact line counts as authorized (sshd ignores leading blanks)", function () {
+                write(authorizedKeys(), `   ${key}\n`);
+                assert.match(mustRun(oneadminKeyScript({ publicKey: key, hardenSshd: false }), { HOST_ROOT: root }), /already authorized/);
+            });
+        });
+
         it("uses a drop-in that wins over cloud-init's when sshd_config includes sshd_config.d", function () {
             const config = "Include /etc/ssh/sshd_config.d/*.conf\nPort 22\n";
             write(sshdConfig(), config);

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { readHostScript } from "../../components/edge/host-scripts";
 
-/** A host script's standard input (see `toStdin` in host-scripts.ts), decoded: its environment and the script. */
+/** A host script's standard input (see `toStdin` in host-scripts.ts), decoded: its environment and the script (without the prelude). */
 export function decodeStdin(stdin: string): { environment: Record<string, string>; script: string } {
     const loader = readHostScript("env-loader.sh");
     if (!stdin.startsWith(loader)) throw new Error("stdin does not start with env-loader.sh");
@@ -12,7 +12,11 @@ export function decodeStdin(stdin: string): { environment: Record<string, string
         const at = line.indexOf("=");
         return [line.slice(0, at), Buffer.from(line.slice(at + 1), "base64").toString("utf8")];
     }));
-    return { environment, script: lines.slice(end + 1).join("\n") };
+    // toStdin puts the shared prelude once in front of the script.
+    const prelude = readHostScript("prelude.sh");
+    const text = lines.slice(end + 1).join("\n");
+    if (!text.startsWith(prelude)) throw new Error("stdin does not carry prelude.sh before the script");
+    return { environment, script: text.slice(prelude.length) };
 }
 
 /** The environment a host script's standard input carries. */

@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import {
     HostScript,
+    cloudFirewallRules,
     firewallScript,
     hostScriptSequence,
     hostScriptsDir,
@@ -87,25 +88,45 @@ describe("host-scripts", function () {
     });
 
     describe("firewallScript", function () {
-        it("defaults: strict, WireGuard 51820, IPv6 on, no extra ports, all interfaces", function () {
+        const DEFAULTS = {
+            FIREWALL_MODE: "strict",
+            FIREWALL_WIREGUARD_PORT: "51820",
+            FIREWALL_OVERLAY_INTERFACE: "wg0",
+            FIREWALL_VXLAN_PORT: "8472",
+            FIREWALL_VNC_PORTS: "5900:65535",
+            FIREWALL_IPV6: "yes",
+            BOOT_UNITS: "yes",
+        };
+
+        it("defaults: strict, WireGuard 51820, overlay on wg0, VXLAN 8472, VNC 5900-65535, nobody trusted, IPv6 on, boot unit", function () {
             const run = firewallScript();
             assertScript(run, "firewall.sh");
-            assert.deepEqual(run.environment, { FIREWALL_MODE: "strict", FIREWALL_WIREGUARD_PORT: "51820", FIREWALL_IPV6: "yes" });
+            assert.deepEqual(run.environment, DEFAULTS);
         });
 
-        it("renders extra ports, ranges and protocols the way the script reads them", function () {
+        it("renders the allow-list, ports, ranges and protocols the way the script reads them", function () {
             const run = firewallScript({
                 mode: "open",
                 interface: "eth0",
                 wireguardPort: 51821,
+                overlayInterface: "wg1",
+                vxlanPort: 4789,
+                trustedSources: ["10.0.0.5/16", "192.168.0.9", "2001:db8::1/64", "10.0.0.0/16"],
+                vncPorts: { port: 5900, toPort: 6900 },
                 ipv6: false,
+                bootUnit: false,
                 extraPorts: [{ port: 80 }, { port: 4124, protocol: "udp" }, { port: 60000, toPort: 60100, protocol: "udp" }, { port: 443, toPort: 443 }],
             });
             assert.deepEqual(run.environment, {
                 FIREWALL_MODE: "open",
                 FIREWALL_WIREGUARD_PORT: "51821",
+                FIREWALL_OVERLAY_INTERFACE: "wg1",
+                FIREWALL_VXLAN_PORT: "4789",
+                FIREWALL_VNC_PORTS: "5900:6900",
                 FIREWALL_IPV6: "no",
+                BOOT_UNITS: "no",
                 FIREWALL_INTERFACE: "eth0",
+                FIREWALL_TRUSTED_SOURCES: "10.0.0.0/16 192.168.0.9/32 2001:db8::/64",
                 FIREWALL_EXTRA_PORTS: "80/tcp 4124/udp 60000:60100/udp 443/tcp",
             });
         });
@@ -114,13 +135,53 @@ describe("host-scripts", function () {
             const cases: Array<[() => unknown, RegExp]> = [
                 [() => firewallScript({ mode: "closed" as never }), /^Error: mode must be one of strict, open \(got "closed"\)$/],
                 [() => firewallScript({ wireguardPort: 0 }), /^Error: wireguardPort must be an integer from 1 to 65535 \(got 0\)$/],
+                [() => firewallScript({ vxlanPort: 70000 }), /^Error: vxlanPort must be an integer from 1 to 65535 \(got 70000\)$/],
                 [() => firewallScript({ interface: "eth0 -j ACCEPT" }), /^Error: interface must be an interface name/],
+                [() => firewallScript({ overlayInterface: "wg0 -j ACCEPT" }), /^Error: overlayInterface must be an interface name/],
+                [() => firewallScript({ trustedSources: ["10.0.0.0/8", "0.0.0.0/0 -j ACCEPT"] }), /^Error: trustedSources\[1\] must be an IPv4 or IPv6 address or CIDR like 10\.0\.0\.0\/16 \(got "0\.0\.0\.0\/0 -j ACCEPT"\)$/],
+                [() => firewallScript({ trustedSources: ["10.1"] }), /^Error: trustedSources\[0\] must be an IPv4 or IPv6 address or CIDR/],
+                [() => firewallScript({ trustedSources: ["10.0.0.0/33"] }), /^Error: trustedSources\[0\] must be/],
+                [() => firewallScript({ trustedSources: "10.0.0.0/8" as never }), /^Error: trustedSources must be a list of IPv4\/IPv6 addresses or CIDRs/],
+                [() => firewallScript({ vncPorts: { port: 6000, toPort: 5900 } }), /^Error: vncPorts\.toPort must not be below vncPorts\.port \(got 5900 < 6000\)$/],
                 [() => firewallScript({ extraPorts: [{ port: 80 }, { port: 70000 }] }), /^Error: extraPorts\[1\]\.port must be an integer from 1 to 65535 \(got 70000\)$/],
                 [() => firewallScript({ extraPorts: [{ port: 90, toPort: 80 }] }), /^Error: extraPorts\[0\]\.toPort must not be below extraPorts\[0\]\.port/],
                 [() => firewallScript({ extraPorts: [{ port: 53, protocol: "sctp" as never }] }), /^Error: extraPorts\[0\]\.protocol must be one of tcp, udp \(got "sctp"\)$/],
                 [() => firewallScript({ ipv6: "yes" as never }), /^Error: ipv6 must be true or false/],
+                [() => firewallScript({ bootUnit: "yes" as never }), /^Error: bootUnit must be true or false/],
             ];
             for (const [call, message] of cases) assert.throws(call, message);
+        });
+    });
+
+    describe("cloudFirewallRules", function () {
+        it("derives the restricted cloud firewall from the same allow-list: no VXLAN, no BGP (they travel inside WireGuard)", function () {
+            const args = { wireguardPort: 51821, trustedSources: ["10.0.0.0/16", "198.51.100.7"], extraPorts: [{ port: 443 }], vncPorts: { port: 5900, toPort: 6900 } };
+            const everyone = ["0.0.0.0/0", "::/0"];
+            const trusted = ["10.0.0.0/16", "198.51.100.7/32"];
+            assert.deepEqual(cloudFirewallRules(args), [
+                { protocol: "tcp", fromPort: 22, toPort: 22, sources: everyone, description: "SSH" },
+                { protocol: "udp", fromPort: 51821, toPort: 51821, sources: everyone, description: "WireGuard" },
+                { protocol: "icmp", sources: everyone, description: "ICMP" },
+                { protocol: "tcp", fromPort: 443, toPort: 443, sources: everyone, description: "extra port 443/tcp" },
+                { protocol: "tcp", fromPort: 16509, toPort: 16509, sources: trusted, description: "libvirt" },
+                { protocol: "tcp", fromPort: 16514, toPort: 16514, sources: trusted, description: "libvirt" },
+                { protocol: "tcp", fromPort: 49152, toPort: 49215, sources: trusted, description: "live migration" },
+                { protocol: "tcp", fromPort: 5900, toPort: 6900, sources: trusted, description: "VNC consoles" },
+            ]);
+            // The host firewall renders the very same list.
+            assert.equal(firewallScript(args).environment.FIREWALL_TRUSTED_SOURCES, trusted.join(" "));
+        });
+
+        it("opens nothing of libvirt, migration or VNC without an allow-list, and only IPv4 without IPv6", function () {
+            const rules = cloudFirewallRules({ ipv6: false });
+            assert.deepEqual(rules.map((rule) => rule.description), ["SSH", "WireGuard", "ICMP"]);
+            assert.ok(rules.every((rule) => rule.sources.length === 1 && rule.sources[0] === "0.0.0.0/0"));
+            assert.ok(!rules.some((rule) => rule.fromPort === 8472 || rule.fromPort === 179));
+        });
+
+        it("rejects bad input like firewallScript, naming the field", function () {
+            assert.throws(() => cloudFirewallRules({ trustedSources: ["nope"] }), /^Error: trustedSources\[0\] must be an IPv4 or IPv6 address or CIDR/);
+            assert.throws(() => cloudFirewallRules({ wireguardPort: 65536 }), /^Error: wireguardPort must be an integer from 1 to 65535/);
         });
     });
 
@@ -141,6 +202,7 @@ describe("host-scripts", function () {
                 PUBLIC_MODEL: "portforward",
                 UPLINK: "eth0",
                 BRIDGE: "br0",
+                BOOT_UNITS: "yes",
                 GATEWAY: "192.168.23.1",
                 BASE_IP: "192.168.23.2",
                 LEASES: "250",
@@ -155,6 +217,7 @@ describe("host-scripts", function () {
                 PUBLIC_MODEL: "routed",
                 UPLINK: "enp1s0",
                 BRIDGE: "br1",
+                BOOT_UNITS: "yes",
                 GATEWAY: "198.51.100.11 198.51.100.12 45.76.1.0",
                 PUBLIC_IPS: "198.51.100.10 198.51.100.13 45.76.1.1",
             });
@@ -171,6 +234,7 @@ describe("host-scripts", function () {
                 PUBLIC_MODEL: "nat",
                 UPLINK: "eth0",
                 BRIDGE: "br0",
+                BOOT_UNITS: "yes",
                 GATEWAY: "172.16.5.11 172.16.5.13",
                 NAT_BY: "host",
                 NAT_PAIRS: "203.0.113.50=172.16.5.10 203.0.113.51=172.16.5.12",
@@ -231,10 +295,11 @@ describe("host-scripts", function () {
     });
 
     describe("toStdin", function () {
-        it("is the loader, one base64 line per variable (sorted), a separator, then the script", function () {
+        it("is the loader, one base64 line per variable (sorted), a separator, then the prelude once and the script", function () {
             const run: HostScript = { name: "x.sh", script: "#!/usr/bin/env bash\necho hi\n", environment: { B: "two words", A: "$(x)" } };
             const loader = fs.readFileSync(path.join(hostScriptsDir(), "env-loader.sh"), "utf8");
-            const expected = `${loader}A=${Buffer.from("$(x)").toString("base64")}\nB=${Buffer.from("two words").toString("base64")}\n--\n${run.script}`;
+            const prelude = fs.readFileSync(path.join(hostScriptsDir(), "prelude.sh"), "utf8");
+            const expected = `${loader}A=${Buffer.from("$(x)").toString("base64")}\nB=${Buffer.from("two words").toString("base64")}\n--\n${prelude}${run.script}`;
             assert.equal(toStdin(run), expected);
             assert.ok(!toStdin(run).includes("$(x)"), "values never appear as text");
         });

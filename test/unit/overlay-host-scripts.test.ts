@@ -13,10 +13,11 @@ import { renderClientBgpdConf, renderDaemonsFile, renderZebraConf } from "../../
 const SCRIPTS = path.resolve(__dirname, "..", "..", fs.existsSync(path.resolve(__dirname, "..", "..", "scripts", "host")) ? "" : "..", "scripts", "host");
 const WIREGUARD = path.join(SCRIPTS, "wireguard-up.sh");
 const FRR = path.join(SCRIPTS, "frr-apply.sh");
+const PRELUDE = path.join(SCRIPTS, "prelude.sh");
 
-/** Runs a script the way env-loader.sh does: `bash -c "<script text>"`, values only in the environment, stdin /dev/null. */
+/** Runs a script the way env-loader.sh does: `bash -c "<prelude><script text>"`, values only in the environment, stdin /dev/null. */
 function runScript(file: string, env: Record<string, string>) {
-    const result = spawnSync("bash", ["-c", fs.readFileSync(file, "utf8"), "host-script"], {
+    const result = spawnSync("bash", ["-c", fs.readFileSync(PRELUDE, "utf8") + fs.readFileSync(file, "utf8"), "host-script"], {
         env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
         stdio: ["ignore", "pipe", "pipe"],
         encoding: "utf8",
@@ -39,20 +40,22 @@ describe("overlay host scripts", function () {
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it("are bash scripts with strict mode", function () {
+    it("are bash scripts that load the strict prelude", function () {
         for (const file of [WIREGUARD, FRR]) {
             const text = fs.readFileSync(file, "utf8");
             assert.ok(text.startsWith("#!/usr/bin/env bash\n"), file);
-            assert.match(text, /^set -euo pipefail$/m, file);
+            assert.match(text, /^declare -F die >\/dev\/null \|\| source "\$\(dirname "\$\{BASH_SOURCE\[0\]\}"\)\/prelude\.sh"$/m, file);
             assert.ok((fs.statSync(file).mode & 0o111) !== 0, `${file} is executable`);
         }
+        assert.match(fs.readFileSync(PRELUDE, "utf8"), /^set -euo pipefail$/m);
     });
 
     it("are shellcheck clean", function () {
+        this.timeout(30_000);
         if (!commandExists("shellcheck")) {
             this.skip();
         }
-        execFileSync("shellcheck", [WIREGUARD, FRR], { stdio: "pipe" });
+        execFileSync("shellcheck", ["--external-sources", WIREGUARD, FRR], { stdio: "pipe", cwd: SCRIPTS });
     });
 
     describe("wireguard-up.sh", function () {
@@ -109,20 +112,26 @@ describe("overlay host scripts", function () {
         };
 
         it("writes the three files, removes the integrated frr.conf, and changes nothing on a re-run", function () {
+            if (!fs.existsSync("/usr/lib/frr/bgpd")) {
+                console.log("      skipped: needs FRR's daemons (they check the files)");
+                this.skip();
+            }
             fs.writeFileSync(path.join(dir, "frr.conf"), "! packaged default\n");
-            const env = { ...files, FRR_CONFIG_DIR: dir, FRR_SERVICE: "none" };
+            const env = { ...files, FRR_CONFIG_DIR: dir, FRR_SERVICE: "none", HOST_ROOT: path.join(dir, "root") };
             const first = runScript(FRR, env);
             assert.equal(first.code, 0, first.stderr);
-            assert.equal(first.stdout, "frr-apply: updated bgpd.conf zebra.conf daemons frr.conf\n");
+            const written = first.stdout.split("\n").filter((line) => line.includes(dir) && !line.includes("/var/lib/"));
+            assert.deepEqual(written, [`frr-apply.sh: wrote ${dir}/daemons`, `frr-apply.sh: removed ${dir}/frr.conf`, `frr-apply.sh: wrote ${dir}/zebra.conf`, `frr-apply.sh: wrote ${dir}/bgpd.conf`]);
             assert.equal(fs.readFileSync(path.join(dir, "bgpd.conf"), "utf8"), files.FRR_BGPD_CONF);
             assert.equal(fs.readFileSync(path.join(dir, "zebra.conf"), "utf8"), files.FRR_ZEBRA_CONF);
             assert.equal(fs.readFileSync(path.join(dir, "daemons"), "utf8"), files.FRR_DAEMONS);
             assert.equal(fs.statSync(path.join(dir, "bgpd.conf")).mode & 0o777, 0o640);
             assert.ok(!fs.existsSync(path.join(dir, "frr.conf")));
 
-            assert.equal(runScript(FRR, env).stdout, "frr-apply: unchanged\n");
+            assert.equal(runScript(FRR, env).stdout, "frr-apply.sh: unchanged\n");
             const changed = runScript(FRR, { ...env, FRR_BGPD_CONF: files.FRR_BGPD_CONF.replace("timers 3 9", "timers 10 30") });
-            assert.equal(changed.stdout, "frr-apply: updated bgpd.conf\n");
+            assert.equal(changed.stdout, `frr-apply.sh: wrote ${dir}/bgpd.conf\n`);
+            assert.deepEqual(fs.readdirSync(dir).sort(), ["bgpd.conf", "daemons", "root", "zebra.conf"], "no candidate file is left");
         });
 
         it("requires every rendered file and a known service mode", function () {
