@@ -11,11 +11,13 @@
  * VM needs ({@link EdgeVirtualRouter.vmNetworking}), to pass to `VirtualMachine`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { MarketplaceApp } from "../opennebula/resources/marketplace-app";
+import { MarketplaceApp, MarketplaceAppArgs } from "../opennebula/resources/marketplace-app";
 import type { ConnectionArgs } from "../opennebula/resources/provider-kit";
 import type { TemplateArgs } from "../opennebula/resources/resource-options";
 import type { VirtualMachineNicAliasArgs, VirtualMachineNicArgs } from "../opennebula/resources/virtual-machine";
 import { VirtualRouter, VirtualRouterArgs } from "../opennebula/resources/virtual-router";
+import { Transform, createChild } from "../transform";
+import { ConfigError } from "../validation";
 import {
     DEFAULT_APPLIANCE_APP, RouterApplianceArgs, RouterMappingArgs, RouterPlan, RouterPrivateNetworkArgs, RouterPublicNetworkArgs,
     planEdgeVirtualRouter,
@@ -57,6 +59,13 @@ export interface EdgeVirtualRouterArgs {
     runningTimeoutSeconds?: pulumi.Input<number>;
     /** How to reach OpenNebula (kept secret). Default: `ONE_XMLRPC` and `ONE_AUTH` of the provider process. */
     connection?: pulumi.Input<ConnectionArgs>;
+    /** Escape hatches: change the arguments or options of each kind of child before it is created. Default none. */
+    transform?: {
+        /** `${name}-appliance`: the marketplace export. */
+        appliance?: Transform<MarketplaceAppArgs>;
+        /** `${name}-vrouter`: the virtual router. */
+        router?: Transform<VirtualRouterArgs>;
+    };
 }
 
 /** The networking arguments of a private VM: what to pass to `VirtualMachine`. */
@@ -111,13 +120,13 @@ export class EdgeVirtualRouter extends pulumi.ComponentResource {
         const connection = args.connection === undefined ? undefined : pulumi.secret(args.connection);
 
         this.appliance = plan.exportAppliance
-            ? new MarketplaceApp(`${name}-appliance`, {
+            ? createChild(MarketplaceApp, `${name}-appliance`, {
                 appName: args.appliance.appName ?? DEFAULT_APPLIANCE_APP,
                 marketplaceId: args.appliance.marketplaceId,
                 datastoreId: args.appliance.datastoreId!,
                 imageName: args.appliance.imageName ?? `${name}-appliance`,
                 connection,
-            }, { parent: this })
+            }, { parent: this }, args.transform?.appliance)
             : undefined;
         this.templateId = this.appliance ? this.appliance.templateId : pulumi.output(args.appliance.templateId!);
 
@@ -133,7 +142,7 @@ export class EdgeVirtualRouter extends pulumi.ComponentResource {
             runningTimeoutSeconds: args.runningTimeoutSeconds,
             connection,
         };
-        this.router = new VirtualRouter(`${name}-vrouter`, routerArgs, { parent: this });
+        this.router = createChild(VirtualRouter, `${name}-vrouter`, routerArgs, { parent: this }, args.transform?.router);
         this.routerId = this.router.oneId;
         // The NICs ask for these exact addresses, so they are also what OpenNebula leased.
         this.publicIp = this.router.ips.apply((ips) => ips?.[0] ?? plan.routerPublicIp);
@@ -152,10 +161,10 @@ export class EdgeVirtualRouter extends pulumi.ComponentResource {
      * at that address and, when a mapping names it, an external alias of NIC 0 on the public network
      * at its public address — which the appliance's SDNAT then maps 1:1.
      *
-     * @throws RouterConfigError-like Error when `privateIp` is the router's own address.
+     * @throws ConfigError naming `privateIp` when it is the router's own address.
      */
     vmNetworking(privateIp: string): RouterVmNetworking {
-        if (privateIp === this.plan.routerPrivateIp) throw new Error(`privateIp: ${privateIp} is the router's own address (the gateway)`);
+        if (privateIp === this.plan.routerPrivateIp) throw new ConfigError("privateIp", `${privateIp} is the router's own address (the gateway)`);
         const mapped = this.plan.mappings.find((m) => m.privateIp === privateIp);
         return {
             nics: [{ networkId: this.privateNetworkId, ip: privateIp }],

@@ -20,7 +20,7 @@ function machines(count: number): EdgeHost[] {
         const machine = new Machine(`machine-${i}`);
         return {
             key: `host-${i}`, publicIp: pulumi.output(`203.0.113.${10 + i}`), privateIp: `10.0.0.${4 + i}`,
-            sshUser: "ubuntu", cloudId: `i-${i}`, dependsOn: [machine],
+            sshUser: "ubuntu", machineId: `i-${i}`, dependsOn: [machine],
         };
     });
 }
@@ -88,7 +88,7 @@ describe("EdgeCluster (mocks)", function () {
 
     const bad: [string, (a: EdgeClusterArgs) => void, RegExp][] = [
         ["no hosts", (a) => (a.hosts = []), /^hosts: must list at least one host/],
-        ["duplicate keys", (a) => (a.hosts[1].key = a.hosts[0].key), /^hosts\[1\]\.key: "host-0" is used by two hosts/],
+        ["duplicate keys", (a) => (a.hosts[1].key = a.hosts[0].key), /^hosts\[1\]\.key: duplicate host key "host-0" \(already used by hosts\[0\]\.key\)/],
         ["bad key", (a) => (a.hosts[0].key = "Host 0"), /^hosts\[0\]\.key: must be 1-32 lower-case/],
         ["missing public IP", (a) => (a.hosts[0].publicIp = ""), /^hosts\[0\]\.publicIp: is required/],
         ["missing front-end key", (a) => (a.opennebula.frontendSshPublicKey = ""), /^opennebula\.frontendSshPublicKey: is required/],
@@ -96,7 +96,7 @@ describe("EdgeCluster (mocks)", function () {
         ["unknown hypervisor", (a) => (a.hypervisor = "xen" as never), /^hypervisor: must be one of kvm, qemu, lxc/],
         ["unknown version", (a) => (a.opennebula.version = "6.8" as never), /^opennebula\.version: must be one of 6\.10, 7\.0/],
         ["unknown firewall mode", (a) => (a.firewall = { mode: "closed" as never }), /^firewall\.mode: must be one of strict, open/],
-        ["bad cluster id", (a) => (a.cluster = { existingClusterId: -1 }), /^cluster\.existingClusterId: must be an integer ≥ 0/],
+        ["bad cluster id", (a) => (a.cluster = { existingClusterId: -1 }), /^cluster\.existingClusterId: must be an integer from 0 to 2147483647 \(got -1\)/],
         ["name and existing id", (a) => (a.cluster = { name: "x", existingClusterId: 1 }), /^cluster: give either name/],
     ];
     for (const [label, mutate, message] of bad) {
@@ -104,7 +104,7 @@ describe("EdgeCluster (mocks)", function () {
             let error: Error | undefined;
             const program = await runProgram(() => {
                 const a = args([]);
-                a.hosts = [0, 1].map((i) => ({ key: `host-${i}`, publicIp: `203.0.113.${i}`, privateIp: "10.0.0.4", sshUser: "root", cloudId: "x" }));
+                a.hosts = [0, 1].map((i) => ({ key: `host-${i}`, publicIp: `203.0.113.${i}`, privateIp: "10.0.0.4", sshUser: "root", machineId: "x" }));
                 mutate(a);
                 try {
                     new EdgeCluster("ec", a);

@@ -1,7 +1,7 @@
 /** Shared inputs and helpers of the overlay component tests (the seed's scenario). */
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import type { OverlayNode } from "../../components/overlay/remote";
+import type { RemoteNode } from "../../components/remote/ssh";
 import { RecordedProgram, RecordedResource, runProgram } from "../support/pulumi-mocks";
 import { decodeStdin } from "../support/stdin";
 
@@ -19,7 +19,7 @@ export const SSH_KEY = [
 ].join("\n");
 
 /** The seed's ingress (Ohio) and its two KVM hosts (London, North California). */
-export function seedNodes(sshUser = "root"): { ingress: OverlayNode; hosts: OverlayNode[] } {
+export function seedNodes(sshUser = "root"): { ingress: RemoteNode; hosts: RemoteNode[] } {
     return {
         ingress: { key: "ingress", publicIp: "13.58.199.98", sshUser },
         hosts: [
@@ -30,7 +30,7 @@ export function seedNodes(sshUser = "root"): { ingress: OverlayNode; hosts: Over
 }
 
 /** A fourth node, for the add/remove comparisons. */
-export const FOURTH_HOST: OverlayNode = { key: "kvm-frankfurt", publicIp: "3.120.5.9", sshUser: "root" };
+export const FOURTH_HOST: RemoteNode = { key: "kvm-frankfurt", publicIp: "3.120.5.9", sshUser: "root" };
 
 /** A deterministic, well-formed WireGuard public key for a node (base64 of 32 bytes). */
 export function fakePublicKey(nodeKey: string): string {
