@@ -86,6 +86,7 @@ export function issueProblem(issue: z.core.$ZodIssue, hideInput = false): string
     if (!/^(Invalid|Too (small|big)|Unrecognized)/.test(issue.message)) return `${issue.message}${got}`;
     switch (issue.code) {
         case "invalid_value":
+            if (input === undefined) return `is required: one of ${issue.values.map(String).join(", ")}`;
             return `must be one of ${issue.values.map(String).join(", ")}${got}`;
         case "invalid_union": {
             const options = (issue as { options?: unknown[] }).options;

@@ -270,6 +270,34 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
         assert.throws(() => cluster.portForward("host-0", 0, 101), /internalPort: must be an integer from 1 to 100/);
     });
 
+    it("applies the transform of each kind of cloud child, and passes edge transforms on to the EdgeCluster", async function () {
+        const { program } = await runCluster({
+            transform: {
+                droplet: (dropletArgs, _opts, name) => void (dropletArgs.monitoring = name.endsWith("host-1")),
+                firewall: { name: "renamed-firewall" },
+                edge: { host: { template: { EDGE: { CLOUD_ID: "transformed" } } } },
+            },
+        });
+        assert.deepStrictEqual(program.ofType(T.droplet).map((d) => d.inputs.monitoring), [false, true, false]);
+        assert.strictEqual(program.named("edge-firewall").inputs.name, "renamed-firewall");
+        assert.deepStrictEqual(program.ofType(T.oneHost).map((h) => h.inputs.template), [0, 1, 2].map(() => ({ EDGE: { CLOUD_ID: "transformed" } })));
+        assert.strictEqual(program.named("edge-vpc").inputs.name, "edge-vpc", "kinds without a transform are untouched");
+    });
+
+    it("names hosts by key: droplets, commands and OpenNebula hosts follow the keys, tags are added as key:value", async function () {
+        const { program, cluster } = await runCluster({ hostCount: undefined, hosts: ["kvm-a", "kvm-b"], tags: { team: "edge", env: "" } }, {
+            outputs: (args) => (args.type === T.droplet ? { ipv4Address: args.name === "edge-kvm-a" ? "203.0.113.70" : "203.0.113.71", ipv4AddressPrivate: "10.1.0.9" } : dropletAddresses(args)),
+        });
+        assert.deepStrictEqual(program.ofType(T.droplet).map((d) => [d.name, d.inputs.name, d.inputs.tags]), [
+            ["edge-kvm-a", "edge-kvm-a", ["one-edge-edge", "team:edge", "env"]],
+            ["edge-kvm-b", "edge-kvm-b", ["one-edge-edge", "team:edge", "env"]],
+        ]);
+        assert.deepStrictEqual(program.ofType(T.oneHost).map((h) => h.name), ["edge-one-kvm-a", "edge-one-kvm-b"]);
+        assert.ok(program.resources.some((r) => r.name === "edge-one-kvm-b-forwarding"));
+        assert.deepStrictEqual(cluster.overlayNodes().map((node) => [node.key, node.sshUser]), [["edge-kvm-a", "root"], ["edge-kvm-b", "root"]]);
+        assert.deepStrictEqual(await valueOf(cluster.portForward("kvm-b", 0, 22)), { host: "203.0.113.71", port: 9022 });
+    });
+
     it("builds two clusters in two regions with two providers and no shared name", async function () {
         const { result: program, warnings } = await capturingWarnings(() => runProgram(() => {
             const ams = new digitalocean.Provider("do-ams", { token: pulumi.secret("token-a") });

@@ -72,10 +72,34 @@ describe("EdgeCluster (mocks)", function () {
             assert.ok(cmd.secretInputs.includes("connection"), `${cmd.name}: connection is secret`);
             assert.ok(!cmd.inputs.create.includes("PRIVATE KEY") && !cmd.inputs.stdin.includes("c2VjcmV0LWtleS1tYXRlcmlhbA"), `${cmd.name}: no key in create/stdin`);
             assert.match(cmd.inputs.create, /^sudo bash -s$/);
+            assert.strictEqual(cmd.inputs.addPreviousOutputInEnv, false, `${cmd.name}: no earlier output as an SSH variable`);
+            assert.strictEqual(cmd.inputs.logging, "stdoutAndStderr", `${cmd.name}: the script's output is logged`);
         }
         for (const r of program.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"))) {
             assert.ok(r.secretInputs.includes("connection"), `${r.name}: the OpenNebula connection is secret`);
         }
+    });
+
+    it("applies each kind of child's transform to every child of that kind, and to no other", async function () {
+        const seen: string[] = [];
+        const program = await runProgram(() => new EdgeCluster("ec", args(machines(2), {
+            transform: {
+                hostCommand: (commandArgs, _opts, name) => {
+                    seen.push(name);
+                    commandArgs.triggers = [name];
+                },
+                host: { template: { EDGE: { ROLE: "transformed" } } },
+                datastore: (datastoreArgs) => void (datastoreArgs.template = { SAFE_DIRS: "/srv" }),
+                cluster: (_clusterArgs, opts) => void (opts.protect = true),
+            },
+        })));
+        const commands = program.ofType(COMMAND);
+        assert.deepStrictEqual(seen.sort(), commands.map((c) => c.name).sort(), "the command transform saw every host command, by name");
+        for (const cmd of commands) assert.deepStrictEqual(cmd.inputs.triggers, [cmd.name]);
+        assert.deepStrictEqual(program.ofType(HOST).map((h) => h.inputs.template), [{ EDGE: { ROLE: "transformed" } }, { EDGE: { ROLE: "transformed" } }], "a partial transform is merged over the arguments");
+        assert.deepStrictEqual(["ec-image", "ec-system"].map((n) => program.named(n).inputs.template), [{ SAFE_DIRS: "/srv" }, { SAFE_DIRS: "/srv" }]);
+        assert.strictEqual((program.named("ec-cluster").resource as unknown as { __protect?: boolean }).__protect, true, "options too");
+        assert.deepStrictEqual(program.named("ec-public").inputs.template, { BRIDGE: "br0", NETROLE: "public" }, "kinds without a transform are untouched");
     });
 
     it("joins an existing cluster instead of creating one, and leaves its shared datastores alone", async function () {

@@ -128,6 +128,14 @@ describe("EdgeVirtualRouter (mocks)", function () {
         );
     });
 
+    it("applies the appliance's and the router's transforms", async function () {
+        const program = await runProgram(() => new EdgeVirtualRouter("router", seedArgs({
+            transform: { appliance: { imageName: "vr-image" }, router: (routerArgs, _opts, name) => void (routerArgs.name = `${name}-renamed`) },
+        })), { outputs });
+        assert.equal(program.named("router-appliance").inputs.imageName, "vr-image");
+        assert.equal(program.named("router-vrouter").inputs.name, "router-vrouter-renamed");
+    });
+
     it("keeps the OpenNebula connection secret in every child, even when the password was given in plain text", async function () {
         const program = await runProgram(() => new EdgeVirtualRouter("router", seedArgs({
             connection: { endpoint: "http://10.0.1.87:2633/RPC2", username: "oneadmin", password: "plain-text-password" },
