@@ -24,12 +24,10 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { HYPERVISORS, Hypervisor } from "../edge/host-scripts";
-import type { EdgeClusterTransforms } from "../edge/types";
-import { Transform, createChild } from "../transform";
 import {
     ConfigError, addToIpv4, checkedBy, cidrSchema, inputSchema, integerSchema, interfaceNameSchema, ipv4Cidr, parseWith,
 } from "../validation";
-import { CloudEdgeCluster, CloudEdgeClusterArgs, PublicIpLease, checkCloudArgs, cloudConfigText, userCloudConfig } from "./base";
+import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, cloudConfigText, userCloudConfig } from "./base";
 import { defineCloud } from "./definition";
 import {
     CloudFirewallPlan, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema, planHosts, publicIpsSchema,
@@ -151,35 +149,20 @@ function checkInstanceType(instanceType: string): void {
     }
 }
 
-/** Escape hatches of {@link AwsEdgeCluster}, per kind of child. */
-export interface AwsTransforms {
-    /** `${name}-vpc`. */
-    vpc?: Transform<aws.ec2.VpcArgs>;
-    /** `${name}-subnet`. */
-    subnet?: Transform<aws.ec2.SubnetArgs>;
-    /** `${name}-igw`. */
-    internetGateway?: Transform<aws.ec2.InternetGatewayArgs>;
-    /** `${name}-default-route`. */
-    defaultRoute?: Transform<aws.ec2.RouteArgs>;
-    /** `${name}-sg`. */
-    securityGroup?: Transform<aws.ec2.SecurityGroupArgs>;
-    /** `${name}-key`. */
-    keyPair?: Transform<aws.ec2.KeyPairArgs>;
-    /** `${name}-<host>`: the instances. */
-    instance?: Transform<aws.ec2.InstanceArgs>;
-    /** `${name}-<host>-ip-<j>`: the Elastic IPs. */
-    elasticIp?: Transform<aws.ec2.EipArgs>;
-    /** `${name}-<host>-ip-<j>-association`. */
-    elasticIpAssociation?: Transform<aws.ec2.EipAssociationArgs>;
-    /** The children of the {@link EdgeCluster} `${name}-one`. */
-    edge?: EdgeClusterTransforms;
+/**
+ * The kinds of children of {@link AwsEdgeCluster} that take a `transform`, and their arguments:
+ * `vpc` (`${name}-vpc`), `subnet`, `internetGateway` (`${name}-igw`), `defaultRoute`,
+ * `securityGroup` (`${name}-sg`), `keyPair` (`${name}-key`), `instance` (`${name}-<host>`),
+ * `elasticIp` (`${name}-<host>-ip-<j>`) and `elasticIpAssociation` (`…-association`).
+ */
+export interface AwsChildren {
+    vpc: aws.ec2.VpcArgs; subnet: aws.ec2.SubnetArgs; internetGateway: aws.ec2.InternetGatewayArgs; defaultRoute: aws.ec2.RouteArgs;
+    securityGroup: aws.ec2.SecurityGroupArgs; keyPair: aws.ec2.KeyPairArgs; instance: aws.ec2.InstanceArgs; elasticIp: aws.ec2.EipArgs;
+    elasticIpAssociation: aws.ec2.EipAssociationArgs;
 }
 
 /** Arguments of {@link AwsEdgeCluster}: the settings, the provider of `region`, SSH, the front-end and the escape hatches. */
-export type AwsEdgeClusterArgs = z.input<typeof awsSettings> & CloudEdgeClusterArgs<aws.Provider> & {
-    /** Escape hatches per kind of child. Default none. */
-    transform?: AwsTransforms;
-};
+export type AwsEdgeClusterArgs = CloudArgs<typeof awsSettings, aws.Provider, AwsChildren>;
 
 /** A host of an AWS edge cluster, planned: its address and its Elastic IPs' addresses. */
 export interface AwsHostPlan {
@@ -300,7 +283,7 @@ export function releaseAddressesCommand(range: string): string {
  * associated with its secondary private IPs; then the cloud-independent {@link EdgeCluster}
  * configures the hosts and registers cluster, hosts, datastores and the public network.
  */
-export class AwsEdgeCluster extends CloudEdgeCluster {
+export class AwsEdgeCluster extends CloudEdgeCluster<AwsChildren> {
     /** The derived addresses and settings. */
     readonly plan: AwsEdgeClusterPlan;
     /** The VPC's id. */
@@ -330,30 +313,28 @@ export class AwsEdgeCluster extends CloudEdgeCluster {
 
     constructor(name: string, args: AwsEdgeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const plan = planAwsEdgeCluster(args);
-        super(AWS_EDGE_CLUSTER_TYPE, name, opts);
+        super(AWS_EDGE_CLUSTER_TYPE, name, args, opts);
         this.plan = plan;
-        const cloud = this.cloudOptions(args.provider);
-        const transform = args.transform ?? {};
         // Every AWS resource carries its region in a tag taken from the provider, checked: a provider
         // of another region fails the program before anything is created.
         const region = pulumi.output(args.provider.region).apply((providerRegion) => checkProviderRegion(providerRegion, plan.region));
         const tags = (role: string) => ({ ...args.tags, Name: `${name}-${role}`, "opennebula-edge:cluster": name, "opennebula-edge:region": region });
 
-        this.vpc = createChild(aws.ec2.Vpc, `${name}-vpc`, { cidrBlock: plan.vpcCidr, enableDnsSupport: true, enableDnsHostnames: true, tags: tags("vpc") }, cloud, transform.vpc);
-        this.subnet = createChild(aws.ec2.Subnet, `${name}-subnet`, {
+        this.vpc = this.create("vpc", aws.ec2.Vpc, `${name}-vpc`, { cidrBlock: plan.vpcCidr, enableDnsSupport: true, enableDnsHostnames: true, tags: tags("vpc") });
+        this.subnet = this.create("subnet", aws.ec2.Subnet, `${name}-subnet`, {
             vpcId: this.vpc.id, cidrBlock: plan.vpcCidr, availabilityZone: plan.availabilityZone, mapPublicIpOnLaunch: true, tags: tags("subnet"),
-        }, cloud, transform.subnet);
-        this.internetGateway = createChild(aws.ec2.InternetGateway, `${name}-igw`, { vpcId: this.vpc.id, tags: tags("igw") }, cloud, transform.internetGateway);
-        this.defaultRoute = createChild(aws.ec2.Route, `${name}-default-route`, {
+        });
+        this.internetGateway = this.create("internetGateway", aws.ec2.InternetGateway, `${name}-igw`, { vpcId: this.vpc.id, tags: tags("igw") });
+        this.defaultRoute = this.create("defaultRoute", aws.ec2.Route, `${name}-default-route`, {
             routeTableId: this.vpc.mainRouteTableId, destinationCidrBlock: "0.0.0.0/0", gatewayId: this.internetGateway.id,
-        }, cloud, transform.defaultRoute);
+        });
         const rules = awsSecurityGroupRules(plan.vpcCidr, plan.cloudFirewall);
-        this.securityGroup = createChild(aws.ec2.SecurityGroup, `${name}-sg`, {
+        this.securityGroup = this.create("securityGroup", aws.ec2.SecurityGroup, `${name}-sg`, {
             vpcId: this.vpc.id, description: `OpenNebula edge cluster ${name} (${plan.cloudFirewall.mode})`,
             ingress: rules.ingress, egress: rules.egress, tags: tags("sg"),
-        }, cloud, transform.securityGroup);
+        });
         if (args.sshKeyId === undefined) {
-            this.keyPair = createChild(aws.ec2.KeyPair, `${name}-key`, { publicKey: args.ssh.publicKey, tags: tags("key") }, cloud, transform.keyPair);
+            this.keyPair = this.create("keyPair", aws.ec2.KeyPair, `${name}-key`, { publicKey: args.ssh.publicKey, tags: tags("key") });
         }
         const keyName = args.sshKeyId ?? this.keyPair!.keyName;
 
@@ -364,7 +345,7 @@ export class AwsEdgeCluster extends CloudEdgeCluster {
         this.elasticIpAssociations = {};
         const leases: PublicIpLease[] = [];
         for (const host of plan.hosts) {
-            const instance = createChild(aws.ec2.Instance, `${name}-${host.key}`, {
+            const instance = this.create("instance", aws.ec2.Instance, `${name}-${host.key}`, {
                 ami,
                 instanceType: plan.instanceType,
                 availabilityZone: this.subnet.availabilityZone,
@@ -380,22 +361,21 @@ export class AwsEdgeCluster extends CloudEdgeCluster {
                 userData,
                 tags: tags(host.key),
             }, {
-                ...cloud,
                 dependsOn: [this.defaultRoute],
                 // A fixed private IP cannot be taken by the replacement while the old instance holds it.
                 deleteBeforeReplace: true,
                 // The looked-up "latest" image changes over time; it must not replace running hosts.
                 ignoreChanges: args.ami === undefined ? ["ami"] : [],
-            }, transform.instance);
+            });
             this.instances[host.key] = instance;
             this.elasticIps[host.key] = [];
             this.elasticIpAssociations[host.key] = [];
             host.vmAddresses.forEach((address, j) => {
                 const ipName = `${name}-${host.key}-ip-${j}`;
-                const eip = createChild(aws.ec2.Eip, ipName, { domain: "vpc", tags: tags(`${host.key}-ip-${j}`) }, cloud, transform.elasticIp);
-                const association = createChild(aws.ec2.EipAssociation, `${ipName}-association`, {
+                const eip = this.create("elasticIp", aws.ec2.Eip, ipName, { domain: "vpc", tags: tags(`${host.key}-ip-${j}`) });
+                const association = this.create("elasticIpAssociation", aws.ec2.EipAssociation, `${ipName}-association`, {
                     allocationId: eip.allocationId, networkInterfaceId: instance.primaryNetworkInterfaceId, privateIpAddress: address,
-                }, cloud, transform.elasticIpAssociation);
+                });
                 this.elasticIps[host.key].push(eip);
                 this.elasticIpAssociations[host.key].push(association);
                 leases.push({ host: host.key, address, publicIp: eip.publicIp, translated: true, dependsOn: [association] });
@@ -414,7 +394,6 @@ export class AwsEdgeCluster extends CloudEdgeCluster {
             leases,
             forwarding: { model: "nat", natBy: "cloud", uplinkOf: () => plan.uplinkInterface },
             description: `AWS edge cluster in ${plan.region} (${plan.instanceType}, pulumi-opennebula-edge)`,
-            transform: transform.edge,
             outputs: { vpcId: this.vpcId, subnetId: this.subnetId, securityGroupId: this.securityGroupId },
         });
     }

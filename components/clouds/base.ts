@@ -6,12 +6,14 @@
  * `overlayNodes()`. A program never needs to know which cloud it holds.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
 import { EdgeCluster, perKey } from "../edge/edge-cluster";
 import type { Hypervisor, PortForwardForwardingArgs, PublicForwardingArgs } from "../edge/host-scripts";
 import type { EdgeClusterTarget, EdgeClusterTransforms, EdgeFirewallArgs, EdgeHost, EdgeOpenNebulaArgs } from "../edge/types";
 import type { AddressRangeInput } from "../opennebula/resources/virtual-network";
 import type { TemplateArgs } from "../opennebula/resources/resource-options";
 import { RemoteNode, SshArgs, checkSshArgs } from "../remote/ssh";
+import { ResourceClass, Transform, createChild } from "../transform";
 import { ConfigError, SSH_PUBLIC_KEY, SSH_PUBLIC_KEY_PROBLEM, describe, isKnown, peerOf31, required } from "../validation";
 
 /** Arguments every cloud's edge cluster takes besides its settings. */
@@ -31,6 +33,19 @@ export interface CloudEdgeClusterArgs<Provider extends pulumi.ProviderResource> 
     /** The OpenNebula cluster: a new one named after the component, or an existing one to join. Default: a new one. */
     cluster?: EdgeClusterTarget;
 }
+
+/** Escape hatches of a cloud's edge cluster: per kind of child (`Children` maps kinds to their arguments), and `edge` for the {@link EdgeCluster}'s children. */
+export type CloudTransforms<Children> = { [Kind in keyof Children]?: Transform<Children[Kind]> } & {
+    /** The children of the {@link EdgeCluster} `${name}-one`. */
+    edge?: EdgeClusterTransforms;
+};
+
+/** The arguments of a cloud's edge cluster: its settings (`Settings`, the cloud's zod schema), its provider, SSH, the front-end, and the escape hatches. */
+export type CloudArgs<Settings extends z.ZodType, Provider extends pulumi.ProviderResource, Children> =
+    z.input<Settings> & CloudEdgeClusterArgs<Provider> & {
+        /** Escape hatches per kind of child (the cloud's `…Children`, and `edge`). Default none. */
+        transform?: CloudTransforms<Children>;
+    };
 
 /** A host as every cloud reports it. */
 export interface CloudHost {
@@ -105,8 +120,6 @@ export interface CloudConnection {
     publicNetwork?: { template?: TemplateArgs; addressRanges?: AddressRangeInput[] };
     /** DESCRIPTION of the OpenNebula cluster. */
     description: string;
-    /** Escape hatches of the EdgeCluster's children. */
-    transform?: EdgeClusterTransforms;
     /** The cloud's own outputs, registered with the common ones. */
     outputs: pulumi.Inputs;
 }
@@ -116,10 +129,14 @@ export const DEFAULT_DNS = "1.1.1.1";
 
 /**
  * The base of every cloud's edge cluster: its children are the cloud's resources and the
- * {@link EdgeCluster} `${name}-one`; its outputs are the same on every cloud.
+ * {@link EdgeCluster} `${name}-one`; its outputs are the same on every cloud. `Children` maps each
+ * kind of cloud child that takes a transform to its arguments.
  */
-export abstract class CloudEdgeCluster extends pulumi.ComponentResource {
+export abstract class CloudEdgeCluster<Children extends { [Kind in keyof Children]: object } = object> extends pulumi.ComponentResource {
+    /** The caller's escape hatches. */
+    protected readonly transform: CloudTransforms<Children>;
     private readonly componentName: string;
+    private readonly provider: pulumi.ProviderResource;
     private connection?: {
         edge: EdgeCluster;
         hosts: pulumi.Output<Record<string, CloudHost>>;
@@ -129,9 +146,12 @@ export abstract class CloudEdgeCluster extends pulumi.ComponentResource {
         nodes: RemoteNode[];
     };
 
-    protected constructor(type: string, name: string, opts?: pulumi.ComponentResourceOptions) {
+    /** Call it once the arguments are checked: it registers the component. */
+    protected constructor(type: string, name: string, args: { provider: pulumi.ProviderResource; transform?: CloudTransforms<Children> }, opts?: pulumi.ComponentResourceOptions) {
         super(type, name, {}, opts);
         this.componentName = name;
+        this.provider = args.provider;
+        this.transform = args.transform ?? ({} as CloudTransforms<Children>);
     }
 
     /** The cloud-independent core: host configuration and OpenNebula registration (`${name}-one`). */
@@ -193,8 +213,15 @@ export abstract class CloudEdgeCluster extends pulumi.ComponentResource {
     }
 
     /** Options of a child created with the cloud's provider. */
-    protected cloudOptions(provider: pulumi.ProviderResource, extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
-        return { ...extra, parent: this, provider };
+    protected cloudOptions(extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
+        return { ...extra, parent: this, provider: this.provider };
+    }
+
+    /** Creates a cloud child of `kind`, with the cloud's provider, after the caller's transform for that kind. */
+    protected create<Kind extends keyof Children, R>(
+        kind: Kind, type: ResourceClass<R, Children[Kind]>, name: string, args: Children[Kind], extra?: pulumi.CustomResourceOptions,
+    ): R {
+        return createChild(type, name, args, this.cloudOptions(extra), this.transform[kind] as Transform<Children[Kind]> | undefined);
     }
 
     /** Creates the {@link EdgeCluster} from the cloud's machines and public IPs, and registers the outputs. Call it last. */
@@ -225,7 +252,7 @@ export abstract class CloudEdgeCluster extends pulumi.ComponentResource {
                 addressRanges: cloud.publicNetwork?.addressRanges ?? cloud.leases.map((lease) => leaseRange(lease, cloud.machines[lease.host].publicIp)),
             },
             description: cloud.description,
-            transform: cloud.transform,
+            transform: this.transform.edge,
         }, { parent: this });
 
         const machines = perKey(cloud.machines, (machine) => pulumi.all([machine.publicIp, machine.privateIp, machine.machineId]));
@@ -251,7 +278,7 @@ export abstract class CloudEdgeCluster extends pulumi.ComponentResource {
         });
     }
 
-    private connected(): NonNullable<CloudEdgeCluster["connection"]> {
+    private connected(): NonNullable<CloudEdgeCluster<Children>["connection"]> {
         if (this.connection === undefined) throw new Error(`${this.componentName}: the edge cluster is not connected yet (call connect() last in the constructor)`);
         return this.connection;
     }

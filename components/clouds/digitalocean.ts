@@ -16,13 +16,11 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { PortForwardForwardingArgs, portForward } from "../edge/host-scripts";
-import type { EdgeClusterTransforms } from "../edge/types";
-import { Transform, createChild } from "../transform";
 import {
     ConfigError, addToIpv4, checkedBy, cidrInside, cidrOf, cidrsOverlap, integerIn, ipv4, ipv4Cidr, ipv4ToNumber, oneOf, parseWith,
     textSchema, inputSchema,
 } from "../validation";
-import { CloudEdgeCluster, CloudEdgeClusterArgs, CloudMachine, checkCloudArgs, userData } from "./base";
+import { CloudArgs, CloudEdgeCluster, CloudMachine, checkCloudArgs, userData } from "./base";
 import { defineCloud } from "./definition";
 import {
     FirewallRuleSpec, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, fnv1a, hostsSchema, planHosts,
@@ -150,27 +148,18 @@ export const digitalOceanSettings = z.object({
     }
 });
 
-/** Escape hatches of {@link DigitalOceanEdgeCluster}, per kind of child. */
-export interface DigitalOceanTransforms {
-    /** `${name}-vpc`. */
-    vpc?: Transform<digitalocean.VpcArgs>;
-    /** `${name}-ssh-key`. */
-    sshKey?: Transform<digitalocean.SshKeyArgs>;
-    /** `${name}-tag`. */
-    tag?: Transform<digitalocean.TagArgs>;
-    /** `${name}-<host>`: the droplets. */
-    droplet?: Transform<digitalocean.DropletArgs>;
-    /** `${name}-firewall`. */
-    firewall?: Transform<digitalocean.FirewallArgs>;
-    /** The children of the {@link EdgeCluster} `${name}-one`. */
-    edge?: EdgeClusterTransforms;
+/**
+ * The kinds of children of {@link DigitalOceanEdgeCluster} that take a `transform`, and their
+ * arguments: `vpc` (`${name}-vpc`), `sshKey` (`${name}-ssh-key`), `tag` (`${name}-tag`), `droplet`
+ * (`${name}-<host>`) and `firewall` (`${name}-firewall`).
+ */
+export interface DigitalOceanChildren {
+    vpc: digitalocean.VpcArgs; sshKey: digitalocean.SshKeyArgs; tag: digitalocean.TagArgs; droplet: digitalocean.DropletArgs;
+    firewall: digitalocean.FirewallArgs;
 }
 
 /** Arguments of {@link DigitalOceanEdgeCluster}: the settings, the provider, SSH, the front-end and the escape hatches. */
-export type DigitalOceanEdgeClusterArgs = z.input<typeof digitalOceanSettings> & CloudEdgeClusterArgs<digitalocean.Provider> & {
-    /** Escape hatches per kind of child. Default none. */
-    transform?: DigitalOceanTransforms;
-};
+export type DigitalOceanEdgeClusterArgs = CloudArgs<typeof digitalOceanSettings, digitalocean.Provider, DigitalOceanChildren>;
 
 /** The arguments of a {@link DigitalOceanEdgeCluster}, checked, with their defaults applied. */
 export interface DigitalOceanPlan {
@@ -338,7 +327,7 @@ export function vpcDefaultWarning(region: string, ipRange: string): string {
  * 16501–16600 include libvirt's 16509/16514, so those reach that VM on every address of a host
  * (OpenNebula's live migration goes over SSH and 49152–49215, unaffected).
  */
-export class DigitalOceanEdgeCluster extends CloudEdgeCluster {
+export class DigitalOceanEdgeCluster extends CloudEdgeCluster<DigitalOceanChildren> {
     /** The arguments, checked, with their defaults. */
     readonly plan: DigitalOceanPlan;
     /** The VPC the droplets are in (new or given). */
@@ -362,41 +351,39 @@ export class DigitalOceanEdgeCluster extends CloudEdgeCluster {
 
     constructor(name: string, args: DigitalOceanEdgeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const plan = planDigitalOceanCluster(name, args);
-        super(DIGITALOCEAN_EDGE_CLUSTER_TYPE, name, opts);
+        super(DIGITALOCEAN_EDGE_CLUSTER_TYPE, name, args, opts);
         this.plan = plan;
-        const cloud = this.cloudOptions(args.provider);
-        const transform = args.transform ?? {};
         const base = digitalOceanName(name);
 
         if (plan.vpcIpRange !== undefined) {
             pulumi.log.warn(vpcDefaultWarning(plan.region, plan.vpcIpRange), this);
-            this.vpc = createChild(digitalocean.Vpc, `${name}-vpc`, {
+            this.vpc = this.create("vpc", digitalocean.Vpc, `${name}-vpc`, {
                 name: `${base}-vpc`, region: plan.region, ipRange: plan.vpcIpRange, description: `OpenNebula edge cluster ${name}`,
-            }, cloud, transform.vpc);
+            });
             this.vpcId = this.vpc.id;
             this.vpcIpRange = this.vpc.ipRange;
         } else {
             this.vpcId = pulumi.output(args.vpcId!);
-            this.vpcIpRange = digitalocean.getVpcOutput({ id: args.vpcId }, cloud).ipRange;
+            this.vpcIpRange = digitalocean.getVpcOutput({ id: args.vpcId }, this.cloudOptions()).ipRange;
         }
         if (args.sshKeyId === undefined) {
-            this.sshKey = createChild(digitalocean.SshKey, `${name}-ssh-key`, { name: base, publicKey: args.ssh.publicKey }, cloud, transform.sshKey);
+            this.sshKey = this.create("sshKey", digitalocean.SshKey, `${name}-ssh-key`, { name: base, publicKey: args.ssh.publicKey });
             this.sshKeyFingerprint = this.sshKey.fingerprint;
         } else {
             this.sshKeyFingerprint = pulumi.output(args.sshKeyId);
         }
-        this.tag = createChild(digitalocean.Tag, `${name}-tag`, { name: `one-edge-${base}` }, cloud, transform.tag);
+        this.tag = this.create("tag", digitalocean.Tag, `${name}-tag`, { name: `one-edge-${base}` });
 
         const cloudInit = userData(plan.sshUser, DIGITALOCEAN_DEFAULTS.sshUser, args.ssh.publicKey);
-        this.droplets = Object.fromEntries(plan.hosts.map((key) => [key, createChild(digitalocean.Droplet, `${name}-${key}`, {
+        this.droplets = Object.fromEntries(plan.hosts.map((key) => [key, this.create("droplet", digitalocean.Droplet, `${name}-${key}`, {
             name: `${base}-${key}`, region: plan.region, size: plan.size, image: plan.image, vpcUuid: this.vpcId,
             sshKeys: [this.sshKeyFingerprint], tags: [this.tag.name, ...tagTexts(args.tags)], userData: cloudInit,
-        }, cloud, transform.droplet)]));
-        this.firewall = createChild(digitalocean.Firewall, `${name}-firewall`, {
+        })]));
+        this.firewall = this.create("firewall", digitalocean.Firewall, `${name}-firewall`, {
             name: `${base}-edge`, tags: [this.tag.name],
             inboundRules: firewallInboundRules(plan.cloudFirewall, plan.vpcIpRange ?? this.vpcIpRange),
             outboundRules: firewallOutboundRules(),
-        }, cloud, transform.firewall);
+        });
         this.firewallId = this.firewall.id;
 
         this.connect({
@@ -412,7 +399,6 @@ export class DigitalOceanEdgeCluster extends CloudEdgeCluster {
                 addressRanges: [portForwardAddressRange()],
             },
             description: `DigitalOcean edge cluster in ${plan.region} (pulumi-opennebula-edge)`,
-            transform: transform.edge,
             outputs: { vpcId: this.vpcId, vpcIpRange: this.vpcIpRange, firewallId: this.firewallId, sshKeyFingerprint: this.sshKeyFingerprint },
         });
     }

@@ -25,15 +25,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as scaleway from "@pulumiverse/scaleway";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
-import type { EdgeClusterTransforms } from "../edge/types";
 import { hostCommand } from "../remote/host-command";
 import { HostScript, hostScript } from "../remote/host-script";
-import { Transform, createChild } from "../transform";
 import {
     ConfigError, INTERFACE_NAME, addToIpv4, describe, checkedBy, cidrInside, cidrOf, cidrSchema, cidrsOverlap, inputSchema, integerIn, interfaceName,
     interfaceNameSchema, ipv4, parseWith, portSchema, textSchema,
 } from "../validation";
-import { CloudEdgeCluster, CloudEdgeClusterArgs, PublicIpLease, checkCloudArgs, userData } from "./base";
+import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, userData } from "./base";
 import { defineCloud } from "./definition";
 import { PlannedHost, checkHosts, commonSettings, hostsSchema, planHosts, publicIpsSchema, slotSchema, tagTexts } from "./settings";
 
@@ -167,35 +165,21 @@ export const scalewaySettings = z.object({
     }
 });
 
-/** Escape hatches of {@link ScalewayEdgeCluster}, per kind of child. */
-export interface ScalewayTransforms {
-    /** `${name}-vpc`. */
-    vpc?: Transform<scaleway.network.VpcArgs>;
-    /** `${name}-private`. */
-    privateNetwork?: Transform<scaleway.network.PrivateNetworkArgs>;
-    /** `${name}-<host>-private-ip` and `${name}-gateway-ip`: the reserved private addresses. */
-    privateIp?: Transform<scaleway.ipam.IpArgs>;
-    /** `${name}-gateway`. */
-    publicGateway?: Transform<scaleway.network.PublicGatewayArgs>;
-    /** `${name}-gateway-network`. */
-    gatewayNetwork?: Transform<scaleway.network.GatewayNetworkArgs>;
-    /** `${name}-ssh-key`. */
-    sshKey?: Transform<scaleway.iam.SshKeyArgs>;
-    /** `${name}-<host>`: the servers. */
-    server?: Transform<scaleway.elasticmetal.ServerArgs>;
-    /** `${name}-<host>-ip-<j>`: the flexible IPs. */
-    flexibleIp?: Transform<scaleway.elasticmetal.IpArgs>;
-    /** `${name}-<host>-private-vlan`: the command that puts a host on the private network. */
-    privateVlanCommand?: Transform<command.remote.CommandArgs>;
-    /** The children of the {@link EdgeCluster} `${name}-one`. */
-    edge?: EdgeClusterTransforms;
+/**
+ * The kinds of children of {@link ScalewayEdgeCluster} that take a `transform`, and their
+ * arguments: `vpc` (`${name}-vpc`), `privateNetwork` (`${name}-private`), `privateIp` (the
+ * reservations `${name}-<host>-private-ip` and `${name}-gateway-ip`), `publicGateway`
+ * (`${name}-gateway`), `gatewayNetwork`, `sshKey`, `server` (`${name}-<host>`), `flexibleIp`
+ * (`${name}-<host>-ip-<j>`) and `privateVlanCommand` (`${name}-<host>-private-vlan`).
+ */
+export interface ScalewayChildren {
+    vpc: scaleway.network.VpcArgs; privateNetwork: scaleway.network.PrivateNetworkArgs; privateIp: scaleway.ipam.IpArgs;
+    publicGateway: scaleway.network.PublicGatewayArgs; gatewayNetwork: scaleway.network.GatewayNetworkArgs; sshKey: scaleway.iam.SshKeyArgs;
+    server: scaleway.elasticmetal.ServerArgs; flexibleIp: scaleway.elasticmetal.IpArgs; privateVlanCommand: command.remote.CommandArgs;
 }
 
 /** Arguments of {@link ScalewayEdgeCluster}: the settings, the provider of `zone`, SSH, the front-end and the escape hatches. */
-export type ScalewayEdgeClusterArgs = z.input<typeof scalewaySettings> & CloudEdgeClusterArgs<scaleway.Provider> & {
-    /** Escape hatches per kind of child. Default none. */
-    transform?: ScalewayTransforms;
-};
+export type ScalewayEdgeClusterArgs = CloudArgs<typeof scalewaySettings, scaleway.Provider, ScalewayChildren>;
 
 /** A host of a Scaleway edge cluster, planned: its reserved private address and its flexible IPs' NAT leases. */
 export interface ScalewayHostPlan {
@@ -343,7 +327,7 @@ export function uplinkFromOutput(stdout: string | undefined): string {
  * only protection, and the ports it opens (SSH, BGP, VXLAN, WireGuard, libvirt, migration) are
  * open from anywhere, not only from the private network.
  */
-export class ScalewayEdgeCluster extends CloudEdgeCluster {
+export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren> {
     /** The arguments, checked, with their defaults. */
     readonly plan: ScalewayPlan;
     /** VPC, private network and public gateway ids. */
@@ -370,10 +354,8 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster {
 
     constructor(name: string, args: ScalewayEdgeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const plan = validateScalewayEdgeClusterArgs(args);
-        super(SCALEWAY_EDGE_CLUSTER_TYPE, name, opts);
+        super(SCALEWAY_EDGE_CLUSTER_TYPE, name, args, opts);
         this.plan = plan;
-        const cloud = this.cloudOptions(args.provider);
-        const transform = args.transform ?? {};
         const { zone, region } = plan;
         const tags = ["opennebula-edge", name, ...tagTexts(args.tags)];
         const projectId = args.projectId;
@@ -381,40 +363,40 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster {
         this.region = region;
 
         // Network: VPC, private network, reserved private addresses, public gateway.
-        this.vpc = createChild(scaleway.network.Vpc, `${name}-vpc`, { name: `${name}-vpc`, region, enableRouting: true, projectId, tags }, cloud, transform.vpc);
-        this.privateNetwork = createChild(scaleway.network.PrivateNetwork, `${name}-private`, {
+        this.vpc = this.create("vpc", scaleway.network.Vpc, `${name}-vpc`, { name: `${name}-vpc`, region, enableRouting: true, projectId, tags });
+        this.privateNetwork = this.create("privateNetwork", scaleway.network.PrivateNetwork, `${name}-private`, {
             name: `${name}-private`, region, vpcId: this.vpc.id, ipv4Subnet: { subnet: plan.privateNetworkCidr }, projectId, tags,
-        }, cloud, transform.privateNetwork);
-        const reserve = (resourceName: string, address: string) => createChild(scaleway.ipam.Ip, resourceName, {
+        });
+        const reserve = (resourceName: string, address: string) => this.create("privateIp", scaleway.ipam.Ip, resourceName, {
             address, region, sources: [{ privateNetworkId: this.privateNetwork.id }], projectId, tags,
-        }, cloud, transform.privateIp);
+        });
         this.privateIpReservations = Object.fromEntries(plan.hosts.map((host) => [host.key, reserve(`${name}-${host.key}-private-ip`, host.privateIp)]));
         const gatewayIp = reserve(`${name}-gateway-ip`, gatewayPrivateAddress(plan.privateNetworkCidr));
-        this.publicGateway = createChild(scaleway.network.PublicGateway, `${name}-gateway`, {
+        this.publicGateway = this.create("publicGateway", scaleway.network.PublicGateway, `${name}-gateway`, {
             name: `${name}-gateway`, type: plan.gatewayType, zone, projectId, tags,
             bastionEnabled: plan.bastion !== undefined, bastionPort: plan.bastion?.port, allowedIpRanges: plan.bastion?.allowedIpRanges,
-        }, cloud, transform.publicGateway);
+        });
         // Reserved addresses first (Scaleway's advice), so the gateway cannot take a host's.
-        this.gatewayNetwork = createChild(scaleway.network.GatewayNetwork, `${name}-gateway-network`, {
+        this.gatewayNetwork = this.create("gatewayNetwork", scaleway.network.GatewayNetwork, `${name}-gateway-network`, {
             gatewayId: this.publicGateway.id, privateNetworkId: this.privateNetwork.id, zone, enableMasquerade: true,
             ipamConfigs: [{ pushDefaultRoute: true, ipamIpId: gatewayIp.id }],
-        }, { ...cloud, dependsOn: Object.values(this.privateIpReservations) }, transform.gatewayNetwork);
+        }, { dependsOn: Object.values(this.privateIpReservations) });
 
         // Servers.
         if (args.sshKeyId === undefined) {
-            this.sshKey = createChild(scaleway.iam.SshKey, `${name}-ssh-key`, { name: `${name}-ssh-key`, publicKey: args.ssh.publicKey, projectId }, cloud, transform.sshKey);
+            this.sshKey = this.create("sshKey", scaleway.iam.SshKey, `${name}-ssh-key`, { name: `${name}-ssh-key`, publicKey: args.ssh.publicKey, projectId });
         }
         const sshKeyId = args.sshKeyId ?? this.sshKey!.id;
-        const offer = scaleway.elasticmetal.getOfferOutput({ name: plan.offer, zone, subscriptionPeriod: "hourly" }, cloud);
+        const offer = scaleway.elasticmetal.getOfferOutput({ name: plan.offer, zone, subscriptionPeriod: "hourly" }, this.cloudOptions());
         const image = SCALEWAY_OS_IMAGES[plan.os];
-        const os = scaleway.elasticmetal.getOsOutput({ name: image.name, version: image.version, zone }, cloud);
+        const os = scaleway.elasticmetal.getOsOutput({ name: image.name, version: image.version, zone }, this.cloudOptions());
         // Another user than the image's needs an offer with cloud-init.
         const cloudInit = userData(plan.sshUser, SCALEWAY_DEFAULTS.sshUser, args.ssh.publicKey);
-        this.servers = Object.fromEntries(plan.hosts.map(({ key }) => [key, createChild(scaleway.elasticmetal.Server, `${name}-${key}`, {
+        this.servers = Object.fromEntries(plan.hosts.map(({ key }) => [key, this.create("server", scaleway.elasticmetal.Server, `${name}-${key}`, {
             name: `${name}-${key}`, zone, offer: offer.apply((o) => requireId("offer", plan.offer, o.offerId)), os: os.apply((o) => requireId("os", plan.os, o.osId)),
             sshKeyIds: [sshKeyId], projectId, tags, description: `OpenNebula edge host ${key} of ${name}`, cloudInit,
             privateNetworks: [{ id: this.privateNetwork.id, ipamIpIds: [this.privateIpReservations[key].id] }],
-        }, cloud, transform.server)]));
+        })]));
         const publicIpOf = (key: string) => this.servers[key].ipv4s.apply((ips) => {
             const address = ips?.[0]?.address;
             if (!address) throw new Error(`Elastic Metal server ${name}-${key} reports no public IPv4 address`);
@@ -429,9 +411,9 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster {
         for (const host of plan.hosts) {
             const server = this.servers[host.key];
             this.flexibleIps[host.key] = host.natLeases.map((address, j) => {
-                const ip = createChild(scaleway.elasticmetal.Ip, `${name}-${host.key}-ip-${j}`, {
+                const ip = this.create("flexibleIp", scaleway.elasticmetal.Ip, `${name}-${host.key}-ip-${j}`, {
                     zone, serverId: server.id, projectId, tags, description: `OpenNebula edge ${name}: VMs on ${host.key}`,
-                }, cloud, transform.flexibleIp);
+                });
                 leases.push({ host: host.key, address, publicIp: ip.ipAddress.apply(flexibleIpAddress), translated: true, dependsOn: [ip] });
                 return ip;
             });
@@ -442,7 +424,7 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster {
             }));
             this.privateVlans[host.key] = hostCommand(`${name}-${host.key}-private-vlan`, script, {
                 parent: this, ssh: args.ssh, node: { key: host.key, publicIp: publicIpOf(host.key), sshUser: plan.sshUser, dependsOn: [server] },
-                transform: transform.privateVlanCommand,
+                transform: this.transform.privateVlanCommand,
             });
         }
 
@@ -462,7 +444,6 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster {
                 uplinkOf: (key) => plan.uplinkInterface ?? this.privateVlans[key].stdout.apply(uplinkFromOutput),
             },
             description: `Scaleway Elastic Metal edge cluster ${name} (${zone})`,
-            transform: transform.edge,
             outputs: { vpcId: this.vpcId, privateNetworkId: this.privateNetworkId, publicGatewayId: this.publicGatewayId, zone, region },
         });
     }

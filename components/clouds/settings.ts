@@ -116,7 +116,7 @@ export const hostFirewallSchema = z.strictObject({
 });
 
 /** An extra inbound rule of a restricted cloud firewall. */
-export const cloudFirewallRuleSchema = z.strictObject({
+export const extraFirewallRuleSchema = z.strictObject({
     ...portRangeShape,
     /** Where the traffic may come from. Default `["0.0.0.0/0"]`. */
     sources: z.array(cidrSchema()).min(1).optional(),
@@ -127,7 +127,7 @@ export const cloudFirewallRuleSchema = z.strictObject({
 });
 
 /** An extra inbound rule of a restricted cloud firewall. */
-export type CloudFirewallRule = z.output<typeof cloudFirewallRuleSchema>;
+export type ExtraFirewallRule = z.output<typeof extraFirewallRuleSchema>;
 
 /**
  * The cloud's firewall in front of the hosts (DigitalOcean cloud firewall, AWS security group,
@@ -142,7 +142,7 @@ export const cloudFirewallSchema = z.strictObject({
     /** Restricted mode: where SSH may come from (Pulumi and the front-end). Default `["0.0.0.0/0"]`. */
     sshSources: z.array(cidrSchema()).min(1).optional(),
     /** Restricted mode: more inbound rules, e.g. the VMs' services on the public IPs. Default none. */
-    extraRules: z.array(cloudFirewallRuleSchema).optional(),
+    extraRules: z.array(extraFirewallRuleSchema).optional(),
 }).superRefine((firewall, ctx) => {
     if ((firewall.mode ?? "open") === "open" && (firewall.sshSources !== undefined || firewall.extraRules !== undefined)) {
         ctx.addIssue({ code: "custom", message: "sshSources and extraRules apply to mode restricted only (mode open allows everything)" });
@@ -156,7 +156,7 @@ export type CloudFirewallArgs = z.input<typeof cloudFirewallSchema>;
 export interface CloudFirewallPlan {
     mode: "open" | "restricted";
     sshSources?: string[];
-    extraRules: CloudFirewallRule[];
+    extraRules: ExtraFirewallRule[];
 }
 
 /** The cloud firewall with its defaults applied. */

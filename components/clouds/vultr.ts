@@ -22,10 +22,8 @@ import * as pulumi from "@pulumi/pulumi";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import type { Hypervisor } from "../edge/host-scripts";
-import type { EdgeClusterTransforms } from "../edge/types";
-import { Transform, createChild } from "../transform";
 import { ConfigError, checkedBy, cidrSchema, integerSchema, interfaceNameSchema, parseWith } from "../validation";
-import { CloudEdgeCluster, CloudEdgeClusterArgs, PublicIpLease, checkCloudArgs, userData } from "./base";
+import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, userData } from "./base";
 import { defineCloud } from "./definition";
 import {
     CloudFirewallPlan, FirewallRuleSpec, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema, planHosts,
@@ -135,31 +133,19 @@ export const vultrSettings = z.object({
     }
 });
 
-/** Escape hatches of {@link VultrEdgeCluster}, per kind of child. */
-export interface VultrTransforms {
-    /** `${name}-ssh-key`. */
-    sshKey?: Transform<vultr.SSHKeyArgs>;
-    /** `${name}-vpc` (virtual mode). */
-    vpc?: Transform<vultr.VpcArgs>;
-    /** `${name}-firewall` (virtual mode). */
-    firewallGroup?: Transform<vultr.FirewallGroupArgs>;
-    /** `${name}-fw-<rule>` (virtual mode). */
-    firewallRule?: Transform<vultr.FirewallRuleArgs>;
-    /** `${name}-<host>` in virtual mode. */
-    instance?: Transform<vultr.InstanceArgs>;
-    /** `${name}-<host>` in metal mode. */
-    bareMetalServer?: Transform<vultr.BareMetalServerArgs>;
-    /** `${name}-<host>-ip-<j>`. */
-    reservedIp?: Transform<vultr.ReservedIpArgs>;
-    /** The children of the {@link EdgeCluster} `${name}-one`. */
-    edge?: EdgeClusterTransforms;
+/**
+ * The kinds of children of {@link VultrEdgeCluster} that take a `transform`, and their arguments:
+ * `sshKey` (`${name}-ssh-key`), in virtual mode `vpc` (`${name}-vpc`), `firewallGroup`
+ * (`${name}-firewall`), `firewallRule` (`${name}-fw-<rule>`) and `instance` (`${name}-<host>`), in
+ * metal mode `bareMetalServer` (`${name}-<host>`), and `reservedIp` (`${name}-<host>-ip-<j>`).
+ */
+export interface VultrChildren {
+    sshKey: vultr.SSHKeyArgs; vpc: vultr.VpcArgs; firewallGroup: vultr.FirewallGroupArgs; firewallRule: vultr.FirewallRuleArgs;
+    instance: vultr.InstanceArgs; bareMetalServer: vultr.BareMetalServerArgs; reservedIp: vultr.ReservedIpArgs;
 }
 
 /** Arguments of {@link VultrEdgeCluster}: the settings, the provider, SSH, the front-end and the escape hatches. */
-export type VultrEdgeClusterArgs = z.input<typeof vultrSettings> & CloudEdgeClusterArgs<vultr.Provider> & {
-    /** Escape hatches per kind of child. Default none. */
-    transform?: VultrTransforms;
-};
+export type VultrEdgeClusterArgs = CloudArgs<typeof vultrSettings, vultr.Provider, VultrChildren>;
 
 /** The arguments of a {@link VultrEdgeCluster} after validation, with every default filled in. */
 export interface VultrSettings {
@@ -280,7 +266,7 @@ type VultrMachine = vultr.Instance | vultr.BareMetalServer;
  * names it in `EDGE_HOST` (the host's OpenNebula name, its main IP). Pin the VM with
  * `SCHED_REQUIREMENTS = "NAME = \"<EDGE_HOST>\""` and its NIC with `AR_ID`.
  */
-export class VultrEdgeCluster extends CloudEdgeCluster {
+export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren> {
     /** The arguments, checked, with their defaults. */
     readonly settings: VultrSettings;
     /** The VPC id (virtual mode; undefined in metal mode). */
@@ -302,27 +288,25 @@ export class VultrEdgeCluster extends CloudEdgeCluster {
 
     constructor(name: string, args: VultrEdgeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const settings = validateVultrEdgeClusterArgs(args);
-        super(VULTR_EDGE_CLUSTER_TYPE, name, opts);
+        super(VULTR_EDGE_CLUSTER_TYPE, name, args, opts);
         this.settings = settings;
-        const child = this.cloudOptions(args.provider);
-        const transform = args.transform ?? {};
 
         if (args.sshKeyId === undefined) {
-            this.sshKey = createChild(vultr.SSHKey, `${name}-ssh-key`, { name: `${name}-root`, sshKey: args.ssh.publicKey }, child, transform.sshKey);
+            this.sshKey = this.create("sshKey", vultr.SSHKey, `${name}-ssh-key`, { name: `${name}-root`, sshKey: args.ssh.publicKey });
         }
         const sshKeyId = args.sshKeyId ?? this.sshKey!.id;
         this.firewallRules = [];
         if (settings.mode === "virtual") {
             const [network, prefix] = settings.vpcCidr!.split("/");
-            this.vpc = createChild(vultr.Vpc, `${name}-vpc`, {
+            this.vpc = this.create("vpc", vultr.Vpc, `${name}-vpc`, {
                 region: settings.region, description: `${name} OpenNebula edge cluster`, v4Subnet: network, v4SubnetMask: Number(prefix),
-            }, child, transform.vpc);
-            const group = createChild(vultr.FirewallGroup, `${name}-firewall`, { description: `${name} OpenNebula edge cluster` }, child, transform.firewallGroup);
+            });
+            const group = this.create("firewallGroup", vultr.FirewallGroup, `${name}-firewall`, { description: `${name} OpenNebula edge cluster` });
             this.firewallGroup = group;
-            this.firewallRules = vultrFirewallRules(settings.cloudFirewall!, settings.vpcCidr!).map((rule) => createChild(vultr.FirewallRule, `${name}-fw-${rule.key}`, {
+            this.firewallRules = vultrFirewallRules(settings.cloudFirewall!, settings.vpcCidr!).map((rule) => this.create("firewallRule", vultr.FirewallRule, `${name}-fw-${rule.key}`, {
                 firewallGroupId: group.id, ipType: "v4", protocol: rule.protocol, port: rule.port,
                 subnet: rule.subnet, subnetSize: rule.subnetSize, notes: rule.notes,
-            }, child, transform.firewallRule));
+            }));
         }
 
         this.machines = {};
@@ -333,7 +317,7 @@ export class VultrEdgeCluster extends CloudEdgeCluster {
             this.machines[host.key] = machine;
             this.reservedIps[host.key] = Array.from({ length: host.publicIps }, (_, j) => {
                 const ipName = `${name}-${host.key}-ip-${j}`;
-                const ip = createChild(vultr.ReservedIp, ipName, { region: settings.region, ipType: "v4", label: ipName, instanceId: machine.id }, child, transform.reservedIp);
+                const ip = this.create("reservedIp", vultr.ReservedIp, ipName, { region: settings.region, ipType: "v4", label: ipName, instanceId: machine.id });
                 leases.push({ host: host.key, address: ip.subnet, publicIp: ip.subnet, translated: false, dependsOn: [ip] });
                 return ip;
             });
@@ -352,7 +336,6 @@ export class VultrEdgeCluster extends CloudEdgeCluster {
             leases,
             forwarding: { model: "routed", uplinkOf: () => settings.uplinkInterface! },
             description: `Vultr ${settings.mode} edge cluster (pulumi-opennebula-edge)`,
-            transform: transform.edge,
             outputs: { vpcId: this.vpcId, firewallGroupId: this.firewallGroupId },
         });
     }
@@ -369,11 +352,8 @@ export class VultrEdgeCluster extends CloudEdgeCluster {
             tags: ["opennebula-edge", name, ...tagTexts(args.tags)],
             userData: cloudInit,
         };
-        const opts = this.cloudOptions(args.provider);
-        if (this.settings.mode === "metal") return createChild(vultr.BareMetalServer, `${name}-${key}`, common, opts, args.transform?.bareMetalServer);
-        return createChild(vultr.Instance, `${name}-${key}`, {
-            ...common, vpcIds: [this.vpc!.id], firewallGroupId: this.firewallGroup!.id,
-        }, opts, args.transform?.instance);
+        if (this.settings.mode === "metal") return this.create("bareMetalServer", vultr.BareMetalServer, `${name}-${key}`, common);
+        return this.create("instance", vultr.Instance, `${name}-${key}`, { ...common, vpcIds: [this.vpc!.id], firewallGroupId: this.firewallGroup!.id });
     }
 }
 
