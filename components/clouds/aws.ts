@@ -189,7 +189,6 @@ export interface AwsEdgeClusterPlan {
     /** The range the VMs' addresses lie in (`x.y.128.0/17`): cloud-init's copies of them are removed from the hosts. */
     vmRange: string;
     cloudFirewall: CloudFirewallPlan;
-    dns?: string;
     hosts: AwsHostPlan[];
 }
 
@@ -217,7 +216,6 @@ export function planAwsEdgeCluster(args: AwsEdgeClusterArgs): AwsEdgeClusterPlan
         vpcCidr,
         vmRange: `${addToIpv4(base, VM_OFFSET)}/17`,
         cloudFirewall: cloudFirewallPlan(settings.cloudFirewall),
-        dns: settings.dns,
         hosts: planHosts(settings).map((host) => ({
             key: host.key,
             slot: host.slot,
@@ -386,7 +384,7 @@ export class AwsEdgeCluster extends CloudEdgeCluster<AwsChildren> {
         this.subnetId = this.subnet.id;
         this.securityGroupId = this.securityGroup.id;
         this.connect({
-            args, firewall: args.firewall, dns: plan.dns, sshUser: plan.sshUser, hypervisor: plan.hypervisor,
+            args, sshUser: plan.sshUser, hypervisor: plan.hypervisor,
             machines: Object.fromEntries(plan.hosts.map((host) => {
                 const instance = this.instances[host.key];
                 return [host.key, { publicIp: instance.publicIp, privateIp: host.privateIp, machineId: instance.id, dependsOn: [instance] }];

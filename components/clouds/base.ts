@@ -100,12 +100,8 @@ export type HostForwarding =
 
 /** What a cloud hands to {@link CloudEdgeCluster.connect}. */
 export interface CloudConnection {
-    /** The component's arguments (SSH, front-end, cluster). */
-    args: CloudEdgeClusterArgs<pulumi.ProviderResource>;
-    /** The host firewall. Default strict. */
-    firewall?: EdgeFirewallArgs;
-    /** DNS server of the public network. Default `1.1.1.1`. */
-    dns?: string;
+    /** The component's arguments: SSH, the front-end, the cluster, the host firewall (default strict) and the public network's DNS (default `1.1.1.1`). */
+    args: CloudEdgeClusterArgs<pulumi.ProviderResource> & { firewall?: EdgeFirewallArgs; dns?: string };
     /** The user SSH logs in as. */
     sshUser: string;
     /** The hypervisor of the hosts. */
@@ -245,10 +241,10 @@ export abstract class CloudEdgeCluster<Children extends { [Kind in keyof Childre
             ssh,
             opennebula: cloud.args.opennebula,
             hypervisor: cloud.hypervisor,
-            firewall: cloud.firewall,
+            firewall: cloud.args.firewall,
             cluster: cloud.args.cluster ?? { name },
             publicNetwork: cloud.leases.length === 0 && !portForwarding ? undefined : {
-                template: { DNS: cloud.dns ?? DEFAULT_DNS, ...cloud.publicNetwork?.template },
+                template: { DNS: cloud.args.dns ?? DEFAULT_DNS, ...cloud.publicNetwork?.template },
                 addressRanges: cloud.publicNetwork?.addressRanges ?? cloud.leases.map((lease) => leaseRange(lease, cloud.machines[lease.host].publicIp)),
             },
             description: cloud.description,

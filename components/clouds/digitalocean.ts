@@ -172,7 +172,6 @@ export interface DigitalOceanPlan {
     vpcIpRange?: string;
     cloudFirewall: ReturnType<typeof cloudFirewallPlan>;
     sshUser: string;
-    dns?: string;
 }
 
 /** Where a VM's internal port is reached from outside: the host's public IP and the external TCP port. */
@@ -198,7 +197,6 @@ export function planDigitalOceanCluster(name: string, args: DigitalOceanEdgeClus
         vpcIpRange: settings.vpcId === undefined ? settings.vpcIpRange ?? defaultVpcIpRange(name) : undefined,
         cloudFirewall: cloudFirewallPlan(settings.cloudFirewall),
         sshUser: settings.sshUser ?? DIGITALOCEAN_DEFAULTS.sshUser,
-        dns: settings.dns,
     };
 }
 
@@ -387,7 +385,7 @@ export class DigitalOceanEdgeCluster extends CloudEdgeCluster<DigitalOceanChildr
         this.firewallId = this.firewall.id;
 
         this.connect({
-            args, firewall: args.firewall, dns: plan.dns, sshUser: plan.sshUser, hypervisor: plan.hypervisor,
+            args, sshUser: plan.sshUser, hypervisor: plan.hypervisor,
             machines: Object.fromEntries(plan.hosts.map((key): [string, CloudMachine] => {
                 const droplet = this.droplets[key];
                 return [key, { publicIp: droplet.ipv4Address, privateIp: droplet.ipv4AddressPrivate, machineId: droplet.id, dependsOn: [droplet] }];

@@ -204,7 +204,6 @@ export interface ScalewayPlan {
     gatewayType: ScalewayGatewayType;
     bastion?: { port: number; allowedIpRanges?: string[] };
     sshUser: string;
-    dns?: string;
     uplinkInterface?: string;
 }
 
@@ -240,7 +239,6 @@ export function validateScalewayEdgeClusterArgs(args: ScalewayEdgeClusterArgs): 
         gatewayType: settings.gatewayType ?? SCALEWAY_DEFAULTS.gatewayType,
         bastion: settings.bastion && { port: settings.bastion.port ?? SCALEWAY_DEFAULTS.bastionPort, allowedIpRanges: settings.bastion.allowedIpRanges },
         sshUser: settings.sshUser ?? SCALEWAY_DEFAULTS.sshUser,
-        dns: settings.dns,
         uplinkInterface: settings.uplinkInterface,
     };
 }
@@ -432,7 +430,7 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren> {
         this.privateNetworkId = this.privateNetwork.id;
         this.publicGatewayId = this.publicGateway.id;
         this.connect({
-            args, firewall: args.firewall, dns: plan.dns, sshUser: plan.sshUser, hypervisor: plan.hypervisor,
+            args, sshUser: plan.sshUser, hypervisor: plan.hypervisor,
             machines: Object.fromEntries(plan.hosts.map((host) => [host.key, {
                 publicIp: publicIpOf(host.key), privateIp: host.privateIp, machineId: this.servers[host.key].id,
                 dependsOn: [this.servers[host.key], this.privateVlans[host.key]],

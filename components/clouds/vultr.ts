@@ -162,7 +162,6 @@ export interface VultrSettings {
     hypervisor: Hypervisor;
     /** The user SSH logs in as. */
     sshUser: string;
-    dns?: string;
     /** The VPC's CIDR (virtual mode only). */
     vpcCidr?: string;
     /** The firewall group (virtual mode only). */
@@ -188,7 +187,6 @@ export function validateVultrEdgeClusterArgs(args: VultrEdgeClusterArgs): VultrS
         osId: settings.osId ?? VULTR_UBUNTU_2204_OS_ID,
         hypervisor: settings.hypervisor ?? (mode === "virtual" ? "qemu" : "kvm"),
         sshUser: settings.sshUser ?? IMAGE_USER,
-        dns: settings.dns,
         ...(mode === "virtual"
             ? { vpcCidr: settings.vpcCidr ?? VULTR_DEFAULT_VPC_CIDR, cloudFirewall: cloudFirewallPlan(settings.cloudFirewall), uplinkInterface: settings.uplinkInterface ?? "enp1s0" }
             : { uplinkInterface: settings.uplinkInterface }),
@@ -326,7 +324,7 @@ export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren> {
         this.vpcId = this.vpc ? this.vpc.id.apply((id): string | undefined => id) : pulumi.output(undefined);
         this.firewallGroupId = this.firewallGroup ? this.firewallGroup.id.apply((id): string | undefined => id) : pulumi.output(undefined);
         this.connect({
-            args, firewall: args.firewall, dns: settings.dns, sshUser: settings.sshUser, hypervisor: settings.hypervisor,
+            args, sshUser: settings.sshUser, hypervisor: settings.hypervisor,
             machines: Object.fromEntries(settings.hosts.map(({ key }) => {
                 const machine = this.machines[key];
                 // Metal hosts have no VPC: they reach each other (and the overlay) over their public addresses.

@@ -427,7 +427,7 @@ describe("DigitalOcean edge cluster helpers", function () {
         const resolved = planDigitalOceanCluster("edge", clusterArgs(provider, "fra1", { hostCount: 2 }));
         assert.deepStrictEqual(resolved, {
             region: "fra1", hosts: ["host-0", "host-1"], size: "s-2vcpu-4gb", image: "ubuntu-22-04-x64", hypervisor: "qemu",
-            vpcIpRange: defaultVpcIpRange("edge"), cloudFirewall: { mode: "open", sshSources: undefined, extraRules: [] }, sshUser: "root", dns: undefined,
+            vpcIpRange: defaultVpcIpRange("edge"), cloudFirewall: { mode: "open", sshSources: undefined, extraRules: [] }, sshUser: "root",
         });
     });
 });

@@ -424,8 +424,8 @@ describe("Scaleway helpers", function () {
         assert.throws(() => privateVlanScript({ vlan: 1, address: "172.18.0.10/24", uplink: "a b" }), /^ConfigError: uplink: must be an interface name/);
         const plan = validateScalewayEdgeClusterArgs(clusterArgs(new scaleway.Provider("p", {}), "pl-waw-2", { hosts: undefined }));
         assert.deepStrictEqual(
-            [plan.zone, plan.region, plan.hosts, plan.offer, plan.os, plan.hypervisor, plan.privateNetworkCidr, plan.natCidr, plan.gatewayType, plan.bastion, plan.dns, plan.sshUser],
-            ["pl-waw-2", "pl-waw", [{ key: "host-0", slot: 0, privateIp: "172.18.0.10", natLeases: [] }], "EM-A115X-SSD", "ubuntu_2204", "kvm", "172.18.0.0/20", "172.16.0.0/16", "VPC-GW-S", undefined, undefined, "ubuntu"],
+            [plan.zone, plan.region, plan.hosts, plan.offer, plan.os, plan.hypervisor, plan.privateNetworkCidr, plan.natCidr, plan.gatewayType, plan.bastion, plan.sshUser],
+            ["pl-waw-2", "pl-waw", [{ key: "host-0", slot: 0, privateIp: "172.18.0.10", natLeases: [] }], "EM-A115X-SSD", "ubuntu_2204", "kvm", "172.18.0.0/20", "172.16.0.0/16", "VPC-GW-S", undefined, "ubuntu"],
         );
     });
 });

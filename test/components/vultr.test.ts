@@ -392,11 +392,11 @@ describe("Vultr helpers", function () {
             const base = args(provider);
             const hosts = [{ key: "host-0", publicIps: 0 }, { key: "host-1", publicIps: 0 }];
             assert.deepStrictEqual(validateVultrEdgeClusterArgs(base), {
-                region: "ams", mode: "virtual", hosts, plan: "vc2-2c-4gb", osId: 1743, hypervisor: "qemu", sshUser: "root", dns: undefined,
+                region: "ams", mode: "virtual", hosts, plan: "vc2-2c-4gb", osId: 1743, hypervisor: "qemu", sshUser: "root",
                 uplinkInterface: "enp1s0", vpcCidr: "10.10.0.0/20", cloudFirewall: { mode: "open", sshSources: undefined, extraRules: [] },
             });
             assert.deepStrictEqual(validateVultrEdgeClusterArgs({ ...base, mode: "metal" }), {
-                region: "ams", mode: "metal", hosts, plan: "vbm-4c-32gb", osId: 1743, hypervisor: "kvm", sshUser: "root", dns: undefined, uplinkInterface: undefined,
+                region: "ams", mode: "metal", hosts, plan: "vbm-4c-32gb", osId: 1743, hypervisor: "kvm", sshUser: "root", uplinkInterface: undefined,
             });
         });
     });
