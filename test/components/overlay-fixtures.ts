@@ -2,7 +2,7 @@
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { RemoteNode } from "../../components/remote/ssh";
-import { RecordedProgram, RecordedResource, runProgram } from "../support/pulumi-mocks";
+import { RecordedProgram, RecordedResource, diffPrograms, runProgram } from "../support/pulumi-mocks";
 import { decodeStdin } from "../support/stdin";
 
 export { decodeStdin };
@@ -81,24 +81,9 @@ export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply((value) => resolve(value)));
 }
 
-/** The commands of a program by name, with the inputs that decide whether they run again. */
-export function commandInputs(program: RecordedProgram): Map<string, string> {
-    return new Map(program.ofType(COMMAND).map((command) => [command.name, JSON.stringify({
-        create: command.inputs.create, stdin: command.inputs.stdin, connection: command.inputs.connection,
-    })]));
-}
-
-/** Which commands of `after` are new, changed or unchanged compared with `before`, and which are gone. */
+/** Which commands of `after` are new, changed or unchanged compared with `before`, and which are gone, by the inputs that decide whether they run again. */
 export function compareCommands(before: RecordedProgram, after: RecordedProgram) {
-    const old = commandInputs(before);
-    const next = commandInputs(after);
-    const result = { added: [] as string[], changed: [] as string[], unchanged: [] as string[], removed: [] as string[] };
-    for (const [name, inputs] of next) {
-        if (!old.has(name)) result.added.push(name);
-        else if (old.get(name) === inputs) result.unchanged.push(name);
-        else result.changed.push(name);
-    }
-    result.removed = [...old.keys()].filter((name) => !next.has(name));
-    for (const list of Object.values(result)) list.sort();
-    return result;
+    return diffPrograms(before, after, (resource) => resource.type === COMMAND, (command) => JSON.stringify({
+        create: command.inputs.create, stdin: command.inputs.stdin, connection: command.inputs.connection,
+    }));
 }

@@ -188,14 +188,24 @@ export interface ProgramDiff {
     unchanged: string[];
 }
 
+/** What makes a resource the same in two runs: its type, parent, provider and inputs. */
+function identityOf(r: RecordedResource): string {
+    return JSON.stringify({ type: r.type, parent: r.parent, provider: r.provider, inputs: r.inputs });
+}
+
 /**
  * Compares two runs of a program resource by resource: what the engine would create, delete,
- * update (or replace), and leave alone. Sorted names.
+ * update (or replace), and leave alone. Sorted names. `only` limits it to some resources, and
+ * `identity` to what matters of them.
  */
-export function diffPrograms(before: RecordedProgram, after: RecordedProgram): ProgramDiff {
-    const identity = (r: RecordedResource) => JSON.stringify({ type: r.type, parent: r.parent, provider: r.provider, inputs: r.inputs });
-    const old = new Map(before.resources.map((r) => [r.name, identity(r)]));
-    const next = new Map(after.resources.map((r) => [r.name, identity(r)]));
+export function diffPrograms(
+    before: RecordedProgram,
+    after: RecordedProgram,
+    only: (r: RecordedResource) => boolean = () => true,
+    identity: (r: RecordedResource) => string = identityOf,
+): ProgramDiff {
+    const old = new Map(before.resources.filter(only).map((r) => [r.name, identity(r)]));
+    const next = new Map(after.resources.filter(only).map((r) => [r.name, identity(r)]));
     const diff: ProgramDiff = { added: [], removed: [], changed: [], unchanged: [] };
     for (const [name, value] of next) {
         if (!old.has(name)) diff.added.push(name);
