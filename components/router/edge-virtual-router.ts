@@ -18,41 +18,13 @@ import type { VirtualMachineNicAliasArgs, VirtualMachineNicArgs } from "../openn
 import { VirtualRouter, VirtualRouterArgs } from "../opennebula/resources/virtual-router";
 import { Transform, createChild } from "../transform";
 import { ConfigError } from "../validation";
-import {
-    DEFAULT_APPLIANCE_APP, RouterApplianceArgs, RouterMappingArgs, RouterPlan, RouterPrivateNetworkArgs, RouterPublicNetworkArgs,
-    planEdgeVirtualRouter,
-} from "./plan";
+import { DEFAULT_APPLIANCE_APP, RouterPlan, RouterPlanArgs, planEdgeVirtualRouter } from "./plan";
 
 /** Type token of {@link EdgeVirtualRouter}. */
 export const EDGE_VIRTUAL_ROUTER_TYPE = "opennebula-edge:router:EdgeVirtualRouter";
 
-/** Arguments of {@link EdgeVirtualRouter}. Values that shape the plan are plain and checked before anything is created. */
-export interface EdgeVirtualRouterArgs {
-    /** The public network: its ID and its addresses. NIC 0 takes `routerPublicIp`; SDNAT maps the others. Required. */
-    publicNetwork: RouterPublicNetworkArgs;
-    /** The EVPN private network: its ID and first lease (the gateway), which NIC 1 takes. Required. */
-    privateNetwork: RouterPrivateNetworkArgs;
-    /**
-     * The appliance: `{ datastoreId }` exports the marketplace app (default "Service Virtual Router")
-     * into that image datastore; `{ templateId }` uses an existing virtual router template instead.
-     * Required.
-     */
-    appliance: RouterApplianceArgs;
-    /** The router's public address, one of `publicNetwork.addresses`. Default: the first of them. */
-    routerPublicIp?: string;
-    /**
-     * How many public addresses SDNAT may map to private VMs: at most the public network's size minus
-     * one (the router's own). Default: all of them (the seed: a pool of 5, one for the router → 4).
-     */
-    publicIps?: number;
-    /** Private VMs to reach through public addresses, at most `publicIps`. Default none. */
-    mappings?: RouterMappingArgs[];
-    /** OpenNebula name of the virtual router. Default: the component name. */
-    routerName?: pulumi.Input<string>;
-    /** Masquerade the private network's traffic out of `eth0` (NAT4), for VMs without a mapping. Default false. */
-    outboundNat?: boolean;
-    /** More appliance context, e.g. `{ ONEAPP_VNF_DNS_ENABLED: "YES" }`; the SDNAT, routing, NAT4, TOKEN and NETWORK keys are the component's. Default none. */
-    context?: { [key: string]: pulumi.Input<string> };
+/** Arguments of {@link EdgeVirtualRouter}. Values that shape the plan ({@link RouterPlanArgs}) are plain and checked before anything is created. */
+export interface EdgeVirtualRouterArgs extends RouterPlanArgs {
     /** More attributes of the router's VM, e.g. `{ SCHED_REQUIREMENTS: "ID = 3", MEMORY: 1024 }`. Default none. */
     vmTemplate?: pulumi.Input<TemplateArgs>;
     /** How long to wait for the router's VM to be RUNNING, in seconds. Default 600. */

@@ -64,17 +64,33 @@ export interface RouterApplianceArgs {
     templateId?: pulumi.Input<number>;
 }
 
-/** The arguments {@link planEdgeVirtualRouter} checks (those of `EdgeVirtualRouterArgs` that shape the plan). */
+/** The arguments of `EdgeVirtualRouter` that shape the plan, which {@link planEdgeVirtualRouter} checks. */
 export interface RouterPlanArgs {
+    /** The public network: its ID and its addresses. NIC 0 takes `routerPublicIp`; SDNAT maps the others. Required. */
     publicNetwork: RouterPublicNetworkArgs;
+    /** The EVPN private network: its ID and first lease (the gateway), which NIC 1 takes. Required. */
     privateNetwork: RouterPrivateNetworkArgs;
+    /**
+     * The appliance: `{ datastoreId }` exports the marketplace app (default "Service Virtual Router")
+     * into that image datastore; `{ templateId }` uses an existing virtual router template instead.
+     * Required.
+     */
     appliance: RouterApplianceArgs;
+    /** The router's public address, one of `publicNetwork.addresses`. Default: the first of them. */
     routerPublicIp?: string;
+    /**
+     * How many public addresses SDNAT may map to private VMs: at most the public network's size minus
+     * one (the router's own). Default: all of them (the seed: a pool of 5, one for the router → 4).
+     */
     publicIps?: number;
+    /** Private VMs to reach through public addresses, at most `publicIps`. Default none. */
     mappings?: RouterMappingArgs[];
+    /** OpenNebula name of the virtual router. Default: the component name. */
     routerName?: pulumi.Input<string>;
-    context?: { [key: string]: pulumi.Input<string> };
+    /** Masquerade the private network's traffic out of `eth0` (NAT4), for VMs without a mapping. Default false. */
     outboundNat?: boolean;
+    /** More appliance context, e.g. `{ ONEAPP_VNF_DNS_ENABLED: "YES" }`; the SDNAT, routing, NAT4, TOKEN and NETWORK keys are the component's. Default none. */
+    context?: { [key: string]: pulumi.Input<string> };
 }
 
 /** What {@link planEdgeVirtualRouter} decides. */
