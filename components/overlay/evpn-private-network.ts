@@ -14,6 +14,7 @@ import { nodeName } from "./wireguard-config";
 import type { WireGuardMeshPlan } from "./wireguard-mesh";
 import type { ConnectionArgs } from "../opennebula/resources/provider-kit";
 import { VirtualNetwork, VirtualNetworkArgs } from "../opennebula/resources/virtual-network";
+import { Transform, createChild } from "../transform";
 
 /** Type token of {@link EvpnPrivateNetwork}. */
 export const EVPN_PRIVATE_NETWORK_TYPE = "opennebula-edge:overlay:EvpnPrivateNetwork";
@@ -66,9 +67,10 @@ export interface EvpnPrivateNetworkArgs {
     mesh?: { plan: WireGuardMeshPlan };
     /** Other subnets the segment must not overlap: VPCs, the control subnet … Default none. */
     otherSubnets?: string[];
-    /** Escape hatch: change the arguments or options of each `VirtualNetwork` before it is created. Default none. */
+    /** Escape hatches: change the arguments or options of each kind of child before it is created. Default none. */
     transform?: {
-        network?: (args: VirtualNetworkArgs, opts: pulumi.CustomResourceOptions, targetKey: string) => void;
+        /** `${name}-vnet-<target key>`: the virtual network of each target. */
+        network?: Transform<VirtualNetworkArgs>;
     };
 }
 
@@ -108,9 +110,7 @@ export class EvpnPrivateNetwork extends pulumi.ComponentResource {
                 clusterIds: target.clusterIds,
                 connection: target.connection,
             };
-            const networkOpts: pulumi.CustomResourceOptions = { parent: this };
-            args.transform?.network?.(networkArgs, networkOpts, target.key);
-            this.networks[target.key] = new VirtualNetwork(`${name}-vnet-${target.key}`, networkArgs, networkOpts);
+            this.networks[target.key] = createChild(VirtualNetwork, `${name}-vnet-${target.key}`, networkArgs, { parent: this }, args.transform?.network);
         }
         const first = plan.targets[0].template;
         this.vlanId = Number(first.VLAN_ID);
