@@ -24,9 +24,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { HYPERVISORS, Hypervisor } from "../edge/host-scripts";
-import {
-    ConfigError, addToIpv4, checkedBy, cidrSchema, inputSchema, integerSchema, interfaceNameSchema, ipv4Cidr, parseWith,
-} from "../validation";
+import { ConfigError, addToIpv4, ipv4Cidr } from "../validation";
+import { checkedBy, cidrSchema, inputSchema, integerSchema, interfaceNameSchema, parseWith } from "../validation/schema";
 import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, cloudConfigText, userCloudConfig } from "./base";
 import { defineCloud } from "./definition";
 import {

@@ -7,7 +7,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { parseWith } from "../validation";
+import { parseWith } from "../validation/schema";
 import type { CloudEdgeCluster, CloudEdgeClusterArgs } from "./base";
 import { HostsSettings, PlannedHost, planHosts } from "./settings";
 

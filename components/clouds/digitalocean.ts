@@ -16,10 +16,8 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { PortForwardForwardingArgs, portForward } from "../edge/host-scripts";
-import {
-    ConfigError, addToIpv4, checkedBy, cidrInside, cidrOf, cidrsOverlap, integerIn, ipv4, ipv4Cidr, ipv4ToNumber, oneOf, parseWith,
-    textSchema, inputSchema,
-} from "../validation";
+import { ConfigError, addToIpv4, cidrInside, cidrOf, cidrsOverlap, integerIn, ipv4, ipv4Cidr, ipv4ToNumber, oneOf } from "../validation";
+import { checkedBy, inputSchema, parseWith, textSchema } from "../validation/schema";
 import { CloudArgs, CloudEdgeCluster, CloudMachine, checkCloudArgs, userData } from "./base";
 import { defineCloud } from "./definition";
 import {

@@ -28,9 +28,9 @@ import { z } from "zod";
 import { hostCommand } from "../remote/host-command";
 import { HostScript, hostScript } from "../remote/host-script";
 import {
-    ConfigError, INTERFACE_NAME, addToIpv4, describe, checkedBy, cidrInside, cidrOf, cidrSchema, cidrsOverlap, inputSchema, integerIn, interfaceName,
-    interfaceNameSchema, ipv4, parseWith, portSchema, textSchema,
+    ConfigError, INTERFACE_NAME, addToIpv4, describe, cidrInside, cidrOf, cidrsOverlap, integerIn, interfaceName, ipv4,
 } from "../validation";
+import { checkedBy, cidrSchema, inputSchema, interfaceNameSchema, parseWith, portSchema, textSchema } from "../validation/schema";
 import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, userData } from "./base";
 import { defineCloud } from "./definition";
 import { PlannedHost, checkHosts, commonSettings, hostsSchema, planHosts, publicIpsSchema, slotSchema, tagTexts } from "./settings";

@@ -16,9 +16,8 @@
 import { z } from "zod";
 import { FIREWALL_MODES } from "../edge/host-scripts";
 import { HOST_KEY } from "../edge/validation";
-import {
-    cidrSchema, describe, inputSchema, integerSchema, ipv4Schema, linuxUserSchema, portSchema, textSchema,
-} from "../validation";
+import { describe } from "../validation";
+import { cidrSchema, inputSchema, integerSchema, ipv4Schema, linuxUserSchema, portSchema, textSchema } from "../validation/schema";
 
 /** Most hosts one edge cluster holds. */
 export const MAX_HOSTS = 50;

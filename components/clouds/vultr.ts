@@ -22,7 +22,8 @@ import * as pulumi from "@pulumi/pulumi";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import type { Hypervisor } from "../edge/host-scripts";
-import { ConfigError, checkedBy, cidrSchema, integerSchema, interfaceNameSchema, parseWith } from "../validation";
+import { ConfigError } from "../validation";
+import { checkedBy, cidrSchema, integerSchema, interfaceNameSchema, parseWith } from "../validation/schema";
 import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, userData } from "./base";
 import { defineCloud } from "./definition";
 import {

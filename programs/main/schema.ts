@@ -13,9 +13,10 @@ import { digitalOceanCloud } from "../../components/clouds/digitalocean";
 import { scalewayCloud } from "../../components/clouds/scaleway";
 import { vultrCloud } from "../../components/clouds/vultr";
 import { ONE_VERSIONS } from "../../components/edge/host-scripts";
+import { LINUX_USER_NAME } from "../../components/validation";
 import {
-    LINUX_USER_NAME, cidrSchema, integerSchema, ipv4Schema, issueProblem, portSchema, sshPublicKeySchema, textSchema,
-} from "../../components/validation";
+    cidrSchema, integerSchema, ipv4Schema, issueProblem, portSchema, sshPublicKeySchema, textSchema,
+} from "../../components/validation/schema";
 
 /** The configuration namespace of the main program (`pulumi config set opennebula-edge:…`). */
 export const CONFIG_NAMESPACE = "opennebula-edge";

@@ -5,9 +5,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { defaultSlot, planHosts } from "../../components/clouds/settings";
 import {
-    ConfigError, addToIpv4, checkedBy, fieldPath, integerIn, ipv4Cidr, ipv4ToNumber, isKnown, numberToIpv4, oneOf, parseWith, peerOf31, unique,
+    ConfigError, addToIpv4, fieldPath, integerIn, ipv4Cidr, ipv4ToNumber, isKnown, numberToIpv4, oneOf, peerOf31, unique,
     withFieldPrefix,
 } from "../../components/validation";
+import { checkedBy, parseWith } from "../../components/validation/schema";
 
 function problemOf(check: () => unknown): ConfigError {
     try {
