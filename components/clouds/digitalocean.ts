@@ -14,14 +14,16 @@
  */
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
-import ipaddr from "ipaddr.js";
-import { EdgeCluster } from "../edge/edge-cluster";
-import { Hypervisor, PortForwardForwardingArgs, portForward } from "../edge/host-scripts";
-import type { EdgeHost } from "../edge/types";
+import { z } from "zod";
+import { PortForwardForwardingArgs, portForward } from "../edge/host-scripts";
+import { ConfigError, addToIpv4, cidrInside, cidrOf, cidrsOverlap, integerIn, ipv4, ipv4Cidr, ipv4ToNumber, oneOf } from "../validation";
+import { checkedBy, inputSchema, parseWith, textSchema } from "../validation/schema";
+import { CloudArgs, CloudEdgeCluster, CloudMachine, checkCloudArgs, userData } from "./base";
+import { defineCloud } from "./definition";
 import {
-    CloudEdgeClusterArgs, EdgeConfigError, addToIpv4, hostKeys, isPlain, requireIntegerIn, requireIpv4Cidr, requireOneOf,
-    validateCommonArgs,
-} from "./common";
+    FirewallRuleSpec, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, fnv1a, hostsSchema, planHosts,
+    restrictedRules, tagTexts,
+} from "./settings";
 
 /** Type token of {@link DigitalOceanEdgeCluster}. */
 export const DIGITALOCEAN_EDGE_CLUSTER_TYPE = "opennebula-edge:clouds:DigitalOceanEdgeCluster";
@@ -49,15 +51,11 @@ export const DIGITALOCEAN_IMAGES = ["ubuntu-22-04-x64", "ubuntu-24-04-x64", "deb
 /** Hypervisors a droplet can run: `qemu` (KVM driver with emulation) or `lxc`. Droplets have no nested KVM. */
 export const DIGITALOCEAN_HYPERVISORS = ["qemu", "lxc"] as const;
 
-/** Cloud firewall modes: `open` allows all traffic (as oneprovision did), `restricted` only what the cluster needs. */
-export const DIGITALOCEAN_FIREWALL_MODES = ["open", "restricted"] as const;
-
 /** Defaults of {@link DigitalOceanEdgeClusterArgs}. */
 export const DIGITALOCEAN_DEFAULTS = {
     size: "s-2vcpu-4gb",
     image: "ubuntu-22-04-x64",
     hypervisor: "qemu",
-    cloudFirewall: "open",
     sshUser: "root",
 } as const;
 
@@ -84,35 +82,44 @@ const VM_NETWORK = "192.168.23.0/24";
 export const DIGITALOCEAN_RESERVED_RANGES = ["10.244.0.0/16", "10.245.0.0/16", "10.246.0.0/24", "10.229.0.0/16"] as const;
 
 const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
-const WIREGUARD_PORT = 51820;
 const EVERYWHERE = ["0.0.0.0/0", "::/0"];
+const VPC_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Arguments of {@link DigitalOceanEdgeCluster}. */
-export interface DigitalOceanEdgeClusterArgs extends CloudEdgeClusterArgs {
-    /**
-     * The DigitalOcean provider (API token) every cloud resource is created with. Required: the
-     * default provider is never used, so several accounts or regions can live in one program.
-     */
-    provider: digitalocean.Provider;
+// ---------------------------------------------------------------------------------------------
+// Settings: the component's plain arguments, and an edge cluster's keys in stack configuration
+
+/** The settings of a DigitalOcean edge cluster (see {@link DigitalOceanEdgeClusterArgs} for each). */
+export const digitalOceanSettings = z.object({
     /** A region from {@link DIGITALOCEAN_REGIONS}. Required. */
-    region: string;
+    region: z.enum(DIGITALOCEAN_REGIONS),
+    ...commonSettings,
+    /**
+     * The hosts by key, e.g. `["kvm-a", "kvm-b"]` (or `{ "kvm-a": {} }`); a host's droplet is
+     * `<name>-<key>`. Default: `hostCount` hosts `host-0` …. Droplets need no public IP resources
+     * (VMs are reached by port forwarding), so hosts have no per-host settings.
+     */
+    hosts: hostsSchema(z.strictObject({})).optional(),
+    /**
+     * `qemu` (the KVM driver with full emulation) or `lxc` (system containers). `kvm` is refused:
+     * droplets do not expose hardware virtualization. Default `qemu`.
+     */
+    hypervisor: z.enum(DIGITALOCEAN_HYPERVISORS, {
+        error: (issue) => (issue.input === "kvm"
+            ? "kvm needs hardware virtualization, which DigitalOcean droplets do not expose (no nested KVM); use qemu (emulation, the default) or lxc"
+            : undefined),
+    }).optional(),
     /** Droplet size from {@link DIGITALOCEAN_SIZES}. Default `s-2vcpu-4gb`. */
-    size?: string;
+    size: z.enum(DIGITALOCEAN_SIZES).optional(),
     /**
      * Droplet image: a slug from {@link DIGITALOCEAN_IMAGES}, or the numeric id of a custom image or
      * snapshot built on one of them. Default `ubuntu-22-04-x64`.
      */
-    image?: string;
-    /**
-     * `qemu` (the KVM driver with full emulation) or `lxc` (system containers). `kvm` is rejected:
-     * droplets do not expose hardware virtualization. Default `qemu`.
-     */
-    hypervisor?: Exclude<Hypervisor, "kvm">;
+    image: checkedBy(z.string(), (image) => /^[1-9][0-9]{0,11}$/.test(image) || oneOf("", image, DIGITALOCEAN_IMAGES)).optional(),
     /**
      * An existing VPC (its id) to put the droplets in, instead of creating one. It must be in
      * `region`. Use this in a region that has no VPC yet: see `vpcIpRange`. Default: a new VPC.
      */
-    vpcId?: pulumi.Input<string>;
+    vpcId: inputSchema(textSchema("a VPC id (a UUID such as 5a4981aa-9653-4bd1-bef5-d6bff52042e4)").regex(VPC_ID, "must be a VPC id (a UUID such as 5a4981aa-9653-4bd1-bef5-d6bff52042e4)")).optional(),
     /**
      * IP range of the VPC created when `vpcId` is not given: an RFC 1918 network from /16 to /24
      * that overlaps no other VPC of the account, no range DigitalOcean reserves
@@ -125,40 +132,44 @@ export interface DigitalOceanEdgeClusterArgs extends CloudEdgeClusterArgs {
      * fails on it. The component logs a warning whenever it creates a VPC. To avoid it, create a
      * default VPC in the region first (letting DigitalOcean pick its range), or pass `vpcId`.
      */
-    vpcIpRange?: string;
+    vpcIpRange: checkedBy(z.string(), checkVpcIpRange).optional(),
     /**
-     * The DigitalOcean cloud firewall applied to the droplets. `open`: all inbound and outbound
-     * traffic allowed, as oneprovision did (the host firewall still applies). `restricted`: inbound
-     * only SSH 22/tcp, WireGuard 51820/udp, the forwarded ports 9001–34000/tcp and ICMP from
-     * anywhere, and BGP 179/tcp, VXLAN 8472/udp, libvirt 16509,16514/tcp and live migration
-     * 49152–49215/tcp from inside the VPC; all outbound traffic allowed. Default `open`.
+     * The DigitalOcean cloud firewall on the droplets (through the cluster's tag). Restricted mode
+     * also opens the forwarded ports 9001–34000/tcp from anywhere (the VMs' services). Default `{ mode: "open" }`.
      */
-    cloudFirewall?: (typeof DIGITALOCEAN_FIREWALL_MODES)[number];
-    /**
-     * The user SSH and the front-end log in as. `root` uses the droplet's root login with the SSH
-     * key; any other name is created by cloud-init with passwordless sudo and `ssh.publicKey`. Default `root`.
-     */
-    sshUser?: string;
-    /**
-     * Fingerprint (or id) of an SSH key already in the account, holding `ssh.publicKey`, to use
-     * instead of creating one. DigitalOcean refuses the same public key twice in one account, so a
-     * second edge cluster with the same key must pass the first one's `sshKeyFingerprint` here.
-     * Default: a new `digitalocean.SshKey` from `ssh.publicKey`.
-     */
-    sshKeyFingerprint?: pulumi.Input<string>;
+    cloudFirewall: cloudFirewallSchema.optional(),
+}).superRefine((settings, ctx) => {
+    if (ctx.issues.length > 0) return; // the rules across settings need each setting valid on its own
+    checkHosts(settings, ctx, { maxPublicIps: 0, quota: "DigitalOcean VMs are reached by port forwarding" });
+    if (settings.vpcId !== undefined && settings.vpcIpRange !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["vpcIpRange"], message: "applies only to a new VPC; give either vpcId (an existing VPC) or vpcIpRange (a new one), not both" });
+    }
+});
+
+/**
+ * The kinds of children of {@link DigitalOceanEdgeCluster} that take a `transform`, and their
+ * arguments: `vpc` (`${name}-vpc`), `sshKey` (`${name}-ssh-key`), `tag` (`${name}-tag`), `droplet`
+ * (`${name}-<host>`) and `firewall` (`${name}-firewall`).
+ */
+export interface DigitalOceanChildren {
+    vpc: digitalocean.VpcArgs; sshKey: digitalocean.SshKeyArgs; tag: digitalocean.TagArgs; droplet: digitalocean.DropletArgs;
+    firewall: digitalocean.FirewallArgs;
 }
 
-/** The arguments of {@link DigitalOceanEdgeCluster} with their defaults applied. */
-export interface ResolvedDigitalOceanArgs {
-    hostCount: number;
+/** Arguments of {@link DigitalOceanEdgeCluster}: the settings, the provider, SSH, the front-end and the escape hatches. */
+export type DigitalOceanEdgeClusterArgs = CloudArgs<typeof digitalOceanSettings, digitalocean.Provider, DigitalOceanChildren>;
+
+/** The arguments of a {@link DigitalOceanEdgeCluster}, checked, with their defaults applied. */
+export interface DigitalOceanPlan {
+    region: (typeof DIGITALOCEAN_REGIONS)[number];
+    hosts: string[];
     size: string;
     image: string;
-    hypervisor: Exclude<Hypervisor, "kvm">;
+    hypervisor: (typeof DIGITALOCEAN_HYPERVISORS)[number];
     /** The range of the VPC to create; undefined when `vpcId` is given. */
     vpcIpRange?: string;
-    cloudFirewall: (typeof DIGITALOCEAN_FIREWALL_MODES)[number];
+    cloudFirewall: ReturnType<typeof cloudFirewallPlan>;
     sshUser: string;
-    dns: string;
 }
 
 /** Where a VM's internal port is reached from outside: the host's public IP and the external TCP port. */
@@ -167,61 +178,37 @@ export interface PortForwardAnswer {
     port: number;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Validation (pure; runs before anything is registered)
-
 /**
- * Checks the arguments of a {@link DigitalOceanEdgeCluster} and applies the defaults. Throws an
- * {@link EdgeConfigError} naming the field and what is allowed.
+ * Checks the arguments of a {@link DigitalOceanEdgeCluster} and applies the defaults. Pure.
+ *
+ * @throws ConfigError naming the field and what is allowed.
  */
-export function validateDigitalOceanArgs(name: string, args: DigitalOceanEdgeClusterArgs): ResolvedDigitalOceanArgs {
-    if (!args) throw new EdgeConfigError("args", "are required");
-    if (!digitalocean.Provider.isInstance(args.provider)) {
-        throw new EdgeConfigError("provider", "must be a digitalocean.Provider (the default provider is never used)");
-    }
-    if (args.hypervisor === ("kvm" as string)) {
-        throw new EdgeConfigError("hypervisor", "kvm needs hardware virtualization, which DigitalOcean droplets do not expose (no nested KVM); use qemu (emulation, the default) or lxc");
-    }
-    const hostCount = validateCommonArgs(args, DIGITALOCEAN_REGIONS, DIGITALOCEAN_HYPERVISORS);
-    const size = args.size ?? DIGITALOCEAN_DEFAULTS.size;
-    requireOneOf("size", size, DIGITALOCEAN_SIZES);
-    const image = args.image ?? DIGITALOCEAN_DEFAULTS.image;
-    if (!/^[1-9][0-9]{0,11}$/.test(String(image))) requireOneOf("image", image, DIGITALOCEAN_IMAGES);
-    const cloudFirewall = args.cloudFirewall ?? DIGITALOCEAN_DEFAULTS.cloudFirewall;
-    requireOneOf("cloudFirewall", cloudFirewall, DIGITALOCEAN_FIREWALL_MODES);
-    const sshUser = args.sshUser ?? DIGITALOCEAN_DEFAULTS.sshUser;
-    if (typeof sshUser !== "string" || !/^[a-z_][a-z0-9_-]{0,31}$/.test(sshUser)) {
-        throw new EdgeConfigError("sshUser", `must be a Linux user name: a lower-case letter or "_", then up to 31 lower-case letters, digits, "_" or "-" (got ${JSON.stringify(sshUser)})`);
-    }
-    if (isPlain(args.ssh.publicKey) && !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/.test(String(args.ssh.publicKey).trim())) {
-        throw new EdgeConfigError("ssh.publicKey", "must be one OpenSSH public key line \"TYPE BASE64 [COMMENT]\" (ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256/384/521)");
-    }
-    if (args.sshKeyFingerprint !== undefined && isPlain(args.sshKeyFingerprint) && String(args.sshKeyFingerprint).trim() === "") {
-        throw new EdgeConfigError("sshKeyFingerprint", "must be the fingerprint or id of an SSH key of the account when given");
-    }
-    return { hostCount, size, image, hypervisor: args.hypervisor ?? DIGITALOCEAN_DEFAULTS.hypervisor, vpcIpRange: resolveVpcIpRange(name, args), cloudFirewall, sshUser, dns: args.dns ?? "1.1.1.1" };
+export function planDigitalOceanCluster(name: string, args: DigitalOceanEdgeClusterArgs): DigitalOceanPlan {
+    checkCloudArgs(args, "digitalocean");
+    const settings = parseWith(digitalOceanSettings, args);
+    return {
+        region: settings.region,
+        hosts: planHosts(settings).map((host) => host.key),
+        size: settings.size ?? DIGITALOCEAN_DEFAULTS.size,
+        image: settings.image ?? DIGITALOCEAN_DEFAULTS.image,
+        hypervisor: settings.hypervisor ?? DIGITALOCEAN_DEFAULTS.hypervisor,
+        vpcIpRange: settings.vpcId === undefined ? settings.vpcIpRange ?? defaultVpcIpRange(name) : undefined,
+        cloudFirewall: cloudFirewallPlan(settings.cloudFirewall),
+        sshUser: settings.sshUser ?? DIGITALOCEAN_DEFAULTS.sshUser,
+    };
 }
 
-/** The range of the VPC to create (validated), or undefined when an existing VPC is used. */
-function resolveVpcIpRange(name: string, args: DigitalOceanEdgeClusterArgs): string | undefined {
-    if (args.vpcId !== undefined) {
-        if (args.vpcIpRange !== undefined) throw new EdgeConfigError("vpcIpRange", "applies only to a new VPC; give either vpcId (an existing VPC) or vpcIpRange (a new one), not both");
-        if (isPlain(args.vpcId) && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(String(args.vpcId))) {
-            throw new EdgeConfigError("vpcId", `must be a VPC id (a UUID such as 5a4981aa-9653-4bd1-bef5-d6bff52042e4) (got ${JSON.stringify(args.vpcId)})`);
-        }
-        return undefined;
+/** A VPC range DigitalOcean accepts: private, /16 to /24, clear of its reserved ranges and of the VMs' network. */
+function checkVpcIpRange(value: string): void {
+    const range = ipv4Cidr("", value, 16, 24);
+    if (!PRIVATE_RANGES.some((privateRange) => cidrInside(range, cidrOf(privateRange)))) {
+        throw new ConfigError("", `must lie in a private range (${PRIVATE_RANGES.join(", ")}) (got ${range.cidr})`);
     }
-    if (args.vpcIpRange === undefined) return defaultVpcIpRange(name);
-    const range = requireIpv4Cidr("vpcIpRange", args.vpcIpRange, 16, 24);
-    if (!PRIVATE_RANGES.some((privateRange) => cidrInside(range, privateRange))) {
-        throw new EdgeConfigError("vpcIpRange", `must lie in a private range (${PRIVATE_RANGES.join(", ")}) (got ${range})`);
-    }
-    const clash = [VM_NETWORK, ...DIGITALOCEAN_RESERVED_RANGES].find((other) => cidrsOverlap(range, other));
+    const clash = [VM_NETWORK, ...DIGITALOCEAN_RESERVED_RANGES].find((other) => cidrsOverlap(range, cidrOf(other)));
     if (clash !== undefined) {
         const why = clash === VM_NETWORK ? "the VMs' port-forwarding network" : "a range DigitalOcean reserves";
-        throw new EdgeConfigError("vpcIpRange", `${range} overlaps ${clash}, ${why}; pick another private range`);
+        throw new ConfigError("", `${range.cidr} overlaps ${clash}, ${why}; pick another private range`);
     }
-    return range;
 }
 
 /**
@@ -232,20 +219,9 @@ function resolveVpcIpRange(name: string, args: DigitalOceanEdgeClusterArgs): str
  * when it does.
  */
 export function defaultVpcIpRange(name: string): string {
-    let hash = 0x811c9dc5; // FNV-1a, 32 bits
-    for (const byte of Buffer.from(name, "utf8")) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+    const hash = fnv1a(name);
     const h = (hash ^ (hash >>> 12) ^ (hash >>> 24)) & 0xfff;
     return `172.${16 + (h >> 8)}.${h & 0xff}.0/24`;
-}
-
-function cidrInside(inner: string, outer: string): boolean {
-    const [address, prefix] = ipaddr.IPv4.parseCIDR(inner);
-    const [outerAddress, outerPrefix] = ipaddr.IPv4.parseCIDR(outer);
-    return prefix >= outerPrefix && address.match(outerAddress, outerPrefix);
-}
-
-function cidrsOverlap(a: string, b: string): boolean {
-    return cidrInside(a, b) || cidrInside(b, a);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,12 +233,10 @@ function cidrsOverlap(a: string, b: string): boolean {
  */
 export function leaseIndexOf(lease: number | string): number {
     const { baseIp, leases } = DIGITALOCEAN_PORT_FORWARDING;
-    if (typeof lease === "number") return requireIntegerIn("lease", lease, 0, leases - 1);
-    if (typeof lease === "string" && ipaddr.IPv4.isValidFourPartDecimal(lease)) {
-        const index = ipToNumber(lease) - ipToNumber(baseIp);
-        if (index >= 0 && index < leases) return index;
-    }
-    throw new EdgeConfigError("lease", `must be a lease index from 0 to ${leases - 1} or a VM address from ${baseIp} to ${addToIpv4(baseIp, leases - 1)} (got ${JSON.stringify(lease)})`);
+    if (typeof lease === "number") return integerIn("lease", lease, 0, leases - 1);
+    const index = typeof lease === "string" ? ipv4ToNumber(ipv4("lease", lease)) - ipv4ToNumber(baseIp) : -1;
+    if (index >= 0 && index < leases) return index;
+    throw new ConfigError("lease", `must be a lease index from 0 to ${leases - 1} or a VM address from ${baseIp} to ${addToIpv4(baseIp, leases - 1)} (got ${JSON.stringify(lease)})`);
 }
 
 /**
@@ -272,7 +246,7 @@ export function leaseIndexOf(lease: number | string): number {
  */
 export function digitalOceanPortForward(hostPublicIp: string, lease: number | string, internalPort: number): PortForwardAnswer {
     const { portStart, portSize } = DIGITALOCEAN_PORT_FORWARDING;
-    requireIntegerIn("internalPort", internalPort, 1, portSize);
+    integerIn("internalPort", internalPort, 1, portSize);
     return portForward({ hostPublicIp, leaseIndex: leaseIndexOf(lease), internalPort, portStart, portSize });
 }
 
@@ -288,10 +262,6 @@ export function portForwardAddressRange(): Record<string, string | number> {
     return { TYPE: "IP4", IP: baseIp, SIZE: leases, GATEWAY: gateway, PORT_START: portStart, PORT_SIZE: portSize };
 }
 
-function ipToNumber(ip: string): number {
-    return ipaddr.IPv4.parse(ip).octets.reduce((n, octet) => n * 256 + octet, 0);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Cloud resources' inputs (pure)
 
@@ -301,25 +271,12 @@ export function digitalOceanName(name: string): string {
     return cleaned || "edge";
 }
 
-/**
- * Cloud-config that creates `user` with passwordless sudo and the public key (JSON, which YAML
- * reads as is, so the key is quoted correctly whatever it contains). `root` needs none: the
- * droplet's SSH key gives root access.
- */
-export function cloudConfig(user: string, publicKey: string): string | undefined {
-    if (user === "root") return undefined;
-    const config = {
-        users: ["default", { name: user, groups: "sudo", shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", ssh_authorized_keys: [publicKey.trim()] }],
-    };
-    return `#cloud-config\n${JSON.stringify(config, null, 2)}\n`;
-}
-
 type InboundRule = digitalocean.types.input.FirewallInboundRule;
 type OutboundRule = digitalocean.types.input.FirewallOutboundRule;
 
-/** Inbound rules of the cloud firewall for a mode; `vpcRange` is where cluster-internal traffic comes from. */
-export function firewallInboundRules(mode: ResolvedDigitalOceanArgs["cloudFirewall"], vpcRange: pulumi.Input<string>): InboundRule[] {
-    if (mode === "open") {
+/** Inbound rules of the cloud firewall; `vpcRange` is where cluster-internal traffic comes from. */
+export function firewallInboundRules(firewall: DigitalOceanPlan["cloudFirewall"], vpcRange: pulumi.Input<string>): InboundRule[] {
+    if (firewall.mode === "open") {
         return [
             { protocol: "tcp", portRange: "1-65535", sourceAddresses: EVERYWHERE },
             { protocol: "udp", portRange: "1-65535", sourceAddresses: EVERYWHERE },
@@ -327,18 +284,12 @@ export function firewallInboundRules(mode: ResolvedDigitalOceanArgs["cloudFirewa
         ];
     }
     const { first, last } = forwardedPortRange();
-    const insideVpc = [vpcRange];
-    return [
-        { protocol: "tcp", portRange: "22", sourceAddresses: EVERYWHERE },
-        { protocol: "udp", portRange: String(WIREGUARD_PORT), sourceAddresses: EVERYWHERE },
-        { protocol: "tcp", portRange: `${first}-${last}`, sourceAddresses: EVERYWHERE },
-        { protocol: "icmp", sourceAddresses: EVERYWHERE },
-        { protocol: "tcp", portRange: "179", sourceAddresses: insideVpc },
-        { protocol: "udp", portRange: "8472", sourceAddresses: insideVpc },
-        { protocol: "tcp", portRange: "16509", sourceAddresses: insideVpc },
-        { protocol: "tcp", portRange: "16514", sourceAddresses: insideVpc },
-        { protocol: "tcp", portRange: "49152-49215", sourceAddresses: insideVpc },
-    ];
+    const forwarded: FirewallRuleSpec = { key: "forwarded", protocol: "tcp", ports: { from: first, to: last }, description: "the VMs' forwarded ports" };
+    return restrictedRules(firewall, vpcRange, [forwarded]).map((rule) => ({
+        protocol: rule.protocol,
+        ...(rule.ports ? { portRange: rule.ports.from === rule.ports.to ? String(rule.ports.from) : `${rule.ports.from}-${rule.ports.to}` } : {}),
+        sourceAddresses: rule.sources ?? EVERYWHERE,
+    }));
 }
 
 /** Outbound rules: everything, in both modes (package repositories, the front-end, the overlay). */
@@ -364,33 +315,17 @@ export function vpcDefaultWarning(region: string, ipRange: string): string {
  * An OpenNebula edge cluster on DigitalOcean: droplets in a VPC, a cloud firewall, an SSH key, and
  * public access by port forwarding on every host (see the module comment).
  *
- * Children: `${name}-vpc` (unless `vpcId`), `${name}-ssh-key` (unless `sshKeyFingerprint`),
- * `${name}-tag`, `${name}-host-<i>`, `${name}-firewall`, and the {@link EdgeCluster} `${name}-one`.
- * The firewall is applied through the tag, since a DigitalOcean firewall takes at most 10
- * droplets by id. Limits: DigitalOcean's droplet quota of the account (often 10 or 25) caps
- * `hostCount`; only TCP is forwarded to the VMs; VPC ranges must not overlap within the account;
- * lease 75's ports 16501–16600 include libvirt's 16509/16514, so those reach that VM on every
- * address of a host (OpenNebula's live migration goes over SSH and 49152–49215, unaffected).
+ * Children: `${name}-vpc` (unless `vpcId`), `${name}-ssh-key` (unless `sshKeyId`), `${name}-tag`,
+ * `${name}-<host>` per host, `${name}-firewall`, and the {@link EdgeCluster} `${name}-one`. The
+ * firewall is applied through the tag, since a DigitalOcean firewall takes at most 10 droplets by
+ * id. Limits: DigitalOcean's droplet quota of the account (often 10 or 25) caps the hosts; only TCP
+ * is forwarded to the VMs; VPC ranges must not overlap within the account; lease 75's ports
+ * 16501–16600 include libvirt's 16509/16514, so those reach that VM on every address of a host
+ * (OpenNebula's live migration goes over SSH and 49152–49215, unaffected).
  */
-export class DigitalOceanEdgeCluster extends pulumi.ComponentResource {
-    /** The OpenNebula cluster ID. */
-    readonly clusterId: pulumi.Output<number>;
-    /** OpenNebula host ID per host key (`host-0` …). */
-    readonly hostIds: pulumi.Output<Record<string, number>>;
-    /** The address each host is registered with in OpenNebula (its public IP), per host key. */
-    readonly hostAddresses: pulumi.Output<Record<string, string>>;
-    /** IDs of the image and system datastores. */
-    readonly datastoreIds: pulumi.Output<{ image?: number; system?: number }>;
-    /** ID of the OpenNebula public (port-forwarding) network. */
-    readonly publicNetworkId: pulumi.Output<number | undefined>;
-    /** Droplet id per host key. */
-    readonly dropletIds: pulumi.Output<Record<string, string>>;
-    /** Public IPv4 address per host key. */
-    readonly publicIps: pulumi.Output<Record<string, string>>;
-    /** VPC address per host key. */
-    readonly privateIps: pulumi.Output<Record<string, string>>;
-    /** Host key per public IP: VMs are reached on the public IP of the host they run on. */
-    readonly publicIpHosts: pulumi.Output<Record<string, string>>;
+export class DigitalOceanEdgeCluster extends CloudEdgeCluster<DigitalOceanChildren> {
+    /** The arguments, checked, with their defaults. */
+    readonly plan: DigitalOceanPlan;
     /** The VPC the droplets are in (new or given). */
     readonly vpcId: pulumi.Output<string>;
     /** Its IP range. */
@@ -399,10 +334,9 @@ export class DigitalOceanEdgeCluster extends pulumi.ComponentResource {
     readonly firewallId: pulumi.Output<string>;
     /** Fingerprint of the SSH key on the droplets (new or given). */
     readonly sshKeyFingerprint: pulumi.Output<string>;
-
     /** The created VPC (undefined with `vpcId`). */
     readonly vpc?: digitalocean.Vpc;
-    /** The created SSH key (undefined with `sshKeyFingerprint`). */
+    /** The created SSH key (undefined with `sshKeyId`). */
     readonly sshKey?: digitalocean.SshKey;
     /** The tag on every droplet, through which the firewall applies. */
     readonly tag: digitalocean.Tag;
@@ -410,110 +344,92 @@ export class DigitalOceanEdgeCluster extends pulumi.ComponentResource {
     readonly droplets: Record<string, digitalocean.Droplet>;
     /** The cloud firewall. */
     readonly firewall: digitalocean.Firewall;
-    /** The cloud-independent core: host configuration and OpenNebula registration. */
-    readonly edge: EdgeCluster;
 
     constructor(name: string, args: DigitalOceanEdgeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        const settings = validateDigitalOceanArgs(name, args);
-        super(DIGITALOCEAN_EDGE_CLUSTER_TYPE, name, {}, opts);
-        const cloud = { parent: this, provider: args.provider };
+        const plan = planDigitalOceanCluster(name, args);
+        super(DIGITALOCEAN_EDGE_CLUSTER_TYPE, name, args, opts);
+        this.plan = plan;
         const base = digitalOceanName(name);
 
-        if (settings.vpcIpRange !== undefined) {
-            pulumi.log.warn(vpcDefaultWarning(args.region, settings.vpcIpRange), this);
-            this.vpc = new digitalocean.Vpc(`${name}-vpc`, {
-                name: `${base}-vpc`, region: args.region, ipRange: settings.vpcIpRange,
-                description: `OpenNebula edge cluster ${name}`,
-            }, cloud);
+        if (plan.vpcIpRange !== undefined) {
+            pulumi.log.warn(vpcDefaultWarning(plan.region, plan.vpcIpRange), this);
+            this.vpc = this.create("vpc", digitalocean.Vpc, `${name}-vpc`, {
+                name: `${base}-vpc`, region: plan.region, ipRange: plan.vpcIpRange, description: `OpenNebula edge cluster ${name}`,
+            });
             this.vpcId = this.vpc.id;
             this.vpcIpRange = this.vpc.ipRange;
         } else {
             this.vpcId = pulumi.output(args.vpcId!);
-            this.vpcIpRange = digitalocean.getVpcOutput({ id: args.vpcId }, cloud).ipRange;
+            this.vpcIpRange = digitalocean.getVpcOutput({ id: args.vpcId }, this.cloudOptions()).ipRange;
         }
-
-        if (args.sshKeyFingerprint === undefined) {
-            this.sshKey = new digitalocean.SshKey(`${name}-ssh-key`, { name: base, publicKey: args.ssh.publicKey }, cloud);
+        if (args.sshKeyId === undefined) {
+            this.sshKey = this.create("sshKey", digitalocean.SshKey, `${name}-ssh-key`, { name: base, publicKey: args.ssh.publicKey });
             this.sshKeyFingerprint = this.sshKey.fingerprint;
         } else {
-            this.sshKeyFingerprint = pulumi.output(args.sshKeyFingerprint);
+            this.sshKeyFingerprint = pulumi.output(args.sshKeyId);
         }
-        this.tag = new digitalocean.Tag(`${name}-tag`, { name: `one-edge-${base}` }, cloud);
+        this.tag = this.create("tag", digitalocean.Tag, `${name}-tag`, { name: `one-edge-${base}` });
 
-        const userData = settings.sshUser === "root"
-            ? undefined
-            : pulumi.output(args.ssh.publicKey).apply((key) => cloudConfig(settings.sshUser, key)!);
-        this.droplets = {};
-        const hosts: EdgeHost[] = hostKeys(settings.hostCount).map((key) => {
-            const droplet = new digitalocean.Droplet(`${name}-${key}`, {
-                name: `${base}-${key}`, region: args.region, size: settings.size, image: settings.image,
-                vpcUuid: this.vpcId, sshKeys: [this.sshKeyFingerprint], tags: [this.tag.name], userData,
-            }, cloud);
-            this.droplets[key] = droplet;
-            return {
-                key, publicIp: droplet.ipv4Address, privateIp: droplet.ipv4AddressPrivate, sshUser: settings.sshUser,
-                cloudId: droplet.id, dependsOn: [droplet], publicForwarding: DIGITALOCEAN_PORT_FORWARDING,
-            };
-        });
-
-        this.firewall = new digitalocean.Firewall(`${name}-firewall`, {
+        const cloudInit = userData(plan.sshUser, DIGITALOCEAN_DEFAULTS.sshUser, args.ssh.publicKey);
+        this.droplets = Object.fromEntries(plan.hosts.map((key) => [key, this.create("droplet", digitalocean.Droplet, `${name}-${key}`, {
+            name: `${base}-${key}`, region: plan.region, size: plan.size, image: plan.image, vpcUuid: this.vpcId,
+            sshKeys: [this.sshKeyFingerprint], tags: [this.tag.name, ...tagTexts(args.tags)], userData: cloudInit,
+        })]));
+        this.firewall = this.create("firewall", digitalocean.Firewall, `${name}-firewall`, {
             name: `${base}-edge`, tags: [this.tag.name],
-            inboundRules: firewallInboundRules(settings.cloudFirewall, settings.vpcIpRange ?? this.vpcIpRange),
+            inboundRules: firewallInboundRules(plan.cloudFirewall, plan.vpcIpRange ?? this.vpcIpRange),
             outboundRules: firewallOutboundRules(),
-        }, cloud);
+        });
         this.firewallId = this.firewall.id;
 
-        this.edge = new EdgeCluster(`${name}-one`, {
-            hosts,
-            ssh: args.ssh,
-            opennebula: args.opennebula,
-            hypervisor: settings.hypervisor,
-            firewall: args.firewall,
-            cluster: args.cluster ?? { name },
+        this.connect({
+            args, sshUser: plan.sshUser, hypervisor: plan.hypervisor,
+            machines: Object.fromEntries(plan.hosts.map((key): [string, CloudMachine] => {
+                const droplet = this.droplets[key];
+                return [key, { publicIp: droplet.ipv4Address, privateIp: droplet.ipv4AddressPrivate, machineId: droplet.id, dependsOn: [droplet] }];
+            })),
+            leases: [],
+            forwarding: DIGITALOCEAN_PORT_FORWARDING,
             publicNetwork: {
-                template: {
-                    BRIDGE: DIGITALOCEAN_PORT_FORWARDING.bridge, NETROLE: "public", DNS: settings.dns,
-                    NETWORK_ADDRESS: "192.168.23.0", NETWORK_MASK: "255.255.255.0", EDGE_PUBLIC_MODEL: "portforward",
-                },
+                template: { BRIDGE: DIGITALOCEAN_PORT_FORWARDING.bridge, NETWORK_ADDRESS: "192.168.23.0", NETWORK_MASK: "255.255.255.0", EDGE_PUBLIC_MODEL: "portforward" },
                 addressRanges: [portForwardAddressRange()],
             },
-            description: `DigitalOcean edge cluster in ${args.region} (pulumi-opennebula-edge)`,
-        }, { parent: this });
-
-        this.clusterId = this.edge.clusterId;
-        this.hostIds = this.edge.hostIds;
-        this.hostAddresses = this.edge.hostAddresses;
-        this.datastoreIds = this.edge.datastoreIds;
-        this.publicNetworkId = this.edge.publicNetworkId;
-        this.dropletIds = perHost(this.droplets, (d) => d.id);
-        this.publicIps = perHost(this.droplets, (d) => d.ipv4Address);
-        this.privateIps = perHost(this.droplets, (d) => d.ipv4AddressPrivate);
-        this.publicIpHosts = this.publicIps.apply((ips) => Object.fromEntries(Object.entries(ips).map(([key, ip]) => [ip, key])));
-        this.registerOutputs({
-            clusterId: this.clusterId, hostIds: this.hostIds, hostAddresses: this.hostAddresses, datastoreIds: this.datastoreIds,
-            publicNetworkId: this.publicNetworkId, dropletIds: this.dropletIds, publicIps: this.publicIps, privateIps: this.privateIps,
-            publicIpHosts: this.publicIpHosts, vpcId: this.vpcId, vpcIpRange: this.vpcIpRange, firewallId: this.firewallId,
-            sshKeyFingerprint: this.sshKeyFingerprint,
+            description: `DigitalOcean edge cluster in ${plan.region} (pulumi-opennebula-edge)`,
+            outputs: { vpcId: this.vpcId, vpcIpRange: this.vpcIpRange, firewallId: this.firewallId, sshKeyFingerprint: this.sshKeyFingerprint },
         });
     }
 
     /**
      * What `onevm port-forward` answers for a VM on this cluster: the public IP of the host it runs
-     * on (`hostKey`, e.g. `host-0`) and the external TCP port reaching `internalPort` (1–100) of the
-     * VM with that lease (index 0–249, or its address 192.168.23.x). Arguments are checked now.
+     * on (`hostKey`) and the external TCP port reaching `internalPort` (1–100) of the VM with that
+     * lease (index 0–249, or its address 192.168.23.x). Arguments are checked now.
      */
     portForward(hostKey: string, lease: number | string, internalPort: number): pulumi.Output<PortForwardAnswer> {
-        const droplet = this.droplets[hostKey];
-        if (droplet === undefined) {
-            throw new EdgeConfigError("hostKey", `must be one of ${Object.keys(this.droplets).join(", ")} (got ${JSON.stringify(hostKey)})`);
-        }
+        oneOf("hostKey", hostKey, Object.keys(this.droplets));
         leaseIndexOf(lease);
-        requireIntegerIn("internalPort", internalPort, 1, DIGITALOCEAN_PORT_FORWARDING.portSize);
-        return droplet.ipv4Address.apply((ip) => digitalOceanPortForward(ip, lease, internalPort));
+        integerIn("internalPort", internalPort, 1, DIGITALOCEAN_PORT_FORWARDING.portSize);
+        return this.droplets[hostKey].ipv4Address.apply((ip) => digitalOceanPortForward(ip, lease, internalPort));
     }
 }
 
-function perHost(droplets: Record<string, digitalocean.Droplet>, pick: (d: digitalocean.Droplet) => pulumi.Output<string>): pulumi.Output<Record<string, string>> {
-    const keys = Object.keys(droplets);
-    return pulumi.all(keys.map((key) => pick(droplets[key]))).apply((values) => Object.fromEntries(keys.map((key, i) => [key, values[i]])));
-}
+// ---------------------------------------------------------------------------------------------
+// The stack program's view
+
+/**
+ * DigitalOcean for the stack program: one provider per region (`digitalocean-<region>`, token from
+ * `digitalocean:token` or `DIGITALOCEAN_TOKEN`) and one SSH key for the whole account (DigitalOcean
+ * refuses the same public key twice).
+ */
+export const digitalOceanCloud = defineCloud({
+    cloud: "digitalocean",
+    settings: digitalOceanSettings,
+    routesPublicIps: false,
+    build(name, settings, context) {
+        const provider = context.provider(`digitalocean-${settings.region}`, () =>
+            new digitalocean.Provider(`digitalocean-${settings.region}`, { token: context.config("digitalocean").getSecret("token") }));
+        const sshKeyId = settings.sshKeyId ?? context.sharedSshKey("digitalocean-ssh-key", () =>
+            new digitalocean.SshKey("digitalocean-ssh-key", { name: context.label, publicKey: context.common.ssh.publicKey }, { provider }).fingerprint);
+        return new DigitalOceanEdgeCluster(name, { ...settings, ...context.common, provider, sshKeyId });
+    },
+});
+

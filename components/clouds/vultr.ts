@@ -12,7 +12,7 @@
  *   to the machines on create, for `root` (Vultr's Ubuntu images log in as root);
  * - public IPs: oneprovision's IPAM reserved IPs when the OpenNebula network was created and its
  *   `elastic` driver attached them on VM deploy; both depend on oneprovision, gone in 7.0. Here
- *   Pulumi reserves `publicIps` addresses and attaches each to one host (round-robin), and the
+ *   every reserved IP belongs to one host (`publicIps` per host), Pulumi attaches it there, and the
  *   host routes it to the VM that uses it (`public-forwarding.sh`, model `routed`);
  * - firewall: oneprovision created none; here a Vultr firewall group (virtual mode only — Vultr
  *   firewall groups do not apply to Bare Metal), open by default as before, or restricted.
@@ -20,13 +20,16 @@
 import * as vultr from "@ediri/vultr";
 import * as pulumi from "@pulumi/pulumi";
 import ipaddr from "ipaddr.js";
-import { EdgeCluster } from "../edge/edge-cluster";
-import type { FirewallPort, Hypervisor, RoutedForwardingArgs } from "../edge/host-scripts";
-import type { EdgeHost } from "../edge/types";
-import type { AddressRangeInput } from "../opennebula/resources/virtual-network";
+import { z } from "zod";
+import type { Hypervisor } from "../edge/host-scripts";
+import { ConfigError } from "../validation";
+import { checkedBy, cidrSchema, integerSchema, interfaceNameSchema, parseWith } from "../validation/schema";
+import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, userData } from "./base";
+import { defineCloud } from "./definition";
 import {
-    CloudEdgeClusterArgs, EdgeConfigError, hostKeys, requireIntegerIn, requireIpv4Cidr, requireOneOf, validateCommonArgs,
-} from "./common";
+    CloudFirewallPlan, FirewallRuleSpec, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema, planHosts,
+    publicIpsSchema, restrictedRules, tagTexts,
+} from "./settings";
 
 /** Type token of {@link VultrEdgeCluster}. */
 export const VULTR_EDGE_CLUSTER_TYPE = "opennebula-edge:clouds:VultrEdgeCluster";
@@ -67,172 +70,128 @@ export const VULTR_MAX_PUBLIC_IPS = 10;
 /** Default CIDR of the cluster's VPC (virtual mode); /20 as oneprovision's FRR setup assumed. */
 export const VULTR_DEFAULT_VPC_CIDR = "10.10.0.0/20";
 
-/** The /31 netmask OpenNebula's Vultr IPAM gave each public lease; the gateway is the address's peer. */
-export const PUBLIC_LEASE_NETMASK = "255.255.255.254";
+/** The user of Vultr's images. */
+const IMAGE_USER = "root";
 
-/** The WireGuard port of the overlay (the host firewall opens the same). */
-const WIREGUARD_PORT = 51820;
+// ---------------------------------------------------------------------------------------------
+// Settings: the component's plain arguments, and an edge cluster's keys in stack configuration
 
-/** Vultr firewall group options (virtual mode). */
-export interface VultrCloudFirewallArgs {
+/** The settings of a Vultr edge cluster (see {@link VultrEdgeClusterArgs}). */
+export const vultrSettings = z.object({
+    /** A region from {@link VULTR_REGIONS}. Required. */
+    region: z.enum(VULTR_REGIONS),
+    ...commonSettings,
     /**
-     * `open`: allow all inbound TCP, UDP and ICMP (oneprovision created no firewall, so this is the
-     * same exposure; the host firewall still applies). `restricted`: allow only SSH 22/tcp,
-     * WireGuard 51820/udp and ICMP from anywhere, BGP 179/tcp, VXLAN 8472/udp, libvirt
-     * 16509,16514/tcp and migration 49152-49215/tcp from the VPC, and `publicPorts` from anywhere.
-     * Default `open`.
+     * The hosts by key, e.g. `["kvm-a", "kvm-b"]`, or with per-host settings: `{ "kvm-a": { publicIps: 2 } }`
+     * (`publicIps`, 0–10, overrides the cluster's). Default: `hostCount` hosts `host-0` ….
      */
-    mode?: "open" | "restricted";
-    /**
-     * `restricted` only: ports opened to anyone — the VMs' own services on their reserved IPs (a
-     * Vultr firewall group filters every address of the instance, reserved ones included).
-     * Default none.
-     */
-    publicPorts?: FirewallPort[];
-}
-
-/** Arguments of {@link VultrEdgeCluster}. */
-export interface VultrEdgeClusterArgs extends CloudEdgeClusterArgs {
-    /**
-     * The Vultr provider every cloud resource is created with (its API key picks the account).
-     * Required: the default provider is never used, so several accounts can live in one program.
-     */
-    provider: vultr.Provider;
+    hosts: hostsSchema(z.strictObject({ publicIps: publicIpsSchema(VULTR_MAX_PUBLIC_IPS).optional() })).optional(),
+    /** Reserved IPv4 addresses each host owns (at most 10 in all); VMs use them directly. Default 0. */
+    publicIps: publicIpsSchema(VULTR_MAX_PUBLIC_IPS).optional(),
     /** `virtual` (Cloud Compute instances) or `metal` (Bare Metal servers). Default `virtual`. */
-    mode?: VultrMode;
+    mode: z.enum(VULTR_MODES).optional(),
+    /** Hypervisor: `qemu` or `lxc` in virtual mode, `kvm` or `lxc` in metal mode. Default `qemu` (virtual) or `kvm` (metal). */
+    hypervisor: z.enum(["kvm", "qemu", "lxc"]).optional(),
     /**
      * Plan id (`GET /v2/plans`, `GET /v2/plans-metal`). Default `vc2-2c-4gb` (virtual) or
      * `vbm-4c-32gb` (metal). Checked by family: vc2/vhf/vhp/voc/vdc/vcg for virtual, vbm for metal.
      */
-    plan?: string;
+    plan: z.string().optional(),
     /**
      * Vultr OS id (`GET /v2/os`). Default {@link VULTR_UBUNTU_2204_OS_ID} (1743, Ubuntu 22.04 LTS x64).
      * The host scripts support Ubuntu 22.04/24.04 and Debian 12; the image must log in as `root`.
      */
-    osId?: number;
-    /**
-     * Hypervisor. Default `qemu` (virtual; `lxc` allowed) or `kvm` (metal; `lxc` allowed).
-     */
-    hypervisor?: Hypervisor;
-    /**
-     * Number of reserved public IPv4 addresses (0 to {@link VULTR_MAX_PUBLIC_IPS}), attached to the hosts
-     * round-robin (IP i on host i mod hostCount). VMs use them directly. Default 1.
-     */
-    publicIps?: number;
+    osId: integerSchema(1, 999999).optional(),
     /** Virtual mode: the VPC's private IPv4 range (RFC 1918, /16 to /28). Default `10.10.0.0/20`. */
-    vpcCidr?: string;
-    /** Virtual mode: the Vultr firewall group. Default `{ mode: "open" }`. */
-    cloudFirewall?: VultrCloudFirewallArgs;
+    vpcCidr: checkedBy(cidrSchema(16, 28), (cidr) => {
+        if (ipaddr.IPv4.parseCIDR(cidr)[0].range() !== "private") throw new ConfigError("", `must be a private (RFC 1918) range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (got ${cidr})`);
+    }).optional(),
+    /** Virtual mode: the Vultr firewall group (it filters every address of an instance, reserved ones too). Default `{ mode: "open" }`. */
+    cloudFirewall: cloudFirewallSchema.optional(),
     /**
      * The host's public network interface, where the reserved IPs arrive. Default `enp1s0` (Cloud
-     * Compute). Required in metal mode when `publicIps` > 0: Bare Metal NIC names differ by plan
+     * Compute). Required in metal mode when there are public IPs: Bare Metal NIC names differ by plan
      * (see `ip route show default` on the server).
      */
-    uplinkInterface?: string;
+    uplinkInterface: interfaceNameSchema.optional(),
+}).superRefine((settings, ctx) => {
+    if (ctx.issues.length > 0) return; // the rules across settings need each setting valid on its own
+    checkHosts(settings, ctx, { maxPublicIps: VULTR_MAX_PUBLIC_IPS, quota: "this package's limit, well under Vultr's reserved-IP quota" });
+    const mode = settings.mode ?? "virtual";
+    const add = (key: string, message: string) => ctx.addIssue({ code: "custom", path: [key], message });
+    const allowed = VULTR_HYPERVISORS[mode];
+    if (settings.hypervisor !== undefined && !allowed.includes(settings.hypervisor)) add("hypervisor", `must be one of ${allowed.join(", ")} in mode ${mode} (got ${JSON.stringify(settings.hypervisor)})`);
+    const format = PLAN_FORMATS[mode];
+    if (settings.plan !== undefined && !format.pattern.test(settings.plan)) {
+        add("plan", `must be a Vultr ${mode === "virtual" ? "Cloud Compute" : "Bare Metal"} plan id such as ${format.examples}`);
+    }
+    if (mode === "metal") {
+        if (settings.vpcCidr !== undefined) add("vpcCidr", "applies to mode virtual only (metal hosts get no VPC; they use their public addresses)");
+        if (settings.cloudFirewall !== undefined) add("cloudFirewall", "applies to mode virtual only (Vultr firewall groups do not cover Bare Metal; use firewall, the host firewall)");
+        if (settings.uplinkInterface === undefined && planHosts(settings).some((host) => host.publicIps > 0)) {
+            add("uplinkInterface", "is required in mode metal when there are public IPs: the server's public interface (Bare Metal NIC names differ by plan)");
+        }
+    }
+});
+
+/**
+ * The kinds of children of {@link VultrEdgeCluster} that take a `transform`, and their arguments:
+ * `sshKey` (`${name}-ssh-key`), in virtual mode `vpc` (`${name}-vpc`), `firewallGroup`
+ * (`${name}-firewall`), `firewallRule` (`${name}-fw-<rule>`) and `instance` (`${name}-<host>`), in
+ * metal mode `bareMetalServer` (`${name}-<host>`), and `reservedIp` (`${name}-<host>-ip-<j>`).
+ */
+export interface VultrChildren {
+    sshKey: vultr.SSHKeyArgs; vpc: vultr.VpcArgs; firewallGroup: vultr.FirewallGroupArgs; firewallRule: vultr.FirewallRuleArgs;
+    instance: vultr.InstanceArgs; bareMetalServer: vultr.BareMetalServerArgs; reservedIp: vultr.ReservedIpArgs;
 }
+
+/** Arguments of {@link VultrEdgeCluster}: the settings, the provider, SSH, the front-end and the escape hatches. */
+export type VultrEdgeClusterArgs = CloudArgs<typeof vultrSettings, vultr.Provider, VultrChildren>;
 
 /** The arguments of a {@link VultrEdgeCluster} after validation, with every default filled in. */
 export interface VultrSettings {
+    region: (typeof VULTR_REGIONS)[number];
     /** `virtual` or `metal`. */
     mode: VultrMode;
-    /** Number of machines, 1–50. */
-    hostCount: number;
+    /** The hosts and how many reserved IPs each owns. */
+    hosts: { key: string; publicIps: number }[];
     /** The Vultr plan id. */
     plan: string;
     /** The Vultr OS id. */
     osId: number;
     /** The OpenNebula hypervisor of the hosts. */
     hypervisor: Hypervisor;
-    /** Number of reserved IPv4 addresses, 0–10. */
-    publicIps: number;
-    /** The VPC's CIDR, normalized (virtual mode only). */
+    /** The user SSH logs in as. */
+    sshUser: string;
+    /** The VPC's CIDR (virtual mode only). */
     vpcCidr?: string;
-    /** The firewall group's mode and extra public ports (virtual mode only). */
-    cloudFirewall?: { mode: "open" | "restricted"; publicPorts: FirewallPort[] };
+    /** The firewall group (virtual mode only). */
+    cloudFirewall?: CloudFirewallPlan;
     /** The hosts' public interface; undefined only in metal mode without public IPs. */
     uplinkInterface?: string;
 }
 
 /**
- * Checks a {@link VultrEdgeCluster}'s arguments and fills in the defaults. Pure: throws an
- * {@link EdgeConfigError} naming the field and what is allowed.
+ * Checks a {@link VultrEdgeCluster}'s arguments and fills in the defaults. Pure.
+ *
+ * @throws ConfigError naming the field and what is allowed.
  */
 export function validateVultrEdgeClusterArgs(args: VultrEdgeClusterArgs): VultrSettings {
-    if (!args) throw new EdgeConfigError("args", "are required");
-    requireVultrProvider(args.provider);
-    const mode = (args.mode ?? "virtual") as VultrMode;
-    requireOneOf("mode", mode, VULTR_MODES);
-    const hostCount = validateCommonArgs(args, VULTR_REGIONS, VULTR_HYPERVISORS[mode]);
-    const plan = requirePlan(mode, args.plan ?? VULTR_DEFAULT_PLANS[mode]);
-    const osId = requireIntegerIn("osId", args.osId ?? VULTR_UBUNTU_2204_OS_ID, 1, 999999);
-    const publicIps = requireIntegerIn("publicIps", args.publicIps ?? 1, 0, VULTR_MAX_PUBLIC_IPS);
-    const uplinkInterface = requireUplink(mode, args.uplinkInterface, publicIps);
-    const settings: VultrSettings = {
-        mode, hostCount, plan, osId, publicIps, uplinkInterface,
-        hypervisor: args.hypervisor ?? (mode === "virtual" ? "qemu" : "kvm"),
+    checkCloudArgs(args, "vultr");
+    const settings = parseWith(vultrSettings, args);
+    const mode = settings.mode ?? "virtual";
+    return {
+        region: settings.region,
+        mode,
+        hosts: planHosts(settings).map(({ key, publicIps }) => ({ key, publicIps })),
+        plan: settings.plan ?? VULTR_DEFAULT_PLANS[mode],
+        osId: settings.osId ?? VULTR_UBUNTU_2204_OS_ID,
+        hypervisor: settings.hypervisor ?? (mode === "virtual" ? "qemu" : "kvm"),
+        sshUser: settings.sshUser ?? IMAGE_USER,
+        ...(mode === "virtual"
+            ? { vpcCidr: settings.vpcCidr ?? VULTR_DEFAULT_VPC_CIDR, cloudFirewall: cloudFirewallPlan(settings.cloudFirewall), uplinkInterface: settings.uplinkInterface ?? "enp1s0" }
+            : { uplinkInterface: settings.uplinkInterface }),
     };
-    if (mode === "metal") {
-        if (args.vpcCidr !== undefined) throw new EdgeConfigError("vpcCidr", "applies to mode virtual only (metal hosts get no VPC; they use their public addresses)");
-        if (args.cloudFirewall !== undefined) {
-            throw new EdgeConfigError("cloudFirewall", "applies to mode virtual only (Vultr firewall groups do not cover Bare Metal; use firewall, the host firewall)");
-        }
-        return settings;
-    }
-    settings.vpcCidr = requirePrivateCidr("vpcCidr", args.vpcCidr ?? VULTR_DEFAULT_VPC_CIDR);
-    settings.cloudFirewall = requireCloudFirewall(args.cloudFirewall ?? {});
-    return settings;
-}
-
-function requireVultrProvider(provider: unknown): void {
-    const pkg = (provider as { getPackage?: () => string } | undefined)?.getPackage?.();
-    if (!pulumi.CustomResource.isInstance(provider) || pkg !== "vultr") {
-        throw new EdgeConfigError("provider", `is required and must be a vultr.Provider (got ${pkg ? `a provider of package "${pkg}"` : JSON.stringify(typeof provider)}); the default provider is never used`);
-    }
-}
-
-function requirePlan(mode: VultrMode, plan: unknown): string {
-    const format = PLAN_FORMATS[mode];
-    if (typeof plan !== "string" || !format.pattern.test(plan)) {
-        throw new EdgeConfigError("plan", `must be a Vultr ${mode === "virtual" ? "Cloud Compute" : "Bare Metal"} plan id such as ${format.examples} (got ${JSON.stringify(plan)})`);
-    }
-    return plan;
-}
-
-function requireUplink(mode: VultrMode, uplink: unknown, publicIps: number): string | undefined {
-    if (uplink === undefined) {
-        if (mode === "virtual") return "enp1s0";
-        if (publicIps === 0) return undefined;
-        throw new EdgeConfigError("uplinkInterface", "is required in mode metal when publicIps > 0: the server's public interface (Bare Metal NIC names differ by plan)");
-    }
-    if (typeof uplink !== "string" || !/^[A-Za-z0-9_.@-]{1,15}$/.test(uplink)) {
-        throw new EdgeConfigError("uplinkInterface", `must be an interface name of 1 to 15 letters, digits, "_", ".", "@", "-" (got ${JSON.stringify(uplink)})`);
-    }
-    return uplink;
-}
-
-function requirePrivateCidr(field: string, value: unknown): string {
-    const cidr = requireIpv4Cidr(field, value, 16, 28);
-    if (ipaddr.IPv4.parseCIDR(cidr)[0].range() !== "private") {
-        throw new EdgeConfigError(field, `must be a private (RFC 1918) range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (got ${cidr})`);
-    }
-    return cidr;
-}
-
-function requireCloudFirewall(firewall: VultrCloudFirewallArgs): { mode: "open" | "restricted"; publicPorts: FirewallPort[] } {
-    const mode = firewall.mode ?? "open";
-    requireOneOf("cloudFirewall.mode", mode, ["open", "restricted"]);
-    const publicPorts = firewall.publicPorts ?? [];
-    if (!Array.isArray(publicPorts)) throw new EdgeConfigError("cloudFirewall.publicPorts", "must be a list of { port, toPort?, protocol? }");
-    if (mode === "open" && publicPorts.length > 0) {
-        throw new EdgeConfigError("cloudFirewall.publicPorts", "applies to mode restricted only (mode open already allows every port)");
-    }
-    publicPorts.forEach((p, i) => {
-        const field = `cloudFirewall.publicPorts[${i}]`;
-        const first = requireIntegerIn(`${field}.port`, p?.port, 1, 65535);
-        if (p.toPort !== undefined) requireIntegerIn(`${field}.toPort`, p.toPort, first, 65535);
-        requireOneOf(`${field}.protocol`, p.protocol ?? "tcp", ["tcp", "udp"]);
-    });
-    return { mode, publicPorts };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,71 +213,35 @@ export interface VultrFirewallRuleSpec {
 }
 
 /**
- * The rules of the cluster's Vultr firewall group (IPv4; the instances get no IPv6). See
- * {@link VultrCloudFirewallArgs.mode} for what each mode allows.
+ * The rules of the cluster's Vultr firewall group (IPv4; the instances get no IPv6), one per rule
+ * and source (a Vultr rule has one source). See `cloudFirewall` for what each mode allows.
  */
-export function vultrFirewallRules(mode: "open" | "restricted", vpcCidr: string, publicPorts: FirewallPort[] = []): VultrFirewallRuleSpec[] {
+export function vultrFirewallRules(firewall: CloudFirewallPlan, vpcCidr: string): VultrFirewallRuleSpec[] {
     const anywhere = { subnet: "0.0.0.0", subnetSize: 0 };
-    if (mode === "open") {
+    if (firewall.mode === "open") {
         return [
             { key: "all-tcp", protocol: "tcp", port: "1:65535", ...anywhere, notes: "all TCP (open mode)" },
             { key: "all-udp", protocol: "udp", port: "1:65535", ...anywhere, notes: "all UDP (open mode)" },
             { key: "icmp", protocol: "icmp", ...anywhere, notes: "ICMP" },
         ];
     }
-    const [network, prefix] = vpcCidr.split("/");
-    const vpc = { subnet: network, subnetSize: Number(prefix) };
-    return [
-        { key: "ssh", protocol: "tcp", port: "22", ...anywhere, notes: "SSH (front-end, Pulumi)" },
-        { key: "wireguard", protocol: "udp", port: String(WIREGUARD_PORT), ...anywhere, notes: "WireGuard overlay" },
-        { key: "icmp", protocol: "icmp", ...anywhere, notes: "ICMP" },
-        { key: "bgp", protocol: "tcp", port: "179", ...vpc, notes: "BGP (FRR EVPN) inside the VPC" },
-        { key: "vxlan", protocol: "udp", port: "8472", ...vpc, notes: "VXLAN inside the VPC" },
-        { key: "libvirt", protocol: "tcp", port: "16509", ...vpc, notes: "libvirt TCP inside the VPC" },
-        { key: "libvirt-tls", protocol: "tcp", port: "16514", ...vpc, notes: "libvirt TLS inside the VPC" },
-        { key: "migration", protocol: "tcp", port: "49152:49215", ...vpc, notes: "QEMU live migration inside the VPC" },
-        ...publicPorts.map((p, i): VultrFirewallRuleSpec => ({
-            key: `public-${i}`,
-            protocol: p.protocol ?? "tcp",
-            port: p.toPort !== undefined && p.toPort !== p.port ? `${p.port}:${p.toPort}` : String(p.port),
-            ...anywhere,
-            notes: "VM service on the reserved IPs",
-        })),
-    ];
+    return restrictedRules(firewall, vpcCidr).flatMap((rule: FirewallRuleSpec) => {
+        const sources = rule.sources ?? ["0.0.0.0/0"];
+        return sources.map((source, j): VultrFirewallRuleSpec => {
+            const [subnet, prefix] = source.split("/");
+            return {
+                key: sources.length === 1 ? rule.key : `${rule.key}-${j}`,
+                protocol: rule.protocol,
+                ...(rule.ports ? { port: rule.ports.from === rule.ports.to ? String(rule.ports.from) : `${rule.ports.from}:${rule.ports.to}` } : {}),
+                subnet, subnetSize: Number(prefix), notes: rule.description,
+            };
+        });
+    });
 }
 
-/** The /31 peer of an IPv4 address (address XOR 1): the gateway of a VM using that address. */
-export function peerOf31(ip: string): string {
-    const octets = ipaddr.IPv4.parse(ip).octets.slice();
-    octets[3] ^= 1;
-    return octets.join(".");
-}
-
-/** Index of the host carrying reserved IP `ipIndex` (round-robin). */
-export function hostIndexOfIp(ipIndex: number, hostCount: number): number {
-    return ipIndex % hostCount;
-}
-
-/**
- * The OpenNebula address range of one reserved IP: the VM uses the public address itself, with a
- * /31 mask and the peer address as gateway (what oneprovision's Vultr IPAM answered, and what
- * `public-forwarding.sh` proxy-answers on the bridge), and `EDGE_HOST` naming the only host whose
- * VMs can use it.
- */
-export function reservedIpAddressRange(ip: pulumi.Input<string>, edgeHost: pulumi.Input<string>): AddressRangeInput {
-    return {
-        TYPE: "IP4",
-        IP: ip,
-        SIZE: 1,
-        NETWORK_MASK: PUBLIC_LEASE_NETMASK,
-        GATEWAY: pulumi.output(ip).apply(peerOf31),
-        EDGE_HOST: edgeHost,
-    };
-}
-
-/** A valid Vultr hostname for host `index` of the cluster `name` (letters, digits, '-'; at most 63). */
-export function vultrHostname(name: string, index: number): string {
-    const suffix = `-${index}`;
+/** A valid Vultr hostname for host `key` of the cluster `name` (letters, digits, '-'; at most 63). */
+export function vultrHostname(name: string, key: string): string {
+    const suffix = `-${key}`;
     const base = name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "") || "edge";
     return `${base.slice(0, 63 - suffix.length).replace(/-+$/, "")}${suffix}`;
 }
@@ -333,147 +256,118 @@ type VultrMachine = vultr.Instance | vultr.BareMetalServer;
  * An OpenNebula edge cluster on Vultr, in `virtual` (Cloud Compute) or `metal` (Bare Metal) mode.
  *
  * Creates: an SSH key (root's, installed on create); in virtual mode a VPC and a firewall group
- * with its rules; `hostCount` machines; `publicIps` reserved IPv4 addresses, each attached to one
- * host (round-robin); then an {@link EdgeCluster} that configures the hosts (the host carrying a
- * reserved IP routes it to the VM using it) and registers the cluster, hosts, datastores and a
- * public network with one address range per reserved IP.
+ * with its rules; one machine per host; the reserved IPv4 addresses each host owns, attached to
+ * it; then an {@link EdgeCluster} that configures the hosts (the host carrying a reserved IP routes
+ * it to the VM using it) and registers the cluster, hosts, datastores and a public network with one
+ * address range per reserved IP.
  *
  * A VM on the public network must run on the host that carries its address: each address range
  * names it in `EDGE_HOST` (the host's OpenNebula name, its main IP). Pin the VM with
  * `SCHED_REQUIREMENTS = "NAME = \"<EDGE_HOST>\""` and its NIC with `AR_ID`.
  */
-export class VultrEdgeCluster extends pulumi.ComponentResource {
-    /** The OpenNebula cluster ID. */
-    readonly clusterId: pulumi.Output<number>;
-    /** OpenNebula host ID per host key (`host-0` …). */
-    readonly hostIds: pulumi.Output<Record<string, number>>;
-    /** The address each host is registered with in OpenNebula (its main IP), per host key. */
-    readonly hostAddresses: pulumi.Output<Record<string, string>>;
-    /** IDs of the image and system datastores. */
-    readonly datastoreIds: pulumi.Output<{ image?: number; system?: number }>;
-    /** ID of the OpenNebula public network (undefined when `publicIps` is 0). */
-    readonly publicNetworkId: pulumi.Output<number | undefined>;
-    /** Vultr instance or bare-metal server id per host key. */
-    readonly machineIds: pulumi.Output<Record<string, string>>;
-    /** The reserved public IPv4 addresses, in order. */
-    readonly publicIps: pulumi.Output<string[]>;
-    /** Which host carries each reserved IP: address → host key. */
-    readonly publicIpHosts: pulumi.Output<Record<string, string>>;
+export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren> {
+    /** The arguments, checked, with their defaults. */
+    readonly settings: VultrSettings;
     /** The VPC id (virtual mode; undefined in metal mode). */
     readonly vpcId: pulumi.Output<string | undefined>;
     /** The firewall group id (virtual mode; undefined in metal mode). */
     readonly firewallGroupId: pulumi.Output<string | undefined>;
-
-    /** The machines, in host order (instances in virtual mode, bare-metal servers in metal mode). */
-    readonly machines: VultrMachine[];
-    /** The reserved IPs, in order. */
-    readonly reservedIps: vultr.ReservedIp[];
-    /** The SSH key installed for root on every machine. */
-    readonly sshKey: vultr.SSHKey;
+    /** The machines, per host key (instances in virtual mode, bare-metal servers in metal mode). */
+    readonly machines: Record<string, VultrMachine>;
+    /** The reserved IPs of each host, per host key. */
+    readonly reservedIps: Record<string, vultr.ReservedIp[]>;
+    /** The SSH key installed for root on every machine (absent with `sshKeyId`). */
+    readonly sshKey?: vultr.SSHKey;
     /** The VPC (virtual mode). */
     readonly vpc?: vultr.Vpc;
     /** The firewall group (virtual mode). */
     readonly firewallGroup?: vultr.FirewallGroup;
     /** The firewall group's rules (virtual mode). */
     readonly firewallRules: vultr.FirewallRule[];
-    /** The cloud-independent core: host configuration and OpenNebula objects. */
-    readonly edge: EdgeCluster;
 
     constructor(name: string, args: VultrEdgeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const settings = validateVultrEdgeClusterArgs(args);
-        super(VULTR_EDGE_CLUSTER_TYPE, name, {}, opts);
-        const child = { parent: this, provider: args.provider };
+        super(VULTR_EDGE_CLUSTER_TYPE, name, args, opts);
+        this.settings = settings;
 
-        this.sshKey = new vultr.SSHKey(`${name}-ssh-key`, { name: `${name}-root`, sshKey: args.ssh.publicKey }, child);
+        if (args.sshKeyId === undefined) {
+            this.sshKey = this.create("sshKey", vultr.SSHKey, `${name}-ssh-key`, { name: `${name}-root`, sshKey: args.ssh.publicKey });
+        }
+        const sshKeyId = args.sshKeyId ?? this.sshKey!.id;
+        this.firewallRules = [];
         if (settings.mode === "virtual") {
             const [network, prefix] = settings.vpcCidr!.split("/");
-            this.vpc = new vultr.Vpc(`${name}-vpc`, {
-                region: args.region, description: `${name} OpenNebula edge cluster`, v4Subnet: network, v4SubnetMask: Number(prefix),
-            }, child);
-            this.firewallGroup = new vultr.FirewallGroup(`${name}-firewall`, { description: `${name} OpenNebula edge cluster` }, child);
-            const group = this.firewallGroup;
-            this.firewallRules = vultrFirewallRules(settings.cloudFirewall!.mode, settings.vpcCidr!, settings.cloudFirewall!.publicPorts).map(
-                (rule) => new vultr.FirewallRule(`${name}-fw-${rule.key}`, {
-                    firewallGroupId: group.id, ipType: "v4", protocol: rule.protocol, port: rule.port,
-                    subnet: rule.subnet, subnetSize: rule.subnetSize, notes: rule.notes,
-                }, child),
-            );
-        } else {
-            this.firewallRules = [];
+            this.vpc = this.create("vpc", vultr.Vpc, `${name}-vpc`, {
+                region: settings.region, description: `${name} OpenNebula edge cluster`, v4Subnet: network, v4SubnetMask: Number(prefix),
+            });
+            const group = this.create("firewallGroup", vultr.FirewallGroup, `${name}-firewall`, { description: `${name} OpenNebula edge cluster` });
+            this.firewallGroup = group;
+            this.firewallRules = vultrFirewallRules(settings.cloudFirewall!, settings.vpcCidr!).map((rule) => this.create("firewallRule", vultr.FirewallRule, `${name}-fw-${rule.key}`, {
+                firewallGroupId: group.id, ipType: "v4", protocol: rule.protocol, port: rule.port,
+                subnet: rule.subnet, subnetSize: rule.subnetSize, notes: rule.notes,
+            }));
         }
 
-        const keys = hostKeys(settings.hostCount);
-        this.machines = keys.map((key, i) => this.createMachine(name, key, i, args, settings));
-        this.reservedIps = Array.from({ length: settings.publicIps }, (_, i) => new vultr.ReservedIp(`${name}-ip-${i}`, {
-            region: args.region, ipType: "v4", label: `${name}-ip-${i}`,
-            instanceId: this.machines[hostIndexOfIp(i, settings.hostCount)].id,
-        }, child));
+        this.machines = {};
+        this.reservedIps = {};
+        const leases: PublicIpLease[] = [];
+        for (const host of settings.hosts) {
+            const machine = this.createMachine(name, host.key, sshKeyId, userData(settings.sshUser, IMAGE_USER, args.ssh.publicKey), args);
+            this.machines[host.key] = machine;
+            this.reservedIps[host.key] = Array.from({ length: host.publicIps }, (_, j) => {
+                const ipName = `${name}-${host.key}-ip-${j}`;
+                const ip = this.create("reservedIp", vultr.ReservedIp, ipName, { region: settings.region, ipType: "v4", label: ipName, instanceId: machine.id });
+                leases.push({ host: host.key, address: ip.subnet, publicIp: ip.subnet, translated: false, dependsOn: [ip] });
+                return ip;
+            });
+        }
 
-        this.edge = new EdgeCluster(`${name}-one`, {
-            hosts: keys.map((key, i) => this.edgeHost(key, i, settings)),
-            ssh: { privateKey: args.ssh.privateKey, port: args.ssh.port, bastion: args.ssh.bastion },
-            opennebula: args.opennebula,
-            hypervisor: settings.hypervisor,
-            firewall: args.firewall,
-            cluster: args.cluster ?? { name },
-            publicNetwork: this.reservedIps.length === 0 ? undefined : {
-                template: { DNS: args.dns ?? "1.1.1.1", NETROLE: "public" },
-                addressRanges: this.reservedIps.map((ip, i) => reservedIpAddressRange(ip.subnet, this.machines[hostIndexOfIp(i, settings.hostCount)].mainIp)),
-            },
-            description: `Vultr ${settings.mode} edge cluster (pulumi-opennebula-edge)`,
-        }, { parent: this });
-
-        this.clusterId = this.edge.clusterId;
-        this.hostIds = this.edge.hostIds;
-        this.hostAddresses = this.edge.hostAddresses;
-        this.datastoreIds = this.edge.datastoreIds;
-        this.publicNetworkId = this.edge.publicNetworkId;
-        this.machineIds = pulumi.all(this.machines.map((m) => m.id)).apply((ids) => Object.fromEntries(keys.map((key, i) => [key, ids[i] as string])));
-        this.publicIps = pulumi.all(this.reservedIps.map((ip) => ip.subnet));
-        this.publicIpHosts = this.publicIps.apply((ips) => Object.fromEntries(ips.map((ip, i) => [ip, keys[hostIndexOfIp(i, settings.hostCount)]])));
         this.vpcId = this.vpc ? this.vpc.id.apply((id): string | undefined => id) : pulumi.output(undefined);
         this.firewallGroupId = this.firewallGroup ? this.firewallGroup.id.apply((id): string | undefined => id) : pulumi.output(undefined);
-        this.registerOutputs({
-            clusterId: this.clusterId, hostIds: this.hostIds, hostAddresses: this.hostAddresses, datastoreIds: this.datastoreIds,
-            publicNetworkId: this.publicNetworkId, machineIds: this.machineIds, publicIps: this.publicIps,
-            publicIpHosts: this.publicIpHosts, vpcId: this.vpcId, firewallGroupId: this.firewallGroupId,
+        this.connect({
+            args, sshUser: settings.sshUser, hypervisor: settings.hypervisor,
+            machines: Object.fromEntries(settings.hosts.map(({ key }) => {
+                const machine = this.machines[key];
+                // Metal hosts have no VPC: they reach each other (and the overlay) over their public addresses.
+                const privateIp = settings.mode === "virtual" ? (machine as vultr.Instance).internalIp : machine.mainIp;
+                return [key, { publicIp: machine.mainIp, privateIp, machineId: machine.id, dependsOn: [machine] }];
+            })),
+            leases,
+            forwarding: { model: "routed", uplinkOf: () => settings.uplinkInterface! },
+            description: `Vultr ${settings.mode} edge cluster (pulumi-opennebula-edge)`,
+            outputs: { vpcId: this.vpcId, firewallGroupId: this.firewallGroupId },
         });
     }
 
-    private createMachine(name: string, key: string, index: number, args: VultrEdgeClusterArgs, settings: VultrSettings): VultrMachine {
+    private createMachine(name: string, key: string, sshKeyId: pulumi.Input<string>, cloudInit: pulumi.Output<string> | undefined, args: VultrEdgeClusterArgs): VultrMachine {
         const common = {
-            region: args.region,
-            plan: settings.plan,
-            osId: settings.osId,
-            hostname: vultrHostname(name, index),
+            region: this.settings.region,
+            plan: this.settings.plan,
+            osId: this.settings.osId,
+            hostname: vultrHostname(name, key),
             label: `${name}-${key}`,
-            sshKeyIds: [this.sshKey.id],
+            sshKeyIds: [sshKeyId],
             activationEmail: false,
-            tags: ["opennebula-edge", name],
+            tags: ["opennebula-edge", name, ...tagTexts(args.tags)],
+            userData: cloudInit,
         };
-        const opts = { parent: this, provider: args.provider };
-        if (settings.mode === "metal") return new vultr.BareMetalServer(`${name}-${key}`, common, opts);
-        return new vultr.Instance(`${name}-${key}`, {
-            ...common, vpcIds: [this.vpc!.id], firewallGroupId: this.firewallGroup!.id,
-        }, opts);
-    }
-
-    /** The EdgeHost of machine `index`: its reserved IPs are routed to VMs (model `routed`). */
-    private edgeHost(key: string, index: number, settings: VultrSettings): EdgeHost {
-        const machine = this.machines[index];
-        const carried = this.reservedIps.filter((_, i) => hostIndexOfIp(i, settings.hostCount) === index);
-        const publicForwarding = carried.length === 0 ? undefined : pulumi.all(carried.map((ip) => ip.subnet)).apply(
-            (publicIps): RoutedForwardingArgs => ({ model: "routed", uplink: settings.uplinkInterface!, publicIps }),
-        );
-        return {
-            key,
-            publicIp: machine.mainIp,
-            // Metal hosts have no VPC: they reach each other (and the overlay) over their public addresses.
-            privateIp: settings.mode === "virtual" ? (machine as vultr.Instance).internalIp : machine.mainIp,
-            sshUser: "root",
-            cloudId: machine.id,
-            dependsOn: [machine, ...carried],
-            publicForwarding,
-        };
+        if (this.settings.mode === "metal") return this.create("bareMetalServer", vultr.BareMetalServer, `${name}-${key}`, common);
+        return this.create("instance", vultr.Instance, `${name}-${key}`, { ...common, vpcIds: [this.vpc!.id], firewallGroupId: this.firewallGroup!.id });
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The stack program's view
+
+/** Vultr for the stack program: one provider per region (`vultr-<region>`, API key from `vultr:apiKey` or `VULTR_API_KEY`). */
+export const vultrCloud = defineCloud({
+    cloud: "vultr",
+    settings: vultrSettings,
+    routesPublicIps: true,
+    build(name, settings, context) {
+        // Vultr's API is global; one provider per region keeps the layout the same as the other clouds'.
+        const provider = context.provider(`vultr-${settings.region}`, () =>
+            new vultr.Provider(`vultr-${settings.region}`, { apiKey: context.config("vultr").getSecret("apiKey") }));
+        return new VultrEdgeCluster(name, { ...settings, ...context.common, provider });
+    },
+});

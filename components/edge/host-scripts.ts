@@ -18,19 +18,8 @@
  *
  * Suggested order on a host: {@link hostScriptSequence}.
  */
-import * as fs from "fs";
-import * as path from "path";
 import ipaddr from "ipaddr.js";
-
-/** A host script ready to run: its file contents and the environment variables it reads. */
-export interface HostScript {
-    /** File name in `scripts/host`, e.g. `"firewall.sh"`; handy for resource names. */
-    readonly name: string;
-    /** The script itself (starts with `#!/usr/bin/env bash`). */
-    readonly script: string;
-    /** The variables the script reads; values are plain strings, never shell text. */
-    readonly environment: Record<string, string>;
-}
+import { HostScript, hostScript } from "../remote/host-script";
 
 /** OpenNebula versions whose repository the hosts can use. */
 export const ONE_VERSIONS = ["6.10", "7.0"] as const;
@@ -51,64 +40,6 @@ export type FirewallMode = (typeof FIREWALL_MODES)[number];
 export const PUBLIC_MODELS = ["portforward", "routed", "nat"] as const;
 /** A public access model from {@link PUBLIC_MODELS}. */
 export type PublicModel = (typeof PUBLIC_MODELS)[number];
-
-// ---------------------------------------------------------------------------------------------
-// Locating and reading the scripts
-
-const SCRIPT_MARKER = "firewall.sh";
-
-/**
- * The directory holding the host scripts. This module lives in `components/edge` (run from
- * sources) or `dist/components/edge` (compiled, in this repository or in an installed package
- * whose `files` include `scripts/host/**`), so the scripts are two or three levels up.
- */
-export function hostScriptsDir(): string {
-    const candidates = [
-        path.resolve(__dirname, "..", "..", "scripts", "host"),
-        path.resolve(__dirname, "..", "..", "..", "scripts", "host"),
-    ];
-    const found = candidates.find((dir) => fs.existsSync(path.join(dir, SCRIPT_MARKER)));
-    if (found === undefined) {
-        throw new Error(`host scripts not found; looked for ${SCRIPT_MARKER} in ${candidates.join(" and ")}`);
-    }
-    return found;
-}
-
-const scriptCache = new Map<string, string>();
-
-/** The contents of `scripts/host/<name>`, read once. */
-export function readHostScript(name: string): string {
-    let text = scriptCache.get(name);
-    if (text === undefined) {
-        text = fs.readFileSync(path.join(hostScriptsDir(), name), "utf8");
-        scriptCache.set(name, text);
-    }
-    return text;
-}
-
-function hostScript(name: string, environment: Record<string, string>): HostScript {
-    return { name, script: readHostScript(name), environment };
-}
-
-/**
- * Standard input for `bash -s` that runs the script with its environment, for SSH sessions that
- * would drop the variables (sshd accepts only `AcceptEnv` names; `sudo` resets the rest). The
- * values are base64 data read by `env-loader.sh`, never parsed as shell, and they stay out of
- * the command line; the shared helpers of `prelude.sh` come once, before the script. The output
- * is deterministic, so it changes exactly when the inputs change.
- */
-export function toStdin(run: HostScript): string {
-    const lines = Object.keys(run.environment)
-        .sort()
-        .map((name) => {
-            if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new Error(`environment variable name "${name}" must match [A-Z_][A-Z0-9_]*`);
-            return `${name}=${Buffer.from(run.environment[name], "utf8").toString("base64")}`;
-        });
-    const loader = readHostScript("env-loader.sh");
-    // The shared helpers (`die`, `run`, `write_if_changed`, boot units …) go in once, before the script.
-    const prelude = readHostScript("prelude.sh");
-    return `${loader}${loader.endsWith("\n") ? "" : "\n"}${lines.join("\n")}${lines.length ? "\n" : ""}--\n${prelude}${run.script}`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Validation helpers (each error names the field and what is allowed)

@@ -2,5 +2,4 @@
 export * from "./edge-cluster";
 export * from "./host-scripts";
 export * from "./types";
-export { EdgeConfigError, validateEdgeClusterArgs } from "./validation";
-export * from "./ssh";
+export { HOST_KEY, hostKey, validateEdgeClusterArgs } from "./validation";

@@ -1,51 +1,32 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type * as command from "@pulumi/command";
 import type { ConnectionArgs } from "../opennebula/resources/provider-kit";
-import type { AddressRangeInput } from "../opennebula/resources/virtual-network";
+import type { ClusterMembershipArgs } from "../opennebula/resources/cluster-membership";
+import type { ClusterArgs } from "../opennebula/resources/cluster";
+import type { DatastoreArgs } from "../opennebula/resources/datastore";
+import type { HostArgs } from "../opennebula/resources/host";
+import type { AddressRangeInput, VirtualNetworkArgs } from "../opennebula/resources/virtual-network";
 import type { TemplateArgs } from "../opennebula/resources/resource-options";
+import type { RemoteNode, SshArgs } from "../remote/ssh";
+import type { Transform } from "../transform";
 import type { FirewallMode, FirewallPort, Hypervisor, OneVersion, PublicForwardingArgs } from "./host-scripts";
 
 /**
  * A machine a cloud component created, handed to {@link EdgeCluster}. The core never imports a
  * cloud SDK: this is everything it needs to know about a host.
  */
-export interface EdgeHost {
-    /** Short, unique key within the cluster, used in child resource names (e.g. `"host-0"`). Plain string. */
-    key: string;
+export interface EdgeHost extends RemoteNode {
     /** Host name in OpenNebula: how the front-end reaches it. Default: `publicIp`. */
     name?: pulumi.Input<string>;
-    /** Address SSH and the front-end reach the host at. */
-    publicIp: pulumi.Input<string>;
-    /** Address of the host in the cloud's private network (VPC). */
+    /** Address of the host in the cloud's private network (VPC). Required. */
     privateIp: pulumi.Input<string>;
-    /** SSH user with passwordless sudo (e.g. `ubuntu`, `root`). */
-    sshUser: pulumi.Input<string>;
-    /** The cloud's id of the machine (droplet id, instance id …), kept in the host template. */
-    cloudId: pulumi.Input<string>;
-    /** Cloud resources the host's configuration must wait for (the machine, attached IPs …). */
-    dependsOn?: pulumi.Resource[];
+    /** The cloud's id of the machine (droplet id, instance id …), kept in the host template. Required. */
+    machineId: pulumi.Input<string>;
     /**
      * How this host forwards public traffic to VMs (see `public-forwarding.sh`), for the public
      * addresses the cloud attached to this host. Default: no forwarding.
      */
     publicForwarding?: pulumi.Input<PublicForwardingArgs>;
-}
-
-/** How the core reaches hosts over SSH. */
-export interface EdgeSshArgs {
-    /** Private key (OpenSSH PEM) accepted by every host; kept secret. */
-    privateKey: pulumi.Input<string>;
-    /** SSH port. Default 22. */
-    port?: pulumi.Input<number>;
-    /** A jump host to go through (as in the seed's `ProxyJump`). Default: connect directly. */
-    bastion?: {
-        host: pulumi.Input<string>;
-        /** Default `root`. */
-        user?: pulumi.Input<string>;
-        /** Default: the hosts' `privateKey`. */
-        privateKey?: pulumi.Input<string>;
-        /** Default 22. */
-        port?: pulumi.Input<number>;
-    };
 }
 
 /** The OpenNebula side of an edge cluster. */
@@ -62,35 +43,66 @@ export interface EdgeOpenNebulaArgs {
 export interface EdgePublicNetworkArgs {
     /** Network driver. Default `bridge` (the host scripts do the forwarding). */
     vnMad?: pulumi.Input<string>;
-    /** Template attributes, e.g. `{ BRIDGE: "br0", GATEWAY: …, DNS: "1.1.1.1", NETROLE: "public" }`. */
+    /** Template attributes, e.g. `{ GATEWAY: …, DNS: "1.1.1.1" }`; `BRIDGE: "br0"` and `NETROLE: "public"` are added. Default none. */
     template?: pulumi.Input<TemplateArgs>;
-    /** Fixed address ranges carrying the cloud's public addresses. */
+    /** Fixed address ranges carrying the cloud's public addresses. Required. */
     addressRanges: pulumi.Input<pulumi.Input<AddressRangeInput>[]>;
+}
+
+/** The host firewall (`firewall.sh`) of every host. */
+export interface EdgeFirewallArgs {
+    /** `strict` rejects what is not allowed, `open` only adds the allow rules. Default `strict`. */
+    mode?: FirewallMode;
+    /** More ports to open besides SSH, BGP, VXLAN, WireGuard, libvirt and migration. Default none. */
+    extraPorts?: FirewallPort[];
+}
+
+/** The cluster to register the hosts in: a new one, or an existing one by id. */
+export interface EdgeClusterTarget {
+    /** Name of a new cluster. Default: the component name. */
+    name?: pulumi.Input<string>;
+    /** An existing cluster to join instead (the multi-edge layout, where every edge cluster joins one). Default: none, a new cluster. */
+    existingClusterId?: pulumi.Input<number>;
+}
+
+/** Escape hatches of {@link EdgeCluster}: change each kind of child's arguments before it is created. */
+export interface EdgeClusterTransforms {
+    /** `${name}-cluster`. */
+    cluster?: Transform<ClusterArgs>;
+    /** `${name}-<host>-<step>`: the host scripts (repo, node, oneadmin-key, sysctl, firewall, forwarding). */
+    hostCommand?: Transform<command.remote.CommandArgs>;
+    /** `${name}-<host>`: the OpenNebula hosts. */
+    host?: Transform<HostArgs>;
+    /** `${name}-image` and `${name}-system`. */
+    datastore?: Transform<DatastoreArgs>;
+    /** `${name}-public`. */
+    publicNetwork?: Transform<VirtualNetworkArgs>;
+    /** `${name}-shared-ds-<id>`. */
+    sharedDatastore?: Transform<ClusterMembershipArgs>;
 }
 
 /** Arguments of {@link EdgeCluster}. */
 export interface EdgeClusterArgs {
-    /** The machines, at least one. Their number must be known when the program runs. */
+    /** The machines, at least one, with unique keys. Their number must be known when the program runs. Required. */
     hosts: EdgeHost[];
-    /** SSH access to the hosts. */
-    ssh: EdgeSshArgs;
-    /** The OpenNebula front-end. */
+    /** SSH access to the hosts. Required. */
+    ssh: SshArgs;
+    /** The OpenNebula front-end. Required. */
     opennebula: EdgeOpenNebulaArgs;
     /** `kvm` (metal), `qemu` (virtual machines without nested KVM) or `lxc`. Default `kvm`. */
     hypervisor?: Hypervisor;
-    /** Host firewall: `strict` rejects what is not allowed, `open` only adds the allow rules. Default `strict`. */
-    firewall?: { mode?: FirewallMode; extraPorts?: FirewallPort[] };
-    /**
-     * The OpenNebula cluster: a new one named `name` (default: the component name), or an existing one
-     * by `existingClusterId` (the multi-edge layout, where every edge cluster joins one cluster).
-     */
-    cluster?: { name?: pulumi.Input<string>; existingClusterId?: pulumi.Input<number> };
+    /** Host firewall. Default `{ mode: "strict" }`. */
+    firewall?: EdgeFirewallArgs;
+    /** The OpenNebula cluster. Default: a new cluster named after the component. */
+    cluster?: EdgeClusterTarget;
     /** The public network for this cloud's model. Default: none. */
     publicNetwork?: EdgePublicNetworkArgs;
     /** Image and system datastores with the SSH transfer manager. Default: both, with the first host as replica. */
     datastores?: { replica?: boolean };
-    /** Existing datastores shared into the cluster, as oneprovision did. Default `[1, 2]` (default images, files). */
+    /** Existing datastores shared into the cluster, as oneprovision did. Default `[1, 2]` (default images, files) for a new cluster, none when joining one. */
     sharedDatastoreIds?: number[];
-    /** Text describing the cluster in its template (DESCRIPTION). */
+    /** Text describing the cluster in its template (DESCRIPTION). Default: a generic description. */
     description?: pulumi.Input<string>;
+    /** Escape hatches per kind of child. Default none. */
+    transform?: EdgeClusterTransforms;
 }

@@ -1,29 +1,16 @@
-import { ONE_VERSIONS, HYPERVISORS, FIREWALL_MODES } from "./host-scripts";
+import { ConfigError, integerIn, isKnown, oneOf, required, unique } from "../validation";
+import { FIREWALL_MODES, HYPERVISORS, ONE_VERSIONS } from "./host-scripts";
 import type { EdgeClusterArgs } from "./types";
 
-/** An invalid argument of an edge cluster: `field` names it, the message says what is allowed. */
-export class EdgeConfigError extends Error {
-    constructor(readonly field: string, message: string) {
-        super(`${field}: ${message}`);
-        this.name = "EdgeConfigError";
+/** Host keys: 1–32 lower-case letters, digits or `-`, starting and ending with a letter or digit. */
+export const HOST_KEY = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+
+/** Fails unless `key` is a host key. */
+export function hostKey(field: string, key: unknown): string {
+    if (typeof key !== "string" || !HOST_KEY.test(key)) {
+        throw new ConfigError(field, `must be 1-32 lower-case letters, digits or '-', starting and ending with a letter or digit (got ${JSON.stringify(key)})`);
     }
-}
-
-const HOST_KEY = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
-
-/** True for a value given directly in the program (not an Output or a Promise), which can be checked now. */
-export function isPlain(value: unknown): boolean {
-    return value !== undefined && value !== null && typeof (value as { apply?: unknown }).apply !== "function" && !(value instanceof Promise);
-}
-
-function oneOf(field: string, value: unknown, allowed: readonly string[]): void {
-    if (value !== undefined && !allowed.includes(value as string)) {
-        throw new EdgeConfigError(field, `must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)})`);
-    }
-}
-
-function required(field: string, value: unknown): void {
-    if (value === undefined || value === null || value === "") throw new EdgeConfigError(field, "is required");
+    return key;
 }
 
 /**
@@ -32,34 +19,23 @@ function required(field: string, value: unknown): void {
  * when they resolve).
  */
 export function validateEdgeClusterArgs(args: EdgeClusterArgs): void {
-    if (!args || !Array.isArray(args.hosts) || args.hosts.length === 0) {
-        throw new EdgeConfigError("hosts", "must list at least one host");
-    }
-    const keys = new Set<string>();
+    if (!args || !Array.isArray(args.hosts) || args.hosts.length === 0) throw new ConfigError("hosts", "must list at least one host");
     args.hosts.forEach((host, i) => {
-        const field = `hosts[${i}]`;
-        if (typeof host.key !== "string" || !HOST_KEY.test(host.key)) {
-            throw new EdgeConfigError(`${field}.key`, `must be 1-32 lower-case letters, digits or '-' (got ${JSON.stringify(host.key)})`);
-        }
-        if (keys.has(host.key)) throw new EdgeConfigError(`${field}.key`, `"${host.key}" is used by two hosts; keys must be unique`);
-        keys.add(host.key);
-        for (const part of ["publicIp", "privateIp", "sshUser", "cloudId"] as const) required(`${field}.${part}`, host[part]);
+        hostKey(`hosts[${i}].key`, host.key);
+        for (const part of ["publicIp", "privateIp", "sshUser", "machineId"] as const) required(`hosts[${i}].${part}`, host[part]);
     });
+    unique(args.hosts.map((host) => host.key), (i) => `hosts[${i}].key`, "host key");
     required("ssh", args.ssh);
     required("ssh.privateKey", args.ssh.privateKey);
     required("opennebula", args.opennebula);
     required("opennebula.frontendSshPublicKey", args.opennebula.frontendSshPublicKey);
-    oneOf("opennebula.version", args.opennebula.version, ONE_VERSIONS);
-    oneOf("hypervisor", args.hypervisor, HYPERVISORS);
-    oneOf("firewall.mode", args.firewall?.mode, FIREWALL_MODES);
+    if (args.opennebula.version !== undefined) oneOf("opennebula.version", args.opennebula.version, ONE_VERSIONS);
+    if (args.hypervisor !== undefined) oneOf("hypervisor", args.hypervisor, HYPERVISORS);
+    if (args.firewall?.mode !== undefined) oneOf("firewall.mode", args.firewall.mode, FIREWALL_MODES);
     const existing = args.cluster?.existingClusterId;
-    if (isPlain(existing) && (!Number.isInteger(existing) || (existing as number) < 0)) {
-        throw new EdgeConfigError("cluster.existingClusterId", `must be an integer ≥ 0 (got ${JSON.stringify(existing)})`);
-    }
+    if (isKnown(existing)) integerIn("cluster.existingClusterId", existing, 0, 2147483647);
     if (existing !== undefined && args.cluster?.name !== undefined) {
-        throw new EdgeConfigError("cluster", "give either name (a new cluster) or existingClusterId (join one), not both");
+        throw new ConfigError("cluster", "give either name (a new cluster) or existingClusterId (join one), not both");
     }
-    for (const [i, id] of (args.sharedDatastoreIds ?? []).entries()) {
-        if (!Number.isInteger(id) || id < 0) throw new EdgeConfigError(`sharedDatastoreIds[${i}]`, `must be a datastore ID ≥ 0 (got ${JSON.stringify(id)})`);
-    }
+    (args.sharedDatastoreIds ?? []).forEach((id, i) => integerIn(`sharedDatastoreIds[${i}]`, id, 0, 2147483647));
 }

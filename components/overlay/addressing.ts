@@ -1,75 +1,9 @@
 /**
- * IPv4 arithmetic for the overlay: parsing with field-named errors, subnet membership and
- * overlap, the n-th usable address of a subnet, and OpenNebula's IP-derived MAC addresses.
- * Parsing is done by ipaddr.js; addresses are handled as unsigned 32-bit numbers in between.
+ * Address arithmetic of the overlay on top of the shared IPv4 helpers: the usable addresses of a
+ * subnet, the n-th of them, netmasks, and OpenNebula's IP-derived MAC addresses.
  */
 import ipaddr from "ipaddr.js";
-import { OverlayConfigError, describe } from "./errors";
-
-/** A parsed IPv4 subnet. */
-export interface Ipv4Cidr {
-    /** Canonical text, e.g. `192.168.0.0/24`. */
-    readonly cidr: string;
-    /** The network address as an unsigned 32-bit number. */
-    readonly network: number;
-    /** Prefix length, 0–32. */
-    readonly prefixLength: number;
-    /** Number of addresses in the subnet, including network and broadcast. */
-    readonly size: number;
-}
-
-/** Parses a dotted-quad IPv4 address (e.g. `10.0.0.1`, no shorthand forms) and returns it normalized. */
-export function parseIpv4(value: unknown, field: string): string {
-    if (typeof value !== "string" || !ipaddr.IPv4.isValidFourPartDecimal(value)) {
-        throw new OverlayConfigError(field, `must be an IPv4 address such as 10.0.0.1, got ${describe(value)}`);
-    }
-    return ipaddr.IPv4.parse(value).toString();
-}
-
-/** Converts a dotted-quad IPv4 address to an unsigned 32-bit number. */
-export function ipv4ToNumber(address: string): number {
-    return ipaddr.IPv4.parse(address)
-        .toByteArray()
-        .reduce((sum, byte) => sum * 256 + byte, 0);
-}
-
-/** Converts an unsigned 32-bit number to a dotted-quad IPv4 address. */
-export function numberToIpv4(value: number): string {
-    const bytes = [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256);
-    return bytes.join(".");
-}
-
-/**
- * Parses an IPv4 subnet such as `192.168.0.0/24`. The address must be the network address
- * (no host bits set), so `192.168.0.1/24` is rejected with the corrected value in the message.
- */
-export function parseIpv4Cidr(value: unknown, field: string): Ipv4Cidr {
-    if (typeof value !== "string" || !ipaddr.IPv4.isValidCIDRFourPartDecimal(value)) {
-        throw new OverlayConfigError(field, `must be an IPv4 subnet such as 192.168.0.0/24, got ${describe(value)}`);
-    }
-    const [address, prefixLength] = ipaddr.IPv4.parseCIDR(value);
-    const network = ipaddr.IPv4.networkAddressFromCIDR(value).toString();
-    if (network !== address.toString()) {
-        throw new OverlayConfigError(field, `has host bits set; did you mean ${network}/${prefixLength}?`);
-    }
-    return {
-        cidr: `${network}/${prefixLength}`,
-        network: ipv4ToNumber(network),
-        prefixLength,
-        size: 2 ** (32 - prefixLength),
-    };
-}
-
-/** True when `address` (dotted quad) lies inside `subnet`. */
-export function cidrContains(subnet: Ipv4Cidr, address: string): boolean {
-    const value = ipv4ToNumber(address);
-    return value >= subnet.network && value < subnet.network + subnet.size;
-}
-
-/** True when the two subnets share at least one address. */
-export function cidrsOverlap(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
-    return a.network < b.network + b.size && b.network < a.network + a.size;
-}
+import { ConfigError, Ipv4Cidr, numberToIpv4 } from "../validation";
 
 /** Usable host addresses: all but network and broadcast, except /31 (2) and /32 (1). */
 export function usableHostCount(subnet: Ipv4Cidr): number {
@@ -113,9 +47,6 @@ export function macForIpv4(address: string): string {
 export function assertSubnetFits(subnet: Ipv4Cidr, count: number, field: string, what: string): void {
     const room = usableHostCount(subnet);
     if (count > room) {
-        throw new OverlayConfigError(
-            field,
-            `subnet ${subnet.cidr} has ${room} usable addresses but ${what} need ${count}; use a larger subnet`,
-        );
+        throw new ConfigError(field, `subnet ${subnet.cidr} has ${room} usable addresses but ${what} need ${count}; use a larger subnet`);
     }
 }

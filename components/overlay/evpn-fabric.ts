@@ -7,11 +7,12 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { HostScript, readHostScript } from "../edge/host-scripts";
-import type { EdgeSshArgs } from "../edge/types";
-import { OverlayConfigError, describe } from "./errors";
+import { hostCommand } from "../remote/host-command";
+import { HostScript, hostScript } from "../remote/host-script";
+import { SshArgs, checkSshArgs } from "../remote/ssh";
+import type { Transform } from "../transform";
+import { ConfigError, booleanOr, describe, oneOf } from "../validation";
 import { BgpTimers, FrrLogTarget, FrrNodeFiles, frrScriptEnvironment, planEvpnFabric } from "./frr-config";
-import { CommandTransform, checkSshArgs, hostScriptCommand } from "./remote";
 import type { WireGuardMesh } from "./wireguard-mesh";
 
 /** Type token of {@link EvpnFabric}. */
@@ -33,7 +34,7 @@ export interface EvpnFabricArgs {
     /** The WireGuard mesh whose nodes and addresses the fabric uses. Required. */
     mesh: WireGuardMesh;
     /** SSH access to the nodes. Default: the mesh's. */
-    ssh?: EdgeSshArgs;
+    ssh?: SshArgs;
     /** The fabric's single ASN, 1–4294967295 except 23456. Default 65000. */
     asn?: number;
     /** Let the reflector accept clients from the whole wg subnet instead of listing each. Default false (listed). */
@@ -51,9 +52,9 @@ export interface EvpnFabricArgs {
     /** Escape hatches: change the arguments or options of each kind of child command before it is created. Default none. */
     transform?: {
         /** `${name}-install-<key>`: frr-install.sh. */
-        installCommand?: CommandTransform;
+        installCommand?: Transform<command.remote.CommandArgs>;
         /** `${name}-config-<key>`: frr-apply.sh. */
-        configCommand?: CommandTransform;
+        configCommand?: Transform<command.remote.CommandArgs>;
     };
 }
 
@@ -94,10 +95,10 @@ export class EvpnFabric extends pulumi.ComponentResource {
             const meshNode = args.mesh.nodes[files.name];
             const installed = plan.install === false
                 ? []
-                : [hostScriptCommand(`${name}-install-${files.name}`, installScript(plan.install), {
+                : [hostCommand(`${name}-install-${files.name}`, installScript(plan.install), {
                     parent: this, ssh, node: meshNode.node, transform: args.transform?.installCommand,
                 })];
-            const ready = hostScriptCommand(`${name}-config-${files.name}`, applyScript(files, plan.service), {
+            const ready = hostCommand(`${name}-config-${files.name}`, applyScript(files, plan.service), {
                 parent: this, ssh, node: meshNode.node, dependsOn: [...installed, meshNode.ready], transform: args.transform?.configCommand,
             });
             this.nodes[files.name] = { role: files.role, bgpdConf: files.bgpdConf, ready };
@@ -111,19 +112,11 @@ export class EvpnFabric extends pulumi.ComponentResource {
 }
 
 function installScript(options: FrrInstallOptions): HostScript {
-    return {
-        name: "frr-install.sh",
-        script: readHostScript("frr-install.sh"),
-        environment: { FRR_SOURCE: options.source ?? "distribution", FRR_CHANNEL: options.channel ?? "frr-stable" },
-    };
+    return hostScript("frr-install.sh", { FRR_SOURCE: options.source ?? "distribution", FRR_CHANNEL: options.channel ?? "frr-stable" });
 }
 
 function applyScript(files: FrrNodeFiles, service: FrrService): HostScript {
-    return {
-        name: "frr-apply.sh",
-        script: readHostScript("frr-apply.sh"),
-        environment: { ...frrScriptEnvironment(files), FRR_SERVICE: service },
-    };
+    return hostScript("frr-apply.sh", { ...frrScriptEnvironment(files), FRR_SERVICE: service });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,27 +137,22 @@ export interface EvpnFabricPlan {
 /**
  * Checks the arguments and renders every node's FRR files.
  *
- * @throws OverlayConfigError naming the argument, e.g. `mesh`, `asn`, `timers.hold`, `service`, `install.channel`.
+ * @throws ConfigError naming the argument, e.g. `mesh`, `asn`, `timers.hold`, `service`, `install.channel`.
  */
 export function planFabric(args: EvpnFabricArgs): EvpnFabricPlan {
     if (args === undefined || args === null || typeof args !== "object") {
-        throw new OverlayConfigError("args", "are required: { mesh, … }");
+        throw new ConfigError("args", "are required: { mesh, … }");
     }
     // Structural, so that a mesh from another copy of this package works too.
     if (args.mesh === undefined || args.mesh === null || typeof args.mesh !== "object" || args.mesh.wireguardPlan === undefined || args.mesh.nodes === undefined) {
-        throw new OverlayConfigError("mesh", `must be a WireGuardMesh, got ${describe(args.mesh)}`);
+        throw new ConfigError("mesh", `must be a WireGuardMesh (got ${describe(args.mesh)})`);
     }
     if (args.ssh !== undefined) {
         checkSshArgs(args.ssh);
     }
-    const service = args.service ?? "systemd";
-    if (!SERVICES.includes(service)) {
-        throw new OverlayConfigError("service", `must be one of "systemd", "direct", "none", got ${describe(service)}`);
-    }
+    const service = oneOf("service", args.service ?? "systemd", SERVICES);
     const install = checkInstall(args.install ?? {});
-    if (args.useListenRange !== undefined && typeof args.useListenRange !== "boolean") {
-        throw new OverlayConfigError("useListenRange", `must be true or false, got ${describe(args.useListenRange)}`);
-    }
+    booleanOr("useListenRange", args.useListenRange, false);
     const files = planEvpnFabric(args.mesh.wireguardPlan, {
         asn: args.asn, useListenRange: args.useListenRange, log: args.log, timers: args.timers, coalesceTimeMs: args.coalesceTimeMs,
     });
@@ -176,13 +164,11 @@ function checkInstall(value: FrrInstallOptions | false): FrrInstallOptions | fal
         return false;
     }
     if (value === null || typeof value !== "object") {
-        throw new OverlayConfigError("install", `must be false or { source?, channel? }, got ${describe(value)}`);
+        throw new ConfigError("install", `must be false or { source?, channel? } (got ${describe(value)})`);
     }
-    if (value.source !== undefined && !(SOURCES as readonly string[]).includes(value.source)) {
-        throw new OverlayConfigError("install.source", `must be "distribution" or "frrouting", got ${describe(value.source)}`);
-    }
+    if (value.source !== undefined) oneOf("install.source", value.source, SOURCES);
     if (value.channel !== undefined && !/^frr-(stable|[0-9]+(\.[0-9]+)?)$/.test(value.channel)) {
-        throw new OverlayConfigError("install.channel", `must be "frr-stable" or a release line such as "frr-10", got ${describe(value.channel)}`);
+        throw new ConfigError("install.channel", `must be "frr-stable" or a release line such as "frr-10" (got ${describe(value.channel)})`);
     }
     return value;
 }

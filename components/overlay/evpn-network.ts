@@ -4,21 +4,10 @@
  * module, and one IPv4 address range whose first lease is the virtual router (the gateway).
  */
 import {
-    Ipv4Cidr,
-    cidrContains,
-    ipv4ToNumber,
-    lastUsableHost,
-    firstUsableHost,
-    macForIpv4,
-    netmaskOf,
-    numberToIpv4,
-    parseIpv4,
-    parseIpv4Cidr,
-    usableHostCount,
-} from "./addressing";
-import { OverlayConfigError, assertIntegerInRange, describe } from "./errors";
+    ConfigError, Ipv4Cidr, cidrContains, describe, integerIn, interfaceName, ipv4, ipv4Cidr, ipv4ToNumber, numberToIpv4,
+} from "../validation";
+import { firstUsableHost, lastUsableHost, macForIpv4, netmaskOf, usableHostCount } from "./addressing";
 import { MtuOptions, overlayMtu } from "./mtu";
-import { checkInterfaceName } from "./wireguard-config";
 
 /** Largest VXLAN network identifier (24 bits). */
 export const MAX_VNI = 16777215;
@@ -96,14 +85,14 @@ const DEFAULT_DNS = ["1.1.1.1"];
  * Builds the template of the EVPN network.
  *
  * @example evpnNetworkTemplate({ vlanId: 100 }) // VN_MAD vxlan, VXLAN_MODE evpn, PHYDEV wg0, MTU 1370, AR 172.17.2.1 × 20, GATEWAY 172.17.2.1
- * @throws OverlayConfigError naming `vlanId`, `network`, `addressRange.ip`, `addressRange.size`, `gateway`, `dns[i]`, `phydev`, `name` or an MTU field.
+ * @throws ConfigError naming `vlanId`, `network`, `addressRange.ip`, `addressRange.size`, `gateway`, `dns[i]`, `phydev`, `name` or an MTU field.
  */
 export function evpnNetworkTemplate(options: EvpnNetworkOptions): EvpnNetworkTemplate {
-    const vlanId = assertIntegerInRange(options.vlanId, "vlanId", 1, MAX_VNI);
-    const network = parseIpv4Cidr(options.network ?? DEFAULT_NETWORK, "network");
+    const vlanId = integerIn("vlanId", options.vlanId, 1, MAX_VNI);
+    const network = ipv4Cidr("network", options.network ?? DEFAULT_NETWORK);
     const range = checkAddressRange(network, options.addressRange ?? {});
     const gateway = options.gateway === undefined ? range.ip : checkGateway(network, options.gateway);
-    const phydev = checkInterfaceName(options.phydev ?? "wg0", "phydev");
+    const phydev = interfaceName("phydev", options.phydev ?? "wg0");
     checkDeviceNameFits(phydev, vlanId);
     const dns = checkDns(options.dns ?? DEFAULT_DNS);
     const mtu = overlayMtu(options.mtu ?? {});
@@ -138,22 +127,22 @@ export function networkCidrOf(template: Pick<EvpnNetworkTemplate, "NETWORK_ADDRE
 export function leaseAt(template: Pick<EvpnNetworkTemplate, "AR">, index: number): EvpnLease {
     const size = Number(template.AR.SIZE);
     if (!Number.isInteger(index) || index < 0 || index >= size) {
-        throw new OverlayConfigError("index", `must be an integer from 0 to ${size - 1} (the AR has ${size} leases), got ${describe(index)}`);
+        throw new ConfigError("index", `must be an integer from 0 to ${size - 1} (the AR has ${size} leases) (got ${describe(index)})`);
     }
     const ip = numberToIpv4(ipv4ToNumber(template.AR.IP) + index);
     return { ip, mac: macForIpv4(ip) };
 }
 
 function checkAddressRange(network: Ipv4Cidr, range: { ip?: string; size?: number }): { ip: string; size: number } {
-    const ip = range.ip === undefined ? numberToIpv4(firstUsableHost(network)) : parseIpv4(range.ip, "addressRange.ip");
-    const size = assertIntegerInRange(range.size ?? DEFAULT_AR_SIZE, "addressRange.size", 1, usableHostCount(network));
+    const ip = range.ip === undefined ? numberToIpv4(firstUsableHost(network)) : ipv4("addressRange.ip", range.ip);
+    const size = integerIn("addressRange.size", range.size ?? DEFAULT_AR_SIZE, 1, usableHostCount(network));
     const first = ipv4ToNumber(ip);
     if (!cidrContains(network, ip) || first < firstUsableHost(network)) {
-        throw new OverlayConfigError("addressRange.ip", `${ip} is not a usable address of network ${network.cidr}`);
+        throw new ConfigError("addressRange.ip", `${ip} is not a usable address of network ${network.cidr}`);
     }
     const lastLease = first + size - 1;
     if (lastLease > lastUsableHost(network)) {
-        throw new OverlayConfigError(
+        throw new ConfigError(
             "addressRange.size",
             `${size} leases from ${ip} end at ${numberToIpv4(lastLease)}, beyond the last usable address ${numberToIpv4(lastUsableHost(network))} of ${network.cidr}`,
         );
@@ -162,10 +151,10 @@ function checkAddressRange(network: Ipv4Cidr, range: { ip?: string; size?: numbe
 }
 
 function checkGateway(network: Ipv4Cidr, value: unknown): string {
-    const gateway = parseIpv4(value, "gateway");
+    const gateway = ipv4("gateway", value);
     const number = ipv4ToNumber(gateway);
     if (!cidrContains(network, gateway) || number < firstUsableHost(network) || number > lastUsableHost(network)) {
-        throw new OverlayConfigError("gateway", `${gateway} is not a usable address of network ${network.cidr}`);
+        throw new ConfigError("gateway", `${gateway} is not a usable address of network ${network.cidr}`);
     }
     return gateway;
 }
@@ -173,7 +162,7 @@ function checkGateway(network: Ipv4Cidr, value: unknown): string {
 function checkDeviceNameFits(phydev: string, vlanId: number): void {
     const device = `${phydev}.${vlanId}`;
     if (device.length > 15) {
-        throw new OverlayConfigError(
+        throw new ConfigError(
             "phydev",
             `the VXLAN device name "${device}" (PHYDEV.VLAN_ID) has ${device.length} characters; Linux allows 15, so shorten phydev or use a smaller vlanId`,
         );
@@ -182,14 +171,14 @@ function checkDeviceNameFits(phydev: string, vlanId: number): void {
 
 function checkDns(values: unknown): string[] {
     if (!Array.isArray(values) || values.length === 0) {
-        throw new OverlayConfigError("dns", `must be a non-empty list of IPv4 addresses, got ${describe(values)}`);
+        throw new ConfigError("dns", `must be a non-empty list of IPv4 addresses (got ${describe(values)})`);
     }
-    return values.map((value, index) => parseIpv4(value, `dns[${index}]`));
+    return values.map((value, index) => ipv4(`dns[${index}]`, value));
 }
 
 function checkName(value: unknown): string {
     if (typeof value !== "string" || value.trim() === "" || /[\n\r"\\]/.test(value) || value.length > 128) {
-        throw new OverlayConfigError("name", `must be 1-128 characters without quotes, backslashes or line breaks, got ${describe(value)}`);
+        throw new ConfigError("name", `must be 1-128 characters without quotes, backslashes or line breaks (got ${describe(value)})`);
     }
     return value;
 }

@@ -7,14 +7,14 @@
  * router, the first lease) is the same everywhere.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { cidrsOverlap, ipv4ToNumber, numberToIpv4, parseIpv4Cidr } from "./addressing";
-import { OverlayConfigError, assertIntegerInRange, assertNodeName, assertUnique, describe } from "./errors";
+import { ConfigError, cidrsOverlap, describe, integerIn, ipv4Cidr, ipv4ToNumber, isKnown, numberToIpv4, unique } from "../validation";
 import { EvpnNetworkOptions, EvpnNetworkTemplate, evpnNetworkTemplate, networkCidrOf } from "./evpn-network";
 import { MtuOptions, VXLAN_OVERHEAD } from "./mtu";
-import { isKnown } from "./remote";
+import { nodeName } from "./wireguard-config";
 import type { WireGuardMeshPlan } from "./wireguard-mesh";
 import type { ConnectionArgs } from "../opennebula/resources/provider-kit";
 import { VirtualNetwork, VirtualNetworkArgs } from "../opennebula/resources/virtual-network";
+import { Transform, createChild } from "../transform";
 
 /** Type token of {@link EvpnPrivateNetwork}. */
 export const EVPN_PRIVATE_NETWORK_TYPE = "opennebula-edge:overlay:EvpnPrivateNetwork";
@@ -67,9 +67,10 @@ export interface EvpnPrivateNetworkArgs {
     mesh?: { plan: WireGuardMeshPlan };
     /** Other subnets the segment must not overlap: VPCs, the control subnet … Default none. */
     otherSubnets?: string[];
-    /** Escape hatch: change the arguments or options of each `VirtualNetwork` before it is created. Default none. */
+    /** Escape hatches: change the arguments or options of each kind of child before it is created. Default none. */
     transform?: {
-        network?: (args: VirtualNetworkArgs, opts: pulumi.CustomResourceOptions, targetKey: string) => void;
+        /** `${name}-vnet-<target key>`: the virtual network of each target. */
+        network?: Transform<VirtualNetworkArgs>;
     };
 }
 
@@ -109,9 +110,7 @@ export class EvpnPrivateNetwork extends pulumi.ComponentResource {
                 clusterIds: target.clusterIds,
                 connection: target.connection,
             };
-            const networkOpts: pulumi.CustomResourceOptions = { parent: this };
-            args.transform?.network?.(networkArgs, networkOpts, target.key);
-            this.networks[target.key] = new VirtualNetwork(`${name}-vnet-${target.key}`, networkArgs, networkOpts);
+            this.networks[target.key] = createChild(VirtualNetwork, `${name}-vnet-${target.key}`, networkArgs, { parent: this }, args.transform?.network);
         }
         const first = plan.targets[0].template;
         this.vlanId = Number(first.VLAN_ID);
@@ -140,12 +139,12 @@ export interface PlannedEvpnTarget {
 /**
  * Checks the arguments and renders the template of every target.
  *
- * @throws OverlayConfigError naming the argument, e.g. `vlanId`, `network`, `addressRange.size`,
+ * @throws ConfigError naming the argument, e.g. `vlanId`, `network`, `addressRange.size`,
  * `mtu.underlayMtu`, `targets[1].addressRange`, `targets[0].clusterIds`, `otherSubnets[0]`.
  */
 export function planPrivateNetwork(args: EvpnPrivateNetworkArgs): { targets: PlannedEvpnTarget[] } {
     if (args === undefined || args === null || typeof args !== "object") {
-        throw new OverlayConfigError("args", "are required: { targets, vlanId, … }");
+        throw new ConfigError("args", "are required: { targets, vlanId, … }");
     }
     const targets = checkTargets(args.targets);
     const phydev = checkPhydev(args);
@@ -171,32 +170,32 @@ export function planPrivateNetwork(args: EvpnPrivateNetworkArgs): { targets: Pla
 
 function checkTargets(targets: unknown): EvpnNetworkTarget[] {
     if (!Array.isArray(targets) || targets.length === 0) {
-        throw new OverlayConfigError("targets", `must list at least one front-end { connection?, clusterIds }, got ${describe(targets)}`);
+        throw new ConfigError("targets", `must list at least one front-end { connection?, clusterIds } (got ${describe(targets)})`);
     }
     targets.forEach((target: EvpnNetworkTarget, index) => {
         const field = `targets[${index}]`;
         if (target === null || typeof target !== "object") {
-            throw new OverlayConfigError(field, `must be { connection?, clusterIds, key?, addressRange? }, got ${describe(target)}`);
+            throw new ConfigError(field, `must be { connection?, clusterIds, key?, addressRange? } (got ${describe(target)})`);
         }
         if (target.key !== undefined) {
-            assertNodeName(target.key, `${field}.key`);
+            nodeName(`${field}.key`, target.key);
         }
         if (!Array.isArray(target.clusterIds) || target.clusterIds.length === 0) {
-            throw new OverlayConfigError(`${field}.clusterIds`, `must list at least one OpenNebula cluster ID, got ${describe(target.clusterIds)}`);
+            throw new ConfigError(`${field}.clusterIds`, `must list at least one OpenNebula cluster ID (got ${describe(target.clusterIds)})`);
         }
         const known = target.clusterIds.map((id, position) => ({ id, position })).filter((entry) => isKnown(entry.id));
-        known.forEach(({ id, position }) => assertIntegerInRange(id, `${field}.clusterIds[${position}]`, 0, 2147483647));
-        assertUnique(known.map(({ id }) => String(id)), (at) => `${field}.clusterIds[${known[at].position}]`, "cluster ID");
+        known.forEach(({ id, position }) => integerIn(`${field}.clusterIds[${position}]`, id, 0, 2147483647));
+        unique(known.map(({ id }) => String(id)), (at) => `${field}.clusterIds[${known[at].position}]`, "cluster ID");
     });
     const keys = targets.map((target: EvpnNetworkTarget, index) => target.key ?? String(index));
-    assertUnique(keys, (index) => `targets[${index}].key`, "target key");
+    unique(keys, (index) => `targets[${index}].key`, "target key");
     return targets;
 }
 
 function checkPhydev(args: EvpnPrivateNetworkArgs): string | undefined {
     const meshInterface = args.mesh?.plan?.interfaceName;
     if (args.phydev !== undefined && meshInterface !== undefined && args.phydev !== meshInterface) {
-        throw new OverlayConfigError("phydev", `"${args.phydev}" is not the mesh's interface "${meshInterface}"; the segment must run over the mesh`);
+        throw new ConfigError("phydev", `"${args.phydev}" is not the mesh's interface "${meshInterface}"; the segment must run over the mesh`);
     }
     return args.phydev ?? meshInterface;
 }
@@ -207,18 +206,18 @@ function checkAgainstMesh(template: EvpnNetworkTemplate, mesh: EvpnPrivateNetwor
         return;
     }
     if (mesh === null || typeof mesh !== "object" || mesh.plan === undefined) {
-        throw new OverlayConfigError("mesh", `must be a WireGuardMesh or { plan }, got ${describe(mesh)}`);
+        throw new ConfigError("mesh", `must be a WireGuardMesh or { plan } (got ${describe(mesh)})`);
     }
     const needed = Number(template.MTU) + VXLAN_OVERHEAD;
     if (mesh.plan.mtu < needed) {
-        throw new OverlayConfigError(
+        throw new ConfigError(
             "mtu",
             `the VXLAN MTU ${template.MTU} needs a WireGuard MTU of at least ${needed}, but the mesh's is ${mesh.plan.mtu}; lower mtu.underlayMtu or raise the mesh's mtu`,
         );
     }
-    const network = parseIpv4Cidr(networkCidrOf(template), "network");
-    if (cidrsOverlap(network, parseIpv4Cidr(mesh.plan.subnet, "mesh.plan.subnet"))) {
-        throw new OverlayConfigError("network", `subnet ${network.cidr} overlaps the mesh's wg subnet ${mesh.plan.subnet}; overlay subnets must be disjoint`);
+    const network = ipv4Cidr("network", networkCidrOf(template));
+    if (cidrsOverlap(network, ipv4Cidr("mesh.plan.subnet", mesh.plan.subnet))) {
+        throw new ConfigError("network", `subnet ${network.cidr} overlaps the mesh's wg subnet ${mesh.plan.subnet}; overlay subnets must be disjoint`);
     }
 }
 
@@ -227,13 +226,13 @@ function checkOtherSubnets(networkCidr: string, others: unknown): void {
         return;
     }
     if (!Array.isArray(others)) {
-        throw new OverlayConfigError("otherSubnets", `must be a list of IPv4 subnets, got ${describe(others)}`);
+        throw new ConfigError("otherSubnets", `must be a list of IPv4 subnets (got ${describe(others)})`);
     }
-    const network = parseIpv4Cidr(networkCidr, "network");
+    const network = ipv4Cidr("network", networkCidr);
     others.forEach((other, index) => {
-        const subnet = parseIpv4Cidr(other, `otherSubnets[${index}]`);
+        const subnet = ipv4Cidr(`otherSubnets[${index}]`, other);
         if (cidrsOverlap(network, subnet)) {
-            throw new OverlayConfigError("network", `subnet ${network.cidr} overlaps otherSubnets[${index}] (${subnet.cidr}); overlay subnets must be disjoint`);
+            throw new ConfigError("network", `subnet ${network.cidr} overlaps otherSubnets[${index}] (${subnet.cidr}); overlay subnets must be disjoint`);
         }
     });
 }
@@ -248,7 +247,7 @@ function assertDisjointRanges(targets: readonly PlannedEvpnTarget[]): void {
     ranges.forEach((range, index) => {
         const clash = ranges.findIndex((other, earlier) => earlier < index && other.first <= range.last && range.first <= other.last);
         if (clash >= 0) {
-            throw new OverlayConfigError(
+            throw new ConfigError(
                 `targets[${index}].addressRange`,
                 `leases ${text(range)} overlap those of targets[${clash}] (${text(ranges[clash])}); front-ends sharing the segment need disjoint ranges`,
             );
@@ -265,16 +264,16 @@ function withNetworkFields<T>(prefix: string, render: () => T, automatic = false
     try {
         return render();
     } catch (error) {
-        if (!(error instanceof OverlayConfigError)) {
+        if (!(error instanceof ConfigError)) {
             throw error;
         }
         const problem = error.message.slice(error.field.length + 2);
         if (["underlayMtu", "outerIpVersion", "guestIpv6"].includes(error.field)) {
-            throw new OverlayConfigError(`mtu.${error.field}`, problem);
+            throw new ConfigError(`mtu.${error.field}`, problem);
         }
         if (error.field.startsWith("addressRange.")) {
             const hint = automatic ? " (the range after the previous target's, derived because none was given; give this target an addressRange)" : "";
-            throw new OverlayConfigError(`${prefix}${error.field}`, `${problem}${hint}`);
+            throw new ConfigError(`${prefix}${error.field}`, `${problem}${hint}`);
         }
         throw error;
     }

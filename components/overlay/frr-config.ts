@@ -9,9 +9,8 @@
  * The files are per-daemon (`bgpd.conf`, `zebra.conf`) with no integrated `frr.conf`, as
  * one-deploy leaves them.
  */
-import { parseIpv4, parseIpv4Cidr } from "./addressing";
-import { OverlayConfigError, assertIntegerInRange, assertNodeName, assertUnique, describe } from "./errors";
-import { WireGuardNodePlan, WireGuardPlan } from "./wireguard-config";
+import { ConfigError, describe, integerIn, ipv4, ipv4Cidr, unique } from "../validation";
+import { WireGuardNodePlan, WireGuardPlan, nodeName } from "./wireguard-config";
 
 /** Where a daemon logs. `file` writes `/var/log/frr/<daemon>.log`. Default `file`. */
 export type FrrLogTarget = "file" | "syslog" | "stdout";
@@ -101,7 +100,7 @@ const PEER_GROUP = "fabric";
 /** Renders `bgpd.conf` of the route reflector: cluster-id, clients in peer-group `fabric`, no VNIs of its own. */
 export function renderReflectorBgpdConf(options: RouteReflectorOptions): string {
     const common = checkCommon(options);
-    const clusterId = parseIpv4(options.clusterId ?? common.routerId, "clusterId");
+    const clusterId = ipv4("clusterId", options.clusterId ?? common.routerId);
     const neighbours = reflectorNeighbours(options, common.routerId);
     return lines([
         ...header(common, "bgpd"),
@@ -126,10 +125,10 @@ export function renderClientBgpdConf(options: RouteReflectorClientOptions): stri
     const common = checkCommon(options);
     const reflectors = checkAddressList(options.reflectors, "reflectors");
     if (reflectors.length === 0) {
-        throw new OverlayConfigError("reflectors", "must list at least one route reflector address");
+        throw new ConfigError("reflectors", "must list at least one route reflector address");
     }
     if (reflectors.includes(common.routerId)) {
-        throw new OverlayConfigError("reflectors", `contains the client's own address ${common.routerId}`);
+        throw new ConfigError("reflectors", `contains the client's own address ${common.routerId}`);
     }
     return lines([
         ...header(common, "bgpd"),
@@ -150,7 +149,7 @@ export function renderClientBgpdConf(options: RouteReflectorClientOptions): stri
 
 /** Renders `zebra.conf`: hostname and logging only (zebra learns VNIs from the kernel). */
 export function renderZebraConf(options: { hostname: string; log?: FrrLogTarget }): string {
-    const hostname = assertNodeName(options.hostname, "hostname");
+    const hostname = nodeName("hostname", options.hostname);
     return lines(header({ hostname, log: checkLog(options.log ?? "file") }, "zebra"));
 }
 
@@ -180,7 +179,7 @@ export function renderDaemonsFile(): string {
 export function planEvpnFabric(wireguard: WireGuardPlan, options: EvpnFabricOptions = {}): FrrNodeFiles[] {
     const ingress = wireguard.nodes.find((node) => node.role === "ingress");
     if (ingress === undefined) {
-        throw new OverlayConfigError("wireguard.nodes", "has no ingress node");
+        throw new ConfigError("wireguard.nodes", "has no ingress node");
     }
     const hosts = wireguard.nodes.filter((node) => node.role === "host");
     const shared = { asn: options.asn, log: options.log, timers: options.timers, coalesceTimeMs: options.coalesceTimeMs };
@@ -224,14 +223,14 @@ interface CheckedCommon {
 }
 
 function checkCommon(options: BgpCommonOptions): CheckedCommon {
-    const hostname = assertNodeName(options.hostname, "hostname");
-    const routerId = parseIpv4(options.routerId, "routerId");
+    const hostname = nodeName("hostname", options.hostname);
+    const routerId = ipv4("routerId", options.routerId);
     if (routerId === "0.0.0.0") {
-        throw new OverlayConfigError("routerId", "must not be 0.0.0.0");
+        throw new ConfigError("routerId", "must not be 0.0.0.0");
     }
-    const asn = assertIntegerInRange(options.asn ?? DEFAULT_ASN, "asn", 1, 4294967295);
+    const asn = integerIn("asn", options.asn ?? DEFAULT_ASN, 1, 4294967295);
     if (asn === AS_TRANS) {
-        throw new OverlayConfigError("asn", "must not be 23456 (AS_TRANS, reserved for 4-byte ASN translation)");
+        throw new ConfigError("asn", "must not be 23456 (AS_TRANS, reserved for 4-byte ASN translation)");
     }
     return {
         hostname,
@@ -239,48 +238,48 @@ function checkCommon(options: BgpCommonOptions): CheckedCommon {
         asn,
         log: checkLog(options.log ?? "file"),
         timers: checkTimers(options.timers ?? {}),
-        coalesceTimeMs: assertIntegerInRange(options.coalesceTimeMs ?? 100, "coalesceTimeMs", 0, 4294967295),
+        coalesceTimeMs: integerIn("coalesceTimeMs", options.coalesceTimeMs ?? 100, 0, 4294967295),
     };
 }
 
 function checkTimers(timers: BgpTimers): Required<BgpTimers> {
-    const keepalive = assertIntegerInRange(timers.keepalive ?? 3, "timers.keepalive", 0, 65535);
-    const hold = assertIntegerInRange(timers.hold ?? 9, "timers.hold", 0, 65535);
+    const keepalive = integerIn("timers.keepalive", timers.keepalive ?? 3, 0, 65535);
+    const hold = integerIn("timers.hold", timers.hold ?? 9, 0, 65535);
     if (hold !== 0 && (hold < 3 || hold < keepalive)) {
-        throw new OverlayConfigError("timers.hold", `must be 0 or at least 3 and at least timers.keepalive (${keepalive}), got ${hold}`);
+        throw new ConfigError("timers.hold", `must be 0 or at least 3 and at least timers.keepalive (${keepalive}), got ${hold}`);
     }
-    const connectRetry = assertIntegerInRange(timers.connectRetry ?? 2, "timers.connectRetry", 1, 65535);
+    const connectRetry = integerIn("timers.connectRetry", timers.connectRetry ?? 2, 1, 65535);
     return { keepalive, hold, connectRetry };
 }
 
 function checkLog(value: unknown): FrrLogTarget {
     if (value !== "file" && value !== "syslog" && value !== "stdout") {
-        throw new OverlayConfigError("log", `must be "file", "syslog" or "stdout", got ${describe(value)}`);
+        throw new ConfigError("log", `must be "file", "syslog" or "stdout" (got ${describe(value)})`);
     }
     return value;
 }
 
 function checkAddressList(values: unknown, field: string): string[] {
     if (!Array.isArray(values)) {
-        throw new OverlayConfigError(field, `must be a list of IPv4 addresses, got ${describe(values)}`);
+        throw new ConfigError(field, `must be a list of IPv4 addresses (got ${describe(values)})`);
     }
-    const addresses = values.map((value, index) => parseIpv4(value, `${field}[${index}]`));
-    assertUnique(addresses, (index) => `${field}[${index}]`, "address");
+    const addresses = values.map((value, index) => ipv4(`${field}[${index}]`, value));
+    unique(addresses, (index) => `${field}[${index}]`, "address");
     return addresses;
 }
 
 function reflectorNeighbours(options: RouteReflectorOptions, routerId: string): string[] {
     if ((options.clients === undefined) === (options.listenRange === undefined)) {
-        throw new OverlayConfigError("clients", "give either clients (explicit neighbours) or listenRange (dynamic neighbours), exactly one of them");
+        throw new ConfigError("clients", "give either clients (explicit neighbours) or listenRange (dynamic neighbours), exactly one of them");
     }
     if (options.listenRange !== undefined) {
-        const range = parseIpv4Cidr(options.listenRange, "listenRange");
+        const range = ipv4Cidr("listenRange", options.listenRange);
         return [` bgp listen range ${range.cidr} peer-group ${PEER_GROUP}`];
     }
     const clients = checkAddressList(options.clients, "clients");
     const own = clients.indexOf(routerId);
     if (own >= 0) {
-        throw new OverlayConfigError(`clients[${own}]`, `is the reflector's own address ${routerId}`);
+        throw new ConfigError(`clients[${own}]`, `is the reflector's own address ${routerId}`);
     }
     return clients.map((address) => ` neighbor ${address} peer-group ${PEER_GROUP}`);
 }

@@ -2,17 +2,12 @@
 // device, validation) and the components built on them (WireGuardMesh, EvpnFabric,
 // EvpnPrivateNetwork). Re-exports only.
 export * from "./addressing";
-export { OverlayConfigError } from "./errors";
 export * from "./evpn-network";
 export * from "./frr-config";
 export * from "./mtu";
 export * from "./validation";
 export * from "./vxlan-device";
 export * from "./wireguard-config";
-// The planner's node ({ name, endpoint }) is also exported as WireGuardNodeOptions, because
-// OverlayNode is the components' node contract ({ key, publicIp, sshUser, dependsOn }).
-export { OverlayNode as WireGuardNodeOptions } from "./wireguard-config";
-export { OverlayNode, CommandTransform } from "./remote";
 export * from "./wireguard-mesh";
 export * from "./evpn-fabric";
 export * from "./evpn-private-network";

@@ -6,7 +6,7 @@
  * bytes; it is always IPv4 here because the VTEP address is the host's IPv4 wg address.
  * A 1500-byte underlay therefore gives 1500 → 1420 → 1370.
  */
-import { OverlayConfigError, assertIntegerInRange, describe } from "./errors";
+import { ConfigError, describe, integerIn } from "../validation";
 
 /** IP version of the packets between hosts on the underlay; `"any"` assumes the IPv6 worst case. */
 export type OuterIpVersion = 4 | 6 | "any";
@@ -56,15 +56,15 @@ export interface OverlayMtu {
  * Computes the MTU chain from the underlay MTU.
  *
  * @example overlayMtu() // { underlayMtu: 1500, wireguardMtu: 1420, vxlanMtu: 1370, guestMtu: 1370, … }
- * @throws OverlayConfigError naming `underlayMtu`, `outerIpVersion` or `guestIpv6` when the chain cannot work.
+ * @throws ConfigError naming `underlayMtu`, `outerIpVersion` or `guestIpv6` when the chain cannot work.
  */
 export function overlayMtu(options: MtuOptions = {}): OverlayMtu {
     const outerIpVersion = checkOuterIpVersion(options.outerIpVersion ?? "any");
     const guestIpv6 = checkGuestIpv6(options.guestIpv6 ?? true);
-    const underlayMtu = assertIntegerInRange(options.underlayMtu ?? 1500, "underlayMtu", 1, MAX_UNDERLAY_MTU);
+    const underlayMtu = integerIn("underlayMtu", options.underlayMtu ?? 1500, 1, MAX_UNDERLAY_MTU);
     const wireguardOverhead = WIREGUARD_OVERHEAD[outerIpVersion === 4 ? 4 : 6];
     if (outerIpVersion !== 4 && underlayMtu < IPV6_MIN_MTU) {
-        throw new OverlayConfigError(
+        throw new ConfigError(
             "underlayMtu",
             `must be at least ${IPV6_MIN_MTU} (the IPv6 minimum link MTU) with outerIpVersion ${JSON.stringify(outerIpVersion)}, got ${underlayMtu}`,
         );
@@ -73,7 +73,7 @@ export function overlayMtu(options: MtuOptions = {}): OverlayMtu {
     const guestMtu = underlayMtu - wireguardOverhead - VXLAN_OVERHEAD;
     if (guestMtu < guestMinimum) {
         const guests = guestIpv6 ? "guests using IPv6 (guestIpv6 true)" : "IPv4-only guests";
-        throw new OverlayConfigError(
+        throw new ConfigError(
             "underlayMtu",
             `must be at least ${guestMinimum + wireguardOverhead + VXLAN_OVERHEAD} for ${guests}, got ${underlayMtu}: ` +
                 `the guest MTU would be ${guestMtu}, below ${guestMinimum}`,
@@ -86,14 +86,14 @@ export function overlayMtu(options: MtuOptions = {}): OverlayMtu {
 
 function checkOuterIpVersion(value: unknown): OuterIpVersion {
     if (value !== 4 && value !== 6 && value !== "any") {
-        throw new OverlayConfigError("outerIpVersion", `must be 4, 6 or "any", got ${describe(value)}`);
+        throw new ConfigError("outerIpVersion", `must be 4, 6 or "any" (got ${describe(value)})`);
     }
     return value;
 }
 
 function checkGuestIpv6(value: unknown): boolean {
     if (typeof value !== "boolean") {
-        throw new OverlayConfigError("guestIpv6", `must be true or false, got ${describe(value)}`);
+        throw new ConfigError("guestIpv6", `must be true or false (got ${describe(value)})`);
     }
     return value;
 }

@@ -1,16 +1,14 @@
 /**
  * Whole-overlay validation: runs every check of the WireGuard plan and the EVPN networks, plus
  * the ones that only make sense across them (overlapping subnets, duplicate VNIs, endpoints
- * inside the overlay). Pure; throws an {@link OverlayConfigError} naming the field, before a
+ * inside the overlay). Pure; throws an {@link ConfigError} naming the field, before a
  * caller creates anything.
  */
 import ipaddr from "ipaddr.js";
-import { cidrContains, cidrsOverlap, parseIpv4Cidr } from "./addressing";
-import { OverlayConfigError, assertUnique } from "./errors";
+import { ConfigError, cidrContains, cidrsOverlap, ipv4Cidr, unique, withFieldPrefix } from "../validation";
 import { EvpnNetworkOptions, EvpnNetworkTemplate, evpnNetworkTemplate, networkCidrOf } from "./evpn-network";
 import { WireGuardOptions, WireGuardPlan, planWireGuard } from "./wireguard-config";
 
-export { OverlayConfigError } from "./errors";
 
 /** A named subnet taking part in the overlap check. */
 export interface NamedSubnet {
@@ -52,10 +50,10 @@ export function validateOverlay(input: OverlayValidationInput): ValidatedOverlay
     const networkOptions = input.networks ?? [];
     const networks = networkOptions.map((options, index) => withFieldPrefix(`networks[${index}].`, () => evpnNetworkTemplate(options)));
 
-    assertUnique(networks.map((network) => network.VLAN_ID), (index) => `networks[${index}].vlanId`, "VNI (vlanId)");
+    unique(networks.map((network) => network.VLAN_ID), (index) => `networks[${index}].vlanId`, "VNI (vlanId)");
     const named = networks.map((network, index) => ({ name: network.NAME, field: `networks[${index}].name` }))
         .filter((entry): entry is { name: string; field: string } => entry.name !== undefined);
-    assertUnique(named.map((entry) => entry.name), (index) => named[index].field, "network name");
+    unique(named.map((entry) => entry.name), (index) => named[index].field, "network name");
 
     const overlaySubnets: NamedSubnet[] = [
         { field: "wireguard.subnet", cidr: wireguard.subnet },
@@ -68,28 +66,16 @@ export function validateOverlay(input: OverlayValidationInput): ValidatedOverlay
 
 /** Throws if any two of the subnets overlap, naming the later one and the earlier it collides with. */
 export function assertNoOverlap(subnets: readonly NamedSubnet[]): void {
-    const parsed = subnets.map((subnet) => ({ field: subnet.field, cidr: parseIpv4Cidr(subnet.cidr, subnet.field) }));
+    const parsed = subnets.map((subnet) => ({ field: subnet.field, cidr: ipv4Cidr(subnet.field, subnet.cidr) }));
     parsed.forEach((current, index) => {
         const clash = parsed.slice(0, index).find((earlier) => cidrsOverlap(current.cidr, earlier.cidr));
         if (clash !== undefined) {
-            throw new OverlayConfigError(
+            throw new ConfigError(
                 current.field,
                 `subnet ${current.cidr.cidr} overlaps ${clash.field} (${clash.cidr.cidr}); overlay subnets must be disjoint`,
             );
         }
     });
-}
-
-/** Runs `check`, prefixing the field of any {@link OverlayConfigError} it throws. */
-export function withFieldPrefix<T>(prefix: string, check: () => T): T {
-    try {
-        return check();
-    } catch (error) {
-        if (error instanceof OverlayConfigError) {
-            throw new OverlayConfigError(`${prefix}${error.field}`, error.message.slice(error.field.length + 2));
-        }
-        throw error;
-    }
 }
 
 /** An endpoint inside an overlay subnet would route WireGuard's own packets into the tunnel. */
@@ -100,9 +86,9 @@ function assertEndpointsOutside(wireguard: WireGuardOptions, overlaySubnets: rea
         if (endpoint === undefined || !ipaddr.IPv4.isValidFourPartDecimal(endpoint)) {
             continue;
         }
-        const inside = overlaySubnets.find((subnet) => cidrContains(parseIpv4Cidr(subnet.cidr, subnet.field), endpoint));
+        const inside = overlaySubnets.find((subnet) => cidrContains(ipv4Cidr(subnet.field, subnet.cidr), endpoint));
         if (inside !== undefined) {
-            throw new OverlayConfigError(field, `${endpoint} lies inside ${inside.field} (${inside.cidr}); endpoints must be underlay addresses outside the overlay`);
+            throw new ConfigError(field, `${endpoint} lies inside ${inside.field} (${inside.cidr}); endpoints must be underlay addresses outside the overlay`);
         }
     }
 }

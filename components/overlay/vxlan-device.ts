@@ -7,8 +7,7 @@
  * which zebra reads as the VTEP address; no `dstport` is passed, so the kernel default (8472)
  * applies on every host alike.
  */
-import { parseIpv4 } from "./addressing";
-import { OverlayConfigError, assertIntegerInRange, describe } from "./errors";
+import { ConfigError, describe, integerIn, ipv4 } from "../validation";
 import { EvpnNetworkTemplate, MAX_VNI } from "./evpn-network";
 
 /** The attributes of the network the driver reads (`BRIDGE` is optional, as in OpenNebula). */
@@ -48,16 +47,16 @@ export const MAX_INTERFACE_NAME = 15;
  * // [["ip","link","add","name","onebr.100","type","bridge"], ["ip","link","set","onebr.100","up"],
  * //  ["ip","link","add","wg0.100","mtu","1370","type","vxlan","id","100","ttl","16","local","192.168.0.2","nolearning"],
  * //  ["ip","link","set","wg0.100","up"], ["ip","link","set","wg0.100","master","onebr.100"]]
- * @throws OverlayConfigError naming `VLAN_ID`, `MTU`, `PHYDEV`, `BRIDGE`, `IP_LINK_CONF`, `localIp` or `ttl`.
+ * @throws ConfigError naming `VLAN_ID`, `MTU`, `PHYDEV`, `BRIDGE`, `IP_LINK_CONF`, `localIp` or `ttl`.
  */
 export function planVxlanDevice(network: VxlanNetworkAttributes, localIp: string, options: VxlanDeviceOptions = {}): VxlanDevicePlan {
-    const vni = assertIntegerInRange(toInteger(network.VLAN_ID), "VLAN_ID", 1, MAX_VNI);
-    const mtu = assertIntegerInRange(toInteger(network.MTU), "MTU", 68, 65535);
-    const local = parseIpv4(localIp, "localIp");
+    const vni = integerIn("VLAN_ID", toInteger(network.VLAN_ID), 1, MAX_VNI);
+    const mtu = integerIn("MTU", toInteger(network.MTU), 68, 65535);
+    const local = ipv4("localIp", localIp);
     const device = checkName(`${network.PHYDEV}.${vni}`, "PHYDEV", "VXLAN device name (PHYDEV.VLAN_ID)");
     const bridge = checkName(network.BRIDGE ?? `onebr.${vni}`, "BRIDGE", "bridge name");
     const ttl = options.ttl === undefined ? 16 : options.ttl;
-    const ttlArgs = ttl === null ? [] : ["ttl", String(assertIntegerInRange(ttl, "ttl", 1, 255))];
+    const ttlArgs = ttl === null ? [] : ["ttl", String(integerIn("ttl", ttl, 1, 255))];
     const linkConf = parseIpLinkConf(network.IP_LINK_CONF);
     return {
         bridge,
@@ -92,7 +91,7 @@ export function parseIpLinkConf(value: string | undefined): string[] {
         const [option, ...rest] = entry.split("=");
         const argument = rest.join("=");
         if (!/^[a-z0-9_]+$/.test(option) || !/^[A-Za-z0-9_.:-]*$/.test(argument)) {
-            throw new OverlayConfigError("IP_LINK_CONF", `entry ${index + 1} must look like option=value or option=, got ${describe(entry)}`);
+            throw new ConfigError("IP_LINK_CONF", `entry ${index + 1} must look like option=value or option= (got ${describe(entry)})`);
         }
         const mapped = argument === "true" ? "on" : argument === "false" ? "off" : argument;
         return mapped === "" ? [option] : [option, mapped];
@@ -101,10 +100,10 @@ export function parseIpLinkConf(value: string | undefined): string[] {
 
 function checkName(name: string, field: string, what: string): string {
     if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
-        throw new OverlayConfigError(field, `the ${what} ${describe(name)} may only contain letters, digits, ".", "_" and "-"`);
+        throw new ConfigError(field, `the ${what} ${describe(name)} may only contain letters, digits, ".", "_" and "-"`);
     }
     if (name.length > MAX_INTERFACE_NAME) {
-        throw new OverlayConfigError(field, `the ${what} "${name}" has ${name.length} characters; Linux interface names are limited to ${MAX_INTERFACE_NAME}`);
+        throw new ConfigError(field, `the ${what} "${name}" has ${name.length} characters; Linux interface names are limited to ${MAX_INTERFACE_NAME}`);
     }
     return name;
 }

@@ -8,15 +8,15 @@
  */
 import ipaddr from "ipaddr.js";
 import {
-    assertSubnetFits, cidrContains, firstUsableHost, ipv4ToNumber, lastUsableHost, numberToIpv4, parseIpv4, parseIpv4Cidr,
-} from "./addressing";
-import { OverlayConfigError, assertIntegerInRange, assertNodeName, assertUnique, describe } from "./errors";
+    ConfigError, Ipv4Cidr, cidrContains, describe, integerIn, interfaceName, ipv4, ipv4Cidr, ipv4ToNumber, numberToIpv4, unique,
+} from "../validation";
+import { assertSubnetFits, firstUsableHost, lastUsableHost } from "./addressing";
 
 /** `mesh`: every node peers with every other. `hub`: hosts peer only with the ingress, which forwards. */
 export type WireGuardTopology = "mesh" | "hub";
 
 /** A machine of the overlay as WireGuard sees it. */
-export interface OverlayNode {
+export interface WireGuardNodeOptions {
     /** Unique node name (letters, digits, `.`, `_`, `-`). */
     name: string;
     /**
@@ -30,9 +30,9 @@ export interface OverlayNode {
 /** Inputs of {@link planWireGuard}. */
 export interface WireGuardOptions {
     /** The route reflector, which gets the first address of the subnet. */
-    ingress: OverlayNode;
+    ingress: WireGuardNodeOptions;
     /** The KVM hosts, which get the following addresses in this order. */
-    hosts: readonly OverlayNode[];
+    hosts: readonly WireGuardNodeOptions[];
     /** Subnet of the wg addresses. Default `192.168.0.0/24`. */
     subnet?: string;
     /** Peering layout. Default `"mesh"`. */
@@ -120,7 +120,7 @@ const DEFAULT_KEEPALIVE = 25;
  * address), e.g. 192.168.0.0/24 and [ingress, kvm1] → 192.168.0.1, 192.168.0.2. Names in
  * `fixed` keep the address given there; the others take the lowest free addresses in order.
  *
- * @throws OverlayConfigError naming `subnet` when it is too small, or `addresses.<name>` for a
+ * @throws ConfigError naming `subnet` when it is too small, or `addresses.<name>` for a
  * fixed address that is not a usable address of the subnet, is used twice or names no node.
  */
 export function allocateAddresses(
@@ -129,7 +129,7 @@ export function allocateAddresses(
     field = "subnet",
     fixed: Readonly<Record<string, string>> = {},
 ): AllocatedAddress[] {
-    const parsed = parseIpv4Cidr(subnet, field);
+    const parsed = ipv4Cidr(field, subnet);
     assertSubnetFits(parsed, names.length, field, "the ingress and hosts");
     const pinned = checkFixedAddresses(parsed, names, fixed);
     const taken = new Set(pinned.values());
@@ -143,25 +143,25 @@ export function allocateAddresses(
     return names.map((name) => ({ name, address: pinned.get(name) ?? nextFree() }));
 }
 
-function checkFixedAddresses(subnet: ReturnType<typeof parseIpv4Cidr>, names: readonly string[], fixed: Readonly<Record<string, string>>): Map<string, string> {
+function checkFixedAddresses(subnet: Ipv4Cidr, names: readonly string[], fixed: Readonly<Record<string, string>>): Map<string, string> {
     if (fixed === null || typeof fixed !== "object" || Array.isArray(fixed)) {
-        throw new OverlayConfigError("addresses", `must map node names to wg addresses, got ${describe(fixed)}`);
+        throw new ConfigError("addresses", `must map node names to wg addresses (got ${describe(fixed)})`);
     }
     const pinned = new Map<string, string>();
     const owners = new Map<string, string>();
     for (const [name, value] of Object.entries(fixed)) {
         const field = `addresses.${name}`;
         if (!names.includes(name)) {
-            throw new OverlayConfigError(field, `names no node of the overlay (nodes: ${names.join(", ")})`);
+            throw new ConfigError(field, `names no node of the overlay (nodes: ${names.join(", ")})`);
         }
-        const address = parseIpv4(value, field);
+        const address = ipv4(field, value);
         const number = ipv4ToNumber(address);
         if (!cidrContains(subnet, address) || number < firstUsableHost(subnet) || number > lastUsableHost(subnet)) {
-            throw new OverlayConfigError(field, `${address} is not a usable address of the subnet ${subnet.cidr}`);
+            throw new ConfigError(field, `${address} is not a usable address of the subnet ${subnet.cidr}`);
         }
         const owner = owners.get(address);
         if (owner !== undefined) {
-            throw new OverlayConfigError(field, `duplicate address ${address} (already used by addresses.${owner})`);
+            throw new ConfigError(field, `duplicate address ${address} (already used by addresses.${owner})`);
         }
         owners.set(address, name);
         pinned.set(name, address);
@@ -176,17 +176,17 @@ function checkFixedAddresses(subnet: ReturnType<typeof parseIpv4Cidr>, names: re
  * ingress, with AllowedIPs = the whole subnet; the ingress lists every host /32 and forwards
  * between them. Hosts send PersistentKeepalive (default 25) to their peers; the ingress does not.
  *
- * @throws OverlayConfigError naming the field for bad names, duplicates, endpoints, ports, fixed addresses or a subnet that is too small.
+ * @throws ConfigError naming the field for bad names, duplicates, endpoints, ports, fixed addresses or a subnet that is too small.
  */
 export function planWireGuard(options: WireGuardOptions): WireGuardPlan {
     const topology = checkTopology(options.topology ?? "mesh");
     const nodes = [options.ingress, ...options.hosts];
     checkNodes(options, topology);
-    const subnet = parseIpv4Cidr(options.subnet ?? DEFAULT_SUBNET, "subnet");
-    const listenPort = assertIntegerInRange(options.listenPort ?? DEFAULT_LISTEN_PORT, "listenPort", 1, 65535);
-    const mtu = assertIntegerInRange(options.mtu ?? DEFAULT_MTU, "mtu", 1280, 65455);
-    const keepalive = assertIntegerInRange(options.persistentKeepalive ?? DEFAULT_KEEPALIVE, "persistentKeepalive", 0, 65535);
-    const interfaceName = checkInterfaceName(options.interfaceName ?? "wg0");
+    const subnet = ipv4Cidr("subnet", options.subnet ?? DEFAULT_SUBNET);
+    const listenPort = integerIn("listenPort", options.listenPort ?? DEFAULT_LISTEN_PORT, 1, 65535);
+    const mtu = integerIn("mtu", options.mtu ?? DEFAULT_MTU, 1280, 65455);
+    const keepalive = integerIn("persistentKeepalive", options.persistentKeepalive ?? DEFAULT_KEEPALIVE, 0, 65535);
+    const wgInterface = interfaceName("interfaceName", options.interfaceName ?? "wg0");
     const addresses = allocateAddresses(subnet.cidr, nodes.map((node) => node.name), "subnet", options.addresses ?? {});
 
     const peerOf = (index: number, allowedIps: string[], withKeepalive: boolean): WireGuardPeerPlan => {
@@ -215,7 +215,7 @@ export function planWireGuard(options: WireGuardOptions): WireGuardPlan {
         return {
             name: node.name,
             role: isIngress ? "ingress" : "host",
-            interfaceName,
+            interfaceName: wgInterface,
             address: addresses[index].address,
             addressCidr: `${addresses[index].address}/${subnet.prefixLength}`,
             listenPort,
@@ -233,7 +233,7 @@ export function planWireGuard(options: WireGuardOptions): WireGuardPlan {
  * part of this format; the host script applies them from the plan.
  *
  * @param publicKeys public key (base64) of every peer, by node name.
- * @throws OverlayConfigError naming `publicKeys.<peer>` when a peer's key is missing or malformed.
+ * @throws ConfigError naming `publicKeys.<peer>` when a peer's key is missing or malformed.
  */
 export function renderWireGuardConfig(node: WireGuardNodePlan, publicKeys: Readonly<Record<string, string>>): string {
     const lines = [
@@ -274,7 +274,7 @@ export function wireguardScriptEnvironment(
 /** Throws unless `value` is a WireGuard public key: base64 of 32 bytes (44 characters). */
 export function assertPublicKey(value: unknown, field: string): string {
     if (typeof value !== "string" || !/^[A-Za-z0-9+/]{43}=$/.test(value) || Buffer.from(value, "base64").length !== 32) {
-        throw new OverlayConfigError(field, `must be a WireGuard public key (44 base64 characters, as printed by wg pubkey), got ${describe(value)}`);
+        throw new ConfigError(field, `must be a WireGuard public key (44 base64 characters, as printed by wg pubkey) (got ${describe(value)})`);
     }
     return value;
 }
@@ -292,22 +292,22 @@ export function assertEndpointHost(value: unknown, field: string): string {
         typeof value === "string" &&
         (ipaddr.IPv4.isValidFourPartDecimal(value) || ipaddr.IPv6.isValid(value) || (HOSTNAME.test(value) && !/^[0-9.]+$/.test(value)));
     if (!ok) {
-        throw new OverlayConfigError(field, `must be an IPv4 address, IPv6 address or DNS name without port, got ${describe(value)}`);
+        throw new ConfigError(field, `must be an IPv4 address, IPv6 address or DNS name without port (got ${describe(value)})`);
     }
     return value;
 }
 
 function checkNodes(options: WireGuardOptions, topology: WireGuardTopology): void {
     if (options.ingress === undefined || options.ingress === null || typeof options.ingress !== "object") {
-        throw new OverlayConfigError("ingress", "is required: { name, endpoint }");
+        throw new ConfigError("ingress", "is required: { name, endpoint }");
     }
     if (!Array.isArray(options.hosts) || options.hosts.length === 0) {
-        throw new OverlayConfigError("hosts", "must list at least one KVM host");
+        throw new ConfigError("hosts", "must list at least one KVM host");
     }
     const nodes = [options.ingress, ...options.hosts];
     const fieldOf = (index: number) => (index === 0 ? "ingress" : `hosts[${index - 1}]`);
     nodes.forEach((node, index) => {
-        assertNodeName(node.name, `${fieldOf(index)}.name`);
+        nodeName(`${fieldOf(index)}.name`, node.name);
         const endpointRequired = index === 0 || topology === "mesh";
         if (node.endpoint !== undefined || endpointRequired) {
             assertEndpointHost(node.endpoint, `${fieldOf(index)}.endpoint`);
@@ -315,25 +315,28 @@ function checkNodes(options: WireGuardOptions, topology: WireGuardTopology): voi
     });
     if (options.hosts.some((host) => host.name === options.ingress.name)) {
         const index = options.hosts.findIndex((host) => host.name === options.ingress.name);
-        throw new OverlayConfigError(`hosts[${index}].name`, `"${options.ingress.name}" is the ingress; the ingress cannot also be a KVM host`);
+        throw new ConfigError(`hosts[${index}].name`, `"${options.ingress.name}" is the ingress; the ingress cannot also be a KVM host`);
     }
-    assertUnique(nodes.map((node) => node.name), (index) => `${fieldOf(index)}.name`, "node name");
+    unique(nodes.map((node) => node.name), (index) => `${fieldOf(index)}.name`, "node name");
     const endpoints = nodes.map((node, index) => ({ endpoint: node.endpoint, field: `${fieldOf(index)}.endpoint` }))
         .filter((entry): entry is { endpoint: string; field: string } => entry.endpoint !== undefined);
-    assertUnique(endpoints.map((entry) => entry.endpoint.toLowerCase()), (index) => endpoints[index].field, "endpoint");
+    unique(endpoints.map((entry) => entry.endpoint.toLowerCase()), (index) => endpoints[index].field, "endpoint");
 }
 
 function checkTopology(value: unknown): WireGuardTopology {
     if (value !== "mesh" && value !== "hub") {
-        throw new OverlayConfigError("topology", `must be "mesh" or "hub", got ${describe(value)}`);
+        throw new ConfigError("topology", `must be "mesh" or "hub" (got ${describe(value)})`);
     }
     return value;
 }
 
-/** Linux interface names: 1–15 characters, no `/`, whitespace or `:`. */
-export function checkInterfaceName(value: unknown, field = "interfaceName"): string {
-    if (typeof value !== "string" || !/^[A-Za-z0-9_.-]{1,15}$/.test(value)) {
-        throw new OverlayConfigError(field, `must be a Linux interface name of 1-15 letters, digits, ".", "_" or "-", got ${describe(value)}`);
+/** Node names become FRR hostnames, config comments and lab namespace suffixes. */
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/** Fails unless `value` is a node name: 1–63 letters, digits, `.`, `_`, `-`, starting with a letter or digit. */
+export function nodeName(field: string, value: unknown): string {
+    if (typeof value !== "string" || !NODE_NAME.test(value)) {
+        throw new ConfigError(field, `must be 1-63 letters, digits, ".", "_" or "-" starting with a letter or digit (got ${describe(value)})`);
     }
     return value;
 }

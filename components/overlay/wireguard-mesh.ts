@@ -12,15 +12,15 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import ipaddr from "ipaddr.js";
-import { HostScript, readHostScript } from "../edge/host-scripts";
-import type { EdgeSshArgs } from "../edge/types";
-import { cidrContains, parseIpv4Cidr } from "./addressing";
-import { OverlayConfigError, describe } from "./errors";
+import { hostCommand } from "../remote/host-command";
+import { HostScript, hostScript } from "../remote/host-script";
+import { RemoteNode, SshArgs, checkSshArgs } from "../remote/ssh";
+import type { Transform } from "../transform";
+import { ConfigError, booleanOr, cidrContains, describe, ipv4Cidr, isKnown, oneOf, required, unique } from "../validation";
 import { overlayMtu } from "./mtu";
-import { CommandTransform, OverlayNode, assertUniqueKeys, checkNode, checkSshArgs, hostScriptCommand, isKnown } from "./remote";
 import { validateOverlay } from "./validation";
 import {
-    WireGuardNodePlan, WireGuardPlan, WireGuardTopology, assertEndpointHost, assertPublicKey, formatEndpoint,
+    WireGuardNodePlan, WireGuardPlan, WireGuardTopology, assertEndpointHost, assertPublicKey, formatEndpoint, nodeName,
     wireguardScriptEnvironment,
 } from "./wireguard-config";
 
@@ -33,11 +33,11 @@ export type WireGuardImplementation = "auto" | "kernel" | "userspace";
 /** Arguments of {@link WireGuardMesh}. Values that shape the plan are plain and checked before anything is created. */
 export interface WireGuardMeshArgs {
     /** The ingress (route reflector, hub of a hub topology); it gets the first address of the subnet. Required. */
-    ingress: OverlayNode;
+    ingress: RemoteNode;
     /** The KVM hosts of every edge cluster, at least one; they get the following addresses in this order. Required. */
-    hosts: OverlayNode[];
+    hosts: RemoteNode[];
     /** SSH access to every node; the private key stays secret. Required. */
-    ssh: EdgeSshArgs;
+    ssh: SshArgs;
     /** Subnet of the wg addresses. Default `192.168.0.0/24`. */
     subnet?: string;
     /** `mesh`: every node peers with every other (the seed). `hub`: hosts peer only with the ingress, which forwards. Default `mesh`. */
@@ -63,11 +63,11 @@ export interface WireGuardMeshArgs {
     /** Escape hatches: change the arguments or options of each kind of child command before it is created. Default none. */
     transform?: {
         /** `${name}-install-<key>`: wireguard-install.sh. */
-        installCommand?: CommandTransform;
+        installCommand?: Transform<command.remote.CommandArgs>;
         /** `${name}-key-<key>`: ensures the key, prints the public key. */
-        keyCommand?: CommandTransform;
+        keyCommand?: Transform<command.remote.CommandArgs>;
         /** `${name}-config-<key>`: applies the configuration, brings the interface up. */
-        configCommand?: CommandTransform;
+        configCommand?: Transform<command.remote.CommandArgs>;
     };
 }
 
@@ -96,7 +96,7 @@ export interface WireGuardMeshNode {
     /** The node's WireGuard public key, as printed by the host. */
     publicKey: pulumi.Output<string>;
     /** The node as given. */
-    node: OverlayNode;
+    node: RemoteNode;
     /** The command that brings the interface up: depend on it for whatever needs the tunnel on this node. */
     ready: command.remote.Command;
 }
@@ -127,7 +127,7 @@ export class WireGuardMesh extends pulumi.ComponentResource {
     /** Public key by node key. */
     readonly publicKeys: pulumi.Output<Record<string, string>>;
     /** SSH access to the nodes, as given (the EVPN fabric reuses it). */
-    readonly ssh: EdgeSshArgs;
+    readonly ssh: SshArgs;
 
     constructor(name: string, args: WireGuardMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         const layout = planMesh(args);
@@ -159,14 +159,14 @@ export class WireGuardMesh extends pulumi.ComponentResource {
     }
 
     /** Installs the tools when asked, then ensures the host's key and reads its public key. */
-    private keyCommand(name: string, node: OverlayNode, args: WireGuardMeshArgs): command.remote.Command {
+    private keyCommand(name: string, node: RemoteNode, args: WireGuardMeshArgs): command.remote.Command {
         const implementation = args.implementation ?? DEFAULT_IMPLEMENTATION;
         const installed = (args.installTools ?? true)
-            ? [hostScriptCommand(`${name}-install-${node.key}`, installScript(implementation), {
+            ? [hostCommand(`${name}-install-${node.key}`, installScript(implementation), {
                 parent: this, ssh: args.ssh, node, transform: args.transform?.installCommand,
             })]
             : [];
-        return hostScriptCommand(`${name}-key-${node.key}`, keyOnlyScript(this.plan.interfaceName), {
+        return hostCommand(`${name}-key-${node.key}`, keyOnlyScript(this.plan.interfaceName), {
             parent: this, ssh: args.ssh, node, dependsOn: installed, transform: args.transform?.keyCommand,
         });
     }
@@ -174,7 +174,7 @@ export class WireGuardMesh extends pulumi.ComponentResource {
     /** Applies the node's configuration; it reads only its own peers' public keys and addresses. */
     private configCommand(
         name: string,
-        node: OverlayNode,
+        node: RemoteNode,
         nodePlan: WireGuardNodePlan,
         peerViews: ReadonlyMap<string, pulumi.Output<ResolvedPeer>>,
         ownKey: command.remote.Command,
@@ -182,13 +182,11 @@ export class WireGuardMesh extends pulumi.ComponentResource {
     ): command.remote.Command {
         const peers = nodePlan.peers.map((peer) => peerViews.get(peer.name)!);
         const implementation = args.implementation ?? DEFAULT_IMPLEMENTATION;
-        const script = pulumi.all(peers).apply((resolved): HostScript => ({
-            name: "wireguard-up.sh",
-            script: readHostScript("wireguard-up.sh"),
-            environment: { ...nodeEnvironment(nodePlan, resolved, this.plan), WG_IMPLEMENTATION: implementation },
+        const script = pulumi.all(peers).apply((resolved): HostScript => hostScript("wireguard-up.sh", {
+            ...nodeEnvironment(nodePlan, resolved, this.plan), WG_IMPLEMENTATION: implementation,
         }));
         // The own key command first: both would create the key if it were missing.
-        return hostScriptCommand(`${name}-config-${node.key}`, script, {
+        return hostCommand(`${name}-config-${node.key}`, script, {
             parent: this, ssh: args.ssh, node, dependsOn: [ownKey], transform: args.transform?.configCommand,
         });
     }
@@ -204,7 +202,7 @@ interface ResolvedPeer {
 }
 
 /** A node as its peers see it: its public address and public key, once both are known. */
-function resolvedPeer(node: OverlayNode, index: number, publicKey: pulumi.Output<string>): pulumi.Output<ResolvedPeer> {
+function resolvedPeer(node: RemoteNode, index: number, publicKey: pulumi.Output<string>): pulumi.Output<ResolvedPeer> {
     return pulumi.all([node.publicIp, publicKey]).apply(([publicIp, key]) => ({
         key: node.key, publicIp, publicKey: key, field: `${fieldOf(index)}.publicIp`,
     }));
@@ -212,7 +210,7 @@ function resolvedPeer(node: OverlayNode, index: number, publicKey: pulumi.Output
 
 /** The environment of wireguard-up.sh for a node, from its plan and its peers' addresses and keys. */
 function nodeEnvironment(nodePlan: WireGuardNodePlan, peers: readonly ResolvedPeer[], settings: WireGuardMeshPlan): Record<string, string> {
-    const subnet = parseIpv4Cidr(settings.subnet, "subnet");
+    const subnet = ipv4Cidr("subnet", settings.subnet);
     const byKey = new Map(peers.map((peer) => [peer.key, peer]));
     const withEndpoints: WireGuardNodePlan = {
         ...nodePlan,
@@ -220,7 +218,7 @@ function nodeEnvironment(nodePlan: WireGuardNodePlan, peers: readonly ResolvedPe
             const peer = byKey.get(peerPlan.name)!;
             const host = assertEndpointHost(peer.publicIp, peer.field);
             if (ipaddr.IPv4.isValidFourPartDecimal(host) && cidrContains(subnet, host)) {
-                throw new OverlayConfigError(peer.field, `${host} lies inside the wg subnet ${subnet.cidr}; public IPs must be underlay addresses`);
+                throw new ConfigError(peer.field, `${host} lies inside the wg subnet ${subnet.cidr}; public IPs must be underlay addresses`);
             }
             return { ...peerPlan, endpoint: formatEndpoint(host, settings.listenPort) };
         }),
@@ -237,7 +235,7 @@ function publicKeyOf(keyCommand: command.remote.Command, key: string): pulumi.Ou
  * The public key in the output of `wireguard-up.sh` (`WG_KEY_ONLY=1`): its last non-empty line
  * (anything a login script printed before it is ignored).
  *
- * @throws OverlayConfigError naming `publicKeys.<node key>` when that line is not a WireGuard public key.
+ * @throws ConfigError naming `publicKeys.<node key>` when that line is not a WireGuard public key.
  */
 export function publicKeyFromOutput(stdout: string | undefined, nodeKey: string): string {
     const lines = (stdout ?? "").split("\n").map((line) => line.trim()).filter((line) => line !== "");
@@ -245,15 +243,11 @@ export function publicKeyFromOutput(stdout: string | undefined, nodeKey: string)
 }
 
 function keyOnlyScript(interfaceName: string): HostScript {
-    return { name: "wireguard-up.sh", script: readHostScript("wireguard-up.sh"), environment: { WG_KEY_ONLY: "1", WG_INTERFACE: interfaceName } };
+    return hostScript("wireguard-up.sh", { WG_KEY_ONLY: "1", WG_INTERFACE: interfaceName });
 }
 
 function installScript(implementation: WireGuardImplementation): HostScript {
-    return {
-        name: "wireguard-install.sh",
-        script: readHostScript("wireguard-install.sh"),
-        environment: { WG_INSTALL_USERSPACE: implementation === "userspace" ? "1" : "0" },
-    };
+    return hostScript("wireguard-install.sh", { WG_INSTALL_USERSPACE: implementation === "userspace" ? "1" : "0" });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,7 +256,7 @@ function installScript(implementation: WireGuardImplementation): HostScript {
 /** The checked nodes and the plan derived from them. */
 export interface WireGuardMeshLayout {
     /** The ingress, then the hosts. */
-    nodes: OverlayNode[];
+    nodes: RemoteNode[];
     /** The plan by node key, without endpoints. */
     wireguard: WireGuardPlan;
     /** The mesh-wide settings. */
@@ -277,27 +271,25 @@ function fieldOf(index: number): string {
  * Checks the arguments and plans the mesh. Public IPs that are Outputs are checked when they
  * resolve; in the meantime a unique placeholder stands in for them.
  *
- * @throws OverlayConfigError naming the argument, e.g. `hosts[1].key`, `ingress.publicIp`, `subnet`, `topology`, `mtu`.
+ * @throws ConfigError naming the argument, e.g. `hosts[1].key`, `ingress.publicIp`, `subnet`, `topology`, `mtu`.
  */
 export function planMesh(args: WireGuardMeshArgs): WireGuardMeshLayout {
     if (args === undefined || args === null || typeof args !== "object") {
-        throw new OverlayConfigError("args", "are required: { ingress, hosts, ssh, … }");
+        throw new ConfigError("args", "are required: { ingress, hosts, ssh, … }");
     }
     checkSshArgs(args.ssh);
     checkNode(args.ingress, "ingress");
     if (!Array.isArray(args.hosts) || args.hosts.length === 0) {
-        throw new OverlayConfigError("hosts", `must list at least one KVM host, got ${describe(args.hosts)}`);
+        throw new ConfigError("hosts", `must list at least one KVM host (got ${describe(args.hosts)})`);
     }
     args.hosts.forEach((host, index) => checkNode(host, `hosts[${index}]`));
     assertIngressIsNoHost(args.ingress, args.hosts);
     const nodes = [args.ingress, ...args.hosts];
-    assertUniqueKeys(nodes, fieldOf);
-    checkChoice(args.implementation ?? DEFAULT_IMPLEMENTATION, "implementation", IMPLEMENTATIONS);
-    if (args.installTools !== undefined && typeof args.installTools !== "boolean") {
-        throw new OverlayConfigError("installTools", `must be true or false, got ${describe(args.installTools)}`);
-    }
+    unique(nodes.map((node) => node.key), (index) => `${fieldOf(index)}.key`, "node key");
+    oneOf("implementation", args.implementation ?? DEFAULT_IMPLEMENTATION, IMPLEMENTATIONS);
+    booleanOr("installTools", args.installTools, true);
 
-    const endpointOf = (node: OverlayNode, index: number) => (isKnown(node.publicIp) ? node.publicIp : `node-${index}.pending.invalid`);
+    const endpointOf = (node: RemoteNode, index: number) => (isKnown(node.publicIp) ? node.publicIp : `node-${index}.pending.invalid`);
     const [ingress, ...hosts] = nodes.map((node, index) => ({ name: node.key, endpoint: endpointOf(node, index) }));
     const planned = withMeshFields(() => validateOverlay({
         wireguard: {
@@ -324,22 +316,29 @@ export function planMesh(args: WireGuardMeshArgs): WireGuardMeshLayout {
     };
 }
 
-function assertIngressIsNoHost(ingress: OverlayNode, hosts: readonly OverlayNode[]): void {
+function assertIngressIsNoHost(ingress: RemoteNode, hosts: readonly RemoteNode[]): void {
     hosts.forEach((host, index) => {
         if (host.key === ingress.key) {
-            throw new OverlayConfigError(`hosts[${index}].key`, `"${host.key}" is the ingress's key; the ingress cannot also be a KVM host`);
+            throw new ConfigError(`hosts[${index}].key`, `"${host.key}" is the ingress's key; the ingress cannot also be a KVM host`);
         }
         if (isKnown(host.publicIp) && isKnown(ingress.publicIp) && host.publicIp === ingress.publicIp) {
-            throw new OverlayConfigError(`hosts[${index}].publicIp`, `${host.publicIp} is the ingress's publicIp; the ingress cannot also be a KVM host`);
+            throw new ConfigError(`hosts[${index}].publicIp`, `${host.publicIp} is the ingress's publicIp; the ingress cannot also be a KVM host`);
         }
     });
 }
 
-function checkChoice<T extends string>(value: unknown, field: string, allowed: readonly T[]): T {
-    if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
-        throw new OverlayConfigError(field, `must be one of ${allowed.map((choice) => `"${choice}"`).join(", ")}, got ${describe(value)}`);
+/** Fails unless `node` is `{ key, publicIp, sshUser, dependsOn? }` with a valid key; `field` names it, e.g. `hosts[0]`. */
+function checkNode(node: RemoteNode, field: string): RemoteNode {
+    if (node === undefined || node === null || typeof node !== "object") {
+        throw new ConfigError(field, `must be a node { key, publicIp, sshUser } (got ${describe(node)})`);
     }
-    return value as T;
+    nodeName(`${field}.key`, node.key);
+    required(`${field}.publicIp`, node.publicIp);
+    required(`${field}.sshUser`, node.sshUser);
+    if (node.dependsOn !== undefined && !Array.isArray(node.dependsOn)) {
+        throw new ConfigError(`${field}.dependsOn`, `must be a list of resources (got ${describe(node.dependsOn)})`);
+    }
+    return node;
 }
 
 /** Renames the planner's fields to this component's arguments: `wireguard.hosts[0].name` → `hosts[0].key`, `.endpoint` → `.publicIp`. */
@@ -352,9 +351,7 @@ function withMeshFields<T>(plan: () => T): T {
     try {
         return plan();
     } catch (error) {
-        if (error instanceof OverlayConfigError) {
-            throw new OverlayConfigError(rename(error.field), rename(error.message.slice(error.field.length + 2)));
-        }
+        if (error instanceof ConfigError) throw new ConfigError(rename(error.field), rename(error.problem));
         throw error;
     }
 }

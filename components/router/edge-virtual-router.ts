@@ -11,52 +11,33 @@
  * VM needs ({@link EdgeVirtualRouter.vmNetworking}), to pass to `VirtualMachine`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { MarketplaceApp } from "../opennebula/resources/marketplace-app";
+import { MarketplaceApp, MarketplaceAppArgs } from "../opennebula/resources/marketplace-app";
 import type { ConnectionArgs } from "../opennebula/resources/provider-kit";
 import type { TemplateArgs } from "../opennebula/resources/resource-options";
 import type { VirtualMachineNicAliasArgs, VirtualMachineNicArgs } from "../opennebula/resources/virtual-machine";
 import { VirtualRouter, VirtualRouterArgs } from "../opennebula/resources/virtual-router";
-import {
-    DEFAULT_APPLIANCE_APP, RouterApplianceArgs, RouterMappingArgs, RouterPlan, RouterPrivateNetworkArgs, RouterPublicNetworkArgs,
-    planEdgeVirtualRouter,
-} from "./plan";
+import { Transform, createChild } from "../transform";
+import { ConfigError } from "../validation";
+import { DEFAULT_APPLIANCE_APP, RouterPlan, RouterPlanArgs, planEdgeVirtualRouter } from "./plan";
 
 /** Type token of {@link EdgeVirtualRouter}. */
 export const EDGE_VIRTUAL_ROUTER_TYPE = "opennebula-edge:router:EdgeVirtualRouter";
 
-/** Arguments of {@link EdgeVirtualRouter}. Values that shape the plan are plain and checked before anything is created. */
-export interface EdgeVirtualRouterArgs {
-    /** The public network: its ID and its addresses. NIC 0 takes `routerPublicIp`; SDNAT maps the others. Required. */
-    publicNetwork: RouterPublicNetworkArgs;
-    /** The EVPN private network: its ID and first lease (the gateway), which NIC 1 takes. Required. */
-    privateNetwork: RouterPrivateNetworkArgs;
-    /**
-     * The appliance: `{ datastoreId }` exports the marketplace app (default "Service Virtual Router")
-     * into that image datastore; `{ templateId }` uses an existing virtual router template instead.
-     * Required.
-     */
-    appliance: RouterApplianceArgs;
-    /** The router's public address, one of `publicNetwork.addresses`. Default: the first of them. */
-    routerPublicIp?: string;
-    /**
-     * How many public addresses SDNAT may map to private VMs: at most the public network's size minus
-     * one (the router's own). Default: all of them (the seed: a pool of 5, one for the router → 4).
-     */
-    publicIps?: number;
-    /** Private VMs to reach through public addresses, at most `publicIps`. Default none. */
-    mappings?: RouterMappingArgs[];
-    /** OpenNebula name of the virtual router. Default: the component name. */
-    routerName?: pulumi.Input<string>;
-    /** Masquerade the private network's traffic out of `eth0` (NAT4), for VMs without a mapping. Default false. */
-    outboundNat?: boolean;
-    /** More appliance context, e.g. `{ ONEAPP_VNF_DNS_ENABLED: "YES" }`; the SDNAT, routing, NAT4, TOKEN and NETWORK keys are the component's. Default none. */
-    context?: { [key: string]: pulumi.Input<string> };
+/** Arguments of {@link EdgeVirtualRouter}. Values that shape the plan ({@link RouterPlanArgs}) are plain and checked before anything is created. */
+export interface EdgeVirtualRouterArgs extends RouterPlanArgs {
     /** More attributes of the router's VM, e.g. `{ SCHED_REQUIREMENTS: "ID = 3", MEMORY: 1024 }`. Default none. */
     vmTemplate?: pulumi.Input<TemplateArgs>;
     /** How long to wait for the router's VM to be RUNNING, in seconds. Default 600. */
     runningTimeoutSeconds?: pulumi.Input<number>;
     /** How to reach OpenNebula (kept secret). Default: `ONE_XMLRPC` and `ONE_AUTH` of the provider process. */
     connection?: pulumi.Input<ConnectionArgs>;
+    /** Escape hatches: change the arguments or options of each kind of child before it is created. Default none. */
+    transform?: {
+        /** `${name}-appliance`: the marketplace export. */
+        appliance?: Transform<MarketplaceAppArgs>;
+        /** `${name}-vrouter`: the virtual router. */
+        router?: Transform<VirtualRouterArgs>;
+    };
 }
 
 /** The networking arguments of a private VM: what to pass to `VirtualMachine`. */
@@ -111,13 +92,13 @@ export class EdgeVirtualRouter extends pulumi.ComponentResource {
         const connection = args.connection === undefined ? undefined : pulumi.secret(args.connection);
 
         this.appliance = plan.exportAppliance
-            ? new MarketplaceApp(`${name}-appliance`, {
+            ? createChild(MarketplaceApp, `${name}-appliance`, {
                 appName: args.appliance.appName ?? DEFAULT_APPLIANCE_APP,
                 marketplaceId: args.appliance.marketplaceId,
                 datastoreId: args.appliance.datastoreId!,
                 imageName: args.appliance.imageName ?? `${name}-appliance`,
                 connection,
-            }, { parent: this })
+            }, { parent: this }, args.transform?.appliance)
             : undefined;
         this.templateId = this.appliance ? this.appliance.templateId : pulumi.output(args.appliance.templateId!);
 
@@ -133,7 +114,7 @@ export class EdgeVirtualRouter extends pulumi.ComponentResource {
             runningTimeoutSeconds: args.runningTimeoutSeconds,
             connection,
         };
-        this.router = new VirtualRouter(`${name}-vrouter`, routerArgs, { parent: this });
+        this.router = createChild(VirtualRouter, `${name}-vrouter`, routerArgs, { parent: this }, args.transform?.router);
         this.routerId = this.router.oneId;
         // The NICs ask for these exact addresses, so they are also what OpenNebula leased.
         this.publicIp = this.router.ips.apply((ips) => ips?.[0] ?? plan.routerPublicIp);
@@ -152,10 +133,10 @@ export class EdgeVirtualRouter extends pulumi.ComponentResource {
      * at that address and, when a mapping names it, an external alias of NIC 0 on the public network
      * at its public address — which the appliance's SDNAT then maps 1:1.
      *
-     * @throws RouterConfigError-like Error when `privateIp` is the router's own address.
+     * @throws ConfigError naming `privateIp` when it is the router's own address.
      */
     vmNetworking(privateIp: string): RouterVmNetworking {
-        if (privateIp === this.plan.routerPrivateIp) throw new Error(`privateIp: ${privateIp} is the router's own address (the gateway)`);
+        if (privateIp === this.plan.routerPrivateIp) throw new ConfigError("privateIp", `${privateIp} is the router's own address (the gateway)`);
         const mapped = this.plan.mappings.find((m) => m.privateIp === privateIp);
         return {
             nics: [{ networkId: this.privateNetworkId, ip: privateIp }],

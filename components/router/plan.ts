@@ -3,29 +3,15 @@
  * router takes, which ones SDNAT may map, which private VM each mapping reaches, and the
  * appliance's context). Runs before anything is created; every error names the argument.
  */
-import * as ipaddr from "ipaddr.js";
 import type * as pulumi from "@pulumi/pulumi";
 import { nameProblem } from "../opennebula/resources/provider-kit";
+import { ConfigError, Ipv4Cidr, booleanOr, cidrContains, describe, integerIn, ipv4, ipv4Cidr, isKnown, unique } from "../validation";
 
 /** The marketplace app of OpenNebula's virtual router appliance. */
 export const DEFAULT_APPLIANCE_APP = "Service Virtual Router";
 
 /** NIC 0 (`eth0`) is on the public network, NIC 1 (`eth1`) on the private one. */
 export const SDNAT_INTERFACES = "eth0 eth1";
-
-/** An invalid `EdgeVirtualRouter` argument. `field` is the argument path, e.g. `mappings[1].publicIp`. */
-export class RouterConfigError extends Error {
-    /** The argument path that holds the bad value. */
-    readonly field: string;
-
-    constructor(field: string, problem: string) {
-        const message = `${field}: ${problem}`;
-        super(message);
-        this.message = message;
-        this.name = "RouterConfigError";
-        this.field = field;
-    }
-}
 
 /** The public network the router's NIC 0 and the SDNAT addresses come from. */
 export interface RouterPublicNetworkArgs {
@@ -78,17 +64,33 @@ export interface RouterApplianceArgs {
     templateId?: pulumi.Input<number>;
 }
 
-/** The arguments {@link planEdgeVirtualRouter} checks (those of `EdgeVirtualRouterArgs` that shape the plan). */
+/** The arguments of `EdgeVirtualRouter` that shape the plan, which {@link planEdgeVirtualRouter} checks. */
 export interface RouterPlanArgs {
+    /** The public network: its ID and its addresses. NIC 0 takes `routerPublicIp`; SDNAT maps the others. Required. */
     publicNetwork: RouterPublicNetworkArgs;
+    /** The EVPN private network: its ID and first lease (the gateway), which NIC 1 takes. Required. */
     privateNetwork: RouterPrivateNetworkArgs;
+    /**
+     * The appliance: `{ datastoreId }` exports the marketplace app (default "Service Virtual Router")
+     * into that image datastore; `{ templateId }` uses an existing virtual router template instead.
+     * Required.
+     */
     appliance: RouterApplianceArgs;
+    /** The router's public address, one of `publicNetwork.addresses`. Default: the first of them. */
     routerPublicIp?: string;
+    /**
+     * How many public addresses SDNAT may map to private VMs: at most the public network's size minus
+     * one (the router's own). Default: all of them (the seed: a pool of 5, one for the router → 4).
+     */
     publicIps?: number;
+    /** Private VMs to reach through public addresses, at most `publicIps`. Default none. */
     mappings?: RouterMappingArgs[];
+    /** OpenNebula name of the virtual router. Default: the component name. */
     routerName?: pulumi.Input<string>;
-    context?: { [key: string]: pulumi.Input<string> };
+    /** Masquerade the private network's traffic out of `eth0` (NAT4), for VMs without a mapping. Default false. */
     outboundNat?: boolean;
+    /** More appliance context, e.g. `{ ONEAPP_VNF_DNS_ENABLED: "YES" }`; the SDNAT, routing, NAT4, TOKEN and NETWORK keys are the component's. Default none. */
+    context?: { [key: string]: pulumi.Input<string> };
 }
 
 /** What {@link planEdgeVirtualRouter} decides. */
@@ -116,16 +118,16 @@ const MANAGED_CONTEXT = [
 /**
  * Checks the arguments and decides the addresses and the context.
  *
- * @throws RouterConfigError naming the argument, e.g. `publicNetwork.addresses[2]`, `publicIps`,
+ * @throws ConfigError naming the argument, e.g. `publicNetwork.addresses[2]`, `publicIps`,
  *   `routerPublicIp`, `privateNetwork.gateway`, `mappings[1].privateIp`, `appliance`, `context.TOKEN`.
  */
 export function planEdgeVirtualRouter(args: RouterPlanArgs): RouterPlan {
-    if (!args || typeof args !== "object") throw new RouterConfigError("args", "are required: { publicNetwork, privateNetwork, appliance, … }");
+    if (!args || typeof args !== "object") throw new ConfigError("args", "are required: { publicNetwork, privateNetwork, appliance, … }");
     const pool = checkPublicNetwork(args.publicNetwork);
     const routerPrivateIp = checkPrivateNetwork(args.privateNetwork);
-    const routerIndex = args.routerPublicIp === undefined ? 0 : pool.indexOf(checkIpv4("routerPublicIp", args.routerPublicIp));
+    const routerIndex = args.routerPublicIp === undefined ? 0 : pool.indexOf(ipv4("routerPublicIp", args.routerPublicIp));
     if (routerIndex < 0) {
-        throw new RouterConfigError("routerPublicIp", `${args.routerPublicIp} is not one of publicNetwork.addresses (${pool.filter(isPlain).join(", ")})`);
+        throw new ConfigError("routerPublicIp", `${args.routerPublicIp} is not one of publicNetwork.addresses (${pool.filter(isKnown).join(", ")})`);
     }
     const available = pool.filter((_, i) => i !== routerIndex);
     const publicIps = checkPublicIps(args.publicIps, pool.length);
@@ -137,24 +139,24 @@ export function planEdgeVirtualRouter(args: RouterPlanArgs): RouterPlan {
 }
 
 function checkPublicNetwork(network: RouterPublicNetworkArgs | undefined): pulumi.Input<string>[] {
-    if (!network || typeof network !== "object") throw new RouterConfigError("publicNetwork", "is required: { id, addresses }");
+    if (!network || typeof network !== "object") throw new ConfigError("publicNetwork", "is required: { id, addresses }");
     checkId("publicNetwork.id", network.id);
     if (!Array.isArray(network.addresses) || network.addresses.length === 0) {
-        throw new RouterConfigError("publicNetwork.addresses", `must list the public network's addresses, at least one (got ${describe(network.addresses)})`);
+        throw new ConfigError("publicNetwork.addresses", `must list the public network's addresses, at least one (got ${describe(network.addresses)})`);
     }
-    const addresses = network.addresses.map((ip, i) => (isPlain(ip) ? checkIpv4(`publicNetwork.addresses[${i}]`, ip) : ip));
-    assertUnique(addresses.map((ip) => (isPlain(ip) ? (ip as string) : undefined)), (i) => `publicNetwork.addresses[${i}]`);
+    const addresses = network.addresses.map((ip, i) => (isKnown(ip) ? ipv4(`publicNetwork.addresses[${i}]`, ip) : ip));
+    unique(addresses.map((ip) => (isKnown(ip) ? ip : undefined)), (i) => `publicNetwork.addresses[${i}]`, "address");
     return addresses;
 }
 
 function checkPrivateNetwork(network: RouterPrivateNetworkArgs | undefined): string {
-    if (!network || typeof network !== "object") throw new RouterConfigError("privateNetwork", "is required: { id, gateway, subnet? }");
+    if (!network || typeof network !== "object") throw new ConfigError("privateNetwork", "is required: { id, gateway, subnet? }");
     checkId("privateNetwork.id", network.id);
-    const gateway = checkIpv4("privateNetwork.gateway", network.gateway);
+    const gateway = ipv4("privateNetwork.gateway", network.gateway);
     if (network.subnet !== undefined) {
-        const subnet = parseCidr("privateNetwork.subnet", network.subnet);
-        if (!ipaddr.IPv4.parse(gateway).match(subnet)) {
-            throw new RouterConfigError("privateNetwork.gateway", `${gateway} is not in privateNetwork.subnet ${network.subnet}`);
+        const subnet = ipv4Cidr("privateNetwork.subnet", network.subnet);
+        if (!cidrContains(subnet, gateway)) {
+            throw new ConfigError("privateNetwork.gateway", `${gateway} is not in privateNetwork.subnet ${network.subnet}`);
         }
     }
     return gateway;
@@ -164,7 +166,7 @@ function checkPublicIps(value: number | undefined, poolSize: number): number {
     const max = poolSize - 1;
     if (value === undefined) return max;
     if (!Number.isInteger(value) || value < 0 || value > max) {
-        throw new RouterConfigError("publicIps", `must be an integer from 0 to ${max}: the public network has ${poolSize} address${poolSize === 1 ? "" : "es"} and the router takes one (got ${describe(value)})`);
+        throw new ConfigError("publicIps", `must be an integer from 0 to ${max}: the public network has ${poolSize} address${poolSize === 1 ? "" : "es"} and the router takes one (got ${describe(value)})`);
     }
     return value;
 }
@@ -173,75 +175,75 @@ function checkMappings(
     mappings: RouterMappingArgs[] | undefined, sdnatPublicIps: pulumi.Input<string>[], privateNetwork: RouterPrivateNetworkArgs,
 ): PlannedMapping[] {
     if (mappings === undefined) return [];
-    if (!Array.isArray(mappings)) throw new RouterConfigError("mappings", `must be a list of { privateIp, publicIp? } (got ${describe(mappings)})`);
+    if (!Array.isArray(mappings)) throw new ConfigError("mappings", `must be a list of { privateIp, publicIp? } (got ${describe(mappings)})`);
     if (mappings.length > sdnatPublicIps.length) {
-        throw new RouterConfigError("mappings", `has ${mappings.length} entries but SDNAT may map only ${sdnatPublicIps.length} public address${sdnatPublicIps.length === 1 ? "" : "es"} (publicIps)`);
+        throw new ConfigError("mappings", `has ${mappings.length} entries but SDNAT may map only ${sdnatPublicIps.length} public address${sdnatPublicIps.length === 1 ? "" : "es"} (publicIps)`);
     }
-    const subnet = privateNetwork.subnet === undefined ? undefined : ipaddr.IPv4.parseCIDR(privateNetwork.subnet);
+    const subnet: Ipv4Cidr | undefined = privateNetwork.subnet === undefined ? undefined : ipv4Cidr("privateNetwork.subnet", privateNetwork.subnet);
     const privateIps = mappings.map((m, i) => {
-        if (!m || typeof m !== "object") throw new RouterConfigError(`mappings[${i}]`, `must be { privateIp, publicIp? } (got ${describe(m)})`);
-        const ip = checkIpv4(`mappings[${i}].privateIp`, m.privateIp);
-        if (ip === privateNetwork.gateway) throw new RouterConfigError(`mappings[${i}].privateIp`, `${ip} is the router's own private address (the gateway)`);
-        if (subnet && !ipaddr.IPv4.parse(ip).match(subnet)) {
-            throw new RouterConfigError(`mappings[${i}].privateIp`, `${ip} is not in privateNetwork.subnet ${privateNetwork.subnet}: SDNAT maps only addresses of the router's private interface`);
+        if (!m || typeof m !== "object") throw new ConfigError(`mappings[${i}]`, `must be { privateIp, publicIp? } (got ${describe(m)})`);
+        const ip = ipv4(`mappings[${i}].privateIp`, m.privateIp);
+        if (ip === privateNetwork.gateway) throw new ConfigError(`mappings[${i}].privateIp`, `${ip} is the router's own private address (the gateway)`);
+        if (subnet && !cidrContains(subnet, ip)) {
+            throw new ConfigError(`mappings[${i}].privateIp`, `${ip} is not in privateNetwork.subnet ${privateNetwork.subnet}: SDNAT maps only addresses of the router's private interface`);
         }
         return ip;
     });
-    assertUnique(privateIps, (i) => `mappings[${i}].privateIp`);
+    unique(privateIps, (i) => `mappings[${i}].privateIp`, "private address");
     const explicit = mappings.map((m, i) => {
         if (m.publicIp === undefined) return undefined;
-        const ip = checkIpv4(`mappings[${i}].publicIp`, m.publicIp);
+        const ip = ipv4(`mappings[${i}].publicIp`, m.publicIp);
         if (!sdnatPublicIps.includes(ip)) {
-            throw new RouterConfigError(`mappings[${i}].publicIp`, `${ip} is not one of the SDNAT addresses (${sdnatPublicIps.filter(isPlain).join(", ") || "none given in plain text"})`);
+            throw new ConfigError(`mappings[${i}].publicIp`, `${ip} is not one of the SDNAT addresses (${sdnatPublicIps.filter(isKnown).join(", ") || "none given in plain text"})`);
         }
         return ip;
     });
-    assertUnique(explicit, (i) => `mappings[${i}].publicIp`);
+    unique(explicit, (i) => `mappings[${i}].publicIp`, "public address");
     const free = sdnatPublicIps.filter((ip) => !explicit.includes(ip as string));
     return mappings.map((_, i) => ({ publicIp: explicit[i] ?? free.shift()!, privateIp: privateIps[i] }));
 }
 
 function checkAppliance(appliance: RouterApplianceArgs | undefined): boolean {
     if (!appliance || typeof appliance !== "object") {
-        throw new RouterConfigError("appliance", "is required: { datastoreId } to export the virtual router appliance, or { templateId } to use an existing template");
+        throw new ConfigError("appliance", "is required: { datastoreId } to export the virtual router appliance, or { templateId } to use an existing template");
     }
     const { templateId, datastoreId } = appliance;
     if (templateId !== undefined) {
         const exportOnly = (["datastoreId", "appName", "marketplaceId", "imageName"] as const).filter((key) => appliance[key] !== undefined);
-        if (exportOnly.length > 0) throw new RouterConfigError("appliance", `give either templateId (an existing template) or the export's ${exportOnly.join(", ")}, not both`);
+        if (exportOnly.length > 0) throw new ConfigError("appliance", `give either templateId (an existing template) or the export's ${exportOnly.join(", ")}, not both`);
         checkId("appliance.templateId", templateId);
         return false;
     }
-    if (datastoreId === undefined) throw new RouterConfigError("appliance.datastoreId", "is required to export the appliance (or give appliance.templateId)");
+    if (datastoreId === undefined) throw new ConfigError("appliance.datastoreId", "is required to export the appliance (or give appliance.templateId)");
     checkId("appliance.datastoreId", datastoreId);
     if (appliance.marketplaceId !== undefined) checkId("appliance.marketplaceId", appliance.marketplaceId);
     if (appliance.appName !== undefined && (typeof appliance.appName !== "string" || appliance.appName.trim() === "")) {
-        throw new RouterConfigError("appliance.appName", `must be a marketplace app name (got ${describe(appliance.appName)})`);
+        throw new ConfigError("appliance.appName", `must be a marketplace app name (got ${describe(appliance.appName)})`);
     }
     if (appliance.imageName !== undefined) {
         const problem = nameProblem(appliance.imageName);
-        if (problem) throw new RouterConfigError("appliance.imageName", problem.replace(/^name /, ""));
+        if (problem) throw new ConfigError("appliance.imageName", problem.replace(/^name /, ""));
     }
     return true;
 }
 
 function checkRouterName(name: pulumi.Input<string> | undefined): void {
-    if (name === undefined || !isPlain(name)) return;
+    if (name === undefined || !isKnown(name)) return;
     const problem = nameProblem(name);
-    if (problem) throw new RouterConfigError("routerName", problem.replace(/^name /, ""));
+    if (problem) throw new ConfigError("routerName", problem.replace(/^name /, ""));
 }
 
 /** The appliance's switches: routing between eth0 and eth1, SDNAT4 on both, OneGate token, and optionally NAT4 out of eth0. */
 function applianceContext(args: RouterPlanArgs): Record<string, pulumi.Input<string>> {
     const extra = args.context ?? {};
-    if (typeof extra !== "object" || Array.isArray(extra)) throw new RouterConfigError("context", `must map context variable names to values (got ${describe(extra)})`);
+    if (typeof extra !== "object" || Array.isArray(extra)) throw new ConfigError("context", `must map context variable names to values (got ${describe(extra)})`);
     for (const key of Object.keys(extra)) {
-        if (!/^[A-Za-z0-9_]+$/.test(key)) throw new RouterConfigError(`context.${key}`, "is not a context variable name (letters, digits and _ only)");
+        if (!/^[A-Za-z0-9_]+$/.test(key)) throw new ConfigError(`context.${key}`, "is not a context variable name (letters, digits and _ only)");
         if (MANAGED_CONTEXT.includes(key.toUpperCase())) {
-            throw new RouterConfigError(`context.${key}`, `is set by the component (SDNAT on ${SDNAT_INTERFACES}${key.toUpperCase().includes("NAT4_") ? "; use outboundNat for NAT4" : ""})`);
+            throw new ConfigError(`context.${key}`, `is set by the component (SDNAT on ${SDNAT_INTERFACES}${key.toUpperCase().includes("NAT4_") ? "; use outboundNat for NAT4" : ""})`);
         }
     }
-    if (args.outboundNat !== undefined && typeof args.outboundNat !== "boolean") throw new RouterConfigError("outboundNat", `must be true or false (got ${describe(args.outboundNat)})`);
+    booleanOr("outboundNat", args.outboundNat, false);
     return {
         NETWORK: "YES",
         TOKEN: "YES",
@@ -253,54 +255,8 @@ function applianceContext(args: RouterPlanArgs): Record<string, pulumi.Input<str
     };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Small checks
-
-/** True for a value given directly in the program (not an Output or a Promise), which can be checked now. */
-function isPlain(value: unknown): boolean {
-    return value !== undefined && value !== null && typeof (value as { apply?: unknown }).apply !== "function" && !(value instanceof Promise);
-}
-
+/** Fails unless `value` is an OpenNebula ID (when it is known). */
 function checkId(field: string, value: unknown): void {
-    if (value === undefined || value === null) throw new RouterConfigError(field, "is required: an OpenNebula ID");
-    if (isPlain(value) && !(Number.isInteger(value) && (value as number) >= 0)) {
-        throw new RouterConfigError(field, `must be an OpenNebula ID, an integer ≥ 0 (got ${describe(value)})`);
-    }
-}
-
-function checkIpv4(field: string, value: unknown): string {
-    if (typeof value !== "string" || !ipaddr.IPv4.isValidFourPartDecimal(value)) {
-        throw new RouterConfigError(field, `must be an IPv4 address such as 10.0.1.16 (got ${describe(value)})`);
-    }
-    return value;
-}
-
-function parseCidr(field: string, value: unknown): [ipaddr.IPv4, number] {
-    if (typeof value === "string" && /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(value)) {
-        try {
-            return ipaddr.IPv4.parseCIDR(value);
-        } catch {
-            // reported below
-        }
-    }
-    throw new RouterConfigError(field, `must be an IPv4 subnet such as 172.17.2.0/24 (got ${describe(value)})`);
-}
-
-/** Throws on the first value given twice (undefined entries are skipped). */
-function assertUnique(values: (string | undefined)[], field: (index: number) => string): void {
-    const seen = new Map<string, number>();
-    values.forEach((value, i) => {
-        if (value === undefined) return;
-        const first = seen.get(value);
-        if (first !== undefined) throw new RouterConfigError(field(i), `${value} is given twice (also ${field(first)})`);
-        seen.set(value, i);
-    });
-}
-
-/** A short, safe rendering of a bad value for error messages. */
-function describe(value: unknown): string {
-    if (typeof value === "string") return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
-    if (value === undefined) return "nothing";
-    if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value);
-    return Array.isArray(value) ? "an array" : typeof value;
+    if (value === undefined || value === null) throw new ConfigError(field, "is required: an OpenNebula ID");
+    if (isKnown(value)) integerIn(field, value, 0, 2147483647);
 }

@@ -11,7 +11,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import { parse } from "yaml";
-import { AutomationOptionsError, EdgeAutomationOptions } from "./options";
+import { ConfigError } from "../../components/validation";
+import { EdgeAutomationOptions } from "./options";
 import { deploy, destroy, preview } from "./index";
 
 /** The commands of the CLI. */
@@ -37,11 +38,11 @@ const USAGE = "usage: cli.js up|preview|destroy --stack <name> --config <Pulumi.
 /**
  * Parses the command line (without `node` and the script).
  *
- * @throws AutomationOptionsError naming the argument.
+ * @throws ConfigError naming the argument.
  */
 export function parseCliArguments(argv: readonly string[]): CliArguments {
     const [command, ...rest] = argv;
-    if (!(COMMANDS as readonly string[]).includes(command)) throw new AutomationOptionsError("command", `must be one of ${COMMANDS.join(", ")} (got ${JSON.stringify(command)})\n${USAGE}`);
+    if (!(COMMANDS as readonly string[]).includes(command)) throw new ConfigError("command", `must be one of ${COMMANDS.join(", ")} (got ${JSON.stringify(command)})\n${USAGE}`);
     const parsed: Partial<CliArguments> & Pick<CliArguments, "secretFiles" | "secretEnv" | "yes"> = { secretFiles: {}, secretEnv: {}, yes: false };
     for (let i = 0; i < rest.length; i++) {
         const flag = rest[i];
@@ -50,25 +51,25 @@ export function parseCliArguments(argv: readonly string[]): CliArguments {
             continue;
         }
         const value = rest[++i];
-        if (value === undefined || value.startsWith("--")) throw new AutomationOptionsError(flag, `needs a value\n${USAGE}`);
+        if (value === undefined || value.startsWith("--")) throw new ConfigError(flag, `needs a value\n${USAGE}`);
         switch (flag) {
             case "--stack": parsed.stackName = value; break;
             case "--config": parsed.configFile = value; break;
             case "--backend": parsed.backendUrl = value; break;
             case "--secret-file": Object.assign(parsed.secretFiles, keyValue(flag, value)); break;
             case "--secret-env": Object.assign(parsed.secretEnv, keyValue(flag, value)); break;
-            default: throw new AutomationOptionsError(flag, `is not an option\n${USAGE}`);
+            default: throw new ConfigError(flag, `is not an option\n${USAGE}`);
         }
     }
-    if (parsed.stackName === undefined) throw new AutomationOptionsError("--stack", `is required\n${USAGE}`);
-    if (parsed.configFile === undefined) throw new AutomationOptionsError("--config", `is required\n${USAGE}`);
-    if (command === "destroy" && !parsed.yes) throw new AutomationOptionsError("--yes", "is required to destroy: everything the stack created is deleted");
+    if (parsed.stackName === undefined) throw new ConfigError("--stack", `is required\n${USAGE}`);
+    if (parsed.configFile === undefined) throw new ConfigError("--config", `is required\n${USAGE}`);
+    if (command === "destroy" && !parsed.yes) throw new ConfigError("--yes", "is required to destroy: everything the stack created is deleted");
     return { ...parsed, command: command as Command } as CliArguments;
 }
 
 function keyValue(flag: string, text: string): Record<string, string> {
     const at = text.indexOf("=");
-    if (at <= 0 || at === text.length - 1) throw new AutomationOptionsError(flag, `must be key=value, e.g. sshPrivateKey=~/.ssh/id_ed25519 (got ${JSON.stringify(text)})`);
+    if (at <= 0 || at === text.length - 1) throw new ConfigError(flag, `must be key=value, e.g. sshPrivateKey=~/.ssh/id_ed25519 (got ${JSON.stringify(text)})`);
     return { [text.slice(0, at)]: text.slice(at + 1) };
 }
 
@@ -79,13 +80,13 @@ function keyValue(flag: string, text: string): Record<string, string> {
 export function cliOptions(args: CliArguments, env: NodeJS.ProcessEnv = process.env): EdgeAutomationOptions {
     const document = parse(readText("--config", args.configFile)) as { config?: unknown } | null;
     if (!document || typeof document.config !== "object" || document.config === null || Array.isArray(document.config)) {
-        throw new AutomationOptionsError("--config", `${args.configFile} has no config: map (it must be a Pulumi.<stack>.yaml stack file)`);
+        throw new ConfigError("--config", `${args.configFile} has no config: map (it must be a Pulumi.<stack>.yaml stack file)`);
     }
     const secrets: Record<string, string> = {};
     for (const [key, file] of Object.entries(args.secretFiles)) secrets[key] = readText(`--secret-file ${key}`, file.replace(/^~(?=\/)/, os.homedir()));
     for (const [key, variable] of Object.entries(args.secretEnv)) {
         const value = env[variable];
-        if (value === undefined || value === "") throw new AutomationOptionsError(`--secret-env ${key}`, `environment variable ${variable} is not set`);
+        if (value === undefined || value === "") throw new ConfigError(`--secret-env ${key}`, `environment variable ${variable} is not set`);
         secrets[key] = value;
     }
     return { stackName: args.stackName, config: document.config as Record<string, unknown>, secrets, backendUrl: args.backendUrl };
@@ -95,7 +96,7 @@ function readText(option: string, file: string): string {
     try {
         return fs.readFileSync(file, "utf8");
     } catch (error) {
-        throw new AutomationOptionsError(option, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+        throw new ConfigError(option, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
 }
 

@@ -9,6 +9,7 @@ import type { ConfigMap, InlineProgramArgs, LocalWorkspaceOptions } from "@pulum
 import { checkStackSettings, rawSettings } from "../main/config";
 import { stackProgram } from "../main/program";
 import { CONFIG_NAMESPACE, SECRET_KEYS } from "../main/schema";
+import { ConfigError } from "../../components/validation";
 
 /** Project name of the stacks (the same as Pulumi.yaml's). */
 export const DEFAULT_PROJECT_NAME = "opennebula-edge";
@@ -66,34 +67,26 @@ export interface ResolvedAutomationOptions {
     onOutput: (text: string) => void;
 }
 
-/** An invalid option: `option` names it, the message says what is allowed. */
-export class AutomationOptionsError extends Error {
-    constructor(readonly option: string, problem: string) {
-        super(`${option}: ${problem}`);
-        this.name = "AutomationOptionsError";
-    }
-}
-
 /**
  * Checks the options and applies the defaults; the configuration is checked by the main
  * program's own rules (a `StackConfigError` naming the key), unless the secrets it needs are
  * missing here (they may already be set on the stack), in which case only the rest is checked there.
  *
- * @throws AutomationOptionsError naming the option, or StackConfigError naming the configuration key.
+ * @throws ConfigError naming the option, or StackConfigError naming the configuration key.
  */
 export function resolveAutomationOptions(options: EdgeAutomationOptions, env: NodeJS.ProcessEnv = process.env): ResolvedAutomationOptions {
-    if (!options || typeof options !== "object") throw new AutomationOptionsError("options", "are required: { stackName, config, … }");
+    if (!options || typeof options !== "object") throw new ConfigError("options", "are required: { stackName, config, … }");
     const stackName = checkStackName(options.stackName);
     const projectName = options.projectName ?? DEFAULT_PROJECT_NAME;
-    if (!STACK_NAME.test(projectName)) throw new AutomationOptionsError("projectName", `must be letters, digits, '-', '_' or '.' (got ${JSON.stringify(projectName)})`);
+    if (!STACK_NAME.test(projectName)) throw new ConfigError("projectName", `must be letters, digits, '-', '_' or '.' (got ${JSON.stringify(projectName)})`);
     const backendUrl = checkBackendUrl(options.backendUrl ?? defaultBackendUrl());
     const secretsProvider = options.secretsProvider ?? DEFAULT_SECRETS_PROVIDER;
     if (!SECRETS_PROVIDERS.test(secretsProvider)) {
-        throw new AutomationOptionsError("secretsProvider", `must be passphrase, default, or a awskms:// azurekeyvault:// gcpkms:// hashivault:// URL (got ${JSON.stringify(secretsProvider)})`);
+        throw new ConfigError("secretsProvider", `must be passphrase, default, or a awskms:// azurekeyvault:// gcpkms:// hashivault:// URL (got ${JSON.stringify(secretsProvider)})`);
     }
     const config = configMap(options.config, options.secrets ?? {});
     checkConfig(config);
-    if (options.onOutput !== undefined && typeof options.onOutput !== "function") throw new AutomationOptionsError("onOutput", "must be a function receiving text");
+    if (options.onOutput !== undefined && typeof options.onOutput !== "function") throw new ConfigError("onOutput", "must be a function receiving text");
     return {
         stackName, projectName, backendUrl, secretsProvider, config,
         envVars: passphraseEnvironment(secretsProvider, options.passphrase, env),
@@ -141,21 +134,21 @@ export function localBackendDirectory(backendUrl: string): string | undefined {
  * when given in `config`.
  */
 export function configMap(config: Record<string, unknown>, secrets: Record<string, string>): ConfigMap {
-    if (!config || typeof config !== "object" || Array.isArray(config)) throw new AutomationOptionsError("config", "is required: the stack configuration, a map of keys to values");
-    if (!secrets || typeof secrets !== "object" || Array.isArray(secrets)) throw new AutomationOptionsError("secrets", "must be a map of keys to text");
+    if (!config || typeof config !== "object" || Array.isArray(config)) throw new ConfigError("config", "is required: the stack configuration, a map of keys to values");
+    if (!secrets || typeof secrets !== "object" || Array.isArray(secrets)) throw new ConfigError("secrets", "must be a map of keys to text");
     const map: ConfigMap = {};
     for (const [key, value] of Object.entries(config)) {
-        if (value === undefined || value === null) throw new AutomationOptionsError(`config.${key}`, "has no value");
+        if (value === undefined || value === null) throw new ConfigError(`config.${key}`, "has no value");
         if (isEncrypted(value)) {
-            throw new AutomationOptionsError(`config.${key}`, "is encrypted for another stack (secure: …); give its value in secrets instead");
+            throw new ConfigError(`config.${key}`, "is encrypted for another stack (secure: …); give its value in secrets instead");
         }
         const fullKey = namespaced(key);
         map[fullKey] = { value: typeof value === "string" ? value : JSON.stringify(value), secret: isSecretKey(fullKey) };
     }
     for (const [key, value] of Object.entries(secrets)) {
-        if (typeof value !== "string" || value === "") throw new AutomationOptionsError(`secrets.${key}`, "must be non-empty text");
+        if (typeof value !== "string" || value === "") throw new ConfigError(`secrets.${key}`, "must be non-empty text");
         const fullKey = namespaced(key);
-        if (fullKey in map) throw new AutomationOptionsError(`secrets.${key}`, `is also given in config; give it once`);
+        if (fullKey in map) throw new ConfigError(`secrets.${key}`, `is also given in config; give it once`);
         map[fullKey] = { value, secret: true };
     }
     return map;
@@ -184,26 +177,26 @@ function checkConfig(config: ConfigMap): void {
 
 function checkStackName(value: unknown): string {
     if (typeof value !== "string" || !STACK_NAME.test(value)) {
-        throw new AutomationOptionsError("stackName", `is required: 1-100 letters, digits, '-', '_' or '.' (got ${JSON.stringify(value)})`);
+        throw new ConfigError("stackName", `is required: 1-100 letters, digits, '-', '_' or '.' (got ${JSON.stringify(value)})`);
     }
     return value;
 }
 
 function checkBackendUrl(value: unknown): string {
     if (typeof value !== "string" || !BACKEND_SCHEMES.some((scheme) => value.startsWith(scheme) && value.length > scheme.length)) {
-        throw new AutomationOptionsError("backendUrl", `must be a Pulumi backend URL: file://<directory>, s3://, azblob://, gs:// or https:// (got ${JSON.stringify(value)})`);
+        throw new ConfigError("backendUrl", `must be a Pulumi backend URL: file://<directory>, s3://, azblob://, gs:// or https:// (got ${JSON.stringify(value)})`);
     }
     return value;
 }
 
 /** The passphrase for the CLI's environment; required by the passphrase provider. */
 function passphraseEnvironment(secretsProvider: string, passphrase: string | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
-    if (passphrase !== undefined && (typeof passphrase !== "string" || passphrase === "")) throw new AutomationOptionsError("passphrase", "must be non-empty text");
+    if (passphrase !== undefined && (typeof passphrase !== "string" || passphrase === "")) throw new ConfigError("passphrase", "must be non-empty text");
     const given = passphrase ?? env.PULUMI_CONFIG_PASSPHRASE;
     if (given !== undefined && given !== "") return { PULUMI_CONFIG_PASSPHRASE: given };
     if (env.PULUMI_CONFIG_PASSPHRASE_FILE) return { PULUMI_CONFIG_PASSPHRASE_FILE: env.PULUMI_CONFIG_PASSPHRASE_FILE };
     if (secretsProvider === "passphrase") {
-        throw new AutomationOptionsError("passphrase", "is required by the passphrase secrets provider: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE), or pass passphrase");
+        throw new ConfigError("passphrase", "is required by the passphrase secrets provider: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE), or pass passphrase");
     }
     return {};
 }

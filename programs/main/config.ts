@@ -4,17 +4,17 @@
  * mistake is reported — naming its key — before the program registers a single resource.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { hostKeys } from "../../components/clouds/common";
 import type { WireGuardMesh } from "../../components/overlay";
-import { OverlayConfigError } from "../../components/overlay/errors";
 import { planFabric } from "../../components/overlay/evpn-fabric";
 import { planPrivateNetwork } from "../../components/overlay/evpn-private-network";
 import { overlayMtu } from "../../components/overlay/mtu";
 import { networkCidrOf } from "../../components/overlay/evpn-network";
 import { WireGuardMeshLayout, planMesh } from "../../components/overlay/wireguard-mesh";
-import { RouterApplianceArgs, RouterConfigError, planEdgeVirtualRouter } from "../../components/router/plan";
+import { RouterApplianceArgs, planEdgeVirtualRouter } from "../../components/router/plan";
+import { ConfigError } from "../../components/validation";
 import {
-    CONFIG_NAMESPACE, EdgeClusterSettings, ROUTER_CLOUDS, SECRET_KEYS, StackConfigError, StackSettings, parseStackSettings,
+    CONFIG_NAMESPACE, EdgeClusterSettings, SECRET_KEYS, StackConfigError, StackSettings, cloudDefinition, parseStackSettings, publicIpCount,
+    routerClouds,
 } from "./schema";
 
 /** Keys whose values are plain text, never JSON (a password such as `123` stays a string). */
@@ -65,9 +65,9 @@ export function usesSharedCluster(settings: StackSettings): boolean {
     return settings.sharedCluster ?? settings.edgeClusters.length > 1;
 }
 
-/** The overlay key of each KVM host, in order: `<edge cluster>-host-<i>`. */
+/** The overlay key of each KVM host, in order: `<edge cluster>-<host key>` (what the cloud component's `overlayNodes()` gives). */
 export function overlayHostKeys(cluster: EdgeClusterSettings): string[] {
-    return hostKeys(cluster.hostCount ?? 1).map((key) => `${cluster.name}-${key}`);
+    return cloudDefinition(cluster.cloud).hosts(cluster).map((host) => `${cluster.name}-${host.key}`);
 }
 
 /** The WireGuard MTU for the configured underlay (1420 for 1500). */
@@ -78,12 +78,7 @@ export function wireguardMtu(settings: StackSettings): number {
 /** The edge cluster whose public network holds the router: the configured one, else the first on a cloud with routable public IPs. */
 export function routerEdgeCluster(settings: StackSettings): EdgeClusterSettings {
     const name = settings.router?.edgeCluster;
-    return settings.edgeClusters.find((cluster) => (name === undefined ? ROUTER_CLOUDS.includes(cluster.cloud) : cluster.name === name))!;
-}
-
-/** How many addresses an edge cluster's public network has (every cloud's default is 1). */
-export function publicAddressCount(cluster: EdgeClusterSettings): number {
-    return "publicIps" in cluster ? cluster.publicIps ?? 1 : 0;
+    return settings.edgeClusters.find((cluster) => (name === undefined ? routerClouds().includes(cluster.cloud) : cluster.name === name))!;
 }
 
 /** The router's appliance: an existing template, or an export into `datastoreId` (the configured one wins). */
@@ -128,7 +123,7 @@ function checkPlans(settings: StackSettings): void {
     if (router === undefined) return;
     const template = targets[0].template;
     asConfigError("router.", () => planEdgeVirtualRouter({
-        publicNetwork: { id: pending, addresses: Array.from({ length: publicAddressCount(routerEdgeCluster(settings)) }, () => pending) },
+        publicNetwork: { id: pending, addresses: Array.from({ length: publicIpCount(routerEdgeCluster(settings)) }, () => pending) },
         privateNetwork: { id: pending, gateway: template.GATEWAY, subnet: networkCidrOf(template) },
         appliance: routerAppliance(settings, pending),
         publicIps: router.publicIps,
@@ -149,9 +144,7 @@ function asConfigError<T>(prefix: string, plan: () => T): T {
     try {
         return plan();
     } catch (error) {
-        if (error instanceof OverlayConfigError || error instanceof RouterConfigError) {
-            throw StackConfigError.of(configKey(prefix, error.field), error.message.slice(error.field.length + 2));
-        }
+        if (error instanceof ConfigError) throw StackConfigError.of(configKey(prefix, error.field), error.problem);
         throw error;
     }
 }

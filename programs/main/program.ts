@@ -1,19 +1,19 @@
 /**
  * The main stack program: everything from stack configuration alone. In the seed's order:
  *
- * 1. one cloud provider per (cloud, region), and every edge cluster checked by its component
- *    (after the schema and the overlay and router planners: nothing is created for a bad key);
+ * 1. every edge cluster checked by its cloud's own schema (part of the stack schema), then the
+ *    overlay and router planners: nothing is created for a bad key;
  * 2. with several edge clusters (or `sharedCluster: true`), ONE OpenNebula cluster that every
  *    edge cluster joins, with the default datastores 1 and 2 — so hosts, public networks, the
  *    EVPN network and datastores are all in one cluster and VMs live-migrate between edge clusters;
- * 3. the edge clusters: machines, host configuration, OpenNebula hosts, SSH datastores, public network;
+ * 3. the edge clusters, each with its cloud's explicit provider (one per cloud and region): machines,
+ *    host configuration, OpenNebula hosts, SSH datastores, public network;
  * 4. the overlay: WireGuard on the ingress and every KVM host, then FRR BGP-EVPN with the ingress
  *    as route reflector;
  * 5. the EVPN private network in the cluster(s);
  * 6. the virtual router with SDNAT.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { EdgeSshArgs } from "../../components/edge/types";
 import { EvpnFabric } from "../../components/overlay/evpn-fabric";
 import { networkCidrOf } from "../../components/overlay/evpn-network";
 import { EvpnPrivateNetwork } from "../../components/overlay/evpn-private-network";
@@ -21,10 +21,10 @@ import { WireGuardMesh } from "../../components/overlay/wireguard-mesh";
 import { Cluster } from "../../components/opennebula/resources/cluster";
 import { ClusterMembership } from "../../components/opennebula/resources/cluster-membership";
 import type { ConnectionArgs } from "../../components/opennebula/resources/provider-kit";
+import type { SshArgs } from "../../components/remote/ssh";
 import { EdgeVirtualRouter } from "../../components/router/edge-virtual-router";
 import { readStackSettings, routerAppliance, routerEdgeCluster, usesSharedCluster, wireguardMtu } from "./config";
-import { BuiltEdgeCluster, EdgeClusterContext, SharedSshKeys, buildEdgeCluster, checkEdgeCluster, publicNetworkAddresses } from "./edge-clusters";
-import { CloudProviders } from "./providers";
+import { BuiltEdgeCluster, SharedClusterArgs, StackClouds, buildEdgeCluster } from "./edge-clusters";
 import type { StackSettings } from "./schema";
 
 /** The default datastores (images 1, files 2) that oneprovision shared into every edge cluster. */
@@ -38,8 +38,8 @@ export interface EdgeStackOutputs {
     sharedClusterId?: pulumi.Output<number>;
     /** Per edge cluster: the address each host is registered with, per host key. */
     hostAddresses: Record<string, pulumi.Output<Record<string, string>>>;
-    /** Per edge cluster: the public IPs VMs are reached at. */
-    publicIps: Record<string, pulumi.Output<unknown>>;
+    /** Per edge cluster: the public IPs VMs are reached at (on DigitalOcean, which forwards ports, the hosts' own). */
+    publicIps: Record<string, pulumi.Output<string[]>>;
     /** Per edge cluster: the OpenNebula public network's id. */
     publicNetworkIds: Record<string, pulumi.Output<number | undefined>>;
     /** WireGuard address per overlay node (`ingress`, `<cluster>-host-<i>`), when there is an overlay. */
@@ -56,8 +56,8 @@ export interface EdgeStackOutputs {
 export interface EdgeStack {
     /** What the stack exports. */
     outputs: EdgeStackOutputs;
-    /** The (cloud, region) providers (resource names `aws-eu-west-2` …). */
-    providers: CloudProviders;
+    /** The (cloud, region) providers and the account-wide SSH keys (provider names `aws-eu-west-2` …). */
+    clouds: StackClouds;
     /** The one OpenNebula cluster of the multi-edge layout (`shared-cluster`); absent otherwise. */
     sharedCluster?: Cluster;
     /** The edge clusters, in configuration order. */
@@ -88,20 +88,17 @@ export function buildEdgeStack(settings: StackSettings): EdgeStack {
         password: pulumi.secret(settings.onePassword),
     };
     const ssh = sshArgs(settings);
-    const providers = new CloudProviders();
-    const context: EdgeClusterContext = {
+    const clouds = new StackClouds(`opennebula-edge-${pulumi.getStack()}`);
+    const sharedCluster = usesSharedCluster(settings) ? createSharedCluster(settings, connection) : undefined;
+    const common: SharedClusterArgs = {
         ssh: { ...ssh, publicKey: settings.ssh.publicKey },
         opennebula: { connection, frontendSshPublicKey: settings.opennebula.frontendSshPublicKey, version: settings.opennebula.version },
-        providers,
-        sshKeys: new SharedSshKeys(settings.ssh.publicKey, `opennebula-edge-${pulumi.getStack()}`),
+        ...(sharedCluster ? { cluster: { existingClusterId: sharedCluster.oneId } } : {}),
     };
-    // Every edge cluster is checked by its component before anything with an effect is created.
-    settings.edgeClusters.forEach((cluster, index) => checkEdgeCluster(cluster, index, context));
-    const sharedCluster = usesSharedCluster(settings) ? createSharedCluster(settings, connection) : undefined;
-    if (sharedCluster) context.cluster = { existingClusterId: sharedCluster.oneId };
+    const context = clouds.context(common);
     const edgeClusters = settings.edgeClusters.map((cluster, index) => buildEdgeCluster(cluster, index, context));
 
-    const stack: EdgeStack = { outputs: clusterOutputs(edgeClusters, sharedCluster), providers, sharedCluster, edgeClusters };
+    const stack: EdgeStack = { outputs: clusterOutputs(edgeClusters, sharedCluster), clouds, sharedCluster, edgeClusters };
     if (settings.overlay !== undefined) buildOverlay(settings, ssh, edgeClusters, stack);
     if (settings.privateNetwork !== undefined) buildPrivateNetwork(settings, connection, edgeClusters, stack);
     if (settings.router !== undefined) buildRouter(settings, connection, stack);
@@ -109,7 +106,7 @@ export function buildEdgeStack(settings: StackSettings): EdgeStack {
 }
 
 /** SSH access to every machine; private keys are secrets from the start. */
-function sshArgs(settings: StackSettings): EdgeSshArgs {
+function sshArgs(settings: StackSettings): SshArgs {
     const bastion = settings.ssh.bastion;
     return {
         privateKey: pulumi.secret(settings.sshPrivateKey),
@@ -147,17 +144,17 @@ function clusterOutputs(clusters: BuiltEdgeCluster[], shared: Cluster | undefine
         clusterIds: each((c) => c.component.clusterId),
         ...(shared ? { sharedClusterId: shared.oneId } : {}),
         hostAddresses: each((c) => c.component.hostAddresses),
-        publicIps: each((c) => c.publicIps),
+        publicIps: each((c) => c.component.vmPublicIps),
         publicNetworkIds: each((c) => c.component.publicNetworkId),
     };
 }
 
 /** WireGuard between the ingress and every KVM host, then BGP-EVPN with the ingress as reflector. */
-function buildOverlay(settings: StackSettings, ssh: EdgeSshArgs, clusters: BuiltEdgeCluster[], stack: EdgeStack): void {
+function buildOverlay(settings: StackSettings, ssh: SshArgs, clusters: BuiltEdgeCluster[], stack: EdgeStack): void {
     const overlay = settings.overlay!;
     stack.mesh = new WireGuardMesh("overlay", {
         ingress: { key: overlay.ingress.key, publicIp: overlay.ingress.publicIp, sshUser: overlay.ingress.sshUser },
-        hosts: clusters.flatMap((cluster) => cluster.overlayNodes),
+        hosts: clusters.flatMap((cluster) => cluster.component.overlayNodes()),
         ssh,
         subnet: overlay.subnet,
         topology: overlay.topology,
@@ -194,15 +191,15 @@ function buildPrivateNetwork(settings: StackSettings, connection: ConnectionArgs
 function buildRouter(settings: StackSettings, connection: ConnectionArgs, stack: EdgeStack): void {
     const config = settings.router!;
     const name = routerEdgeCluster(settings).name;
-    const edge = stack.edgeClusters.find((cluster) => cluster.settings.name === name)!;
+    const edge = stack.edgeClusters.find((cluster) => cluster.settings.name === name)!.component;
     const network = stack.privateNetwork!;
-    const addresses = publicNetworkAddresses(edge);
-    // The router takes the first address, which every cloud component pins to host-0.
-    const routerHost = edge.component.hostAddresses.apply((hosts) => hosts["host-0"]);
+    const leases = edge.publicIpLeases;
+    // The router takes the first address; its VM must run on the host that carries it.
+    const routerHost = edge.hostAddresses.apply((hosts) => hosts[leases[0].host]);
     stack.router = new EdgeVirtualRouter("router", {
-        publicNetwork: { id: edge.component.publicNetworkId.apply((id) => id!), addresses },
+        publicNetwork: { id: edge.publicNetworkId.apply((id) => id!), addresses: leases.map((lease) => lease.address) },
         privateNetwork: { id: network.networks.frontend.oneId, gateway: network.gateway, subnet: networkCidrOf(network.templates.frontend) },
-        appliance: routerAppliance(settings, edge.component.datastoreIds.apply((ids) => ids.image!)),
+        appliance: routerAppliance(settings, edge.datastoreIds.apply((ids) => ids.image!)),
         publicIps: config.publicIps,
         mappings: config.mappings,
         routerName: config.name,
@@ -211,8 +208,10 @@ function buildRouter(settings: StackSettings, connection: ConnectionArgs, stack:
         vmTemplate: routerHost.apply((host) => ({ SCHED_REQUIREMENTS: `NAME = "${host}"` })),
         connection,
     });
-    const internetAddresses = pulumi.output(edge.publicIps as pulumi.Output<string[]>);
-    stack.outputs.routerPublicIp = internetAddresses.apply((ips) => ips[0]);
-    stack.outputs.routerMappings = pulumi.all([internetAddresses, pulumi.all(addresses), stack.router.mapping]).apply(([ips, pool, mapping]) =>
-        Object.fromEntries(Object.entries(mapping).map(([address, privateIp]) => [ips[pool.indexOf(address)], privateIp])));
+    const internet = pulumi.all(leases.map((lease) => pulumi.all([lease.address, lease.publicIp])));
+    stack.outputs.routerPublicIp = internet.apply((pairs) => pairs[0][1]);
+    stack.outputs.routerMappings = pulumi.all([internet, stack.router.mapping]).apply(([pairs, mapping]) => {
+        const publicIpOf = new Map(pairs);
+        return Object.fromEntries(Object.entries(mapping).map(([address, privateIp]) => [publicIpOf.get(address)!, privateIp]));
+    });
 }

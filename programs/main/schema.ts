@@ -7,13 +7,16 @@
  * runs the same check before it starts an engine.
  */
 import { z } from "zod";
-import { AWS_MAX_PUBLIC_IPS, AWS_REGIONS } from "../../components/clouds/aws";
-import { DIGITALOCEAN_HYPERVISORS, DIGITALOCEAN_REGIONS, DIGITALOCEAN_SIZES } from "../../components/clouds/digitalocean";
+import { awsCloud } from "../../components/clouds/aws";
+import type { CloudDefinition } from "../../components/clouds/definition";
+import { digitalOceanCloud } from "../../components/clouds/digitalocean";
+import { scalewayCloud } from "../../components/clouds/scaleway";
+import { vultrCloud } from "../../components/clouds/vultr";
+import { ONE_VERSIONS } from "../../components/edge/host-scripts";
+import { LINUX_USER_NAME } from "../../components/validation";
 import {
-    SCALEWAY_GATEWAY_TYPES, SCALEWAY_HYPERVISORS, SCALEWAY_MAX_PUBLIC_IPS, SCALEWAY_OS_IMAGES, SCALEWAY_ZONES,
-} from "../../components/clouds/scaleway";
-import { VULTR_HYPERVISORS, VULTR_MAX_PUBLIC_IPS, VULTR_MODES, VULTR_REGIONS } from "../../components/clouds/vultr";
-import { FIREWALL_MODES, HYPERVISORS, ONE_VERSIONS } from "../../components/edge/host-scripts";
+    cidrSchema, integerSchema, ipv4Schema, issueProblem, portSchema, sshPublicKeySchema, textSchema,
+} from "../../components/validation/schema";
 
 /** The configuration namespace of the main program (`pulumi config set opennebula-edge:…`). */
 export const CONFIG_NAMESPACE = "opennebula-edge";
@@ -21,124 +24,61 @@ export const CONFIG_NAMESPACE = "opennebula-edge";
 /** Keys that hold secrets: set them with `pulumi config set --secret`; their values never appear in errors. */
 export const SECRET_KEYS = ["onePassword", "sshPrivateKey", "bastionPrivateKey"] as const;
 
-/** The clouds an edge cluster can be built on. */
-export const CLOUDS = ["digitalocean", "aws", "vultr", "scaleway"] as const;
-/** A cloud from {@link CLOUDS}. */
-export type Cloud = (typeof CLOUDS)[number];
+/** The clouds an edge cluster can be built on, each defined next to its component. A new cloud is one line here. */
+export const CLOUDS: readonly CloudDefinition[] = [digitalOceanCloud, awsCloud, vultrCloud, scalewayCloud];
+
+/** The definition of a cloud by its `cloud` key. */
+export function cloudDefinition(cloud: string): CloudDefinition {
+    const definition = CLOUDS.find((candidate) => candidate.cloud === cloud);
+    if (definition === undefined) throw new Error(`no cloud ${JSON.stringify(cloud)} (clouds: ${CLOUDS.map((c) => c.cloud).join(", ")})`);
+    return definition;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/([0-9]|[12]\d|3[0-2])$/;
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const LINUX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
-const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
 
-const text = (what: string) => z.string({ error: `must be ${what}` }).min(1, `must be ${what}`);
-const ipv4 = z.string().regex(IPV4, "must be an IPv4 address such as 203.0.113.10");
-const cidr = z.string().regex(CIDR, "must be an IPv4 CIDR such as 172.17.2.0/24");
-const host = z.string().refine((value) => IPV4.test(value) || HOSTNAME.test(value), "must be an IPv4 address or a DNS name");
-const port = z.number().int().min(1).max(65535);
-const linuxUser = z.string().regex(LINUX_USER, "must be a Linux user name (lower-case letters, digits, '_', '-')");
-const sshPublicKey = z.string().trim().regex(SSH_PUBLIC_KEY, "must be one OpenSSH public key line \"TYPE BASE64 [COMMENT]\"");
-const count = (min: number, max: number) => z.number().int().min(min).max(max);
+const host = z.string().refine((value) => ipv4Schema.safeParse(value).success || HOSTNAME.test(value), "must be an IPv4 address or a DNS name");
+const linuxUser = z.string().regex(LINUX_USER_NAME, "must be a Linux user name (lower-case letters, digits, '_', '-')");
+const cidr = cidrSchema();
 
-const firewallPort = z.strictObject({ port, toPort: port.optional(), protocol: z.enum(["tcp", "udp"]).optional() });
-const hostFirewall = z.strictObject({ mode: z.enum(FIREWALL_MODES).optional(), extraPorts: z.array(firewallPort).optional() });
+const [firstCloud, ...otherClouds] = CLOUDS.map((cloud) => cloud.cloud);
 
-/** Fields every edge cluster has, whatever its cloud. */
-const common = {
+/**
+ * An edge cluster in stack configuration: its name, its cloud, and that cloud's settings — checked
+ * by the cloud's own schema, the one its component validates its arguments with.
+ */
+const edgeCluster = z.object({
     /** Resource-name prefix and OpenNebula cluster name: lower-case, starts with a letter, ≤ 24 characters. */
     name: z.string().regex(/^[a-z][a-z0-9-]{0,23}$/, "must be 1-24 lower-case letters, digits or '-', starting with a letter"),
-    hostCount: count(1, 50).optional(),
-    dns: ipv4.optional(),
-    firewall: hostFirewall.optional(),
-};
-
-const digitalOceanCluster = z.strictObject({
-    ...common,
-    cloud: z.literal("digitalocean"),
-    region: z.enum(DIGITALOCEAN_REGIONS),
-    hypervisor: z.enum(DIGITALOCEAN_HYPERVISORS).optional(),
-    size: z.enum(DIGITALOCEAN_SIZES).optional(),
-    image: text("an image slug or id").optional(),
-    vpcId: text("a VPC id").optional(),
-    vpcIpRange: cidr.optional(),
-    cloudFirewall: z.enum(["open", "restricted"]).optional(),
-    sshUser: linuxUser.optional(),
-    sshKeyFingerprint: text("an SSH key fingerprint or id").optional(),
+    /** The cloud, one of {@link CLOUDS}. */
+    cloud: z.enum([firstCloud, ...otherClouds]),
+}).catchall(z.unknown()).superRefine(({ name: _name, cloud, ...settings }, ctx) => {
+    const definition = CLOUDS.find((candidate) => candidate.cloud === cloud);
+    if (definition === undefined) return;
+    const known = ["name", "cloud", ...Object.keys(definition.settings.shape)].join(", ");
+    const result = definition.settings.strict().safeParse(settings, { reportInput: true });
+    for (const issue of result.error?.issues ?? []) {
+        if (issue.code === "unrecognized_keys") {
+            for (const key of issue.keys) ctx.addIssue({ code: "custom", path: [...issue.path, key], message: `is not a known key; known keys here: ${known}` });
+        } else {
+            ctx.addIssue({ code: "custom", path: issue.path, message: issueProblem(issue) });
+        }
+    }
 });
-
-const awsCluster = z.strictObject({
-    ...common,
-    cloud: z.literal("aws"),
-    region: z.enum(AWS_REGIONS),
-    hypervisor: z.enum(HYPERVISORS).optional(),
-    instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, "must be an EC2 instance type such as c5.metal or t3.large").optional(),
-    ami: z.string().regex(/^ami-[0-9a-f]{8,17}$/, "must be an AMI id such as ami-0123456789abcdef0").optional(),
-    rootVolumeSize: count(8, 16384).optional(),
-    availabilityZone: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, "must be an availability zone such as eu-west-2a").optional(),
-    vpcCidr: cidr.optional(),
-    publicIps: count(0, AWS_MAX_PUBLIC_IPS).optional(),
-    securityGroup: z.strictObject({
-        mode: z.enum(["open", "restricted"]).optional(),
-        sshSourceCidrs: z.array(cidr).optional(),
-        extraIngress: z.array(z.strictObject({ port, toPort: port.optional(), protocol: z.enum(["tcp", "udp"]).optional(), cidrs: z.array(cidr).optional() })).optional(),
-    }).optional(),
-    sshUser: linuxUser.optional(),
-    uplinkInterface: text("an interface name").optional(),
-    tags: z.record(z.string(), z.string()).optional(),
-});
-
-const vultrCluster = z.strictObject({
-    ...common,
-    cloud: z.literal("vultr"),
-    region: z.enum(VULTR_REGIONS),
-    hypervisor: z.enum(HYPERVISORS).optional(),
-    mode: z.enum(VULTR_MODES).optional(),
-    plan: text("a Vultr plan id").optional(),
-    osId: count(1, 999999).optional(),
-    publicIps: count(0, VULTR_MAX_PUBLIC_IPS).optional(),
-    vpcCidr: cidr.optional(),
-    cloudFirewall: z.strictObject({ mode: z.enum(["open", "restricted"]).optional(), publicPorts: z.array(firewallPort).optional() }).optional(),
-    uplinkInterface: text("an interface name").optional(),
-});
-
-const scalewayCluster = z.strictObject({
-    ...common,
-    cloud: z.literal("scaleway"),
-    /** The Elastic Metal zone (Scaleway calls it a zone; the key is `region` for every cloud). */
-    region: z.enum(SCALEWAY_ZONES),
-    hypervisor: z.enum(SCALEWAY_HYPERVISORS).optional(),
-    offer: text("an Elastic Metal offer name").optional(),
-    os: z.enum(Object.keys(SCALEWAY_OS_IMAGES) as [keyof typeof SCALEWAY_OS_IMAGES]).optional(),
-    publicIps: count(0, SCALEWAY_MAX_PUBLIC_IPS).optional(),
-    privateNetworkCidr: cidr.optional(),
-    natCidr: cidr.optional(),
-    gatewayType: z.enum(SCALEWAY_GATEWAY_TYPES).optional(),
-    bastion: z.strictObject({ port: port.optional(), allowedIpRanges: z.array(cidr).optional() }).optional(),
-    sshKeyId: text("an IAM SSH key id").optional(),
-    uplinkInterface: text("an interface name").optional(),
-    projectId: text("a Scaleway project id").optional(),
-    tags: z.array(z.string()).optional(),
-});
-
-const CLUSTER_SCHEMAS = { digitalocean: digitalOceanCluster, aws: awsCluster, vultr: vultrCluster, scaleway: scalewayCluster } as const;
-
-const edgeCluster = z.discriminatedUnion("cloud", [digitalOceanCluster, awsCluster, vultrCluster, scalewayCluster]);
 
 const opennebula = z.strictObject({
     endpoint: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, "must be the XML-RPC URL, e.g. http://frontend:2633/RPC2"),
-    username: text("an OpenNebula user name").default("oneadmin"),
-    frontendSshPublicKey: sshPublicKey,
+    username: textSchema("an OpenNebula user name").default("oneadmin"),
+    frontendSshPublicKey: sshPublicKeySchema,
     version: z.enum(ONE_VERSIONS).optional(),
 });
 
 const ssh = z.strictObject({
-    publicKey: sshPublicKey,
-    port: port.optional(),
-    bastion: z.strictObject({ host, user: linuxUser.optional(), port: port.optional() }).optional(),
+    publicKey: sshPublicKeySchema,
+    port: portSchema.optional(),
+    bastion: z.strictObject({ host, user: linuxUser.optional(), port: portSchema.optional() }).optional(),
 });
 
 const overlay = z.strictObject({
@@ -150,17 +90,17 @@ const overlay = z.strictObject({
     subnet: cidr.optional(),
     asn: z.number().int().min(1).max(4294967295).refine((asn) => asn !== 23456, "23456 is AS_TRANS, reserved").optional(),
     topology: z.enum(["mesh", "hub"]).optional(),
-    listenPort: port.optional(),
-    underlayMtu: count(576, 65535).optional(),
+    listenPort: portSchema.optional(),
+    underlayMtu: integerSchema(576, 65535).optional(),
 });
 
 const privateNetwork = z.strictObject({
-    vlanId: count(1, 16777215),
-    name: text("an OpenNebula network name").optional(),
+    vlanId: integerSchema(1, 16777215),
+    name: textSchema("an OpenNebula network name").optional(),
     network: cidr.optional(),
-    addressRange: z.strictObject({ ip: ipv4.optional(), size: count(1, 65536).optional() }).optional(),
-    gateway: ipv4.optional(),
-    dns: z.array(ipv4).min(1).optional(),
+    addressRange: z.strictObject({ ip: ipv4Schema.optional(), size: integerSchema(1, 65536).optional() }).optional(),
+    gateway: ipv4Schema.optional(),
+    dns: z.array(ipv4Schema).min(1).optional(),
 });
 
 /** The virtual router: NIC 0 on an edge cluster's public network, NIC 1 on the EVPN network's first lease. */
@@ -168,27 +108,24 @@ const router = z.strictObject({
     /** The edge cluster whose public network gives the router its public IP (AWS, Vultr or Scaleway). Default: the first such cluster. */
     edgeCluster: z.string().optional(),
     /** OpenNebula name of the virtual router. Default `router`. */
-    name: text("an OpenNebula name").optional(),
+    name: textSchema("an OpenNebula name").optional(),
     /** How many public IPs SDNAT may map to private VMs. Default: all of the cluster's but the router's own. */
-    publicIps: count(0, 64).optional(),
+    publicIps: integerSchema(0, 64).optional(),
     /** Private VMs reached through the next SDNAT public IPs, in order. Default none. */
-    mappings: z.array(z.strictObject({ privateIp: ipv4 })).optional(),
+    mappings: z.array(z.strictObject({ privateIp: ipv4Schema })).optional(),
     /** Masquerade the private network's other traffic out of the public NIC (NAT4). Default false. */
     outboundNat: z.boolean().optional(),
     /** The appliance: exported from the marketplace into the cluster's image datastore, or an existing template. */
     appliance: z.strictObject({
-        appName: text("a marketplace app name").optional(),
-        marketplaceId: count(0, 2147483647).optional(),
-        imageName: text("an image name").optional(),
-        datastoreId: count(0, 2147483647).optional(),
-        templateId: count(0, 2147483647).optional(),
+        appName: textSchema("a marketplace app name").optional(),
+        marketplaceId: integerSchema(0, 2147483647).optional(),
+        imageName: textSchema("an image name").optional(),
+        datastoreId: integerSchema(0, 2147483647).optional(),
+        templateId: integerSchema(0, 2147483647).optional(),
     }).optional(),
     /** More appliance context (`ONEAPP_*` variables). Default none. */
     context: z.record(z.string(), z.string()).optional(),
 });
-
-/** Clouds whose public network carries addresses a virtual router can hold (DigitalOcean forwards ports instead). */
-export const ROUTER_CLOUDS: readonly Cloud[] = ["aws", "vultr", "scaleway"];
 
 /** A secret's text: the error says how to set it, and never shows the value. */
 const secret = (what: string) => z
@@ -214,20 +151,28 @@ export const stackConfigSchema = stackKeys.superRefine(crossChecks);
 
 /** The configuration after the schema, with its defaults. */
 export type StackSettings = z.output<typeof stackConfigSchema>;
-/** One edge cluster of {@link StackSettings}. */
+/** One edge cluster of {@link StackSettings}: its name, its cloud and that cloud's settings. */
 export type EdgeClusterSettings = StackSettings["edgeClusters"][number];
-/** The edge cluster settings of one cloud. */
-export type EdgeClusterSettingsOf<C extends Cloud> = Extract<EdgeClusterSettings, { cloud: C }>;
+
+/** The clouds whose public IPs a virtual router can hold (DigitalOcean forwards ports instead). */
+export function routerClouds(): string[] {
+    return CLOUDS.filter((cloud) => cloud.routesPublicIps).map((cloud) => cloud.cloud);
+}
+
+/** How many public IPs an edge cluster has in all (its hosts' own). */
+export function publicIpCount(cluster: EdgeClusterSettings): number {
+    return cloudDefinition(cluster.cloud).hosts(cluster).reduce((sum, host) => sum + host.publicIps, 0);
+}
 
 /** Rules that span several keys. */
 function crossChecks(config: z.output<typeof stackKeys>, ctx: z.RefinementCtx): void {
+    if (ctx.issues.length > 0) return; // the rules across keys need every key valid on its own
     const add = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
     const clusters = config.edgeClusters;
     const seen = new Map<string, number>();
     clusters.forEach((cluster, i) => {
         if (seen.has(cluster.name)) add(["edgeClusters", i, "name"], `"${cluster.name}" is already the name of edgeClusters[${seen.get(cluster.name)}]; names must be unique`);
         seen.set(cluster.name, i);
-        checkCloudRules(cluster, (key, message) => add(["edgeClusters", i, key], message));
     });
     if (config.sharedCluster === false && config.sharedClusterName !== undefined) {
         add(["sharedClusterName"], "applies only with sharedCluster true (or several edge clusters)");
@@ -246,42 +191,20 @@ function crossChecks(config: z.output<typeof stackKeys>, ctx: z.RefinementCtx): 
 
 /** The router's edge cluster must exist, be on a cloud with routable public IPs, and have at least one. */
 function checkRouterCluster(name: string | undefined, clusters: EdgeClusterSettings[], add: (path: (string | number)[], message: string) => void): void {
-    const eligible = clusters.filter((cluster) => ROUTER_CLOUDS.includes(cluster.cloud)).map((cluster) => cluster.name);
+    const routable = routerClouds();
     if (name === undefined) {
-        if (eligible.length === 0) add(["router"], `needs an edge cluster on ${ROUTER_CLOUDS.join(", ")} (its public network holds the router's public IP; DigitalOcean forwards ports instead)`);
+        if (!clusters.some((cluster) => routable.includes(cluster.cloud))) {
+            add(["router"], `needs an edge cluster on ${routable.join(", ")} (its public network holds the router's public IP; DigitalOcean forwards ports instead)`);
+        }
         return;
     }
     const cluster = clusters.find((candidate) => candidate.name === name);
     if (cluster === undefined) {
         add(["router", "edgeCluster"], `must be the name of an edge cluster: one of ${clusters.map((c) => c.name).join(", ")} (got ${JSON.stringify(name)})`);
-    } else if (!ROUTER_CLOUDS.includes(cluster.cloud)) {
-        add(["router", "edgeCluster"], `must be an edge cluster on ${ROUTER_CLOUDS.join(", ")}: ${name} is on ${cluster.cloud}, which forwards ports instead of routing public IPs`);
-    } else if ("publicIps" in cluster && cluster.publicIps === 0) {
-        add(["router", "edgeCluster"], `${name} has publicIps: 0; the router needs at least one public IP`);
-    }
-}
-
-/** The rules of each cloud that tie several of a cluster's keys together. */
-function checkCloudRules(cluster: EdgeClusterSettings, add: (key: string, message: string) => void): void {
-    if (cluster.cloud === "aws") {
-        const instanceType = cluster.instanceType ?? "c5.metal";
-        const metal = instanceType.split(".")[1].startsWith("metal");
-        if (cluster.hypervisor === "kvm" && !metal) add("hypervisor", `kvm needs a metal instance type (*.metal); ${instanceType} has no hardware virtualization — use qemu or lxc`);
-        if (cluster.availabilityZone !== undefined && !new RegExp(`^${cluster.region}[a-z]$`).test(cluster.availabilityZone)) {
-            add("availabilityZone", `must be a zone of ${cluster.region}, e.g. ${cluster.region}b (got ${JSON.stringify(cluster.availabilityZone)})`);
-        }
-    }
-    if (cluster.cloud === "vultr") {
-        const mode = cluster.mode ?? "virtual";
-        const allowed = VULTR_HYPERVISORS[mode];
-        if (cluster.hypervisor !== undefined && !allowed.includes(cluster.hypervisor)) {
-            add("hypervisor", `must be one of ${allowed.join(", ")} in mode ${mode} (got ${JSON.stringify(cluster.hypervisor)})`);
-        }
-        if (mode === "metal" && cluster.vpcCidr !== undefined) add("vpcCidr", "applies to mode virtual only");
-        if (mode === "metal" && cluster.cloudFirewall !== undefined) add("cloudFirewall", "applies to mode virtual only (use firewall, the host firewall)");
-    }
-    if (cluster.cloud === "digitalocean" && cluster.vpcId !== undefined && cluster.vpcIpRange !== undefined) {
-        add("vpcIpRange", "give either vpcId (an existing VPC) or vpcIpRange (a new one), not both");
+    } else if (!routable.includes(cluster.cloud)) {
+        add(["router", "edgeCluster"], `must be an edge cluster on ${routable.join(", ")}: ${name} is on ${cluster.cloud}, which forwards ports instead of routing public IPs`);
+    } else if (publicIpCount(cluster) === 0) {
+        add(["router", "edgeCluster"], `${name} has no public IPs (publicIps: 0); the router needs at least one`);
     }
 }
 
@@ -320,7 +243,7 @@ export function parseStackSettings(raw: Record<string, unknown>): StackSettings 
     if (result.success) return result.data;
     throw new StackConfigError(result.error.issues.flatMap((issue): StackConfigIssue[] => {
         if (issue.code === "unrecognized_keys") {
-            const known = knownKeysAt(issue.path, raw);
+            const known = knownKeysAt(issue.path);
             const hint = known ? `; known keys here: ${known.join(", ")}` : "";
             return issue.keys.map((key) => ({ key: keyOf([...issue.path, key]), problem: `is not a known key${hint}` }));
         }
@@ -334,45 +257,10 @@ export function keyOf(path: readonly PropertyKey[]): string {
     return `${CONFIG_NAMESPACE}:${String(path[0] ?? "")}${rest}`;
 }
 
-/** A problem in words: what is allowed, and (except for secrets) what was given. */
+/** A problem in words, as the components say it; a secret's value is never shown. */
 function problemOf(issue: z.core.$ZodIssue): string {
     const isSecret = (SECRET_KEYS as readonly PropertyKey[]).includes(issue.path[0]);
-    const input = (issue as { input?: unknown }).input;
-    const got = isSecret || input === undefined || typeof input === "object" ? "" : ` (got ${JSON.stringify(input)})`;
-    // A message written in this schema says it best; zod's own ("Too small: …", "Invalid …") are reworded.
-    if (!/^(Invalid|Too (small|big)|Unrecognized)/.test(issue.message)) return `${issue.message}${got}`;
-    switch (issue.code) {
-        case "invalid_value":
-            return `must be one of ${issue.values.map(String).join(", ")}${got}${versionHint(issue.path, input)}`;
-        case "invalid_union": {
-            const options = (issue as { options?: unknown[] }).options;
-            const value = (input as Record<string, unknown> | undefined)?.cloud;
-            return options ? `must be one of ${options.join(", ")} (got ${JSON.stringify(value)})` : issue.message;
-        }
-        case "invalid_type":
-            if (input === undefined) return "is required";
-            return `must be ${article(issue.expected)}${got}`;
-        case "too_small":
-        case "too_big":
-            return `${rangeProblem(issue.code, issue.origin, Number(issue.code === "too_small" ? issue.minimum : issue.maximum))}${got}`;
-        default:
-            return `${issue.message}${got}`;
-    }
-}
-
-/** "must be at least 1", "must list at most 5 items", "must have at least 1 character". */
-function rangeProblem(code: "too_small" | "too_big", origin: string, limit: number): string {
-    const bound = code === "too_small" ? "at least" : "at most";
-    if (origin === "array") return `must list ${bound} ${limit} item${limit === 1 ? "" : "s"}`;
-    if (origin === "string") return `must have ${bound} ${limit} character${limit === 1 ? "" : "s"}`;
-    return `must be ${bound} ${limit}`;
-}
-
-function article(expected: string): string {
-    if (expected === "int") return "an integer";
-    if (expected === "array") return "a list";
-    if (expected === "object") return "a map of keys";
-    return `a ${expected}`;
+    return `${issueProblem(issue, isSecret)}${versionHint(issue.path, (issue as { input?: unknown }).input)}`;
 }
 
 /** YAML reads `version: 6.10` as the number 6.1: say to quote it. */
@@ -380,12 +268,7 @@ function versionHint(path: readonly PropertyKey[], input: unknown): string {
     return path.join(".") === "opennebula.version" && typeof input === "number" ? ` — quote it in YAML: version: "6.10"` : "";
 }
 
-/** The keys allowed where an unknown key was found (the top level, or an edge cluster of a known cloud). */
-function knownKeysAt(path: readonly PropertyKey[], raw: Record<string, unknown>): string[] | undefined {
-    if (path.length === 0) return Object.keys(stackConfigSchema.shape);
-    if (path.length === 2 && path[0] === "edgeClusters") {
-        const cloud = (raw.edgeClusters as Record<string, unknown>[] | undefined)?.[path[1] as number]?.cloud as Cloud;
-        return CLUSTER_SCHEMAS[cloud] ? Object.keys(CLUSTER_SCHEMAS[cloud].shape) : undefined;
-    }
-    return undefined;
+/** The keys allowed where an unknown key was found at the top level. */
+function knownKeysAt(path: readonly PropertyKey[]): string[] | undefined {
+    return path.length === 0 ? Object.keys(stackConfigSchema.shape) : undefined;
 }

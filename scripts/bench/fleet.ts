@@ -17,7 +17,7 @@ import type { ConnectionArgs } from "../../components/opennebula/resources/provi
 import { VirtualNetwork } from "../../components/opennebula/resources/virtual-network";
 import { EvpnFabric } from "../../components/overlay/evpn-fabric";
 import { EvpnPrivateNetwork } from "../../components/overlay/evpn-private-network";
-import type { OverlayNode } from "../../components/overlay/remote";
+import type { RemoteNode } from "../../components/remote/ssh";
 import type { WireGuardTopology } from "../../components/overlay/wireguard-config";
 import { WireGuardMesh } from "../../components/overlay/wireguard-mesh";
 
@@ -88,7 +88,7 @@ export function fleetProgram(options: FleetOptions): { clusters: DigitalOceanEdg
             hostCount,
             ssh,
             // DigitalOcean takes one public key once per account: later clusters reuse the first one's.
-            sshKeyFingerprint: index === 0 ? undefined : clusters[0].sshKeyFingerprint,
+            sshKeyId: index === 0 ? undefined : clusters[0].sshKeyFingerprint,
             vpcIpRange: `10.${10 + Math.floor(index / 250)}.${index % 250}.0/24`,
             opennebula: { connection, frontendSshPublicKey: ONEADMIN_KEY },
         }));
@@ -96,15 +96,9 @@ export function fleetProgram(options: FleetOptions): { clusters: DigitalOceanEdg
     if (options.withoutOverlay) return { clusters };
 
     const machine = new StandInMachine("ingress");
-    const ingress: OverlayNode = { key: "ingress", publicIp: machine.publicIp, sshUser: "root", dependsOn: [machine] };
-    const hosts: OverlayNode[] = clusters.flatMap((cluster, index) =>
-        Object.entries(cluster.droplets).map(([key, droplet]) => ({
-            key: `${clusterName(index)}-${key}`,
-            publicIp: droplet.ipv4Address,
-            sshUser: "root",
-            // A host joins the overlay once its edge configuration (firewall included) is done.
-            dependsOn: [cluster.edge.configured[key]],
-        })));
+    const ingress: RemoteNode = { key: "ingress", publicIp: machine.publicIp, sshUser: "root", dependsOn: [machine] };
+    // A host joins the overlay once its edge configuration (firewall included) is done.
+    const hosts = clusters.flatMap((cluster) => cluster.overlayNodes());
     const mesh = new WireGuardMesh("overlay", { ingress, hosts, ssh, subnet: WG_SUBNET, topology: options.topology ?? "hub" });
     new EvpnFabric("fabric", { mesh });
     new EvpnPrivateNetwork("private", {

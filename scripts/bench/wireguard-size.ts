@@ -9,7 +9,7 @@
  * every 2 minutes while it carries traffic, keepalives included).
  */
 import { performance } from "node:perf_hooks";
-import { readHostScript, toStdin } from "../../components/edge/host-scripts";
+import { readHostScript, toStdin } from "../../components/remote/host-script";
 import {
     WireGuardPlan, WireGuardTopology, planWireGuard, wireguardScriptEnvironment,
 } from "../../components/overlay/wireguard-config";

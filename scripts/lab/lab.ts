@@ -18,7 +18,7 @@
 import { ChildProcess } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { Ipv4Cidr, numberToIpv4, parseIpv4Cidr } from "../../components/overlay/addressing";
+import { Ipv4Cidr, ipv4Cidr, numberToIpv4 } from "../../components/validation";
 import { networkCidrOf } from "../../components/overlay/evpn-network";
 import { frrScriptEnvironment } from "../../components/overlay/frr-config";
 import { planVxlanDevice, VxlanDevicePlan } from "../../components/overlay/vxlan-device";
@@ -721,7 +721,7 @@ export class Lab {
     }
 
     private networkCidr(): Ipv4Cidr {
-        return parseIpv4Cidr(networkCidrOf(this.topology.network), "network");
+        return ipv4Cidr("network", networkCidrOf(this.topology.network));
     }
 
     private runVariable(): Record<string, string> {

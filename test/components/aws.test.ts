@@ -11,7 +11,10 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     AWS_REGIONS, AwsEdgeCluster, AwsEdgeClusterArgs, awsSecurityGroupRules, checkProviderRegion, awsUserData, planAwsEdgeCluster, releaseAddressesCommand,
 } from "../../components/clouds/aws";
-import { publicForwardingScript, readHostScript, sysctlScript } from "../../components/edge/host-scripts";
+import { cloudFirewallPlan, defaultSlot } from "../../components/clouds/settings";
+import { addToIpv4, cidrContains, ipv4Cidr, peerOf31 } from "../../components/validation";
+import { publicForwardingScript, sysctlScript } from "../../components/edge/host-scripts";
+import { readHostScript } from "../../components/remote/host-script";
 import { Lab, connect, must, mustRunScript, netnsSkipReason, nsName, run } from "../host/netns";
 import { RecordedProgram, RecordedResource, runProgram } from "../support/pulumi-mocks";
 import { environmentOf, unsecret, valueOf } from "../support/stdin";
@@ -38,17 +41,21 @@ const T = {
     oneNetwork: "pulumi-nodejs:dynamic/opennebula-edge:VirtualNetwork",
 };
 
-/** Deterministic addresses per cluster: hosts 203.0.113.(base + i), Elastic IPs 198.51.100.(base + i). */
+/** Deterministic addresses per cluster: host i at 203.0.113.(base + i), its Elastic IP j at 198.51.100.(base + 5i + j). */
 const ADDRESS_BASE: Record<string, number> = { london: 10, california: 50, edge: 90 };
 
+/** Named hosts count as hosts 30, 31 … of the numbering above. */
+const NAMED_HOSTS = ["kvm-a", "kvm-b", "kvm-c"];
+
 function mockOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
-    const match = /^([a-z]+)-(host|ip)-(\d+)$/.exec(args.name);
+    const match = /^([a-z]+)-(host-\d+|kvm-[a-z])(?:-ip-(\d+))?$/.exec(args.name);
     const base = match ? ADDRESS_BASE[match[1]] : 0;
+    const host = match === null ? 0 : match[2].startsWith("host-") ? Number(match[2].slice(5)) : 30 + NAMED_HOSTS.indexOf(match[2]);
     switch (args.type) {
         case T.instance:
-            return { publicIp: `203.0.113.${base + Number(match![3])}`, primaryNetworkInterfaceId: `eni-${args.name}` };
+            return { publicIp: `203.0.113.${base + host}`, primaryNetworkInterfaceId: `eni-${args.name}` };
         case T.eip:
-            return { publicIp: `198.51.100.${base + Number(match![3])}`, allocationId: `eipalloc-${args.name}` };
+            return { publicIp: `198.51.100.${base + 5 * host + Number(match![3])}`, allocationId: `eipalloc-${args.name}` };
         case T.vpc:
             return { mainRouteTableId: `rtb-${args.name}` };
         case T.key:
@@ -76,7 +83,7 @@ function provider(name: string, region: string): aws.Provider {
     return new aws.Provider(name, { region });
 }
 
-function clusterArgs(awsProvider: aws.Provider, region: string, extra: Partial<AwsEdgeClusterArgs> = {}): AwsEdgeClusterArgs {
+function clusterArgs(awsProvider: aws.Provider, region: AwsEdgeClusterArgs["region"], extra: Partial<AwsEdgeClusterArgs> = {}): AwsEdgeClusterArgs {
     return {
         provider: awsProvider,
         region,
@@ -93,11 +100,14 @@ function awsResources(program: RecordedProgram): RecordedResource[] {
     return program.resources.filter((r) => r.type.startsWith("aws:"));
 }
 
+/** Two hosts, three Elastic IPs: two on host-0, one on host-1. */
+const TWO_HOSTS_THREE_IPS: Partial<AwsEdgeClusterArgs> = { hosts: { "host-0": { publicIps: 2 }, "host-1": { publicIps: 1 } } };
+
 describe("AwsEdgeCluster (mocks)", function () {
     this.timeout(60_000);
 
     it("builds the VPC, subnet, gateway, route, security group, key pair, metal instances and Elastic IPs", async function () {
-        const program = await run_(() => new AwsEdgeCluster("london", clusterArgs(provider("aws-london", "eu-west-2"), "eu-west-2", { hostCount: 2, publicIps: 3 })));
+        const program = await run_(() => new AwsEdgeCluster("london", clusterArgs(provider("aws-london", "eu-west-2"), "eu-west-2", TWO_HOSTS_THREE_IPS)));
         const count = (type: string) => program.ofType(type).length;
         assert.deepStrictEqual(
             [T.vpc, T.subnet, T.igw, T.route, T.sg, T.key, T.instance, T.eip, T.association].map(count),
@@ -128,16 +138,16 @@ describe("AwsEdgeCluster (mocks)", function () {
             assert.deepStrictEqual(host.rootBlockDevice, { volumeSize: 512, volumeType: "gp3", encrypted: true, deleteOnTermination: true });
             assert.deepStrictEqual(host.metadataOptions, { httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" });
         }
-        assert.deepStrictEqual(hosts.map((h) => h.privateIp), ["10.0.0.4", "10.0.0.5"], "oneprovision's fixed addresses");
-        assert.deepStrictEqual(hosts.map((h) => h.secondaryPrivateIps), [["10.0.1.16", "10.0.1.20"], ["10.0.1.18"]], "Elastic IPs round-robin");
+        assert.deepStrictEqual(hosts.map((h) => h.privateIp), ["10.0.0.4", "10.0.0.5"], "oneprovision's fixed addresses: host-<n> at .0.(4 + n)");
+        assert.deepStrictEqual(hosts.map((h) => h.secondaryPrivateIps), [["10.0.128.0", "10.0.128.2"], ["10.0.128.10"]], "each host's own Elastic IPs, placed by its slot");
 
-        for (const [i, hostIndex] of [0, 1, 0].entries()) {
-            assert.deepStrictEqual(program.named(`london-ip-${i}`).inputs.domain, "vpc");
-            const association = program.named(`london-ip-${i}-association`).inputs;
+        for (const [host, j, address] of [[0, 0, "10.0.128.0"], [0, 1, "10.0.128.2"], [1, 0, "10.0.128.10"]] as const) {
+            assert.deepStrictEqual(program.named(`london-host-${host}-ip-${j}`).inputs.domain, "vpc");
+            const association = program.named(`london-host-${host}-ip-${j}-association`).inputs;
             assert.deepStrictEqual(association, {
-                allocationId: `eipalloc-london-ip-${i}`,
-                networkInterfaceId: `eni-london-host-${hostIndex}`,
-                privateIpAddress: `10.0.1.${16 + 2 * i}`,
+                allocationId: `eipalloc-london-host-${host}-ip-${j}`,
+                networkInterfaceId: `eni-london-host-${host}`,
+                privateIpAddress: address,
             });
         }
 
@@ -149,7 +159,7 @@ describe("AwsEdgeCluster (mocks)", function () {
     });
 
     it("gives every AWS resource and the image lookup the explicit provider, and the component as parent", async function () {
-        const program = await run_(() => new AwsEdgeCluster("london", clusterArgs(provider("aws-london", "eu-west-2"), "eu-west-2", { hostCount: 2, publicIps: 2 })));
+        const program = await run_(() => new AwsEdgeCluster("london", clusterArgs(provider("aws-london", "eu-west-2"), "eu-west-2", { hostCount: 2, publicIps: 1 })));
         const resources = awsResources(program);
         assert.strictEqual(resources.length, 12, "6 for the network and key, 2 instances, 2 Elastic IPs and their associations");
         for (const r of resources) {
@@ -165,24 +175,28 @@ describe("AwsEdgeCluster (mocks)", function () {
         assert.strictEqual(program.named("london").type, "opennebula-edge:clouds:AwsEdgeCluster");
     });
 
-    it("carries exactly the Elastic IPs in the public network, each host forwarding the ones pinned to it", async function () {
+    it("carries exactly the Elastic IPs in the public network, each host forwarding the ones it owns", async function () {
         let cluster: AwsEdgeCluster | undefined;
         const program = await run_(() => {
-            cluster = new AwsEdgeCluster("london", clusterArgs(provider("aws-london", "eu-west-2"), "eu-west-2", { hostCount: 3, publicIps: 4, dns: "9.9.9.9" }));
+            cluster = new AwsEdgeCluster("london", clusterArgs(provider("aws-london", "eu-west-2"), "eu-west-2", {
+                hosts: { "host-0": { publicIps: 2 }, "host-1": {}, "host-2": {} }, publicIps: 1, dns: "9.9.9.9",
+            }));
         });
         const network = program.ofType(T.oneNetwork);
         assert.strictEqual(network.length, 1);
         assert.strictEqual(network[0].inputs.vnMad, "bridge");
         assert.deepStrictEqual(network[0].inputs.template, { BRIDGE: "br0", NETROLE: "public", DNS: "9.9.9.9" });
-        assert.deepStrictEqual(network[0].inputs.addressRanges, [0, 1, 2, 3].map((i) => ({
-            TYPE: "IP4", IP: `10.0.1.${16 + 2 * i}`, SIZE: 1, NETWORK_MASK: "255.255.255.254", GATEWAY: `10.0.1.${17 + 2 * i}`,
-            EXTERNAL_IP: `198.51.100.${10 + i}`, EDGE_HOST: `203.0.113.${10 + (i % 3)}`,
+        // host, Elastic IP, VM address: host-<n>'s IP j maps to 10.0.128.0 + 2·(5n + j).
+        const leases = [[0, 10, 0], [0, 11, 2], [1, 15, 10], [2, 20, 20]];
+        assert.deepStrictEqual(network[0].inputs.addressRanges, leases.map(([host, eip, vm]) => ({
+            TYPE: "IP4", IP: `10.0.128.${vm}`, SIZE: 1, NETWORK_MASK: "255.255.255.254", GATEWAY: `10.0.128.${vm + 1}`,
+            EXTERNAL_IP: `198.51.100.${eip}`, EDGE_HOST: `203.0.113.${10 + host}`,
         })));
 
         const expected: Record<string, { pairs: string; gateways: string }> = {
-            "host-0": { pairs: "198.51.100.10=10.0.1.16 198.51.100.13=10.0.1.22", gateways: "10.0.1.17 10.0.1.23" },
-            "host-1": { pairs: "198.51.100.11=10.0.1.18", gateways: "10.0.1.19" },
-            "host-2": { pairs: "198.51.100.12=10.0.1.20", gateways: "10.0.1.21" },
+            "host-0": { pairs: "198.51.100.10=10.0.128.0 198.51.100.11=10.0.128.2", gateways: "10.0.128.1 10.0.128.3" },
+            "host-1": { pairs: "198.51.100.15=10.0.128.10", gateways: "10.0.128.11" },
+            "host-2": { pairs: "198.51.100.20=10.0.128.20", gateways: "10.0.128.21" },
         };
         for (const [key, want] of Object.entries(expected)) {
             const env = environmentOf(program.named(`london-one-${key}-forwarding`).inputs.stdin);
@@ -193,20 +207,22 @@ describe("AwsEdgeCluster (mocks)", function () {
             );
         }
 
-        assert.deepStrictEqual(await valueOf(cluster!.publicIps), ["198.51.100.10", "198.51.100.11", "198.51.100.12", "198.51.100.13"]);
+        assert.deepStrictEqual(await valueOf(cluster!.vmPublicIps), ["198.51.100.10", "198.51.100.11", "198.51.100.15", "198.51.100.20"]);
         assert.deepStrictEqual(await valueOf(cluster!.publicIpHosts), {
-            "198.51.100.10": "host-0", "198.51.100.11": "host-1", "198.51.100.12": "host-2", "198.51.100.13": "host-0",
+            "198.51.100.10": "host-0", "198.51.100.11": "host-0", "198.51.100.15": "host-1", "198.51.100.20": "host-2",
         });
-        assert.deepStrictEqual(await valueOf(cluster!.publicIpPrivateIps), {
-            "198.51.100.10": "10.0.1.16", "198.51.100.11": "10.0.1.18", "198.51.100.12": "10.0.1.20", "198.51.100.13": "10.0.1.22",
-        });
-        assert.deepStrictEqual(await valueOf(cluster!.instanceIds), { "host-0": "london-host-0-id", "host-1": "london-host-1-id", "host-2": "london-host-2-id" });
+        assert.deepStrictEqual(cluster!.publicIpLeases.map((lease) => [lease.host, lease.address, lease.translated]), [
+            ["host-0", "10.0.128.0", true], ["host-0", "10.0.128.2", true], ["host-1", "10.0.128.10", true], ["host-2", "10.0.128.20", true],
+        ]);
+        assert.deepStrictEqual(await valueOf(cluster!.hosts), Object.fromEntries([0, 1, 2].map((i) => [`host-${i}`, {
+            publicIp: `203.0.113.${10 + i}`, privateIp: `10.0.0.${4 + i}`, sshUser: "ubuntu", machineId: `london-host-${i}-id`,
+        }])));
         assert.strictEqual(await valueOf(cluster!.vpcId), "london-vpc-id");
         assert.deepStrictEqual(await valueOf(cluster!.hostAddresses), { "host-0": "203.0.113.10", "host-1": "203.0.113.11", "host-2": "203.0.113.12" });
     });
 
     it("configures each host after its instance and Elastic IP associations, runs the firewall everywhere, registers after configuration", async function () {
-        const program = await run_(() => new AwsEdgeCluster("london", clusterArgs(provider("aws-london", "eu-west-2"), "eu-west-2", { hostCount: 2, publicIps: 3 })));
+        const program = await run_(() => new AwsEdgeCluster("london", clusterArgs(provider("aws-london", "eu-west-2"), "eu-west-2", TWO_HOSTS_THREE_IPS)));
         const firewallScriptText = readHostScript("firewall.sh");
         assert.match(firewallScriptText, /remove_oneprovision_rejects/, "firewall.sh removes the REJECT rule that blocks live migration");
         for (const [i, key] of ["host-0", "host-1"].entries()) {
@@ -221,16 +237,18 @@ describe("AwsEdgeCluster (mocks)", function () {
             assert.ok(program.dependsOn(`london-one-${key}`, `london-one-${key}-forwarding`), "the OpenNebula host waits for the configuration");
             assert.ok(!program.dependsOn(`london-one-${key}`, `london-one-host-${1 - i}-firewall`), "hosts do not wait for each other");
         }
-        for (const [i, hostIndex] of [0, 1, 0].entries()) {
-            assert.ok(program.dependsOn(`london-one-host-${hostIndex}-repo`, `london-ip-${i}-association`), `host-${hostIndex} waits for Elastic IP ${i}`);
+        for (const ip of ["host-0-ip-0", "host-0-ip-1", "host-1-ip-0"]) {
+            const host = ip.slice(0, 6);
+            assert.ok(program.dependsOn(`london-one-${host}-repo`, `london-${ip}-association`), `${host} waits for its Elastic IP ${ip}`);
         }
+        assert.ok(!program.dependsOn("london-one-host-1-repo", "london-host-0-ip-0-association"), "a host does not wait for another's Elastic IPs");
         assert.ok(program.dependsOn("london-host-0", "london-default-route"), "instances boot with a route to the internet");
-        assert.ok(program.dependsOn("london-ip-0-association", "london-igw"), "associations come after the internet gateway");
+        assert.ok(program.dependsOn("london-host-0-ip-0-association", "london-igw"), "associations come after the internet gateway");
         for (const r of program.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/opennebula-edge:"))) {
             if (r.name === "london-one-cluster") continue;
             assert.ok(program.dependsOn(r.name, "london-one-cluster"), `${r.name} belongs to the cluster`);
         }
-        assert.ok(program.dependsOn("london-one-public", "london-ip-2"), "the public network carries the allocated Elastic IPs");
+        assert.ok(program.dependsOn("london-one-public", "london-host-1-ip-0"), "the public network carries the allocated Elastic IPs");
         assert.deepStrictEqual(program.ofType(T.oneHost).map((h) => [h.inputs.name, h.inputs.imMad]), [["203.0.113.10", "kvm"], ["203.0.113.11", "kvm"]]);
         assert.strictEqual(program.named("london-one-cluster").inputs.name, "london");
         assert.strictEqual(program.named("london-one-system").inputs.template.REPLICA_HOST, "203.0.113.10");
@@ -260,7 +278,7 @@ describe("AwsEdgeCluster (mocks)", function () {
     });
 
     it("runs virtual instances with qemu, a 100 GB disk and the ens5 uplink", async function () {
-        const program = await run_(() => new AwsEdgeCluster("edge", clusterArgs(provider("aws-ohio", "us-east-2"), "us-east-2", { instanceType: "t3.large" })));
+        const program = await run_(() => new AwsEdgeCluster("edge", clusterArgs(provider("aws-ohio", "us-east-2"), "us-east-2", { instanceType: "t3.large", publicIps: 1 })));
         const host = program.named("edge-host-0").inputs;
         assert.deepStrictEqual([host.instanceType, host.rootBlockDevice.volumeSize, host.availabilityZone], ["t3.large", 100, "us-east-2a"]);
         assert.strictEqual(environmentOf(program.named("edge-one-host-0-node").inputs.stdin).HYPERVISOR, "qemu");
@@ -271,7 +289,8 @@ describe("AwsEdgeCluster (mocks)", function () {
     it("restricts the security group to SSH, WireGuard and ICMP from outside and the cluster's ports inside the VPC", async function () {
         const program = await run_(() => new AwsEdgeCluster("edge", clusterArgs(provider("aws-oregon", "us-west-2"), "us-west-2", {
             vpcCidr: "172.20.0.0/16",
-            securityGroup: { mode: "restricted", sshSourceCidrs: ["192.0.2.0/24"], extraIngress: [{ port: 443 }, { port: 60000, toPort: 60100, protocol: "udp", cidrs: ["198.51.100.0/24"] }] },
+            cloudFirewall: { mode: "restricted", sshSources: ["192.0.2.0/24"], extraRules: [{ port: 443 }, { port: 60000, toPort: 60100, protocol: "udp", sources: ["198.51.100.0/24"] }] },
+            publicIps: 1,
         })));
         const ingress = program.named("edge-sg").inputs.ingress.map((r: any) => `${r.protocol} ${r.fromPort}-${r.toPort} ${r.cidrBlocks.join(",")}`);
         assert.deepStrictEqual(ingress, [
@@ -287,7 +306,7 @@ describe("AwsEdgeCluster (mocks)", function () {
             "udp 60000-60100 198.51.100.0/24",
         ]);
         assert.deepStrictEqual(program.named("edge-host-0").inputs.privateIp, "172.20.0.4");
-        assert.deepStrictEqual(program.named("edge-host-0").inputs.secondaryPrivateIps, ["172.20.1.16"]);
+        assert.deepStrictEqual(program.named("edge-host-0").inputs.secondaryPrivateIps, ["172.20.128.0"]);
     });
 
     it("uses a given image without looking one up, and builds no public network without Elastic IPs", async function () {
@@ -336,10 +355,18 @@ describe("AwsEdgeCluster (mocks)", function () {
 
 
     const bad: [string, (a: AwsEdgeClusterArgs) => void, RegExp][] = [
-        ["an unknown region", (a) => (a.region = "eu-west-9"), /^region: must be one of us-east-1, .*eu-west-2/],
+        ["an unknown region", (a) => (a.region = "eu-west-9" as never), /^region: must be one of us-east-1, .*eu-west-2/],
         ["0 hosts", (a) => (a.hostCount = 0), /^hostCount: must be an integer from 1 to 50 \(got 0\)/],
         ["51 hosts", (a) => (a.hostCount = 51), /^hostCount: must be an integer from 1 to 50 \(got 51\)/],
-        ["6 Elastic IPs", (a) => (a.publicIps = 6), /^publicIps: must be at most 5: the default Elastic IP quota/],
+        ["6 Elastic IPs on one host", (a) => (a.publicIps = 6), /^publicIps: must be an integer from 0 to 5 \(got 6\)/],
+        ["6 Elastic IPs in all", (a) => ((a.hostCount = 2), (a.publicIps = 3)), /^publicIps: asks for 6 public IPs in all \(host-0: 3, host-1: 3\); at most 5: the default Elastic IP quota is 5 per region/],
+        ["6 Elastic IPs over named hosts", (a) => (a.hosts = { "kvm-a": { publicIps: 5 }, "kvm-b": { publicIps: 1 } }), /^hosts: asks for 6 public IPs in all \(kvm-a: 5, kvm-b: 1\); at most 5/],
+        ["both hosts and hostCount", (a) => ((a.hosts = ["kvm-a"]), (a.hostCount = 2)), /^hostCount: give either hosts \(named hosts\) or hostCount \(host-0 …\), not both/],
+        ["a host key that is no key", (a) => (a.hosts = { "KVM A": {} }), /^hosts\.KVM A: "KVM A" is not a host key/],
+        ["a host listed twice", (a) => (a.hosts = ["kvm-a", "kvm-a"]), /^hosts\[1\]: lists "kvm-a" twice; host keys must be unique/],
+        ["two hosts on one slot", (a) => (a.hosts = { "kvm-a": { slot: 3 }, "host-3": {} }), /^hosts\.host-3: has slot 3, as kvm-a has/],
+        ["a slot out of range", (a) => (a.hosts = { "kvm-a": { slot: 3072 } }), /^hosts\.kvm-a\.slot: must be an integer from 0 to 3071 \(got 3072\)/],
+        ["an unknown per-host setting", (a) => (a.hosts = { "kvm-a": { size: "big" } as never }), /^hosts\.kvm-a\.size: is not a known key/],
         ["a negative number of Elastic IPs", (a) => (a.publicIps = -1), /^publicIps: must be an integer from 0 to 5/],
         ["a VPC that is not a /16", (a) => (a.vpcCidr = "10.0.0.0/20"), /^vpcCidr: must have a prefix length from \/16 to \/16/],
         ["a VPC CIDR with host bits", (a) => (a.vpcCidr = "10.1.2.0/16"), /^vpcCidr: must be a network address/],
@@ -357,15 +384,16 @@ describe("AwsEdgeCluster (mocks)", function () {
         ["a malformed AMI id", (a) => (a.ami = "ubuntu-22.04"), /^ami: must be an AMI id/],
         ["a root volume too small", (a) => (a.rootVolumeSize = 4), /^rootVolumeSize: must be an integer from 8 to 16384/],
         ["a bad SSH user", (a) => (a.sshUser = "root; rm"), /^sshUser: must be a Linux user name/],
-        ["the bridge as uplink", (a) => (a.uplinkInterface = "br0"), /^uplinkInterface: must be an interface name/],
-        ["an unknown security group mode", (a) => (a.securityGroup = { mode: "closed" as never }), /^securityGroup\.mode: must be one of open, restricted/],
-        ["SSH sources with the open group", (a) => (a.securityGroup = { sshSourceCidrs: ["192.0.2.0/24"] }), /^securityGroup: sshSourceCidrs and extraIngress apply to mode restricted only/],
-        ["a bad SSH source", (a) => (a.securityGroup = { mode: "restricted", sshSourceCidrs: ["192.0.2.1/24"] }), /^securityGroup\.sshSourceCidrs\[0\]: must be a network address/],
-        ["a bad extra port", (a) => (a.securityGroup = { mode: "restricted", extraIngress: [{ port: 70000 }] }), /^securityGroup\.extraIngress\[0\]\.port: must be an integer from 1 to 65535/],
-        ["a port range backwards", (a) => (a.securityGroup = { mode: "restricted", extraIngress: [{ port: 500, toPort: 400 }] }), /^securityGroup\.extraIngress\[0\]\.toPort: must be an integer from 500 to 65535/],
+        ["the bridge as uplink", (a) => (a.uplinkInterface = "br0"), /^uplinkInterface: must not be br0, the VMs' bridge/],
+        ["a bad uplink name", (a) => (a.uplinkInterface = "eth0; reboot"), /^uplinkInterface: must be an interface name/],
+        ["an unknown security group mode", (a) => (a.cloudFirewall = { mode: "closed" as never }), /^cloudFirewall\.mode: must be one of open, restricted/],
+        ["SSH sources with the open group", (a) => (a.cloudFirewall = { sshSources: ["192.0.2.0/24"] }), /^cloudFirewall: sshSources and extraRules apply to mode restricted only/],
+        ["a bad SSH source", (a) => (a.cloudFirewall = { mode: "restricted", sshSources: ["192.0.2.1/24"] }), /^cloudFirewall\.sshSources\[0\]: must be a network address/],
+        ["a bad extra port", (a) => (a.cloudFirewall = { mode: "restricted", extraRules: [{ port: 70000 }] }), /^cloudFirewall\.extraRules\[0\]\.port: must be an integer from 1 to 65535/],
+        ["a port range backwards", (a) => (a.cloudFirewall = { mode: "restricted", extraRules: [{ port: 500, toPort: 400 }] }), /^cloudFirewall\.extraRules\[0\]\.toPort: must not be below port 500 \(got 400\)/],
         ["a bad DNS server", (a) => (a.dns = "one.one.one.one"), /^dns: must be an IPv4 address/],
-        ["an AWS-reserved tag", (a) => (a.tags = { "aws:owner": "me" }), /^tags\.aws:owner: must be a key/],
-        ["no provider", (a) => (a.provider = undefined as never), /^provider: is required: an aws\.Provider for region eu-west-2/],
+        ["a tag key other clouds refuse", (a) => (a.tags = { "aws:owner": "me" }), /^tags\.aws:owner: must be a tag key and value of at most 63 letters, digits, '_' or '-' each/],
+        ["no provider", (a) => (a.provider = undefined as never), /^provider: is required: the aws provider; the default provider is never used \(got nothing\)/],
     ];
     for (const [label, mutate, message] of bad) {
         it(`rejects ${label} before registering anything`, async function () {
@@ -380,7 +408,7 @@ describe("AwsEdgeCluster (mocks)", function () {
                 }
             });
             assert.match(error?.message ?? "no error", message);
-            assert.strictEqual(error?.name, "EdgeConfigError");
+            assert.strictEqual(error?.name, "ConfigError");
             const registered = program.resources.filter((r) => r.name !== "aws-london").map((r) => r.name);
             assert.deepStrictEqual(registered, [], "nothing registered besides the test's own provider");
         });
@@ -396,22 +424,38 @@ describe("AwsEdgeCluster plan and renderers", function () {
         ...extra,
     });
 
-    it("places hosts at .0.4 onwards and Elastic IPs' addresses at .1.16, .1.18 … round-robin over the hosts", function () {
-        const plan = planAwsEdgeCluster(base({ vpcCidr: "172.31.0.0/16", hostCount: 50, publicIps: 5 }));
-        assert.deepStrictEqual([plan.hostPrivateIps[0], plan.hostPrivateIps[49]], ["172.31.0.4", "172.31.0.53"]);
-        assert.deepStrictEqual(plan.publicIpPool, ["172.31.1.16", "172.31.1.18", "172.31.1.20", "172.31.1.22", "172.31.1.24"]);
-        assert.deepStrictEqual(plan.publicIps.map((ip) => [ip.hostIndex, ip.gateway]), [[0, "172.31.1.17"], [1, "172.31.1.19"], [2, "172.31.1.21"], [3, "172.31.1.23"], [4, "172.31.1.25"]]);
-        const two = planAwsEdgeCluster(base({ hostCount: 2, publicIps: 5 }));
-        assert.deepStrictEqual(two.publicIps.map((ip) => ip.hostIndex), [0, 1, 0, 1, 0]);
-        const vmAddresses = two.publicIps.map((ip) => ip.privateIp);
-        assert.ok(two.publicIps.every((ip) => !vmAddresses.includes(ip.gateway) && !two.hostPrivateIps.includes(ip.gateway)), "gateways are nobody's address");
+    it("places host-<n> at .0.(4 + n) and its Elastic IP j at .128.0 + 2·(5n + j), named hosts by the slot of their key", function () {
+        const plan = planAwsEdgeCluster(base({ vpcCidr: "172.31.0.0/16", hostCount: 50 }));
+        assert.deepStrictEqual([plan.hosts[0].privateIp, plan.hosts[49].privateIp], ["172.31.0.4", "172.31.0.53"]);
+        assert.strictEqual(plan.vmRange, "172.31.128.0/17");
+        const mixed = planAwsEdgeCluster(base({ hosts: { "host-0": { publicIps: 2 }, "host-7": { publicIps: 1 }, "kvm-a": { publicIps: 1 }, "kvm-b": { slot: 9, publicIps: 1 } } }));
+        const slotA = defaultSlot("kvm-a");
+        assert.ok(slotA >= 256 && slotA < 3072, `kvm-a's slot ${slotA} is a named host's`);
+        assert.deepStrictEqual(mixed.hosts.map((h) => [h.key, h.slot, h.privateIp, h.vmAddresses]), [
+            ["host-0", 0, "10.0.0.4", ["10.0.128.0", "10.0.128.2"]],
+            ["host-7", 7, "10.0.0.11", ["10.0.128.70"]],
+            ["kvm-a", slotA, addToIpv4("10.0.0.0", 4 + slotA), [addToIpv4("10.0.128.0", 10 * slotA)]],
+            ["kvm-b", 9, "10.0.0.13", ["10.0.128.90"]],
+        ]);
+        const vmAddresses = mixed.hosts.flatMap((h) => h.vmAddresses);
+        const gateways = vmAddresses.map(peerOf31);
+        const hostAddresses = mixed.hosts.map((h) => h.privateIp);
+        assert.ok(gateways.every((gateway) => !vmAddresses.includes(gateway) && !hostAddresses.includes(gateway)), "gateways are nobody's address");
+        assert.ok(vmAddresses.every((ip) => cidrContains(ipv4Cidr("vmRange", mixed.vmRange), ip)), "every VM address is in the range the hosts release");
+        assert.ok(hostAddresses.every((ip) => !cidrContains(ipv4Cidr("vmRange", mixed.vmRange), ip)), "no host address is");
+    });
+
+    it("gives a host the same addresses whatever the other hosts are", function () {
+        const alone = planAwsEdgeCluster(base({ hosts: { "kvm-b": { publicIps: 2 } } })).hosts[0];
+        const among = planAwsEdgeCluster(base({ hosts: { "kvm-a": { publicIps: 1 }, "kvm-b": { publicIps: 2 }, "kvm-c": {} } })).hosts[1];
+        assert.deepStrictEqual(among, alone);
     });
 
     it("defaults to c5.metal with kvm, 512 GB, zone a and the open security group", function () {
         const plan = planAwsEdgeCluster(base());
         assert.deepStrictEqual(
-            [plan.instanceType, plan.metal, plan.hypervisor, plan.rootVolumeSize, plan.availabilityZone, plan.sshUser, plan.uplinkInterface, plan.vpcCidr, plan.securityGroupMode, plan.publicIps.length],
-            ["c5.metal", true, "kvm", 512, "eu-west-2a", "ubuntu", "enp125s0", "10.0.0.0/16", "open", 1],
+            [plan.instanceType, plan.metal, plan.hypervisor, plan.rootVolumeSize, plan.availabilityZone, plan.sshUser, plan.uplinkInterface, plan.vpcCidr, plan.cloudFirewall.mode, plan.hosts.map((h) => h.vmAddresses.length)],
+            ["c5.metal", true, "kvm", 512, "eu-west-2a", "ubuntu", "enp125s0", "10.0.0.0/16", "open", [0]],
         );
         assert.strictEqual(planAwsEdgeCluster(base({ instanceType: "m7i.metal-24xl" })).metal, true);
         assert.strictEqual(planAwsEdgeCluster(base({ instanceType: "c6g.metal", ami: "ami-0123456789abcdef0" })).hypervisor, "kvm", "Arm types with an explicit image");
@@ -422,7 +466,7 @@ describe("AwsEdgeCluster plan and renderers", function () {
         assert.strictEqual(checkProviderRegion("eu-west-2", "eu-west-2"), "eu-west-2");
         assert.strictEqual(checkProviderRegion(undefined, "eu-west-2"), "eu-west-2", "a region from AWS_REGION cannot be checked");
         assert.throws(() => checkProviderRegion("us-east-1", "eu-west-2"), (error: Error) =>
-            error.name === "EdgeConfigError" && /^provider: is configured for region us-east-1, but region is eu-west-2/.test(error.message));
+            error.name === "ConfigError" && /^provider: is configured for region us-east-1, but region is eu-west-2/.test(error.message));
     });
 
     it("lists the regions of the seed's scenario", function () {
@@ -431,20 +475,37 @@ describe("AwsEdgeCluster plan and renderers", function () {
 
     it("opens everything in open mode, and nothing from outside but SSH, WireGuard and ICMP in restricted mode", function () {
         assert.deepStrictEqual(awsSecurityGroupRules("10.0.0.0/16").ingress.map((r) => r.protocol), ["-1"]);
-        const restricted = awsSecurityGroupRules("10.0.0.0/16", { mode: "restricted" });
+        const restricted = awsSecurityGroupRules("10.0.0.0/16", cloudFirewallPlan({ mode: "restricted" }));
         const fromOutside = restricted.ingress.filter((r) => r.cidrBlocks.includes("0.0.0.0/0")).map((r) => `${r.protocol}/${r.fromPort}`);
         assert.deepStrictEqual(fromOutside, ["tcp/22", "udp/51820", "icmp/-1"]);
     });
 
-    it("writes user data that disables cloud-init's secondary addresses and frees the whole pool on every boot", function () {
-        const pool = ["10.0.1.16", "10.0.1.18"];
-        const text = awsUserData(pool);
+    it("writes user data that disables cloud-init's secondary addresses and frees the VMs' whole range on every boot", function () {
+        const text = awsUserData("10.0.128.0/17");
         assert.ok(text.startsWith("#cloud-config\n"));
         const config = JSON.parse(text.slice("#cloud-config\n".length));
-        assert.deepStrictEqual(config.bootcmd, [["sh", "-c", releaseAddressesCommand(pool)]]);
+        assert.deepStrictEqual(config.bootcmd, [["sh", "-c", releaseAddressesCommand("10.0.128.0/17")]]);
         assert.match(config.write_files[0].content, /Ec2:\n {4}apply_full_imds_network_config: false/);
         assert.strictEqual(config.write_files[0].path, "/etc/cloud/cloud.cfg.d/99-opennebula-edge.cfg");
-        assert.throws(() => awsUserData(["10.0.1.16; reboot"]), /publicIpPool: "10\.0\.1\.16; reboot" is not an IPv4 address/);
+        assert.strictEqual(config.users, undefined, "the image's ubuntu user needs no cloud-init user");
+        assert.throws(() => awsUserData("10.0.1.16; reboot"), /^ConfigError: vmRange: must be an IPv4 CIDR/);
+    });
+
+    it("keeps the user data of every host the same whatever hosts and Elastic IPs the cluster has", async function () {
+        const userDataOf = async (extra: Partial<AwsEdgeClusterArgs>) => {
+            const program = await run_(() => new AwsEdgeCluster("edge", clusterArgs(provider("aws-ohio", "us-east-2"), "us-east-2", extra)));
+            return program.ofType(T.instance).map((instance) => instance.inputs.userData);
+        };
+        const few = await userDataOf({ hosts: ["kvm-a"] });
+        const many = await userDataOf({ hosts: { "kvm-a": { publicIps: 2 }, "kvm-b": { publicIps: 3 } } });
+        assert.deepStrictEqual(many, [few[0], few[0]]);
+    });
+
+    it("creates another SSH user than ubuntu with cloud-init, with the public key", async function () {
+        const program = await run_(() => new AwsEdgeCluster("edge", clusterArgs(provider("aws-ohio", "us-east-2"), "us-east-2", { sshUser: "edge" })));
+        const config = JSON.parse(program.named("edge-host-0").inputs.userData.slice("#cloud-config\n".length));
+        assert.deepStrictEqual(config.users, ["default", { name: "edge", groups: "sudo", shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", ssh_authorized_keys: [PUBLIC_KEY] }]);
+        assert.ok(config.bootcmd.length === 1 && config.write_files.length === 1, "and still frees the VMs' addresses");
     });
 });
 
@@ -475,16 +536,20 @@ describe("AwsEdgeCluster user data on a host (namespaces awscli, awshost, awsvm)
         const plan = planAwsEdgeCluster({
             provider: { __pulumiType: "pulumi:providers:aws" } as unknown as aws.Provider,
             region: "eu-west-2", ssh: { publicKey: PUBLIC_KEY, privateKey: PRIVATE_KEY }, opennebula: { frontendSshPublicKey: ONEADMIN_KEY },
-            publicIps: 1, uplinkInterface: UPLINK,
+            publicIps: 2, uplinkInterface: UPLINK,
         });
-        const [eip] = plan.publicIps;
+        const [vmAddress, otherVmAddress] = plan.hosts[0].vmAddresses;
+        const eip = { privateIp: vmAddress, gateway: peerOf31(vmAddress) };
         lab.namespace(CLIENT);
         lab.namespace(HOST);
         lab.namespace(VM);
         // The client stands for the VPC router, after AWS translated the Elastic IP to the secondary address.
-        lab.link({ ns: CLIENT, dev: "hstawscli0", address: "10.0.0.1/16" }, { ns: HOST, dev: UPLINK, address: `${plan.hostPrivateIps[0]}/16` });
-        // What cloud-init does at first boot with apply_full_imds_network_config: the secondary IP on the host.
+        lab.link({ ns: CLIENT, dev: "hstawscli0", address: "10.0.0.1/16" }, { ns: HOST, dev: UPLINK, address: `${plan.hosts[0].privateIp}/16` });
+        // What cloud-init does at first boot with apply_full_imds_network_config: the secondary IPs on the host.
         must("ip", ["-n", HOST, "addr", "add", `${eip.privateIp}/16`, "dev", UPLINK]);
+        must("ip", ["-n", HOST, "addr", "add", `${otherVmAddress}/16`, "dev", UPLINK]);
+        // An address of the host outside the VMs' range, which must stay.
+        must("ip", ["-n", HOST, "addr", "add", "10.0.5.5/16", "dev", UPLINK]);
         must("ip", ["-n", HOST, "route", "add", "default", "via", "10.0.0.1"]);
         mustRunScript(HOST, sysctlScript(), { HOST_ROOT: lab.tempDir() });
         mustRunScript(HOST, publicForwardingScript({ model: "nat", natBy: "cloud", uplink: UPLINK, bridge: BRIDGE, pairs: [{ publicIp: "198.51.100.10", privateIp: eip.privateIp }] }));
@@ -496,11 +561,11 @@ describe("AwsEdgeCluster user data on a host (namespaces awscli, awshost, awsvm)
 
         assert.strictEqual(connect(CLIENT, eip.privateIp, 22), "ERR ECONNREFUSED", "while the host holds the address, the VM is unreachable");
 
-        const [, , command] = JSON.parse(awsUserData(plan.publicIpPool).slice("#cloud-config\n".length)).bootcmd[0];
+        const [, , command] = JSON.parse(awsUserData(plan.vmRange).slice("#cloud-config\n".length)).bootcmd[0];
         for (let boot = 0; boot < 2; boot++) {
             const result = run("ip", ["netns", "exec", HOST, "sh", "-c", command]);
             assert.strictEqual(result.status, 0, `boot ${boot}: ${result.stderr}`);
-            assert.deepStrictEqual(uplinkAddresses(), ["10.0.0.4/16"], `boot ${boot}: only the host's own address is left`);
+            assert.deepStrictEqual(uplinkAddresses(), ["10.0.0.4/16", "10.0.5.5/16"], `boot ${boot}: only the host's own addresses are left`);
         }
         assert.strictEqual(connect(CLIENT, eip.privateIp, 22), `hstawsvm ${eip.privateIp}:22 from 10.0.0.1`);
     });

@@ -1,9 +1,10 @@
 import * as assert from "assert";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
+import { cloudConfigText, userCloudConfig } from "../../components/clouds/base";
 import {
-    DigitalOceanEdgeCluster, DigitalOceanEdgeClusterArgs, cloudConfig, defaultVpcIpRange, digitalOceanName, digitalOceanPortForward,
-    forwardedPortRange, leaseIndexOf, validateDigitalOceanArgs,
+    DigitalOceanEdgeCluster, DigitalOceanEdgeClusterArgs, defaultVpcIpRange, digitalOceanName, digitalOceanPortForward,
+    forwardedPortRange, leaseIndexOf, planDigitalOceanCluster,
 } from "../../components/clouds/digitalocean";
 import { RecordedProgram, RunOptions, runProgram } from "../support/pulumi-mocks";
 import { environmentOf, unsecret, valueOf } from "../support/stdin";
@@ -28,7 +29,7 @@ const T = {
 };
 
 /** Arguments of a cluster in `region`, with the given provider. */
-function clusterArgs(provider: digitalocean.Provider, region: string, extra: Partial<DigitalOceanEdgeClusterArgs> = {}): DigitalOceanEdgeClusterArgs {
+function clusterArgs(provider: digitalocean.Provider, region: DigitalOceanEdgeClusterArgs["region"], extra: Partial<DigitalOceanEdgeClusterArgs> = {}): DigitalOceanEdgeClusterArgs {
     return {
         provider,
         region,
@@ -133,7 +134,7 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
     });
 
     it("restricts the firewall to SSH, WireGuard and the forwarded ports from anywhere, cluster ports from the VPC", async function () {
-        const { program } = await runCluster({ cloudFirewall: "restricted", vpcIpRange: "10.20.30.0/24" });
+        const { program } = await runCluster({ cloudFirewall: { mode: "restricted" }, vpcIpRange: "10.20.30.0/24" });
         const rules = program.named("edge-firewall").inputs.inboundRules as { protocol: string; portRange?: string; sourceAddresses: string[] }[];
         const describe = (r: (typeof rules)[number]) => `${r.portRange ?? "-"}/${r.protocol} from ${r.sourceAddresses.join(",")}`;
         assert.deepStrictEqual(rules.map(describe), [
@@ -152,7 +153,7 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
     });
 
     it("uses an existing VPC by id: no VPC created, no warning, the firewall reads the VPC's range", async function () {
-        const { program, cluster, warnings } = await runCluster({ vpcId: VPC_ID, cloudFirewall: "restricted" }, {
+        const { program, cluster, warnings } = await runCluster({ vpcId: VPC_ID, cloudFirewall: { mode: "restricted" } }, {
             ...RUN,
             call: (args) => (args.token === "digitalocean:index/getVpc:getVpc" ? { id: args.inputs.id, ipRange: "10.118.0.0/20", region: "ams3" } : args.inputs),
         });
@@ -249,10 +250,13 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
                 BASE_IP: "192.168.23.2", LEASES: "250", PORT_START: "9000", PORT_SIZE: "100",
             }, `${key} forwards the same leases`);
         }
-        assert.deepStrictEqual(await valueOf(cluster.publicIps), { "host-0": "203.0.113.10", "host-1": "203.0.113.11", "host-2": "203.0.113.12" });
+        assert.deepStrictEqual(await valueOf(cluster.vmPublicIps), ["203.0.113.10", "203.0.113.11", "203.0.113.12"], "VMs are reached on their host's address");
         assert.deepStrictEqual(await valueOf(cluster.publicIpHosts), { "203.0.113.10": "host-0", "203.0.113.11": "host-1", "203.0.113.12": "host-2" });
-        assert.deepStrictEqual(await valueOf(cluster.hostAddresses), await valueOf(cluster.publicIps));
-        assert.deepStrictEqual(await valueOf(cluster.dropletIds), { "host-0": "edge-host-0-id", "host-1": "edge-host-1-id", "host-2": "edge-host-2-id" });
+        assert.deepStrictEqual(await valueOf(cluster.hosts), Object.fromEntries([0, 1, 2].map((i) => [`host-${i}`, {
+            publicIp: `203.0.113.${10 + i}`, privateIp: `10.1.0.${4 + i}`, sshUser: "root", machineId: `edge-host-${i}-id`,
+        }])));
+        assert.deepStrictEqual(await valueOf(cluster.hostAddresses), { "host-0": "203.0.113.10", "host-1": "203.0.113.11", "host-2": "203.0.113.12" });
+        assert.deepStrictEqual(cluster.publicIpLeases, [], "no address a virtual router could hold");
         assert.strictEqual(await valueOf(cluster.vpcId), "edge-vpc-id");
     });
 
@@ -261,9 +265,37 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
         assert.deepStrictEqual(await valueOf(cluster.portForward("host-0", 0, 80)), { host: "203.0.113.10", port: 9080 });
         assert.deepStrictEqual(await valueOf(cluster.portForward("host-2", 0, 22)), { host: "203.0.113.12", port: 9022 });
         assert.deepStrictEqual(await valueOf(cluster.portForward("host-1", "192.168.23.4", 22)), { host: "203.0.113.11", port: 9222 });
-        assert.throws(() => cluster.portForward("host-3", 0, 22), /^EdgeConfigError: hostKey: must be one of host-0, host-1, host-2/);
+        assert.throws(() => cluster.portForward("host-3", 0, 22), /^ConfigError: hostKey: must be one of host-0, host-1, host-2/);
         assert.throws(() => cluster.portForward("host-0", 250, 22), /lease: must be an integer from 0 to 249/);
         assert.throws(() => cluster.portForward("host-0", 0, 101), /internalPort: must be an integer from 1 to 100/);
+    });
+
+    it("applies the transform of each kind of cloud child, and passes edge transforms on to the EdgeCluster", async function () {
+        const { program } = await runCluster({
+            transform: {
+                droplet: (dropletArgs, _opts, name) => void (dropletArgs.monitoring = name.endsWith("host-1")),
+                firewall: { name: "renamed-firewall" },
+                edge: { host: { template: { EDGE: { CLOUD_ID: "transformed" } } } },
+            },
+        });
+        assert.deepStrictEqual(program.ofType(T.droplet).map((d) => d.inputs.monitoring), [false, true, false]);
+        assert.strictEqual(program.named("edge-firewall").inputs.name, "renamed-firewall");
+        assert.deepStrictEqual(program.ofType(T.oneHost).map((h) => h.inputs.template), [0, 1, 2].map(() => ({ EDGE: { CLOUD_ID: "transformed" } })));
+        assert.strictEqual(program.named("edge-vpc").inputs.name, "edge-vpc", "kinds without a transform are untouched");
+    });
+
+    it("names hosts by key: droplets, commands and OpenNebula hosts follow the keys, tags are added as key:value", async function () {
+        const { program, cluster } = await runCluster({ hostCount: undefined, hosts: ["kvm-a", "kvm-b"], tags: { team: "edge", env: "" } }, {
+            outputs: (args) => (args.type === T.droplet ? { ipv4Address: args.name === "edge-kvm-a" ? "203.0.113.70" : "203.0.113.71", ipv4AddressPrivate: "10.1.0.9" } : dropletAddresses(args)),
+        });
+        assert.deepStrictEqual(program.ofType(T.droplet).map((d) => [d.name, d.inputs.name, d.inputs.tags]), [
+            ["edge-kvm-a", "edge-kvm-a", ["one-edge-edge", "team:edge", "env"]],
+            ["edge-kvm-b", "edge-kvm-b", ["one-edge-edge", "team:edge", "env"]],
+        ]);
+        assert.deepStrictEqual(program.ofType(T.oneHost).map((h) => h.name), ["edge-one-kvm-a", "edge-one-kvm-b"]);
+        assert.ok(program.resources.some((r) => r.name === "edge-one-kvm-b-forwarding"));
+        assert.deepStrictEqual(cluster.overlayNodes().map((node) => [node.key, node.sshUser]), [["edge-kvm-a", "root"], ["edge-kvm-b", "root"]]);
+        assert.deepStrictEqual(await valueOf(cluster.portForward("kvm-b", 0, 22)), { host: "203.0.113.71", port: 9022 });
     });
 
     it("builds two clusters in two regions with two providers and no shared name", async function () {
@@ -271,7 +303,7 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
             const ams = new digitalocean.Provider("do-ams", { token: pulumi.secret("token-a") });
             const nyc = new digitalocean.Provider("do-nyc", { token: pulumi.secret("token-b") });
             const first = new DigitalOceanEdgeCluster("edge-ams", clusterArgs(ams, "ams3", { hostCount: 2 }));
-            new DigitalOceanEdgeCluster("edge-nyc", clusterArgs(nyc, "nyc3", { hostCount: 2, sshKeyFingerprint: first.sshKeyFingerprint }));
+            new DigitalOceanEdgeCluster("edge-nyc", clusterArgs(nyc, "nyc3", { hostCount: 2, sshKeyId: first.sshKeyFingerprint }));
         }, RUN));
         const names = program.resources.map((r) => r.name);
         assert.strictEqual(new Set(names).size, names.length, "no two resources share a name");
@@ -297,13 +329,13 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
     });
 
     const bad: [string, Partial<DigitalOceanEdgeClusterArgs> | ((a: DigitalOceanEdgeClusterArgs) => void), RegExp][] = [
-        ["an unknown region", { region: "mars1" }, /^region: must be one of ams3, blr1, fra1, lon1, nyc1, nyc3, sfo2, sfo3, sgp1, syd1, tor1 \(got "mars1"\)/],
-        ["a legacy region", { region: "nyc2" }, /^region: must be one of/],
+        ["an unknown region", { region: "mars1" as never }, /^region: must be one of ams3, blr1, fra1, lon1, nyc1, nyc3, sfo2, sfo3, sgp1, syd1, tor1 \(got "mars1"\)/],
+        ["a legacy region", { region: "nyc2" as never }, /^region: must be one of/],
         ["0 hosts", { hostCount: 0 }, /^hostCount: must be an integer from 1 to 50 \(got 0\)/],
         ["51 hosts", { hostCount: 51 }, /^hostCount: must be an integer from 1 to 50 \(got 51\)/],
         ["hypervisor kvm", { hypervisor: "kvm" as never }, /^hypervisor: kvm needs hardware virtualization, which DigitalOcean droplets do not expose \(no nested KVM\); use qemu/],
         ["an unknown hypervisor", { hypervisor: "xen" as never }, /^hypervisor: must be one of qemu, lxc \(got "xen"\)/],
-        ["an unknown size", { size: "s-64vcpu-1tb" }, /^size: must be one of s-1vcpu-1gb, .*m-16vcpu-128gb \(got "s-64vcpu-1tb"\)/],
+        ["an unknown size", { size: "s-64vcpu-1tb" as never }, /^size: must be one of s-1vcpu-1gb, .*m-16vcpu-128gb \(got "s-64vcpu-1tb"\)/],
         ["an unsupported image", { image: "centos-8-x64" }, /^image: must be one of ubuntu-22-04-x64, ubuntu-24-04-x64, debian-12-x64/],
         ["a malformed CIDR", { vpcIpRange: "172.16.0.0/33" }, /^vpcIpRange: must be an IPv4 CIDR/],
         ["a CIDR with host bits", { vpcIpRange: "10.0.0.1/24" }, /^vpcIpRange: must be a network address: 10\.0\.0\.1\/24 has host bits set/],
@@ -314,11 +346,11 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
         ["a VPC in DigitalOcean's reserved ranges", { vpcIpRange: "10.244.8.0/24" }, /^vpcIpRange: 10\.244\.8\.0\/24 overlaps 10\.244\.0\.0\/16, a range DigitalOcean reserves/],
         ["both vpcId and vpcIpRange", { vpcId: VPC_ID, vpcIpRange: "10.1.0.0/24" }, /^vpcIpRange: applies only to a new VPC; give either vpcId/],
         ["a malformed vpcId", { vpcId: "vpc-1" }, /^vpcId: must be a VPC id/],
-        ["an unknown cloud firewall mode", { cloudFirewall: "closed" as never }, /^cloudFirewall: must be one of open, restricted/],
+        ["an unknown cloud firewall mode", { cloudFirewall: { mode: "closed" as never } }, /^cloudFirewall\.mode: must be one of open, restricted/],
         ["a bad SSH user", { sshUser: "Root!" }, /^sshUser: must be a Linux user name/],
         ["a bad DNS server", { dns: "one.one.one.one" }, /^dns: must be an IPv4 address/],
-        ["no provider", (a) => (a.provider = undefined as never), /^provider: must be a digitalocean\.Provider/],
-        ["a provider of another cloud", (a) => (a.provider = { region: "ams3" } as never), /^provider: must be a digitalocean\.Provider/],
+        ["no provider", (a) => (a.provider = undefined as never), /^provider: is required: the digitalocean provider; the default provider is never used \(got nothing\)/],
+        ["a provider of another cloud", (a) => (a.provider = { region: "ams3" } as never), /^provider: is required: the digitalocean provider; the default provider is never used \(got an object\)/],
         ["a missing front-end key", (a) => (a.opennebula.frontendSshPublicKey = ""), /^opennebula\.frontendSshPublicKey: is required/],
         ["a missing SSH private key", (a) => (a.ssh.privateKey = ""), /^ssh\.privateKey: is required/],
         ["a missing SSH public key", (a) => (a.ssh.publicKey = ""), /^ssh\.publicKey: is required/],
@@ -339,7 +371,7 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
                 }
             });
             assert.ok(error instanceof Error, "an error");
-            assert.strictEqual(error!.name, "EdgeConfigError");
+            assert.strictEqual(error!.name, "ConfigError");
             assert.match(error!.message, message);
             assert.ok(!error!.message.includes(PRIVATE_KEY_BODY), "the message never shows the private key");
             assert.deepStrictEqual(program.resources.map((r) => r.name), ["do"], "only the test's own provider is registered");
@@ -353,7 +385,7 @@ describe("DigitalOcean edge cluster helpers", function () {
         assert.deepStrictEqual(digitalOceanPortForward("35.246.64.97", 0, 22), { host: "35.246.64.97", port: 9022 });
         assert.deepStrictEqual(digitalOceanPortForward("35.246.64.97", 1, 1), { host: "35.246.64.97", port: 9101 });
         assert.deepStrictEqual(digitalOceanPortForward("35.246.64.97", "192.168.23.251", 100), { host: "35.246.64.97", port: 34000 });
-        assert.throws(() => digitalOceanPortForward("35.246.64.97", 0, 0), /^EdgeConfigError: internalPort: must be an integer from 1 to 100/);
+        assert.throws(() => digitalOceanPortForward("35.246.64.97", 0, 0), /^ConfigError: internalPort: must be an integer from 1 to 100/);
         assert.throws(() => digitalOceanPortForward("not-an-ip", 0, 22), /hostPublicIp must be an IPv4 address/);
     });
 
@@ -362,7 +394,7 @@ describe("DigitalOcean edge cluster helpers", function () {
         assert.strictEqual(leaseIndexOf("192.168.23.251"), 249);
         assert.strictEqual(leaseIndexOf(17), 17);
         for (const lease of ["192.168.23.1", "192.168.23.252", "10.0.0.2", -1, 1.5, 250]) {
-            assert.throws(() => leaseIndexOf(lease), /^EdgeConfigError: lease: /, String(lease));
+            assert.throws(() => leaseIndexOf(lease), /^ConfigError: lease: /, String(lease));
         }
     });
 
@@ -384,18 +416,18 @@ describe("DigitalOcean edge cluster helpers", function () {
     });
 
     it("writes cloud-config only for a non-root user, with the key quoted whatever it contains", function () {
-        assert.strictEqual(cloudConfig("root", SSH_PUBLIC_KEY), undefined);
-        const config = cloudConfig("install", 'ssh-ed25519 AAAA "quoted: comment"')!;
+        assert.strictEqual(userCloudConfig("root", "root", SSH_PUBLIC_KEY), undefined);
+        const config = cloudConfigText(userCloudConfig("install", "root", 'ssh-ed25519 AAAA "quoted: comment"')!);
         assert.deepStrictEqual(JSON.parse(config.replace(/^#cloud-config\n/, "")).users[1].ssh_authorized_keys, ['ssh-ed25519 AAAA "quoted: comment"']);
     });
 
     it("validates without registering: defaults applied", function () {
         // Validation only looks at the provider's type token, so no provider needs to be registered here.
         const provider = { __pulumiType: "pulumi:providers:digitalocean" } as unknown as digitalocean.Provider;
-        const resolved = validateDigitalOceanArgs("edge", clusterArgs(provider, "fra1", { hostCount: 2 }));
+        const resolved = planDigitalOceanCluster("edge", clusterArgs(provider, "fra1", { hostCount: 2 }));
         assert.deepStrictEqual(resolved, {
-            hostCount: 2, size: "s-2vcpu-4gb", image: "ubuntu-22-04-x64", hypervisor: "qemu", vpcIpRange: defaultVpcIpRange("edge"),
-            cloudFirewall: "open", sshUser: "root", dns: "1.1.1.1",
+            region: "fra1", hosts: ["host-0", "host-1"], size: "s-2vcpu-4gb", image: "ubuntu-22-04-x64", hypervisor: "qemu",
+            vpcIpRange: defaultVpcIpRange("edge"), cloudFirewall: { mode: "open", sshSources: undefined, extraRules: [] }, sshUser: "root",
         });
     });
 });

@@ -20,7 +20,7 @@ function machines(count: number): EdgeHost[] {
         const machine = new Machine(`machine-${i}`);
         return {
             key: `host-${i}`, publicIp: pulumi.output(`203.0.113.${10 + i}`), privateIp: `10.0.0.${4 + i}`,
-            sshUser: "ubuntu", cloudId: `i-${i}`, dependsOn: [machine],
+            sshUser: "ubuntu", machineId: `i-${i}`, dependsOn: [machine],
         };
     });
 }
@@ -72,10 +72,34 @@ describe("EdgeCluster (mocks)", function () {
             assert.ok(cmd.secretInputs.includes("connection"), `${cmd.name}: connection is secret`);
             assert.ok(!cmd.inputs.create.includes("PRIVATE KEY") && !cmd.inputs.stdin.includes("c2VjcmV0LWtleS1tYXRlcmlhbA"), `${cmd.name}: no key in create/stdin`);
             assert.match(cmd.inputs.create, /^sudo bash -s$/);
+            assert.strictEqual(cmd.inputs.addPreviousOutputInEnv, false, `${cmd.name}: no earlier output as an SSH variable`);
+            assert.strictEqual(cmd.inputs.logging, "stdoutAndStderr", `${cmd.name}: the script's output is logged`);
         }
         for (const r of program.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"))) {
             assert.ok(r.secretInputs.includes("connection"), `${r.name}: the OpenNebula connection is secret`);
         }
+    });
+
+    it("applies each kind of child's transform to every child of that kind, and to no other", async function () {
+        const seen: string[] = [];
+        const program = await runProgram(() => new EdgeCluster("ec", args(machines(2), {
+            transform: {
+                hostCommand: (commandArgs, _opts, name) => {
+                    seen.push(name);
+                    commandArgs.triggers = [name];
+                },
+                host: { template: { EDGE: { ROLE: "transformed" } } },
+                datastore: (datastoreArgs) => void (datastoreArgs.template = { SAFE_DIRS: "/srv" }),
+                cluster: (_clusterArgs, opts) => void (opts.protect = true),
+            },
+        })));
+        const commands = program.ofType(COMMAND);
+        assert.deepStrictEqual(seen.sort(), commands.map((c) => c.name).sort(), "the command transform saw every host command, by name");
+        for (const cmd of commands) assert.deepStrictEqual(cmd.inputs.triggers, [cmd.name]);
+        assert.deepStrictEqual(program.ofType(HOST).map((h) => h.inputs.template), [{ EDGE: { ROLE: "transformed" } }, { EDGE: { ROLE: "transformed" } }], "a partial transform is merged over the arguments");
+        assert.deepStrictEqual(["ec-image", "ec-system"].map((n) => program.named(n).inputs.template), [{ SAFE_DIRS: "/srv" }, { SAFE_DIRS: "/srv" }]);
+        assert.strictEqual((program.named("ec-cluster").resource as unknown as { __protect?: boolean }).__protect, true, "options too");
+        assert.deepStrictEqual(program.named("ec-public").inputs.template, { BRIDGE: "br0", NETROLE: "public" }, "kinds without a transform are untouched");
     });
 
     it("joins an existing cluster instead of creating one, and leaves its shared datastores alone", async function () {
@@ -88,7 +112,7 @@ describe("EdgeCluster (mocks)", function () {
 
     const bad: [string, (a: EdgeClusterArgs) => void, RegExp][] = [
         ["no hosts", (a) => (a.hosts = []), /^hosts: must list at least one host/],
-        ["duplicate keys", (a) => (a.hosts[1].key = a.hosts[0].key), /^hosts\[1\]\.key: "host-0" is used by two hosts/],
+        ["duplicate keys", (a) => (a.hosts[1].key = a.hosts[0].key), /^hosts\[1\]\.key: duplicate host key "host-0" \(already used by hosts\[0\]\.key\)/],
         ["bad key", (a) => (a.hosts[0].key = "Host 0"), /^hosts\[0\]\.key: must be 1-32 lower-case/],
         ["missing public IP", (a) => (a.hosts[0].publicIp = ""), /^hosts\[0\]\.publicIp: is required/],
         ["missing front-end key", (a) => (a.opennebula.frontendSshPublicKey = ""), /^opennebula\.frontendSshPublicKey: is required/],
@@ -96,7 +120,7 @@ describe("EdgeCluster (mocks)", function () {
         ["unknown hypervisor", (a) => (a.hypervisor = "xen" as never), /^hypervisor: must be one of kvm, qemu, lxc/],
         ["unknown version", (a) => (a.opennebula.version = "6.8" as never), /^opennebula\.version: must be one of 6\.10, 7\.0/],
         ["unknown firewall mode", (a) => (a.firewall = { mode: "closed" as never }), /^firewall\.mode: must be one of strict, open/],
-        ["bad cluster id", (a) => (a.cluster = { existingClusterId: -1 }), /^cluster\.existingClusterId: must be an integer ≥ 0/],
+        ["bad cluster id", (a) => (a.cluster = { existingClusterId: -1 }), /^cluster\.existingClusterId: must be an integer from 0 to 2147483647 \(got -1\)/],
         ["name and existing id", (a) => (a.cluster = { name: "x", existingClusterId: 1 }), /^cluster: give either name/],
     ];
     for (const [label, mutate, message] of bad) {
@@ -104,7 +128,7 @@ describe("EdgeCluster (mocks)", function () {
             let error: Error | undefined;
             const program = await runProgram(() => {
                 const a = args([]);
-                a.hosts = [0, 1].map((i) => ({ key: `host-${i}`, publicIp: `203.0.113.${i}`, privateIp: "10.0.0.4", sshUser: "root", cloudId: "x" }));
+                a.hosts = [0, 1].map((i) => ({ key: `host-${i}`, publicIp: `203.0.113.${i}`, privateIp: "10.0.0.4", sshUser: "root", machineId: "x" }));
                 mutate(a);
                 try {
                     new EdgeCluster("ec", a);

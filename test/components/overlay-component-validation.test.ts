@@ -3,11 +3,11 @@
  * what is allowed, before any resource (not even the component) is registered.
  */
 import { strict as assert } from "assert";
-import { OverlayConfigError } from "../../components/overlay/errors";
 import { EvpnFabric, EvpnFabricArgs } from "../../components/overlay/evpn-fabric";
 import { EvpnPrivateNetwork, EvpnPrivateNetworkArgs } from "../../components/overlay/evpn-private-network";
-import type { OverlayNode } from "../../components/overlay/remote";
+import type { RemoteNode } from "../../components/remote/ssh";
 import { WireGuardMesh, WireGuardMeshArgs, planMesh } from "../../components/overlay/wireguard-mesh";
+import { ConfigError } from "../../components/validation";
 import { runProgram } from "../support/pulumi-mocks";
 import { SSH_KEY, seedNodes } from "./overlay-fixtures";
 
@@ -40,7 +40,7 @@ function network(overrides: Partial<EvpnPrivateNetworkArgs>): () => unknown {
     return () => new EvpnPrivateNetwork("private", { vlanId: 100, targets: [{ clusterIds: [100, 101] }], ...overrides } as EvpnPrivateNetworkArgs);
 }
 
-const host = (overrides: Partial<OverlayNode>): OverlayNode => ({ ...LONDON, ...overrides });
+const host = (overrides: Partial<RemoteNode>): RemoteNode => ({ ...LONDON, ...overrides });
 
 const CASES: Case[] = [
     // WireGuardMesh: nodes
@@ -61,28 +61,28 @@ const CASES: Case[] = [
     { name: "two nodes pinned to one address", build: mesh({ addresses: { "kvm-london": "192.168.0.9", "kvm-ncalifornia": "192.168.0.9" } }), field: "addresses.kvm-ncalifornia", says: /duplicate address 192\.168\.0\.9 \(already used by addresses\.kvm-london\)/ },
     { name: "an address outside the subnet", build: mesh({ addresses: { "kvm-london": "10.0.0.2" } }), field: "addresses.kvm-london", says: /not a usable address of the subnet 192\.168\.0\.0\/24/ },
     { name: "an address for no node", build: mesh({ addresses: { "kvm-tokyo": "192.168.0.9" } }), field: "addresses.kvm-tokyo", says: /names no node of the overlay \(nodes: ingress, kvm-london, kvm-ncalifornia\)/ },
-    { name: "an unknown topology", build: mesh({ topology: "star" as "mesh" }), field: "topology", says: /must be "mesh" or "hub", got "star"/ },
-    { name: "an MTU under the IPv6 minimum", build: mesh({ mtu: 1000 }), field: "mtu", says: /integer from 1280 to 65455, got 1000/ },
+    { name: "an unknown topology", build: mesh({ topology: "star" as "mesh" }), field: "topology", says: /must be "mesh" or "hub" \(got "star"\)/ },
+    { name: "an MTU under the IPv6 minimum", build: mesh({ mtu: 1000 }), field: "mtu", says: /integer from 1280 to 65455 \(got 1000\)/ },
     { name: "a port out of range", build: mesh({ listenPort: 0 }), field: "listenPort", says: /integer from 1 to 65535/ },
-    { name: "an interface name too long for Linux", build: mesh({ interfaceName: "wireguard-overlay0" }), field: "interfaceName", says: /1-15 letters/ },
-    { name: "an unknown WireGuard implementation", build: mesh({ implementation: "bsd" as "auto" }), field: "implementation", says: /one of "auto", "kernel", "userspace", got "bsd"/ },
+    { name: "an interface name too long for Linux", build: mesh({ interfaceName: "wireguard-overlay0" }), field: "interfaceName", says: /1 to 15 letters/ },
+    { name: "an unknown WireGuard implementation", build: mesh({ implementation: "bsd" as "auto" }), field: "implementation", says: /must be one of auto, kernel, userspace \(got "bsd"\)/ },
     // EvpnFabric
     { name: "an ASN of 0", build: fabric({ asn: 0 }), field: "asn", says: /integer from 1 to 4294967295/ },
     { name: "AS_TRANS as ASN", build: fabric({ asn: 23456 }), field: "asn", says: /AS_TRANS/ },
     { name: "a hold time under 3 s", build: fabric({ timers: { hold: 2 } }), field: "timers.hold", says: /0 or at least 3/ },
-    { name: "an unknown FRR service mode", build: fabric({ service: "sysv" as "systemd" }), field: "service", says: /"systemd", "direct", "none", got "sysv"/ },
-    { name: "an unknown FRR source", build: fabric({ install: { source: "ppa" as "frrouting" } }), field: "install.source", says: /"distribution" or "frrouting"/ },
+    { name: "an unknown FRR service mode", build: fabric({ service: "sysv" as "systemd" }), field: "service", says: /must be one of systemd, direct, none \(got "sysv"\)/ },
+    { name: "an unknown FRR source", build: fabric({ install: { source: "ppa" as "frrouting" } }), field: "install.source", says: /must be one of distribution, frrouting \(got "ppa"\)/ },
     { name: "an FRR channel that is no channel", build: fabric({ install: { source: "frrouting", channel: "latest; rm -rf /" } }), field: "install.channel", says: /"frr-stable" or a release line/ },
     { name: "no mesh", build: fabric({ mesh: undefined }), field: "mesh", says: /must be a WireGuardMesh/ },
     // EvpnPrivateNetwork
-    { name: "VLAN ID 0", build: network({ vlanId: 0 }), field: "vlanId", says: /integer from 1 to 16777215, got 0/ },
+    { name: "VLAN ID 0", build: network({ vlanId: 0 }), field: "vlanId", says: /integer from 1 to 16777215 \(got 0\)/ },
     { name: "a VNI beyond 24 bits", build: network({ vlanId: 16777216 }), field: "vlanId", says: /integer from 1 to 16777215/ },
-    { name: "an AR larger than its network", build: network({ addressRange: { size: 300 } }), field: "addressRange.size", says: /integer from 1 to 254, got 300/ },
+    { name: "an AR larger than its network", build: network({ addressRange: { size: 300 } }), field: "addressRange.size", says: /integer from 1 to 254 \(got 300\)/ },
     { name: "an AR running past the network's end", build: network({ addressRange: { ip: "172.17.2.250", size: 20 } }), field: "addressRange.size", says: /beyond the last usable address 172\.17\.2\.254/ },
     { name: "an AR outside the network", build: network({ addressRange: { ip: "172.17.3.1" } }), field: "addressRange.ip", says: /not a usable address of network 172\.17\.2\.0\/24/ },
     { name: "a network overlapping the wg subnet", build: network({ network: "192.168.0.0/16", mesh: plannedMesh() }), field: "network", says: /overlaps the mesh's wg subnet 192\.168\.0\.0\/24/ },
     { name: "a network overlapping another subnet", build: network({ otherSubnets: ["10.0.1.0/24", "172.17.0.0/16"] }), field: "network", says: /overlaps otherSubnets\[1\] \(172\.17\.0\.0\/16\)/ },
-    { name: "a bad other subnet", build: network({ otherSubnets: ["10.0.1.0/33"] }), field: "otherSubnets[0]", says: /IPv4 subnet/ },
+    { name: "a bad other subnet", build: network({ otherSubnets: ["10.0.1.0/33"] }), field: "otherSubnets[0]", says: /must be an IPv4 CIDR/ },
     { name: "an underlay MTU too small for IPv6 guests", build: network({ mtu: { underlayMtu: 1300 } }), field: "mtu.underlayMtu", says: /must be at least 1410 for guests using IPv6/ },
     { name: "a VXLAN MTU the mesh cannot carry", build: network({ mesh: plannedMesh({ mtu: 1400 }) }), field: "mtu", says: /VXLAN MTU 1370 needs a WireGuard MTU of at least 1420, but the mesh's is 1400/ },
     { name: "a PHYDEV that is not the mesh's interface", build: network({ phydev: "eth1", mesh: plannedMesh() }), field: "phydev", says: /"eth1" is not the mesh's interface "wg0"/ },
@@ -116,7 +116,7 @@ describe("overlay components refuse bad arguments before creating anything", fun
                     caught = error;
                 }
             });
-            assert.ok(caught instanceof OverlayConfigError, `an OverlayConfigError, got ${String(caught)}`);
+            assert.ok(caught instanceof ConfigError, `a ConfigError, got ${String(caught)}`);
             assert.equal(caught.field, example.field);
             assert.ok(caught.message.startsWith(`${example.field}: `), caught.message);
             assert.match(caught.message, example.says);

@@ -93,7 +93,7 @@ describe("EvpnPrivateNetwork", function () {
                 mtu: { underlayMtu: 9001, outerIpVersion: 4 },
                 mesh: { plan: { subnet: "10.200.0.0/24", topology: "mesh", mtu: 8941, listenPort: 51820, interfaceName: "wgedge" } },
                 otherSubnets: ["10.0.1.0/24"],
-                transform: { network: (args, _opts, key) => { args.readyTimeoutSeconds = key === "0" ? 60 : 1; } },
+                transform: { network: (args, _opts, childName) => { args.readyTimeoutSeconds = childName === "private-vnet-0" ? 60 : 1; } },
             });
         });
         const vnet = program.named("private-vnet-0");

@@ -1,8 +1,8 @@
 /** Shared inputs and helpers of the overlay component tests (the seed's scenario). */
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import type { OverlayNode } from "../../components/overlay/remote";
-import { RecordedProgram, RecordedResource, runProgram } from "../support/pulumi-mocks";
+import type { RemoteNode } from "../../components/remote/ssh";
+import { RecordedProgram, RecordedResource, diffPrograms, runProgram } from "../support/pulumi-mocks";
 import { decodeStdin } from "../support/stdin";
 
 export { decodeStdin };
@@ -19,7 +19,7 @@ export const SSH_KEY = [
 ].join("\n");
 
 /** The seed's ingress (Ohio) and its two KVM hosts (London, North California). */
-export function seedNodes(sshUser = "root"): { ingress: OverlayNode; hosts: OverlayNode[] } {
+export function seedNodes(sshUser = "root"): { ingress: RemoteNode; hosts: RemoteNode[] } {
     return {
         ingress: { key: "ingress", publicIp: "13.58.199.98", sshUser },
         hosts: [
@@ -30,7 +30,7 @@ export function seedNodes(sshUser = "root"): { ingress: OverlayNode; hosts: Over
 }
 
 /** A fourth node, for the add/remove comparisons. */
-export const FOURTH_HOST: OverlayNode = { key: "kvm-frankfurt", publicIp: "3.120.5.9", sshUser: "root" };
+export const FOURTH_HOST: RemoteNode = { key: "kvm-frankfurt", publicIp: "3.120.5.9", sshUser: "root" };
 
 /** A deterministic, well-formed WireGuard public key for a node (base64 of 32 bytes). */
 export function fakePublicKey(nodeKey: string): string {
@@ -81,24 +81,9 @@ export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply((value) => resolve(value)));
 }
 
-/** The commands of a program by name, with the inputs that decide whether they run again. */
-export function commandInputs(program: RecordedProgram): Map<string, string> {
-    return new Map(program.ofType(COMMAND).map((command) => [command.name, JSON.stringify({
-        create: command.inputs.create, stdin: command.inputs.stdin, connection: command.inputs.connection,
-    })]));
-}
-
-/** Which commands of `after` are new, changed or unchanged compared with `before`, and which are gone. */
+/** Which commands of `after` are new, changed or unchanged compared with `before`, and which are gone, by the inputs that decide whether they run again. */
 export function compareCommands(before: RecordedProgram, after: RecordedProgram) {
-    const old = commandInputs(before);
-    const next = commandInputs(after);
-    const result = { added: [] as string[], changed: [] as string[], unchanged: [] as string[], removed: [] as string[] };
-    for (const [name, inputs] of next) {
-        if (!old.has(name)) result.added.push(name);
-        else if (old.get(name) === inputs) result.unchanged.push(name);
-        else result.changed.push(name);
-    }
-    result.removed = [...old.keys()].filter((name) => !next.has(name));
-    for (const list of Object.values(result)) list.sort();
-    return result;
+    return diffPrograms(before, after, (resource) => resource.type === COMMAND, (command) => JSON.stringify({
+        create: command.inputs.create, stdin: command.inputs.stdin, connection: command.inputs.connection,
+    }));
 }

@@ -9,7 +9,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { readHostScript } from "../../components/edge/host-scripts";
+import { readHostScript } from "../../components/remote/host-script";
 
 /** Runs a host script the way env-loader.sh does (`bash -c "<prelude><script>"`, values in the environment, stdin /dev/null). */
 function runScript(name: string, env: Record<string, string>) {

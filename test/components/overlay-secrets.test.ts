@@ -2,7 +2,7 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { EvpnFabric } from "../../components/overlay/evpn-fabric";
-import { sshConnection } from "../../components/edge/ssh";
+import { sshConnection } from "../../components/remote/ssh";
 import { WireGuardMesh } from "../../components/overlay/wireguard-mesh";
 import { COMMAND, SSH_KEY, connectionOf, decodeStdin, runOverlay, seedNodes, unwrapSecrets } from "./overlay-fixtures";
 

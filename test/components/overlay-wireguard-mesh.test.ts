@@ -221,7 +221,7 @@ describe("WireGuardMesh", function () {
         const key = fakePublicKey("kvm-london");
         assert.equal(publicKeyFromOutput(`${key}\n`, "kvm-london"), key);
         assert.equal(publicKeyFromOutput(`welcome to the host\n${key}\n\n`, "kvm-london"), key);
-        assert.throws(() => publicKeyFromOutput("", "kvm-london"), /^OverlayConfigError: publicKeys\.kvm-london: must be a WireGuard public key .*got nothing/);
+        assert.throws(() => publicKeyFromOutput("", "kvm-london"), /^ConfigError: publicKeys\.kvm-london: must be a WireGuard public key .*\(got nothing\)/);
         assert.throws(() => publicKeyFromOutput("wg: command not found\n", "ingress"), /publicKeys\.ingress: must be a WireGuard public key/);
         assert.throws(() => publicKeyFromOutput(`${key.slice(0, 43)}A`, "ingress"), /publicKeys\.ingress/);
     });
@@ -235,7 +235,7 @@ describe("WireGuardMesh", function () {
             implementation: "userspace",
             installTools: false,
             ssh: { privateKey: SSH_KEY, port: 2222, bastion: { host: "203.0.113.5" } },
-            transform: { configCommand: (args, _opts, key) => { args.triggers = [`node ${key}`]; } },
+            transform: { configCommand: (args, _opts, name) => { args.triggers = [`command ${name}`]; }, keyCommand: { triggers: ["rotate-1"] } },
         })));
         assert.equal(program.ofType(COMMAND).filter((c) => c.name.includes("-install-")).length, 0);
         const environment = environmentOf(program.named("overlay-config-kvm-london"));
@@ -249,8 +249,9 @@ describe("WireGuardMesh", function () {
         assert.equal(connection.port, 2222);
         const { host, user, port, privateKey } = connection.proxy;
         assert.deepEqual({ host, user, port, privateKey }, { host: "203.0.113.5", user: "root", port: 22, privateKey: SSH_KEY });
-        assert.deepEqual(program.named("overlay-config-kvm-london").inputs.triggers, ["node kvm-london"]);
-        assert.equal(program.named("overlay-key-kvm-london").inputs.triggers, undefined);
+        assert.deepEqual(program.named("overlay-config-kvm-london").inputs.triggers, ["command overlay-config-kvm-london"]);
+        assert.deepEqual(program.named("overlay-key-kvm-london").inputs.triggers, ["rotate-1"], "a partial transform is merged into the arguments");
+        assert.deepEqual(program.named("overlay-config-ingress").inputs.triggers, ["command overlay-config-ingress"], "every child of the kind, each under its own name");
     });
 
     it("installs wireguard-go as well for userspace WireGuard", async function () {

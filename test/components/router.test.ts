@@ -124,8 +124,16 @@ describe("EdgeVirtualRouter (mocks)", function () {
         assert.deepEqual(await valueOf(router!.mapping), { "203.0.113.8": "172.17.2.10", "203.0.113.9": "172.17.2.11" });
         assert.throws(
             () => new EdgeVirtualRouter("too-many", seedArgs({ publicNetwork: { id: 3, addresses: reserved }, publicIps: 3 })),
-            /^RouterConfigError: publicIps: must be an integer from 0 to 2: the public network has 3 addresses/,
+            /^ConfigError: publicIps: must be an integer from 0 to 2: the public network has 3 addresses/,
         );
+    });
+
+    it("applies the appliance's and the router's transforms", async function () {
+        const program = await runProgram(() => new EdgeVirtualRouter("router", seedArgs({
+            transform: { appliance: { imageName: "vr-image" }, router: (routerArgs, _opts, name) => void (routerArgs.name = `${name}-renamed`) },
+        })), { outputs });
+        assert.equal(program.named("router-appliance").inputs.imageName, "vr-image");
+        assert.equal(program.named("router-vrouter").inputs.name, "router-vrouter-renamed");
     });
 
     it("keeps the OpenNebula connection secret in every child, even when the password was given in plain text", async function () {
@@ -144,12 +152,12 @@ describe("EdgeVirtualRouter (mocks)", function () {
         ["a negative number of SDNAT addresses", (a) => (a.publicIps = -1), /^publicIps: must be an integer from 0 to 4/],
         ["an empty public pool", (a) => (a.publicNetwork.addresses = []), /^publicNetwork\.addresses: must list the public network's addresses, at least one/],
         ["a bad public address", (a) => (a.publicNetwork.addresses[2] = "10.0.1"), /^publicNetwork\.addresses\[2\]: must be an IPv4 address/],
-        ["a public address twice", (a) => (a.publicNetwork.addresses[3] = "10.0.1.16"), /^publicNetwork\.addresses\[3\]: 10\.0\.1\.16 is given twice \(also publicNetwork\.addresses\[0\]\)/],
+        ["a public address twice", (a) => (a.publicNetwork.addresses[3] = "10.0.1.16"), /^publicNetwork\.addresses\[3\]: duplicate address "10\.0\.1\.16" \(already used by publicNetwork\.addresses\[0\]\)/],
         ["a router address outside the pool", (a) => (a.routerPublicIp = "10.0.1.99"), /^routerPublicIp: 10\.0\.1\.99 is not one of publicNetwork\.addresses/],
-        ["a bad public network ID", (a) => (a.publicNetwork.id = -2), /^publicNetwork\.id: must be an OpenNebula ID/],
+        ["a bad public network ID", (a) => (a.publicNetwork.id = -2), /^publicNetwork\.id: must be an integer from 0 to 2147483647 \(got -2\)/],
         ["no private network", (a) => delete (a as Partial<EdgeVirtualRouterArgs>).privateNetwork, /^privateNetwork: is required/],
         ["a gateway outside the subnet", (a) => (a.privateNetwork.gateway = "172.18.0.1"), /^privateNetwork\.gateway: 172\.18\.0\.1 is not in privateNetwork\.subnet 172\.17\.2\.0\/24/],
-        ["a bad subnet", (a) => (a.privateNetwork.subnet = "172.17.2.0"), /^privateNetwork\.subnet: must be an IPv4 subnet/],
+        ["a bad subnet", (a) => (a.privateNetwork.subnet = "172.17.2.0"), /^privateNetwork\.subnet: must be an IPv4 CIDR/],
         ["more mappings than SDNAT addresses", (a) => {
             a.publicIps = 1;
             a.mappings = [{ privateIp: "172.17.2.10" }, { privateIp: "172.17.2.11" }];
@@ -157,8 +165,8 @@ describe("EdgeVirtualRouter (mocks)", function () {
         ["a mapping to the router's address", (a) => (a.mappings = [{ privateIp: "172.17.2.1" }]), /^mappings\[0\]\.privateIp: 172\.17\.2\.1 is the router's own private address/],
         ["a mapping outside the private subnet", (a) => (a.mappings = [{ privateIp: "10.9.9.9" }]), /^mappings\[0\]\.privateIp: 10\.9\.9\.9 is not in privateNetwork\.subnet/],
         ["a mapping to the router's public address", (a) => (a.mappings = [{ privateIp: "172.17.2.10", publicIp: "10.0.1.16" }]), /^mappings\[0\]\.publicIp: 10\.0\.1\.16 is not one of the SDNAT addresses/],
-        ["a public address mapped twice", (a) => (a.mappings = [{ privateIp: "172.17.2.10", publicIp: "10.0.1.18" }, { privateIp: "172.17.2.11", publicIp: "10.0.1.18" }]), /^mappings\[1\]\.publicIp: 10\.0\.1\.18 is given twice \(also mappings\[0\]\.publicIp\)/],
-        ["a private VM mapped twice", (a) => (a.mappings = [{ privateIp: "172.17.2.10" }, { privateIp: "172.17.2.10" }]), /^mappings\[1\]\.privateIp: 172\.17\.2\.10 is given twice/],
+        ["a public address mapped twice", (a) => (a.mappings = [{ privateIp: "172.17.2.10", publicIp: "10.0.1.18" }, { privateIp: "172.17.2.11", publicIp: "10.0.1.18" }]), /^mappings\[1\]\.publicIp: duplicate public address "10\.0\.1\.18" \(already used by mappings\[0\]\.publicIp\)/],
+        ["a private VM mapped twice", (a) => (a.mappings = [{ privateIp: "172.17.2.10" }, { privateIp: "172.17.2.10" }]), /^mappings\[1\]\.privateIp: duplicate private address "172\.17\.2\.10" \(already used by mappings\[0\]\.privateIp\)/],
         ["no appliance", (a) => delete (a as Partial<EdgeVirtualRouterArgs>).appliance, /^appliance: is required: \{ datastoreId \}/],
         ["an appliance without datastore", (a) => (a.appliance = { appName: "Service Virtual Router" }), /^appliance\.datastoreId: is required to export the appliance/],
         ["a template and an export", (a) => (a.appliance = { templateId: 3, datastoreId: 1 }), /^appliance: give either templateId .* or the export's datastoreId, not both/],
@@ -181,7 +189,7 @@ describe("EdgeVirtualRouter (mocks)", function () {
                 }
             });
             assert.match(error?.message ?? "no error", message);
-            assert.equal(error?.name, "RouterConfigError");
+            assert.equal(error?.name, "ConfigError");
             assert.deepEqual(program.resources.map((r) => r.name), [], "nothing registered");
         });
     }

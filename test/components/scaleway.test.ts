@@ -11,12 +11,13 @@ import {
 } from "../../components/clouds/scaleway";
 import { RecordedProgram, RunOptions, runProgram } from "../support/pulumi-mocks";
 import { Lab, netnsSkipReason, nsName, run, runScript } from "../host/netns";
-import { toStdin } from "../../components/edge/host-scripts";
+import { toStdin } from "../../components/remote/host-script";
+import { environmentOf, unsecret, valueOf } from "../support/stdin";
+import { ipv4ToNumber, peerOf31 } from "../../components/validation";
 
 const SCWA = nsName("scwa");
 const SCWB = nsName("scwb");
 const SCWC = nsName("scwc");
-import { environmentOf, unsecret, valueOf } from "../support/stdin";
 
 const SSH_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2NhbGV3YXktc2VjcmV0LWtleQ==\n-----END OPENSSH PRIVATE KEY-----";
 const SSH_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScalewayTestKey admin@example";
@@ -37,23 +38,25 @@ const T = {
     network: "pulumi-nodejs:dynamic/opennebula-edge:VirtualNetwork",
 };
 
-/** Deterministic cloud answers: server i of a cluster prefixed p has 51.158.<zone>.<10+i>, flexible IP k 62.210.<zone>.<k+1>/32. */
+/** Deterministic cloud answers: server i has 51.158.<zone>.<10+i>, flexible IP j of host i 62.210.<zone>.<1+4i+j>/32. */
 const ZONE_OCTET: Record<string, number> = { "fr-par-1": 1, "nl-ams-1": 2 };
 const UPLINK = "enp5s0";
 
-function index(name: string): number {
-    return Number(/-(\d+)$/.exec(name)![1]);
+/** Host n of a server or flexible IP name (`c-host-1`, `c-host-1-ip-0`), and the IP's index j. */
+function indices(name: string): { host: number; ip: number } {
+    const match = /-host-(\d+)(?:-ip-(\d+))?$/.exec(name)!;
+    return { host: Number(match[1]), ip: Number(match[2] ?? 0) };
 }
 
 const cloudOutputs: RunOptions["outputs"] = (args) => {
     const zone = ZONE_OCTET[args.inputs.zone as string] ?? 9;
     if (args.type === T.server) {
         return {
-            ipv4s: [{ address: `51.158.${zone}.${10 + index(args.name)}`, version: "IPv4" }],
-            privateNetworks: (args.inputs.privateNetworks ?? []).map((pn: Record<string, unknown>) => ({ ...pn, id: `${zone === 1 ? "fr-par" : "nl-ams"}/${pn.id}`, vlan: 100 + index(args.name) })),
+            ipv4s: [{ address: `51.158.${zone}.${10 + indices(args.name).host}`, version: "IPv4" }],
+            privateNetworks: (args.inputs.privateNetworks ?? []).map((pn: Record<string, unknown>) => ({ ...pn, id: `${zone === 1 ? "fr-par" : "nl-ams"}/${pn.id}`, vlan: 100 + indices(args.name).host })),
         };
     }
-    if (args.type === T.flexibleIp) return { ipAddress: `62.210.${zone}.${index(args.name) + 1}/32` };
+    if (args.type === T.flexibleIp) return { ipAddress: `62.210.${zone}.${1 + 4 * indices(args.name).host + indices(args.name).ip}/32` };
     if (args.type === T.command && args.name.endsWith("-private-vlan")) {
         return { stdout: `scaleway-private-vlan.sh: created scwpn0\nUPLINK=${UPLINK}\n` };
     }
@@ -75,12 +78,14 @@ function mocks(calls: Call[] = [], extra: Partial<RunOptions> = {}): RunOptions 
     };
 }
 
-function clusterArgs(provider: scaleway.Provider, zone: string, extra: Partial<ScalewayEdgeClusterArgs> = {}): ScalewayEdgeClusterArgs {
+/** Two hosts, three flexible IPs: two on host-0, one on host-1. */
+const THREE_IPS = { "host-0": { publicIps: 2 }, "host-1": { publicIps: 1 } };
+
+function clusterArgs(provider: scaleway.Provider, zone: ScalewayEdgeClusterArgs["zone"], extra: Partial<ScalewayEdgeClusterArgs> = {}): ScalewayEdgeClusterArgs {
     return {
         provider,
-        region: zone,
-        hostCount: 2,
-        publicIps: 3,
+        zone,
+        hosts: THREE_IPS,
         ssh: { publicKey: SSH_PUBLIC_KEY, privateKey: pulumi.secret(SSH_PRIVATE_KEY) },
         opennebula: {
             frontendSshPublicKey: ONEADMIN_KEY,
@@ -114,7 +119,7 @@ describe("ScalewayEdgeCluster (mocks)", function () {
         assert.strictEqual(vpc.region, "fr-par");
         assert.strictEqual(vpc.enableRouting, true);
         const pn = program.named("c-private").inputs;
-        assert.deepStrictEqual([pn.region, pn.vpcId, pn.ipv4Subnet], ["fr-par", "c-vpc-id", { subnet: "172.18.0.0/24" }]);
+        assert.deepStrictEqual([pn.region, pn.vpcId, pn.ipv4Subnet], ["fr-par", "c-vpc-id", { subnet: "172.18.0.0/20" }]);
 
         const reservations = Object.fromEntries(program.ofType(T.ipam).map((r) => [r.name, r.inputs]));
         assert.deepStrictEqual(Object.keys(reservations).sort(), ["c-gateway-ip", "c-host-0-private-ip", "c-host-1-private-ip"]);
@@ -149,9 +154,9 @@ describe("ScalewayEdgeCluster (mocks)", function () {
         assert.deepStrictEqual(osCall.inputs, { name: "Ubuntu", version: "22.04 LTS (Jammy Jellyfish)", zone: "fr-par-1" });
 
         assert.deepStrictEqual(program.ofType(T.flexibleIp).map((ip) => [ip.name, ip.inputs.serverId, ip.inputs.zone]), [
-            ["c-ip-0", "c-host-0-id", "fr-par-1"],
-            ["c-ip-1", "c-host-1-id", "fr-par-1"],
-            ["c-ip-2", "c-host-0-id", "fr-par-1"],
+            ["c-host-0-ip-0", "c-host-0-id", "fr-par-1"],
+            ["c-host-0-ip-1", "c-host-0-id", "fr-par-1"],
+            ["c-host-1-ip-0", "c-host-1-id", "fr-par-1"],
         ]);
     });
 
@@ -180,7 +185,7 @@ describe("ScalewayEdgeCluster (mocks)", function () {
             assert.strictEqual(vlan.inputs.create, "sudo bash -s");
             const connection = unsecret(vlan.inputs.connection);
             assert.deepStrictEqual([connection.user, connection.host, connection.port], ["ubuntu", `51.158.1.${10 + i}`, 22]);
-            assert.deepStrictEqual(environmentOf(vlan.inputs.stdin), { PRIVATE_VLAN: String(100 + i), PRIVATE_ADDRESS: `172.18.0.${10 + i}/24`, PRIVATE_VLAN_DEVICE: "scwpn0" });
+            assert.deepStrictEqual(environmentOf(vlan.inputs.stdin), { PRIVATE_VLAN: String(100 + i), PRIVATE_ADDRESS: `172.18.0.${10 + i}/20`, PRIVATE_VLAN_DEVICE: "scwpn0" });
             assert.ok(program.dependsOn(vlan.name, `c-host-${i}`), "the VLAN command waits for its server");
             assert.ok(program.dependsOn(`c-one-host-${i}-repo`, vlan.name), "host configuration waits for the private network");
             assert.ok(program.dependsOn(`c-one-host-${i}-repo`, `c-host-${i}`), "host configuration waits for the server");
@@ -191,8 +196,8 @@ describe("ScalewayEdgeCluster (mocks)", function () {
             assert.strictEqual(host.inputs.imMad, "kvm");
             assert.deepStrictEqual(host.inputs.template.EDGE, { CLOUD_ID: `c-host-${i}-id`, PRIVATE_IP: `172.18.0.${10 + i}`, PUBLIC_IP: `51.158.1.${10 + i}` });
         }
-        assert.ok(program.dependsOn("c-one-host-0-repo", "c-ip-0") && program.dependsOn("c-one-host-0-repo", "c-ip-2"), "host-0 waits for its flexible IPs");
-        assert.ok(!program.dependsOn("c-one-host-1-repo", "c-ip-0"), "host-1 does not wait for host-0's IPs");
+        assert.ok(program.dependsOn("c-one-host-0-repo", "c-host-0-ip-0") && program.dependsOn("c-one-host-0-repo", "c-host-0-ip-1"), "host-0 waits for its flexible IPs");
+        assert.ok(!program.dependsOn("c-one-host-1-repo", "c-host-0-ip-0"), "host-1 does not wait for host-0's IPs");
         assert.ok(!program.dependsOn("c-one-host-1-repo", "c-host-0"), "hosts do not wait for each other");
         for (const r of program.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"))) {
             assert.ok(r.name === "c-one-cluster" || program.dependsOn(r.name, "c-one-cluster"), `${r.name} belongs to the cluster`);
@@ -205,19 +210,20 @@ describe("ScalewayEdgeCluster (mocks)", function () {
         const network = program.named("c-one-public");
         assert.strictEqual(network.type, T.network);
         assert.deepStrictEqual(network.inputs.template, { BRIDGE: "br0", NETROLE: "public", DNS: "1.1.1.1" });
-        const ar = (k: number, host: string) => ({
-            TYPE: "IP4", IP: `172.16.100.${2 * k + 1}`, SIZE: 1, GATEWAY: `172.16.100.${2 * k}`, NETWORK_MASK: "255.255.255.254",
-            EXTERNAL_IP: `62.210.1.${k + 1}`, EDGE_HOST: host,
+        // Flexible IP j of host-<n> (slot n): VM at 172.16.0.0 + 2·(8n + j) + 1, its gateway one below.
+        const ar = (pair: number, external: number, host: string) => ({
+            TYPE: "IP4", IP: `172.16.0.${2 * pair + 1}`, SIZE: 1, GATEWAY: `172.16.0.${2 * pair}`, NETWORK_MASK: "255.255.255.254",
+            EXTERNAL_IP: `62.210.1.${external}`, EDGE_HOST: host,
         });
-        assert.deepStrictEqual(network.inputs.addressRanges, [ar(0, "51.158.1.10"), ar(1, "51.158.1.11"), ar(2, "51.158.1.10")]);
+        assert.deepStrictEqual(network.inputs.addressRanges, [ar(0, 1, "51.158.1.10"), ar(1, 2, "51.158.1.10"), ar(8, 5, "51.158.1.11")]);
 
         const forwarding = (i: number) => environmentOf(program.named(`c-one-host-${i}-forwarding`).inputs.stdin);
         assert.deepStrictEqual(forwarding(0), {
             PUBLIC_MODEL: "nat", NAT_BY: "host", UPLINK, BRIDGE: "br0", BOOT_UNITS: "yes",
-            NAT_PAIRS: "62.210.1.1=172.16.100.1 62.210.1.3=172.16.100.5", GATEWAY: "172.16.100.0 172.16.100.4",
+            NAT_PAIRS: "62.210.1.1=172.16.0.1 62.210.1.2=172.16.0.3", GATEWAY: "172.16.0.0 172.16.0.2",
         });
         assert.deepStrictEqual(forwarding(1), {
-            PUBLIC_MODEL: "nat", NAT_BY: "host", UPLINK, BRIDGE: "br0", BOOT_UNITS: "yes", NAT_PAIRS: "62.210.1.2=172.16.100.3", GATEWAY: "172.16.100.2",
+            PUBLIC_MODEL: "nat", NAT_BY: "host", UPLINK, BRIDGE: "br0", BOOT_UNITS: "yes", NAT_PAIRS: "62.210.1.5=172.16.0.17", GATEWAY: "172.16.0.16",
         });
         // The forwarding covers exactly the published ranges: each AR's lease and gateway on the host named in EDGE_HOST.
         for (const range of network.inputs.addressRanges as unknown as Record<string, string>[]) {
@@ -228,11 +234,15 @@ describe("ScalewayEdgeCluster (mocks)", function () {
         assert.ok(program.dependsOn("c-one-host-0-forwarding", "c-host-0-private-vlan"), "the uplink comes from the VLAN command");
 
         const component = program.named("c").resource as ScalewayEdgeCluster;
-        assert.deepStrictEqual(await valueOf(component.publicIps), ["62.210.1.1", "62.210.1.2", "62.210.1.3"]);
-        assert.deepStrictEqual(await valueOf(component.publicIpHosts), { "62.210.1.1": "host-0", "62.210.1.2": "host-1", "62.210.1.3": "host-0" });
-        assert.deepStrictEqual(await valueOf(component.hostPublicIps), { "host-0": "51.158.1.10", "host-1": "51.158.1.11" });
-        assert.deepStrictEqual(component.hostPrivateIps, { "host-0": "172.18.0.10", "host-1": "172.18.0.11" });
-        assert.deepStrictEqual(await valueOf(component.serverIds), { "host-0": "c-host-0-id", "host-1": "c-host-1-id" });
+        assert.deepStrictEqual(await valueOf(component.vmPublicIps), ["62.210.1.1", "62.210.1.2", "62.210.1.5"]);
+        assert.deepStrictEqual(await valueOf(component.publicIpHosts), { "62.210.1.1": "host-0", "62.210.1.2": "host-0", "62.210.1.5": "host-1" });
+        assert.deepStrictEqual(await valueOf(component.hosts), {
+            "host-0": { publicIp: "51.158.1.10", privateIp: "172.18.0.10", sshUser: "ubuntu", machineId: "c-host-0-id" },
+            "host-1": { publicIp: "51.158.1.11", privateIp: "172.18.0.11", sshUser: "ubuntu", machineId: "c-host-1-id" },
+        });
+        assert.deepStrictEqual(component.publicIpLeases.map((lease) => [lease.host, lease.address, lease.translated]), [
+            ["host-0", "172.16.0.1", true], ["host-0", "172.16.0.3", true], ["host-1", "172.16.0.17", true],
+        ]);
         assert.strictEqual(await valueOf(component.vpcId), "c-vpc-id");
         assert.deepStrictEqual([component.zone, component.region], ["fr-par-1", "fr-par"]);
     });
@@ -240,7 +250,7 @@ describe("ScalewayEdgeCluster (mocks)", function () {
     it("uses the os, offer, hypervisor, ranges, bastion, uplink and existing SSH key it is given", async function () {
         const calls: Call[] = [];
         const program = await single({
-            os: "ubuntu_2404", offer: "EM-I220E-NVME", hypervisor: "lxc", hostCount: 1, publicIps: 1,
+            os: "ubuntu_2404", offer: "EM-I220E-NVME", hypervisor: "lxc", hosts: undefined, hostCount: 1, publicIps: 1,
             privateNetworkCidr: "192.168.40.0/26", natCidr: "172.20.0.0/30", dns: "9.9.9.9", gatewayType: "VPC-GW-M",
             bastion: { allowedIpRanges: ["198.51.100.0/24"] }, uplinkInterface: "eno1", sshKeyId: "fr-par/existing-key",
         }, calls);
@@ -264,7 +274,7 @@ describe("ScalewayEdgeCluster (mocks)", function () {
     });
 
     it("with no public IPs creates no flexible IP, no public network and no forwarding", async function () {
-        const program = await single({ publicIps: 0 });
+        const program = await single({ hosts: undefined, hostCount: 2 });
         assert.strictEqual(program.ofType(T.flexibleIp).length, 0);
         assert.strictEqual(program.ofType(T.network).length, 0);
         assert.ok(!program.resources.some((r) => r.name.endsWith("-forwarding")));
@@ -296,7 +306,7 @@ describe("ScalewayEdgeCluster (mocks)", function () {
             const par = new scaleway.Provider("scw-par", { zone: "fr-par-1", region: "fr-par" });
             const ams = new scaleway.Provider("scw-ams", { zone: "nl-ams-1", region: "nl-ams" });
             new ScalewayEdgeCluster("par", clusterArgs(par, "fr-par-1"));
-            new ScalewayEdgeCluster("ams", clusterArgs(ams, "nl-ams-1", { hostCount: 1, publicIps: 2 }));
+            new ScalewayEdgeCluster("ams", clusterArgs(ams, "nl-ams-1", { hosts: undefined, hostCount: 1, publicIps: 2 }));
         }, mocks(calls));
         const names = program.resources.map((r) => r.name);
         assert.strictEqual(new Set(names).size, names.length, "no two resources share a name");
@@ -320,25 +330,28 @@ describe("ScalewayEdgeCluster (mocks)", function () {
     });
 
     const bad: [string, Partial<ScalewayEdgeClusterArgs> | ((a: ScalewayEdgeClusterArgs) => void), RegExp][] = [
-        ["an unknown zone", { region: "fr-par-3" }, /^region: must be one of fr-par-1, fr-par-2, nl-ams-1, nl-ams-2, pl-waw-2, pl-waw-3/],
-        ["a region instead of a zone", { region: "fr-par" }, /^region: must be one of fr-par-1/],
-        ["0 hosts", { hostCount: 0 }, /^hostCount: must be an integer from 1 to 50/],
-        ["51 hosts", { hostCount: 51 }, /^hostCount: must be an integer from 1 to 50/],
+        ["an unknown zone", { zone: "fr-par-3" as never }, /^zone: must be one of fr-par-1, fr-par-2, nl-ams-1, nl-ams-2, pl-waw-2, pl-waw-3/],
+        ["a region instead of a zone", { zone: "fr-par" as never }, /^zone: must be one of fr-par-1/],
+        ["0 hosts", { hosts: undefined, hostCount: 0 }, /^hostCount: must be an integer from 1 to 50/],
+        ["51 hosts", { hosts: undefined, hostCount: 51 }, /^hostCount: must be an integer from 1 to 50/],
+        ["more public IPs in all than allowed", { hosts: { "kvm-a": { publicIps: 5 }, "kvm-b": { publicIps: 4 } } }, /^hosts: asks for 9 public IPs in all \(kvm-a: 5, kvm-b: 4\); at most 8/],
+        ["two hosts on one slot", { hosts: { "kvm-a": { slot: 2 }, "kvm-b": { slot: 2 } } }, /^hosts\.kvm-b: has slot 2, as kvm-a has/],
         ["more public IPs than allowed", { publicIps: 9 }, /^publicIps: must be an integer from 0 to 8/],
         ["a negative number of public IPs", { publicIps: -1 }, /^publicIps: must be an integer from 0 to 8/],
         ["a malformed private CIDR", { privateNetworkCidr: "172.18.0.0/33" }, /^privateNetworkCidr: must be an IPv4 CIDR/],
         ["a private CIDR with host bits", { privateNetworkCidr: "172.18.0.1/24" }, /^privateNetworkCidr: must be a network address/],
         ["a private CIDR outside the advised ranges", { privateNetworkCidr: "10.1.0.0/24" }, /^privateNetworkCidr: must lie inside 172\.16\.0\.0\/12 or 192\.168\.0\.0\/16/],
         ["a private CIDR too large", { privateNetworkCidr: "172.16.0.0/16" }, /^privateNetworkCidr: must have a prefix length from \/20 to \/28/],
-        ["a private CIDR too small for the hosts", { privateNetworkCidr: "172.18.0.0/28", hostCount: 5 }, /^privateNetworkCidr: 172\.18\.0\.0\/28 is too small for 5 hosts/],
+        ["a private CIDR too small for the hosts", { privateNetworkCidr: "172.18.0.0/28", hosts: undefined, hostCount: 5 }, /^privateNetworkCidr: 172\.18\.0\.0\/28 is too small for host host-4 \(slot 4\): hosts take network \+ 10 \+ slot/],
+        ["a private CIDR too small for a named host", { privateNetworkCidr: "172.18.0.0/24", hosts: ["kvm-a"] }, /^privateNetworkCidr: 172\.18\.0\.0\/24 is too small for host kvm-a \(slot \d+\)/],
         ["a NAT range overlapping the private network", { natCidr: "172.18.0.0/25" }, /^natCidr: 172\.18\.0\.0\/25 overlaps privateNetworkCidr/],
-        ["a NAT range too small", { natCidr: "172.16.100.0/30", publicIps: 3 }, /^natCidr: 172\.16\.100\.0\/30 is too small for 3 public IPs/],
+        ["a NAT range too small", { natCidr: "172.16.100.0/30" }, /^natCidr: 172\.16\.100\.0\/30 is too small for the public IPs of host host-1 \(slot 1\)/],
         ["a malformed NAT range", { natCidr: "nat" }, /^natCidr: must be an IPv4 CIDR/],
         ["a missing front-end key", (a) => (a.opennebula = { frontendSshPublicKey: "" }), /^opennebula\.frontendSshPublicKey: is required/],
         ["a missing SSH public key", (a) => (a.ssh = { ...a.ssh, publicKey: "" }), /^ssh\.publicKey: is required/],
         ["a missing SSH private key", (a) => (a.ssh = { ...a.ssh, privateKey: "" }), /^ssh\.privateKey: is required/],
         ["an unknown hypervisor", { hypervisor: "xen" as never }, /^hypervisor: must be one of kvm, lxc/],
-        ["qemu on bare metal", { hypervisor: "qemu" }, /^hypervisor: must be one of kvm, lxc/],
+        ["qemu on bare metal", { hypervisor: "qemu" as never }, /^hypervisor: must be one of kvm, lxc/],
         ["an unknown offer", { offer: "GP1-XS" }, /^offer: must be an Elastic Metal offer name such as EM-A115X-SSD/],
         ["an unknown OS", { os: "debian_12" as never }, /^os: must be one of ubuntu_2204, ubuntu_2404/],
         ["an unknown gateway type", { gatewayType: "VPC-GW-XXL" as never }, /^gatewayType: must be one of VPC-GW-S, VPC-GW-M, VPC-GW-L, VPC-GW-XL/],
@@ -346,8 +359,8 @@ describe("ScalewayEdgeCluster (mocks)", function () {
         ["a bad bastion range", { bastion: { allowedIpRanges: ["anywhere"] } }, /^bastion\.allowedIpRanges\[0\]: must be an IPv4 CIDR/],
         ["a bad uplink name", { uplinkInterface: "eth0; reboot" }, /^uplinkInterface: must be an interface name/],
         ["a bad DNS server", { dns: "dns.example" }, /^dns: must be an IPv4 address/],
-        ["no provider", (a) => (a.provider = undefined as never), /^provider: is required: a scaleway\.Provider/],
-        ["another cloud's provider", (a) => (a.provider = {} as never), /^provider: is required: a scaleway\.Provider/],
+        ["no provider", (a) => (a.provider = undefined as never), /^provider: is required: the scaleway provider; the default provider is never used \(got nothing\)/],
+        ["another cloud's provider", (a) => (a.provider = {} as never), /^provider: is required: the scaleway provider; the default provider is never used \(got an object\)/],
     ];
     for (const [label, change, message] of bad) {
         it(`rejects ${label} before registering anything`, async function () {
@@ -364,7 +377,7 @@ describe("ScalewayEdgeCluster (mocks)", function () {
                 }
             }, mocks());
             assert.match(error?.message ?? "no error", message);
-            assert.strictEqual(error?.name, "EdgeConfigError");
+            assert.strictEqual(error?.name, "ConfigError");
             assert.deepStrictEqual(program.resources.filter((r) => r.name !== "scw").map((r) => r.name), [], "nothing but the test's own provider is registered");
         });
     }
@@ -375,19 +388,23 @@ describe("Scaleway helpers", function () {
         assert.deepStrictEqual(["fr-par-1", "nl-ams-2", "pl-waw-3"].map(scalewayRegionOf), ["fr-par", "nl-ams", "pl-waw"]);
     });
 
-    it("pairs each flexible IP with a /31 whose gateway is the VM address XOR 1", function () {
-        for (let k = 0; k < 128; k++) {
-            const { vmIp, gateway } = natLease("172.16.100.0/24", k);
-            const last = (ip: string) => Number(ip.split(".")[3]);
-            assert.strictEqual(last(vmIp) ^ 1, last(gateway));
-            assert.strictEqual(last(vmIp), 2 * k + 1);
+    it("gives flexible IP j of slot s the odd address of /31 pair 8s + j, so that its gateway (XOR 1) is nobody's lease", function () {
+        const leases = new Set<string>();
+        for (const slot of [0, 1, 2, 255, 256, 3071]) {
+            for (let j = 0; j < 8; j++) {
+                const vmIp = natLease("172.16.0.0/16", slot, j);
+                assert.strictEqual(ipv4ToNumber(vmIp) - ipv4ToNumber("172.16.0.0"), 2 * (8 * slot + j) + 1);
+                assert.ok(!leases.has(peerOf31(vmIp)), `${vmIp}'s gateway is not a lease`);
+                leases.add(vmIp);
+            }
         }
+        assert.strictEqual(leases.size, 48, "no two leases collide");
     });
 
     it("reads flexible IP addresses with or without /32 and refuses anything else", function () {
         assert.strictEqual(flexibleIpAddress("51.159.0.20/32"), "51.159.0.20");
         assert.strictEqual(flexibleIpAddress("51.159.0.20"), "51.159.0.20");
-        assert.throws(() => flexibleIpAddress("2001:bc8::/64"), /is not an IPv4 address/);
+        assert.throws(() => flexibleIpAddress("2001:bc8::/64"), /^ConfigError: flexibleIp: must be an IPv4 address/);
     });
 
     it("finds the VLAN of the attachment to the private network, whatever the id's locality prefix", function () {
@@ -407,13 +424,13 @@ describe("Scaleway helpers", function () {
 
     it("validates the VLAN script's inputs and fills the defaults", function () {
         assert.deepStrictEqual(privateVlanScript({ vlan: 12, address: "172.18.0.10/24" }).environment, { PRIVATE_VLAN: "12", PRIVATE_ADDRESS: "172.18.0.10/24", PRIVATE_VLAN_DEVICE: "scwpn0" });
-        assert.throws(() => privateVlanScript({ vlan: 4095, address: "172.18.0.10/24" }), /vlan must be an integer from 1 to 4094/);
-        assert.throws(() => privateVlanScript({ vlan: 1, address: "172.18.0.10" }), /address must be an IPv4 address with a prefix length/);
-        assert.throws(() => privateVlanScript({ vlan: 1, address: "172.18.0.10/24", uplink: "a b" }), /uplink must be an interface name/);
-        const plan = validateScalewayEdgeClusterArgs(clusterArgs(new scaleway.Provider("p", {}), "pl-waw-2", { publicIps: undefined, hostCount: undefined }));
+        assert.throws(() => privateVlanScript({ vlan: 4095, address: "172.18.0.10/24" }), /^ConfigError: vlan: must be an integer from 1 to 4094/);
+        assert.throws(() => privateVlanScript({ vlan: 1, address: "172.18.0.10" }), /^ConfigError: address: must be an IPv4 address with a prefix length/);
+        assert.throws(() => privateVlanScript({ vlan: 1, address: "172.18.0.10/24", uplink: "a b" }), /^ConfigError: uplink: must be an interface name/);
+        const plan = validateScalewayEdgeClusterArgs(clusterArgs(new scaleway.Provider("p", {}), "pl-waw-2", { hosts: undefined }));
         assert.deepStrictEqual(
-            [plan.zone, plan.region, plan.hostCount, plan.offer, plan.os, plan.hypervisor, plan.publicIps, plan.privateNetworkCidr, plan.natCidr, plan.gatewayType, plan.bastion, plan.dns],
-            ["pl-waw-2", "pl-waw", 1, "EM-A115X-SSD", "ubuntu_2204", "kvm", 1, "172.18.0.0/24", "172.16.100.0/24", "VPC-GW-S", undefined, "1.1.1.1"],
+            [plan.zone, plan.region, plan.hosts, plan.offer, plan.os, plan.hypervisor, plan.privateNetworkCidr, plan.natCidr, plan.gatewayType, plan.bastion, plan.sshUser],
+            ["pl-waw-2", "pl-waw", [{ key: "host-0", slot: 0, privateIp: "172.18.0.10", natLeases: [] }], "EM-A115X-SSD", "ubuntu_2204", "kvm", "172.18.0.0/20", "172.16.0.0/16", "VPC-GW-S", undefined, "ubuntu"],
         );
     });
 });

@@ -1,9 +1,8 @@
 import * as assert from "assert";
 import * as vultr from "@ediri/vultr";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    VultrEdgeCluster, VultrEdgeClusterArgs, hostIndexOfIp, peerOf31, validateVultrEdgeClusterArgs, vultrHostname,
-} from "../../components/clouds/vultr";
+import { VultrEdgeCluster, VultrEdgeClusterArgs, validateVultrEdgeClusterArgs, vultrHostname } from "../../components/clouds/vultr";
+import { peerOf31 } from "../../components/validation";
 import { RecordedProgram, RecordedResource, runProgram } from "../support/pulumi-mocks";
 import { environmentOf, valueOf } from "../support/stdin";
 
@@ -29,8 +28,10 @@ const DYNAMIC = "pulumi-nodejs:dynamic/opennebula-edge:";
 /** Third octet of the fake addresses per cluster, so two clusters get different addresses. */
 const CLUSTER_OCTET: Record<string, number> = { vu: 100, fra: 101 };
 
-function indexOf(name: string): number {
-    return Number(/-(\d+)$/.exec(name)?.[1] ?? 0);
+/** Host n of a machine or reserved IP name (`vu-host-1`, `vu-host-1-ip-0`), and the IP's index j. */
+function indicesOf(name: string): { host: number; ip: number } {
+    const match = /-host-(\d+)(?:-ip-(\d+))?$/.exec(name);
+    return { host: Number(match?.[1] ?? 0), ip: Number(match?.[2] ?? 0) };
 }
 
 function octetOf(name: string): number {
@@ -39,19 +40,22 @@ function octetOf(name: string): number {
 
 /** Deterministic addresses for machines and reserved IPs (what Vultr would assign). */
 function cloudOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
-    const i = indexOf(args.name);
+    const { host, ip } = indicesOf(args.name);
     switch (args.type) {
         case INSTANCE:
-            return { mainIp: `203.0.${octetOf(args.name)}.${10 + i}`, internalIp: `10.10.0.${3 + i}` };
+            return { mainIp: `203.0.${octetOf(args.name)}.${10 + host}`, internalIp: `10.10.0.${3 + host}` };
         case BARE_METAL:
-            return { mainIp: `203.0.${octetOf(args.name)}.${10 + i}` };
+            return { mainIp: `203.0.${octetOf(args.name)}.${10 + host}` };
         case RESERVED_IP:
             // Even addresses, so no two reserved IPs are /31 peers.
-            return { subnet: `198.51.${octetOf(args.name)}.${100 + 2 * i}`, subnetSize: 32 };
+            return { subnet: `198.51.${octetOf(args.name)}.${100 + 2 * (4 * host + ip)}`, subnetSize: 32 };
         default:
             return {};
     }
 }
+
+/** Two hosts, three reserved IPs: two on host-0, one on host-1. */
+const THREE_IPS: Partial<VultrEdgeClusterArgs> = { hosts: { "host-0": { publicIps: 2 }, "host-1": { publicIps: 1 } } };
 
 function args(provider: vultr.Provider, extra: Partial<VultrEdgeClusterArgs> = {}): VultrEdgeClusterArgs {
     return {
@@ -89,7 +93,7 @@ describe("VultrEdgeCluster (mocks)", function () {
     describe("virtual mode", function () {
         let program: RecordedProgram;
         before(async function () {
-            program = await cluster({ publicIps: 3 });
+            program = await cluster({ ...THREE_IPS, hostCount: undefined });
         });
 
         it("creates an SSH key, a VPC, an open firewall group, the instances and the reserved IPs, nothing else", function () {
@@ -113,7 +117,7 @@ describe("VultrEdgeCluster (mocks)", function () {
                     { region, plan, osId, vpcIds, firewallGroupId, sshKeyIds, hostname, activationEmail, userData, scriptId },
                     {
                         region: "ams", plan: "vc2-2c-4gb", osId: 1743, vpcIds: ["vu-vpc-id"], firewallGroupId: "vu-firewall-id",
-                        sshKeyIds: ["vu-ssh-key-id"], hostname: `vu-${i}`, activationEmail: false, userData: undefined, scriptId: undefined,
+                        sshKeyIds: ["vu-ssh-key-id"], hostname: `vu-host-${i}`, activationEmail: false, userData: undefined, scriptId: undefined,
                     },
                 );
             });
@@ -128,12 +132,12 @@ describe("VultrEdgeCluster (mocks)", function () {
             ]);
         });
 
-        it("reserves v4 IPs in the region and attaches them to the hosts round-robin", function () {
-            const ips = program.ofType(RESERVED_IP).map((r) => [r.name, r.inputs.region, r.inputs.ipType, r.inputs.instanceId]);
+        it("reserves v4 IPs in the region and attaches each to the host that owns it", function () {
+            const ips = program.ofType(RESERVED_IP).map((r) => [r.name, r.inputs.region, r.inputs.ipType, r.inputs.instanceId, r.inputs.label]);
             assert.deepStrictEqual(ips, [
-                ["vu-ip-0", "ams", "v4", "vu-host-0-id"],
-                ["vu-ip-1", "ams", "v4", "vu-host-1-id"],
-                ["vu-ip-2", "ams", "v4", "vu-host-0-id"],
+                ["vu-host-0-ip-0", "ams", "v4", "vu-host-0-id", "vu-host-0-ip-0"],
+                ["vu-host-0-ip-1", "ams", "v4", "vu-host-0-id", "vu-host-0-ip-1"],
+                ["vu-host-1-ip-0", "ams", "v4", "vu-host-1-id", "vu-host-1-ip-0"],
             ]);
         });
 
@@ -165,8 +169,8 @@ describe("VultrEdgeCluster (mocks)", function () {
             assert.deepStrictEqual(network[0].inputs.template, { BRIDGE: "br0", NETROLE: "public", DNS: "1.1.1.1" });
             assert.deepStrictEqual(network[0].inputs.addressRanges, [
                 { TYPE: "IP4", IP: "198.51.100.100", SIZE: 1, NETWORK_MASK: "255.255.255.254", GATEWAY: "198.51.100.101", EDGE_HOST: "203.0.100.10" },
-                { TYPE: "IP4", IP: "198.51.100.102", SIZE: 1, NETWORK_MASK: "255.255.255.254", GATEWAY: "198.51.100.103", EDGE_HOST: "203.0.100.11" },
-                { TYPE: "IP4", IP: "198.51.100.104", SIZE: 1, NETWORK_MASK: "255.255.255.254", GATEWAY: "198.51.100.105", EDGE_HOST: "203.0.100.10" },
+                { TYPE: "IP4", IP: "198.51.100.102", SIZE: 1, NETWORK_MASK: "255.255.255.254", GATEWAY: "198.51.100.103", EDGE_HOST: "203.0.100.10" },
+                { TYPE: "IP4", IP: "198.51.100.108", SIZE: 1, NETWORK_MASK: "255.255.255.254", GATEWAY: "198.51.100.109", EDGE_HOST: "203.0.100.11" },
             ]);
         });
 
@@ -174,34 +178,39 @@ describe("VultrEdgeCluster (mocks)", function () {
             const forwarding = (key: string) => environmentOf(program.named(`vu-one-${key}-forwarding`).inputs.stdin);
             assert.deepStrictEqual(
                 [forwarding("host-0").PUBLIC_MODEL, forwarding("host-0").UPLINK, forwarding("host-0").PUBLIC_IPS, forwarding("host-0").GATEWAY],
-                ["routed", "enp1s0", "198.51.100.100 198.51.100.104", "198.51.100.101 198.51.100.105"],
+                ["routed", "enp1s0", "198.51.100.100 198.51.100.102", "198.51.100.101 198.51.100.103"],
             );
             assert.deepStrictEqual(
                 [forwarding("host-1").PUBLIC_MODEL, forwarding("host-1").PUBLIC_IPS, forwarding("host-1").GATEWAY],
-                ["routed", "198.51.100.102", "198.51.100.103"],
+                ["routed", "198.51.100.108", "198.51.100.109"],
             );
         });
 
         it("exposes the machines, the public IPs and which host carries each", async function () {
             const component = program.named("vu").resource as VultrEdgeCluster;
-            assert.deepStrictEqual(await valueOf(component.publicIpHosts), { "198.51.100.100": "host-0", "198.51.100.102": "host-1", "198.51.100.104": "host-0" });
-            assert.deepStrictEqual(await valueOf(component.publicIps), ["198.51.100.100", "198.51.100.102", "198.51.100.104"]);
-            assert.deepStrictEqual(await valueOf(component.machineIds), { "host-0": "vu-host-0-id", "host-1": "vu-host-1-id" });
+            assert.deepStrictEqual(await valueOf(component.publicIpHosts), { "198.51.100.100": "host-0", "198.51.100.102": "host-0", "198.51.100.108": "host-1" });
+            assert.deepStrictEqual(await valueOf(component.vmPublicIps), ["198.51.100.100", "198.51.100.102", "198.51.100.108"]);
+            assert.deepStrictEqual(await valueOf(component.hosts), {
+                "host-0": { publicIp: "203.0.100.10", privateIp: "10.10.0.3", sshUser: "root", machineId: "vu-host-0-id" },
+                "host-1": { publicIp: "203.0.100.11", privateIp: "10.10.0.4", sshUser: "root", machineId: "vu-host-1-id" },
+            });
+            assert.deepStrictEqual(component.publicIpLeases.map((lease) => [lease.host, lease.translated]), [["host-0", false], ["host-0", false], ["host-1", false]]);
             assert.strictEqual(await valueOf(component.vpcId), "vu-vpc-id");
             assert.strictEqual(await valueOf(component.firewallGroupId), "vu-firewall-id");
             assert.deepStrictEqual(await valueOf(component.hostAddresses), { "host-0": "203.0.100.10", "host-1": "203.0.100.11" });
-            assert.strictEqual(component.machines.length, 2);
-            assert.strictEqual(component.reservedIps.length, 3);
+            assert.deepStrictEqual(Object.keys(component.machines), ["host-0", "host-1"]);
+            assert.deepStrictEqual(Object.values(component.reservedIps).map((ips) => ips.length), [2, 1]);
         });
 
         it("configures a host only after its machine and the IPs attached to it, and registers after configuring", function () {
-            for (const [key, machine, ips] of [["host-0", "vu-host-0", ["vu-ip-0", "vu-ip-2"]], ["host-1", "vu-host-1", ["vu-ip-1"]]] as const) {
+            for (const [key, machine, ips] of [["host-0", "vu-host-0", ["vu-host-0-ip-0", "vu-host-0-ip-1"]], ["host-1", "vu-host-1", ["vu-host-1-ip-0"]]] as const) {
                 const first = `vu-one-${key}-repo`;
                 assert.ok(program.dependsOn(first, machine), `${first} waits for ${machine}`);
                 for (const ip of ips) assert.ok(program.dependsOn(first, ip), `${first} waits for ${ip}`);
                 assert.ok(program.dependsOn(`vu-one-${key}`, `vu-one-${key}-forwarding`), "the OpenNebula host waits for the forwarding");
             }
             assert.ok(!program.dependsOn("vu-one-host-1-repo", "vu-host-0"), "hosts do not wait for each other");
+            assert.ok(!program.dependsOn("vu-one-host-1-repo", "vu-host-0-ip-0"), "nor for each other's reserved IPs");
             assert.ok(program.dependsOn("vu-host-0", "vu-vpc") && program.dependsOn("vu-host-0", "vu-firewall") && program.dependsOn("vu-host-0", "vu-ssh-key"));
             for (const r of program.resources.filter((r) => r.type.startsWith(DYNAMIC))) {
                 assert.ok(r.name === "vu-one-cluster" || program.dependsOn(r.name, "vu-one-cluster"), `${r.name} belongs to the cluster`);
@@ -230,7 +239,7 @@ describe("VultrEdgeCluster (mocks)", function () {
     it("restricts the firewall group to SSH, WireGuard and ICMP from anywhere, the cluster ports from the VPC, and chosen public ports", async function () {
         const program = await cluster({
             vpcCidr: "172.20.16.0/24",
-            cloudFirewall: { mode: "restricted", publicPorts: [{ port: 80 }, { port: 443 }, { port: 60000, toPort: 60100, protocol: "udp" }] },
+            cloudFirewall: { mode: "restricted", extraRules: [{ port: 80 }, { port: 443 }, { port: 60000, toPort: 60100, protocol: "udp" }] },
         });
         const rules = program.ofType(FIREWALL_RULE).map((r) => `${r.name} ${r.inputs.protocol} ${r.inputs.port ?? "-"} ${r.inputs.subnet}/${r.inputs.subnetSize}`);
         assert.deepStrictEqual(rules, [
@@ -242,21 +251,21 @@ describe("VultrEdgeCluster (mocks)", function () {
             "vu-fw-libvirt tcp 16509 172.20.16.0/24",
             "vu-fw-libvirt-tls tcp 16514 172.20.16.0/24",
             "vu-fw-migration tcp 49152:49215 172.20.16.0/24",
-            "vu-fw-public-0 tcp 80 0.0.0.0/0",
-            "vu-fw-public-1 tcp 443 0.0.0.0/0",
-            "vu-fw-public-2 udp 60000:60100 0.0.0.0/0",
+            "vu-fw-extra-0 tcp 80 0.0.0.0/0",
+            "vu-fw-extra-1 tcp 443 0.0.0.0/0",
+            "vu-fw-extra-2 udp 60000:60100 0.0.0.0/0",
         ]);
         assert.deepStrictEqual([program.named("vu-vpc").inputs.v4Subnet, program.named("vu-vpc").inputs.v4SubnetMask], ["172.20.16.0", 24]);
     });
 
     it("metal mode: Bare Metal servers, no VPC and no firewall group, kvm, public addresses as private ones", async function () {
-        const program = await cluster({ mode: "metal", uplinkInterface: "enp1s0f0", publicIps: 2 });
+        const program = await cluster({ mode: "metal", uplinkInterface: "enp1s0f0", publicIps: 1 });
         assert.deepStrictEqual(countsByType(program), { [SSH_KEY]: 1, [BARE_METAL]: 2, [RESERVED_IP]: 2 });
         for (const [i, server] of program.ofType(BARE_METAL).entries()) {
             const { region, plan, osId, sshKeyIds, hostname, vpc2Ids, userData } = server.inputs;
             assert.deepStrictEqual(
                 { region, plan, osId, sshKeyIds, hostname, vpc2Ids, userData },
-                { region: "ams", plan: "vbm-4c-32gb", osId: 1743, sshKeyIds: ["vu-ssh-key-id"], hostname: `vu-${i}`, vpc2Ids: undefined, userData: undefined },
+                { region: "ams", plan: "vbm-4c-32gb", osId: 1743, sshKeyIds: ["vu-ssh-key-id"], hostname: `vu-host-${i}`, vpc2Ids: undefined, userData: undefined },
             );
             assert.strictEqual(server.provider, "vultr-ams");
         }
@@ -266,7 +275,7 @@ describe("VultrEdgeCluster (mocks)", function () {
             ["203.0.100.11", "kvm", "203.0.100.11"],
         ]);
         const env = environmentOf(program.named("vu-one-host-1-forwarding").inputs.stdin);
-        assert.deepStrictEqual([env.PUBLIC_MODEL, env.UPLINK, env.PUBLIC_IPS], ["routed", "enp1s0f0", "198.51.100.102"]);
+        assert.deepStrictEqual([env.PUBLIC_MODEL, env.UPLINK, env.PUBLIC_IPS], ["routed", "enp1s0f0", "198.51.100.108"]);
         assert.match(program.named("vu-one-cluster").inputs.template.DESCRIPTION, /^Vultr metal edge cluster/);
         const component = program.named("vu").resource as VultrEdgeCluster;
         assert.strictEqual(await valueOf(component.vpcId), undefined);
@@ -285,8 +294,8 @@ describe("VultrEdgeCluster (mocks)", function () {
         const program = await runProgram(() => {
             const ams = new vultr.Provider("vultr-ams", { apiKey: pulumi.secret("key-a") });
             const fra = new vultr.Provider("vultr-fra", { apiKey: pulumi.secret("key-b") });
-            new VultrEdgeCluster("vu", args(ams, { region: "ams", publicIps: 2 }));
-            new VultrEdgeCluster("fra", args(fra, { region: "fra", publicIps: 2 }));
+            new VultrEdgeCluster("vu", args(ams, { region: "ams", publicIps: 1 }));
+            new VultrEdgeCluster("fra", args(fra, { region: "fra", publicIps: 1 }));
         }, { outputs: cloudOutputs });
         const names = program.resources.map((r) => r.name);
         assert.strictEqual(new Set(names).size, names.length, "no two resources share a name");
@@ -299,7 +308,7 @@ describe("VultrEdgeCluster (mocks)", function () {
             }
         }
         const networks = program.ofType(ONE_NETWORK).map((n) => n.inputs.addressRanges.map((ar: Record<string, unknown>) => ar.IP));
-        assert.deepStrictEqual(networks, [["198.51.100.100", "198.51.100.102"], ["198.51.101.100", "198.51.101.102"]]);
+        assert.deepStrictEqual(networks, [["198.51.100.100", "198.51.100.108"], ["198.51.101.100", "198.51.101.108"]]);
     });
 
     describe("rejects bad input before registering anything", function () {
@@ -309,10 +318,10 @@ describe("VultrEdgeCluster (mocks)", function () {
             }
         }
         const bad: [string, (a: VultrEdgeClusterArgs) => void, RegExp][] = [
-            ["a missing provider", (a) => (a.provider = undefined as never), /^provider: is required and must be a vultr\.Provider/],
-            ["another package's provider", (a) => (a.provider = new OtherProvider("aws-provider") as never), /^provider: is required and must be a vultr\.Provider \(got a provider of package "aws"\)/],
+            ["a missing provider", (a) => (a.provider = undefined as never), /^provider: is required: the vultr provider; the default provider is never used \(got nothing\)/],
+            ["another package's provider", (a) => (a.provider = new OtherProvider("aws-provider") as never), /^provider: is required: the vultr provider; the default provider is never used \(got a provider of aws\)/],
             ["an unknown mode", (a) => (a.mode = "cloud" as never), /^mode: must be one of virtual, metal/],
-            ["an unknown region", (a) => (a.region = "us-east-1"), /^region: must be one of ams, atl, .* \(got "us-east-1"\)/],
+            ["an unknown region", (a) => (a.region = "us-east-1" as never), /^region: must be one of ams, atl, .* \(got "us-east-1"\)/],
             ["0 hosts", (a) => (a.hostCount = 0), /^hostCount: must be an integer from 1 to 50 \(got 0\)/],
             ["51 hosts", (a) => (a.hostCount = 51), /^hostCount: must be an integer from 1 to 50 \(got 51\)/],
             ["11 public IPs", (a) => (a.publicIps = 11), /^publicIps: must be an integer from 0 to 10 \(got 11\)/],
@@ -324,23 +333,24 @@ describe("VultrEdgeCluster (mocks)", function () {
             ["a missing front-end key", (a) => (a.opennebula.frontendSshPublicKey = ""), /^opennebula\.frontendSshPublicKey: is required/],
             ["a missing SSH public key", (a) => (a.ssh.publicKey = ""), /^ssh\.publicKey: is required/],
             ["a missing SSH private key", (a) => (a.ssh.privateKey = ""), /^ssh\.privateKey: is required/],
-            ["an unknown hypervisor", (a) => (a.hypervisor = "xen" as never), /^hypervisor: must be one of qemu, lxc \(got "xen"\)/],
-            ["kvm on Cloud Compute", (a) => (a.hypervisor = "kvm"), /^hypervisor: must be one of qemu, lxc \(got "kvm"\)/],
-            ["qemu on Bare Metal", (a) => ((a.mode = "metal"), (a.uplinkInterface = "eno1"), (a.hypervisor = "qemu")), /^hypervisor: must be one of kvm, lxc \(got "qemu"\)/],
+            ["an unknown hypervisor", (a) => (a.hypervisor = "xen" as never), /^hypervisor: must be one of kvm, qemu, lxc \(got "xen"\)/],
+            ["kvm on Cloud Compute", (a) => (a.hypervisor = "kvm"), /^hypervisor: must be one of qemu, lxc in mode virtual \(got "kvm"\)/],
+            ["qemu on Bare Metal", (a) => ((a.mode = "metal"), (a.uplinkInterface = "eno1"), (a.hypervisor = "qemu")), /^hypervisor: must be one of kvm, lxc in mode metal \(got "qemu"\)/],
             ["an unknown plan", (a) => (a.plan = "large"), /^plan: must be a Vultr Cloud Compute plan id such as vc2-2c-4gb/],
             ["a metal plan in virtual mode", (a) => (a.plan = "vbm-4c-32gb"), /^plan: must be a Vultr Cloud Compute plan id/],
             ["a virtual plan in metal mode", (a) => ((a.mode = "metal"), (a.uplinkInterface = "eno1"), (a.plan = "vc2-2c-4gb")), /^plan: must be a Vultr Bare Metal plan id such as vbm-4c-32gb/],
             ["a fractional OS id", (a) => (a.osId = 17.43), /^osId: must be an integer from 1 to/],
             ["an OS id as text", (a) => (a.osId = "1743" as never), /^osId: must be an integer from 1 to/],
             ["a bad DNS server", (a) => (a.dns = "dns.example"), /^dns: must be an IPv4 address/],
-            ["metal without an uplink for its public IPs", (a) => (a.mode = "metal"), /^uplinkInterface: is required in mode metal when publicIps > 0/],
+            ["metal without an uplink for its public IPs", (a) => ((a.mode = "metal"), (a.publicIps = 1)), /^uplinkInterface: is required in mode metal when there are public IPs/],
+            ["more reserved IPs in all than allowed", (a) => ((a.hostCount = undefined), (a.hosts = { "kvm-a": { publicIps: 6 }, "kvm-b": { publicIps: 5 } })), /^hosts: asks for 11 public IPs in all \(kvm-a: 6, kvm-b: 5\); at most 10/],
             ["a bad uplink name", (a) => (a.uplinkInterface = "eth0; reboot"), /^uplinkInterface: must be an interface name/],
             ["a VPC CIDR in metal mode", (a) => ((a.mode = "metal"), (a.uplinkInterface = "eno1"), (a.vpcCidr = "10.0.0.0/20")), /^vpcCidr: applies to mode virtual only/],
             ["a cloud firewall in metal mode", (a) => ((a.mode = "metal"), (a.uplinkInterface = "eno1"), (a.cloudFirewall = { mode: "open" })), /^cloudFirewall: applies to mode virtual only/],
             ["an unknown cloud firewall mode", (a) => (a.cloudFirewall = { mode: "closed" as never }), /^cloudFirewall\.mode: must be one of open, restricted/],
-            ["public ports in open mode", (a) => (a.cloudFirewall = { publicPorts: [{ port: 80 }] }), /^cloudFirewall\.publicPorts: applies to mode restricted only/],
-            ["a public port out of range", (a) => (a.cloudFirewall = { mode: "restricted", publicPorts: [{ port: 70000 }] }), /^cloudFirewall\.publicPorts\[0\]\.port: must be an integer from 1 to 65535/],
-            ["a public port range backwards", (a) => (a.cloudFirewall = { mode: "restricted", publicPorts: [{ port: 90, toPort: 80 }] }), /^cloudFirewall\.publicPorts\[0\]\.toPort: must be an integer from 90 to 65535/],
+            ["extra rules in open mode", (a) => (a.cloudFirewall = { extraRules: [{ port: 80 }] }), /^cloudFirewall: sshSources and extraRules apply to mode restricted only/],
+            ["an extra port out of range", (a) => (a.cloudFirewall = { mode: "restricted", extraRules: [{ port: 70000 }] }), /^cloudFirewall\.extraRules\[0\]\.port: must be an integer from 1 to 65535/],
+            ["an extra port range backwards", (a) => (a.cloudFirewall = { mode: "restricted", extraRules: [{ port: 90, toPort: 80 }] }), /^cloudFirewall\.extraRules\[0\]\.toPort: must not be below port 90 \(got 80\)/],
         ];
         for (const [label, mutate, message] of bad) {
             it(`rejects ${label}`, async function () {
@@ -355,7 +365,7 @@ describe("VultrEdgeCluster (mocks)", function () {
                     }
                 });
                 assert.match(error?.message ?? "no error", message);
-                assert.strictEqual(error?.name, "EdgeConfigError");
+                assert.strictEqual(error?.name, "ConfigError");
                 const registered = program.resources.filter((r) => !r.type.startsWith("pulumi:providers:"));
                 assert.deepStrictEqual(registered.map((r) => r.name), [], "nothing but the test's providers registered");
             });
@@ -368,14 +378,10 @@ describe("Vultr helpers", function () {
         assert.deepStrictEqual(["198.51.100.100", "198.51.100.101", "203.0.113.255", "10.0.0.0"].map(peerOf31), ["198.51.100.101", "198.51.100.100", "203.0.113.254", "10.0.0.1"]);
     });
 
-    it("hostIndexOfIp spreads addresses round-robin over the hosts", function () {
-        assert.deepStrictEqual([0, 1, 2, 3, 4].map((i) => hostIndexOfIp(i, 3)), [0, 1, 2, 0, 1]);
-    });
-
-    it("vultrHostname makes a valid hostname of at most 63 characters from any component name", function () {
-        assert.strictEqual(vultrHostname("Edge_AMS.1", 2), "edge-ams-1-2");
-        assert.strictEqual(vultrHostname("___", 0), "edge-0");
-        const long = vultrHostname("x".repeat(100), 49);
+    it("vultrHostname makes a valid hostname of at most 63 characters from any component name and host key", function () {
+        assert.strictEqual(vultrHostname("Edge_AMS.1", "host-2"), "edge-ams-1-host-2");
+        assert.strictEqual(vultrHostname("___", "kvm-a"), "edge-kvm-a");
+        const long = vultrHostname("x".repeat(100), "host-49");
         assert.strictEqual(long.length, 63);
         assert.match(long, /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/);
     });
@@ -384,12 +390,13 @@ describe("Vultr helpers", function () {
         await runProgram(() => {
             const provider = new vultr.Provider("p", {});
             const base = args(provider);
+            const hosts = [{ key: "host-0", publicIps: 0 }, { key: "host-1", publicIps: 0 }];
             assert.deepStrictEqual(validateVultrEdgeClusterArgs(base), {
-                mode: "virtual", hostCount: 2, plan: "vc2-2c-4gb", osId: 1743, hypervisor: "qemu", publicIps: 1,
-                uplinkInterface: "enp1s0", vpcCidr: "10.10.0.0/20", cloudFirewall: { mode: "open", publicPorts: [] },
+                region: "ams", mode: "virtual", hosts, plan: "vc2-2c-4gb", osId: 1743, hypervisor: "qemu", sshUser: "root",
+                uplinkInterface: "enp1s0", vpcCidr: "10.10.0.0/20", cloudFirewall: { mode: "open", sshSources: undefined, extraRules: [] },
             });
-            assert.deepStrictEqual(validateVultrEdgeClusterArgs({ ...base, mode: "metal", publicIps: 0 }), {
-                mode: "metal", hostCount: 2, plan: "vbm-4c-32gb", osId: 1743, hypervisor: "kvm", publicIps: 0, uplinkInterface: undefined,
+            assert.deepStrictEqual(validateVultrEdgeClusterArgs({ ...base, mode: "metal" }), {
+                region: "ams", mode: "metal", hosts, plan: "vbm-4c-32gb", osId: 1743, hypervisor: "kvm", sshUser: "root", uplinkInterface: undefined,
             });
         });
     });

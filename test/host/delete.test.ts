@@ -7,7 +7,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { HostScript, firewallScript, oneadminKeyScript, opennebulaRepoScript, publicForwardingScript, readHostScript, sysctlScript } from "../../components/edge/host-scripts";
+import { firewallScript, oneadminKeyScript, opennebulaRepoScript, publicForwardingScript, sysctlScript } from "../../components/edge/host-scripts";
+import { HostScript, readHostScript } from "../../components/remote/host-script";
 import { Lab, files, hasCommand, must, mustExec, mustRunScript, netnsSkipReason, run, snapshot } from "./netns";
 
 const WATCHED = ["/etc/systemd/system", "/etc/opennebula-edge", "/etc/sysctl.d", "/etc/modules-load.d", "/etc/wireguard", "/var/lib/opennebula-edge"];

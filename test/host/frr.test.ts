@@ -7,7 +7,7 @@
  * again instead of reporting "unchanged"; delete puts the host back as it was.
  */
 import { strict as assert } from "assert";
-import { HostScript, readHostScript } from "../../components/edge/host-scripts";
+import { HostScript, readHostScript } from "../../components/remote/host-script";
 import { renderClientBgpdConf, renderDaemonsFile, renderReflectorBgpdConf, renderZebraConf } from "../../components/overlay/frr-config";
 import { Lab, files, hasCommand, mustExec, mustRunScript, netnsSkipReason, runScript } from "./netns";
 

@@ -15,7 +15,7 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { HostScript, toStdin } from "../../components/edge/host-scripts";
+import { HostScript, toStdin } from "../../components/remote/host-script";
 
 /** This run's id: five lowercase letters and digits. */
 export const RUN_ID = [...randomBytes(5)].map((byte) => "abcdefghijklmnopqrstuvwxyz0123456789"[byte % 36]).join("");

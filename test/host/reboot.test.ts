@@ -11,7 +11,8 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import { HostScript, firewallScript, publicForwardingScript, readHostScript, sysctlScript } from "../../components/edge/host-scripts";
+import { firewallScript, publicForwardingScript, sysctlScript } from "../../components/edge/host-scripts";
+import { HostScript, readHostScript } from "../../components/remote/host-script";
 import { Lab, connect, exec, files, killProcesses, must, mustExec, mustRunScript, netnsSkipReason, hasCommand, snapshot } from "./netns";
 
 const UNIT_DIR = "/etc/systemd/system";

@@ -8,13 +8,8 @@ import { generateKeyPairSync } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-    HostScript,
-    oneadminKeyScript,
-    opennebulaNodeScript,
-    opennebulaRepoScript,
-    toStdin,
-} from "../../components/edge/host-scripts";
+import { oneadminKeyScript, opennebulaNodeScript, opennebulaRepoScript } from "../../components/edge/host-scripts";
+import { HostScript, toStdin } from "../../components/remote/host-script";
 import { Result, run } from "./netns";
 
 /** Runs a script as a component would (`bash -s` fed by `toStdin`), with extra variables. */

@@ -7,7 +7,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { hostScriptsDir } from "../../components/edge/host-scripts";
+import { hostScriptsDir } from "../../components/remote/host-script";
 
 const scriptsDir = hostScriptsDir();
 const scripts = fs.readdirSync(scriptsDir).filter((name) => name.endsWith(".sh")).sort();

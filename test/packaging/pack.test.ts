@@ -34,7 +34,7 @@ describe("Packaging: the npm tarball installed into a fresh project", function (
         assert.ok(fs.existsSync(path.join(installed, "dist/components/opennebula/index.d.ts")));
         assert.ok(!fs.existsSync(path.join(installed, "dist/test")), "tests are not published");
         assert.ok(!fs.existsSync(path.join(installed, "components")), "TypeScript sources are not published");
-        const script = run(process.execPath, ["-e", 'process.stdout.write(require("pulumi-opennebula-edge/edge").readHostScript("firewall.sh"))'], project);
+        const script = run(process.execPath, ["-e", 'process.stdout.write(require("pulumi-opennebula-edge/remote").readHostScript("firewall.sh"))'], project);
         assert.match(script, /^#!\/usr\/bin\/env bash/, "the installed package finds its host scripts");
         const root = run(process.execPath, ["-e", 'const p = require("pulumi-opennebula-edge"); process.stdout.write(Object.keys(p).sort().join(","))'], project);
         assert.match(root, /EdgeCluster.*opennebula.*overlay/, "the root loads with no cloud SDK installed");

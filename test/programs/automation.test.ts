@@ -10,12 +10,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
-    AutomationOptionsError, DEFAULT_PROJECT_NAME, EdgeAutomationOptions, configMap, localBackendDirectory, resolveAutomationOptions, workspaceArgs,
+    DEFAULT_PROJECT_NAME, EdgeAutomationOptions, configMap, localBackendDirectory, resolveAutomationOptions, workspaceArgs,
 } from "../../programs/automation/options";
 import { cliOptions, parseCliArguments } from "../../programs/automation/cli";
 import { readStackSettings } from "../../programs/main/config";
 import { buildEdgeStack, stackProgram } from "../../programs/main/program";
 import { StackConfigError } from "../../programs/main/schema";
+import { ConfigError } from "../../components/validation";
 import { SECRETS, copyOf, repositoryRoot, runWithConfig, stackFileConfig } from "./stack-support";
 
 const PASSPHRASE = "correct horse battery staple (test)";
@@ -72,20 +73,20 @@ describe("Automation API entry point", function () {
             for (const url of ["file:///srv/state", "s3://bucket/edge", "azblob://container", "gs://bucket", "https://api.pulumi.com"]) {
                 assert.strictEqual(resolveAutomationOptions(options({ backendUrl: url }), ENV).backendUrl, url);
             }
-            assertRejects(() => resolveAutomationOptions(options({ backendUrl: "ftp://host/state" }), ENV), AutomationOptionsError, "backendUrl: must be a Pulumi backend URL");
-            assertRejects(() => resolveAutomationOptions(options({ backendUrl: "file://" }), ENV), AutomationOptionsError, "backendUrl:");
+            assertRejects(() => resolveAutomationOptions(options({ backendUrl: "ftp://host/state" }), ENV), ConfigError, "backendUrl: must be a Pulumi backend URL");
+            assertRejects(() => resolveAutomationOptions(options({ backendUrl: "file://" }), ENV), ConfigError, "backendUrl:");
             assert.strictEqual(localBackendDirectory("file:///srv/state"), "/srv/state");
             assert.strictEqual(localBackendDirectory("file://~"), undefined, "Pulumi's own ~/.pulumi");
             assert.strictEqual(localBackendDirectory("s3://bucket"), undefined);
         });
 
         it("needs a passphrase for the passphrase provider, from the option, PULUMI_CONFIG_PASSPHRASE or its _FILE variant", function () {
-            const error = assertRejects(() => resolveAutomationOptions(options(), {}), AutomationOptionsError, "passphrase: is required by the passphrase secrets provider");
+            const error = assertRejects(() => resolveAutomationOptions(options(), {}), ConfigError, "passphrase: is required by the passphrase secrets provider");
             assert.match(error.message, /PULUMI_CONFIG_PASSPHRASE/);
             assert.deepStrictEqual(resolveAutomationOptions(options({ passphrase: "given" }), ENV).envVars, { PULUMI_CONFIG_PASSPHRASE: "given" }, "the option wins");
             assert.deepStrictEqual(resolveAutomationOptions(options(), { PULUMI_CONFIG_PASSPHRASE_FILE: "/run/pass" }).envVars, { PULUMI_CONFIG_PASSPHRASE_FILE: "/run/pass" });
             assert.deepStrictEqual(resolveAutomationOptions(options({ secretsProvider: "awskms://alias/edge" }), {}).envVars, {}, "a KMS provider needs none");
-            assertRejects(() => resolveAutomationOptions(options({ secretsProvider: "rot13" }), ENV), AutomationOptionsError, "secretsProvider: must be passphrase, default");
+            assertRejects(() => resolveAutomationOptions(options({ secretsProvider: "rot13" }), ENV), ConfigError, "secretsProvider: must be passphrase, default");
         });
 
         it("maps the configuration as the CLI stores it: namespaced keys, structured values as JSON, secrets marked", function () {
@@ -101,9 +102,9 @@ describe("Automation API entry point", function () {
                 "opennebula-edge:sshPrivateKey": { value: SECRETS.sshPrivateKey, secret: true },
                 "digitalocean:token": { value: "dop_v1_x", secret: true },
             });
-            assertRejects(() => configMap({ onePassword: "a" }, { onePassword: "b" }), AutomationOptionsError, "secrets.onePassword: is also given in config");
-            assertRejects(() => configMap({ "opennebula-edge:onePassword": { secure: "v1:abc" } }, {}), AutomationOptionsError, "config.opennebula-edge:onePassword: is encrypted");
-            assertRejects(() => configMap({}, { sshPrivateKey: "" }), AutomationOptionsError, "secrets.sshPrivateKey: must be non-empty text");
+            assertRejects(() => configMap({ onePassword: "a" }, { onePassword: "b" }), ConfigError, "secrets.onePassword: is also given in config");
+            assertRejects(() => configMap({ "opennebula-edge:onePassword": { secure: "v1:abc" } }, {}), ConfigError, "config.opennebula-edge:onePassword: is encrypted");
+            assertRejects(() => configMap({}, { sshPrivateKey: "" }), ConfigError, "secrets.sshPrivateKey: must be non-empty text");
         });
 
         it("checks the configuration with the main program's rules before anything starts, naming the key", function () {
@@ -111,8 +112,8 @@ describe("Automation API entry point", function () {
             (config["opennebula-edge:edgeClusters"] as any[])[1].region = "us-west-9";
             const error = assertRejects(() => resolveAutomationOptions(options({ config }), ENV), StackConfigError, "opennebula-edge:edgeClusters[1].region: must be one of");
             assert.ok(!error.message.includes(PASSPHRASE) && !error.message.includes(SECRETS.onePassword));
-            assertRejects(() => resolveAutomationOptions(options({ stackName: "no spaces" }), ENV), AutomationOptionsError, "stackName: is required: 1-100 letters");
-            assertRejects(() => resolveAutomationOptions(options({ config: undefined as never }), ENV), AutomationOptionsError, "config: is required");
+            assertRejects(() => resolveAutomationOptions(options({ stackName: "no spaces" }), ENV), ConfigError, "stackName: is required: 1-100 letters");
+            assertRejects(() => resolveAutomationOptions(options({ config: undefined as never }), ENV), ConfigError, "config: is required");
         });
 
         it("lets the required secrets come from the stack itself, but checks them when given", function () {
@@ -152,13 +153,13 @@ describe("Automation API entry point", function () {
         });
 
         it("rejects a bad command line, naming the argument", function () {
-            assertRejects(() => parseCliArguments(["apply", "--stack", "s"]), AutomationOptionsError, "command: must be one of up, preview, destroy");
-            assertRejects(() => parseCliArguments(["up", "--config", "c"]), AutomationOptionsError, "--stack: is required");
-            assertRejects(() => parseCliArguments(["up", "--stack", "s"]), AutomationOptionsError, "--config: is required");
-            assertRejects(() => parseCliArguments(["up", "--stack", "--config", "c"]), AutomationOptionsError, "--stack: needs a value");
-            assertRejects(() => parseCliArguments(["up", "--stack", "s", "--config", "c", "--password", "x"]), AutomationOptionsError, "--password: is not an option");
-            assertRejects(() => parseCliArguments(["up", "--stack", "s", "--config", "c", "--secret-env", "onePassword"]), AutomationOptionsError, "--secret-env: must be key=value");
-            assertRejects(() => parseCliArguments(["destroy", "--stack", "s", "--config", "c"]), AutomationOptionsError, "--yes: is required to destroy");
+            assertRejects(() => parseCliArguments(["apply", "--stack", "s"]), ConfigError, "command: must be one of up, preview, destroy");
+            assertRejects(() => parseCliArguments(["up", "--config", "c"]), ConfigError, "--stack: is required");
+            assertRejects(() => parseCliArguments(["up", "--stack", "s"]), ConfigError, "--config: is required");
+            assertRejects(() => parseCliArguments(["up", "--stack", "--config", "c"]), ConfigError, "--stack: needs a value");
+            assertRejects(() => parseCliArguments(["up", "--stack", "s", "--config", "c", "--password", "x"]), ConfigError, "--password: is not an option");
+            assertRejects(() => parseCliArguments(["up", "--stack", "s", "--config", "c", "--secret-env", "onePassword"]), ConfigError, "--secret-env: must be key=value");
+            assertRejects(() => parseCliArguments(["destroy", "--stack", "s", "--config", "c"]), ConfigError, "--yes: is required to destroy");
         });
 
         it("reads the stack file's config: map and the secrets from their file and variable", function () {
@@ -171,19 +172,19 @@ describe("Automation API entry point", function () {
             assert.deepStrictEqual(result.secrets, { sshPrivateKey: SECRETS.sshPrivateKey, onePassword: SECRETS.onePassword });
             assert.strictEqual(result.stackName, "me");
             assert.doesNotThrow(() => resolveAutomationOptions(result, ENV));
-            assertRejects(() => cliOptions(args, {}), AutomationOptionsError, "--secret-env onePassword: environment variable ONE_PW_TEST is not set");
+            assertRejects(() => cliOptions(args, {}), ConfigError, "--secret-env onePassword: environment variable ONE_PW_TEST is not set");
         });
 
         it("explains a missing file, a file without config:, and an encrypted value", function () {
             const missing = parseCliArguments(["up", "--stack", "s", "--config", path.join(dir, "nope.yaml")]);
-            assertRejects(() => cliOptions(missing), AutomationOptionsError, "--config: cannot read");
+            assertRejects(() => cliOptions(missing), ConfigError, "--config: cannot read");
             const noConfig = path.join(dir, "Pulumi.x.yaml");
             fs.writeFileSync(noConfig, "name: x\n");
-            assertRejects(() => cliOptions(parseCliArguments(["up", "--stack", "s", "--config", noConfig])), AutomationOptionsError, "--config:");
+            assertRejects(() => cliOptions(parseCliArguments(["up", "--stack", "s", "--config", noConfig])), ConfigError, "--config:");
             const encrypted = path.join(dir, "Pulumi.enc.yaml");
             fs.writeFileSync(encrypted, "config:\n  opennebula-edge:onePassword:\n    secure: v1:AAAA\n");
             const options = cliOptions(parseCliArguments(["up", "--stack", "s", "--config", encrypted]));
-            assertRejects(() => resolveAutomationOptions(options, ENV), AutomationOptionsError, "config.opennebula-edge:onePassword: is encrypted");
+            assertRejects(() => resolveAutomationOptions(options, ENV), ConfigError, "config.opennebula-edge:onePassword: is encrypted");
         });
     });
 

@@ -214,7 +214,7 @@ describe("main stack program: example stack files (mocks)", function () {
             const router = program.named("router-vrouter").inputs;
             assert.strictEqual(router.name, "vr-sdnat");
             assert.deepStrictEqual(router.nics, [
-                { networkId: cloud.oneIds.get("london-one-public"), ip: "10.0.1.16" },
+                { networkId: cloud.oneIds.get("london-one-public"), ip: "10.0.128.0" },
                 { networkId: cloud.oneIds.get("private-vnet-frontend"), ip: "172.17.2.1" },
             ]);
             assert.strictEqual(router.context.ONEAPP_VNF_SDNAT4_ENABLED, "YES");
@@ -240,10 +240,10 @@ describe("main stack program: example stack files (mocks)", function () {
             outputs = await stackProgram();
         });
         assert.strictEqual(program.ofType("pulumi-nodejs:dynamic/opennebula-edge:VirtualRouter").length, 1);
-        assert.strictEqual(await valueOf(outputs!.routerPublicIp!), cloud.publicIps.get("london-ip-0"), "the Elastic IP of the router's address");
+        assert.strictEqual(await valueOf(outputs!.routerPublicIp!), cloud.publicIps.get("london-host-0-ip-0"), "the Elastic IP of the router's address");
         assert.deepStrictEqual(await valueOf(outputs!.routerMappings!), {
-            [cloud.publicIps.get("london-ip-1")!]: "172.17.2.10",
-            [cloud.publicIps.get("london-ip-2")!]: "172.17.2.11",
+            [cloud.publicIps.get("london-host-0-ip-1")!]: "172.17.2.10",
+            [cloud.publicIps.get("london-host-0-ip-2")!]: "172.17.2.11",
         });
     });
 
@@ -257,13 +257,13 @@ describe("main stack program: example stack files (mocks)", function () {
         assert.deepStrictEqual(await valueOf(outputs!.clusterIds.ncalifornia), sharedId);
         assert.strictEqual(await valueOf(outputs!.sharedClusterId!), sharedId);
         assert.deepStrictEqual(await valueOf(outputs!.hostAddresses.london), { "host-0": "18.134.246.200" });
-        assert.deepStrictEqual(await valueOf(outputs!.publicIps.london), ["london-ip-0", "london-ip-1", "london-ip-2", "london-ip-3", "london-ip-4"].map((n) => cloud.publicIps.get(n)));
+        assert.deepStrictEqual(await valueOf(outputs!.publicIps.london), [0, 1, 2, 3, 4].map((j) => cloud.publicIps.get(`london-host-0-ip-${j}`)));
         assert.deepStrictEqual(outputs!.overlayAddresses, { ingress: "192.168.0.1", "london-host-0": "192.168.0.2", "ncalifornia-host-0": "192.168.0.3" });
         assert.strictEqual(await valueOf(outputs!.privateNetworkId!), cloud.oneIds.get("private-vnet-frontend"));
         assert.strictEqual(await valueOf(outputs!.publicNetworkIds.ncalifornia), cloud.oneIds.get("ncalifornia-one-public"));
     });
 
-    for (const [stack, routerAddress] of [["vultr", (cloud: MockCloud) => cloud.publicIps.get("amsterdam-ip-0")], ["scaleway", () => "172.16.100.1"]] as const) {
+    for (const [stack, routerAddress] of [["vultr", (cloud: MockCloud) => cloud.publicIps.get("amsterdam-host-0-ip-0")], ["scaleway", () => "172.16.0.1"]] as const) {
         it(`puts a router on the ${stack} example's first public address when an overlay, private network and router are added`, async function () {
             const config = copyOf(stackFileConfig(stack));
             config["opennebula-edge:overlay"] = { ingress: { publicIp: "192.0.2.1" } };
@@ -278,7 +278,7 @@ describe("main stack program: example stack files (mocks)", function () {
                 { networkId: cloud.oneIds.get(`${cluster}-one-public`), ip: routerAddress(cloud) },
                 { networkId: cloud.oneIds.get("private-vnet-frontend"), ip: "172.17.2.1" },
             ]);
-            const internet = stack === "vultr" ? cloud.publicIps.get("amsterdam-ip-0") : cloud.publicIps.get("paris-ip-0");
+            const internet = stack === "vultr" ? cloud.publicIps.get("amsterdam-host-0-ip-0") : cloud.publicIps.get("paris-host-0-ip-0");
             assert.strictEqual(await valueOf(outputs!.routerPublicIp!), internet);
             assert.deepStrictEqual(program.named("private-vnet-frontend").inputs.clusterIds, [cloud.oneIds.get(`${cluster}-one-cluster`)], "one edge cluster: its own cluster");
         });

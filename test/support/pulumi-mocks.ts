@@ -175,3 +175,44 @@ async function holdsSecret(value: unknown): Promise<boolean> {
     }
     return false;
 }
+
+/** How the resources of `after` compare with those of `before`, by name. */
+export interface ProgramDiff {
+    /** In `after` only. */
+    added: string[];
+    /** In `before` only. */
+    removed: string[];
+    /** In both, with another type, parent, provider or other inputs. */
+    changed: string[];
+    /** In both, with the same type, parent, provider and inputs. */
+    unchanged: string[];
+}
+
+/** What makes a resource the same in two runs: its type, parent, provider and inputs. */
+function identityOf(r: RecordedResource): string {
+    return JSON.stringify({ type: r.type, parent: r.parent, provider: r.provider, inputs: r.inputs });
+}
+
+/**
+ * Compares two runs of a program resource by resource: what the engine would create, delete,
+ * update (or replace), and leave alone. Sorted names. `only` limits it to some resources, and
+ * `identity` to what matters of them.
+ */
+export function diffPrograms(
+    before: RecordedProgram,
+    after: RecordedProgram,
+    only: (r: RecordedResource) => boolean = () => true,
+    identity: (r: RecordedResource) => string = identityOf,
+): ProgramDiff {
+    const old = new Map(before.resources.filter(only).map((r) => [r.name, identity(r)]));
+    const next = new Map(after.resources.filter(only).map((r) => [r.name, identity(r)]));
+    const diff: ProgramDiff = { added: [], removed: [], changed: [], unchanged: [] };
+    for (const [name, value] of next) {
+        if (!old.has(name)) diff.added.push(name);
+        else if (old.get(name) === value) diff.unchanged.push(name);
+        else diff.changed.push(name);
+    }
+    diff.removed = [...old.keys()].filter((name) => !next.has(name));
+    for (const list of Object.values(diff)) list.sort();
+    return diff;
+}

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { readHostScript } from "../../components/edge/host-scripts";
+import { readHostScript } from "../../components/remote/host-script";
 
 /** A host script's standard input (see `toStdin` in host-scripts.ts), decoded: its environment and the script (without the prelude). */
 export function decodeStdin(stdin: string): { environment: Record<string, string>; script: string } {

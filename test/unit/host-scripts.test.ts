@@ -3,20 +3,8 @@ import { strict as assert } from "assert";
 import fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
-import {
-    HostScript,
-    cloudFirewallRules,
-    firewallScript,
-    hostScriptSequence,
-    hostScriptsDir,
-    oneadminKeyScript,
-    opennebulaNodeScript,
-    opennebulaRepoScript,
-    portForward,
-    publicForwardingScript,
-    sysctlScript,
-    toStdin,
-} from "../../components/edge/host-scripts";
+import { cloudFirewallRules, firewallScript, hostScriptSequence, oneadminKeyScript, opennebulaNodeScript, opennebulaRepoScript, portForward, publicForwardingScript, sysctlScript } from "../../components/edge/host-scripts";
+import { HostScript, hostScriptsDir, toStdin } from "../../components/remote/host-script";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpJgVSGsvRr0s0aGm2f6gX4b8I2XRvC7e0jGz5y7P1x oneadmin@front-end";
 

@@ -1,12 +1,12 @@
 /** components/overlay/evpn-network.ts: the OpenNebula vxlan/evpn network template and its leases. */
 import { strict as assert } from "assert";
 import fc from "fast-check";
-import { OverlayConfigError } from "../../components/overlay/errors";
+import { ConfigError } from "../../components/validation";
 import { evpnNetworkTemplate, leaseAt, networkCidrOf } from "../../components/overlay/evpn-network";
 
 function assertFieldError(run: () => unknown, field: string, pattern?: RegExp): void {
     assert.throws(run, (error: unknown) => {
-        assert.ok(error instanceof OverlayConfigError, `expected OverlayConfigError, got ${String(error)}`);
+        assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
         assert.equal(error.field, field, error.message);
         if (pattern) assert.match(error.message, pattern);
         return true;

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { OverlayConfigError } from "../../components/overlay/errors";
+import { ConfigError } from "../../components/validation";
 import {
     frrScriptEnvironment,
     planEvpnFabric,
@@ -18,7 +18,7 @@ import { planWireGuard } from "../../components/overlay/wireguard-config";
 
 function assertFieldError(run: () => unknown, field: string, pattern?: RegExp): void {
     assert.throws(run, (error: unknown) => {
-        assert.ok(error instanceof OverlayConfigError, `expected OverlayConfigError, got ${String(error)}`);
+        assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
         assert.equal(error.field, field, error.message);
         if (pattern) assert.match(error.message, pattern);
         return true;

@@ -2,11 +2,11 @@
 import { strict as assert } from "assert";
 import fc from "fast-check";
 import { IPV6_MIN_MTU, VXLAN_OVERHEAD, overlayMtu } from "../../components/overlay/mtu";
-import { OverlayConfigError } from "../../components/overlay/errors";
+import { ConfigError } from "../../components/validation";
 
 function assertFieldError(run: () => unknown, field: string, pattern?: RegExp): void {
     assert.throws(run, (error: unknown) => {
-        assert.ok(error instanceof OverlayConfigError, `expected OverlayConfigError, got ${String(error)}`);
+        assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
         assert.equal(error.field, field);
         assert.ok(error.message.startsWith(`${field}: `), error.message);
         if (pattern) assert.match(error.message, pattern);

@@ -1,11 +1,12 @@
 /** components/overlay/validation.ts: whole-overlay checks across WireGuard and the EVPN networks. */
 import { strict as assert } from "assert";
 import fc from "fast-check";
-import { OverlayConfigError, OverlayValidationInput, assertNoOverlap, validateOverlay } from "../../components/overlay/validation";
+import { OverlayValidationInput, assertNoOverlap, validateOverlay } from "../../components/overlay/validation";
+import { ConfigError } from "../../components/validation";
 
 function assertFieldError(run: () => unknown, field: string, pattern?: RegExp): void {
     assert.throws(run, (error: unknown) => {
-        assert.ok(error instanceof OverlayConfigError, `expected OverlayConfigError, got ${String(error)}`);
+        assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
         assert.equal(error.field, field, error.message);
         assert.ok(error.message.startsWith(`${field}: `), error.message);
         if (pattern) assert.match(error.message, pattern);

@@ -1,13 +1,13 @@
 /** components/overlay/vxlan-device.ts: the ip commands of OpenNebula's vxlan driver in evpn mode. */
 import { strict as assert } from "assert";
 import fc from "fast-check";
-import { OverlayConfigError } from "../../components/overlay/errors";
+import { ConfigError } from "../../components/validation";
 import { evpnNetworkTemplate } from "../../components/overlay/evpn-network";
 import { parseIpLinkConf, planVxlanDevice } from "../../components/overlay/vxlan-device";
 
 function assertFieldError(run: () => unknown, field: string, pattern?: RegExp): void {
     assert.throws(run, (error: unknown) => {
-        assert.ok(error instanceof OverlayConfigError, `expected OverlayConfigError, got ${String(error)}`);
+        assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
         assert.equal(error.field, field, error.message);
         if (pattern) assert.match(error.message, pattern);
         return true;

@@ -1,7 +1,7 @@
 /** components/overlay/wireguard-config.ts: addresses, mesh and hub peers, the wg setconf file. */
 import { strict as assert } from "assert";
 import fc from "fast-check";
-import { OverlayConfigError } from "../../components/overlay/errors";
+import { ConfigError } from "../../components/validation";
 import {
     WireGuardOptions,
     allocateAddresses,
@@ -32,7 +32,7 @@ function keysFor(options: WireGuardOptions): Record<string, string> {
 
 function assertFieldError(run: () => unknown, field: string, pattern?: RegExp): void {
     assert.throws(run, (error: unknown) => {
-        assert.ok(error instanceof OverlayConfigError, `expected OverlayConfigError, got ${String(error)}`);
+        assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
         assert.equal(error.field, field, error.message);
         if (pattern) assert.match(error.message, pattern);
         return true;
@@ -204,7 +204,7 @@ describe("overlay WireGuard config", function () {
             assertFieldError(() => planWireGuard({ ...SEED, listenPort: 0 }), "listenPort");
             assertFieldError(() => planWireGuard({ ...SEED, mtu: 1200 }), "mtu", /1280/);
             assertFieldError(() => planWireGuard({ ...SEED, persistentKeepalive: -1 }), "persistentKeepalive");
-            assertFieldError(() => planWireGuard({ ...SEED, interfaceName: "wireguard-overlay0" }), "interfaceName", /1-15/);
+            assertFieldError(() => planWireGuard({ ...SEED, interfaceName: "wireguard-overlay0" }), "interfaceName", /1 to 15 letters/);
         });
     });
 });

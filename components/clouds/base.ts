@@ -1,0 +1,347 @@
+/**
+ * The cloud base: what every cloud's edge cluster is, whatever the cloud. A cloud component
+ * creates its machines, network and public IPs, then hands them to {@link CloudEdgeCluster.connect},
+ * which builds the cloud-independent {@link EdgeCluster} and exposes one contract on every cloud:
+ * the EdgeCluster's outputs, `hosts`, `vmPublicIps`, `publicIpHosts`, `publicIpLeases` and
+ * `overlayNodes()`. A program never needs to know which cloud it holds.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import { EdgeCluster, perKey } from "../edge/edge-cluster";
+import type { Hypervisor, PortForwardForwardingArgs, PublicForwardingArgs } from "../edge/host-scripts";
+import type { EdgeClusterTarget, EdgeClusterTransforms, EdgeFirewallArgs, EdgeHost, EdgeOpenNebulaArgs } from "../edge/types";
+import type { AddressRangeInput } from "../opennebula/resources/virtual-network";
+import type { TemplateArgs } from "../opennebula/resources/resource-options";
+import { RemoteNode, SshArgs, checkSshArgs } from "../remote/ssh";
+import { ResourceClass, Transform, createChild } from "../transform";
+import { ConfigError, SSH_PUBLIC_KEY, SSH_PUBLIC_KEY_PROBLEM, describe, isKnown, peerOf31, required } from "../validation";
+
+/** Arguments every cloud's edge cluster takes besides its settings. */
+export interface CloudEdgeClusterArgs<Provider extends pulumi.ProviderResource> {
+    /**
+     * The cloud's provider; every cloud resource is created with it. Required: the default provider
+     * is never used, so several accounts or regions can live in one program.
+     */
+    provider: Provider;
+    /** SSH access: the key pair the machines are created with (public key) and reached with (private key). Required. */
+    ssh: SshArgs & {
+        /** OpenSSH public key line installed on the machines. Required. */
+        publicKey: pulumi.Input<string>;
+    };
+    /** The OpenNebula front-end. Required. */
+    opennebula: EdgeOpenNebulaArgs;
+    /** The OpenNebula cluster: a new one named after the component, or an existing one to join. Default: a new one. */
+    cluster?: EdgeClusterTarget;
+}
+
+/** Escape hatches of a cloud's edge cluster: per kind of child (`Children` maps kinds to their arguments), and `edge` for the {@link EdgeCluster}'s children. */
+export type CloudTransforms<Children> = { [Kind in keyof Children]?: Transform<Children[Kind]> } & {
+    /** The children of the {@link EdgeCluster} `${name}-one`. */
+    edge?: EdgeClusterTransforms;
+};
+
+/** The arguments of a cloud's edge cluster: its settings (`Settings`, the cloud's zod schema), its provider, SSH, the front-end, and the escape hatches. */
+export type CloudArgs<Settings extends z.ZodType, Provider extends pulumi.ProviderResource, Children> =
+    z.input<Settings> & CloudEdgeClusterArgs<Provider> & {
+        /** Escape hatches per kind of child (the cloud's `…Children`, and `edge`). Default none. */
+        transform?: CloudTransforms<Children>;
+    };
+
+/** A host as every cloud reports it. */
+export interface CloudHost {
+    /** Address SSH, the front-end and the overlay reach it at. */
+    publicIp: string;
+    /** Address in the cloud's private network (its public address where there is none). */
+    privateIp: string;
+    /** The user SSH logs in as. */
+    sshUser: string;
+    /** The cloud's id of the machine (droplet, instance, server …). */
+    machineId: string;
+}
+
+/** A machine a cloud created for a host, before {@link CloudEdgeCluster.connect}. */
+export interface CloudMachine {
+    /** Address SSH, the front-end and the overlay reach it at. */
+    publicIp: pulumi.Input<string>;
+    /** Address in the cloud's private network. */
+    privateIp: pulumi.Input<string>;
+    /** The cloud's id of the machine. */
+    machineId: pulumi.Input<string>;
+    /** What the host's configuration waits for (the machine, its private network …). */
+    dependsOn: pulumi.Resource[];
+}
+
+/**
+ * A public IP of the cluster: which host carries it, the address a VM's NIC takes for it and the
+ * address the Internet reaches it at. The public network has one address range per lease, in
+ * this order; a VM using it must run on `host` (`EDGE_HOST` of its range).
+ */
+export interface PublicIpLease {
+    /** Key of the host that carries the public IP. */
+    host: string;
+    /** The address the VM takes: the secondary private IP (AWS), the reserved IP itself (Vultr), the NAT lease (Scaleway). Its /31 peer is the VM's gateway. */
+    address: pulumi.Input<string>;
+    /** The address the Internet reaches the VM at. */
+    publicIp: pulumi.Output<string>;
+    /** Whether `publicIp` is translated to `address` (the range then carries `EXTERNAL_IP`). */
+    translated: boolean;
+    /** The resources that attach the public IP to its host: the host's configuration waits for them. */
+    dependsOn: pulumi.Resource[];
+}
+
+/** How the hosts forward public traffic to VMs (see `public-forwarding.sh`). */
+export type HostForwarding =
+    /** Every host forwards the same port ranges to the same private leases (DigitalOcean). */
+    | PortForwardForwardingArgs
+    /** Each host translates its own leases (AWS: `cloud`, Scaleway: `host`). */
+    | { model: "nat"; natBy: "host" | "cloud"; uplinkOf: (host: string) => pulumi.Input<string> }
+    /** Each host routes its own public IPs to the VMs using them (Vultr). */
+    | { model: "routed"; uplinkOf: (host: string) => pulumi.Input<string> };
+
+/** What a cloud hands to {@link CloudEdgeCluster.connect}. */
+export interface CloudConnection {
+    /** The component's arguments: SSH, the front-end, the cluster, the host firewall (default strict) and the public network's DNS (default `1.1.1.1`). */
+    args: CloudEdgeClusterArgs<pulumi.ProviderResource> & { firewall?: EdgeFirewallArgs; dns?: string };
+    /** The user SSH logs in as. */
+    sshUser: string;
+    /** The hypervisor of the hosts. */
+    hypervisor: Hypervisor;
+    /** The machine of every host, by host key, in host order. */
+    machines: Record<string, CloudMachine>;
+    /** The public IPs, in the order of the public network's address ranges. */
+    leases: PublicIpLease[];
+    /** How the hosts forward public traffic. */
+    forwarding: HostForwarding;
+    /** More attributes of the public network, and its address ranges when they are not the leases' (port forwarding). */
+    publicNetwork?: { template?: TemplateArgs; addressRanges?: AddressRangeInput[] };
+    /** DESCRIPTION of the OpenNebula cluster. */
+    description: string;
+    /** The cloud's own outputs, registered with the common ones. */
+    outputs: pulumi.Inputs;
+}
+
+/** DNS server of the public network unless one is given. */
+export const DEFAULT_DNS = "1.1.1.1";
+
+/**
+ * The base of every cloud's edge cluster: its children are the cloud's resources and the
+ * {@link EdgeCluster} `${name}-one`; its outputs are the same on every cloud. `Children` maps each
+ * kind of cloud child that takes a transform to its arguments.
+ */
+export abstract class CloudEdgeCluster<Children extends { [Kind in keyof Children]: object } = object> extends pulumi.ComponentResource {
+    /** The caller's escape hatches. */
+    protected readonly transform: CloudTransforms<Children>;
+    private readonly componentName: string;
+    private readonly provider: pulumi.ProviderResource;
+    private connection?: {
+        edge: EdgeCluster;
+        hosts: pulumi.Output<Record<string, CloudHost>>;
+        vmPublicIps: pulumi.Output<string[]>;
+        publicIpHosts: pulumi.Output<Record<string, string>>;
+        leases: PublicIpLease[];
+        nodes: RemoteNode[];
+    };
+
+    /** Call it once the arguments are checked: it registers the component. */
+    protected constructor(type: string, name: string, args: { provider: pulumi.ProviderResource; transform?: CloudTransforms<Children> }, opts?: pulumi.ComponentResourceOptions) {
+        super(type, name, {}, opts);
+        this.componentName = name;
+        this.provider = args.provider;
+        this.transform = args.transform ?? ({} as CloudTransforms<Children>);
+    }
+
+    /** The cloud-independent core: host configuration and OpenNebula registration (`${name}-one`). */
+    get edge(): EdgeCluster {
+        return this.connected().edge;
+    }
+
+    /** The OpenNebula cluster ID (new, or the one joined). */
+    get clusterId(): pulumi.Output<number> {
+        return this.edge.clusterId;
+    }
+
+    /** OpenNebula host ID per host key. */
+    get hostIds(): pulumi.Output<Record<string, number>> {
+        return this.edge.hostIds;
+    }
+
+    /** The address each host is registered with in OpenNebula (its public IP), per host key. */
+    get hostAddresses(): pulumi.Output<Record<string, string>> {
+        return this.edge.hostAddresses;
+    }
+
+    /** IDs of the image and system datastores. */
+    get datastoreIds(): pulumi.Output<{ image?: number; system?: number }> {
+        return this.edge.datastoreIds;
+    }
+
+    /** ID of the OpenNebula public network (undefined when the cluster has no public IPs). */
+    get publicNetworkId(): pulumi.Output<number | undefined> {
+        return this.edge.publicNetworkId;
+    }
+
+    /** Every host by key: its public and private address, SSH user and the cloud's id of its machine. */
+    get hosts(): pulumi.Output<Record<string, CloudHost>> {
+        return this.connected().hosts;
+    }
+
+    /** The addresses VMs are reached at, in address-range order (on DigitalOcean, which forwards ports, the hosts' own). */
+    get vmPublicIps(): pulumi.Output<string[]> {
+        return this.connected().vmPublicIps;
+    }
+
+    /** Which host each of `vmPublicIps` is on: address → host key. VMs using it must run there. */
+    get publicIpHosts(): pulumi.Output<Record<string, string>> {
+        return this.connected().publicIpHosts;
+    }
+
+    /** The public IPs as the public network's leases, in address-range order (none on DigitalOcean). */
+    get publicIpLeases(): PublicIpLease[] {
+        return this.connected().leases;
+    }
+
+    /**
+     * The hosts as overlay nodes for `WireGuardMesh` and `EvpnFabric`: keys `<cluster>-<host>`, each
+     * waiting for its host's configuration (firewall included).
+     */
+    overlayNodes(): RemoteNode[] {
+        return this.connected().nodes;
+    }
+
+    /** Options of a child created with the cloud's provider. */
+    protected cloudOptions(extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
+        return { ...extra, parent: this, provider: this.provider };
+    }
+
+    /** Creates a cloud child of `kind`, with the cloud's provider, after the caller's transform for that kind. */
+    protected create<Kind extends keyof Children, R>(
+        kind: Kind, type: ResourceClass<R, Children[Kind]>, name: string, args: Children[Kind], extra?: pulumi.CustomResourceOptions,
+    ): R {
+        return createChild(type, name, args, this.cloudOptions(extra), this.transform[kind] as Transform<Children[Kind]> | undefined);
+    }
+
+    /** Creates the {@link EdgeCluster} from the cloud's machines and public IPs, and registers the outputs. Call it last. */
+    protected connect(cloud: CloudConnection): void {
+        const name = this.componentName;
+        const keys = Object.keys(cloud.machines);
+        const leasesOf = (host: string) => cloud.leases.filter((lease) => lease.host === host);
+        const hosts: EdgeHost[] = keys.map((key) => ({
+            key,
+            publicIp: cloud.machines[key].publicIp,
+            privateIp: cloud.machines[key].privateIp,
+            sshUser: cloud.sshUser,
+            machineId: cloud.machines[key].machineId,
+            dependsOn: [...cloud.machines[key].dependsOn, ...leasesOf(key).flatMap((lease) => lease.dependsOn)],
+            publicForwarding: forwardingOf(cloud.forwarding, key, leasesOf(key)),
+        }));
+        const { publicKey: _publicKey, ...ssh } = cloud.args.ssh;
+        const portForwarding = cloud.forwarding.model === "portforward";
+        const edge = new EdgeCluster(`${name}-one`, {
+            hosts,
+            ssh,
+            opennebula: cloud.args.opennebula,
+            hypervisor: cloud.hypervisor,
+            firewall: cloud.args.firewall,
+            cluster: cloud.args.cluster ?? { name },
+            publicNetwork: cloud.leases.length === 0 && !portForwarding ? undefined : {
+                template: { DNS: cloud.args.dns ?? DEFAULT_DNS, ...cloud.publicNetwork?.template },
+                addressRanges: cloud.publicNetwork?.addressRanges ?? cloud.leases.map((lease) => leaseRange(lease, cloud.machines[lease.host].publicIp)),
+            },
+            description: cloud.description,
+            transform: this.transform.edge,
+        }, { parent: this });
+
+        const machines = perKey(cloud.machines, (machine) => pulumi.all([machine.publicIp, machine.privateIp, machine.machineId]));
+        const reached = portForwarding
+            ? keys.map((key) => ({ host: key, publicIp: pulumi.output(cloud.machines[key].publicIp) }))
+            : cloud.leases;
+        const vmPublicIps = pulumi.all(reached.map((lease) => lease.publicIp));
+        this.connection = {
+            edge,
+            hosts: machines.apply((all) => Object.fromEntries(Object.entries(all).map(([key, [publicIp, privateIp, machineId]]) =>
+                [key, { publicIp, privateIp, sshUser: cloud.sshUser, machineId }]))),
+            vmPublicIps,
+            publicIpHosts: vmPublicIps.apply((ips) => Object.fromEntries(ips.map((ip, i) => [ip, reached[i].host]))),
+            leases: cloud.leases,
+            nodes: keys.map((key) => ({
+                key: `${name}-${key}`, publicIp: cloud.machines[key].publicIp, sshUser: cloud.sshUser, dependsOn: [edge.configured[key]],
+            })),
+        };
+        this.registerOutputs({
+            clusterId: this.clusterId, hostIds: this.hostIds, hostAddresses: this.hostAddresses, datastoreIds: this.datastoreIds,
+            publicNetworkId: this.publicNetworkId, hosts: this.hosts, vmPublicIps: this.vmPublicIps, publicIpHosts: this.publicIpHosts,
+            ...cloud.outputs,
+        });
+    }
+
+    private connected(): NonNullable<CloudEdgeCluster<Children>["connection"]> {
+        if (this.connection === undefined) throw new Error(`${this.componentName}: the edge cluster is not connected yet (call connect() last in the constructor)`);
+        return this.connection;
+    }
+}
+
+/** How a host forwards its leases, or undefined when it carries none (port forwarding: every host, always). */
+function forwardingOf(forwarding: HostForwarding, host: string, leases: PublicIpLease[]): pulumi.Input<PublicForwardingArgs> | undefined {
+    if (forwarding.model === "portforward") return forwarding;
+    if (leases.length === 0) return undefined;
+    const uplink = forwarding.uplinkOf(host);
+    const publicIps = pulumi.all(leases.map((lease) => lease.publicIp));
+    const addresses = pulumi.all(leases.map((lease) => lease.address));
+    return pulumi.all([uplink, publicIps, addresses]).apply(([device, ips, vmIps]): PublicForwardingArgs => (forwarding.model === "routed"
+        ? { model: "routed", uplink: device, publicIps: ips }
+        : { model: "nat", natBy: forwarding.natBy, uplink: device, pairs: ips.map((publicIp, j) => ({ publicIp, privateIp: vmIps[j] })) }));
+}
+
+/** The address range of a lease: one address with a /31 mask, its peer as gateway, pinned to its host. */
+function leaseRange(lease: PublicIpLease, hostPublicIp: pulumi.Input<string>): AddressRangeInput {
+    return {
+        TYPE: "IP4",
+        IP: lease.address,
+        SIZE: 1,
+        NETWORK_MASK: "255.255.255.254",
+        GATEWAY: pulumi.output(lease.address).apply(peerOf31),
+        ...(lease.translated ? { EXTERNAL_IP: lease.publicIp } : {}),
+        EDGE_HOST: hostPublicIp,
+    };
+}
+
+/**
+ * Checks the arguments every cloud shares: its own provider (`pulumi:providers:<providerPackage>`),
+ * the SSH key pair and the front-end's key. Values that are Outputs are checked for presence only.
+ */
+export function checkCloudArgs(args: CloudEdgeClusterArgs<pulumi.ProviderResource>, providerPackage: string): void {
+    if (!args || typeof args !== "object") throw new ConfigError("args", "are required");
+    const type = (args.provider as { __pulumiType?: unknown } | undefined)?.__pulumiType;
+    if (type !== `pulumi:providers:${providerPackage}`) {
+        const got = typeof type === "string" ? `a provider of ${type.replace("pulumi:providers:", "")}` : describe(args.provider);
+        throw new ConfigError("provider", `is required: the ${providerPackage} provider; the default provider is never used (got ${got})`);
+    }
+    required("ssh.publicKey", args.ssh?.publicKey, "the OpenSSH public key the machines are created with");
+    if (isKnown(args.ssh.publicKey) && !SSH_PUBLIC_KEY.test(String(args.ssh.publicKey).trim())) throw new ConfigError("ssh.publicKey", SSH_PUBLIC_KEY_PROBLEM);
+    checkSshArgs(args.ssh);
+    required("opennebula", args.opennebula);
+    required("opennebula.frontendSshPublicKey", args.opennebula.frontendSshPublicKey, "the front-end's oneadmin public key");
+}
+
+/**
+ * Cloud-config that creates `user` with passwordless sudo and the public key (JSON, which YAML
+ * reads as is, so the key is quoted correctly whatever it contains), merged into `config`.
+ * Undefined when `user` is the image's own user, who needs none.
+ */
+export function userCloudConfig(user: string, imageUser: string, publicKey: string): Record<string, unknown> | undefined {
+    if (user === imageUser) return undefined;
+    return {
+        users: ["default", { name: user, groups: "sudo", shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", ssh_authorized_keys: [publicKey.trim()] }],
+    };
+}
+
+/** User data that creates `user` (see {@link userCloudConfig}); undefined for the image's own user, who needs none. */
+export function userData(user: string, imageUser: string, publicKey: pulumi.Input<string>): pulumi.Output<string> | undefined {
+    if (user === imageUser) return undefined;
+    return pulumi.output(publicKey).apply((key) => cloudConfigText(userCloudConfig(user, imageUser, key)!));
+}
+
+/** A cloud-config document (JSON is valid YAML). */
+export function cloudConfigText(config: Record<string, unknown>): string {
+    return `#cloud-config\n${JSON.stringify(config, null, 2)}\n`;
+}

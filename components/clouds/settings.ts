@@ -1,0 +1,283 @@
+/**
+ * The settings every cloud's edge cluster shares, as zod building blocks that each cloud's own
+ * schema spreads in: the hosts (named keys, or `hostCount` as shorthand) and the public IPs they
+ * own, the SSH user, the bring-your-own SSH key, tags, DNS, the host firewall and the cloud
+ * firewall. One schema per cloud then serves both the component's validation and the stack
+ * program.
+ *
+ * **Stable host identity.** A host is its key: every child of a host is named after it, and every
+ * public IP belongs to one host (`publicIps` counts the IPs each host owns, named
+ * `<cluster>-<host>-ip-<j>`). So removing any host removes only that host's resources, adding one
+ * changes nothing that belongs to the others, and a public IP stays on the host it was given to
+ * until that host or that IP is removed. Addresses the package picks itself (AWS private IPs,
+ * Scaleway reservations and NAT leases) are placed by the host's **slot**, a number derived from
+ * its key alone (see {@link defaultSlot}).
+ */
+import { z } from "zod";
+import { FIREWALL_MODES } from "../edge/host-scripts";
+import { HOST_KEY } from "../edge/validation";
+import { describe } from "../validation";
+import { cidrSchema, inputSchema, integerSchema, ipv4Schema, linuxUserSchema, portSchema, textSchema } from "../validation/schema";
+
+/** Most hosts one edge cluster holds. */
+export const MAX_HOSTS = 50;
+
+/** Number of slots: `host-<n>` keys take 0–255, other keys a slot from 256 to 3071 derived from a hash of the key. */
+export const SLOTS = 3072;
+const NUMBERED_SLOTS = 256;
+
+/** The keys `hostCount` stands for: `host-0` … `host-(n-1)`. */
+export function hostKeys(count: number): string[] {
+    return Array.from({ length: count }, (_, i) => `host-${i}`);
+}
+
+/** FNV-1a (32 bits) of a text: a stable hash of a name. */
+export function fnv1a(text: string): number {
+    let hash = 0x811c9dc5;
+    for (const byte of Buffer.from(text, "utf8")) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+    return hash;
+}
+
+/**
+ * The slot of a host key, a function of the key alone: `host-<n>` (n < 256) has slot n, any
+ * other key a slot from 256 to 3071 derived from FNV-1a of the key. Two hosts whose slots collide
+ * are refused before anything is created; give one of them `slot`.
+ */
+export function defaultSlot(key: string): number {
+    const numbered = /^host-(0|[1-9][0-9]{0,2})$/.exec(key);
+    if (numbered !== null && Number(numbered[1]) < NUMBERED_SLOTS) return Number(numbered[1]);
+    return NUMBERED_SLOTS + (fnv1a(key) % (SLOTS - NUMBERED_SLOTS));
+}
+
+const hostKeySchema = z.string().regex(HOST_KEY, "must be a host key: 1-32 lower-case letters, digits or '-', starting and ending with a letter or digit");
+
+/**
+ * `hosts`: host keys (`["kvm-a", "kvm-b"]`), or host keys mapped to what that host overrides
+ * (`{ "kvm-a": { publicIps: 2 }, "kvm-b": {} }`). `entry` is the cloud's per-host schema.
+ */
+export function hostsSchema<Entry extends z.ZodType>(entry: Entry) {
+    return z.union([z.array(hostKeySchema).min(1).max(MAX_HOSTS), z.record(z.string(), entry)], {
+        error: "must list host keys, or map host keys to their settings",
+    }).superRefine((hosts, ctx) => {
+        if (Array.isArray(hosts)) {
+            hosts.forEach((key, i) => {
+                if (hosts.indexOf(key) !== i) ctx.addIssue({ code: "custom", path: [i], message: `lists ${JSON.stringify(key)} twice; host keys must be unique` });
+            });
+            return;
+        }
+        const keys = Object.keys(hosts);
+        if (keys.length === 0 || keys.length > MAX_HOSTS) ctx.addIssue({ code: "custom", message: `must name 1 to ${MAX_HOSTS} hosts (got ${keys.length})` });
+        for (const key of keys) {
+            if (!HOST_KEY.test(key)) ctx.addIssue({ code: "custom", path: [key], message: `${JSON.stringify(key)} is not a host key: 1-32 lower-case letters, digits or '-', starting and ending with a letter or digit` });
+        }
+    });
+}
+
+/** Public IPs a host owns: 0 to `max`. */
+export const publicIpsSchema = (max: number) => integerSchema(0, max);
+
+/** A per-host slot (clouds that pick addresses: AWS, Scaleway). */
+export const slotSchema = integerSchema(0, SLOTS - 1);
+
+/** Tags: keys and values of letters, digits, `_` and `-` (the set every cloud accepts, also as `key:value` text). */
+const TAG_TEXT = /^[A-Za-z0-9_-]{0,63}$/;
+
+/** User tags on every cloud resource that takes tags. */
+export const tagsSchema = z.record(z.string(), z.string()).superRefine((tags, ctx) => {
+    for (const [key, value] of Object.entries(tags)) {
+        if (key === "" || !TAG_TEXT.test(key) || !TAG_TEXT.test(value)) {
+            ctx.addIssue({ code: "custom", path: [key], message: `must be a tag key and value of at most 63 letters, digits, '_' or '-' each (got ${describe(`${key}=${value}`)})` });
+        }
+    }
+});
+
+/** Tags as text for clouds whose tags are plain strings: `key:value`, or `key` for an empty value. */
+export function tagTexts(tags: Record<string, string> | undefined): string[] {
+    return Object.entries(tags ?? {}).map(([key, value]) => (value === "" ? key : `${key}:${value}`));
+}
+
+/** A port range and protocol, as the host firewall and the cloud firewalls take them. */
+const portRangeShape = {
+    /** Port, or first port of a range. Required. */
+    port: portSchema,
+    /** Last port of a range. Default: `port`. */
+    toPort: portSchema.optional(),
+    /** Default `tcp`. */
+    protocol: z.enum(["tcp", "udp"]).optional(),
+};
+
+/** The host firewall (`firewall.sh`). */
+export const hostFirewallSchema = z.strictObject({
+    /** `strict` rejects what is not allowed, `open` only adds the allow rules. Default `strict`. */
+    mode: z.enum(FIREWALL_MODES).optional(),
+    /** More ports to open besides SSH, BGP, VXLAN, WireGuard, libvirt and migration. Default none. */
+    extraPorts: z.array(z.strictObject(portRangeShape)).optional(),
+});
+
+/** An extra inbound rule of a restricted cloud firewall. */
+export const extraFirewallRuleSchema = z.strictObject({
+    ...portRangeShape,
+    /** Where the traffic may come from. Default `["0.0.0.0/0"]`. */
+    sources: z.array(cidrSchema()).min(1).optional(),
+}).superRefine((rule, ctx) => {
+    if (rule.toPort !== undefined && rule.toPort < rule.port) {
+        ctx.addIssue({ code: "custom", path: ["toPort"], message: `must not be below port ${rule.port} (got ${rule.toPort})` });
+    }
+});
+
+/** An extra inbound rule of a restricted cloud firewall. */
+export type ExtraFirewallRule = z.output<typeof extraFirewallRuleSchema>;
+
+/**
+ * The cloud's firewall in front of the hosts (DigitalOcean cloud firewall, AWS security group,
+ * Vultr firewall group). `open`: all traffic, as oneprovision had it (the host firewall still
+ * applies). `restricted`: from anywhere only SSH (from `sshSources`), WireGuard 51820/udp and
+ * ICMP; BGP 179/tcp, VXLAN 8472/udp, libvirt 16509 and 16514/tcp and live migration
+ * 49152–49215/tcp only from the cluster's private network; plus `extraRules`. Default `open`.
+ */
+export const cloudFirewallSchema = z.strictObject({
+    /** `open` or `restricted`. Default `open`. */
+    mode: z.enum(["open", "restricted"]).optional(),
+    /** Restricted mode: where SSH may come from (Pulumi and the front-end). Default `["0.0.0.0/0"]`. */
+    sshSources: z.array(cidrSchema()).min(1).optional(),
+    /** Restricted mode: more inbound rules, e.g. the VMs' services on the public IPs. Default none. */
+    extraRules: z.array(extraFirewallRuleSchema).optional(),
+}).superRefine((firewall, ctx) => {
+    if ((firewall.mode ?? "open") === "open" && (firewall.sshSources !== undefined || firewall.extraRules !== undefined)) {
+        ctx.addIssue({ code: "custom", message: "sshSources and extraRules apply to mode restricted only (mode open allows everything)" });
+    }
+});
+
+/** The cloud firewall's settings. */
+export type CloudFirewallArgs = z.input<typeof cloudFirewallSchema>;
+
+/** A resolved cloud firewall: its mode, the SSH sources (undefined: anywhere) and the extra rules. */
+export interface CloudFirewallPlan {
+    mode: "open" | "restricted";
+    sshSources?: string[];
+    extraRules: ExtraFirewallRule[];
+}
+
+/** The cloud firewall with its defaults applied. */
+export function cloudFirewallPlan(firewall: z.output<typeof cloudFirewallSchema> | undefined): CloudFirewallPlan {
+    return { mode: firewall?.mode ?? "open", sshSources: firewall?.sshSources, extraRules: firewall?.extraRules ?? [] };
+}
+
+/**
+ * The settings every cloud shares (spread into each cloud's schema). The hosts' schema, the
+ * hypervisors and the defaults are the cloud's.
+ */
+export const commonSettings = {
+    /** Shorthand for `hosts: ["host-0", …, "host-(n-1)"]`, 1–50. Default 1 (when `hosts` is not given either). */
+    hostCount: integerSchema(1, MAX_HOSTS).optional(),
+    /** DNS server given to VMs on the public network. Default `1.1.1.1`. */
+    dns: ipv4Schema.optional(),
+    /**
+     * The user SSH and the front-end log in as, with passwordless sudo. The cloud's default user
+     * needs nothing more; any other name is created by cloud-init with `ssh.publicKey`. Default: the
+     * cloud's image user (see each cloud).
+     */
+    sshUser: linuxUserSchema.optional(),
+    /**
+     * An SSH key already in the cloud account holding `ssh.publicKey`, used instead of creating one
+     * (DigitalOcean: its fingerprint or id; AWS: the key pair's name; Vultr: the SSH key's id;
+     * Scaleway: the IAM SSH key's id). Clouds that refuse one public key twice per account need it
+     * for a second cluster with the same key. Default: a new key from `ssh.publicKey`.
+     */
+    sshKeyId: inputSchema(textSchema("the cloud's id of an SSH key")).optional(),
+    /** Tags added to every cloud resource that takes tags (as `key:value` text on clouds with text tags). Default none. */
+    tags: tagsSchema.optional(),
+    /** The host firewall on every host. Default `{ mode: "strict" }`. */
+    firewall: hostFirewallSchema.optional(),
+};
+
+/** What every cloud's settings hold of the hosts, whatever their per-host entries. */
+export interface HostsSettings {
+    hostCount?: number;
+    hosts?: string[] | Record<string, { publicIps?: number; slot?: number }>;
+    publicIps?: number;
+}
+
+/** One host of a cloud edge cluster, as planned from the settings. */
+export interface PlannedHost {
+    /** Its key: the name of its children and its node in the overlay. */
+    key: string;
+    /** How many public IPs it owns. */
+    publicIps: number;
+    /** Its slot: given, or derived from its key. */
+    slot: number;
+}
+
+/** The hosts the settings describe, in order: `hosts` (keys or a record), else `hostCount` (default 1). */
+export function planHosts(settings: HostsSettings): PlannedHost[] {
+    const hosts = settings.hosts ?? hostKeys(settings.hostCount ?? 1);
+    const entries: [string, { publicIps?: number; slot?: number }][] = Array.isArray(hosts) ? hosts.map((key) => [key, {}]) : Object.entries(hosts);
+    return entries.map(([key, entry]) => ({ key, publicIps: entry.publicIps ?? settings.publicIps ?? 0, slot: entry.slot ?? defaultSlot(key) }));
+}
+
+/**
+ * The rules of the hosts that span several settings: `hosts` or `hostCount`, not both; at most
+ * `maxPublicIps` public IPs in all; and, for clouds that place addresses by slot, distinct slots.
+ */
+export function checkHosts(settings: HostsSettings, ctx: z.RefinementCtx, limits: { maxPublicIps: number; quota: string; slots?: boolean }): void {
+    if (settings.hosts !== undefined && settings.hostCount !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["hostCount"], message: "give either hosts (named hosts) or hostCount (host-0 …), not both" });
+        return;
+    }
+    const hosts = planHosts(settings);
+    const total = hosts.reduce((sum, host) => sum + host.publicIps, 0);
+    if (total > limits.maxPublicIps) {
+        ctx.addIssue({ code: "custom", path: [settings.publicIps !== undefined ? "publicIps" : "hosts"], message: `asks for ${total} public IPs in all (${hosts.map((h) => `${h.key}: ${h.publicIps}`).join(", ")}); at most ${limits.maxPublicIps}: ${limits.quota}` });
+    }
+    if (!limits.slots) return;
+    const owners = new Map<number, string>();
+    for (const host of hosts) {
+        const owner = owners.get(host.slot);
+        if (owner !== undefined) {
+            ctx.addIssue({ code: "custom", path: ["hosts", host.key], message: `has slot ${host.slot}, as ${owner} has (slots place the addresses the package picks); give one of them another slot from 0 to ${SLOTS - 1}` });
+        }
+        owners.set(host.slot, host.key);
+    }
+}
+
+/** One inbound rule of a cloud firewall, before it becomes the cloud's own rule. */
+export interface FirewallRuleSpec<Source = string> {
+    /** Stable name of the rule (resource names on clouds with one resource per rule). */
+    key: string;
+    protocol: "tcp" | "udp" | "icmp";
+    /** The ports, absent for ICMP. */
+    ports?: { from: number; to: number };
+    /** Where it may come from; undefined means anywhere. */
+    sources?: Source[];
+    /** What the rule is for. */
+    description: string;
+}
+
+/**
+ * The inbound rules of a restricted cloud firewall (see {@link cloudFirewallSchema}), in order:
+ * SSH, WireGuard, the cloud's own public services (`publicServices`), ICMP, the cluster's ports
+ * from `privateRange`, then the extra rules.
+ */
+export function restrictedRules<Source>(firewall: CloudFirewallPlan, privateRange: Source, publicServices: FirewallRuleSpec[] = []): FirewallRuleSpec<string | Source>[] {
+    const inside = [privateRange];
+    const tcp = (key: string, from: number, to: number, description: string): FirewallRuleSpec<Source> =>
+        ({ key, protocol: "tcp", ports: { from, to }, sources: inside, description });
+    return [
+        { key: "ssh", protocol: "tcp", ports: { from: 22, to: 22 }, sources: firewall.sshSources, description: "SSH (Pulumi, the front-end)" },
+        { key: "wireguard", protocol: "udp", ports: { from: WIREGUARD_PORT, to: WIREGUARD_PORT }, description: "WireGuard overlay" },
+        ...publicServices,
+        { key: "icmp", protocol: "icmp", description: "ICMP (path MTU discovery)" },
+        tcp("bgp", 179, 179, "BGP (FRR EVPN) inside the cluster"),
+        { key: "vxlan", protocol: "udp", ports: { from: 8472, to: 8472 }, sources: inside, description: "VXLAN inside the cluster" },
+        tcp("libvirt", 16509, 16509, "libvirt inside the cluster"),
+        tcp("libvirt-tls", 16514, 16514, "libvirt TLS inside the cluster"),
+        tcp("migration", 49152, 49215, "QEMU live migration inside the cluster"),
+        ...firewall.extraRules.map((rule, i): FirewallRuleSpec => ({
+            key: `extra-${i}`, protocol: rule.protocol ?? "tcp", ports: { from: rule.port, to: rule.toPort ?? rule.port },
+            sources: rule.sources, description: "extra rule",
+        })),
+    ];
+}
+
+/** The WireGuard port of the overlay (the host firewall opens the same). */
+export const WIREGUARD_PORT = 51820;

@@ -1,0 +1,87 @@
+/**
+ * How components reach machines over SSH with `@pulumi/command`'s `remote.Command`: the machine
+ * contract, the SSH arguments and their check, the connection (private keys kept secret) and the
+ * shell that runs a host script from standard input.
+ */
+import type * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, describe, integerIn, isKnown, required } from "../validation";
+
+/** A machine the package configures over SSH: a KVM host of an edge cluster, or the overlay's ingress. */
+export interface RemoteNode {
+    /**
+     * Stable, unique name of the machine: child resource names (and, in the overlay, the WireGuard
+     * peer comment and the FRR hostname) derive from it, so it must not change while it exists.
+     * A plain string.
+     */
+    key: string;
+    /** Address SSH reaches the machine at (and, in the overlay, the other nodes' WireGuard). */
+    publicIp: pulumi.Input<string>;
+    /** SSH user: `root`, or a user with passwordless sudo (e.g. `ubuntu`). */
+    sshUser: pulumi.Input<string>;
+    /** Resources every command on the machine must wait for (the machine, its addresses …). Default none. */
+    dependsOn?: pulumi.Resource[];
+}
+
+/** How to reach the machines over SSH. */
+export interface SshArgs {
+    /** Private key (OpenSSH PEM) accepted by every machine; kept secret. Required. */
+    privateKey: pulumi.Input<string>;
+    /** SSH port. Default 22. */
+    port?: pulumi.Input<number>;
+    /** A jump host to go through (as in the seed's `ProxyJump`). Default: connect directly. */
+    bastion?: {
+        /** Address of the jump host. Required. */
+        host: pulumi.Input<string>;
+        /** Default `root`. */
+        user?: pulumi.Input<string>;
+        /** Default: the machines' `privateKey`. */
+        privateKey?: pulumi.Input<string>;
+        /** Default 22. */
+        port?: pulumi.Input<number>;
+    };
+}
+
+/**
+ * Checks the SSH arguments that can be checked now: a private key, ports (when known) from 1 to
+ * 65535, a bastion host when a bastion is given. Never echoes a key.
+ */
+export function checkSshArgs(ssh: SshArgs | undefined, field = "ssh"): SshArgs {
+    if (ssh === undefined || ssh === null || typeof ssh !== "object") throw new ConfigError(field, "is required: { privateKey, port?, bastion? }");
+    required(`${field}.privateKey`, ssh.privateKey, "the OpenSSH private key every machine accepts (kept secret)");
+    if (isKnown(ssh.port)) integerIn(`${field}.port`, ssh.port, 1, 65535);
+    if (ssh.bastion !== undefined) {
+        if (ssh.bastion === null || typeof ssh.bastion !== "object") throw new ConfigError(`${field}.bastion`, `must be { host, user?, privateKey?, port? } (got ${describe(ssh.bastion)})`);
+        required(`${field}.bastion.host`, ssh.bastion.host, "the jump host's address");
+        if (isKnown(ssh.bastion.port)) integerIn(`${field}.bastion.port`, ssh.bastion.port, 1, 65535);
+    }
+    return ssh;
+}
+
+/** SSH connection of `remote.Command` for a machine, with every private key wrapped as a secret. */
+export function sshConnection(ssh: SshArgs, node: Pick<RemoteNode, "publicIp" | "sshUser">): command.types.input.remote.ConnectionArgs {
+    const privateKey = pulumi.secret(ssh.privateKey);
+    return {
+        host: node.publicIp,
+        user: node.sshUser,
+        port: ssh.port ?? 22,
+        privateKey,
+        // Fresh machines accept SSH some time after the cloud reports them running.
+        dialErrorLimit: 30,
+        ...(ssh.bastion === undefined
+            ? {}
+            : {
+                proxy: {
+                    host: ssh.bastion.host,
+                    user: ssh.bastion.user ?? "root",
+                    port: ssh.bastion.port ?? 22,
+                    privateKey: ssh.bastion.privateKey === undefined ? privateKey : pulumi.secret(ssh.bastion.privateKey),
+                },
+            }),
+    };
+}
+
+/** The command line that runs a host script read from standard input as root: `bash -s`, or `sudo bash -s`. */
+export function scriptRunner(sshUser: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.output(sshUser).apply((user) => (user === "root" ? "bash -s" : "sudo bash -s"));
+}
