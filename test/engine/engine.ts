@@ -63,14 +63,6 @@ export function containsSecret(value: unknown): boolean {
     return false;
 }
 
-/** Every string inside a secret wrapper. */
-export function secretStrings(value: unknown, inside = false): string[] {
-    if (isSecretWrapper(value)) return secretStrings(value.value, true);
-    if (Array.isArray(value)) return value.flatMap((v) => secretStrings(v, inside));
-    if (value && typeof value === "object") return Object.values(value).flatMap((v) => secretStrings(v, inside));
-    return inside && typeof value === "string" && value.length > 0 ? [value] : [];
-}
-
 /** Marks a value secret in {@link ResourceState} outputs after the engine's rule. */
 export interface MarkedSecret {
     secret: unknown;
