@@ -176,12 +176,17 @@ export class ProviderHost {
         await this.rpc("delete", request);
     }
 
-    /** One unary call, timed, with a failure turned into a {@link HostCallError}. */
+    /**
+     * One unary call, timed, with a failure turned into a {@link HostCallError}. A call that gets no
+     * answer within 90 s fails with DEADLINE_EXCEEDED rather than hanging the suite (the host never
+     * answers when its reply does not fit the HTTP/2 limits, e.g. partial state over 64 KiB).
+     */
     private rpc<T>(method: string, request: unknown): Promise<T> {
         const started = process.hrtime.bigint();
         return new Promise<T>((resolve, reject) => {
-            const invoke = (this.client as unknown as Record<string, (req: unknown, cb: (err: grpc.ServiceError | null, res: T) => void) => void>)[method];
-            invoke.call(this.client, request, (err, response) => {
+            type Unary = (req: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: T) => void) => void;
+            const invoke = (this.client as unknown as Record<string, Unary>)[method];
+            invoke.call(this.client, request, new grpc.Metadata(), { deadline: Date.now() + 90_000 }, (err, response) => {
                 (this.times[method] ??= []).push(Number(process.hrtime.bigint() - started) / 1e6);
                 if (err) reject(toHostCallError(method, err));
                 else resolve(response);

@@ -146,10 +146,27 @@ function dynamicProvider<Args extends object, Inputs extends BaseInputs, Outputs
 }
 
 /**
- * Partial state keeps the serialized provider: the host does not add it to an error's properties,
- * and without it the engine's next Read or Delete of the object could not load the provider.
+ * The largest serialized provider partial state carries. The host sends partial state in gRPC
+ * trailing metadata, which Node's HTTP/2 server cannot send beyond 64 KiB (the call then never
+ * completes); a provider serialized from an installed package is a few KB (a `require` of its
+ * module), one serialized by value from a program's own files about 100 KB.
+ */
+const MAX_RECORDED_PROVIDER = 32 * 1024;
+
+/**
+ * Partial state keeps the serialized provider when it fits: the host does not add it to an error's
+ * properties, and without it the engine's next Read or Delete of the object cannot load the
+ * provider — only the next `up` (whose Update carries it) can, and it restores it in the outputs.
  */
 function keepProvider(err: unknown, inputs: object): unknown {
-    if (isPartialState(err)) err.properties[PROVIDER_KEY] = (inputs as Record<string, unknown>)[PROVIDER_KEY];
+    if (!isPartialState(err)) return err;
+    const provider = (inputs as Record<string, unknown>)[PROVIDER_KEY];
+    if (typeof provider === "string" && provider.length <= MAX_RECORDED_PROVIDER) {
+        err.properties[PROVIDER_KEY] = provider;
+    } else {
+        delete err.properties[PROVIDER_KEY];
+        err.message += "; run `pulumi up` (not `refresh` or `destroy`) first: the serialized provider is too large to be recorded with partial state";
+        err.reasons = [err.message];
+    }
     return err;
 }

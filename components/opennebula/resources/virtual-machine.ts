@@ -237,6 +237,9 @@ function checkVirtualMachine(news: Record<string, unknown>, failures: Failures):
 // ---------------------------------------------------------------------------------------------
 // create, update, delete
 
+/** The state recorded for a VM whose create could not finish (partial state): the next update waits for it. */
+const UNFINISHED = "UNFINISHED";
+
 /** A NIC as OpenNebula's `NIC = [ … ]` vector. */
 export function nicVector(nic: NicInput): TemplateVector {
     return { ...nic.attributes, NETWORK_ID: String(nic.networkId), ...(nic.ip !== undefined ? { IP: nic.ip } : {}) };
@@ -266,17 +269,23 @@ async function createVirtualMachine(client: OneClient, inputs: VirtualMachineInp
         { id, subject: `virtual machine ${id} (${inputs.name})`, undone: "terminated (terminate-hard)" },
         async () => vmOutputs(await waitUntilRunning(client, id, inputs.runningTimeoutSeconds), inputs),
         () => terminateVm(client, id, inputs.runningTimeoutSeconds),
-        () => ({ ...inputs, oneId: id, creationToken: token, state: "UNKNOWN", interfaces: [], aliases: [], ips: [], hostId: -1, hostName: "" }),
+        () => ({ ...inputs, oneId: id, creationToken: token, state: UNFINISHED, interfaces: [], aliases: [], ips: [], hostId: -1, hostName: "" }),
     );
 }
 
-async function updateVirtualMachine(
-    client: OneClient, id: number, olds: VirtualMachineOutputs, news: VirtualMachineInputs,
-): Promise<VirtualMachineOutputs> {
+/**
+ * Renames; resumes a VM found powered off, suspended, stopped or undeployed; and waits for one still
+ * on its way to RUNNING (left by a create that could not finish). A failed VM is reported as it is:
+ * the next diff replaces it.
+ */
+async function updateVirtualMachine(client: OneClient, id: number, news: VirtualMachineInputs): Promise<VirtualMachineOutputs> {
     let vm = await requireObject(client, "vm", id);
     if (childText(vm, "NAME") !== news.name) await client.call("one.vm.rename", id, news.name);
-    if (RESUMABLE_STATES.includes(vmStateName(vm))) {
+    const state = vmStateName(vm);
+    if (RESUMABLE_STATES.includes(state)) {
         await client.call("one.vm.action", "resume", id);
+        vm = await waitUntilRunning(client, id, news.runningTimeoutSeconds);
+    } else if (state !== "RUNNING" && !isFailedState(state)) {
         vm = await waitUntilRunning(client, id, news.runningTimeoutSeconds);
     } else {
         vm = await requireObject(client, "vm", id);
@@ -289,15 +298,17 @@ function hasFixedAddress(inputs: Partial<VirtualMachineInputs>): boolean {
 }
 
 /**
- * Name and timeout change in place, and so does a VM found powered off, suspended, stopped or undeployed
- * (it is resumed); anything else replaces the VM, and so does a VM found failed (or left by a create
- * that could not finish). The old VM goes first when fixed addresses would clash.
+ * Name and timeout change in place, and so does a VM found powered off, suspended, stopped or
+ * undeployed (it is resumed) or left by a create that could not finish (it is waited for); a VM
+ * found failed is replaced, and so is one whose other inputs change. The old VM goes first when
+ * fixed addresses would clash.
  */
 function diffVirtualMachine(olds: VirtualMachineOutputs, news: VirtualMachineInputs, diff: pulumi.dynamic.DiffResult): pulumi.dynamic.DiffResult {
-    const broken = isFailedState(olds.state) || olds.state === "UNKNOWN";
-    const replaces = [...(diff.replaces ?? []), ...(broken ? ["state"] : [])];
+    const failed = isFailedState(olds.state);
+    const replaces = [...(diff.replaces ?? []), ...(failed ? ["state"] : [])];
+    const unfinished = olds.state === UNFINISHED || RESUMABLE_STATES.includes(olds.state);
     return {
-        changes: diff.changes || broken || RESUMABLE_STATES.includes(olds.state),
+        changes: diff.changes || failed || unfinished,
         replaces,
         deleteBeforeReplace: replaces.length > 0 && (hasFixedAddress(olds) || hasFixedAddress(news)),
     };
@@ -315,7 +326,7 @@ const virtualMachine = defineResource<VirtualMachineArgs, VirtualMachineInputs, 
         const vm = await readObject(client, "vm", Number(id));
         return vm && !isDone(vm) ? vmOutputs(vm, olds) : undefined;
     },
-    update: (client, id, olds, news) => updateVirtualMachine(client, Number(id), olds, news),
+    update: (client, id, _olds, news) => updateVirtualMachine(client, Number(id), news),
     delete: (client, id, olds) => terminateVm(client, Number(id), olds.runningTimeoutSeconds ?? 600),
     diff: diffVirtualMachine,
 });
