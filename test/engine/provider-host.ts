@@ -99,12 +99,7 @@ export class ProviderHost {
     }
 
     async check(urn: string, olds: Properties, news: Properties): Promise<{ inputs: Properties; failures: { property: string; reason: string }[] }> {
-        const request = new proto.CheckRequest();
-        request.setUrn(urn);
-        request.setName(nameOf(urn));
-        request.setType(typeOf(urn));
-        request.setOlds(Struct.fromJavaScript(olds as never));
-        request.setNews(Struct.fromJavaScript(news as never));
+        const request = addressed(new proto.CheckRequest(), urn).setOlds(struct(olds)).setNews(struct(news));
         const response = await this.rpc<proto.CheckResponse>("check", request);
         return {
             inputs: response.getInputs()?.toJavaScript() ?? {},
@@ -113,14 +108,7 @@ export class ProviderHost {
     }
 
     async diff(urn: string, id: string, olds: Properties, news: Properties, oldInputs: Properties): Promise<EngineDiff> {
-        const request = new proto.DiffRequest();
-        request.setUrn(urn);
-        request.setName(nameOf(urn));
-        request.setType(typeOf(urn));
-        request.setId(id);
-        request.setOlds(Struct.fromJavaScript(olds as never));
-        request.setNews(Struct.fromJavaScript(news as never));
-        request.setOldInputs(Struct.fromJavaScript(oldInputs as never));
+        const request = addressed(new proto.DiffRequest(), urn).setId(id).setOlds(struct(olds)).setNews(struct(news)).setOldInputs(struct(oldInputs));
         const response = await this.rpc<proto.DiffResponse>("diff", request);
         const changes = response.getChanges();
         return {
@@ -131,49 +119,24 @@ export class ProviderHost {
     }
 
     async create(urn: string, properties: Properties): Promise<{ id: string; properties: Properties }> {
-        const request = new proto.CreateRequest();
-        request.setUrn(urn);
-        request.setName(nameOf(urn));
-        request.setType(typeOf(urn));
-        request.setProperties(Struct.fromJavaScript(properties as never));
-        const response = await this.rpc<proto.CreateResponse>("create", request);
+        const response = await this.rpc<proto.CreateResponse>("create", addressed(new proto.CreateRequest(), urn).setProperties(struct(properties)));
         return { id: response.getId(), properties: response.getProperties()?.toJavaScript() ?? {} };
     }
 
     async read(urn: string, id: string, properties: Properties, inputs: Properties): Promise<{ id: string; properties: Properties; inputs?: Properties }> {
-        const request = new proto.ReadRequest();
-        request.setUrn(urn);
-        request.setName(nameOf(urn));
-        request.setType(typeOf(urn));
-        request.setId(id);
-        request.setProperties(Struct.fromJavaScript(properties as never));
-        request.setInputs(Struct.fromJavaScript(inputs as never));
+        const request = addressed(new proto.ReadRequest(), urn).setId(id).setProperties(struct(properties)).setInputs(struct(inputs));
         const response = await this.rpc<proto.ReadResponse>("read", request);
         return { id: response.getId(), properties: response.getProperties()?.toJavaScript() ?? {}, inputs: response.getInputs()?.toJavaScript() };
     }
 
     async update(urn: string, id: string, olds: Properties, news: Properties, oldInputs: Properties): Promise<Properties> {
-        const request = new proto.UpdateRequest();
-        request.setUrn(urn);
-        request.setName(nameOf(urn));
-        request.setType(typeOf(urn));
-        request.setId(id);
-        request.setOlds(Struct.fromJavaScript(olds as never));
-        request.setNews(Struct.fromJavaScript(news as never));
-        request.setOldInputs(Struct.fromJavaScript(oldInputs as never));
+        const request = addressed(new proto.UpdateRequest(), urn).setId(id).setOlds(struct(olds)).setNews(struct(news)).setOldInputs(struct(oldInputs));
         const response = await this.rpc<proto.UpdateResponse>("update", request);
         return response.getProperties()?.toJavaScript() ?? {};
     }
 
     async delete(urn: string, id: string, properties: Properties, oldInputs: Properties): Promise<void> {
-        const request = new proto.DeleteRequest();
-        request.setUrn(urn);
-        request.setName(nameOf(urn));
-        request.setType(typeOf(urn));
-        request.setId(id);
-        request.setProperties(Struct.fromJavaScript(properties as never));
-        request.setOldInputs(Struct.fromJavaScript(oldInputs as never));
-        await this.rpc("delete", request);
+        await this.rpc("delete", addressed(new proto.DeleteRequest(), urn).setId(id).setProperties(struct(properties)).setOldInputs(struct(oldInputs)));
     }
 
     /**
@@ -202,12 +165,13 @@ export interface EngineDiff {
     deleteBeforeReplace: boolean;
 }
 
-function nameOf(urn: string): string {
-    return urn.split("::").pop() ?? "";
+/** A request with the resource's URN, name and type set, as the engine sends them. */
+function addressed<R extends { setUrn(v: string): R; setName(v: string): R; setType(v: string): R }>(request: R, urn: string): R {
+    return request.setUrn(urn).setName(urn.split("::").pop() ?? "").setType(urn.split("::")[2] ?? "");
 }
 
-function typeOf(urn: string): string {
-    return urn.split("::")[2] ?? "";
+function struct(properties: Properties): Struct {
+    return Struct.fromJavaScript(properties as never);
 }
 
 /** The port printed on the host's first line of stdout. */

@@ -118,6 +118,8 @@ const DEFAULTS = {
     version: "6.10.0",
 };
 const HOST = "127.0.0.1";
+/** How long oned keeps an idle keep-alive connection open. */
+const IDLE_CONNECTION_MS = 15_000;
 
 /** A running OpenNebula XML-RPC test double. */
 export class OneDouble {
@@ -262,6 +264,9 @@ export class OneDouble {
         const server = http.createServer((req, res) => {
             this.handle(req, res).catch((err: unknown) => reportBug(res, err));
         });
+        // oned's Abyss server keeps an idle connection 15 s (reference: oned's defaults), not Node's 5 s:
+        // a client that reuses a socket after 5 s would otherwise meet resets real oned does not send.
+        server.keepAliveTimeout = IDLE_CONNECTION_MS;
         server.on("connection", (socket) => {
             this.sockets.add(socket);
             socket.on("close", () => this.sockets.delete(socket));

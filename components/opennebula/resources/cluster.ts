@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
 import {
-    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, readObject, renameObject, requireNameFree, requireObject, templateOf,
+    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, renameObject, requireNameFree, requireObject, templateOf,
     updateTemplate,
 } from "../objects";
 import { Template, pickAttributes } from "../template";
 import { XmlElement, childText, idList } from "../xml";
-import { defineResource } from "./define";
+import { defineResource, deleteByKind, readFromObject } from "./define";
 import {
     CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, declaredAttributes, replaceDeclaredAttributes,
 } from "./provider-kit";
@@ -94,12 +94,9 @@ const cluster = defineResource<ClusterArgs, ClusterInputs, ClusterOutputs>({
     outputs: ["oneId", "creationToken", "hostIds", "datastoreIds", "vnetIds"],
     check: checkCluster,
     create: createCluster,
-    read: async (client, id, olds) => {
-        const xml = await readObject(client, "cluster", Number(id));
-        return xml && clusterOutputs(xml, olds);
-    },
+    read: readFromObject("cluster", clusterOutputs),
     update: (client, id, olds, news) => updateCluster(client, Number(id), olds, news),
-    delete: (client, id) => deleteObject(client, "cluster", Number(id)),
+    delete: deleteByKind("cluster"),
 });
 
 /** The dynamic provider behind {@link Cluster}. */

@@ -2,13 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
 import { DS_MAD_TABLE, TM_MAD_TABLE, allDrivers, requireDriversOnFrontEnd } from "../drivers";
 import {
-    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, readObject, renameObject, requireObject, syncMemberships, templateOf,
+    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, renameObject, requireObject, syncMemberships, templateOf,
     updateTemplate,
 } from "../objects";
 import { DATASTORE_TYPES, DatastoreType } from "../states";
 import { Template, TemplateInput, pickAttributes, renderTemplateXml } from "../template";
 import { XmlElement, childText, idList } from "../xml";
-import { defineResource } from "./define";
+import { defineResource, deleteByKind, readFromObject } from "./define";
 import {
     CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, declaredAttributes, isUnknown, replaceDeclaredAttributes,
 } from "./provider-kit";
@@ -146,12 +146,9 @@ const datastore = defineResource<DatastoreArgs, DatastoreInputs, DatastoreOutput
     outputs: ["oneId", "creationToken", "basePath"],
     check: checkDatastore,
     create: createDatastore,
-    read: async (client, id, olds) => {
-        const xml = await readObject(client, "datastore", Number(id));
-        return xml && datastoreOutputs(xml, olds);
-    },
+    read: readFromObject("datastore", datastoreOutputs),
     update: (client, id, olds, news) => updateDatastore(client, Number(id), olds, news),
-    delete: (client, id) => deleteObject(client, "datastore", Number(id)),
+    delete: deleteByKind("datastore"),
 });
 
 /** The dynamic provider behind {@link Datastore}. */

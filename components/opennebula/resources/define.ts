@@ -8,9 +8,9 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
-import {
-    CommonOutputs, ConnectionInputs, Failures, diffProperties, isPartialState, plainResult, sameValue, withClient,
-} from "./provider-kit";
+import { ObjectKind, deleteObject, readObject } from "../objects";
+import { XmlElement } from "../xml";
+import { CommonOutputs, ConnectionInputs, Failures, diffProperties, isPartialState, plainResult, withClient } from "./provider-kit";
 import { RESOURCE_MODULE, keepConnectionSecret } from "./resource-options";
 
 /** The inputs every type has. */
@@ -61,6 +61,19 @@ type ConstructorArgs<Args> = {} extends Args
 /** A generated resource class. */
 export type ResourceClass<Args, Outputs> = new (name: string, ...rest: ConstructorArgs<Args>) => pulumi.dynamic.Resource & OutputProperties<Outputs>;
 
+/** The `read` of a type whose outputs come from its object alone (`olds` undefined: an import). */
+export function readFromObject<Outputs>(kind: ObjectKind, outputsOf: (xml: XmlElement, olds: Outputs | undefined) => Outputs) {
+    return async (client: OneClient, id: string, olds: Outputs | undefined): Promise<Outputs | undefined> => {
+        const xml = await readObject(client, kind, Number(id));
+        return xml && outputsOf(xml, olds);
+    };
+}
+
+/** The `delete` of a type whose object is deleted with `one.<kind>.delete`. */
+export function deleteByKind(kind: ObjectKind) {
+    return (client: OneClient, id: string): Promise<void> => deleteObject(client, kind, Number(id));
+}
+
 /** Makes the dynamic provider and the resource class of a type. */
 export function defineResource<Args extends object, Inputs extends BaseInputs, Outputs extends Inputs & Partial<CommonOutputs>>(
     type: ResourceType<Args, Inputs, Outputs>,
@@ -109,10 +122,7 @@ function dynamicProvider<Args extends object, Inputs extends BaseInputs, Outputs
             return plainResult({ inputs, failures: failures.list });
         },
         async diff(_id, olds: Outputs, news: Inputs) {
-            const base = diffProperties(olds, news as Record<string, unknown>, { replaceOn: type.replaceOn, updateOn });
-            const named = type.inputs.includes("name" as keyof Inputs & string);
-            const deleteFirst = named && (base.replaces ?? []).length > 0 && sameValue((olds as Record<string, unknown>).name, (news as Record<string, unknown>).name);
-            const diff = { ...base, deleteBeforeReplace: deleteFirst };
+            const diff = diffProperties(olds, news, { replaceOn: type.replaceOn, updateOn });
             return plainResult(type.diff ? type.diff(olds, news, diff) : diff);
         },
         async create(inputs: Inputs) {

@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
 import {
-    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, readObject, renameObject, requireNameFree, requireObject, templateOf,
+    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, renameObject, requireNameFree, requireObject, templateOf,
     updateTemplate, waitFor,
 } from "../objects";
 import { HostState as HostStateCode, HostStatusCall } from "../states";
 import { Template, pickAttributes } from "../template";
 import { XmlElement, childInt, childText } from "../xml";
-import { defineResource } from "./define";
+import { defineResource, deleteByKind, readFromObject } from "./define";
 import {
     CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, declaredAttributes, isUnknown, replaceDeclaredAttributes,
 } from "./provider-kit";
@@ -194,12 +194,9 @@ const host = defineResource<HostArgs, HostInputs, HostOutputs>({
     outputs: ["oneId", "creationToken", "stateCode"],
     check: checkHost,
     create: createHost,
-    read: async (client, id, olds) => {
-        const xml = await readObject(client, "host", Number(id));
-        return xml && hostOutputs(xml, olds);
-    },
+    read: readFromObject("host", hostOutputs),
     update: (client, id, olds, news) => updateHost(client, Number(id), olds, news),
-    delete: (client, id) => deleteObject(client, "host", Number(id)),
+    delete: deleteByKind("host"),
     // A host found in ERROR, or left offline by a create that could not finish, is enabled again by an update.
     diff: (olds, news, diff) => ({ ...diff, changes: diff.changes || (news.state === "enabled" && olds.stateCode === HostStateCode.ERROR) }),
 });

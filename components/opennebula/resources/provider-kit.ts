@@ -8,8 +8,9 @@ import { Template, TemplateInput, normalizeTemplate } from "../template";
 // Shared machinery of the dynamic providers. Everything here runs inside the provider process after
 // Pulumi's function serializer has carried it there, so it keeps to what the serializer can carry:
 // no `#private` members, no field initializers, no module-level instances of third-party classes,
-// no `class … extends Error` (errors are plain `Error`s with properties), and nothing that captures
-// Pulumi runtime state.
+// no new `class … extends Error` (errors are plain `Error`s with properties), no computed keys in
+// destructuring patterns (the constant they name is not carried), and nothing that captures Pulumi
+// runtime state.
 
 /** The `connection` input of every OpenNebula resource. Omitted fields come from ONE_XMLRPC / ONE_AUTH. */
 export interface ConnectionInputs {
@@ -233,11 +234,6 @@ export function nameProblem(value: unknown): string | undefined {
     return undefined;
 }
 
-/** Turns check failures into one readable error, for callers outside the engine (components, tests). */
-export function failuresToError(resource: string, failures: readonly pulumi.dynamic.CheckFailure[]): Error {
-    return new Error(`invalid ${resource}: ${failures.map((failure) => failure.reason).join("; ")}`);
-}
-
 /** Deep equality for the JSON-like values kept in state. */
 export function sameValue(a: unknown, b: unknown): boolean {
     return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
@@ -253,8 +249,8 @@ function canonical(value: unknown): unknown {
 
 /**
  * Computes a diff from property lists: `replaceOn` properties force a replacement, `updateOn`
- * properties are changed in place; `connection` is compared too but never replaces anything.
- * An unchanged name with a replacement means delete-before-replace, since OpenNebula names are unique.
+ * properties are changed in place; `connection` is compared too but never replaces anything. An
+ * unchanged `name` with a replacement means delete-before-replace: the new object needs the name.
  */
 export function diffProperties(
     olds: object, news: object,
@@ -263,11 +259,7 @@ export function diffProperties(
     const changed = (key: string) => !sameValue((olds as Record<string, unknown>)[key], (news as Record<string, unknown>)[key]);
     const replaces = spec.replaceOn.filter(changed);
     const changes = replaces.length > 0 || [...spec.updateOn, "connection"].some(changed);
-    return {
-        changes,
-        replaces,
-        deleteBeforeReplace: replaces.length > 0 && !changed("name"),
-    };
+    return { changes, replaces, deleteBeforeReplace: replaces.length > 0 && "name" in news && !changed("name") };
 }
 
 /** An object just allocated: how errors name it (`host 5`, `virtual machine 7 (web)`) and how it is undone (`deleted again`). */

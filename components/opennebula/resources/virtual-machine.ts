@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as ipaddr from "ipaddr.js";
 import { OneClient } from "../client";
 import { CREATION_TOKEN, creationTokenOf, findOwn, readObject, requireObject, templateOf } from "../objects";
 import { portForward } from "../port-forward";
@@ -9,20 +8,12 @@ import {
 } from "../vm-lifecycle";
 import { XmlElement, child, childInt, childText, children } from "../xml";
 import { defineResource } from "./define";
+import { isIpv4 } from "./address-ranges";
+import { NicInput, VirtualMachineNicArgs, checkNics, nicVector } from "./nics";
 import { CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, isUnknown } from "./provider-kit";
 import { TemplateArgs } from "./resource-options";
 
-export { VmNicOutput };
-
-/** A NIC of a {@link VirtualMachine}: a lease in a network. */
-export interface VirtualMachineNicArgs {
-    /** The network to take a lease from. Required. */
-    networkId: pulumi.Input<number>;
-    /** A specific address to lease. Default: the network's next free one. */
-    ip?: pulumi.Input<string>;
-    /** Other NIC attributes, e.g. `{ MODEL: "virtio" }`. Default none. */
-    attributes?: pulumi.Input<{ [key: string]: pulumi.Input<string | number | boolean> }>;
-}
+export { VirtualMachineNicArgs, VmNicOutput };
 
 /**
  * A NIC alias of a {@link VirtualMachine}: a second address for one of its NICs. With `external` the
@@ -56,13 +47,6 @@ export interface VirtualMachineArgs {
     runningTimeoutSeconds?: pulumi.Input<number>;
     /** How to reach OpenNebula. Default: `ONE_XMLRPC` and `ONE_AUTH`. */
     connection?: pulumi.Input<ConnectionArgs>;
-}
-
-/** A NIC as given, normalized. */
-export interface NicInput {
-    networkId: number;
-    ip?: string;
-    attributes: TemplateVector;
 }
 
 /** A NIC alias as given, normalized. */
@@ -160,35 +144,6 @@ function importedInputs(vm: XmlElement): VirtualMachineInputs {
 // ---------------------------------------------------------------------------------------------
 // check
 
-function isIpv4(value: unknown): boolean {
-    return typeof value === "string" && ipaddr.IPv4.isValidFourPartDecimal(value);
-}
-
-/** Normalizes NICs, recording failures per field. Shared with the virtual router, whose NICs have the same core. */
-export function checkNics(failures: Failures, property: string, value: unknown): NicInput[] {
-    if (value === undefined || value === null) return [];
-    if (isUnknown(value)) return value as NicInput[];
-    if (!Array.isArray(value)) {
-        failures.add(property, `${property} must be a list of NICs such as { networkId: 0, ip?: "10.0.0.5" }`);
-        return [];
-    }
-    return value.map((nic, i) => checkNic(failures, `${property}[${i}]`, nic));
-}
-
-function checkNic(failures: Failures, field: string, nic: unknown): NicInput {
-    if (!nic || typeof nic !== "object" || Array.isArray(nic)) {
-        failures.add(field, `${field} must be { networkId, ip?, attributes? }`);
-        return { networkId: -1, attributes: {} };
-    }
-    const { networkId, ip, attributes } = nic as Record<string, unknown>;
-    failures.id(`${field}.networkId`, networkId);
-    if (ip !== undefined && !isUnknown(ip) && !isIpv4(ip)) failures.add(`${field}.ip`, `${field}.ip must be an IPv4 address (got ${JSON.stringify(ip)})`);
-    const vector = (failures.template(`${field}.attributes`, attributes === undefined ? {} : { NIC: attributes }).NIC ?? {}) as TemplateVector;
-    const reserved = ["NETWORK_ID", "NETWORK", "IP", "NAME"].filter((key) => !isUnknown(vector) && key in vector);
-    if (reserved.length > 0) failures.add(`${field}.attributes`, `${field}.attributes must not set ${reserved.join(", ")}; use the NIC's own fields`);
-    return ip === undefined ? { networkId: networkId as number, attributes: vector } : { networkId: networkId as number, ip: ip as string, attributes: vector };
-}
-
 function checkNicAliases(failures: Failures, value: unknown, nicCount: number | undefined): NicAliasInput[] {
     if (value === undefined || value === null) return [];
     if (isUnknown(value)) return value as NicAliasInput[];
@@ -239,11 +194,6 @@ function checkVirtualMachine(news: Record<string, unknown>, failures: Failures):
 
 /** The state recorded for a VM whose create could not finish (partial state): the next update waits for it. */
 const UNFINISHED = "UNFINISHED";
-
-/** A NIC as OpenNebula's `NIC = [ … ]` vector. */
-export function nicVector(nic: NicInput): TemplateVector {
-    return { ...nic.attributes, NETWORK_ID: String(nic.networkId), ...(nic.ip !== undefined ? { IP: nic.ip } : {}) };
-}
 
 function aliasVector(alias: NicAliasInput): TemplateVector {
     return {

@@ -9,7 +9,7 @@ import { VnetState } from "../states";
 import { Template, TemplateVector, pickAttributes, renderTemplateXml } from "../template";
 import { XmlElement, child, childInt, childText, children, idList } from "../xml";
 import { checkAddressRanges, checkNetworkTemplate, checkRangesInsideNetwork } from "./address-ranges";
-import { defineResource } from "./define";
+import { defineResource, readFromObject } from "./define";
 import {
     CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, declaredAttributes, isUnknown,
     replaceDeclaredAttributes, sameValue,
@@ -221,10 +221,7 @@ const virtualNetwork = defineResource<VirtualNetworkArgs, VirtualNetworkInputs, 
     outputs: ["oneId", "creationToken", "addressRangeIds", "vlanId", "bridge"],
     check: checkVirtualNetwork,
     create: createVirtualNetwork,
-    read: async (client, id, olds) => {
-        const xml = await readObject(client, "vnet", Number(id));
-        return xml && networkOutputs(xml, olds);
-    },
+    read: readFromObject("vnet", networkOutputs),
     update: (client, id, olds, news) => updateVirtualNetwork(client, Number(id), olds, news),
     delete: (client, id, olds) => deleteNetwork(client, Number(id), olds.readyTimeoutSeconds ?? 300),
 });

@@ -7,7 +7,7 @@ import { XmlElement, childText, idList } from "../xml";
 import { defineResource } from "./define";
 import { CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, isUnknown } from "./provider-kit";
 import { TemplateArgs } from "./resource-options";
-import { NicInput, VirtualMachineNicArgs, checkNics, nicVector } from "./virtual-machine";
+import { NicInput, VirtualMachineNicArgs, checkNics, nicVector } from "./nics";
 
 /** A NIC of a {@link VirtualRouter}: every VM of the router gets it. */
 export interface VirtualRouterNicArgs extends VirtualMachineNicArgs {

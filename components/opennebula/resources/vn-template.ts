@@ -2,12 +2,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
 import { VN_MAD_TABLE, requireDriversOnFrontEnd } from "../drivers";
 import {
-    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, readObject, renameObject, requireObject, templateOf, updateTemplate,
+    CREATION_TOKEN, allocateOwn, creationTokenOf, renameObject, requireObject, templateOf, updateTemplate,
 } from "../objects";
 import { Template, pickAttributes, renderTemplateXml } from "../template";
 import { XmlElement, childText } from "../xml";
 import { checkNetworkTemplate } from "./address-ranges";
-import { defineResource } from "./define";
+import { defineResource, deleteByKind, readFromObject } from "./define";
 import {
     CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, declaredAttributes, isUnknown, replaceDeclaredAttributes,
 } from "./provider-kit";
@@ -85,12 +85,9 @@ const vnTemplate = defineResource<VirtualNetworkTemplateArgs, VnTemplateInputs, 
     outputs: ["oneId", "creationToken"],
     check: checkVnTemplate,
     create: createVnTemplate,
-    read: async (client, id, olds) => {
-        const xml = await readObject(client, "vntemplate", Number(id));
-        return xml && vnTemplateOutputs(xml, olds);
-    },
+    read: readFromObject("vntemplate", vnTemplateOutputs),
     update: (client, id, olds, news) => updateVnTemplate(client, Number(id), olds, news),
-    delete: (client, id) => deleteObject(client, "vntemplate", Number(id)),
+    delete: deleteByKind("vntemplate"),
 });
 
 /** The dynamic provider behind {@link VirtualNetworkTemplate}. */
