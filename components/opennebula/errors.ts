@@ -30,17 +30,10 @@ export const OneErrorCode = {
     REPLICATION: 0x10000,
 } as const;
 
-const CODE_LABELS: Record<number, string> = {
-    [OneErrorCode.AUTHENTICATION]: "authentication failed",
-    [OneErrorCode.AUTHORIZATION]: "not authorized",
-    [OneErrorCode.NO_EXISTS]: "not found",
-    [OneErrorCode.ACTION]: "action refused",
-    [OneErrorCode.XML_RPC_API]: "invalid API arguments",
-    [OneErrorCode.INTERNAL]: "internal error",
-    [OneErrorCode.ALLOCATE]: "allocation failed",
-    [OneErrorCode.LOCKED]: "locked",
-    [OneErrorCode.REPLICATION]: "replication failed",
-};
+/** The code's name as in `include/Request.h` (NO_EXISTS …), kept in every message so the kind survives the trip to the engine. */
+function codeName(code: number): string {
+    return Object.entries(OneErrorCode).find(([, value]) => value === code)?.[0] ?? "ERROR";
+}
 
 /** Object kind per method namespace (`one.<namespace>.<action>`), as used in messages. */
 const OBJECT_KINDS: Record<string, string> = {
@@ -184,7 +177,7 @@ export class OneFaultError extends Error {
     readonly attempts: number;
 
     constructor(method: string, faultCode: number, faultString: string, attempts = 1) {
-        const message = `${method} failed with XML-RPC fault ${faultCode}: ${faultString}${attemptsSuffix(attempts)}`;
+        const message = `[${method}] XML-RPC fault ${faultCode}: ${faultString}${attemptsSuffix(attempts)}`;
         super(message);
         this.message = message;
         this.name = "OneFaultError";
@@ -241,7 +234,7 @@ export class OneTransportError extends Error {
      */
     constructor(details: TransportFailureDetails, hint = "") {
         const attempts = details.attempts ?? 1;
-        const message = `${details.method} to ${details.endpoint} failed (${details.reason}): ${details.detail}` +
+        const message = `[${details.method}] transport failure (${details.reason}) to ${details.endpoint}: ${details.detail}` +
             `${attemptsSuffix(attempts)}${hint ? `. ${hint}` : ""}`;
         super(message, details.cause === undefined ? undefined : { cause: details.cause });
         this.message = message;
@@ -279,7 +272,7 @@ export class XmlRpcProtocolError extends Error {
     readonly method?: string;
 
     constructor(message: string, method?: string) {
-        const text = method ? `${method}: ${message}` : message;
+        const text = method ? `[${method}] invalid XML-RPC response: ${message}` : message;
         super(text);
         this.message = text;
         this.name = "XmlRpcProtocolError";
@@ -363,11 +356,11 @@ function stripMethodPrefix(message: string): string {
     return message.replace(/^\[[\w.]+\]\s*/, "");
 }
 
+/** `[one.vn.allocate] NO_EXISTS (1024): Error getting cluster [999].`, with ` on <object> <id>` when the call names one. */
 function describeFailure(d: OneErrorDetails): string {
     const kind = objectKindOf(d.method);
     const subject = kind !== undefined && d.objectId !== undefined ? ` on ${kind} ${d.objectId}` : "";
-    const label = CODE_LABELS[d.code] ?? "error";
-    return `${d.method}${subject} failed (${label}, ${d.code}): ${d.serverMessage}${attemptsSuffix(d.attempts ?? 1)}`;
+    return `[${d.method}] ${codeName(d.code)} (${d.code})${subject}: ${d.serverMessage}${attemptsSuffix(d.attempts ?? 1)}`;
 }
 
 function attemptsSuffix(attempts: number): string {

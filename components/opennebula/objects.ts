@@ -44,22 +44,80 @@ export async function requireObject(client: OneClient, kind: ObjectKind, id: num
     return xml;
 }
 
-/** Looks an object up by name in its pool (the caller's own objects for per-owner pools). */
-export async function findByName(client: OneClient, kind: ObjectKind, name: string): Promise<number | undefined> {
+/** Kinds whose names OpenNebula keeps unique (globally, or per owner); VMs and virtual routers may share a name. */
+const UNIQUE_NAMES: readonly ObjectKind[] = ["cluster", "host", "datastore", "vnet", "vntemplate", "image", "vmtemplate"];
+
+/**
+ * The template attribute that marks the object one creation made: a random token per create, also
+ * kept in the resource's outputs (`creationToken`), so that after an answer that was lost the object
+ * can be told apart from one of the same name that someone else made.
+ */
+export const CREATION_TOKEN = "PULUMI_CREATION_TOKEN";
+
+/** IDs of the objects of `kind` called `name` (the caller's own objects for per-owner pools). */
+export async function idsByName(client: OneClient, kind: ObjectKind, name: string): Promise<number[]> {
     const { pool, poolArgs, root } = OBJECT_KINDS[kind];
     const poolXml = parseXml(String(await client.call(pool, ...poolArgs)));
-    const match = children(poolXml, root).find((object) => childText(object, "NAME") === name);
-    return match ? childInt(match, "ID") : undefined;
+    return children(poolXml, root).filter((object) => childText(object, "NAME") === name).map((object) => childInt(object, "ID") ?? -1);
+}
+
+/** The creation token an object carries (in its TEMPLATE, or a VM's USER_TEMPLATE), if any. */
+export function creationTokenOf(object: XmlElement): string | undefined {
+    for (const name of ["TEMPLATE", "USER_TEMPLATE"]) {
+        const element = child(object, name);
+        const token = element ? childText(element, CREATION_TOKEN) : undefined;
+        if (token) return token;
+    }
+    return undefined;
+}
+
+/** The error for an object of this name that this resource did not create: nothing is adopted, changed or deleted. */
+export function notOursError(kind: ObjectKind, name: string, id: number): Error {
+    const label = OBJECT_KINDS[kind].label;
+    return new Error(
+        `${label} ${JSON.stringify(name)} already exists in OpenNebula (ID ${id}) and was not created by this resource ` +
+            `(it does not carry this creation's ${CREATION_TOKEN}); nothing was adopted, changed or deleted. ` +
+            `Choose another name, or delete ${label} ${id} if it is a leftover.`,
+    );
 }
 
 /**
- * Allocates an object whose name is unique in its pool. If the request may have reached the server
- * before a failure, the object is looked up by name instead of being allocated twice.
+ * For kinds whose allocate call cannot carry the creation token (clusters and hosts take only a
+ * name): fails with {@link notOursError} when the name is already taken. Once this passed, an
+ * object of that name found after a lost answer is the one this creation made.
  */
-export function allocateNamed(
-    client: OneClient, kind: ObjectKind, name: string, params: (string | number | boolean)[],
+export async function requireNameFree(client: OneClient, kind: ObjectKind, name: string): Promise<void> {
+    const [existing] = await idsByName(client, kind, name);
+    if (existing !== undefined) throw notOursError(kind, name, existing);
+}
+
+/**
+ * After an allocate whose answer was lost: the object that creation made, or undefined when it made
+ * none. A same-named object counts only if it carries `token` (or, with `nameWasFree`, if the name
+ * was checked free just before); for kinds with unique names any other match is {@link notOursError}.
+ */
+export async function findOwn(
+    client: OneClient, kind: ObjectKind, name: string, token: string, nameWasFree = false,
+): Promise<number | undefined> {
+    for (const id of await idsByName(client, kind, name)) {
+        const object = await readObject(client, kind, id);
+        if (!object) continue;
+        const carried = creationTokenOf(object);
+        if (carried === token || (nameWasFree && carried === undefined)) return id;
+        if (UNIQUE_NAMES.includes(kind)) throw notOursError(kind, name, id);
+    }
+    return undefined;
+}
+
+/**
+ * Allocates an object that carries `token` (in the template sent, or, with `nameWasFree`, stamped
+ * right after). If the request may have reached the server before a failure, the object this
+ * creation made is looked up (see {@link findOwn}) instead of being allocated twice.
+ */
+export function allocateOwn(
+    client: OneClient, kind: ObjectKind, name: string, params: (string | number | boolean)[], token: string, nameWasFree = false,
 ): Promise<number> {
-    return client.allocate(`${OBJECT_KINDS[kind].prefix}.allocate`, params, () => findByName(client, kind, name));
+    return client.allocate(`${OBJECT_KINDS[kind].prefix}.allocate`, params, () => findOwn(client, kind, name, token, nameWasFree));
 }
 
 /** The object's user template. */
@@ -103,14 +161,21 @@ export interface WaitOptions {
  */
 export async function waitFor<T>(probe: () => Promise<T | undefined>, options: WaitOptions, onTimeout: () => Error): Promise<T> {
     const deadline = Date.now() + options.timeoutMs;
-    let interval = options.intervalMs ?? 500;
+    const longest = maxPollMs();
+    let interval = Math.min(options.intervalMs ?? 500, longest);
     for (;;) {
         const result = await probe();
         if (result !== undefined) return result;
         if (Date.now() >= deadline) throw onTimeout();
         await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))));
-        interval = Math.min(interval * 2, 5000);
+        interval = Math.min(interval * 2, longest);
     }
+}
+
+/** The longest pause between polls: 5 s, or less when the provider process's ONE_EDGE_MAX_POLL_MS says so (tests). */
+function maxPollMs(): number {
+    const fromEnv = Number(process.env.ONE_EDGE_MAX_POLL_MS);
+    return Number.isFinite(fromEnv) && fromEnv > 0 ? Math.min(fromEnv, 5000) : 5000;
 }
 
 /** Waits until the object is gone (for OpenNebula's asynchronous deletes). */

@@ -94,7 +94,7 @@ describe("OpenNebula resources: create, read, drift, update, replace, delete", f
             const name = target.name("taken");
             const existing = Number(await target.client.call("one.cluster.allocate", name));
             try {
-                await rejects(cluster().create({ name }), /already taken/);
+                await rejects(cluster().create({ name }), /^cluster ".*-taken" already exists in OpenNebula \(ID \d+\) and was not created by this resource.*nothing was adopted, changed or deleted/);
             } finally {
                 await target.client.call("one.cluster.delete", existing);
             }

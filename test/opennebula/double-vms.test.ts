@@ -14,7 +14,8 @@ describe("OneDouble VMs and network leases", function () {
     let rpc: Raw;
 
     beforeEach(async () => {
-        one = await OneDouble.start({ vnetCreateMs: 20, vmDeployMs: 150, vmActionMs: 150 });
+        // Long enough that a VM is still PENDING when a test acts on it, even on a busy machine.
+        one = await OneDouble.start({ vnetCreateMs: 20, vmDeployMs: 400, vmActionMs: 150 });
         rpc = new Raw(one);
     });
     afterEach(async () => {

@@ -17,7 +17,7 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
     let rpc: Raw;
 
     beforeEach(async () => {
-        one = await OneDouble.start({ vnetCreateMs: 60, vnetDeleteMs: 60, hostMonitorMs: 40 });
+        one = await OneDouble.start({ vnetCreateMs: 60, vnetDeleteMs: 60, hostMonitorMs: 400 });
         rpc = new Raw(one);
     });
     afterEach(async () => {

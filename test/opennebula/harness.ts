@@ -24,6 +24,7 @@ export async function startTarget(): Promise<OneTarget> {
     const prefix = `poe-test-${crypto.randomBytes(3).toString("hex")}`;
     const real = process.env.ONE_XMLRPC && process.env.ONE_AUTH;
     const double = real ? undefined : await OneDouble.start({ vnetCreateMs: 60, vnetDeleteMs: 60, hostMonitorMs: 40 });
+    const restorePolls = double ? capPolls() : () => undefined;
     const connection = double
         ? { endpoint: double.endpoint, username: double.username, password: double.password }
         : resolveConnection(undefined);
@@ -36,6 +37,7 @@ export async function startTarget(): Promise<OneTarget> {
         name: (label) => `${prefix}-${label}`,
         stop: async () => {
             client.close();
+            restorePolls();
             await double?.stop();
         },
     };
@@ -119,4 +121,18 @@ export async function rejects(promise: Promise<unknown>, pattern: RegExp): Promi
         return err as Error;
     }
     assert.fail(`expected a rejection matching ${pattern}`);
+}
+
+/**
+ * Caps the providers' pause between polls at 20 ms (ONE_EDGE_MAX_POLL_MS, read by the providers in
+ * this process and in the provider processes it starts), so that a create that needs as many polls
+ * as on real oned takes milliseconds against the double. Returns the function that restores it.
+ */
+export function capPolls(): () => void {
+    const previous = process.env.ONE_EDGE_MAX_POLL_MS;
+    process.env.ONE_EDGE_MAX_POLL_MS = "20";
+    return () => {
+        if (previous === undefined) delete process.env.ONE_EDGE_MAX_POLL_MS;
+        else process.env.ONE_EDGE_MAX_POLL_MS = previous;
+    };
 }

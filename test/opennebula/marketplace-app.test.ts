@@ -96,14 +96,14 @@ describe("MarketplaceApp: a marketplace app exported into a datastore", function
         assert.strictEqual(await w.app.read(id), undefined, "an image in DELETE or gone is gone");
         await w.app.provider.delete!(id, outs);
         await w.app.provider.delete!(id, outs);
-        await rejects(w.client.call("one.template.info", outs.templateId), /not found/);
+        await rejects(w.client.call("one.template.info", outs.templateId), /NO_EXISTS \(1024\)/);
     });
 
     it("waits for OpenNebula's asynchronous image delete before reporting the export deleted", async function () {
         const { id, outs } = await w.app.create({ appName: "Alpine Linux 3.17", imageName: "async", datastoreId: 1 });
         await w.app.delete(id);
         assert.ok(await w.app.isGone(id, outs));
-        await rejects(w.client.call("one.image.info", outs.imageId), /not found/);
+        await rejects(w.client.call("one.image.info", outs.imageId), /NO_EXISTS \(1024\)/);
     });
 
     it("refuses an app nobody has, and an image name already taken, creating nothing", async function () {
@@ -122,7 +122,7 @@ describe("MarketplaceApp: a marketplace app exported into a datastore", function
             [{ appName: "Alpine Linux 3.17", imageName: "a", datastoreId: -1 }, /^datastoreId: datastoreId must be an integer ≥ 0/],
             [{ appName: "Alpine Linux 3.17", imageName: "a" }, /^datastoreId: /],
             [{ appName: "Alpine Linux 3.17", imageName: "a", datastoreId: 1, marketplaceId: 1.5 }, /^marketplaceId: /],
-            [{ appName: "Alpine Linux 3.17", imageName: "a", datastoreId: 1, readyTimeoutSeconds: 0 }, /^readyTimeoutSeconds: readyTimeoutSeconds must be a number > 0/],
+            [{ appName: "Alpine Linux 3.17", imageName: "a", datastoreId: 1, readyTimeoutSeconds: 0 }, /^readyTimeoutSeconds: readyTimeoutSeconds must be a number of seconds > 0 \(got 0\)/],
         ];
         for (const [inputs, message] of cases) await rejects(w.app.create(inputs), message);
         assert.strictEqual(w.double.calls(), 0, "no XML-RPC call for invalid input");

@@ -122,7 +122,7 @@ describe("VirtualMachine: a VM instantiated from a template with NICs on given n
 
     it("fails clearly when OpenNebula cannot create the VM (address in use), creating nothing", async function () {
         const { id } = await w.vm.create({ name: "a", templateId, nics: [{ networkId: privateNet, ip: "172.17.2.12" }] });
-        await rejects(w.vm.create({ name: "b", templateId, nics: [{ networkId: privateNet, ip: "172.17.2.12" }] }), /one\.template\.instantiate .*Cannot get IP\/MAC lease/);
+        await rejects(w.vm.create({ name: "b", templateId, nics: [{ networkId: privateNet, ip: "172.17.2.12" }] }), /^\[one\.template\.instantiate\] ALLOCATE \(16384\).*Cannot get IP\/MAC lease/);
         await w.vm.delete(id);
     });
 

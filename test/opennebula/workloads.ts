@@ -11,7 +11,7 @@ import { virtualNetworkProvider } from "../../components/opennebula/resources/vi
 import { virtualRouterProvider } from "../../components/opennebula/resources/virtual-router";
 import { childText, children, parseXml } from "../../components/opennebula/xml";
 import { OneDouble } from "../support/one-double";
-import { Lifecycle } from "./harness";
+import { Lifecycle, capPolls } from "./harness";
 
 /** The double's timings for these suites: every asynchronous step takes a few tens of ms. */
 export const WORKLOAD_TIMINGS = { vnetCreateMs: 20, vnetDeleteMs: 20, imageReadyMs: 40, imageDeleteMs: 30, vmDeployMs: 40, vmActionMs: 20 };
@@ -29,6 +29,7 @@ export interface Workloads {
 
 export async function startWorkloads(timings: Partial<typeof WORKLOAD_TIMINGS> = {}): Promise<Workloads> {
     const double = await OneDouble.start({ ...WORKLOAD_TIMINGS, ...timings });
+    const restorePolls = capPolls();
     const connection = { endpoint: double.endpoint, username: double.username, password: double.password };
     const client = new OneClient(connection, { backoffMs: 20 });
     return {
@@ -40,6 +41,7 @@ export async function startWorkloads(timings: Partial<typeof WORKLOAD_TIMINGS> =
         network: new Lifecycle(virtualNetworkProvider, connection),
         stop: async () => {
             client.close();
+            restorePolls();
             await double.stop();
         },
     };

@@ -4,6 +4,8 @@ import * as path from "path";
 import { promisify } from "util";
 import type * as pulumi from "@pulumi/pulumi";
 import type { OneClient } from "../../components/opennebula/client";
+import { VnetState } from "../../components/opennebula/states";
+import { childInt, parseXml } from "../../components/opennebula/xml";
 import { clusterProvider } from "../../components/opennebula/resources/cluster";
 import { clusterMembershipProvider } from "../../components/opennebula/resources/cluster-membership";
 import { datastoreProvider } from "../../components/opennebula/resources/datastore";
@@ -76,7 +78,7 @@ export const PROVIDER_CASES_WITH_SETUP: {
 
 async function readyNetwork(client: OneClient, template: string): Promise<number> {
     const id = Number(await client.call("one.vn.allocate", template, -1));
-    await until(async () => /<STATE>1<\/STATE>/.test(String(await client.call("one.vn.info", id))));
+    await until(async () => childInt(parseXml(String(await client.call("one.vn.info", id))), "STATE") === VnetState.READY);
     return id;
 }
 

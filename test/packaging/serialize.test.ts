@@ -5,7 +5,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../../components/opennebula/client";
 import { clusterProvider } from "../../components/opennebula/resources/cluster";
+import { datastoreProvider } from "../../components/opennebula/resources/datastore";
 import { OneDouble } from "../support/one-double";
+import { capPolls } from "../opennebula/harness";
 import { PROVIDER_CASES, runSerializedProvider } from "./providers";
 
 const repo = path.resolve(__dirname, "../../..");
@@ -13,11 +15,14 @@ const repo = path.resolve(__dirname, "../../..");
 describe("Dynamic providers serialized the way the engine does", function () {
     let double: OneDouble;
     let dir: string;
+    let restorePolls: () => void;
     before(async () => {
         double = await OneDouble.start({ vnetCreateMs: 20, vnetDeleteMs: 20, hostMonitorMs: 20 });
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "poe-serialize-"));
+        restorePolls = capPolls();
     });
     after(async () => {
+        restorePolls?.();
         await double?.stop();
         fs.rmSync(dir, { recursive: true, force: true });
     });
@@ -33,19 +38,19 @@ describe("Dynamic providers serialized the way the engine does", function () {
         assert.strictEqual(double.calls(), before);
     });
 
-    it("reports a failed create to the engine as a real Error with OpenNebula's reason", async function () {
+    it("reports a failed create to the engine as a real Error with OpenNebula's reason and its kind", async function () {
         const connection = { endpoint: double.endpoint, username: double.username, password: double.password };
-        const file = path.join(dir, "cluster-error.js");
-        fs.writeFileSync(file, (await pulumi.runtime.serializeFunction(() => clusterProvider, { allowSecrets: true })).text);
+        const file = path.join(dir, "datastore-error.js");
+        fs.writeFileSync(file, (await pulumi.runtime.serializeFunction(() => datastoreProvider, { allowSecrets: true })).text);
         const client = new OneClient(connection);
-        const existing = Number(await client.call("one.cluster.allocate", "taken"));
+        const existing = Number(await client.call("one.datastore.allocate", 'NAME = "taken"\nTYPE = "SYSTEM_DS"\nTM_MAD = "ssh"', -1));
         try {
-            const result = await runSerializedProvider(file, repo, { name: "taken", connection }, { PROVIDER_EXPECT_CREATE_ERROR: "1" });
+            const result = await runSerializedProvider(file, repo, { name: "taken", type: "SYSTEM_DS", tmMad: "ssh", connection }, { PROVIDER_EXPECT_CREATE_ERROR: "1" });
             assert.strictEqual(result.isError, true, "the engine gets an Error");
-            assert.match(result.message, /one\.cluster\.allocate .*failed \(internal error, 8192\): NAME is already taken by CLUSTER \d+/);
+            assert.match(result.message, /^\[one\.datastore\.allocate\] INTERNAL \(8192\): NAME is already taken by DATASTORE \d+/);
             assert.strictEqual(result.name, "OneInternalError");
         } finally {
-            await client.call("one.cluster.delete", existing);
+            await client.call("one.datastore.delete", existing);
             client.close();
         }
     });

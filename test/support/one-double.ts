@@ -40,7 +40,7 @@ import { registerVmTemplateMethods } from "./double/vmtemplate";
 import { registerVnetMethods } from "./double/vnet";
 import { registerVnTemplateMethods } from "./double/vntemplate";
 import { registerVrouterMethods } from "./double/vrouter";
-import { MethodCall, WireError, decodeMethodCall, encodeFault } from "./double/wire";
+import { MethodCall, RpcValue, WireError, decodeMethodCall, encodeFault } from "./double/wire";
 import { World } from "./double/world";
 
 /** Timings and identity of a double. */
@@ -55,8 +55,11 @@ export interface DoubleOptions {
     imageReadyMs?: number;
     /** ms a deleted image stays in state DELETE before it disappears (default 100) */
     imageDeleteMs?: number;
-    /** ms a VM stays PENDING before it is ACTIVE/RUNNING (the double deploys without a host; default 150) */
+    /** ms a VM stays PENDING (the scheduler's delay) before it is ACTIVE in PROLOG (the double deploys without a host; default 150) */
     vmDeployMs?: number;
+    /** `one.vm.info` reads a deploying VM answers in PROLOG, then in BOOT, before RUNNING (default 3 and 3: as many polls as real oned needs) */
+    vmPrologReads?: number;
+    vmBootReads?: number;
     /**
      * ms a VM driver operation takes (default 50): terminate of a running VM (LCM SHUTDOWN, then DONE
      * with its leases released), poweroff, undeploy, stop, suspend, resume from POWEROFF/SUSPENDED,
@@ -65,8 +68,9 @@ export interface DoubleOptions {
     vmActionMs?: number;
     /**
      * version string returned by one.system.version (default "6.10.0"). It also selects
-     * version-dependent behaviour: hostname validation on host allocate from 6.10.1, and the
-     * `local`/`netapp` TM drivers from 7.0.
+     * version-dependent behaviour (measured on 6.10.5 and 7.0.2): hostname validation on host
+     * allocate from 6.10.1; from 7.0 the `local`/`netapp` TM drivers, and no `vcenter` datastore or
+     * network driver and no `ebtables` network driver.
      */
     version?: string;
 }
@@ -108,10 +112,14 @@ const DEFAULTS = {
     imageReadyMs: 150,
     imageDeleteMs: 100,
     vmDeployMs: 150,
+    vmPrologReads: 3,
+    vmBootReads: 3,
     vmActionMs: 50,
     version: "6.10.0",
 };
 const HOST = "127.0.0.1";
+/** How long oned keeps an idle keep-alive connection open. */
+const IDLE_CONNECTION_MS = 15_000;
 
 /** A running OpenNebula XML-RPC test double. */
 export class OneDouble {
@@ -230,6 +238,17 @@ export class OneDouble {
         host.state = state;
     }
 
+    /**
+     * Makes the next `times` host monitorings fail, as real oned's first monitoring of a freshly
+     * enabled host sometimes did (1 in 10 on 7.0.2): the host goes to ERROR with "Error monitoring
+     * Host <name> (<id>): " and stays there until it is enabled again.
+     * @throws Error when `times` is not a positive integer.
+     */
+    failHostMonitoring(times = 1): void {
+        if (!Number.isInteger(times) || times < 1) throw new Error(`failHostMonitoring: times must be an integer >= 1, got ${times}`);
+        this.world.hostMonitorFailures += times;
+    }
+
     /** Stops listening, drops open connections and cancels pending state changes. */
     async stop(): Promise<void> {
         this.stopped = true;
@@ -245,6 +264,9 @@ export class OneDouble {
         const server = http.createServer((req, res) => {
             this.handle(req, res).catch((err: unknown) => reportBug(res, err));
         });
+        // oned's Abyss server keeps an idle connection 15 s (reference: oned's defaults), not Node's 5 s:
+        // a client that reuses a socket after 5 s would otherwise meet resets real oned does not send.
+        server.keepAliveTimeout = IDLE_CONNECTION_MS;
         server.on("connection", (socket) => {
             this.sockets.add(socket);
             socket.on("close", () => this.sockets.delete(socket));
@@ -306,6 +328,11 @@ export class OneDouble {
             return;
         }
         this.log.push(call.method);
+        if (call.params.some(holdsNonBmp)) {
+            // xmlrpc-c refuses the whole call before oned sees it (measured on 6.10.5 and 7.0.2).
+            sendXml(res, encodeFault(FaultCode.PARSE, "UTF-8 string contains a character not in the Basic Multilingual Plane"));
+            return;
+        }
         await this.respond(req, res, call, this.takeFault(call.method));
     }
 
@@ -351,6 +378,20 @@ export class OneDouble {
             return fault;
         }
         return undefined;
+    }
+}
+
+/** Whether a request value holds a character outside the Basic Multilingual Plane (U+10000 and above). */
+function holdsNonBmp(value: RpcValue): boolean {
+    switch (value.type) {
+        case "string":
+            return /[\u{10000}-\u{10FFFF}]/u.test(value.value);
+        case "array":
+            return value.items.some(holdsNonBmp);
+        case "struct":
+            return [...value.members.values()].some(holdsNonBmp);
+        default:
+            return false;
     }
 }
 
@@ -406,6 +447,10 @@ function definedOnly(options: DoubleOptions): Partial<DoubleOptions> {
 function validateOptions(options: DoubleOptions): void {
     for (const field of ["vnetCreateMs", "vnetDeleteMs", "hostMonitorMs", "imageReadyMs", "imageDeleteMs", "vmDeployMs", "vmActionMs"] as const) {
         checkMs(options[field], `DoubleOptions.${field}`);
+    }
+    for (const field of ["vmPrologReads", "vmBootReads"] as const) {
+        const reads = options[field];
+        if (reads !== undefined && !(Number.isInteger(reads) && reads >= 0)) throw new Error(`DoubleOptions.${field} must be an integer >= 0, got ${String(reads)}`);
     }
     if (options.version !== undefined && !/^\d+\.\d+(\.\d+)*$/.test(options.version)) {
         throw new Error(`DoubleOptions.version must look like "6.10.0", got "${options.version}"`);

@@ -127,21 +127,21 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 describe("OpenNebula errors", () => {
     it("builds the subclass for each error code, with method, object and server text", () => {
         const cases: Array<[number, new (...args: never[]) => OneError, string]> = [
-            [256, OneAuthenticationError, "authentication failed"],
-            [512, OneAuthorizationError, "not authorized"],
-            [1024, OneNotFoundError, "not found"],
-            [2048, OneActionError, "action refused"],
-            [4096, OneApiError, "invalid API arguments"],
-            [8192, OneInternalError, "internal error"],
-            [16384, OneAllocateError, "allocation failed"],
-            [32768, OneLockedError, "locked"],
-            [65536, OneReplicationError, "replication failed"],
+            [256, OneAuthenticationError, "AUTHENTICATION"],
+            [512, OneAuthorizationError, "AUTHORIZATION"],
+            [1024, OneNotFoundError, "NO_EXISTS"],
+            [2048, OneActionError, "ACTION"],
+            [4096, OneApiError, "XML_RPC_API"],
+            [8192, OneInternalError, "INTERNAL"],
+            [16384, OneAllocateError, "ALLOCATE"],
+            [32768, OneLockedError, "LOCKED"],
+            [65536, OneReplicationError, "REPLICATION"],
         ];
         for (const [code, Subclass, label] of cases) {
             const e = oneErrorFromFailure("one.cluster.info", [999], [false, "[one.cluster.info] Server text.", code, 999, 0]);
             assert.ok(e instanceof Subclass && e instanceof OneError && e instanceof Error, `code ${code}`);
             assert.equal(e.name, Subclass.name);
-            assert.equal(e.message, `one.cluster.info on cluster 999 failed (${label}, ${code}): Server text.`);
+            assert.equal(e.message, `[one.cluster.info] ${label} (${code}) on cluster 999: Server text.`);
             assert.deepStrictEqual(
                 [e.code, e.method, e.objectId, e.serverMessage, e.failedObjectId],
                 [code, "one.cluster.info", 999, "Server text.", 999],
@@ -152,7 +152,7 @@ describe("OpenNebula errors", () => {
     it("uses the base class for unknown codes and tolerates 3- and 4-element arrays", () => {
         const unknown = oneErrorFromFailure("one.host.info", [3], [false, "[one.host.info] odd", 7]);
         assert.equal(unknown.constructor, OneError);
-        assert.equal(unknown.message, "one.host.info on host 3 failed (error, 7): odd");
+        assert.equal(unknown.message, "[one.host.info] ERROR (7) on host 3: odd");
         assert.equal(unknown.failedObjectId, -1);
         const four = oneErrorFromFailure("one.vn.delete", [4], [false, "[one.vn.delete] busy", 2048, 4]);
         assert.ok(four instanceof OneActionError);
@@ -174,13 +174,13 @@ describe("OpenNebula errors", () => {
         ];
         for (const [method, kind] of kinds) {
             assert.equal(objectKindOf(method), kind);
-            assert.match(oneErrorFromFailure(method, [12, "x"], [false, `[${method}] t`, 2048, -1, 0]).message, new RegExp(`^${method.replace(/\./g, "\\.")} on ${kind} 12 failed`));
+            assert.match(oneErrorFromFailure(method, [12, "x"], [false, `[${method}] t`, 2048, -1, 0]).message, new RegExp(`^\\[${method.replace(/\./g, "\\.")}\\] ACTION \\(2048\\) on ${kind} 12: t$`));
         }
         const allocate = oneErrorFromFailure("one.cluster.allocate", ["edge"], [false, "[one.cluster.allocate] NAME is already taken by CLUSTER 100.", 8192, -1, 0]);
-        assert.equal(allocate.message, "one.cluster.allocate failed (internal error, 8192): NAME is already taken by CLUSTER 100.");
+        assert.equal(allocate.message, "[one.cluster.allocate] INTERNAL (8192): NAME is already taken by CLUSTER 100.");
         assert.equal(allocate.objectId, undefined);
         const pool = oneErrorFromFailure("one.vnpool.info", [-2, -1, -1], [false, "[one.vnpool.info] Incorrect filter_flag.", 4096, -1, 0]);
-        assert.equal(pool.message, "one.vnpool.info failed (invalid API arguments, 4096): Incorrect filter_flag.");
+        assert.equal(pool.message, "[one.vnpool.info] XML_RPC_API (4096): Incorrect filter_flag.");
         assert.equal(objectKindOf("one.user.info"), undefined);
         assert.equal(objectKindOf("one.constructor.info"), undefined);
     });
@@ -286,7 +286,7 @@ describe("OneClient", function () {
                 server.handler = (call, _req, res) => failure(res, call.method, `Server says ${code}.`, code, 999);
                 const e = await rejection(connect().call("one.cluster.info", 999));
                 assert.ok(e instanceof Subclass);
-                assert.match(e.message, new RegExp(`^one\\.cluster\\.info on cluster 999 failed \\(.*, ${code}\\): Server says ${code}\\.$`));
+                assert.match(e.message, new RegExp(`^\\[one\\.cluster\\.info\\] [A-Z_]+ \\(${code}\\) on cluster 999: Server says ${code}\\.$`));
                 assert.equal(e.serverMessage, `Server says ${code}.`);
                 assert.equal(e.failedObjectId, 999);
                 assert.equal(server.calls.length, 1);
@@ -296,7 +296,7 @@ describe("OneClient", function () {
         it("words the not-found error as in the reference example", async () => {
             server.handler = (_call, _req, res) => failure(res, "one.cluster.info", "Error getting cluster [999].", 1024, 999);
             const e = await rejection(connect().call("one.cluster.info", 999));
-            assert.equal(e.message, "one.cluster.info on cluster 999 failed (not found, 1024): Error getting cluster [999].");
+            assert.equal(e.message, "[one.cluster.info] NO_EXISTS (1024) on cluster 999: Error getting cluster [999].");
         });
 
         it("scrubs the password when the server echoes it in its message", async () => {
@@ -316,7 +316,7 @@ describe("OneClient", function () {
             assert.ok(e instanceof OneFaultError);
             assert.equal(e.faultCode, -506);
             assert.equal(e.faultString, "Method 'one.foo.bar' not defined");
-            assert.equal(e.message, "one.foo.bar failed with XML-RPC fault -506: Method 'one.foo.bar' not defined");
+            assert.equal(e.message, "[one.foo.bar] XML-RPC fault -506: Method 'one.foo.bar' not defined");
             assert.equal(server.calls.length, 1);
         });
 
@@ -327,7 +327,7 @@ describe("OneClient", function () {
             };
             const e = await rejection(connect().call("one.cluster.info", 1));
             assert.ok(e instanceof XmlRpcProtocolError);
-            assert.match(e.message, /^one\.cluster\.info: expected <methodResponse>/);
+            assert.match(e.message, /^\[one\.cluster\.info\] invalid XML-RPC response: expected <methodResponse>/);
             assert.equal(server.calls.length, 1);
         });
 
@@ -380,7 +380,7 @@ describe("OneClient", function () {
             assert.equal(e.transient, true);
             assert.equal(e.mayHaveReachedServer, false);
             assert.equal(e.attempts, 3);
-            assert.match(e.message, new RegExp(`^one\\.cluster\\.info to http://127\\.0\\.0\\.1:${port}/RPC2 failed \\(refused\\): .*ECONNREFUSED.* \\(after 3 attempts\\)$`));
+            assert.match(e.message, new RegExp(`^\\[one\\.cluster\\.info\\] transport failure \\(refused\\) to http://127\\.0\\.0\\.1:${port}/RPC2: .*ECONNREFUSED.* \\(after 3 attempts\\)$`));
         });
 
         it("retries when the connection is dropped (socket hang up) and when it is reset", async () => {
@@ -411,7 +411,7 @@ describe("OneClient", function () {
             const e = await rejection(connect({ retries: 2, backoffMs: 5 }).call("one.vn.info", 1));
             assert.ok(e instanceof OneTransportError);
             assert.deepStrictEqual([e.reason, e.httpStatus, e.transient, e.attempts], ["http", 500, true, 3]);
-            assert.match(e.message, /failed \(http\): HTTP 500 Internal Server Error \(after 3 attempts\)$/);
+            assert.match(e.message, /^\[one\.vn\.info\] transport failure \(http\) to .*: HTTP 500 Internal Server Error \(after 3 attempts\)$/);
             assert.equal(server.calls.length, 3 + 3);
         });
 
@@ -619,7 +619,7 @@ describe("OneClient", function () {
                 }),
             );
             assert.ok(e instanceof OneInternalError);
-            assert.equal(e.message, "one.cluster.allocate failed (internal error, 8192): NAME is already taken by CLUSTER 100.");
+            assert.equal(e.message, "[one.cluster.allocate] INTERNAL (8192): NAME is already taken by CLUSTER 100.");
             assert.equal(lookups, 0);
             assert.equal(server.calls.length, 1);
         });

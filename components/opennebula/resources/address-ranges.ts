@@ -1,12 +1,13 @@
 import * as ipaddr from "ipaddr.js";
+import { VN_MAD_TABLE, allDrivers } from "../drivers";
 import { Template, TemplateVector, TemplateInputValue } from "../template";
 import { Failures, isUnknown } from "./provider-kit";
 
 /** Address range types OpenNebula accepts. */
 export const AR_TYPES = ["IP4", "IP6", "IP4_6", "ETHER", "IP6_STATIC", "IP4_6_STATIC"] as const;
 
-/** Virtual network drivers shipped with OpenNebula 6.10 / 7.0. */
-export const VN_MADS = ["dummy", "bridge", "fw", "ebtables", "802.1Q", "vxlan", "ovswitch", "ovswitch_vxlan", "vcenter", "elastic", "nodeport"] as const;
+/** Virtual network drivers shipped with OpenNebula 6.10 or 7.0 (`ebtables`, `vcenter`: 6.10 only). */
+export const VN_MADS = allDrivers(VN_MAD_TABLE);
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
@@ -38,7 +39,8 @@ function checkAddressRange(failures: Failures, property: string, range: unknown)
     return ar;
 }
 
-function isIpv4(value: unknown): value is string {
+/** Whether a value is an IPv4 address in dotted-quad form. */
+export function isIpv4(value: unknown): value is string {
     return typeof value === "string" && ipaddr.IPv4.isValidFourPartDecimal(value);
 }
 

@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
 import { readObject } from "../objects";
 import { idList } from "../xml";
-import { ConnectionArgs, ConnectionInputs, Failures, diffProperties, withClient } from "./provider-kit";
-import { RESOURCE_MODULE, keepConnectionSecret } from "./resource-options";
+import { defineResource } from "./define";
+import { ConnectionArgs, ConnectionInputs, Failures } from "./provider-kit";
 
 /** What a {@link ClusterMembership} puts into a cluster. */
 export const MEMBER_KINDS = ["host", "datastore", "vnet"] as const;
@@ -34,13 +34,11 @@ const CALLS = {
     vnet: { add: "one.cluster.addvnet", remove: "one.cluster.delvnet", list: "VNETS" },
 } as const;
 
-function checkMembership(news: Record<string, unknown>): pulumi.dynamic.CheckResult<MembershipInputs> {
-    const failures = new Failures();
+function checkMembership(news: Record<string, unknown>, failures: Failures): MembershipInputs {
     failures.id("clusterId", news.clusterId);
     failures.oneOf("kind", news.kind, MEMBER_KINDS);
     failures.id("memberId", news.memberId);
-    failures.connection(news.connection);
-    return { inputs: news as unknown as MembershipInputs, failures: failures.list };
+    return { clusterId: news.clusterId as number, kind: news.kind as MemberKind, memberId: news.memberId as number, connection: news.connection as ConnectionInputs | undefined };
 }
 
 async function isMember(client: OneClient, { clusterId, kind, memberId }: MembershipInputs): Promise<boolean> {
@@ -48,31 +46,41 @@ async function isMember(client: OneClient, { clusterId, kind, memberId }: Member
     return cluster !== undefined && idList(cluster, CALLS[kind].list).includes(memberId);
 }
 
+/** The Pulumi ID of a membership: `<clusterId>/<kind>/<memberId>`. */
+function membershipId({ clusterId, kind, memberId }: MembershipInputs): string {
+    return `${clusterId}/${kind}/${memberId}`;
+}
+
+/** A membership from its ID alone (an import), or undefined when the ID is not `<clusterId>/<kind>/<memberId>`. */
+function parseMembershipId(id: string): MembershipInputs | undefined {
+    const match = /^(\d+)\/(host|datastore|vnet)\/(\d+)$/.exec(id);
+    return match ? { clusterId: Number(match[1]), kind: match[2] as MemberKind, memberId: Number(match[3]) } : undefined;
+}
+
+const membership = defineResource<ClusterMembershipArgs, MembershipInputs, MembershipInputs>({
+    type: "ClusterMembership",
+    inputs: ["clusterId", "kind", "memberId", "connection"],
+    // Nothing is unique about a membership: a replacement adds the new one before removing the old.
+    replaceOn: ["clusterId", "kind", "memberId"],
+    outputs: [],
+    check: checkMembership,
+    create: async (client, inputs) => {
+        await client.call(CALLS[inputs.kind].add, inputs.clusterId, inputs.memberId);
+        return inputs;
+    },
+    read: async (client, id, olds) => {
+        const wanted = olds ?? parseMembershipId(id);
+        return wanted && (await isMember(client, wanted)) ? { ...wanted, connection: olds?.connection } : undefined;
+    },
+    update: async (_client, _id, _olds, news) => news,
+    delete: async (client, _id, olds) => {
+        if (await isMember(client, olds)) await client.call(CALLS[olds.kind].remove, olds.clusterId, olds.memberId);
+    },
+    idOf: membershipId,
+});
+
 /** The dynamic provider behind {@link ClusterMembership}. */
-export const clusterMembershipProvider: pulumi.dynamic.ResourceProvider = {
-    async check(_olds, news) {
-        return checkMembership(news);
-    },
-    async diff(_id, olds, news) {
-        return diffProperties(olds, news, { replaceOn: ["clusterId", "kind", "memberId"], updateOn: [] });
-    },
-    async create(inputs: MembershipInputs) {
-        await withClient(inputs.connection, (client) => client.call(CALLS[inputs.kind].add, inputs.clusterId, inputs.memberId));
-        return { id: `${inputs.clusterId}/${inputs.kind}/${inputs.memberId}`, outs: inputs };
-    },
-    async read(id, props: MembershipInputs) {
-        const member = await withClient(props.connection, (client) => isMember(client, props));
-        return member ? { id, props } : { id: "", props: {} };
-    },
-    async update(_id, _olds, news: MembershipInputs) {
-        return { outs: news };
-    },
-    async delete(_id, props: MembershipInputs) {
-        await withClient(props.connection, async (client) => {
-            if (await isMember(client, props)) await client.call(CALLS[props.kind].remove, props.clusterId, props.memberId);
-        });
-    },
-};
+export const clusterMembershipProvider = membership.provider;
 
 /**
  * Puts an existing host, datastore or network into a cluster, and takes it out on delete — for objects
@@ -80,13 +88,5 @@ export const clusterMembershipProvider: pulumi.dynamic.ResourceProvider = {
  * cluster shares. (Removing a host moves it to cluster 0, as OpenNebula does.) Do not combine it with
  * the `clusterIds` of a resource that manages the same object.
  */
-export class ClusterMembership extends pulumi.dynamic.Resource {
-    declare readonly clusterId: pulumi.Output<number>;
-    declare readonly kind: pulumi.Output<MemberKind>;
-    declare readonly memberId: pulumi.Output<number>;
-
-    constructor(name: string, args: ClusterMembershipArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = { clusterId: args.clusterId, kind: args.kind, memberId: args.memberId, connection: args.connection };
-        super(clusterMembershipProvider, name, props, keepConnectionSecret(opts), RESOURCE_MODULE, "ClusterMembership");
-    }
-}
+export const ClusterMembership = membership.Resource;
+export type ClusterMembership = InstanceType<typeof ClusterMembership>;

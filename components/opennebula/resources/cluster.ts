@@ -1,15 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
 import {
-    allocateNamed, deleteObject, readObject, renameObject, requireObject, templateOf, updateTemplate,
+    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, renameObject, requireNameFree, requireObject, templateOf,
+    updateTemplate,
 } from "../objects";
 import { Template, pickAttributes } from "../template";
 import { XmlElement, childText, idList } from "../xml";
+import { defineResource, deleteByKind, readFromObject } from "./define";
 import {
-    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, diffProperties,
-    replaceDeclaredAttributes, withClient,
+    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, declaredAttributes, replaceDeclaredAttributes,
 } from "./provider-kit";
-import { RESOURCE_MODULE, TemplateArgs, keepConnectionSecret } from "./resource-options";
+import { TemplateArgs } from "./resource-options";
 
 /** Arguments of {@link Cluster}. */
 export interface ClusterArgs {
@@ -28,43 +29,52 @@ interface ClusterInputs {
 }
 
 interface ClusterOutputs extends ClusterInputs, CommonOutputs {
+    /** IDs of the hosts in the cluster, as last read. */
     hostIds: number[];
+    /** IDs of the datastores in the cluster, as last read. */
     datastoreIds: number[];
+    /** IDs of the virtual networks in the cluster, as last read. */
     vnetIds: number[];
 }
 
-function checkCluster(news: Record<string, unknown>): pulumi.dynamic.CheckResult<ClusterInputs> {
-    const failures = new Failures();
+/** What OpenNebula puts in a new cluster's template itself. */
+const AUTOMATIC_ATTRIBUTES = { RESERVED_CPU: "", RESERVED_MEM: "" };
+
+function checkCluster(news: Record<string, unknown>, failures: Failures): ClusterInputs {
     failures.name("name", news.name);
     const template = failures.template("template", news.template);
-    failures.connection(news.connection);
-    return {
-        inputs: { name: news.name as string, template, connection: news.connection as ConnectionInputs | undefined },
-        failures: failures.list,
-    };
+    return { name: news.name as string, template, connection: news.connection as ConnectionInputs | undefined };
 }
 
-function clusterOutputs(xml: XmlElement, declared: ClusterInputs): ClusterOutputs {
+/** The outputs as OpenNebula holds the cluster; `declared` undefined reads it as an import would. */
+function clusterOutputs(xml: XmlElement, declared: ClusterInputs | undefined): ClusterOutputs {
+    const template = templateOf(xml);
     return {
         name: childText(xml, "NAME") ?? "",
-        template: pickAttributes(templateOf(xml), Object.keys(declared.template)),
-        connection: declared.connection,
+        template: declared ? pickAttributes(template, Object.keys(declared.template)) : declaredAttributes(template, AUTOMATIC_ATTRIBUTES),
+        connection: declared?.connection,
         oneId: Number(childText(xml, "ID")),
+        creationToken: creationTokenOf(xml) ?? "",
         hostIds: idList(xml, "HOSTS"),
         datastoreIds: idList(xml, "DATASTORES"),
         vnetIds: idList(xml, "VNETS"),
     };
 }
 
-async function createCluster(client: OneClient, inputs: ClusterInputs): Promise<ClusterOutputs> {
-    const id = await allocateNamed(client, "cluster", inputs.name, [inputs.name]);
+/** A new cluster is empty and holds exactly the declared attributes (and the token). */
+async function createCluster(client: OneClient, inputs: ClusterInputs, token: string): Promise<ClusterOutputs> {
+    // `one.cluster.allocate` takes only a name, so the token is stamped right after; the name is checked free first.
+    await requireNameFree(client, "cluster", inputs.name);
+    const id = await allocateOwn(client, "cluster", inputs.name, [inputs.name], token, true);
+    const outputs: ClusterOutputs = { ...inputs, oneId: id, creationToken: token, hostIds: [], datastoreIds: [], vnetIds: [] };
     return completeOrRollBack(
-        "cluster", id,
+        { id, subject: `cluster ${id}` },
         async () => {
-            if (Object.keys(inputs.template).length > 0) await updateTemplate(client, "cluster", id, inputs.template, "merge");
-            return clusterOutputs(await requireObject(client, "cluster", id), inputs);
+            await updateTemplate(client, "cluster", id, { ...inputs.template, [CREATION_TOKEN]: token }, "merge");
+            return outputs;
         },
         () => deleteObject(client, "cluster", id),
+        () => outputs,
     );
 }
 
@@ -76,51 +86,25 @@ async function updateCluster(client: OneClient, id: number, olds: ClusterOutputs
     return { ...clusterOutputs(current, news), name: news.name, template: news.template };
 }
 
+const cluster = defineResource<ClusterArgs, ClusterInputs, ClusterOutputs>({
+    type: "Cluster",
+    inputs: ["name", "template", "connection"],
+    defaults: { name: (resourceName: string) => resourceName, template: {} },
+    replaceOn: [],
+    outputs: ["oneId", "creationToken", "hostIds", "datastoreIds", "vnetIds"],
+    check: checkCluster,
+    create: createCluster,
+    read: readFromObject("cluster", clusterOutputs),
+    update: (client, id, olds, news) => updateCluster(client, Number(id), olds, news),
+    delete: deleteByKind("cluster"),
+});
+
 /** The dynamic provider behind {@link Cluster}. */
-export const clusterProvider: pulumi.dynamic.ResourceProvider = {
-    async check(_olds, news) {
-        return checkCluster(news);
-    },
-    async diff(_id, olds, news) {
-        return diffProperties(olds, news, { replaceOn: [], updateOn: ["name", "template"] });
-    },
-    async create(inputs: ClusterInputs) {
-        const outs = await withClient(inputs.connection, (client) => createCluster(client, inputs));
-        return { id: String(outs.oneId), outs };
-    },
-    async read(id, props: ClusterOutputs) {
-        const xml = await withClient(props.connection, (client) => readObject(client, "cluster", Number(id)));
-        return xml ? { id, props: clusterOutputs(xml, props) } : { id: "", props: {} };
-    },
-    async update(id, olds: ClusterOutputs, news: ClusterInputs) {
-        return { outs: await withClient(news.connection, (client) => updateCluster(client, Number(id), olds, news)) };
-    },
-    async delete(id, props: ClusterOutputs) {
-        await withClient(props.connection, (client) => deleteObject(client, "cluster", Number(id)));
-    },
-};
+export const clusterProvider = cluster.provider;
 
 /**
  * An OpenNebula cluster (`one.cluster.*`). Renames and template changes are made in place; a cluster
  * that still holds hosts, datastores or networks cannot be deleted (OpenNebula refuses it).
  */
-export class Cluster extends pulumi.dynamic.Resource {
-    /** The cluster's OpenNebula ID. */
-    declare readonly oneId: pulumi.Output<number>;
-    declare readonly name: pulumi.Output<string>;
-    declare readonly template: pulumi.Output<Template>;
-    /** IDs of the hosts in the cluster, as last read. */
-    declare readonly hostIds: pulumi.Output<number[]>;
-    /** IDs of the datastores in the cluster, as last read. */
-    declare readonly datastoreIds: pulumi.Output<number[]>;
-    /** IDs of the virtual networks in the cluster, as last read. */
-    declare readonly vnetIds: pulumi.Output<number[]>;
-
-    constructor(name: string, args: ClusterArgs = {}, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            name: args.name ?? name, template: args.template ?? {}, connection: args.connection,
-            oneId: undefined, hostIds: undefined, datastoreIds: undefined, vnetIds: undefined,
-        };
-        super(clusterProvider, name, props, keepConnectionSecret(opts), RESOURCE_MODULE, "Cluster");
-    }
-}
+export const Cluster = cluster.Resource;
+export type Cluster = InstanceType<typeof Cluster>;

@@ -1,23 +1,24 @@
 import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
+import { DS_MAD_TABLE, TM_MAD_TABLE, allDrivers, requireDriversOnFrontEnd } from "../drivers";
 import {
-    allocateNamed, deleteObject, readObject, renameObject, requireObject, syncMemberships, templateOf, updateTemplate,
+    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, renameObject, requireObject, syncMemberships, templateOf,
+    updateTemplate,
 } from "../objects";
+import { DATASTORE_TYPES, DatastoreType } from "../states";
 import { Template, TemplateInput, pickAttributes, renderTemplateXml } from "../template";
 import { XmlElement, childText, idList } from "../xml";
+import { defineResource, deleteByKind, readFromObject } from "./define";
 import {
-    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, diffProperties, isUnknown,
-    replaceDeclaredAttributes, withClient,
+    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, declaredAttributes, isUnknown, replaceDeclaredAttributes,
 } from "./provider-kit";
-import { RESOURCE_MODULE, TemplateArgs, keepConnectionSecret } from "./resource-options";
+import { TemplateArgs } from "./resource-options";
 
-/** Datastore types. */
-export const DATASTORE_TYPES = ["IMAGE_DS", "SYSTEM_DS", "FILE_DS", "BACKUP_DS"] as const;
-export type DatastoreType = (typeof DATASTORE_TYPES)[number];
-/** Datastore drivers shipped with OpenNebula 6.10 / 7.0. */
-export const DS_MADS = ["fs", "ceph", "dev", "iscsi_libvirt", "rsync", "restic", "vcenter"] as const;
-/** Transfer manager drivers shipped with OpenNebula 6.10 / 7.0. */
-export const TM_MADS = ["ssh", "shared", "qcow2", "ceph", "fs_lvm", "fs_lvm_ssh", "local", "dev", "iscsi_libvirt", "vcenter"] as const;
+export { DATASTORE_TYPES, DatastoreType };
+/** Datastore drivers shipped with OpenNebula 6.10 or 7.0 (`vcenter`: 6.10 only). */
+export const DS_MADS = allDrivers(DS_MAD_TABLE);
+/** Transfer manager drivers shipped with OpenNebula 6.10 or 7.0 (`vcenter`: 6.10 only; `local`, `netapp`: 7.0 only). */
+export const TM_MADS = allDrivers(TM_MAD_TABLE);
 
 /** Arguments of {@link Datastore}. */
 export interface DatastoreArgs {
@@ -53,9 +54,14 @@ interface DatastoreOutputs extends DatastoreInputs, CommonOutputs {
 }
 
 const DRIVER_ATTRIBUTES = ["TYPE", "DS_MAD", "TM_MAD"];
+/** What OpenNebula writes into a datastore's template itself (its drivers' defaults); null: any value. */
+const AUTOMATIC_ATTRIBUTES: Record<string, string | null> = {
+    TYPE: null, DS_MAD: null, TM_MAD: null, DISK_TYPE: null, SHARED: null, DS_MIGRATE: null, LN_TARGET: null, CLONE_TARGET: null,
+    ALLOW_ORPHANS: null, DRIVER: null, TM_MAD_SYSTEM: null, SAFE_DIRS: "/var/tmp", RESTRICTED_DIRS: "/", BASE_PATH: null,
+    LN_TARGET_SSH: null, CLONE_TARGET_SSH: null, DISK_TYPE_SSH: null, LN_TARGET_SHARED: null, CLONE_TARGET_SHARED: null, DISK_TYPE_SHARED: null,
+};
 
-function checkDatastore(news: Record<string, unknown>): pulumi.dynamic.CheckResult<DatastoreInputs> {
-    const failures = new Failures();
+function checkDatastore(news: Record<string, unknown>, failures: Failures): DatastoreInputs {
     const type = typeof news.type === "string" && !isUnknown(news.type) ? news.type.toUpperCase() : news.type ?? "IMAGE_DS";
     const inputs: DatastoreInputs = {
         name: news.name as string,
@@ -69,11 +75,10 @@ function checkDatastore(news: Record<string, unknown>): pulumi.dynamic.CheckResu
     failures.name("name", inputs.name);
     failures.oneOf("type", inputs.type, DATASTORE_TYPES);
     checkDrivers(failures, inputs);
-    for (const attribute of DRIVER_ATTRIBUTES.filter((a) => a in inputs.template)) {
+    for (const attribute of DRIVER_ATTRIBUTES.filter((a) => !isUnknown(inputs.template) && a in inputs.template)) {
         failures.add("template", `template must not set ${attribute}; use the type, dsMad and tmMad arguments`);
     }
-    failures.connection(news.connection);
-    return { inputs, failures: failures.list };
+    return inputs;
 }
 
 /** OpenNebula's own rules for which drivers each datastore type needs. */
@@ -85,35 +90,42 @@ function checkDrivers(failures: Failures, { type, dsMad, tmMad }: DatastoreInput
     if (tmMad !== undefined) failures.oneOf("tmMad", tmMad, TM_MADS);
 }
 
-function fullTemplate(inputs: DatastoreInputs): TemplateInput {
-    return { ...inputs.template, NAME: inputs.name, TYPE: inputs.type, DS_MAD: inputs.dsMad, TM_MAD: inputs.tmMad };
+function fullTemplate(inputs: DatastoreInputs, token: string): TemplateInput {
+    return { ...inputs.template, NAME: inputs.name, TYPE: inputs.type, DS_MAD: inputs.dsMad, TM_MAD: inputs.tmMad, [CREATION_TOKEN]: token };
 }
 
-function datastoreOutputs(xml: XmlElement, declared: DatastoreInputs): DatastoreOutputs {
+/** The outputs as OpenNebula holds the datastore; `declared` undefined reads it as an import would. */
+function datastoreOutputs(xml: XmlElement, declared: DatastoreInputs | undefined): DatastoreOutputs {
     const template = templateOf(xml);
+    const type = String(template.TYPE ?? declared?.type ?? "IMAGE_DS").toUpperCase() as DatastoreType;
+    const hasDsMad = declared ? declared.dsMad !== undefined : type !== "SYSTEM_DS";
+    const hasTmMad = declared ? declared.tmMad !== undefined : type !== "BACKUP_DS";
     return {
-        ...declared,
         name: childText(xml, "NAME") ?? "",
-        type: String(template.TYPE ?? declared.type).toUpperCase() as DatastoreType,
-        dsMad: declared.dsMad === undefined ? undefined : childText(xml, "DS_MAD"),
-        tmMad: declared.tmMad === undefined ? undefined : childText(xml, "TM_MAD"),
+        type,
+        dsMad: hasDsMad ? childText(xml, "DS_MAD") : undefined,
+        tmMad: hasTmMad ? childText(xml, "TM_MAD") : undefined,
         clusterIds: idList(xml, "CLUSTERS"),
-        template: pickAttributes(template, Object.keys(declared.template)),
+        template: declared ? pickAttributes(template, Object.keys(declared.template)) : declaredAttributes(template, AUTOMATIC_ATTRIBUTES),
+        connection: declared?.connection,
         oneId: Number(childText(xml, "ID")),
+        creationToken: creationTokenOf(xml) ?? "",
         basePath: childText(xml, "BASE_PATH") ?? "",
     };
 }
 
-async function createDatastore(client: OneClient, inputs: DatastoreInputs): Promise<DatastoreOutputs> {
-    const [firstCluster, ...otherClusters] = inputs.clusterIds;
-    const id = await allocateNamed(client, "datastore", inputs.name, [renderTemplateXml(fullTemplate(inputs)), firstCluster]);
+async function createDatastore(client: OneClient, inputs: DatastoreInputs, token: string): Promise<DatastoreOutputs> {
+    await requireDriversOnFrontEnd(client, [[DS_MAD_TABLE, "dsMad", inputs.dsMad], [TM_MAD_TABLE, "tmMad", inputs.tmMad]]);
+    const [firstCluster] = inputs.clusterIds;
+    const id = await allocateOwn(client, "datastore", inputs.name, [renderTemplateXml(fullTemplate(inputs, token)), firstCluster], token);
     return completeOrRollBack(
-        "datastore", id,
+        { id, subject: `datastore ${id}` },
         async () => {
-            await syncMemberships(client, "datastore", id, [firstCluster], [firstCluster, ...otherClusters]);
+            await syncMemberships(client, "datastore", id, [firstCluster], inputs.clusterIds);
             return datastoreOutputs(await requireObject(client, "datastore", id), inputs);
         },
         () => deleteObject(client, "datastore", id),
+        () => ({ ...inputs, oneId: id, creationToken: token, clusterIds: [firstCluster] }),
     );
 }
 
@@ -126,49 +138,25 @@ async function updateDatastore(client: OneClient, id: number, olds: DatastoreOut
     return { ...datastoreOutputs(current, news), name: news.name, template: news.template, clusterIds: news.clusterIds };
 }
 
+const datastore = defineResource<DatastoreArgs, DatastoreInputs, DatastoreOutputs>({
+    type: "Datastore",
+    inputs: ["name", "type", "dsMad", "tmMad", "clusterIds", "template", "connection"],
+    defaults: { name: (resourceName: string) => resourceName, template: {} },
+    replaceOn: ["type", "dsMad", "tmMad"],
+    outputs: ["oneId", "creationToken", "basePath"],
+    check: checkDatastore,
+    create: createDatastore,
+    read: readFromObject("datastore", datastoreOutputs),
+    update: (client, id, olds, news) => updateDatastore(client, Number(id), olds, news),
+    delete: deleteByKind("datastore"),
+});
+
 /** The dynamic provider behind {@link Datastore}. */
-export const datastoreProvider: pulumi.dynamic.ResourceProvider = {
-    async check(_olds, news) {
-        return checkDatastore(news);
-    },
-    async diff(_id, olds, news) {
-        return diffProperties(olds, news, { replaceOn: ["type", "dsMad", "tmMad"], updateOn: ["name", "template", "clusterIds"] });
-    },
-    async create(inputs: DatastoreInputs) {
-        const outs = await withClient(inputs.connection, (client) => createDatastore(client, inputs));
-        return { id: String(outs.oneId), outs };
-    },
-    async read(id, props: DatastoreOutputs) {
-        const xml = await withClient(props.connection, (client) => readObject(client, "datastore", Number(id)));
-        return xml ? { id, props: datastoreOutputs(xml, props) } : { id: "", props: {} };
-    },
-    async update(id, olds: DatastoreOutputs, news: DatastoreInputs) {
-        return { outs: await withClient(news.connection, (client) => updateDatastore(client, Number(id), olds, news)) };
-    },
-    async delete(id, props: DatastoreOutputs) {
-        await withClient(props.connection, (client) => deleteObject(client, "datastore", Number(id)));
-    },
-};
+export const datastoreProvider = datastore.provider;
 
 /**
  * An OpenNebula datastore (`one.datastore.*`). Type and drivers are fixed at creation (changing them
  * replaces the datastore); name, template attributes and cluster memberships change in place.
  */
-export class Datastore extends pulumi.dynamic.Resource {
-    /** The datastore's OpenNebula ID. */
-    declare readonly oneId: pulumi.Output<number>;
-    declare readonly name: pulumi.Output<string>;
-    declare readonly type: pulumi.Output<DatastoreType>;
-    declare readonly clusterIds: pulumi.Output<number[]>;
-    declare readonly template: pulumi.Output<Template>;
-    /** Path of the datastore on the hosts. */
-    declare readonly basePath: pulumi.Output<string>;
-
-    constructor(name: string, args: DatastoreArgs = {}, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            name: args.name ?? name, type: args.type, dsMad: args.dsMad, tmMad: args.tmMad, clusterIds: args.clusterIds,
-            template: args.template ?? {}, connection: args.connection, oneId: undefined, basePath: undefined,
-        };
-        super(datastoreProvider, name, props, keepConnectionSecret(opts), RESOURCE_MODULE, "Datastore");
-    }
-}
+export const Datastore = datastore.Resource;
+export type Datastore = InstanceType<typeof Datastore>;

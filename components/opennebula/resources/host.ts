@@ -1,15 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
 import {
-    allocateNamed, deleteObject, readObject, renameObject, requireObject, templateOf, updateTemplate, waitFor,
+    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, renameObject, requireNameFree, requireObject, templateOf,
+    updateTemplate, waitFor,
 } from "../objects";
+import { HostState as HostStateCode, HostStatusCall } from "../states";
 import { Template, pickAttributes } from "../template";
 import { XmlElement, childInt, childText } from "../xml";
+import { defineResource, deleteByKind, readFromObject } from "./define";
 import {
-    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, diffProperties, isUnknown,
-    replaceDeclaredAttributes, withClient,
+    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, declaredAttributes, isUnknown, replaceDeclaredAttributes,
 } from "./provider-kit";
-import { RESOURCE_MODULE, TemplateArgs, keepConnectionSecret } from "./resource-options";
+import { TemplateArgs } from "./resource-options";
 
 /** Hypervisor drivers a host can use (`IM_MAD` / `VM_MAD`). */
 export const HOST_DRIVERS = ["kvm", "qemu", "lxc", "firecracker", "vcenter", "dummy"] as const;
@@ -30,7 +32,7 @@ export interface HostArgs {
     clusterId?: pulumi.Input<number>;
     /** `enabled` (monitored, schedulable), `disabled` or `offline`. Default `enabled`. */
     state?: pulumi.Input<HostState>;
-    /** Wait until an enabled host is MONITORED, failing if it goes to ERROR. Default true. */
+    /** Wait until an enabled host is MONITORED, failing if it stays in ERROR. Default true. */
     waitForMonitored?: pulumi.Input<boolean>;
     /** How long to wait for MONITORED, in seconds. Default 300. */
     monitorTimeoutSeconds?: pulumi.Input<number>;
@@ -57,15 +59,21 @@ interface HostOutputs extends HostInputs, CommonOutputs {
     stateCode: number;
 }
 
-const STATE_MONITORED = 2;
-const STATE_ERROR = 3;
-const STATE_DISABLED = 4;
-const STATE_OFFLINE = 8;
-const STATUS_CALL: Record<HostState, number> = { enabled: 0, disabled: 1, offline: 2 };
 const HOSTNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/;
+const STATUS_CALL: Record<HostState, number> = { enabled: HostStatusCall.ENABLE, disabled: HostStatusCall.DISABLE, offline: HostStatusCall.OFFLINE };
+/**
+ * How often a host that goes to ERROR right after being enabled is enabled again before the create
+ * fails: on 7.0 a freshly enabled host sometimes fails its first monitoring and recovers on the next.
+ */
+const ENABLE_ATTEMPTS = 3;
+/** What OpenNebula and its monitoring probes put in a host's template (null: any value). */
+const AUTOMATIC_ATTRIBUTES: Record<string, string | null> = {
+    RESERVED_CPU: "", RESERVED_MEM: "", IM_MAD: null, VM_MAD: null, ARCH: null, CPUSPEED: null, HOSTNAME: null, HYPERVISOR: null,
+    MODELNAME: null, VERSION: null, ERROR: null, KVM_CPU_MODEL: null, KVM_CPU_MODELS: null, KVM_MACHINES: null, KVM_SUPPORT_TSC: null,
+    CGROUPS_VERSION: null, HOST_SHARE: null, VM_POLL: null, NETRX: null, NETTX: null,
+};
 
-function checkHost(news: Record<string, unknown>): pulumi.dynamic.CheckResult<HostInputs> {
-    const failures = new Failures();
+function checkHost(news: Record<string, unknown>, failures: Failures): HostInputs {
     const inputs: HostInputs = {
         name: news.name as string,
         imMad: (news.imMad as string | undefined) ?? "kvm",
@@ -85,45 +93,56 @@ function checkHost(news: Record<string, unknown>): pulumi.dynamic.CheckResult<Ho
     failures.oneOf("vmMad", inputs.vmMad, HOST_DRIVERS);
     failures.id("clusterId", inputs.clusterId);
     failures.oneOf("state", inputs.state, HOST_STATES);
-    if (!isUnknown(inputs.monitorTimeoutSeconds) && !(inputs.monitorTimeoutSeconds > 0)) {
-        failures.add("monitorTimeoutSeconds", `monitorTimeoutSeconds must be a number > 0 (got ${JSON.stringify(inputs.monitorTimeoutSeconds)})`);
-    }
-    failures.connection(news.connection);
-    return { inputs, failures: failures.list };
+    failures.seconds("monitorTimeoutSeconds", inputs.monitorTimeoutSeconds);
+    return inputs;
 }
 
 function stateName(stateCode: number): HostState {
-    if (stateCode === STATE_OFFLINE) return "offline";
-    if (stateCode === STATE_DISABLED) return "disabled";
+    if (stateCode === HostStateCode.OFFLINE) return "offline";
+    if (stateCode === HostStateCode.DISABLED) return "disabled";
     return "enabled";
 }
 
-function hostOutputs(xml: XmlElement, declared: HostInputs): HostOutputs {
+/** The outputs as OpenNebula holds the host; `declared` undefined reads it as an import would. */
+function hostOutputs(xml: XmlElement, declared: HostInputs | undefined): HostOutputs {
     const stateCode = childInt(xml, "STATE") ?? -1;
+    const template = templateOf(xml);
     return {
-        ...declared,
+        waitForMonitored: declared?.waitForMonitored ?? true,
+        monitorTimeoutSeconds: declared?.monitorTimeoutSeconds ?? 300,
+        connection: declared?.connection,
         name: childText(xml, "NAME") ?? "",
         imMad: childText(xml, "IM_MAD") ?? "",
         vmMad: childText(xml, "VM_MAD") ?? "",
         clusterId: childInt(xml, "CLUSTER_ID") ?? -1,
         state: stateName(stateCode),
-        template: pickAttributes(templateOf(xml), Object.keys(declared.template)),
+        template: declared ? pickAttributes(template, Object.keys(declared.template)) : declaredAttributes(template, AUTOMATIC_ATTRIBUTES),
         oneId: Number(childText(xml, "ID")),
+        creationToken: creationTokenOf(xml) ?? "",
         stateCode,
     };
 }
 
-/** Waits until the host is MONITORED; ERROR or a timeout is a failure that names the host and OpenNebula's reason. */
+/**
+ * Waits until the host is MONITORED. A host in ERROR is enabled again, up to {@link ENABLE_ATTEMPTS}
+ * times in all; ERROR after that, or a timeout, is a failure that names the host and OpenNebula's reason.
+ */
 async function waitForMonitored(client: OneClient, id: number, inputs: HostInputs): Promise<XmlElement> {
+    let enabled = 1;
     return waitFor(
         async () => {
             const xml = await requireObject(client, "host", id);
             const state = childInt(xml, "STATE");
-            if (state === STATE_ERROR) {
+            if (state === HostStateCode.ERROR) {
                 const reason = templateOf(xml).ERROR;
-                throw new Error(`host ${id} (${inputs.name}) went to ERROR while being monitored${typeof reason === "string" ? `: ${reason}` : ""}`);
+                if (enabled >= ENABLE_ATTEMPTS) {
+                    throw new Error(`host ${id} (${inputs.name}) went to ERROR while being monitored${typeof reason === "string" ? `: ${reason}` : ""} (enabled ${enabled} times)`);
+                }
+                enabled++;
+                await client.call("one.host.status", id, HostStatusCall.ENABLE);
+                return undefined;
             }
-            return state === STATE_MONITORED ? xml : undefined;
+            return state === HostStateCode.MONITORED ? xml : undefined;
         },
         { timeoutMs: inputs.monitorTimeoutSeconds * 1000 },
         () => new Error(`host ${id} (${inputs.name}) was not MONITORED after ${inputs.monitorTimeoutSeconds} s`),
@@ -138,18 +157,21 @@ async function applyState(client: OneClient, id: number, inputs: HostInputs): Pr
         : requireObject(client, "host", id);
 }
 
-async function createHost(client: OneClient, inputs: HostInputs): Promise<HostOutputs> {
-    const id = await allocateNamed(client, "host", inputs.name, [inputs.name, inputs.imMad, inputs.vmMad, inputs.clusterId]);
+async function createHost(client: OneClient, inputs: HostInputs, token: string): Promise<HostOutputs> {
+    // `one.host.allocate` takes no template, so the token is stamped right after; the name is checked free first.
+    await requireNameFree(client, "host", inputs.name);
+    const id = await allocateOwn(client, "host", inputs.name, [inputs.name, inputs.imMad, inputs.vmMad, inputs.clusterId], token, true);
     return completeOrRollBack(
-        "host", id,
+        { id, subject: `host ${id}` },
         async () => {
             // Offline first, as oneprovision did, so monitoring starts only once the host is fully described.
-            await client.call("one.host.status", id, STATUS_CALL.offline);
-            if (Object.keys(inputs.template).length > 0) await updateTemplate(client, "host", id, inputs.template, "merge");
+            await client.call("one.host.status", id, HostStatusCall.OFFLINE);
+            await updateTemplate(client, "host", id, { ...inputs.template, [CREATION_TOKEN]: token }, "merge");
             const xml = inputs.state === "offline" ? await requireObject(client, "host", id) : await applyState(client, id, inputs);
             return hostOutputs(xml, inputs);
         },
         () => deleteObject(client, "host", id),
+        () => ({ ...inputs, oneId: id, creationToken: token, state: "offline", stateCode: HostStateCode.OFFLINE }),
     );
 }
 
@@ -159,58 +181,33 @@ async function updateHost(client: OneClient, id: number, olds: HostOutputs, news
     if (childInt(current, "CLUSTER_ID") !== news.clusterId) await client.call("one.cluster.addhost", news.clusterId, id);
     const template = replaceDeclaredAttributes(templateOf(current), olds.template, news.template);
     if (template) await updateTemplate(client, "host", id, template, "replace");
-    const stateChanged = stateName(childInt(current, "STATE") ?? -1) !== news.state;
-    return hostOutputs(stateChanged ? await applyState(client, id, news) : await requireObject(client, "host", id), news);
+    const stateCode = childInt(current, "STATE") ?? -1;
+    const needsState = stateName(stateCode) !== news.state || (news.state === "enabled" && stateCode === HostStateCode.ERROR);
+    return hostOutputs(needsState ? await applyState(client, id, news) : await requireObject(client, "host", id), news);
 }
 
+const host = defineResource<HostArgs, HostInputs, HostOutputs>({
+    type: "Host",
+    inputs: ["name", "imMad", "vmMad", "clusterId", "state", "waitForMonitored", "monitorTimeoutSeconds", "template", "connection"],
+    defaults: { name: (resourceName: string) => resourceName, template: {} },
+    replaceOn: ["imMad", "vmMad"],
+    outputs: ["oneId", "creationToken", "stateCode"],
+    check: checkHost,
+    create: createHost,
+    read: readFromObject("host", hostOutputs),
+    update: (client, id, olds, news) => updateHost(client, Number(id), olds, news),
+    delete: deleteByKind("host"),
+    // A host found in ERROR, or left offline by a create that could not finish, is enabled again by an update.
+    diff: (olds, news, diff) => ({ ...diff, changes: diff.changes || (news.state === "enabled" && olds.stateCode === HostStateCode.ERROR) }),
+});
+
 /** The dynamic provider behind {@link Host}. */
-export const hostProvider: pulumi.dynamic.ResourceProvider = {
-    async check(_olds, news) {
-        return checkHost(news);
-    },
-    async diff(_id, olds, news) {
-        return diffProperties(olds, news, {
-            replaceOn: ["imMad", "vmMad"],
-            updateOn: ["name", "clusterId", "state", "template", "waitForMonitored", "monitorTimeoutSeconds"],
-        });
-    },
-    async create(inputs: HostInputs) {
-        const outs = await withClient(inputs.connection, (client) => createHost(client, inputs));
-        return { id: String(outs.oneId), outs };
-    },
-    async read(id, props: HostOutputs) {
-        const xml = await withClient(props.connection, (client) => readObject(client, "host", Number(id)));
-        return xml ? { id, props: hostOutputs(xml, props) } : { id: "", props: {} };
-    },
-    async update(id, olds: HostOutputs, news: HostInputs) {
-        return { outs: await withClient(news.connection, (client) => updateHost(client, Number(id), olds, news)) };
-    },
-    async delete(id, props: HostOutputs) {
-        await withClient(props.connection, (client) => deleteObject(client, "host", Number(id)));
-    },
-};
+export const hostProvider = host.provider;
 
 /**
  * An OpenNebula host (`one.host.*`). It is created offline, described, then enabled, and by default
  * the resource waits until OpenNebula monitors it. A host that never gets there is deleted again and
  * the error names it. Moving it to another cluster, renaming it and changing its state are in place.
  */
-export class Host extends pulumi.dynamic.Resource {
-    /** The host's OpenNebula ID. */
-    declare readonly oneId: pulumi.Output<number>;
-    declare readonly name: pulumi.Output<string>;
-    declare readonly clusterId: pulumi.Output<number>;
-    declare readonly state: pulumi.Output<HostState>;
-    /** OpenNebula's STATE number as last read. */
-    declare readonly stateCode: pulumi.Output<number>;
-    declare readonly template: pulumi.Output<Template>;
-
-    constructor(name: string, args: HostArgs = {}, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            name: args.name ?? name, imMad: args.imMad, vmMad: args.vmMad, clusterId: args.clusterId, state: args.state,
-            waitForMonitored: args.waitForMonitored, monitorTimeoutSeconds: args.monitorTimeoutSeconds,
-            template: args.template ?? {}, connection: args.connection, oneId: undefined, stateCode: undefined,
-        };
-        super(hostProvider, name, props, keepConnectionSecret(opts), RESOURCE_MODULE, "Host");
-    }
-}
+export const Host = host.Resource;
+export type Host = InstanceType<typeof Host>;

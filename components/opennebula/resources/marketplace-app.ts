@@ -1,14 +1,16 @@
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
 import {
-    allocateNamed, deleteObject, readObject, renameObject, requireObject, templateOf, updateTemplate, waitFor, waitUntilGone,
+    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, readObject, renameObject, requireObject, templateOf, updateTemplate, waitFor,
+    waitUntilGone,
 } from "../objects";
+import { ImageState, MARKET_APP_STATE_NAMES, MARKET_APP_TYPE_NAMES, MarketAppState, MarketAppType } from "../states";
 import { TemplateInput, renderTemplate } from "../template";
 import { XmlElement, child, childInt, childText, children, parseXml } from "../xml";
-import {
-    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, diffProperties, isUnknown, nameProblem, withClient,
-} from "./provider-kit";
-import { RESOURCE_MODULE, keepConnectionSecret } from "./resource-options";
+import { vectorsOf } from "../vm-lifecycle";
+import { defineResource } from "./define";
+import { CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, diffProperties, isUnknown } from "./provider-kit";
 
 /** Arguments of {@link MarketplaceApp}. */
 export interface MarketplaceAppArgs {
@@ -49,18 +51,10 @@ interface MarketplaceAppOutputs extends MarketplaceAppInputs, CommonOutputs {
     appHasTemplate: boolean;
 }
 
-/** Marketplace app STATE READY, TYPE IMAGE (reference §5.9). */
-const APP_READY = 1;
-const APP_TYPE_IMAGE = 1;
-const APP_STATES = ["INIT", "READY", "LOCKED", "ERROR", "DISABLED"];
-const APP_TYPES = ["UNKNOWN", "IMAGE", "VMTEMPLATE", "SERVICE_TEMPLATE"];
-/** Image STATE: READY and USED count as ready; ERROR fails; DELETE means on its way out. */
-const IMAGE_READY = [1, 2, 8];
-const IMAGE_ERROR = 5;
-const IMAGE_DELETE = 7;
+/** Image states that count as ready: READY and USED (persistent or not). */
+const IMAGE_READY: number[] = [ImageState.READY, ImageState.USED, ImageState.USED_PERS];
 
-function checkMarketplaceApp(news: Record<string, unknown>): pulumi.dynamic.CheckResult<MarketplaceAppInputs> {
-    const failures = new Failures();
+function checkMarketplaceApp(news: Record<string, unknown>, failures: Failures): MarketplaceAppInputs {
     const inputs: MarketplaceAppInputs = {
         appName: news.appName as string,
         marketplaceId: news.marketplaceId as number | undefined,
@@ -75,20 +69,10 @@ function checkMarketplaceApp(news: Record<string, unknown>): pulumi.dynamic.Chec
     }
     if (inputs.marketplaceId !== undefined) failures.id("marketplaceId", inputs.marketplaceId);
     failures.id("datastoreId", inputs.datastoreId);
-    checkName(failures, "imageName", inputs.imageName);
-    checkName(failures, "templateName", inputs.templateName);
-    if (!isUnknown(inputs.readyTimeoutSeconds) && !(inputs.readyTimeoutSeconds > 0)) {
-        failures.add("readyTimeoutSeconds", `readyTimeoutSeconds must be a number > 0 (got ${JSON.stringify(inputs.readyTimeoutSeconds)})`);
-    }
-    failures.connection(news.connection);
-    return { inputs, failures: failures.list };
-}
-
-/** OpenNebula's name rules, with the failure naming the argument (`imageName must not contain "/"`). */
-function checkName(failures: Failures, property: string, value: unknown): void {
-    if (isUnknown(value)) return;
-    const problem = nameProblem(value);
-    if (problem) failures.add(property, problem.replace(/^name/, property));
+    failures.name("imageName", inputs.imageName);
+    failures.name("templateName", inputs.templateName);
+    failures.seconds("readyTimeoutSeconds", inputs.readyTimeoutSeconds);
+    return inputs;
 }
 
 /** Finds the app by name (and marketplace), and reads it. */
@@ -109,10 +93,10 @@ async function findApp(client: OneClient, appName: string, marketplaceId: number
 function checkExportable(app: XmlElement): void {
     const label = `marketplace app ${childText(app, "ID")} (${childText(app, "NAME")})`;
     const state = childInt(app, "STATE") ?? -1;
-    if (state !== APP_READY) throw new Error(`${label} is ${APP_STATES[state] ?? `in state ${state}`}, not READY, so it cannot be exported`);
+    if (state !== MarketAppState.READY) throw new Error(`${label} is ${MARKET_APP_STATE_NAMES[state] ?? `in state ${state}`}, not READY, so it cannot be exported`);
     const type = childInt(app, "TYPE") ?? -1;
-    if (type !== APP_TYPE_IMAGE) {
-        throw new Error(`${label} is of type ${APP_TYPES[type] ?? type}; only IMAGE apps (an image plus an optional VM template) can be exported`);
+    if (type !== MarketAppType.IMAGE) {
+        throw new Error(`${label} is of type ${MARKET_APP_TYPE_NAMES[type] ?? type}; only IMAGE apps (an image plus an optional VM template) can be exported`);
     }
 }
 
@@ -126,15 +110,15 @@ function appendToAppTemplate(base64: string, additions: TemplateInput): string {
     return `${decoded}${decoded === "" ? "" : "\n"}${renderTemplate(additions)}`;
 }
 
-/** The image template: the app's `APPTEMPLATE64` plus NAME and FROM_APP (the core then copies SOURCE, size and format). */
-function imageTemplate(app: XmlElement, imageName: string): string {
-    return appendToAppTemplate(childText(app, "APPTEMPLATE64") ?? "", { NAME: imageName, FROM_APP: childText(app, "ID") ?? "" });
+/** The image template: the app's `APPTEMPLATE64` plus NAME, FROM_APP (the core then copies SOURCE, size and format) and the token. */
+function imageTemplate(app: XmlElement, imageName: string, token: string): string {
+    return appendToAppTemplate(childText(app, "APPTEMPLATE64") ?? "", { NAME: imageName, FROM_APP: childText(app, "ID") ?? "", [CREATION_TOKEN]: token });
 }
 
-/** The app's VM template (`TEMPLATE/VMTEMPLATE64`) plus NAME and the new image as a DISK; undefined when it has none. */
-function vmTemplate(app: XmlElement, templateName: string, imageId: number): string | undefined {
+/** The app's VM template (`TEMPLATE/VMTEMPLATE64`) plus NAME, the new image as a DISK and the token; undefined when it has none. */
+function vmTemplate(app: XmlElement, templateName: string, imageId: number, token: string): string | undefined {
     const encoded = vmTemplate64(app);
-    return encoded === undefined ? undefined : appendToAppTemplate(encoded, { NAME: templateName, DISK: { IMAGE_ID: imageId } });
+    return encoded === undefined ? undefined : appendToAppTemplate(encoded, { NAME: templateName, DISK: { IMAGE_ID: imageId }, [CREATION_TOKEN]: token });
 }
 
 function vmTemplate64(app: XmlElement): string | undefined {
@@ -153,7 +137,7 @@ function waitUntilImageReady(client: OneClient, id: number, timeoutSeconds: numb
         async () => {
             const image = await requireObject(client, "image", id);
             const state = childInt(image, "STATE") ?? -1;
-            if (state === IMAGE_ERROR) {
+            if (state === ImageState.ERROR) {
                 const reason = templateOf(image).ERROR;
                 throw new Error(`its download went to ERROR${typeof reason === "string" ? `: ${reason}` : ""}`);
             }
@@ -177,42 +161,75 @@ async function deleteImage(client: OneClient, id: number, timeoutSeconds: number
     await waitUntilGone(client, "image", id, timeoutSeconds * 1000);
 }
 
-async function createTemplate(client: OneClient, app: XmlElement, inputs: MarketplaceAppInputs, imageId: number): Promise<number> {
-    const template = vmTemplate(app, inputs.templateName, imageId);
-    return template === undefined ? -1 : allocateNamed(client, "vmtemplate", inputs.templateName, [template]);
+async function createTemplate(client: OneClient, app: XmlElement, inputs: MarketplaceAppInputs, imageId: number, token: string): Promise<number> {
+    const template = vmTemplate(app, inputs.templateName, imageId, token);
+    return template === undefined ? -1 : allocateOwn(client, "vmtemplate", inputs.templateName, [template], token);
 }
 
-async function exportApp(client: OneClient, inputs: MarketplaceAppInputs): Promise<MarketplaceAppOutputs> {
+async function exportApp(client: OneClient, inputs: MarketplaceAppInputs, token: string): Promise<MarketplaceAppOutputs> {
     const app = await findApp(client, inputs.appName, inputs.marketplaceId);
     checkExportable(app);
-    const imageId = await allocateNamed(client, "image", inputs.imageName, [imageTemplate(app, inputs.imageName), inputs.datastoreId]);
+    const imageId = await allocateOwn(client, "image", inputs.imageName, [imageTemplate(app, inputs.imageName, token), inputs.datastoreId], token);
+    const outputs: MarketplaceAppOutputs = {
+        ...inputs,
+        marketplaceId: childInt(app, "MARKETPLACE_ID"),
+        oneId: imageId, creationToken: token, appId: childInt(app, "ID") ?? -1, imageId, templateId: -1, appHasTemplate: hasVmTemplate(app),
+    };
     return completeOrRollBack(
-        "image", imageId,
+        { id: imageId, subject: `image ${imageId}` },
         async () => {
             const image = await waitUntilImageReady(client, imageId, inputs.readyTimeoutSeconds);
             await stripFormatAndDriver(client, imageId, image);
-            const templateId = await createTemplate(client, app, inputs, imageId);
-            return {
-                ...inputs,
-                marketplaceId: childInt(app, "MARKETPLACE_ID"),
-                oneId: imageId, appId: childInt(app, "ID") ?? -1, imageId, templateId, appHasTemplate: hasVmTemplate(app),
-            };
+            return { ...outputs, templateId: await createTemplate(client, app, inputs, imageId, token) };
         },
         () => deleteImage(client, imageId, inputs.readyTimeoutSeconds),
+        () => outputs,
     );
 }
 
-/** The outputs as OpenNebula now holds them; undefined when the image is gone (or going). */
-async function readExport(client: OneClient, id: number, props: MarketplaceAppOutputs): Promise<MarketplaceAppOutputs | undefined> {
+/** The VM template that boots image `imageId`, found by its DISK (an import knows only the image). */
+async function templateBooting(client: OneClient, imageId: number): Promise<XmlElement | undefined> {
+    const pool = parseXml(String(await client.call("one.templatepool.info", -3, -1, -1)));
+    return children(pool, "VMTEMPLATE").find((template) => vectorsOf(templateOf(template).DISK).some((disk) => disk.IMAGE_ID === String(imageId)));
+}
+
+/**
+ * The outputs as OpenNebula now holds them; undefined when the image is gone (or going). `props`
+ * undefined reads them from the image alone, as an import: its app (FROM_APP) and the VM template that boots it.
+ */
+async function readExport(client: OneClient, id: number, props: MarketplaceAppOutputs | undefined): Promise<MarketplaceAppOutputs | undefined> {
     const image = await readObject(client, "image", id);
-    if (!image || childInt(image, "STATE") === IMAGE_DELETE) return undefined;
-    const template = props.templateId >= 0 ? await readObject(client, "vmtemplate", props.templateId) : undefined;
+    if (!image || childInt(image, "STATE") === ImageState.DELETE) return undefined;
+    const known = props ?? (await importedExport(client, id, image));
+    const template = known.templateId >= 0 ? await readObject(client, "vmtemplate", known.templateId) : undefined;
     return {
-        ...props,
+        ...known,
         imageName: childText(image, "NAME") ?? "",
-        datastoreId: childInt(image, "DATASTORE_ID") ?? props.datastoreId,
-        templateId: template ? props.templateId : -1,
-        templateName: template ? childText(template, "NAME") ?? "" : props.templateName,
+        datastoreId: childInt(image, "DATASTORE_ID") ?? known.datastoreId,
+        templateId: template ? known.templateId : -1,
+        templateName: template ? childText(template, "NAME") ?? "" : known.templateName,
+    };
+}
+
+/** What an import learns about an export from its image: the app it came from and the VM template that boots it. */
+async function importedExport(client: OneClient, id: number, image: XmlElement): Promise<MarketplaceAppOutputs> {
+    const appId = Number(templateOf(image).FROM_APP ?? -1);
+    const app = appId >= 0 ? await readObject(client, "marketapp", appId) : undefined;
+    const template = await templateBooting(client, id);
+    const imageName = childText(image, "NAME") ?? "";
+    return {
+        appName: app ? childText(app, "NAME") ?? "" : "",
+        marketplaceId: app ? childInt(app, "MARKETPLACE_ID") : undefined,
+        datastoreId: childInt(image, "DATASTORE_ID") ?? -1,
+        imageName,
+        templateName: template ? childText(template, "NAME") ?? "" : imageName,
+        readyTimeoutSeconds: 600,
+        oneId: id,
+        creationToken: creationTokenOf(image) ?? "",
+        appId,
+        imageId: id,
+        templateId: template ? childInt(template, "ID") ?? -1 : -1,
+        appHasTemplate: app ? hasVmTemplate(app) : template !== undefined,
     };
 }
 
@@ -223,7 +240,7 @@ async function updateExport(client: OneClient, id: number, olds: MarketplaceAppO
     let templateId = current.templateId;
     if (templateId >= 0 && current.templateName !== news.templateName) await renameObject(client, "vmtemplate", templateId, news.templateName);
     if (templateId < 0 && olds.appHasTemplate) {
-        templateId = await createTemplate(client, await requireObject(client, "marketapp", olds.appId), news, id);
+        templateId = await createTemplate(client, await requireObject(client, "marketapp", olds.appId), news, id, olds.creationToken || randomToken());
     }
     return { ...olds, ...news, marketplaceId: olds.marketplaceId, templateId };
 }
@@ -249,29 +266,30 @@ function diffExport(olds: MarketplaceAppOutputs, news: MarketplaceAppInputs): pu
     return { ...diff, changes: diff.changes || templateMissing, deleteBeforeReplace: (diff.replaces ?? []).length > 0 && keepsAName };
 }
 
+/** A fresh creation token, for a VM template an update recreates for an export that has none (an imported one). */
+function randomToken(): string {
+    return crypto.randomBytes(16).toString("hex");
+}
+
+const marketplaceApp = defineResource<MarketplaceAppArgs, MarketplaceAppInputs, MarketplaceAppOutputs>({
+    type: "MarketplaceApp",
+    inputs: ["appName", "marketplaceId", "datastoreId", "imageName", "templateName", "readyTimeoutSeconds", "connection"],
+    defaults: {
+        imageName: (resourceName: string) => resourceName,
+        templateName: (resourceName: string, args: MarketplaceAppArgs) => args.imageName ?? resourceName,
+    },
+    replaceOn: ["appName", "marketplaceId", "datastoreId"],
+    outputs: ["oneId", "creationToken", "imageId", "templateId", "appId", "appHasTemplate"],
+    check: checkMarketplaceApp,
+    create: exportApp,
+    read: (client, id, olds) => readExport(client, Number(id), olds),
+    update: (client, id, olds, news) => updateExport(client, Number(id), olds, news),
+    delete: (client, id, olds) => deleteExport(client, Number(id), olds),
+    diff: diffExport,
+});
+
 /** The dynamic provider behind {@link MarketplaceApp}. */
-export const marketplaceAppProvider: pulumi.dynamic.ResourceProvider = {
-    async check(_olds, news) {
-        return checkMarketplaceApp(news);
-    },
-    async diff(_id, olds: MarketplaceAppOutputs, news: MarketplaceAppInputs) {
-        return diffExport(olds, news);
-    },
-    async create(inputs: MarketplaceAppInputs) {
-        const outs = await withClient(inputs.connection, (client) => exportApp(client, inputs));
-        return { id: String(outs.oneId), outs };
-    },
-    async read(id, props: MarketplaceAppOutputs) {
-        const outs = await withClient(props.connection, (client) => readExport(client, Number(id), props));
-        return outs ? { id, props: outs } : { id: "", props: {} };
-    },
-    async update(id, olds: MarketplaceAppOutputs, news: MarketplaceAppInputs) {
-        return { outs: await withClient(news.connection, (client) => updateExport(client, Number(id), olds, news)) };
-    },
-    async delete(id, props: MarketplaceAppOutputs) {
-        await withClient(props.connection, (client) => deleteExport(client, Number(id), props));
-    },
-};
+export const marketplaceAppProvider = marketplaceApp.provider;
 
 /**
  * A marketplace app exported into a datastore, as `onemarketapp export` does client-side (OpenNebula
@@ -282,27 +300,5 @@ export const marketplaceAppProvider: pulumi.dynamic.ResourceProvider = {
  *
  * @example new MarketplaceApp("alpine", { appName: "Alpine Linux 3.17", datastoreId: 1, connection })
  */
-export class MarketplaceApp extends pulumi.dynamic.Resource {
-    /** The image's OpenNebula ID. */
-    declare readonly oneId: pulumi.Output<number>;
-    /** The image's ID (the same as `oneId`). */
-    declare readonly imageId: pulumi.Output<number>;
-    /** The VM template's ID; -1 when the app carries no VM template. */
-    declare readonly templateId: pulumi.Output<number>;
-    /** The marketplace app's ID. */
-    declare readonly appId: pulumi.Output<number>;
-    /** The marketplace the app was taken from. */
-    declare readonly marketplaceId: pulumi.Output<number>;
-    declare readonly imageName: pulumi.Output<string>;
-    declare readonly templateName: pulumi.Output<string>;
-
-    constructor(name: string, args: MarketplaceAppArgs, opts?: pulumi.CustomResourceOptions) {
-        const imageName = args.imageName ?? name;
-        const props = {
-            appName: args.appName, marketplaceId: args.marketplaceId, datastoreId: args.datastoreId, imageName,
-            templateName: args.templateName ?? imageName, readyTimeoutSeconds: args.readyTimeoutSeconds, connection: args.connection,
-            oneId: undefined, imageId: undefined, templateId: undefined, appId: undefined, appHasTemplate: undefined,
-        };
-        super(marketplaceAppProvider, name, props, keepConnectionSecret(opts), RESOURCE_MODULE, "MarketplaceApp");
-    }
-}
+export const MarketplaceApp = marketplaceApp.Resource;
+export type MarketplaceApp = InstanceType<typeof MarketplaceApp>;

@@ -2,10 +2,15 @@ import type * as pulumi from "@pulumi/pulumi";
 import { OneClient, OneClientOptions } from "../client";
 import { OneConnection, resolveConnection, validateConnection } from "../connection";
 import { errorName } from "../errors";
+import { CREATION_TOKEN } from "../objects";
 import { Template, TemplateInput, normalizeTemplate } from "../template";
 
 // Shared machinery of the dynamic providers. Everything here runs inside the provider process after
-// the engine has serialized the provider, so it must not capture Pulumi runtime state.
+// Pulumi's function serializer has carried it there, so it keeps to what the serializer can carry:
+// no `#private` members, no field initializers, no module-level instances of third-party classes,
+// no new `class … extends Error` (errors are plain `Error`s with properties), no computed keys in
+// destructuring patterns (the constant they name is not carried), and nothing that captures Pulumi
+// runtime state.
 
 /** The `connection` input of every OpenNebula resource. Omitted fields come from ONE_XMLRPC / ONE_AUTH. */
 export interface ConnectionInputs {
@@ -28,6 +33,8 @@ export interface ConnectionArgs {
 export interface CommonOutputs {
     /** The OpenNebula ID (also the Pulumi ID, as a string). */
     oneId: number;
+    /** The random token this creation stamped on its object (template attribute `PULUMI_CREATION_TOKEN`); "" for an object it did not create. */
+    creationToken: string;
     connection?: ConnectionInputs;
 }
 
@@ -40,6 +47,22 @@ export function isUnknown(value: unknown): boolean {
     if (Array.isArray(value)) return value.some(isUnknown);
     if (value && typeof value === "object") return Object.values(value).some(isUnknown);
     return false;
+}
+
+/**
+ * The one normaliser every provider result passes through on its way to the engine: a deep copy
+ * without `undefined` anywhere (object members are dropped, array items become null). The provider
+ * host turns results into protobuf Structs, and `Struct.fromJavaScript` throws on `undefined` at any
+ * depth — after the object already exists in OpenNebula, for a create.
+ */
+export function plainResult<T>(value: T): T {
+    if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : plainResult(item))) as T;
+    if (value !== null && typeof value === "object") {
+        const copy: Record<string, unknown> = {};
+        for (const [key, item] of Object.entries(value)) if (item !== undefined) copy[key] = plainResult(item);
+        return copy as T;
+    }
+    return value;
 }
 
 /** Client options used by the providers; tests shorten them through the environment of the provider process. */
@@ -63,7 +86,8 @@ export async function withClient<T>(connection: ConnectionInputs | undefined, ac
 /**
  * The error as a real `Error` for the engine. After serialization the package's error classes no
  * longer inherit from the global `Error` (the serializer rebuilds them as plain functions), so their
- * message and name are copied onto a fresh one.
+ * message and name are copied onto a fresh one. The message already names the error's kind
+ * (`[one.vn.allocate] NO_EXISTS (1024): …`): gRPC carries nothing else to the engine.
  */
 function asEngineError(err: unknown): Error {
     if (err instanceof Error) return err;
@@ -71,6 +95,34 @@ function asEngineError(err: unknown): Error {
     const plain = new Error(typeof message === "string" ? message : String(err));
     if (typeof name === "string") plain.name = name;
     return plain;
+}
+
+/** An error in the shape Pulumi's provider host turns into partial state (`ErrorResourceInitFailed`). */
+export interface PartialStateError extends Error {
+    /** The Pulumi ID of the object that exists. */
+    id: string;
+    /** The outputs known for it. */
+    properties: Record<string, unknown>;
+    /** Why it is not complete. */
+    reasons: string[];
+}
+
+/**
+ * The object `id` exists but could not be completed, nor removed again: the engine records it with
+ * `properties` (and the reason), so that the next `up` updates it or `destroy` deletes it, instead
+ * of orphaning it. Only `create` and `update` may throw this (the host reads it there).
+ */
+export function partialStateError(message: string, id: string, properties: object): PartialStateError {
+    const err = new Error(message) as PartialStateError;
+    err.name = "PartialStateError";
+    err.id = id;
+    err.properties = plainResult(properties) as Record<string, unknown>;
+    err.reasons = [message];
+    return err;
+}
+
+export function isPartialState(err: unknown): err is PartialStateError {
+    return errorName(err) === "PartialStateError" && typeof (err as PartialStateError).id === "string";
 }
 
 /** A list of validation failures, built field by field. */
@@ -90,7 +142,7 @@ export class Failures {
     name(property: string, value: unknown): void {
         if (isUnknown(value)) return;
         const problem = nameProblem(value);
-        if (problem) this.add(property, problem);
+        if (problem) this.add(property, problem.replace(/^name/, property));
     }
 
     /** Normalizes a template input, recording a failure instead of throwing. */
@@ -102,7 +154,9 @@ export class Failures {
             return {};
         }
         try {
-            return normalizeTemplate(value as TemplateInput);
+            const template = normalizeTemplate(value as TemplateInput);
+            if (CREATION_TOKEN in template) this.add(property, `${property} must not set ${CREATION_TOKEN}: the provider stamps it on every object it creates`);
+            return template;
         } catch (err) {
             if (errorName(err) !== "TemplateError") throw err;
             this.add(property, `${property}: ${(err as Error).message}`);
@@ -119,6 +173,12 @@ export class Failures {
     id(property: string, value: unknown, min = 0): void {
         if (isUnknown(value)) return;
         if (!Number.isInteger(value) || (value as number) < min) this.add(property, `${property} must be an integer ≥ ${min} (got ${JSON.stringify(value)})`);
+    }
+
+    /** A number of seconds > 0 (a timeout). */
+    seconds(property: string, value: unknown): void {
+        if (isUnknown(value)) return;
+        if (typeof value !== "number" || !(value > 0)) this.add(property, `${property} must be a number of seconds > 0 (got ${JSON.stringify(value)})`);
     }
 
     /** Normalizes a list of cluster IDs: default (and -1) is OpenNebula's default cluster 0; sorted, unique. */
@@ -138,6 +198,29 @@ export class Failures {
             this.add(property, `${property} must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)})`);
         }
     }
+
+    /**
+     * What OpenNebula cannot take in any string of the inputs, named by path: characters outside the
+     * Basic Multilingual Plane (its XML-RPC server refuses the whole call), and `]]>` outside the
+     * connection (templates are stored as CDATA: allocate fails, and a cluster or host update answers
+     * success but stores nothing).
+     */
+    text(value: unknown, path: string): void {
+        if (typeof value === "string") {
+            const outside = /[\u{10000}-\u{10FFFF}]/u.exec(value);
+            if (outside) {
+                const code = outside[0].codePointAt(0)!.toString(16).toUpperCase();
+                this.add(path, `${path} contains U+${code}, a character outside the Basic Multilingual Plane; OpenNebula's XML-RPC server refuses any call that carries one`);
+            }
+            if (value.includes("]]>") && !path.startsWith("connection")) {
+                this.add(path, `${path} contains "]]>", which OpenNebula cannot store in a template (allocate fails; a cluster or host update answers success but stores nothing)`);
+            }
+        } else if (Array.isArray(value)) {
+            value.forEach((item, i) => this.text(item, `${path}[${i}]`));
+        } else if (value !== null && typeof value === "object") {
+            for (const [key, item] of Object.entries(value)) this.text(item, path === "" ? key : `${path}.${key}`);
+        }
+    }
 }
 
 const FORBIDDEN_NAME_CHARS = /[&|:\\";/'#{}$<>\t\r\n\v\f]/;
@@ -149,11 +232,6 @@ export function nameProblem(value: unknown): string | undefined {
     const bad = FORBIDDEN_NAME_CHARS.exec(value);
     if (bad) return `name must not contain ${JSON.stringify(bad[0])} (OpenNebula forbids & | : \\ " ; / ' # { } $ < > and control characters)`;
     return undefined;
-}
-
-/** Turns check failures into one readable error, for callers outside the engine (components, tests). */
-export function failuresToError(resource: string, failures: readonly pulumi.dynamic.CheckFailure[]): Error {
-    return new Error(`invalid ${resource}: ${failures.map((failure) => failure.reason).join("; ")}`);
 }
 
 /** Deep equality for the JSON-like values kept in state. */
@@ -171,45 +249,46 @@ function canonical(value: unknown): unknown {
 
 /**
  * Computes a diff from property lists: `replaceOn` properties force a replacement, `updateOn`
- * properties are changed in place; `connection` is compared too but never replaces anything.
- * An unchanged name with a replacement means delete-before-replace, since OpenNebula names are unique.
+ * properties are changed in place; `connection` is compared too but never replaces anything. An
+ * unchanged `name` with a replacement means delete-before-replace: the new object needs the name.
  */
 export function diffProperties(
-    olds: Record<string, unknown>, news: Record<string, unknown>,
-    spec: { replaceOn: string[]; updateOn: string[] },
+    olds: object, news: object,
+    spec: { replaceOn: readonly string[]; updateOn: readonly string[] },
 ): pulumi.dynamic.DiffResult {
-    const changed = (key: string) => !sameValue(olds[key], news[key]);
+    const changed = (key: string) => !sameValue((olds as Record<string, unknown>)[key], (news as Record<string, unknown>)[key]);
     const replaces = spec.replaceOn.filter(changed);
     const changes = replaces.length > 0 || [...spec.updateOn, "connection"].some(changed);
-    return {
-        changes,
-        replaces,
-        deleteBeforeReplace: replaces.length > 0 && !changed("name"),
-    };
+    return { changes, replaces, deleteBeforeReplace: replaces.length > 0 && "name" in news && !changed("name") };
 }
 
-/** Error for an object that was created but could not be brought to its target state (and was removed again). */
-export function rolledBackError(label: string, id: number, reason: string, cleanup: unknown): Error {
-    const left = cleanup === undefined
-        ? `it was deleted again so nothing is left behind`
-        : `deleting it again also failed (${(cleanup as Error).message ?? cleanup}); remove ${label} ${id} by hand`;
-    return new Error(`${label} ${id} was created but ${reason}; ${left}`);
+/** An object just allocated: how errors name it (`host 5`, `virtual machine 7 (web)`) and how it is undone (`deleted again`). */
+export interface NewObject {
+    id: number;
+    subject: string;
+    undone?: string;
 }
 
-/** Runs `steps` after an object was allocated; on failure deletes the object and reports both. */
+/**
+ * Runs `steps` after an object was allocated. When they fail, the object is removed again and the
+ * error says why; when that fails too, the error is partial state (see {@link partialStateError})
+ * carrying `known()` — the outputs known for the object — so that the engine keeps it.
+ */
 export async function completeOrRollBack<T>(
-    label: string, id: number, steps: () => Promise<T>, rollBack: () => Promise<void>,
+    object: NewObject, steps: () => Promise<T>, rollBack: () => Promise<void>, known: () => object,
 ): Promise<T> {
     try {
         return await steps();
     } catch (err) {
-        let cleanup: unknown;
+        const created = `${object.subject} was created but ${(err as Error).message}`;
         try {
             await rollBack();
-        } catch (cleanupError) {
-            cleanup = cleanupError;
+        } catch (cleanup) {
+            const message = `${created}; removing it again also failed (${(cleanup as Error).message ?? cleanup}), ` +
+                `so it stays in the stack's state: the next \`pulumi up\` completes it, or \`pulumi destroy\` removes it`;
+            throw partialStateError(message, String(object.id), known());
         }
-        throw rolledBackError(label, id, (err as Error).message, cleanup);
+        throw new Error(`${created}; it was ${object.undone ?? "deleted again"} so nothing is left behind`);
     }
 }
 
@@ -225,4 +304,19 @@ export function replaceDeclaredAttributes(current: Template, previouslyDeclared:
     }
     Object.assign(next, declared);
     return sameValue(next, current) ? undefined : next;
+}
+
+/**
+ * The template attributes a user would declare for an object read with only its ID (an import):
+ * everything but the creation token and what OpenNebula sets itself. `automatic` maps such an
+ * attribute to the value OpenNebula gives it (null: any value is OpenNebula's).
+ */
+export function declaredAttributes(template: Template, automatic: Readonly<Record<string, string | null>>): Template {
+    const declared: Template = {};
+    for (const [name, value] of Object.entries(template)) {
+        if (name === CREATION_TOKEN) continue;
+        if (Object.hasOwn(automatic, name) && (automatic[name] === null || automatic[name] === value)) continue;
+        declared[name] = value;
+    }
+    return declared;
 }

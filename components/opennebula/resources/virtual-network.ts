@@ -1,17 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
+import { VN_MAD_TABLE, requireDriversOnFrontEnd } from "../drivers";
 import {
-    allocateNamed, deleteObject, readObject, renameObject, requireObject, syncMemberships, templateOf, updateTemplate,
-    waitFor, waitUntilGone,
+    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, readObject, renameObject, requireObject, syncMemberships, templateOf,
+    updateTemplate, waitFor, waitUntilGone,
 } from "../objects";
+import { VnetState } from "../states";
 import { Template, TemplateVector, pickAttributes, renderTemplateXml } from "../template";
 import { XmlElement, child, childInt, childText, children, idList } from "../xml";
 import { checkAddressRanges, checkNetworkTemplate, checkRangesInsideNetwork } from "./address-ranges";
+import { defineResource, readFromObject } from "./define";
 import {
-    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, diffProperties, isUnknown,
-    replaceDeclaredAttributes, sameValue, withClient,
+    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, declaredAttributes, isUnknown,
+    replaceDeclaredAttributes, sameValue,
 } from "./provider-kit";
-import { RESOURCE_MODULE, TemplateArgs, keepConnectionSecret } from "./resource-options";
+import { TemplateArgs } from "./resource-options";
 
 /** An address range as OpenNebula's `AR = [ … ]` vector, e.g. `{ TYPE: "IP4", IP: "10.0.0.2", SIZE: 10 }`. */
 export type AddressRangeInput = { [key: string]: pulumi.Input<string | number | boolean> };
@@ -53,12 +56,15 @@ interface VirtualNetworkOutputs extends VirtualNetworkInputs, CommonOutputs {
     bridge: string;
 }
 
-const STATE_READY = 1;
-const STATE_LOCK_CREATE = 2;
-const STATE_ERROR = 5;
+/** What OpenNebula puts in a network's template itself (null: any value); an automatic BRIDGE and VLAN_ID are left out too. */
+const AUTOMATIC_ATTRIBUTES: Record<string, string | null> = { VN_MAD: null, BRIDGE_TYPE: null, SECURITY_GROUPS: "0", PHYDEV: "", OUTER_VLAN_ID: "" };
+/** Address range attributes OpenNebula computes (not given by a user). */
+const COMPUTED_RANGE_ATTRIBUTES = [
+    "AR_ID", "MAC", "MAC_END", "IP_END", "IP6_END", "IP6_ULA", "IP6_ULA_END", "IP6_GLOBAL", "IP6_GLOBAL_END", "USED_LEASES", "LEASES", "ALLOCATED",
+    "PARENT_NETWORK_AR_ID",
+];
 
-function checkVirtualNetwork(news: Record<string, unknown>): pulumi.dynamic.CheckResult<VirtualNetworkInputs> {
-    const failures = new Failures();
+function checkVirtualNetwork(news: Record<string, unknown>, failures: Failures): VirtualNetworkInputs {
     const inputs: VirtualNetworkInputs = {
         name: news.name as string,
         vnMad: news.vnMad as string,
@@ -76,34 +82,48 @@ function checkVirtualNetwork(news: Record<string, unknown>): pulumi.dynamic.Chec
             failures.add("template", `template must not set ${attribute}; use the ${{ VN_MAD: "vnMad", AR: "addressRanges", NAME: "name" }[attribute]} argument`);
         }
     }
-    if (!isUnknown(inputs.readyTimeoutSeconds) && !(inputs.readyTimeoutSeconds > 0)) {
-        failures.add("readyTimeoutSeconds", `readyTimeoutSeconds must be a number > 0 (got ${JSON.stringify(inputs.readyTimeoutSeconds)})`);
-    }
-    failures.connection(news.connection);
-    return { inputs, failures: failures.list };
+    failures.seconds("readyTimeoutSeconds", inputs.readyTimeoutSeconds);
+    return inputs;
 }
 
-/** The address ranges OpenNebula holds, each reduced to the attributes the matching declared range sets. */
-function actualRanges(xml: XmlElement, declared: VirtualNetworkInputs): { ranges: TemplateVector[]; ids: number[] } {
+/**
+ * The address ranges OpenNebula holds, each reduced to the attributes the matching declared range
+ * sets (or, read as an import, to those a user gives).
+ */
+function actualRanges(xml: XmlElement, declared: VirtualNetworkInputs | undefined): { ranges: TemplateVector[]; ids: number[] } {
     const pool = child(xml, "AR_POOL");
     const stored = pool ? children(pool, "AR") : [];
     const ranges = stored.map((ar, i) => {
-        const keys = Object.keys(declared.addressRanges[i] ?? {});
-        return Object.fromEntries(ar.children.filter((c) => keys.includes(c.name)).map((c) => [c.name, c.text]));
+        const keep = declared
+            ? (name: string) => Object.keys(declared.addressRanges[i] ?? {}).includes(name)
+            : (name: string) => !COMPUTED_RANGE_ATTRIBUTES.includes(name) && !name.startsWith("IP6_");
+        return Object.fromEntries(ar.children.filter((c) => keep(c.name)).map((c) => [c.name, c.text]));
     });
     return { ranges, ids: stored.map((ar) => childInt(ar, "AR_ID") ?? -1) };
 }
 
-function networkOutputs(xml: XmlElement, declared: VirtualNetworkInputs): VirtualNetworkOutputs {
+/** The template a user would declare for a network read as an import: without OpenNebula's own attributes. */
+function importedTemplate(xml: XmlElement): Template {
+    const template = templateOf(xml);
+    const automatic = { ...AUTOMATIC_ATTRIBUTES };
+    if (/^onebr\.?\d+$/.test(String(template.BRIDGE ?? ""))) automatic.BRIDGE = null;
+    if (childText(xml, "VLAN_ID_AUTOMATIC") === "1") automatic.VLAN_ID = null;
+    return declaredAttributes(template, automatic);
+}
+
+/** The outputs as OpenNebula holds the network; `declared` undefined reads it as an import would. */
+function networkOutputs(xml: XmlElement, declared: VirtualNetworkInputs | undefined): VirtualNetworkOutputs {
     const { ranges, ids } = actualRanges(xml, declared);
     return {
-        ...declared,
+        readyTimeoutSeconds: declared?.readyTimeoutSeconds ?? 300,
+        connection: declared?.connection,
         name: childText(xml, "NAME") ?? "",
         vnMad: childText(xml, "VN_MAD") ?? "",
-        template: pickAttributes(templateOf(xml), Object.keys(declared.template)),
+        template: declared ? pickAttributes(templateOf(xml), Object.keys(declared.template)) : importedTemplate(xml),
         addressRanges: ranges,
         clusterIds: idList(xml, "CLUSTERS"),
         oneId: Number(childText(xml, "ID")),
+        creationToken: creationTokenOf(xml) ?? "",
         addressRangeIds: ids,
         vlanId: childText(xml, "VLAN_ID") ?? "",
         bridge: childText(xml, "BRIDGE") ?? "",
@@ -116,23 +136,24 @@ function waitUntilReady(client: OneClient, id: number, timeoutSeconds: number): 
         async () => {
             const xml = await requireObject(client, "vnet", id);
             const state = childInt(xml, "STATE");
-            if (state === STATE_ERROR) {
+            if (state === VnetState.ERROR) {
                 const reason = templateOf(xml).ERROR;
                 throw new Error(`it went to ERROR${typeof reason === "string" ? `: ${reason}` : ""}`);
             }
-            return state === STATE_READY ? xml : undefined;
+            return state === VnetState.READY ? xml : undefined;
         },
         { timeoutMs: timeoutSeconds * 1000, intervalMs: 100 },
         () => new Error(`it was still not READY after ${timeoutSeconds} s`),
     );
 }
 
-async function createVirtualNetwork(client: OneClient, inputs: VirtualNetworkInputs): Promise<VirtualNetworkOutputs> {
+async function createVirtualNetwork(client: OneClient, inputs: VirtualNetworkInputs, token: string): Promise<VirtualNetworkOutputs> {
+    await requireDriversOnFrontEnd(client, [[VN_MAD_TABLE, "vnMad", inputs.vnMad]]);
     const [firstCluster, ...otherClusters] = inputs.clusterIds;
-    const template = { ...inputs.template, NAME: inputs.name, VN_MAD: inputs.vnMad, AR: inputs.addressRanges };
-    const id = await allocateNamed(client, "vnet", inputs.name, [renderTemplateXml(template), firstCluster]);
+    const template = { ...inputs.template, NAME: inputs.name, VN_MAD: inputs.vnMad, AR: inputs.addressRanges, [CREATION_TOKEN]: token };
+    const id = await allocateOwn(client, "vnet", inputs.name, [renderTemplateXml(template), firstCluster], token);
     return completeOrRollBack(
-        "virtual network", id,
+        { id, subject: `virtual network ${id}` },
         async () => {
             const ready = await waitUntilReady(client, id, inputs.readyTimeoutSeconds);
             if (otherClusters.length === 0) return networkOutputs(ready, inputs);
@@ -140,6 +161,7 @@ async function createVirtualNetwork(client: OneClient, inputs: VirtualNetworkInp
             return networkOutputs(await requireObject(client, "vnet", id), inputs);
         },
         () => deleteNetwork(client, id, inputs.readyTimeoutSeconds),
+        () => ({ ...inputs, oneId: id, creationToken: token, clusterIds: [firstCluster], addressRanges: [] }),
     );
 }
 
@@ -182,7 +204,7 @@ async function deleteNetwork(client: OneClient, id: number, timeoutSeconds: numb
     await waitFor(
         async () => {
             const xml = await readObject(client, "vnet", id);
-            return !xml || childInt(xml, "STATE") !== STATE_LOCK_CREATE ? true : undefined;
+            return !xml || childInt(xml, "STATE") !== VnetState.LOCK_CREATE ? true : undefined;
         },
         { timeoutMs: timeoutSeconds * 1000, intervalMs: 100 },
         () => new Error(`virtual network ${id} stayed in LOCK_CREATE for ${timeoutSeconds} s and could not be deleted`),
@@ -191,58 +213,26 @@ async function deleteNetwork(client: OneClient, id: number, timeoutSeconds: numb
     await waitUntilGone(client, "vnet", id, timeoutSeconds * 1000);
 }
 
+const virtualNetwork = defineResource<VirtualNetworkArgs, VirtualNetworkInputs, VirtualNetworkOutputs>({
+    type: "VirtualNetwork",
+    inputs: ["name", "vnMad", "template", "addressRanges", "clusterIds", "readyTimeoutSeconds", "connection"],
+    defaults: { name: (resourceName: string) => resourceName, template: {}, addressRanges: [] },
+    replaceOn: ["vnMad"],
+    outputs: ["oneId", "creationToken", "addressRangeIds", "vlanId", "bridge"],
+    check: checkVirtualNetwork,
+    create: createVirtualNetwork,
+    read: readFromObject("vnet", networkOutputs),
+    update: (client, id, olds, news) => updateVirtualNetwork(client, Number(id), olds, news),
+    delete: (client, id, olds) => deleteNetwork(client, Number(id), olds.readyTimeoutSeconds ?? 300),
+});
+
 /** The dynamic provider behind {@link VirtualNetwork}. */
-export const virtualNetworkProvider: pulumi.dynamic.ResourceProvider = {
-    async check(_olds, news) {
-        return checkVirtualNetwork(news);
-    },
-    async diff(_id, olds, news) {
-        return diffProperties(olds, news, {
-            replaceOn: ["vnMad"],
-            updateOn: ["name", "template", "addressRanges", "clusterIds", "readyTimeoutSeconds"],
-        });
-    },
-    async create(inputs: VirtualNetworkInputs) {
-        const outs = await withClient(inputs.connection, (client) => createVirtualNetwork(client, inputs));
-        return { id: String(outs.oneId), outs };
-    },
-    async read(id, props: VirtualNetworkOutputs) {
-        const xml = await withClient(props.connection, (client) => readObject(client, "vnet", Number(id)));
-        return xml ? { id, props: networkOutputs(xml, props) } : { id: "", props: {} };
-    },
-    async update(id, olds: VirtualNetworkOutputs, news: VirtualNetworkInputs) {
-        return { outs: await withClient(news.connection, (client) => updateVirtualNetwork(client, Number(id), olds, news)) };
-    },
-    async delete(id, props: VirtualNetworkOutputs) {
-        await withClient(props.connection, (client) => deleteNetwork(client, Number(id), props.readyTimeoutSeconds ?? 300));
-    },
-};
+export const virtualNetworkProvider = virtualNetwork.provider;
 
 /**
  * An OpenNebula virtual network (`one.vn.*`) with its address ranges. Creation waits until the network
  * leaves LOCK_CREATE (a network that ends in ERROR is deleted again and the error says why); deletion
  * waits until OpenNebula's asynchronous delete is done. Only a change of driver replaces the network.
  */
-export class VirtualNetwork extends pulumi.dynamic.Resource {
-    /** The network's OpenNebula ID. */
-    declare readonly oneId: pulumi.Output<number>;
-    declare readonly name: pulumi.Output<string>;
-    declare readonly template: pulumi.Output<Template>;
-    declare readonly addressRanges: pulumi.Output<TemplateVector[]>;
-    /** OpenNebula's AR_ID of each address range. */
-    declare readonly addressRangeIds: pulumi.Output<number[]>;
-    declare readonly clusterIds: pulumi.Output<number[]>;
-    /** The VLAN / VXLAN id in use. */
-    declare readonly vlanId: pulumi.Output<string>;
-    /** The Linux bridge used on the hosts. */
-    declare readonly bridge: pulumi.Output<string>;
-
-    constructor(name: string, args: VirtualNetworkArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            name: args.name ?? name, vnMad: args.vnMad, template: args.template ?? {}, addressRanges: args.addressRanges ?? [],
-            clusterIds: args.clusterIds, readyTimeoutSeconds: args.readyTimeoutSeconds, connection: args.connection,
-            oneId: undefined, addressRangeIds: undefined, vlanId: undefined, bridge: undefined,
-        };
-        super(virtualNetworkProvider, name, props, keepConnectionSecret(opts), RESOURCE_MODULE, "VirtualNetwork");
-    }
-}
+export const VirtualNetwork = virtualNetwork.Resource;
+export type VirtualNetwork = InstanceType<typeof VirtualNetwork>;

@@ -1,15 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
-import { allocateNamed, deleteObject, readObject, renameObject, requireObject, templateOf } from "../objects";
+import { CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, readObject, renameObject, requireObject, templateOf } from "../objects";
 import { Template, TemplateVector, renderTemplateXml } from "../template";
+import { VmNicOutput, terminateVm, vectorsOf, vmInterfaces, vmStateName, waitUntilRunning } from "../vm-lifecycle";
 import { XmlElement, childText, idList } from "../xml";
-import {
-    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, diffProperties, isUnknown, nameProblem, withClient,
-} from "./provider-kit";
-import { RESOURCE_MODULE, TemplateArgs, keepConnectionSecret } from "./resource-options";
-import {
-    NicInput, VirtualMachineNicArgs, VmNicOutput, checkNics, nicVector, terminateVm, vmInterfaces, vmStateName, waitUntilRunning,
-} from "./virtual-machine";
+import { defineResource } from "./define";
+import { CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, isUnknown } from "./provider-kit";
+import { TemplateArgs } from "./resource-options";
+import { NicInput, VirtualMachineNicArgs, checkNics, nicVector } from "./nics";
 
 /** A NIC of a {@link VirtualRouter}: every VM of the router gets it. */
 export interface VirtualRouterNicArgs extends VirtualMachineNicArgs {
@@ -114,8 +112,7 @@ function checkContext(failures: Failures, value: unknown): Record<string, string
     return (normalized ?? {}) as TemplateVector;
 }
 
-function checkVirtualRouter(news: Record<string, unknown>): pulumi.dynamic.CheckResult<VirtualRouterInputs> {
-    const failures = new Failures();
+function checkVirtualRouter(news: Record<string, unknown>, failures: Failures): VirtualRouterInputs {
     const inputs: VirtualRouterInputs = {
         name: news.name as string,
         nics: checkRouterNics(failures, news.nics),
@@ -133,17 +130,11 @@ function checkVirtualRouter(news: Record<string, unknown>): pulumi.dynamic.Check
     if (!isUnknown(inputs.vmCount) && !(Number.isInteger(inputs.vmCount) && inputs.vmCount >= 1 && inputs.vmCount <= MAX_VMS)) {
         failures.add("vmCount", `vmCount must be an integer from 1 to ${MAX_VMS} (got ${JSON.stringify(inputs.vmCount)})`);
     }
-    if (inputs.vmName !== "" && !isUnknown(inputs.vmName)) {
-        const problem = nameProblem(inputs.vmName);
-        if (problem) failures.add("vmName", problem.replace(/^name/, "vmName"));
-    }
+    if (inputs.vmName !== "") failures.name("vmName", inputs.vmName);
     rejectAttributes(failures, "vmTemplate", inputs.vmTemplate, { CONTEXT: "context", NIC: "nics", NAME: "vmName" });
     rejectAttributes(failures, "template", inputs.template, { NIC: "nics", NAME: "name", TEMPLATE_ID: "templateId" });
-    if (!isUnknown(inputs.runningTimeoutSeconds) && !(inputs.runningTimeoutSeconds > 0)) {
-        failures.add("runningTimeoutSeconds", `runningTimeoutSeconds must be a number > 0 (got ${JSON.stringify(inputs.runningTimeoutSeconds)})`);
-    }
-    failures.connection(news.connection);
-    return { inputs, failures: failures.list };
+    failures.seconds("runningTimeoutSeconds", inputs.runningTimeoutSeconds);
+    return inputs;
 }
 
 function rejectAttributes(failures: Failures, property: string, template: Template, owners: Record<string, string>): void {
@@ -195,19 +186,42 @@ async function runningVms(client: OneClient, id: number, timeoutSeconds: number)
     return { router, vms };
 }
 
-function routerOutputs(router: XmlElement, vms: XmlElement[], declared: VirtualRouterInputs): VirtualRouterOutputs {
+/** The outputs as OpenNebula holds the router and its VMs; `declared` undefined reads them as an import would. */
+function routerOutputs(router: XmlElement, vms: XmlElement[], declared: VirtualRouterInputs | undefined): VirtualRouterOutputs {
     const vmOutputs = vms.map((vm) => ({
         vmId: Number(childText(vm, "ID")), name: childText(vm, "NAME") ?? "", state: vmStateName(vm), interfaces: vmInterfaces(vm),
     }));
-    const storedNics = templateOf(router).NIC;
-    const nics = storedNics === undefined ? [] : (Array.isArray(storedNics) ? storedNics : [storedNics]) as TemplateVector[];
+    const nics = vectorsOf(templateOf(router).NIC);
     return {
-        ...declared,
+        ...(declared ?? importedInputs(router, vms.length)),
         name: childText(router, "NAME") ?? "",
         oneId: Number(childText(router, "ID")),
+        creationToken: creationTokenOf(router) ?? "",
         vms: vmOutputs,
         ips: vmOutputs[0]?.interfaces.map((nic) => nic.ip) ?? [],
         floatingIps: nics.map((nic) => nic.VROUTER_IP ?? ""),
+    };
+}
+
+/**
+ * The inputs a program would declare for a router read with only its ID (an import): its VM template,
+ * NICs (without addresses OpenNebula chose) and number of VMs; context and templates as not declared.
+ */
+function importedInputs(router: XmlElement, vmCount: number): VirtualRouterInputs {
+    const yes = (value: string | undefined) => (value ?? "").toUpperCase() === "YES";
+    return {
+        name: childText(router, "NAME") ?? "",
+        nics: vectorsOf(templateOf(router).NIC).map((nic) => ({
+            networkId: Number(nic.NETWORK_ID), attributes: {},
+            floatingIp: yes(nic.FLOATING_IP), floatingOnly: yes(nic.FLOATING_ONLY), management: yes(nic.VROUTER_MANAGEMENT),
+        })),
+        templateId: Number(templateOf(router).TEMPLATE_ID ?? -1),
+        vmCount: Math.max(vmCount, 1),
+        vmName: "",
+        context: {},
+        vmTemplate: {},
+        template: {},
+        runningTimeoutSeconds: 600,
     };
 }
 
@@ -219,17 +233,19 @@ async function readRouter(client: OneClient, id: number): Promise<{ router: XmlE
     return { router, vms: vms.filter((vm): vm is XmlElement => !!vm && vmStateName(vm) !== "DONE") };
 }
 
-async function createVirtualRouter(client: OneClient, inputs: VirtualRouterInputs): Promise<VirtualRouterOutputs> {
-    const template = renderTemplateXml({ ...inputs.template, NAME: inputs.name, NIC: inputs.nics.map(routerNicVector) });
-    const id = await allocateNamed(client, "vrouter", inputs.name, [template]);
+async function createVirtualRouter(client: OneClient, inputs: VirtualRouterInputs, token: string): Promise<VirtualRouterOutputs> {
+    const template = renderTemplateXml({ ...inputs.template, NAME: inputs.name, NIC: inputs.nics.map(routerNicVector), [CREATION_TOKEN]: token });
+    // Router names are not unique: after an answer that was lost, only a router carrying this creation's token is ours.
+    const id = await allocateOwn(client, "vrouter", inputs.name, [template], token);
     return completeOrRollBack(
-        "virtual router", id,
+        { id, subject: `virtual router ${id}`, undone: "deleted again with its VMs" },
         async () => {
             await instantiate(client, id, inputs, inputs.vmCount, []);
             const { router, vms } = await runningVms(client, id, inputs.runningTimeoutSeconds);
             return routerOutputs(router, vms, inputs);
         },
         () => deleteRouter(client, id, inputs.runningTimeoutSeconds),
+        () => ({ ...inputs, oneId: id, creationToken: token, vms: [], ips: [], floatingIps: [] }),
     );
 }
 
@@ -261,38 +277,30 @@ async function deleteRouter(client: OneClient, id: number, timeoutSeconds: numbe
  * the name and the number of VMs change in place, and so does a VM that disappeared (it is started
  * again). The old router goes first: its fixed addresses would clash with the new one's.
  */
-function diffVirtualRouter(olds: VirtualRouterOutputs, news: VirtualRouterInputs): pulumi.dynamic.DiffResult {
-    const diff = diffProperties(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, {
-        replaceOn: ["nics", "templateId", "vmName", "context", "vmTemplate", "template"],
-        updateOn: ["name", "vmCount", "runningTimeoutSeconds"],
-    });
+function diffVirtualRouter(olds: VirtualRouterOutputs, _news: VirtualRouterInputs, diff: pulumi.dynamic.DiffResult): pulumi.dynamic.DiffResult {
     const vmsMissing = Array.isArray(olds.vms) && olds.vms.length !== olds.vmCount;
     return { ...diff, changes: diff.changes || vmsMissing, deleteBeforeReplace: (diff.replaces ?? []).length > 0 };
 }
 
+const virtualRouter = defineResource<VirtualRouterArgs, VirtualRouterInputs, VirtualRouterOutputs>({
+    type: "VirtualRouter",
+    inputs: ["name", "nics", "templateId", "vmCount", "vmName", "context", "vmTemplate", "template", "runningTimeoutSeconds", "connection"],
+    defaults: { name: (resourceName: string) => resourceName, context: {}, vmTemplate: {}, template: {} },
+    replaceOn: ["nics", "templateId", "vmName", "context", "vmTemplate", "template"],
+    outputs: ["oneId", "creationToken", "vms", "ips", "floatingIps"],
+    check: checkVirtualRouter,
+    create: createVirtualRouter,
+    read: async (client, id, olds) => {
+        const current = await readRouter(client, Number(id));
+        return current && routerOutputs(current.router, current.vms, olds);
+    },
+    update: (client, id, _olds, news) => updateVirtualRouter(client, Number(id), news),
+    delete: (client, id, olds) => deleteRouter(client, Number(id), olds.runningTimeoutSeconds ?? 600),
+    diff: diffVirtualRouter,
+});
+
 /** The dynamic provider behind {@link VirtualRouter}. */
-export const virtualRouterProvider: pulumi.dynamic.ResourceProvider = {
-    async check(_olds, news) {
-        return checkVirtualRouter(news);
-    },
-    async diff(_id, olds: VirtualRouterOutputs, news: VirtualRouterInputs) {
-        return diffVirtualRouter(olds, news);
-    },
-    async create(inputs: VirtualRouterInputs) {
-        const outs = await withClient(inputs.connection, (client) => createVirtualRouter(client, inputs));
-        return { id: String(outs.oneId), outs };
-    },
-    async read(id, props: VirtualRouterOutputs) {
-        const current = await withClient(props.connection, (client) => readRouter(client, Number(id)));
-        return current ? { id, props: routerOutputs(current.router, current.vms, props) } : { id: "", props: {} };
-    },
-    async update(id, _olds: VirtualRouterOutputs, news: VirtualRouterInputs) {
-        return { outs: await withClient(news.connection, (client) => updateVirtualRouter(client, Number(id), news)) };
-    },
-    async delete(id, props: VirtualRouterOutputs) {
-        await withClient(props.connection, (client) => deleteRouter(client, Number(id), props.runningTimeoutSeconds ?? 600));
-    },
-};
+export const virtualRouterProvider = virtualRouter.provider;
 
 /**
  * An OpenNebula virtual router (`one.vrouter.*`): the router object with its NICs, and `vmCount` VMs
@@ -302,24 +310,5 @@ export const virtualRouterProvider: pulumi.dynamic.ResourceProvider = {
  *
  * @example new VirtualRouter("vr", { templateId, nics: [{ networkId: publicId }, { networkId: privateId, ip: "172.17.2.1" }] })
  */
-export class VirtualRouter extends pulumi.dynamic.Resource {
-    /** The router's OpenNebula ID. */
-    declare readonly oneId: pulumi.Output<number>;
-    declare readonly name: pulumi.Output<string>;
-    /** The router's VMs: ID, name, state and NICs. */
-    declare readonly vms: pulumi.Output<RouterVmOutput[]>;
-    /** The first VM's addresses, in NIC order (NIC 0 → `eth0` …). */
-    declare readonly ips: pulumi.Output<string[]>;
-    /** The router's floating addresses by NIC index ("" where none). */
-    declare readonly floatingIps: pulumi.Output<string[]>;
-
-    constructor(name: string, args: VirtualRouterArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            name: args.name ?? name, nics: args.nics, templateId: args.templateId, vmCount: args.vmCount, vmName: args.vmName,
-            context: args.context ?? {}, vmTemplate: args.vmTemplate ?? {}, template: args.template ?? {},
-            runningTimeoutSeconds: args.runningTimeoutSeconds, connection: args.connection,
-            oneId: undefined, vms: undefined, ips: undefined, floatingIps: undefined,
-        };
-        super(virtualRouterProvider, name, props, keepConnectionSecret(opts), RESOURCE_MODULE, "VirtualRouter");
-    }
-}
+export const VirtualRouter = virtualRouter.Resource;
+export type VirtualRouter = InstanceType<typeof VirtualRouter>;

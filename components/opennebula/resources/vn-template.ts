@@ -1,14 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
-import { allocateNamed, deleteObject, readObject, renameObject, requireObject, templateOf, updateTemplate } from "../objects";
+import { VN_MAD_TABLE, requireDriversOnFrontEnd } from "../drivers";
+import {
+    CREATION_TOKEN, allocateOwn, creationTokenOf, renameObject, requireObject, templateOf, updateTemplate,
+} from "../objects";
 import { Template, pickAttributes, renderTemplateXml } from "../template";
 import { XmlElement, childText } from "../xml";
 import { checkNetworkTemplate } from "./address-ranges";
+import { defineResource, deleteByKind, readFromObject } from "./define";
 import {
-    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, diffProperties, isUnknown, replaceDeclaredAttributes,
-    withClient,
+    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, declaredAttributes, isUnknown, replaceDeclaredAttributes,
 } from "./provider-kit";
-import { RESOURCE_MODULE, TemplateArgs, keepConnectionSecret } from "./resource-options";
+import { TemplateArgs } from "./resource-options";
 
 /** Arguments of {@link VirtualNetworkTemplate}. */
 export interface VirtualNetworkTemplateArgs {
@@ -31,8 +34,7 @@ interface VnTemplateInputs {
 
 type VnTemplateOutputs = VnTemplateInputs & CommonOutputs;
 
-function checkVnTemplate(news: Record<string, unknown>): pulumi.dynamic.CheckResult<VnTemplateInputs> {
-    const failures = new Failures();
+function checkVnTemplate(news: Record<string, unknown>, failures: Failures): VnTemplateInputs {
     const inputs: VnTemplateInputs = {
         name: news.name as string,
         vnMad: news.vnMad as string,
@@ -44,25 +46,27 @@ function checkVnTemplate(news: Record<string, unknown>): pulumi.dynamic.CheckRes
     if (!isUnknown(inputs.template) && ("VN_MAD" in inputs.template || "NAME" in inputs.template)) {
         failures.add("template", "template must not set VN_MAD or NAME; use the vnMad and name arguments");
     }
-    failures.connection(news.connection);
-    return { inputs, failures: failures.list };
+    return inputs;
 }
 
-function vnTemplateOutputs(xml: XmlElement, declared: VnTemplateInputs): VnTemplateOutputs {
+/** The outputs as OpenNebula holds the template; `declared` undefined reads it as an import would. */
+function vnTemplateOutputs(xml: XmlElement, declared: VnTemplateInputs | undefined): VnTemplateOutputs {
     const template = templateOf(xml);
     return {
-        ...declared,
+        connection: declared?.connection,
         name: childText(xml, "NAME") ?? "",
         vnMad: String(template.VN_MAD ?? ""),
-        template: pickAttributes(template, Object.keys(declared.template)),
+        template: declared ? pickAttributes(template, Object.keys(declared.template)) : declaredAttributes(template, { VN_MAD: null }),
         oneId: Number(childText(xml, "ID")),
+        creationToken: creationTokenOf(xml) ?? "",
     };
 }
 
-async function createVnTemplate(client: OneClient, inputs: VnTemplateInputs): Promise<VnTemplateOutputs> {
-    const template = renderTemplateXml({ ...inputs.template, NAME: inputs.name, VN_MAD: inputs.vnMad });
-    const id = await allocateNamed(client, "vntemplate", inputs.name, [template]);
-    return { ...inputs, oneId: id };
+async function createVnTemplate(client: OneClient, inputs: VnTemplateInputs, token: string): Promise<VnTemplateOutputs> {
+    await requireDriversOnFrontEnd(client, [[VN_MAD_TABLE, "vnMad", inputs.vnMad]]);
+    const template = renderTemplateXml({ ...inputs.template, NAME: inputs.name, VN_MAD: inputs.vnMad, [CREATION_TOKEN]: token });
+    const id = await allocateOwn(client, "vntemplate", inputs.name, [template], token);
+    return { ...inputs, oneId: id, creationToken: token };
 }
 
 async function updateVnTemplate(client: OneClient, id: number, olds: VnTemplateOutputs, news: VnTemplateInputs): Promise<VnTemplateOutputs> {
@@ -70,45 +74,25 @@ async function updateVnTemplate(client: OneClient, id: number, olds: VnTemplateO
     if (childText(current, "NAME") !== news.name) await renameObject(client, "vntemplate", id, news.name);
     const template = replaceDeclaredAttributes(templateOf(current), olds.template, news.template);
     if (template) await updateTemplate(client, "vntemplate", id, template, "replace");
-    return { ...news, oneId: id };
+    return { ...news, oneId: id, creationToken: olds.creationToken ?? "" };
 }
+
+const vnTemplate = defineResource<VirtualNetworkTemplateArgs, VnTemplateInputs, VnTemplateOutputs>({
+    type: "VirtualNetworkTemplate",
+    inputs: ["name", "vnMad", "template", "connection"],
+    defaults: { name: (resourceName: string) => resourceName, template: {} },
+    replaceOn: ["vnMad"],
+    outputs: ["oneId", "creationToken"],
+    check: checkVnTemplate,
+    create: createVnTemplate,
+    read: readFromObject("vntemplate", vnTemplateOutputs),
+    update: (client, id, olds, news) => updateVnTemplate(client, Number(id), olds, news),
+    delete: deleteByKind("vntemplate"),
+});
 
 /** The dynamic provider behind {@link VirtualNetworkTemplate}. */
-export const vnTemplateProvider: pulumi.dynamic.ResourceProvider = {
-    async check(_olds, news) {
-        return checkVnTemplate(news);
-    },
-    async diff(_id, olds, news) {
-        return diffProperties(olds, news, { replaceOn: ["vnMad"], updateOn: ["name", "template"] });
-    },
-    async create(inputs: VnTemplateInputs) {
-        const outs = await withClient(inputs.connection, (client) => createVnTemplate(client, inputs));
-        return { id: String(outs.oneId), outs };
-    },
-    async read(id, props: VnTemplateOutputs) {
-        const xml = await withClient(props.connection, (client) => readObject(client, "vntemplate", Number(id)));
-        return xml ? { id, props: vnTemplateOutputs(xml, props) } : { id: "", props: {} };
-    },
-    async update(id, olds: VnTemplateOutputs, news: VnTemplateInputs) {
-        return { outs: await withClient(news.connection, (client) => updateVnTemplate(client, Number(id), olds, news)) };
-    },
-    async delete(id, props: VnTemplateOutputs) {
-        await withClient(props.connection, (client) => deleteObject(client, "vntemplate", Number(id)));
-    },
-};
+export const vnTemplateProvider = vnTemplate.provider;
 
 /** An OpenNebula virtual network template (`one.vntemplate.*`), from which networks are instantiated. */
-export class VirtualNetworkTemplate extends pulumi.dynamic.Resource {
-    /** The template's OpenNebula ID. */
-    declare readonly oneId: pulumi.Output<number>;
-    declare readonly name: pulumi.Output<string>;
-    declare readonly template: pulumi.Output<Template>;
-
-    constructor(name: string, args: VirtualNetworkTemplateArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            name: args.name ?? name, vnMad: args.vnMad, template: args.template ?? {}, connection: args.connection,
-            oneId: undefined,
-        };
-        super(vnTemplateProvider, name, props, keepConnectionSecret(opts), RESOURCE_MODULE, "VirtualNetworkTemplate");
-    }
-}
+export const VirtualNetworkTemplate = vnTemplate.Resource;
+export type VirtualNetworkTemplate = InstanceType<typeof VirtualNetworkTemplate>;

@@ -23,7 +23,7 @@ export function registerClusterMethods(world: World, methods: MethodTable): void
     methods.define("one.cluster.allocate", (params) => allocate(world, params.string(1)));
     methods.define("one.cluster.delete", (params) => remove(world, params.int(1)));
     methods.define("one.cluster.info", infoMethod(pool, render));
-    methods.define("one.cluster.update", updateMethod(pool));
+    methods.define("one.cluster.update", updateMethod(pool, undefined, undefined, { dropsCdataEnd: true }));
     methods.define("one.cluster.rename", renameMethod(pool));
     methods.define("one.cluster.addhost", (params) => moveHost(world, params.int(1), params.int(2)));
     // The cluster argument is ignored: a host is always in exactly one cluster.

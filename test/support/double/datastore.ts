@@ -154,7 +154,7 @@ export function datastoreXml(world: World, d: DatastoreObject): string {
 
 /** `one.datastore.allocate(template, cluster)`: parse, cluster, name, uniqueness, then `Datastore::insert`. */
 function allocate(world: World, params: Params): number {
-    const template = parseAllocateTemplate(params.string(1));
+    const template = parseAllocateTemplate(params.string(1), "Datastore");
     const clusterId = clusterArgument(world, params, 2);
     const name = template.getOrEmpty("NAME");
     const invalid = nameError(name);
@@ -191,7 +191,7 @@ function newDatastore(world: World, id: number, name: string, template: OneTempl
     } else if (dsMad === "") {
         throw new Invalid("No DS_MAD in template.");
     }
-    checkDsMad(type, dsMad, template);
+    checkDsMad(world, type, dsMad, template);
     let tmMad = template.getOrEmpty("TM_MAD");
     if (type === DatastoreType.BACKUP_DS) tmMad = "-";
     else applyTmMad(world, type, tmMad, template);
@@ -211,9 +211,9 @@ function typeFromString(text: string): number {
 }
 
 /** `Datastore::set_ds_mad`: the driver must be configured and its REQUIRED_ATTRS present (not for SYSTEM_DS). */
-function checkDsMad(type: number, dsMad: string, template: OneTemplate): void {
+function checkDsMad(world: World, type: number, dsMad: string, template: OneTemplate): void {
     if (type === DatastoreType.SYSTEM_DS) return;
-    const required = DS_MADS[dsMad];
+    const required = dsMadsOf(world)[dsMad];
     if (!required) throw new Invalid(`DS_MAD named "${dsMad}" is not defined in oned.conf`);
     for (const attribute of required) {
         if (template.getOrEmpty(attribute) === "") {
@@ -249,8 +249,18 @@ function applyTmMad(world: World, type: number, tmMad: string, template: OneTemp
     template.replace("ALLOW_ORPHANS", conf.ALLOW_ORPHANS ?? "NO");
 }
 
+/** TM_MAD_CONF of the double's version: 7.0 adds `local` and `netapp` and drops `vcenter` (measured on 7.0.2). */
 function tmConfs(world: World): Record<string, TmConf> {
-    return versionAtLeast(world.options.version, 7, 0, 0) ? { ...TM_MADS_6, ...TM_MADS_7 } : TM_MADS_6;
+    if (!versionAtLeast(world.options.version, 7, 0, 0)) return TM_MADS_6;
+    const { vcenter: _vcenter, ...kept } = TM_MADS_6;
+    return { ...kept, ...TM_MADS_7 };
+}
+
+/** DS_MAD_CONF of the double's version: 7.0 drops `vcenter`. */
+function dsMadsOf(world: World): Record<string, string[]> {
+    if (!versionAtLeast(world.options.version, 7, 0, 0)) return DS_MADS;
+    const { vcenter: _vcenter, ...kept } = DS_MADS;
+    return kept;
 }
 
 /** `Datastore::set_ds_disk_type`: FILE by default; checked per datastore type; written back for IMAGE/SYSTEM. */
@@ -297,6 +307,6 @@ function applyTemplate(world: World, ds: DatastoreObject, candidate: OneTemplate
     } else {
         dsMad = newDs;
     }
-    checkDsMad(type, dsMad, candidate);
+    checkDsMad(world, type, dsMad, candidate);
     Object.assign(ds, { type, diskType, tmMad, dsMad, template: candidate });
 }

@@ -26,7 +26,7 @@ export function registerHostMethods(world: World, methods: MethodTable): void {
     methods.define("one.host.delete", (params) => remove(world, params.int(1)));
     methods.define("one.host.status", (params) => setStatus(world, params.int(1), params.int(2)));
     methods.define("one.host.info", infoMethod(pool, render));
-    methods.define("one.host.update", updateMethod(pool, applyTemplate));
+    methods.define("one.host.update", updateMethod(pool, applyTemplate, undefined, { dropsCdataEnd: true }));
     methods.define("one.host.rename", renameMethod(pool));
     methods.define("one.hostpool.info", unfilteredPoolInfo("HOST_POOL", pool, render));
 }
@@ -148,12 +148,19 @@ function applyTemplate(host: HostObject, candidate: OneTemplate): void {
     host.template = candidate;
 }
 
-/** After `hostMonitorMs`, a host still in INIT becomes MONITORED, or ERROR if it is "unreachable". */
+/**
+ * After `hostMonitorMs`, a host still in INIT becomes MONITORED, or ERROR if it is "unreachable" or
+ * a monitoring failure was injected (that ERROR has oned's empty reason and lasts until the next enable).
+ */
 function scheduleMonitoring(world: World, id: number): void {
     world.later(world.options.hostMonitorMs, () => {
         const host = world.hosts.find(id);
         if (!host || host.state !== HostState.INIT) return;
-        if (host.name.startsWith(UNREACHABLE_PREFIX)) {
+        if (world.hostMonitorFailures > 0) {
+            world.hostMonitorFailures--;
+            host.state = HostState.ERROR;
+            host.template.replace("ERROR", `${logTime()} : Error monitoring Host ${host.name} (${host.id}): `);
+        } else if (host.name.startsWith(UNREACHABLE_PREFIX)) {
             host.state = HostState.ERROR;
             const reason = `Error monitoring Host ${host.name} (${host.id}): ssh: connect to host ${host.name} port 22: No route to host`;
             host.template.replace("ERROR", `${logTime()} : ${reason}`);

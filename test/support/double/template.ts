@@ -112,6 +112,11 @@ export class OneTemplate {
         return taken;
     }
 
+    /** Whether any value holds `]]>`, which oned cannot write inside the CDATA of its XML. */
+    get holdsCdataEnd(): boolean {
+        return this.attributes.some((a) => (typeof a.value === "string" ? [a.value] : Object.values(a.value)).some((v) => v.includes("]]>")));
+    }
+
     /** Whether any attribute (single or vector) is called `name`. */
     has(name: string): boolean {
         return this.attributes.some((a) => a.name === name);

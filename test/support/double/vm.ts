@@ -57,7 +57,10 @@ export function registerVmMethods(world: World, methods: MethodTable): void {
     methods.define("one.vm.info", (params) => {
         const id = params.int(1);
         params.optionalBoolean(2, false);
-        return vmXml(world.vms.get(id), false);
+        const vm = world.vms.get(id);
+        const answer = vmXml(vm, false);
+        advanceBoot(world, vm);
+        return answer;
     });
     methods.define("one.vmpool.info", vmPoolInfo(world, true));
     methods.define("one.vmpool.infoextended", vmPoolInfo(world, false));
@@ -381,13 +384,38 @@ function schedule(world: World, vm: VmObject, ms: number, change: () => void): v
     );
 }
 
-/** PENDING → ACTIVE/RUNNING after `vmDeployMs`. */
+/** Reads of `one.vm.info` a booting VM still has to be seen in its current LCM state (PROLOG or BOOT). */
+const bootReadsLeft = new WeakMap<VmObject, number>();
+
+/**
+ * PENDING → ACTIVE after `vmDeployMs` (the scheduler's delay), then PROLOG for `vmPrologReads` reads
+ * of `one.vm.info` and BOOT for `vmBootReads` more before RUNNING: a create needs as many polls as
+ * on real oned (9 calls for a VM, 12 for a virtual router), however fast the test machine is.
+ */
 function scheduleDeploy(world: World, vm: VmObject): void {
     schedule(world, vm, world.options.vmDeployMs, () => {
         if (vm.state !== VmState.PENDING) return;
-        setState(vm, VmState.ACTIVE, LcmState.RUNNING);
         vm.deployId = `one-${vm.id}`;
+        enterBootStep(world, vm, LcmState.PROLOG);
     });
+}
+
+/** Enters PROLOG or BOOT for its number of reads, or the next step when that number is 0. */
+function enterBootStep(world: World, vm: VmObject, step: number): void {
+    const reads = step === LcmState.PROLOG ? world.options.vmPrologReads : step === LcmState.BOOT ? world.options.vmBootReads : 0;
+    if (step === LcmState.PROLOG && reads === 0) return enterBootStep(world, vm, LcmState.BOOT);
+    if (step === LcmState.BOOT && reads === 0) return enterBootStep(world, vm, LcmState.RUNNING);
+    setState(vm, VmState.ACTIVE, step);
+    bootReadsLeft.set(vm, reads);
+}
+
+/** After a read of a VM in PROLOG or BOOT: one read fewer to go; the last one moves it on. */
+function advanceBoot(world: World, vm: VmObject): void {
+    const booting = vm.state === VmState.ACTIVE && (vm.lcmState === LcmState.PROLOG || vm.lcmState === LcmState.BOOT);
+    if (!booting) return;
+    const left = (bootReadsLeft.get(vm) ?? 1) - 1;
+    bootReadsLeft.set(vm, left);
+    if (left <= 0) enterBootStep(world, vm, vm.lcmState === LcmState.PROLOG ? LcmState.BOOT : LcmState.RUNNING);
 }
 
 /** Enter `transitional` now; reach `final` after `vmActionMs` (a driver operation). */

@@ -18,13 +18,13 @@ import {
     renameMethod,
     updateMethod,
 } from "./methods";
-import { nameError } from "./names";
+import { nameError, versionAtLeast } from "./names";
 import { OneTemplate, TemplateParseError } from "./template";
 import { usedLeases } from "./leases";
 import { World, logTime } from "./world";
 import { OWNER_USE_MANAGE, element, idCollection, optionalTextElement, ownerXml, permissionsXml, textElement, wrapAll } from "./xml";
 
-/** VN_MAD_CONF of the stock oned.conf: driver → BRIDGE_TYPE. */
+/** VN_MAD_CONF of the stock oned.conf (6.10): driver → BRIDGE_TYPE. 7.0 ships neither `ebtables` nor `vcenter`. */
 export const VN_MADS: Record<string, string> = {
     dummy: "linux",
     "802.1Q": "linux",
@@ -49,13 +49,13 @@ const VLAN_RESERVED = new Set([0, 1, 4095]);
 export function registerVnetMethods(world: World, methods: MethodTable): void {
     const pool = world.vnets;
     methods.define("one.vn.allocate", (params) => {
-        const template = parseAllocateTemplate(params.string(1));
+        const template = parseAllocateTemplate(params.string(1), "Virtual Network");
         const clusterId = clusterArgument(world, params, 2);
         return asInternal(() => createVnet(world, template, [clusterId])).id;
     });
     methods.define("one.vn.delete", (params) => remove(world, params.int(1)));
     methods.define("one.vn.info", infoMethod(pool, (v) => vnetXml(v, true)));
-    methods.define("one.vn.update", updateMethod(pool, applyTemplate));
+    methods.define("one.vn.update", updateMethod(pool, (vnet, candidate) => applyTemplate(world, vnet, candidate)));
     methods.define("one.vn.rename", renameMethod(pool));
     methods.define("one.vn.add_ar", arMethod(world, "one.vn.add_ar", addAr));
     methods.define("one.vn.update_ar", arMethod(world, "one.vn.update_ar", updateAr));
@@ -78,7 +78,8 @@ export function vnetXml(v: VnetObject, extended: boolean): string {
             idCollection("CLUSTERS", v.clusters) +
             textElement("BRIDGE", v.bridge) +
             textElement("BRIDGE_TYPE", v.bridgeType) +
-            element("STATE", v.state) +
+            // Measured: a network's STATE can arrive wrapped in CDATA.
+            textElement("STATE", String(v.state)) +
             element("PREV_STATE", v.state) +
             "<PARENT_NETWORK_ID/>" +
             optionalTextElement("VN_MAD", v.vnMad) +
@@ -107,7 +108,7 @@ export function createVnet(world: World, template: OneTemplate, clusterIds: numb
     const requestedName = template.getOrEmpty("NAME");
     if (requestedName !== "") world.vnets.assertNameFree(requestedName);
     const id = world.vnets.peekNextId();
-    const vnet = insertVnet(id, template);
+    const vnet = insertVnet(id, template, world.options.version);
     assignAutomaticVlan(world, vnet);
     world.vnets.insert(vnet);
     for (const clusterId of clusterIds) world.join("vnet", id, clusterId);
@@ -116,7 +117,7 @@ export function createVnet(world: World, template: OneTemplate, clusterIds: numb
 }
 
 /** `VirtualNetwork::insert`: name, VN_MAD, PHYDEV, VLAN IDs, driver checks, BRIDGE_TYPE, BRIDGE, SECURITY_GROUPS. */
-function insertVnet(id: number, template: OneTemplate): VnetObject {
+function insertVnet(id: number, template: OneTemplate, version: string): VnetObject {
     const templateId = template.erase("TEMPLATE_ID");
     if (templateId !== "") template.add("TEMPLATE_ID", templateId);
     let name = template.erase("NAME");
@@ -135,7 +136,7 @@ function insertVnet(id: number, template: OneTemplate): VnetObject {
     const outer = readVlanId(template, "OUTER_VLAN_ID", "AUTOMATIC_OUTER_VLAN_ID");
     checkDriverAttributes(vnMad, phydev, bridge, vlan, outer);
     template.remove("BRIDGE_TYPE");
-    const bridgeType = bridgeTypeOf(vnMad);
+    const bridgeType = bridgeTypeOf(vnMad, version);
     template.add("BRIDGE_TYPE", bridgeType);
     if (bridge === "" && bridgeType !== "none") bridge = vlan.id !== "" ? `onebr.${vlan.id}` : `onebr${id}`;
     template.add("BRIDGE", bridge);
@@ -197,9 +198,16 @@ export function checkVnTemplateDriver(template: OneTemplate, vnMad: string): voi
     checkDriverAttributes(vnMad, template.getOrEmpty("PHYDEV"), template.getOrEmpty("BRIDGE"), vlan, outer);
 }
 
+/** The VN_MAD_CONF of a version: 7.0 dropped `ebtables` and `vcenter` (measured on 7.0.2). */
+function vnMadsOf(version: string): Record<string, string> {
+    if (!versionAtLeast(version, 7, 0, 0)) return VN_MADS;
+    const { ebtables: _ebtables, vcenter: _vcenter, ...rest } = VN_MADS;
+    return rest;
+}
+
 /** `parse_bridge_type`: the driver must be in VN_MAD_CONF. */
-function bridgeTypeOf(vnMad: string): string {
-    const bridgeType = VN_MADS[vnMad];
+function bridgeTypeOf(vnMad: string, version: string): string {
+    const bridgeType = vnMadsOf(version)[vnMad];
     if (bridgeType === undefined) throw new Invalid(`VN_MAD named "${vnMad}" is not defined in oned.conf`);
     return bridgeType;
 }
@@ -287,7 +295,7 @@ function remove(world: World, id: number): number {
  * from the new template (absent means empty), BRIDGE is kept when absent, BRIDGE_TYPE re-derived —
  * so a replace without VN_MAD fails with `VN_MAD named "" is not defined in oned.conf`.
  */
-function applyTemplate(vnet: VnetObject, candidate: OneTemplate): void {
+function applyTemplate(world: World, vnet: VnetObject, candidate: OneTemplate): void {
     const vnMad = candidate.erase("VN_MAD");
     candidate.add("VN_MAD", vnMad);
     const phydev = candidate.erase("PHYDEV");
@@ -299,7 +307,7 @@ function applyTemplate(vnet: VnetObject, candidate: OneTemplate): void {
     const bridge = candidate.erase("BRIDGE") || vnet.bridge;
     candidate.add("BRIDGE", bridge);
     candidate.remove("BRIDGE_TYPE");
-    const bridgeType = bridgeTypeOf(vnMad);
+    const bridgeType = bridgeTypeOf(vnMad, world.options.version);
     candidate.add("BRIDGE_TYPE", bridgeType);
     Object.assign(vnet, { vnMad, phydev, vlanId, outerVlanId, bridge, bridgeType, template: candidate });
 }

@@ -40,7 +40,7 @@ export function vnTemplateXml(t: VnTemplateObject): string {
 
 /** `VNTemplatePool::allocate` + `VNTemplate::insert`: name, uniqueness, VN_MAD, driver checks. */
 function allocate(world: World, params: Params): number {
-    const template = parseAllocateTemplate(params.string(1));
+    const template = parseAllocateTemplate(params.string(1), "Virtual Network Template");
     const name = template.getOrEmpty("NAME");
     const invalid = nameError(name);
     if (invalid) throw internal(invalid);

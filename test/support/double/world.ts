@@ -26,6 +26,8 @@ export interface WorldOptions {
     imageReadyMs: number;
     imageDeleteMs: number;
     vmDeployMs: number;
+    vmPrologReads: number;
+    vmBootReads: number;
     vmActionMs: number;
     version: string;
 }
@@ -48,6 +50,12 @@ export class World {
 
     /** 802.1Q VLAN IDs handed out automatically (oned's VLAN_IDS bitmap). */
     readonly automaticVlanIds = new Set<number>();
+
+    /**
+     * How many of the next host monitorings fail right after an enable, as real oned's did now and
+     * then (1 in 10 on 7.0): the host goes to ERROR until it is enabled again.
+     */
+    hostMonitorFailures = 0;
 
     /** Called with an image's ID when its copy finishes (VMs waiting in CLONING for it move on). */
     readonly imageReadyListeners: ((imageId: number) => void)[] = [];
