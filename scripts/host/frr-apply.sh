@@ -219,12 +219,17 @@ $left}"
   APPLIED+=("$daemon")
 }
 
-# The daemon's new file, next to the one in use, checked by the daemon itself.
+# The daemon's new file, next to the one in use, checked by the daemon itself. A file equal to the
+# one in use is not checked again: this script installs only files the daemon accepted, and a check
+# starts the daemon once more (the largest part of a re-run, and of a start after a reboot).
 stage_daemon() {
   local daemon=$1 candidate="$config_dir/$1.conf.new"
   TEMP_FILES+=("$candidate")
   (umask 027 && content_of "$daemon" >"$candidate")
   [[ -z $FRR_OWNER ]] || chown "$FRR_OWNER" "$candidate"
+  if [[ -f $config_dir/$daemon.conf && $(<"$config_dir/$daemon.conf") == "$(content_of "$daemon")" ]]; then
+    return 0
+  fi
   check_with_daemon "$daemon" "$candidate"
 }
 
