@@ -1,0 +1,86 @@
+/** scripts/bench: the table format (every row with its target) and the lab benchmarks' rows and growth (pure). */
+import * as assert from "assert";
+import { FabricSizeResult, fabricGrowth } from "../../scripts/bench/fabric";
+import { BenchmarkRow, NO_TARGET, fabricRows, formatTable, overlayRows } from "../../scripts/bench/index";
+import { OverlayBenchmarkResult, median } from "../../scripts/bench/overlay";
+
+const OVERLAY: OverlayBenchmarkResult = {
+    wireguardImplementation: "wireguard-go",
+    kernelWireguardSkipped: "this kernel has no WireGuard module",
+    wireguardMbps: 400,
+    overlayMbps: 376,
+    overlayToWireguardRatio: 0.94,
+    wireguardReceiveCpuUsPerPacket: 20,
+    overlayReceiveCpuUsPerPacket: 26,
+    bgpStartToFirstReplyMs: 2050,
+    bgpStartToFirstReplyMaxMs: 2100,
+    convergenceSteps: { scriptsDone: 400, lastBgpdStarted: 300, sessionsUp: 1300, floodEntries: 1450, firstReply: 2050 },
+    migrationRecoveryMs: 120,
+    migrationRecoveryMaxMs: 180,
+    migrationTotalMs: 240,
+    labUpMs: 7000,
+    samples: {
+        overlayToWireguardRatio: [],
+        wireguardMbps: [],
+        overlayMbps: [],
+        overlayBridgeNetfilterMbps: [],
+        wireguardReceiveCpuUsPerPacket: [],
+        overlayReceiveCpuUsPerPacket: [],
+        convergence: [],
+        migrationRecoveryMs: [],
+        migrationTotalMs: [],
+    },
+};
+
+function size(hosts: number, type3Ms: number): FabricSizeResult {
+    return { hosts, sessionsMs: type3Ms - 100, type3Ms, type3AfterLastBgpdMs: 1200, listenLimit: 254, updateGroups: 1, samples: { sessionsMs: [], type3Ms: [], type3AfterLastBgpdMs: [] } };
+}
+
+describe("bench rows and table", function () {
+    it("prints every row with its target, and context rows as such", function () {
+        const rows: BenchmarkRow[] = [
+            { benchmark: "overlay", metric: "ratio", value: 0.94, unit: "", target: "≥ 0.93", met: true },
+            { benchmark: "overlay", metric: "first reply", value: 2050, unit: "ms", target: "≤ 1500", met: false },
+            { benchmark: "overlay", metric: "Mbit/s", value: 400, unit: "Mbit/s", target: "" },
+        ];
+        const lines = formatTable(rows).split("\n");
+        assert.equal(lines.length, 5);
+        assert.match(lines[2], /ratio +0\.94 +≥ 0\.93 +ok$/);
+        assert.match(lines[3], /first reply +2050 ms +≤ 1500 +MISSED$/);
+        assert.ok(lines[4].trimEnd().endsWith(NO_TARGET), lines[4]);
+    });
+
+    it("gives the overlay's rows the issue's targets and judges them", function () {
+        const rows = overlayRows(OVERLAY);
+        const byMetric = (pattern: RegExp) => {
+            const found = rows.find((row) => pattern.test(row.metric));
+            assert.ok(found, `a row matching ${pattern}`);
+            return found;
+        };
+        assert.deepEqual([byMetric(/^overlay \/ WireGuard/).target, byMetric(/^overlay \/ WireGuard/).met], ["≥ 0.93 (ceiling 0.963)", true]);
+        assert.deepEqual([byMetric(/first VM reply \(median\)/).target, byMetric(/first VM reply \(median\)/).met], ["≤ 1500", false]);
+        assert.deepEqual([byMetric(/paused → connectivity back \(median\)/).target, byMetric(/paused → connectivity back \(median\)/).met], ["≤ 300", true]);
+        assert.equal(byMetric(/^kernel WireGuard/).value, "skipped: this kernel has no WireGuard module");
+        assert.equal(byMetric(/of which: reflector's sessions up/).value, 1300);
+        assert.ok(!rows.some((row) => /br_netfilter on/.test(row.metric)), "no br_netfilter rows when it was not measured");
+    });
+
+    it("reports the fabric's time per added host and judges growth against linear", function () {
+        const linear = fabricGrowth([size(8, 2000), size(16, 2800), size(32, 4400)]);
+        assert.deepEqual(linear.perHostMs, [100, 100]);
+        assert.equal(linear.ratio, 1);
+        const quadratic = fabricGrowth([size(8, 64 * 10), size(16, 256 * 10), size(32, 1024 * 10)]);
+        assert.ok(quadratic.ratio > 1.9, `quadratic growth shows: ${quadratic.ratio}`);
+        const rows = fabricRows([size(8, 2000), size(16, 2800), { ...size(32, 4800), listenLimit: 20 }]);
+        const growthRow = rows.at(-1);
+        assert.ok(growthRow);
+        assert.deepEqual([growthRow.value, growthRow.target, growthRow.met], [1.25, "≤ 1.1 (linear)", false]);
+        assert.ok(rows.some((row) => row.metric === "32 hosts: reflector's bgp listen limit" && row.met === false), "a listen limit below the fleet is MISSED");
+        assert.ok(rows.some((row) => row.metric === "8 hosts: update-groups on the reflector" && row.met === true));
+    });
+
+    it("takes medians of odd and even counts", function () {
+        assert.equal(median([3, 1, 2]), 2);
+        assert.equal(median([4, 1, 3, 2]), 2.5);
+    });
+});
