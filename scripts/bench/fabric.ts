@@ -12,10 +12,11 @@
  * every host's script and daemons share 2 cores, so the start of N hosts is itself N times the
  * work of one). Growth per added host: the time added per host from one size to the next.
  */
+import { ChildProcess, spawn } from "node:child_process";
 import { Lab } from "../lab/lab";
-import { randomLabName } from "../lab/naming";
+import { LAB_RUN_VARIABLE, randomLabName } from "../lab/naming";
 import { processStartedAt, run, waitUntil } from "../lab/process";
-import { median } from "./overlay";
+import { median, sessionUpTimes } from "./overlay";
 
 /** Options of {@link runFabricBenchmark}. */
 export interface FabricBenchmarkOptions {
@@ -89,27 +90,23 @@ async function measureSize(hosts: number, rounds: number, timeoutMs: number, log
         const samples = { sessionsMs: [] as number[], type3Ms: [] as number[], type3AfterLastBgpdMs: [] as number[] };
         for (let round = 1; round <= rounds; round += 1) {
             await Promise.all(lab.nodes.map((node) => lab.stopBgpd(node.name)));
-            await waitUntil("every host to drop its flood entries", async () => (await floodEntryCounts(lab)).every((count) => count === 0), timeoutMs, 200);
-            const t0 = Date.now();
-            const sessions = waitUntil(
-                "every session of the reflector",
-                async () => {
-                    const peers = await lab.bgpPeers(reflector);
-                    return peers.filter((peer) => peer.state === "Established").length === hosts;
-                },
-                timeoutMs,
-                100,
-            ).then(() => Date.now() - t0);
-            const type3 = waitUntil("every host to hold every other host's flood entry", async () => (await floodEntryCounts(lab)).every((count) => count === hosts - 1), timeoutMs, 100).then(
-                () => Date.now(),
-            );
-            await Promise.all(lab.nodes.map((node) => lab.startBgpd(node.name)));
-            const lastBgpd = Math.max(...(await Promise.all(lab.nodes.map((node) => bgpdStartedAt(lab, node.name)))));
-            const [sessionsMs, type3At] = await Promise.all([sessions, type3]);
-            samples.sessionsMs.push(sessionsMs);
-            samples.type3Ms.push(type3At - t0);
-            samples.type3AfterLastBgpdMs.push(type3At - lastBgpd);
-            log(`fabric ${hosts} round ${round}: sessions ${sessionsMs} ms, every type-3 route ${type3At - t0} ms (${type3At - lastBgpd} ms after the last bgpd started)`);
+            await waitUntil("every host to drop its flood entries", async () => (await floodEntryCounts(lab)).every((count) => count === 0), timeoutMs, 500);
+            await lab.execOk(reflector, ["truncate", "-s", "0", "/var/log/frr/bgpd.log"]);
+            // Watched, not polled: polling N hosts would add work that grows with N to what is measured.
+            const watchers = lab.hosts.map((host) => watchFloodEntries(lab, host.name, hosts - 1));
+            try {
+                const t0 = Date.now();
+                await Promise.all(lab.nodes.map((node) => lab.startBgpd(node.name)));
+                const lastBgpd = Math.max(...(await Promise.all(lab.nodes.map((node) => bgpdStartedAt(lab, node.name)))));
+                const type3At = Math.max(...(await Promise.all(watchers.map((watcher) => withTimeout(watcher.complete, timeoutMs, "every host to hold every other host's flood entry")))));
+                const sessionsAt = await sessionsUpAt(lab, reflector, hosts);
+                samples.sessionsMs.push(sessionsAt - t0);
+                samples.type3Ms.push(type3At - t0);
+                samples.type3AfterLastBgpdMs.push(type3At - lastBgpd);
+                log(`fabric ${hosts} round ${round}: sessions ${sessionsAt - t0} ms, every type-3 route ${type3At - t0} ms (${type3At - lastBgpd} ms after the last bgpd started)`);
+            } finally {
+                watchers.forEach((watcher) => watcher.child.kill());
+            }
         }
         const groups = await lab.vtysh(reflector, "show bgp l2vpn evpn update-groups");
         return {
@@ -132,6 +129,62 @@ async function floodEntryCounts(lab: Lab): Promise<number[]> {
     const script = 'for pid in "$@"; do nsenter -t "$pid" -n bridge fdb show dev "$0" | grep -c "^00:00:00:00:00:00 dst" || true; done';
     const result = await run(["bash", "-c", script, device, ...lab.hosts.map((host) => String(lab.holderPid(host.name)))]);
     return result.stdout.trim().split("\n").map(Number);
+}
+
+/**
+ * Watches a host's bridge FDB (`bridge -timestamp monitor fdb`) and resolves with the time (epoch
+ * ms, as the monitor stamped it) at which the host had flood entries toward `expected` VTEPs.
+ */
+function watchFloodEntries(lab: Lab, host: string, expected: number): { child: ChildProcess; complete: Promise<number> } {
+    const [command, ...args] = [...lab.enterArgv(host), "bridge", "-timestamp", "monitor", "fdb"];
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, [LAB_RUN_VARIABLE]: lab.name } });
+    const complete = new Promise<number>((resolve, reject) => {
+        const vteps = new Set<string>();
+        let stamp = Date.now();
+        let pending = "";
+        child.stdout?.on("data", (chunk: Buffer) => {
+            const lines = (pending + chunk.toString()).split("\n");
+            pending = lines.pop() ?? "";
+            for (const line of lines) {
+                const time = /^Timestamp: (.+) (\d+) usec$/.exec(line);
+                if (time !== null) {
+                    stamp = Date.parse(time[1]) + Number(time[2]) / 1000;
+                    continue;
+                }
+                const flood = /^00:00:00:00:00:00 dev \S+ dst (\S+) /.exec(line);
+                if (flood !== null) {
+                    vteps.add(flood[1]);
+                    if (vteps.size === expected) {
+                        resolve(stamp);
+                    }
+                }
+            }
+        });
+        child.on("exit", () => reject(new Error(`the FDB monitor of ${host} exited with ${vteps.size} of ${expected} flood entries`)));
+    });
+    complete.catch(() => undefined);
+    return { child, complete };
+}
+
+/** When the last of `count` sessions came up, from the reflector's bgpd log (epoch ms). */
+async function sessionsUpAt(lab: Lab, reflector: string, count: number): Promise<number> {
+    const times = sessionUpTimes(await lab.execOk(reflector, ["cat", "/var/log/frr/bgpd.log"]));
+    if (times.length < count) {
+        throw new Error(`${reflector}: ${times.length} of ${count} sessions came up in its bgpd log`);
+    }
+    return Math.max(...times);
+}
+
+async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+    });
+    try {
+        return await Promise.race([promise, timeout]);
+    } finally {
+        clearTimeout(timer);
+    }
 }
 
 /** When the node's bgpd started (epoch ms). */

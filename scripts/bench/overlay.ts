@@ -301,19 +301,23 @@ async function measureConvergence(lab: Lab, rounds: number, log: (m: string) => 
     return samples;
 }
 
-/** The time of the last "%ADJCHANGE … Up" line in a node's bgpd log (FRR logs local time with ms). */
+/** The time of the last "%ADJCHANGE … Up" line in a node's bgpd log. */
 async function lastSessionUp(lab: Lab, node: string): Promise<number> {
-    const logText = await lab.execOk(node, ["cat", "/var/log/frr/bgpd.log"]);
-    const times = logText
+    const times = sessionUpTimes(await lab.execOk(node, ["cat", "/var/log/frr/bgpd.log"]));
+    if (times.length === 0) {
+        throw new Error(`${node}: no session came up in its bgpd log`);
+    }
+    return Math.max(...times);
+}
+
+/** The times (epoch ms) of the "%ADJCHANGE … Up" lines of a bgpd log (FRR logs local time with ms). */
+export function sessionUpTimes(logText: string): number[] {
+    return logText
         .split("\n")
         .filter((line) => /%ADJCHANGE: neighbor .* Up$/.test(line))
         .map((line) => /^(\d+)\/(\d+)\/(\d+) (\d+):(\d+):(\d+)\.(\d+)/.exec(line))
         .filter((match): match is RegExpExecArray => match !== null)
         .map(([, y, mo, d, h, mi, s, ms]) => new Date(+y, +mo - 1, +d, +h, +mi, +s, +ms).getTime());
-    if (times.length === 0) {
-        throw new Error(`${node}: no session came up in its bgpd log`);
-    }
-    return Math.max(...times);
 }
 
 /**

@@ -2,7 +2,7 @@
 import * as assert from "assert";
 import { FabricSizeResult, fabricGrowth } from "../../scripts/bench/fabric";
 import { BenchmarkRow, NO_TARGET, fabricRows, formatTable, overlayRows } from "../../scripts/bench/index";
-import { OverlayBenchmarkResult, median, outage } from "../../scripts/bench/overlay";
+import { OverlayBenchmarkResult, median, outage, sessionUpTimes } from "../../scripts/bench/overlay";
 
 const OVERLAY: OverlayBenchmarkResult = {
     wireguardImplementation: "wireguard-go",
@@ -85,6 +85,19 @@ describe("bench rows and table", function () {
         assert.equal(outage(replies, { pausedAt: 990, resumedAt: 1100 }), 180, "the gap after the pause, not the later one outside the window");
         assert.equal(outage(every20(0, 2000), { pausedAt: 990, resumedAt: 1100 }), 20, "no outage: one ping interval");
         assert.throws(() => outage(every20(0, 1000), { pausedAt: 990, resumedAt: 1100 }), /no reply after the migration/);
+    });
+
+    it("reads when sessions came up from a bgpd log with millisecond timestamps", function () {
+        const log = [
+            "2026/12/07 02:14:51.838 BGP: [N9HHH-F8H1M] %ADJCHANGE: neighbor 192.168.0.1(ingress) in vrf default Up",
+            "2026/12/07 02:14:51.941 BGP: [M59KS-A3ZXZ] bgp_update_receive: rcvd End-of-RIB for L2VPN EVPN from 192.168.0.1 in vrf default",
+            "2026/12/07 02:14:52.005 BGP: [N9HHH-F8H1M] %ADJCHANGE: neighbor 192.168.0.3(kvm2) in vrf default Down Peer closed the session",
+            "2026/12/07 02:14:53.120 BGP: [N9HHH-F8H1M] %ADJCHANGE: neighbor 192.168.0.3(kvm2) in vrf default Up",
+        ].join("\n");
+        const times = sessionUpTimes(log);
+        assert.equal(times.length, 2);
+        assert.equal(times[1] - times[0], 1282);
+        assert.equal(new Date(times[0]).getMilliseconds(), 838);
     });
 
     it("takes medians of odd and even counts", function () {
