@@ -20,7 +20,7 @@ import { median, sessionUpTimes } from "./overlay";
 
 /** Options of {@link runFabricBenchmark}. */
 export interface FabricBenchmarkOptions {
-    /** Numbers of KVM hosts, each size in its own lab. Default 8, 16, 32. */
+    /** Numbers of KVM hosts, each size in its own lab. Default 8, 16, 32, 64. */
     sizes?: number[];
     /** Rounds per size. Default 3. */
     rounds?: number;
@@ -52,7 +52,7 @@ export const FABRIC_TARGETS = { perHostGrowthRatio: 1.1 } as const;
 /** Builds one lab per size, measures, and always tears each down. */
 export async function runFabricBenchmark(options: FabricBenchmarkOptions = {}): Promise<FabricSizeResult[]> {
     const results: FabricSizeResult[] = [];
-    for (const hosts of options.sizes ?? [8, 16, 32]) {
+    for (const hosts of options.sizes ?? [8, 16, 32, 64]) {
         results.push(await measureSize(hosts, options.rounds ?? 3, options.timeoutMs ?? 120_000, options.log ?? (() => undefined)));
     }
     return results;
@@ -64,7 +64,12 @@ export async function runFabricBenchmark(options: FabricBenchmarkOptions = {}): 
  */
 export function fabricGrowth(results: readonly FabricSizeResult[], metric: "type3Ms" | "sessionsMs" | "type3AfterLastBgpdMs" = "type3Ms"): { perHostMs: number[]; ratio: number } {
     const perHostMs = results.slice(1).map((result, index) => (result[metric] - results[index][metric]) / (result.hosts - results[index].hosts));
-    return { perHostMs, ratio: perHostMs.length < 2 ? 1 : perHostMs[perHostMs.length - 1] / perHostMs[0] };
+    if (perHostMs.length < 2) {
+        return { perHostMs, ratio: 1 };
+    }
+    const [first, last] = [perHostMs[0], perHostMs[perHostMs.length - 1]];
+    // No growth at the first step: any growth at the last one is not linear.
+    return { perHostMs, ratio: first > 0 ? last / first : last <= 0 ? 0 : Number.POSITIVE_INFINITY };
 }
 
 async function measureSize(hosts: number, rounds: number, timeoutMs: number, log: (m: string) => void): Promise<FabricSizeResult> {
@@ -148,7 +153,7 @@ function watchFloodEntries(lab: Lab, host: string, expected: number): { child: C
             for (const line of lines) {
                 const time = /^Timestamp: (.+) (\d+) usec$/.exec(line);
                 if (time !== null) {
-                    stamp = Date.parse(time[1]) + Number(time[2]) / 1000;
+                    stamp = Date.parse(time[1]) + Math.round(Number(time[2]) / 1000);
                     continue;
                 }
                 const flood = /^00:00:00:00:00:00 dev \S+ dst (\S+) /.exec(line);
