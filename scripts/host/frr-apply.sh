@@ -62,7 +62,7 @@ content_of() {
 remember_file() {
   local name=$1
   if [[ -f $config_dir/$name ]]; then
-    remember_value "$name" "$(cat "$config_dir/$name")"
+    remember_value "$name" "$(<"$config_dir/$name")"
   else
     remember_value "$name" "(absent)"
   fi
@@ -92,11 +92,13 @@ remember_service() {
 # --- daemons ----------------------------------------------------------------------------------
 
 # is_running <pid> <daemon>: the pid is that daemon and not a zombie (an exited daemon stays a
-# zombie until its adoptive parent reaps it, and `kill -0` still succeeds on it).
+# zombie until its adoptive parent reaps it, and `kill -0` still succeeds on it). Files are read
+# by the shell itself: this runs several times before bgpd starts, on the convergence path.
 is_running() {
-  local stat
-  [[ $(cat "/proc/$1/comm" 2>/dev/null) == "$2" ]] || return 1
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  local comm stat
+  { read -r comm <"/proc/$1/comm"; } 2>/dev/null || return 1
+  [[ $comm == "$2" ]] || return 1
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
   stat=${stat##*) }
   [[ ${stat%% *} != Z ]]
 }
