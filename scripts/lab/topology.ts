@@ -30,7 +30,7 @@ export interface LabTopologyOptions {
     underlayMtu?: number;
     /**
      * Number of VMs, one per host on the first hosts of every cluster in turn (vm1 on the first
-     * host of ec1, vm2 on the first of ec2 …), at most one per host. Default: one on every host.
+     * host of ec1, vm2 on the first of ec2 …), at most one per host. Default: one on every host (vmN on kvmN).
      */
     vms?: number;
     /**
