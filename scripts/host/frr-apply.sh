@@ -223,7 +223,8 @@ $left}"
 
 # The daemon's new file, next to the one in use, checked by the daemon itself. A file equal to the
 # one in use is not checked again: this script installs only files the daemon accepted, and a check
-# starts the daemon once more (the largest part of a re-run, and of a start after a reboot).
+# starts the daemon once more (the largest part of a re-run with unchanged files, and of the
+# lab restarting bgpd with them).
 stage_daemon() {
   local daemon=$1 candidate="$config_dir/$1.conf.new"
   TEMP_FILES+=("$candidate")
