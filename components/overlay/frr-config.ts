@@ -8,8 +8,14 @@
  * attempt (peer not up yet, wg handshake pending) would stay down for two minutes.
  * The files are per-daemon (`bgpd.conf`, `zebra.conf`) with no integrated `frr.conf`, as
  * one-deploy leaves them.
+ *
+ * Large fleets: every client is in the one peer-group, so FRR puts them all in one update-group
+ * and formats each UPDATE once for all of them; with dynamic neighbours the reflector's
+ * `bgp listen limit` is raised from FRR's default of 100 to the size of the listen range, so
+ * the 101st host is not silently refused.
  */
 import { ConfigError, describe, integerIn, ipv4, ipv4Cidr, unique } from "../validation";
+import { usableHostCount } from "./addressing";
 import { WireGuardNodePlan, WireGuardPlan, nodeName } from "./wireguard-config";
 
 /** Where a daemon logs. `file` writes `/var/log/frr/<daemon>.log`. Default `file`. */
@@ -53,6 +59,12 @@ export interface RouteReflectorOptions extends BgpCommonOptions {
     clients?: readonly string[];
     /** Accept any client from this subnet (dynamic neighbours; the reflector stays passive). */
     listenRange?: string;
+    /**
+     * `bgp listen limit`: how many dynamic neighbours the listen range admits, 1–65535 (FRR's own
+     * default of 100 refuses every further client). Only with `listenRange`. Default: every usable
+     * address of the range (at most 65535), so it is never below the number of clients.
+     */
+    listenLimit?: number;
 }
 
 /** Options of a route-reflector client (a KVM host / VTEP). */
@@ -85,6 +97,11 @@ export interface EvpnFabricOptions {
     asn?: number;
     /** Let the reflector accept clients from the whole wg subnet instead of listing them. Default false. */
     useListenRange?: boolean;
+    /**
+     * `bgp listen limit` with `useListenRange`, at least the number of hosts. Default: every usable
+     * address of the wg subnet (at most 65535).
+     */
+    listenLimit?: number;
     /** Log destination of every daemon. Default `file`. */
     log?: FrrLogTarget;
     /** Session timers. */
@@ -94,6 +111,8 @@ export interface EvpnFabricOptions {
 }
 
 const DEFAULT_ASN = 65000;
+/** The largest `bgp listen limit` FRR accepts. */
+export const MAX_LISTEN_LIMIT = 65535;
 const AS_TRANS = 23456;
 const PEER_GROUP = "fabric";
 
@@ -183,6 +202,9 @@ export function planEvpnFabric(wireguard: WireGuardPlan, options: EvpnFabricOpti
     }
     const hosts = wireguard.nodes.filter((node) => node.role === "host");
     const shared = { asn: options.asn, log: options.log, timers: options.timers, coalesceTimeMs: options.coalesceTimeMs };
+    if (options.listenLimit !== undefined && !options.useListenRange) {
+        throw new ConfigError("listenLimit", "applies only with useListenRange (dynamic neighbours)");
+    }
     const daemons = renderDaemonsFile();
     const filesOf = (node: WireGuardNodePlan, bgpdConf: string): FrrNodeFiles => ({
         name: node.name,
@@ -195,7 +217,9 @@ export function planEvpnFabric(wireguard: WireGuardPlan, options: EvpnFabricOpti
         ...shared,
         hostname: ingress.name,
         routerId: ingress.address,
-        ...(options.useListenRange ? { listenRange: wireguard.subnet } : { clients: hosts.map((host) => host.address) }),
+        ...(options.useListenRange
+            ? { listenRange: wireguard.subnet, listenLimit: fabricListenLimit(wireguard.subnet, options.listenLimit, hosts.length) }
+            : { clients: hosts.map((host) => host.address) }),
     });
     return [
         filesOf(ingress, reflector),
@@ -274,7 +298,14 @@ function reflectorNeighbours(options: RouteReflectorOptions, routerId: string): 
     }
     if (options.listenRange !== undefined) {
         const range = ipv4Cidr("listenRange", options.listenRange);
-        return [` bgp listen range ${range.cidr} peer-group ${PEER_GROUP}`];
+        const limit = options.listenLimit ?? defaultListenLimit(range.cidr);
+        return [
+            ` bgp listen limit ${integerIn("listenLimit", limit, 1, MAX_LISTEN_LIMIT)}`,
+            ` bgp listen range ${range.cidr} peer-group ${PEER_GROUP}`,
+        ];
+    }
+    if (options.listenLimit !== undefined) {
+        throw new ConfigError("listenLimit", "applies only to dynamic neighbours (listenRange)");
     }
     const clients = checkAddressList(options.clients, "clients");
     const own = clients.indexOf(routerId);
@@ -282,6 +313,20 @@ function reflectorNeighbours(options: RouteReflectorOptions, routerId: string): 
         throw new ConfigError(`clients[${own}]`, `is the reflector's own address ${routerId}`);
     }
     return clients.map((address) => ` neighbor ${address} peer-group ${PEER_GROUP}`);
+}
+
+/** Every usable address of the range may be a client, up to FRR's maximum. */
+function defaultListenLimit(range: string): number {
+    return Math.min(usableHostCount(ipv4Cidr("listenRange", range)), MAX_LISTEN_LIMIT);
+}
+
+/** The listen limit of a fabric: the given or default one, refused when the fleet does not fit. */
+function fabricListenLimit(subnet: string, listenLimit: number | undefined, hosts: number): number {
+    const limit = integerIn("listenLimit", listenLimit ?? defaultListenLimit(subnet), 1, MAX_LISTEN_LIMIT);
+    if (limit < hosts) {
+        throw new ConfigError("listenLimit", `must be at least the number of hosts (${hosts}), got ${limit}: the reflector would refuse the others`);
+    }
+    return limit;
 }
 
 function peerGroup(common: CheckedCommon): string[] {

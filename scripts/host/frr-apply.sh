@@ -62,7 +62,7 @@ content_of() {
 remember_file() {
   local name=$1
   if [[ -f $config_dir/$name ]]; then
-    remember_value "$name" "$(cat "$config_dir/$name")"
+    remember_value "$name" "$(<"$config_dir/$name")"
   else
     remember_value "$name" "(absent)"
   fi
@@ -92,11 +92,13 @@ remember_service() {
 # --- daemons ----------------------------------------------------------------------------------
 
 # is_running <pid> <daemon>: the pid is that daemon and not a zombie (an exited daemon stays a
-# zombie until its adoptive parent reaps it, and `kill -0` still succeeds on it).
+# zombie until its adoptive parent reaps it, and `kill -0` still succeeds on it). Files are read
+# by the shell itself: this runs several times before bgpd starts, on the convergence path.
 is_running() {
-  local stat
-  [[ $(cat "/proc/$1/comm" 2>/dev/null) == "$2" ]] || return 1
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  local comm stat
+  { read -r comm <"/proc/$1/comm"; } 2>/dev/null || return 1
+  [[ $comm == "$2" ]] || return 1
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
   stat=${stat##*) }
   [[ ${stat%% *} != Z ]]
 }
@@ -219,12 +221,18 @@ $left}"
   APPLIED+=("$daemon")
 }
 
-# The daemon's new file, next to the one in use, checked by the daemon itself.
+# The daemon's new file, next to the one in use, checked by the daemon itself. A file equal to the
+# one in use is not checked again: this script installs only files the daemon accepted, and a check
+# starts the daemon once more (the largest part of a re-run with unchanged files, and of the
+# lab restarting bgpd with them).
 stage_daemon() {
   local daemon=$1 candidate="$config_dir/$1.conf.new"
   TEMP_FILES+=("$candidate")
   (umask 027 && content_of "$daemon" >"$candidate")
   [[ -z $FRR_OWNER ]] || chown "$FRR_OWNER" "$candidate"
+  if [[ -f $config_dir/$daemon.conf && $(<"$config_dir/$daemon.conf") == "$(content_of "$daemon")" ]]; then
+    return 0
+  fi
   check_with_daemon "$daemon" "$candidate"
 }
 

@@ -28,7 +28,7 @@ import { labPrerequisiteProblems, packageRoot } from "./environment";
 import { describeLab } from "./describe";
 import { startHolder } from "./holder";
 import { LAB_RUN_VARIABLE, LAB_STATE_ROOT, labStateDir, validateLabName } from "./naming";
-import { CommandError, RunOptions, RunResult, run, runOk, sleep, startUntilOutput, waitUntil } from "./process";
+import { CommandError, RunOptions, RunResult, run, runLimited, runOk, sleep, startUntilOutput, waitUntil } from "./process";
 import { LabDownReport, LabLeftovers, LabProcess, LabRun, describeProcess, findLeftovers, stillRunning, teardown, terminate } from "./teardown";
 import { LabNode, LabTopology, LabTopologyOptions, LabVm, buildTopology, tapOf } from "./topology";
 
@@ -60,6 +60,12 @@ export interface PingOptions {
     dontFragment?: boolean;
     /** Seconds to wait for the reply. Default 1. */
     waitSeconds?: number;
+}
+
+/** When a migrated VM paused on its source and resumed on its destination ({@link Lab.migrateVm}), in epoch ms. */
+export interface MigrationTimes {
+    pausedAt: number;
+    resumedAt: number;
 }
 
 /** One process of a node. */
@@ -123,6 +129,9 @@ export class Lab {
             hostsPerCluster: options.hostsPerCluster,
             vni: options.vni,
             underlayMtu: options.underlayMtu,
+            vms: options.vms,
+            networkOnEveryHost: options.networkOnEveryHost,
+            useListenRange: options.useListenRange,
         };
         const topology = buildTopology(name, topologyOptions);
         const builder = await describeProcess(process.pid);
@@ -355,12 +364,16 @@ export class Lab {
     }
 
     /**
-     * Live-migrates a VM the way OpenNebula does: the destination host gets the bridge and VXLAN
-     * device if it has none (driver `pre`), the VM's NIC moves there with the same MAC and IP,
-     * the VM announces itself (as QEMU's self-announce does after migration), and the source host
-     * loses its bridge and VXLAN device if no VM is left on it (driver `clean`).
+     * Live-migrates a VM the way OpenNebula and QEMU do: the destination gets the bridge and VXLAN
+     * device first if it has none (the driver's `pre`, while the VM still runs on the source); then
+     * the VM pauses on the source and resumes on the destination — its NIC's host end moves to the
+     * destination's bridge, the guest keeps its interface, addresses and neighbour cache — and
+     * announces itself at once with a broadcast from its MAC (QEMU's self-announce after a
+     * migration), so the destination's bridge learns the MAC and EVPN moves its type-2 route (MAC
+     * mobility); last the source loses its bridge and VXLAN device if no VM is left there (the
+     * driver's `clean`). Resolves with the moments the VM paused and resumed.
      */
-    async migrateVm(vmName: string, toHost: string): Promise<void> {
+    async migrateVm(vmName: string, toHost: string): Promise<MigrationTimes> {
         const vm = this.vm(vmName);
         const from = this.node(vm.host);
         const to = this.node(toHost);
@@ -371,12 +384,15 @@ export class Lab {
             throw new Error(`${vmName} already runs on ${toHost}`);
         }
         await this.ensureNetworkOnHost(to.name);
-        await this.execOk(from.name, ["ip", "link", "delete", tapOf(vm)]);
+        const pausedAt = Date.now();
+        await this.execOk(from.name, ["ip", "link", "set", "dev", tapOf(vm), "netns", String(this.holderPid(to.name))]);
+        await this.execOk(to.name, ["ip", "link", "set", "dev", tapOf(vm), "master", this.vxlanPlan(to.name).bridge, "up"]);
+        const resumedAt = Date.now();
         this.state.vmHosts[vm.name] = to.name;
-        await this.attachVm({ ...vm, host: to.name });
         await this.announce(vm.name);
         await this.removeNetworkIfUnused(from.name);
         await this.save();
+        return { pausedAt, resumedAt };
     }
 
     /** Deletes the host's WireGuard interface (wireguard-go exits with it). */
@@ -573,25 +589,23 @@ export class Lab {
     }
 
     /**
-     * Every node pings every other node's wg address: proves the WireGuard layer and completes
-     * the handshakes before FRR starts, so they do not show in convergence timings.
+     * Every node pings the wg address of each of its WireGuard peers (all nodes in a mesh, the
+     * ingress in a hub): proves the WireGuard layer and completes every handshake before FRR
+     * starts, so they do not show in convergence timings. A few pings at a time, so that a large
+     * lab does not start hundreds of processes at once.
      */
     private async verifyWireGuard(): Promise<void> {
-        const addresses = this.topology.wireguard.nodes.map((node) => ({ name: node.name, address: node.address }));
+        const addressOf = new Map(this.topology.wireguard.nodes.map((node) => [node.name, node.address]));
         const reachable = (node: string, address: string) => async () => (await this.exec(node, ["ping", "-n", "-q", "-c", "1", "-W", "1", address])).code === 0;
-        await Promise.all(
-            this.nodes.flatMap((node) =>
-                addresses
-                    .filter((peer) => peer.name !== node.name)
-                    .map((peer) =>
-                        waitUntil(`${node.name} to ping ${peer.name} (${peer.address}) over wg0`, reachable(node.name, peer.address), 30_000, 50).catch(
-                            async (error: Error) => {
-                                throw new Error(`${error.message}\n${await this.wireGuardDiagnostics([node.name, peer.name])}`);
-                            },
-                        ),
-                    ),
-            ),
+        const checks = this.topology.wireguard.nodes.flatMap((node) =>
+            node.peers.map((peer) => async () => {
+                const address = addressOf.get(peer.name) ?? peer.name;
+                await waitUntil(`${node.name} to ping ${peer.name} (${address}) over wg0`, reachable(node.name, address), 30_000, 50).catch(async (error: Error) => {
+                    throw new Error(`${error.message}\n${await this.wireGuardDiagnostics([node.name, peer.name])}`);
+                });
+            }),
         );
+        await runLimited(checks, 8);
     }
 
     /** Links, wg state (public data only) and processes of some nodes, for error messages. */
@@ -626,7 +640,7 @@ export class Lab {
     }
 
     private async attachAllVms(): Promise<void> {
-        const hosts = [...new Set(this.vms.map((vm) => vm.host))];
+        const hosts = this.topology.networkOnEveryHost ? this.hosts.map((host) => host.name) : [...new Set(this.vms.map((vm) => vm.host))];
         await Promise.all(hosts.map((host) => this.ensureNetworkOnHost(host)));
         await Promise.all(this.vms.map((vm) => this.attachVm(vm)));
     }
@@ -669,7 +683,7 @@ export class Lab {
     }
 
     private async removeNetworkIfUnused(host: string): Promise<void> {
-        if (this.vms.some((vm) => vm.host === host)) {
+        if (this.topology.networkOnEveryHost || this.vms.some((vm) => vm.host === host)) {
             return;
         }
         for (const argv of this.vxlanPlan(host).remove) {
@@ -677,25 +691,34 @@ export class Lab {
         }
     }
 
-    /** Creates the VM's NIC: eth0 in the VM, its peer `one-<id>-0` in the host, on the bridge. */
+    /**
+     * Creates the VM's NIC: eth0 in the VM, its peer `one-<id>-0` in the host, on the bridge. The
+     * guest keeps its ARP entries when the NIC loses its carrier, which it does while a migration
+     * moves the host end (a real guest's NIC never sees that).
+     */
     private async attachVm(vm: LabVm): Promise<void> {
         const t = this.topology;
         const tap = tapOf(vm);
         const { prefixLength } = this.networkCidr();
         const bridge = this.vxlanPlan(vm.host).bridge;
         await runOk(["ip", "-n", vm.netns, "link", "add", "eth0", "mtu", t.network.GUEST_MTU, "address", vm.mac, "type", "veth", "peer", "name", tap, "netns", String(this.holderPid(vm.host)), "mtu", t.network.MTU]);
+        await runOk(["ip", "netns", "exec", vm.netns, "sysctl", "-q", "-w", "net.ipv4.conf.eth0.arp_evict_nocarrier=0"]);
         await runOk(["ip", "-n", vm.netns, "addr", "add", `${vm.ip}/${prefixLength}`, "dev", "eth0"]);
         await runOk(["ip", "-n", vm.netns, "link", "set", "eth0", "up"]);
         await this.execOk(vm.host, ["ip", "link", "set", tap, "master", bridge]);
         await this.execOk(vm.host, ["ip", "link", "set", tap, "up"]);
     }
 
-    /** Broadcast frames from the VM, so its new host's bridge learns its MAC (as QEMU's RARP announce does). */
+    /**
+     * One broadcast frame from the VM, so its new host's bridge learns its MAC at once, as the
+     * first frame of QEMU's self-announce does (QEMU repeats it in the background; a frame on a
+     * local bridge is not lost, so one is enough here and nothing keeps running).
+     */
     private async announce(vmName: string): Promise<void> {
         const vm = this.vm(vmName);
         const network = this.networkCidr();
         const broadcast = numberToIpv4(network.network + network.size - 1);
-        await this.exec(vm.name, ["ping", "-n", "-q", "-b", "-c", "3", "-i", "0.05", "-W", "0.1", broadcast]);
+        await this.exec(vm.name, ["ping", "-n", "-q", "-b", "-c", "1", "-W", "0.01", broadcast]);
     }
 
     // --- helpers -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
  * through the child's environment, bounded timeouts, and polling helpers.
  */
 import { ChildProcess, execFile, spawn } from "node:child_process";
+import { promises as fs } from "node:fs";
 
 /** Result of a finished command. */
 export interface RunResult {
@@ -144,4 +145,38 @@ export function startUntilOutput(argv: readonly string[], pattern: RegExp, timeo
         child.on("error", (error) => settle(() => reject(error)));
         child.on("exit", (code) => settle(() => reject(new Error(`${argv.join(" ")} exited (${code}) before printing ${pattern}: ${output.trim()}`))));
     });
+}
+
+/** Runs the tasks, at most `limit` at a time; rejects with the first failure once the running ones ended. */
+export async function runLimited(tasks: readonly (() => Promise<void>)[], limit: number): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+        while (next < tasks.length) {
+            await tasks[next++]();
+        }
+    };
+    const results = await Promise.allSettled(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
+    if (failed !== undefined) {
+        throw failed.reason;
+    }
+}
+
+/** When a process started, in epoch ms (from /proc: clock ticks of 10 ms since boot). */
+export async function processStartedAt(pid: number): Promise<number> {
+    const fields = await procStatFields(pid);
+    const uptimeSeconds = Number((await fs.readFile("/proc/uptime", "utf8")).split(" ")[0]);
+    return Date.now() - uptimeSeconds * 1000 + Number(fields[19]) * 10;
+}
+
+/** User + system CPU time a process (all its threads) has used, in ms. */
+export async function processCpuMs(pid: number): Promise<number> {
+    const fields = await procStatFields(pid);
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The fields of /proc/<pid>/stat after the command name: [0] is field 3 (state), [11] utime, [12] stime, [19] starttime. */
+async function procStatFields(pid: number): Promise<string[]> {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 }

@@ -28,6 +28,19 @@ export interface LabTopologyOptions {
     vni?: number;
     /** MTU of the underlay links. Default 1500. */
     underlayMtu?: number;
+    /**
+     * Number of VMs, one per host on the first hosts of every cluster in turn (vm1 on the first
+     * host of ec1, vm2 on the first of ec2 …), at most one per host. Default: one on every host (vmN on kvmN).
+     */
+    vms?: number;
+    /**
+     * Create the EVPN network's bridge and VXLAN device on every host, also those without a VM
+     * (every host a VTEP with its type-3 route, as for a fabric benchmark). Default false: only
+     * where a VM runs, as OpenNebula's driver does.
+     */
+    networkOnEveryHost?: boolean;
+    /** The reflector accepts its clients from the wg subnet (dynamic neighbours) instead of listing them. Default false. */
+    useListenRange?: boolean;
 }
 
 /** A region of the "internet": one bridge, one subnet, the internet namespace as its router. */
@@ -89,6 +102,8 @@ export interface LabTopology {
     wireguard: WireGuardPlan;
     fabric: FrrNodeFiles[];
     network: EvpnNetworkTemplate;
+    /** Whether every host gets the network's devices (see {@link LabTopologyOptions.networkOnEveryHost}). */
+    networkOnEveryHost: boolean;
 }
 
 const WG_SUBNET = "192.168.0.0/24";
@@ -130,12 +145,16 @@ export function buildTopology(name: string, options: LabTopologyOptions = {}): L
         otherSubnets: regions.map((region) => ({ field: `underlay ${region.name}`, cidr: `${region.gateway.replace(/\.254$/, ".0")}/24` })),
     });
     const network = networks[0];
+    const vmCount = options.vms ?? hosts.length;
+    if (!Number.isInteger(vmCount) || vmCount < 0 || vmCount > hosts.length) {
+        throw new Error(`vms: must be an integer from 0 to the number of hosts (${hosts.length}), got ${vmCount}`);
+    }
     const vmLeases = Number(network.AR.SIZE) - 1;
-    if (hosts.length > vmLeases) {
-        throw new Error(`clusters × hostsPerCluster: at most ${vmLeases} KVM hosts (one VM each, lease 0 is the router's), got ${hosts.length}`);
+    if (vmCount > vmLeases) {
+        throw new Error(`vms: at most ${vmLeases} VMs (lease 0 is the router's), got ${vmCount}`);
     }
     // Lease 0 is the virtual router's (the gateway); VMs take the following ones.
-    const vms: LabVm[] = hosts.map((host, index) => {
+    const vms: LabVm[] = vmPlacement(hosts, clusters, hostsPerCluster, vmCount).map((host, index) => {
         const lease = leaseAt(network, index + 1);
         return { name: `vm${index + 1}`, id: index + 1, netns: labNamespace(name, `vm${index + 1}`), host: host.name, ip: lease.ip, mac: lease.mac };
     });
@@ -147,8 +166,9 @@ export function buildTopology(name: string, options: LabTopologyOptions = {}): L
         vms,
         mtu,
         wireguard,
-        fabric: planEvpnFabric(wireguard, { log: "file" }),
+        fabric: planEvpnFabric(wireguard, { log: "file", useListenRange: options.useListenRange ?? false }),
         network,
+        networkOnEveryHost: options.networkOnEveryHost ?? false,
     };
     for (const device of labDeviceNames(topology)) {
         if (device.length > MAX_INTERFACE_NAME) {
@@ -176,6 +196,12 @@ export function labDeviceNames(topology: LabTopology): string[] {
 /** The host-side end of a VM's NIC, named as OpenNebula names it: `one-<vm id>-<nic index>`. */
 export function tapOf(vm: LabVm): string {
     return `one-${vm.id}-0`;
+}
+
+/** The hosts that get a VM, in VM order: the first host of every cluster, then the second … */
+function vmPlacement(hosts: LabNode[], clusters: number, hostsPerCluster: number, count: number): LabNode[] {
+    const order = range(hostsPerCluster).flatMap((h) => range(clusters).map((c) => hosts[c * hostsPerCluster + h]));
+    return count === hosts.length ? hosts : order.slice(0, count);
 }
 
 function nodeOf(labName: string) {

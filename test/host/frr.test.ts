@@ -142,6 +142,8 @@ describe("frr-apply.sh on a real FRR (namespaces)", function () {
         }
         assert.equal(runningConfig(rr), running, "the running configuration is the one before");
         assert.equal(mustExec(rr, ["cat", "/etc/frr/bgpd.conf"]), file, "the file keeps the last applied configuration");
+        // bgpTimerUpMsec counts whole seconds: let one pass, so a kept session shows a longer uptime.
+        await new Promise((resolve) => setTimeout(resolve, 1100));
         assertSameSession(neighbor(rr, CLIENT), up, "the session during the failed attempts");
         assert.match(mustRunScript(rr, frrApply("rr", good)), /unchanged/);
     });
@@ -151,6 +153,28 @@ describe("frr-apply.sh on a real FRR (namespaces)", function () {
         mustExec(rr, ["vtysh", "-c", "configure terminal", "-c", "router bgp 65000", "-c", "no neighbor 10.9.0.3"]);
         assert.match(mustRunScript(rr, frrApply("rr", good)), /applied bgpd/);
         assert.match(runningConfig(rr), /neighbor 10\.9\.0\.3 peer-group fabric/);
+    });
+
+    it("checks a daemon's file with the daemon only when it changed (a re-run or a start with the same files starts no check)", function () {
+        const good = reflectorConf([CLIENT, "10.9.0.3"]);
+        mustRunScript(rr, frrApply("rr", good));
+        // FRR_SBIN_DIR of wrappers that log each call and run the real program.
+        const sbin = mustExec(rr, ["mktemp", "-d"]).trim();
+        const log = `${sbin}/calls.log`;
+        for (const program of ["zebra", "bgpd", "frr-reload.py"]) {
+            const wrapper = `#!/bin/sh\necho "${program} $*" >> ${log}\nexec /usr/lib/frr/${program} "$@"\n`;
+            mustExec(rr, ["sh", "-c", 'cat > "$1" && chmod +x "$1"', "sh", `${sbin}/${program}`], { input: wrapper });
+        }
+        const checks = () => mustExec(rr, ["sh", "-c", `grep -E '^(zebra|bgpd) .*-C' ${log} | cut -d' ' -f1 || true`]).trim().split("\n").filter(Boolean);
+        try {
+            assert.match(mustRunScript(rr, frrApply("rr", good, { FRR_SBIN_DIR: sbin })), /unchanged/);
+            assert.deepEqual(checks(), [], "unchanged files: no daemon ran a check");
+            mustRunScript(rr, frrApply("rr", reflectorConf([CLIENT]), { FRR_SBIN_DIR: sbin }));
+            assert.deepEqual(checks(), ["bgpd"], "only the changed bgpd.conf was checked");
+            assert.doesNotMatch(runningConfig(rr), /neighbor 10\.9\.0\.3 /);
+        } finally {
+            mustExec(rr, ["rm", "-rf", sbin]);
+        }
     });
 
     it("delete stops the daemons it started and leaves /etc/frr as before", function () {

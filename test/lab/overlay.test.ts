@@ -68,6 +68,20 @@ describe("lab: EVPN over WireGuard", function () {
             }
         });
 
+        it("runs the rendered session settings: timers, connect-retry, coalesce-time, one update-group for all clients", async function () {
+            for (const node of lab.nodes) {
+                const running = await lab.vtysh(node.name, "show running-config");
+                for (const line of [" coalesce-time 100", " neighbor fabric timers 3 9", " neighbor fabric timers connect 2", " neighbor fabric update-source "]) {
+                    assert.ok(running.includes(`\n${line}`), `${node.name} runs "${line.trim()}"`);
+                }
+            }
+            const groups = await lab.vtysh("ingress", "show bgp l2vpn evpn update-groups");
+            assert.equal((groups.match(/^ *Update-group \d+:/gm) ?? []).length, 1, `one update-group on the reflector:\n${groups}`);
+            for (const host of lab.hosts) {
+                assert.ok(groups.includes(wgAddress(host.name)), `${host.name} is in it`);
+            }
+        });
+
         it("keeps private keys on the hosts: 0600 key files, no PrivateKey in what was sent", async function () {
             for (const node of lab.nodes) {
                 assert.equal((await lab.execOk(node.name, ["stat", "-c", "%a", "/etc/wireguard/wg0.key"])).trim(), "600");
@@ -173,7 +187,19 @@ describe("lab: EVPN over WireGuard", function () {
             const before = await lab.evpnRoutes("kvm3");
             assert.deepEqual(before.filter((r) => r.type === 2 && r.mac === moving.mac).map((r) => r.nextHop), [wgAddress(from)]);
 
-            await lab.migrateVm(moving.name, to);
+            assert.ok(await lab.ping(moving.name, "vm3"), "vm1 knows vm3 before the migration");
+            const vni = lab.topology.network.VLAN_ID;
+            const tap = `one-${moving.id}-0`;
+            const times = await lab.migrateVm(moving.name, to);
+            assert.ok(times.resumedAt >= times.pausedAt);
+            const fdb = await lab.execOk(to, ["bridge", "fdb", "show", "br", `onebr.${vni}`]);
+            assert.match(fdb, new RegExp(`^${moving.mac} dev ${tap} master onebr\\.${vni}`, "m"), "the VM's announce taught the destination's bridge its MAC on its NIC at once");
+            assert.match(await lab.execOk(moving.name, ["ip", "neigh", "show", "dev", "eth0"]), new RegExp(`^${vm("vm3").ip.replace(/\./g, "\\.")} `, "m"), "the guest kept its neighbour cache, as a live-migrated guest does");
+            await waitUntil(
+                `${to}'s zebra to hold vm1's MAC as local`,
+                async () => /"type":"local"/.test((await lab.vtysh(to, `show evpn mac vni ${vni} mac ${moving.mac} json`)).replace(/\s/g, "")),
+                10_000,
+            );
             assert.equal(vm("vm1").host, to);
             assert.equal(vm("vm1").mac, moving.mac);
             await lab.waitForPing("vm3", "vm1", 60_000);
@@ -189,7 +215,6 @@ describe("lab: EVPN over WireGuard", function () {
                     30_000,
                 );
             }
-            const vni = lab.topology.network.VLAN_ID;
             const left = await lab.exec(from, ["ip", "link", "show", "dev", `wg0.${vni}`]);
             assert.notEqual(left.code, 0, `the last VM left ${from}, so the driver removed wg0.${vni} there`);
             const routes = await lab.evpnRoutes("kvm3");

@@ -58,11 +58,25 @@ describe("lab topology (pure)", function () {
         assert.equal(t.wireguard.topology, "hub");
     });
 
+    it("builds a fabric of 32 hosts with a VTEP on every host and VMs on a few, spread over the clusters", function () {
+        const t = buildTopology("lab", { clusters: 4, hostsPerCluster: 8, vms: 6, networkOnEveryHost: true, topology: "hub" });
+        assert.equal(t.nodes.filter((node) => node.role === "host").length, 32);
+        assert.deepEqual(t.vms.map((vm) => [vm.name, vm.host]), [["vm1", "kvm1"], ["vm2", "kvm9"], ["vm3", "kvm17"], ["vm4", "kvm25"], ["vm5", "kvm2"], ["vm6", "kvm10"]]);
+        assert.equal(t.networkOnEveryHost, true);
+        assert.equal(buildTopology("lab").networkOnEveryHost, false, "by default only hosts with a VM get the network, as OpenNebula's driver does");
+        for (const name of labDeviceNames(t)) {
+            assert.ok(name.length <= 15, name);
+        }
+        assert.match(buildTopology("lab", { clusters: 4, hostsPerCluster: 8, vms: 2, useListenRange: true }).fabric[0].bgpdConf, /^ bgp listen limit 254$/m);
+    });
+
     it("rejects impossible shapes and bad names", function () {
         assert.throws(() => buildTopology("lab", { clusters: 0 }), /clusters/);
         assert.throws(() => buildTopology("lab", { vni: 0 }), /networks\[0\]\.vlanId/);
         assert.throws(() => buildTopology("lab", { underlayMtu: 1400 }), /underlayMtu/);
-        assert.throws(() => buildTopology("lab", { clusters: 9, hostsPerCluster: 3 }), /clusters × hostsPerCluster: at most 19 KVM hosts .*got 27/);
+        assert.throws(() => buildTopology("lab", { clusters: 9, hostsPerCluster: 3 }), /vms: at most 19 VMs .*got 27/, "one VM per host does not fit the address range");
+        assert.throws(() => buildTopology("lab", { vms: 5 }), /vms: must be an integer from 0 to the number of hosts \(4\), got 5/);
+        assert.throws(() => buildTopology("lab", { vms: -1 }), /vms: must be an integer/);
         for (const bad of ["", "my-lab", "Lab", "1lab", "a234567890123", "lab/x", "lab x"]) {
             assert.throws(() => buildTopology(bad), /name: a lab name is 1 to 12 lowercase letters or digits starting with a letter, got/, JSON.stringify(bad));
         }

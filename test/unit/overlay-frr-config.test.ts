@@ -82,6 +82,19 @@ describe("overlay FRR config", function () {
             assertFieldError(() => renderReflectorBgpdConf({ ...REFLECTOR, listenRange: "192.168.0.0/24" }), "clients", /exactly one/);
         });
 
+        it("raises the dynamic-neighbour limit above FRR's 100 to the size of the listen range, or to a given limit", function () {
+            const ranged = (listenRange: string, listenLimit?: number) =>
+                routerLines(renderReflectorBgpdConf({ hostname: "ingress", routerId: "10.200.0.1", listenRange, listenLimit })).filter((line) => line.startsWith("bgp listen"));
+            assert.deepEqual(ranged("10.200.0.0/24"), ["bgp listen limit 254", "bgp listen range 10.200.0.0/24 peer-group fabric"]);
+            assert.deepEqual(ranged("10.200.0.0/22"), ["bgp listen limit 1022", "bgp listen range 10.200.0.0/22 peer-group fabric"]);
+            assert.deepEqual(ranged("10.0.0.0/8"), ["bgp listen limit 65535", "bgp listen range 10.0.0.0/8 peer-group fabric"]);
+            assert.deepEqual(ranged("10.200.0.0/24", 150), ["bgp listen limit 150", "bgp listen range 10.200.0.0/24 peer-group fabric"]);
+            for (const limit of [0, 65536, 1.5]) {
+                assertFieldError(() => ranged("10.200.0.0/24", limit), "listenLimit", /1 to 65535/);
+            }
+            assertFieldError(() => renderReflectorBgpdConf({ ...REFLECTOR, listenLimit: 500 }), "listenLimit", /dynamic neighbours/);
+        });
+
         it("uses a given cluster-id and refuses its own address as client", function () {
             assert.match(renderReflectorBgpdConf({ ...REFLECTOR, clusterId: "10.0.1.87" }), /^ bgp cluster-id 10\.0\.1\.87$/m);
             assertFieldError(() => renderReflectorBgpdConf({ ...REFLECTOR, clients: ["192.168.0.1"] }), "clients[0]", /own address/);
@@ -188,6 +201,55 @@ describe("overlay FRR config", function () {
             }
             assert.match(planEvpnFabric(wireguard, { useListenRange: true })[0].bgpdConf, /bgp listen range 192\.168\.0\.0\/24/);
             assert.deepEqual(Object.keys(frrScriptEnvironment(fabric[1])).sort(), ["FRR_BGPD_CONF", "FRR_DAEMONS", "FRR_ZEBRA_CONF"]);
+        });
+
+        describe("a fleet of 1000 KVM hosts", function () {
+            const wireguard = planWireGuard({
+                ingress: { name: "ingress", endpoint: "198.51.100.1" },
+                hosts: Array.from({ length: 1000 }, (_, i) => ({ name: `kvm${i + 1}`, endpoint: `203.0.${113 + Math.floor(i / 250)}.${(i % 250) + 1}` })),
+                subnet: "10.200.0.0/22",
+                topology: "hub",
+            });
+
+            it("lists every host as a client of the reflector in the one peer-group (one update-group), each client with one session", function () {
+                const [reflector, ...clients] = planEvpnFabric(wireguard);
+                const neighbours = routerLines(reflector.bgpdConf).filter((line) => /^neighbor \d/.test(line));
+                assert.equal(neighbours.length, 1000);
+                assert.ok(neighbours.every((line) => / peer-group fabric$/.test(line)), "every client is in peer-group fabric");
+                assert.equal(new Set(neighbours).size, 1000);
+                assert.equal(clients.length, 1000);
+                for (const client of clients) {
+                    assert.deepEqual(routerLines(client.bgpdConf).filter((line) => line.startsWith("neighbor 10.")), ["neighbor 10.200.0.1 peer-group fabric"]);
+                }
+                assert.doesNotMatch(reflector.bgpdConf, /listen/);
+            });
+
+            it("with dynamic neighbours, sets the listen limit above the fleet and refuses a limit below it", function () {
+                const [reflector] = planEvpnFabric(wireguard, { useListenRange: true });
+                const limit = Number(/^ bgp listen limit (\d+)$/m.exec(reflector.bgpdConf)?.[1]);
+                assert.equal(limit, 1022);
+                assert.ok(limit >= 1000, "the limit admits every host");
+                assert.match(reflector.bgpdConf, /^ bgp listen range 10\.200\.0\.0\/22 peer-group fabric$/m);
+                assert.match(planEvpnFabric(wireguard, { useListenRange: true, listenLimit: 1000 })[0].bgpdConf, /^ bgp listen limit 1000$/m);
+                assertFieldError(() => planEvpnFabric(wireguard, { useListenRange: true, listenLimit: 999 }), "listenLimit", /at least the number of hosts \(1000\)/);
+                assertFieldError(() => planEvpnFabric(wireguard, { listenLimit: 1000 }), "listenLimit", /useListenRange/);
+            });
+
+            it("is accepted by FRR's own parser at that size (vtysh --dryrun)", function () {
+                if (!vtyshAvailable()) {
+                    this.skip();
+                }
+                const dir = fs.mkdtempSync(path.join(os.tmpdir(), "overlay-frr-1000-"));
+                try {
+                    for (const [index, node] of [planEvpnFabric(wireguard)[0], planEvpnFabric(wireguard, { useListenRange: true })[0]].entries()) {
+                        const file = path.join(dir, `bgpd-${index}.conf`);
+                        fs.writeFileSync(file, node.bgpdConf);
+                        execFileSync("vtysh", ["--dryrun", "-f", file], { stdio: "pipe" });
+                    }
+                } finally {
+                    fs.rmSync(dir, { recursive: true, force: true });
+                }
+            });
         });
 
         it("is accepted by FRR's own parser (vtysh --dryrun)", function () {
