@@ -441,6 +441,7 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren> {
                 natBy: "host",
                 uplinkOf: (key) => plan.uplinkInterface ?? this.privateVlans[key].stdout.apply(uplinkFromOutput),
             },
+            privateRange: plan.privateNetworkCidr,
             description: `Scaleway Elastic Metal edge cluster ${name} (${zone})`,
             outputs: { vpcId: this.vpcId, privateNetworkId: this.privateNetworkId, publicGatewayId: this.publicGatewayId, zone, region },
         });
