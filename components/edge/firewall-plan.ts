@@ -9,6 +9,7 @@
  *   overlay's subnet (when the cluster is on an overlay) and `firewall.trustedSources`.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import ipaddr from "ipaddr.js";
 import type { ConnectionArgs } from "../opennebula/resources/provider-kit";
 import type { NodeFirewall } from "../remote/ssh";
 import { isKnown, parseAddressOrCidr } from "../validation";
@@ -58,7 +59,7 @@ export function edgeFirewall(args: EdgeFirewallPlanArgs): FirewallScriptArgs {
 
 /**
  * The front-end's addresses: `frontendAddresses` when given, else the host of the XML-RPC
- * endpoint when it is an IP address given as a plain value, else none.
+ * endpoint when it is an IP address (not a loopback one) given as a plain value, else none.
  */
 export function frontendAddressesOf(opennebula: Pick<EdgeOpenNebulaArgs, "connection" | "frontendAddresses">): string[] {
     if (opennebula.frontendAddresses !== undefined) return opennebula.frontendAddresses;
@@ -70,5 +71,6 @@ export function frontendAddressesOf(opennebula: Pick<EdgeOpenNebulaArgs, "connec
     } catch {
         return [];
     }
-    return parseAddressOrCidr(host) === undefined ? [] : [host];
+    // A loopback endpoint is a tunnel (ssh -L): it says nothing of where the front-end is.
+    return parseAddressOrCidr(host) === undefined || ipaddr.parse(host).range() === "loopback" ? [] : [host];
 }
