@@ -7,18 +7,23 @@
  * the same standard input (as `pulumi destroy` or a removal runs it). Each namespace must be back
  * to what it was before: rules, routes, proxy entries, links, sysctls, files and processes.
  *
+ * A Scaleway host's commands (its private VLAN, firewall and host-side NAT) go the same way.
+ *
  * Not run here: opennebula-repo.sh (downloads OpenNebula's signing key; its create and delete are
  * run with a local root in delete.test.ts) and the create-only installers (apt).
  */
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
+import * as scaleway from "@pulumiverse/scaleway";
+import { ScalewayEdgeCluster } from "../../components/clouds/scaleway";
 import { EdgeCluster } from "../../components/edge/edge-cluster";
 import { overlayFirewall } from "../../components/edge/firewall-plan";
 import { EvpnFabric } from "../../components/overlay/evpn-fabric";
 import { WireGuardMesh } from "../../components/overlay/wireguard-mesh";
 import { RecordedProgram, RecordedResource, runProgram } from "../support/pulumi-mocks";
 import { scriptNameOf } from "../support/stdin";
-import { COMMAND, hostOutputs } from "../components/overlay-fixtures";
+import { hostOutputs } from "../components/overlay-fixtures";
+import { MockCloud } from "../programs/stack-support";
 import { Lab, exec, files, hasCommand, mustExec, netnsSkipReason, processNames, snapshot } from "./netns";
 
 const ONEADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpJgVSGsvRr0s0aGm2f6gX4b8I2XRvC7e0jGz5y7P1x oneadmin@front-end";
@@ -128,5 +133,31 @@ describe("the components' host commands: create, then delete, leave a host as be
         }
         const ran = machines.flatMap((machine) => machine.commands.map((cmd) => scriptNameOf(cmd.inputs.stdin)));
         assert.deepEqual([...new Set(ran)].sort(), ["firewall.sh", "frr-apply.sh", "oneadmin-key.sh", "public-forwarding.sh", "sysctl.sh", "wireguard-up.sh"]);
+    });
+
+    it("a Scaleway host: its private VLAN, firewall trusting the private network and host-side NAT, created and deleted as rendered", async function () {
+        const cloud = new MockCloud();
+        const scw = await runProgram(() => new ScalewayEdgeCluster("par", {
+            provider: new scaleway.Provider("scw", { zone: "fr-par-2", region: "fr-par" }), zone: "fr-par-2", hosts: { "host-0": { publicIps: 1 } },
+            sshUser: "root", uplinkInterface: "up0",
+            ssh: { publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScalewayTestKey admin@example", privateKey: "test-key" },
+            opennebula: { frontendSshPublicKey: ONEADMIN_KEY, connection: { endpoint: "http://203.0.113.5:2633/RPC2" } },
+        }), cloud.options);
+        const host = lab.namespace("ccscw");
+        const client = lab.namespace("ccscwc");
+        lab.link({ ns: client, dev: "cli0", address: "198.51.100.1/24" }, { ns: host, dev: "up0", address: `${HOST_PUBLIC}/24` });
+        const probe = exec(host, ["ip", "link", "add", "link", "up0", "name", "probe0", "type", "vlan", "id", "4000"]);
+        const vlans = probe.status === 0;
+        exec(host, ["ip", "link", "del", "probe0"]);
+        if (!vlans) console.log("      (the private VLAN command is left out: this kernel has no 802.1Q VLANs — ip link add … type vlan fails)");
+        const names = ["par-one-host-0-sysctl", "par-one-host-0-firewall", "par-one-host-0-forwarding"];
+        const commands = commandsOn(scw, vlans ? ["par-host-0-private-vlan", ...names] : names);
+        const before = state(host);
+        for (const cmd of commands) runLine(host, cmd.inputs.create, cmd);
+        const created = state(host);
+        const expected = ["-A ONE-EDGE-INPUT -s 172.18.0.0/20", "-j DNAT --to-destination 172.16.0.1", ...(vlans ? ["scwpn0@up0", "opennebula-edge-private-vlan.service"] : [])];
+        for (const line of expected) assert.ok(created.includes(line), `created: ${line}`);
+        for (const cmd of [...commands].reverse()) runLine(host, cmd.inputs.delete, cmd);
+        assert.equal(state(host), before);
     });
 });
