@@ -23,14 +23,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { HYPERVISORS, Hypervisor } from "../edge/host-scripts";
+import { FirewallScriptArgs, HYPERVISORS, Hypervisor } from "../edge/host-scripts";
 import { ConfigError, addToIpv4, ipv4Cidr } from "../validation";
 import { checkedBy, cidrSchema, inputSchema, integerSchema, interfaceNameSchema, parseWith } from "../validation/schema";
-import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, cloudConfigText, userCloudConfig } from "./base";
+import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, cloudConfigText, hostFirewallOf, userCloudConfig } from "./base";
 import { defineCloud } from "./definition";
 import {
-    CloudFirewallPlan, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema, planHosts, publicIpsSchema,
-    restrictedRules, slotSchema,
+    CloudFirewallPlan, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema, ipv4Sources, planHosts,
+    publicIpsSchema, restrictedRules, slotSchema,
 } from "./settings";
 
 /** Type token of {@link AwsEdgeCluster}. */
@@ -233,16 +233,19 @@ export interface AwsSecurityRule {
     description: string;
 }
 
-/** The security group's inbound and outbound rules (see `cloudFirewall`). */
-export function awsSecurityGroupRules(vpcCidr: string, firewall: CloudFirewallPlan = cloudFirewallPlan(undefined)): { ingress: AwsSecurityRule[]; egress: AwsSecurityRule[] } {
+/**
+ * The security group's inbound and outbound rules: everything (`open`), or the hosts' allow-list
+ * (`hostFirewall`, see `hostFirewallOf`; IPv4 only, the instances have no IPv6) for `restricted`.
+ */
+export function awsSecurityGroupRules(hostFirewall: FirewallScriptArgs, firewall: CloudFirewallPlan = cloudFirewallPlan(undefined)): { ingress: AwsSecurityRule[]; egress: AwsSecurityRule[] } {
     const anywhere = ["0.0.0.0/0"];
     const egress = [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: anywhere, description: "all outbound traffic" }];
     if (firewall.mode === "open") {
         return { ingress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: anywhere, description: "all inbound traffic (oneprovision's allow_all)" }], egress };
     }
-    const ingress = restrictedRules(firewall, vpcCidr).map((rule) => ({
-        protocol: rule.protocol, fromPort: rule.ports?.from ?? -1, toPort: rule.ports?.to ?? -1, cidrBlocks: rule.sources ?? anywhere, description: rule.description,
-    }));
+    const ingress = restrictedRules(firewall, hostFirewall)
+        .map((rule) => ({ protocol: rule.protocol, fromPort: rule.fromPort ?? -1, toPort: rule.toPort ?? -1, cidrBlocks: ipv4Sources(rule), description: rule.description }))
+        .filter((rule) => rule.cidrBlocks.length > 0);
     return { ingress, egress };
 }
 
@@ -325,7 +328,7 @@ export class AwsEdgeCluster extends CloudEdgeCluster<AwsChildren> {
         this.defaultRoute = this.create("defaultRoute", aws.ec2.Route, `${name}-default-route`, {
             routeTableId: this.vpc.mainRouteTableId, destinationCidrBlock: "0.0.0.0/0", gatewayId: this.internetGateway.id,
         });
-        const rules = awsSecurityGroupRules(plan.vpcCidr, plan.cloudFirewall);
+        const rules = awsSecurityGroupRules(hostFirewallOf(args, plan.vpcCidr), plan.cloudFirewall);
         this.securityGroup = this.create("securityGroup", aws.ec2.SecurityGroup, `${name}-sg`, {
             vpcId: this.vpc.id, description: `OpenNebula edge cluster ${name} (${plan.cloudFirewall.mode})`,
             ingress: rules.ingress, egress: rules.egress, tags: tags("sg"),
@@ -390,6 +393,7 @@ export class AwsEdgeCluster extends CloudEdgeCluster<AwsChildren> {
             })),
             leases,
             forwarding: { model: "nat", natBy: "cloud", uplinkOf: () => plan.uplinkInterface },
+            privateRange: plan.vpcCidr,
             description: `AWS edge cluster in ${plan.region} (${plan.instanceType}, pulumi-opennebula-edge)`,
             outputs: { vpcId: this.vpcId, subnetId: this.subnetId, securityGroupId: this.securityGroupId },
         });

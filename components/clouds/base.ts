@@ -8,8 +8,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { EdgeCluster, perKey } from "../edge/edge-cluster";
-import type { Hypervisor, PortForwardForwardingArgs, PublicForwardingArgs } from "../edge/host-scripts";
-import type { EdgeClusterTarget, EdgeClusterTransforms, EdgeFirewallArgs, EdgeHost, EdgeOpenNebulaArgs } from "../edge/types";
+import type { FirewallScriptArgs, Hypervisor, PortForwardForwardingArgs, PublicForwardingArgs } from "../edge/host-scripts";
+import type { EdgeClusterTarget, EdgeClusterTransforms, EdgeFirewallArgs, EdgeHost, EdgeOpenNebulaArgs, EdgeOverlayArgs } from "../edge/types";
+import { edgeFirewall, frontendAddressesOf, overlayFirewall } from "../edge/firewall-plan";
+import { checkOverlay, checkSources } from "../edge/validation";
 import type { AddressRangeInput } from "../opennebula/resources/virtual-network";
 import type { TemplateArgs } from "../opennebula/resources/resource-options";
 import { RemoteNode, SshArgs, checkSshArgs } from "../remote/ssh";
@@ -32,6 +34,12 @@ export interface CloudEdgeClusterArgs<Provider extends pulumi.ProviderResource> 
     opennebula: EdgeOpenNebulaArgs;
     /** The OpenNebula cluster: a new one named after the component, or an existing one to join. Default: a new one. */
     cluster?: EdgeClusterTarget;
+    /**
+     * The overlay the hosts join (a `WireGuardMesh` over `overlayNodes()`): its port, interface and
+     * subnet, for the host firewall and the restricted cloud firewall. Default: not on an overlay
+     * (WireGuard 51820/udp and `wg0` as a default mesh uses them, no overlay subnet trusted).
+     */
+    overlay?: EdgeOverlayArgs;
 }
 
 /** Escape hatches of a cloud's edge cluster: per kind of child (`Children` maps kinds to their arguments), and `edge` for the {@link EdgeCluster}'s children. */
@@ -112,6 +120,8 @@ export interface CloudConnection {
     leases: PublicIpLease[];
     /** How the hosts forward public traffic. */
     forwarding: HostForwarding;
+    /** The cloud-private range the hosts share (the VPC), trusted by their firewall. Default none (no private network). */
+    privateRange?: pulumi.Input<string>;
     /** More attributes of the public network, and its address ranges when they are not the leases' (port forwarding). */
     publicNetwork?: { template?: TemplateArgs; addressRanges?: AddressRangeInput[] };
     /** DESCRIPTION of the OpenNebula cluster. */
@@ -242,6 +252,8 @@ export abstract class CloudEdgeCluster<Children extends { [Kind in keyof Childre
             opennebula: cloud.args.opennebula,
             hypervisor: cloud.hypervisor,
             firewall: cloud.args.firewall,
+            privateRange: cloud.privateRange,
+            overlay: cloud.args.overlay,
             cluster: cloud.args.cluster ?? { name },
             publicNetwork: cloud.leases.length === 0 && !portForwarding ? undefined : {
                 template: { DNS: cloud.args.dns ?? DEFAULT_DNS, ...cloud.publicNetwork?.template },
@@ -265,6 +277,7 @@ export abstract class CloudEdgeCluster<Children extends { [Kind in keyof Childre
             leases: cloud.leases,
             nodes: keys.map((key) => ({
                 key: `${name}-${key}`, publicIp: cloud.machines[key].publicIp, sshUser: cloud.sshUser, dependsOn: [edge.configured[key]],
+                firewall: overlayFirewall(cloud.args.overlay),
             })),
         };
         this.registerOutputs({
@@ -306,6 +319,14 @@ function leaseRange(lease: PublicIpLease, hostPublicIp: pulumi.Input<string>): A
 }
 
 /**
+ * The allow-list of a cloud cluster's hosts (see `edgeFirewall`): their host firewall, and the
+ * restricted cloud firewall derived from it with `cloudFirewallRules`.
+ */
+export function hostFirewallOf(args: Pick<CloudConnection["args"], "firewall" | "opennebula" | "overlay">, privateRange?: string): FirewallScriptArgs {
+    return edgeFirewall({ firewall: args.firewall, privateRange, frontendAddresses: frontendAddressesOf(args.opennebula), overlay: args.overlay });
+}
+
+/**
  * Checks the arguments every cloud shares: its own provider (`pulumi:providers:<providerPackage>`),
  * the SSH key pair and the front-end's key. Values that are Outputs are checked for presence only.
  */
@@ -321,6 +342,8 @@ export function checkCloudArgs(args: CloudEdgeClusterArgs<pulumi.ProviderResourc
     checkSshArgs(args.ssh);
     required("opennebula", args.opennebula);
     required("opennebula.frontendSshPublicKey", args.opennebula.frontendSshPublicKey, "the front-end's oneadmin public key");
+    checkSources("opennebula.frontendAddresses", args.opennebula.frontendAddresses);
+    checkOverlay(args.overlay);
 }
 
 /**

@@ -15,14 +15,14 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { PortForwardForwardingArgs, portForward } from "../edge/host-scripts";
+import { CloudFirewallRule, FirewallScriptArgs, PortForwardForwardingArgs, portForward } from "../edge/host-scripts";
 import { ConfigError, addToIpv4, cidrInside, cidrOf, cidrsOverlap, integerIn, ipv4, ipv4Cidr, ipv4ToNumber, oneOf } from "../validation";
 import { checkedBy, inputSchema, parseWith, textSchema } from "../validation/schema";
-import { CloudArgs, CloudEdgeCluster, CloudMachine, checkCloudArgs, userData } from "./base";
+import { CloudArgs, CloudEdgeCluster, CloudMachine, checkCloudArgs, hostFirewallOf, userData } from "./base";
 import { defineCloud } from "./definition";
 import {
-    FirewallRuleSpec, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, fnv1a, hostsSchema, planHosts,
-    restrictedRules, tagTexts,
+    checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, fnv1a, hostsSchema, planHosts, portText, restrictedRules,
+    tagTexts,
 } from "./settings";
 
 /** Type token of {@link DigitalOceanEdgeCluster}. */
@@ -274,8 +274,11 @@ export function digitalOceanName(name: string): string {
 type InboundRule = digitalocean.types.input.FirewallInboundRule;
 type OutboundRule = digitalocean.types.input.FirewallOutboundRule;
 
-/** Inbound rules of the cloud firewall; `vpcRange` is where cluster-internal traffic comes from. */
-export function firewallInboundRules(firewall: DigitalOceanPlan["cloudFirewall"], vpcRange: pulumi.Input<string>): InboundRule[] {
+/**
+ * Inbound rules of the cloud firewall: everything (`open`), or the hosts' allow-list
+ * (`hostFirewall`, see `hostFirewallOf`) plus the VMs' forwarded ports (`restricted`).
+ */
+export function firewallInboundRules(firewall: DigitalOceanPlan["cloudFirewall"], hostFirewall: FirewallScriptArgs): InboundRule[] {
     if (firewall.mode === "open") {
         return [
             { protocol: "tcp", portRange: "1-65535", sourceAddresses: EVERYWHERE },
@@ -284,12 +287,11 @@ export function firewallInboundRules(firewall: DigitalOceanPlan["cloudFirewall"]
         ];
     }
     const { first, last } = forwardedPortRange();
-    const forwarded: FirewallRuleSpec = { key: "forwarded", protocol: "tcp", ports: { from: first, to: last }, description: "the VMs' forwarded ports" };
-    return restrictedRules(firewall, vpcRange, [forwarded]).map((rule) => ({
-        protocol: rule.protocol,
-        ...(rule.ports ? { portRange: rule.ports.from === rule.ports.to ? String(rule.ports.from) : `${rule.ports.from}-${rule.ports.to}` } : {}),
-        sourceAddresses: rule.sources ?? EVERYWHERE,
-    }));
+    const forwarded: CloudFirewallRule = { key: "forwarded", protocol: "tcp", fromPort: first, toPort: last, sources: EVERYWHERE, description: "the VMs' forwarded ports" };
+    return restrictedRules(firewall, hostFirewall, [forwarded]).map((rule) => {
+        const portRange = portText(rule, "-");
+        return { protocol: rule.protocol, ...(portRange === undefined ? {} : { portRange }), sourceAddresses: rule.sources };
+    });
 }
 
 /** Outbound rules: everything, in both modes (package repositories, the front-end, the overlay). */
@@ -377,7 +379,7 @@ export class DigitalOceanEdgeCluster extends CloudEdgeCluster<DigitalOceanChildr
         })]));
         this.firewall = this.create("firewall", digitalocean.Firewall, `${name}-firewall`, {
             name: `${base}-edge`, tags: [this.tag.name],
-            inboundRules: firewallInboundRules(plan.cloudFirewall, plan.vpcIpRange ?? this.vpcIpRange),
+            inboundRules: pulumi.output(plan.vpcIpRange ?? this.vpcIpRange).apply((range) => firewallInboundRules(plan.cloudFirewall, hostFirewallOf(args, range))),
             outboundRules: firewallOutboundRules(),
         });
         this.firewallId = this.firewall.id;
@@ -390,6 +392,7 @@ export class DigitalOceanEdgeCluster extends CloudEdgeCluster<DigitalOceanChildr
             })),
             leases: [],
             forwarding: DIGITALOCEAN_PORT_FORWARDING,
+            privateRange: plan.vpcIpRange ?? this.vpcIpRange,
             publicNetwork: {
                 template: { BRIDGE: DIGITALOCEAN_PORT_FORWARDING.bridge, NETWORK_ADDRESS: "192.168.23.0", NETWORK_MASK: "255.255.255.0", EDGE_PUBLIC_MODEL: "portforward" },
                 addressRanges: [portForwardAddressRange()],

@@ -18,7 +18,8 @@
  * and its flexible IP j's VM at `natCidr` + 2·(8s + j) + 1.
  *
  * Firewall: Elastic Metal has no security groups or cloud firewall. The host firewall
- * (`firewall.sh`, strict by default) is the only filter in front of the hosts.
+ * (`firewall.sh`, strict by default, trusting the private network) is the only filter in front of
+ * the hosts.
  */
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -322,8 +323,8 @@ export function uplinkFromOutput(stdout: string | undefined): string {
  * {@link EdgeCluster}.
  *
  * Elastic Metal has no security groups: the host firewall (`firewall`, strict by default) is the
- * only protection, and the ports it opens (SSH, BGP, VXLAN, WireGuard, libvirt, migration) are
- * open from anywhere, not only from the private network.
+ * only protection: SSH and WireGuard from anywhere, BGP and VXLAN only on the overlay's interface,
+ * libvirt, migration and VNC only from the private network, the front-end and the overlay.
  */
 export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren> {
     /** The arguments, checked, with their defaults. */
@@ -441,6 +442,7 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren> {
                 natBy: "host",
                 uplinkOf: (key) => plan.uplinkInterface ?? this.privateVlans[key].stdout.apply(uplinkFromOutput),
             },
+            privateRange: plan.privateNetworkCidr,
             description: `Scaleway Elastic Metal edge cluster ${name} (${zone})`,
             outputs: { vpcId: this.vpcId, privateNetworkId: this.privateNetworkId, publicGatewayId: this.publicGatewayId, zone, region },
         });

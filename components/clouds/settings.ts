@@ -14,10 +14,10 @@
  * its key alone (see {@link defaultSlot}).
  */
 import { z } from "zod";
-import { FIREWALL_MODES } from "../edge/host-scripts";
+import { CloudFirewallRule, FIREWALL_MODES, FirewallScriptArgs, cloudFirewallRules } from "../edge/host-scripts";
 import { HOST_KEY } from "../edge/validation";
-import { describe } from "../validation";
-import { cidrSchema, inputSchema, integerSchema, ipv4Schema, linuxUserSchema, portSchema, textSchema } from "../validation/schema";
+import { addressOrCidr, describe } from "../validation";
+import { checkedBy, cidrSchema, inputSchema, integerSchema, ipv4Schema, linuxUserSchema, portSchema, textSchema } from "../validation/schema";
 
 /** Most hosts one edge cluster holds. */
 export const MAX_HOSTS = 50;
@@ -106,18 +106,20 @@ const portRangeShape = {
     protocol: z.enum(["tcp", "udp"]).optional(),
 };
 
-/** The host firewall (`firewall.sh`). */
+/** The host firewall (`firewall.sh`; see `EdgeFirewallArgs`). */
 export const hostFirewallSchema = z.strictObject({
-    /** `strict` rejects what is not allowed, `open` only adds the allow rules. Default `strict`. */
+    /** `strict` rejects what is not allowed, `open` only closes the guarded ports. Default `strict`. */
     mode: z.enum(FIREWALL_MODES).optional(),
-    /** More ports to open besides SSH, BGP, VXLAN, WireGuard, libvirt and migration. Default none. */
+    /** More ports open to everyone (also in a restricted cloud firewall). Default none. */
     extraPorts: z.array(z.strictObject(portRangeShape)).optional(),
+    /** More IPv4/IPv6 addresses or CIDRs that may reach libvirt, live migration and VNC. Default none. */
+    trustedSources: z.array(checkedBy(z.string(), (value) => addressOrCidr("", value))).optional(),
 });
 
 /** An extra inbound rule of a restricted cloud firewall. */
 export const extraFirewallRuleSchema = z.strictObject({
     ...portRangeShape,
-    /** Where the traffic may come from. Default `["0.0.0.0/0"]`. */
+    /** Where the traffic may come from. Default anywhere. */
     sources: z.array(cidrSchema()).min(1).optional(),
 }).superRefine((rule, ctx) => {
     if (rule.toPort !== undefined && rule.toPort < rule.port) {
@@ -131,9 +133,12 @@ export type ExtraFirewallRule = z.output<typeof extraFirewallRuleSchema>;
 /**
  * The cloud's firewall in front of the hosts (DigitalOcean cloud firewall, AWS security group,
  * Vultr firewall group). `open`: all traffic, as oneprovision had it (the host firewall still
- * applies). `restricted`: from anywhere only SSH (from `sshSources`), WireGuard 51820/udp and
- * ICMP; BGP 179/tcp, VXLAN 8472/udp, libvirt 16509 and 16514/tcp and live migration
- * 49152–49215/tcp only from the cluster's private network; plus `extraRules`. Default `open`.
+ * applies). `restricted`: derived from the host firewall's allow-list (`cloudFirewallRules`):
+ * SSH (from `sshSources`), WireGuard on the overlay's port, ICMP and the host firewall's
+ * `extraPorts` from anywhere; libvirt 16509 and 16514/tcp, live migration 49152–49215/tcp and VNC
+ * 5900–65535/tcp from the allow-list only (the private network, the front-end, the overlay subnet,
+ * `firewall.trustedSources`); no BGP or VXLAN (they travel inside WireGuard); plus the cloud's own
+ * public services and `extraRules`. Default `open`.
  */
 export const cloudFirewallSchema = z.strictObject({
     /** `open` or `restricted`. Default `open`. */
@@ -240,44 +245,35 @@ export function checkHosts(settings: HostsSettings, ctx: z.RefinementCtx, limits
     }
 }
 
-/** One inbound rule of a cloud firewall, before it becomes the cloud's own rule. */
-export interface FirewallRuleSpec<Source = string> {
-    /** Stable name of the rule (resource names on clouds with one resource per rule). */
-    key: string;
-    protocol: "tcp" | "udp" | "icmp";
-    /** The ports, absent for ICMP. */
-    ports?: { from: number; to: number };
-    /** Where it may come from; undefined means anywhere. */
-    sources?: Source[];
-    /** What the rule is for. */
-    description: string;
-}
+/** Anywhere, IPv4 and IPv6 (clouds whose hosts have no IPv6 keep the IPv4 part). */
+export const ANYWHERE = ["0.0.0.0/0", "::/0"];
 
 /**
  * The inbound rules of a restricted cloud firewall (see {@link cloudFirewallSchema}), in order:
- * SSH, WireGuard, the cloud's own public services (`publicServices`), ICMP, the cluster's ports
- * from `privateRange`, then the extra rules.
+ * the host firewall's own rules (`cloudFirewallRules(hostFirewall)`, SSH limited to `sshSources`),
+ * the cloud's public services (`publicServices`), then the extra rules.
  */
-export function restrictedRules<Source>(firewall: CloudFirewallPlan, privateRange: Source, publicServices: FirewallRuleSpec[] = []): FirewallRuleSpec<string | Source>[] {
-    const inside = [privateRange];
-    const tcp = (key: string, from: number, to: number, description: string): FirewallRuleSpec<Source> =>
-        ({ key, protocol: "tcp", ports: { from, to }, sources: inside, description });
+export function restrictedRules(firewall: CloudFirewallPlan, hostFirewall: FirewallScriptArgs, publicServices: CloudFirewallRule[] = []): CloudFirewallRule[] {
+    const hostRules = cloudFirewallRules(hostFirewall).map((rule) => (rule.key === "ssh" && firewall.sshSources !== undefined
+        ? { ...rule, sources: firewall.sshSources, description: "SSH (Pulumi, the front-end)" }
+        : rule));
     return [
-        { key: "ssh", protocol: "tcp", ports: { from: 22, to: 22 }, sources: firewall.sshSources, description: "SSH (Pulumi, the front-end)" },
-        { key: "wireguard", protocol: "udp", ports: { from: WIREGUARD_PORT, to: WIREGUARD_PORT }, description: "WireGuard overlay" },
+        ...hostRules,
         ...publicServices,
-        { key: "icmp", protocol: "icmp", description: "ICMP (path MTU discovery)" },
-        tcp("bgp", 179, 179, "BGP (FRR EVPN) inside the cluster"),
-        { key: "vxlan", protocol: "udp", ports: { from: 8472, to: 8472 }, sources: inside, description: "VXLAN inside the cluster" },
-        tcp("libvirt", 16509, 16509, "libvirt inside the cluster"),
-        tcp("libvirt-tls", 16514, 16514, "libvirt TLS inside the cluster"),
-        tcp("migration", 49152, 49215, "QEMU live migration inside the cluster"),
-        ...firewall.extraRules.map((rule, i): FirewallRuleSpec => ({
-            key: `extra-${i}`, protocol: rule.protocol ?? "tcp", ports: { from: rule.port, to: rule.toPort ?? rule.port },
-            sources: rule.sources, description: "extra rule",
+        ...firewall.extraRules.map((rule, i): CloudFirewallRule => ({
+            key: `extra-${i}`, protocol: rule.protocol ?? "tcp", fromPort: rule.port, toPort: rule.toPort ?? rule.port,
+            sources: rule.sources ?? ANYWHERE, description: "extra rule",
         })),
     ];
 }
 
-/** The WireGuard port of the overlay (the host firewall opens the same). */
-export const WIREGUARD_PORT = 51820;
+/** The IPv4 sources of a rule (for clouds whose hosts have no IPv6). */
+export function ipv4Sources(rule: CloudFirewallRule): string[] {
+    return rule.sources.filter((source) => !source.includes(":"));
+}
+
+/** `port` or `first-last` (`separator` between), for clouds that take ports as text; undefined for ICMP. */
+export function portText(rule: CloudFirewallRule, separator: string): string | undefined {
+    if (rule.fromPort === undefined) return undefined;
+    return rule.fromPort === rule.toPort ? String(rule.fromPort) : `${rule.fromPort}${separator}${rule.toPort}`;
+}

@@ -21,14 +21,14 @@ import * as vultr from "@ediri/vultr";
 import * as pulumi from "@pulumi/pulumi";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
-import type { Hypervisor } from "../edge/host-scripts";
+import type { FirewallScriptArgs, Hypervisor } from "../edge/host-scripts";
 import { ConfigError } from "../validation";
 import { checkedBy, cidrSchema, integerSchema, interfaceNameSchema, parseWith } from "../validation/schema";
-import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, userData } from "./base";
+import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, hostFirewallOf, userData } from "./base";
 import { defineCloud } from "./definition";
 import {
-    CloudFirewallPlan, FirewallRuleSpec, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema, planHosts,
-    publicIpsSchema, restrictedRules, tagTexts,
+    CloudFirewallPlan, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema, ipv4Sources, planHosts,
+    portText, publicIpsSchema, restrictedRules, tagTexts,
 } from "./settings";
 
 /** Type token of {@link VultrEdgeCluster}. */
@@ -213,10 +213,11 @@ export interface VultrFirewallRuleSpec {
 }
 
 /**
- * The rules of the cluster's Vultr firewall group (IPv4; the instances get no IPv6), one per rule
- * and source (a Vultr rule has one source). See `cloudFirewall` for what each mode allows.
+ * The rules of the cluster's Vultr firewall group, one per rule and source (a Vultr rule has one
+ * source): everything (`open`), or the hosts' allow-list (`hostFirewall`, see `hostFirewallOf`;
+ * IPv4 only, the instances get no IPv6) for `restricted`.
  */
-export function vultrFirewallRules(firewall: CloudFirewallPlan, vpcCidr: string): VultrFirewallRuleSpec[] {
+export function vultrFirewallRules(firewall: CloudFirewallPlan, hostFirewall: FirewallScriptArgs): VultrFirewallRuleSpec[] {
     const anywhere = { subnet: "0.0.0.0", subnetSize: 0 };
     if (firewall.mode === "open") {
         return [
@@ -225,15 +226,16 @@ export function vultrFirewallRules(firewall: CloudFirewallPlan, vpcCidr: string)
             { key: "icmp", protocol: "icmp", ...anywhere, notes: "ICMP" },
         ];
     }
-    return restrictedRules(firewall, vpcCidr).flatMap((rule: FirewallRuleSpec) => {
-        const sources = rule.sources ?? ["0.0.0.0/0"];
+    return restrictedRules(firewall, hostFirewall).flatMap((rule) => {
+        const sources = ipv4Sources(rule);
+        const port = portText(rule, ":");
         return sources.map((source, j): VultrFirewallRuleSpec => {
             const [subnet, prefix] = source.split("/");
             return {
                 key: sources.length === 1 ? rule.key : `${rule.key}-${j}`,
                 protocol: rule.protocol,
-                ...(rule.ports ? { port: rule.ports.from === rule.ports.to ? String(rule.ports.from) : `${rule.ports.from}:${rule.ports.to}` } : {}),
-                subnet, subnetSize: Number(prefix), notes: rule.description,
+                ...(port === undefined ? {} : { port }),
+                subnet, subnetSize: Number(prefix ?? 32), notes: rule.description,
             };
         });
     });
@@ -302,7 +304,7 @@ export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren> {
             });
             const group = this.create("firewallGroup", vultr.FirewallGroup, `${name}-firewall`, { description: `${name} OpenNebula edge cluster` });
             this.firewallGroup = group;
-            this.firewallRules = vultrFirewallRules(settings.cloudFirewall!, settings.vpcCidr!).map((rule) => this.create("firewallRule", vultr.FirewallRule, `${name}-fw-${rule.key}`, {
+            this.firewallRules = vultrFirewallRules(settings.cloudFirewall!, hostFirewallOf(args, settings.vpcCidr)).map((rule) => this.create("firewallRule", vultr.FirewallRule, `${name}-fw-${rule.key}`, {
                 firewallGroupId: group.id, ipType: "v4", protocol: rule.protocol, port: rule.port,
                 subnet: rule.subnet, subnetSize: rule.subnetSize, notes: rule.notes,
             }));
@@ -334,6 +336,8 @@ export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren> {
             })),
             leases,
             forwarding: { model: "routed", uplinkOf: () => settings.uplinkInterface! },
+            // Metal hosts have no private network: they reach one another's guarded ports over the overlay.
+            privateRange: settings.vpcCidr,
             description: `Vultr ${settings.mode} edge cluster (pulumi-opennebula-edge)`,
             outputs: { vpcId: this.vpcId, firewallGroupId: this.firewallGroupId },
         });

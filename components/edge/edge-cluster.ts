@@ -8,6 +8,8 @@ import { VirtualNetwork } from "../opennebula/resources/virtual-network";
 import { HostScript } from "../remote/host-script";
 import { hostCommand } from "../remote/host-command";
 import { createChild } from "../transform";
+import { isKnown } from "../validation";
+import { edgeFirewall, frontendAddressesOf } from "./firewall-plan";
 import {
     PublicForwardingArgs, firewallScript, oneadminKeyScript, opennebulaNodeScript, opennebulaRepoScript, publicForwardingScript,
     sysctlScript,
@@ -109,7 +111,7 @@ export class EdgeCluster extends pulumi.ComponentResource {
             { role: "node", script: opennebulaNodeScript({ hypervisor: args.hypervisor ?? "kvm" }) },
             { role: "oneadmin-key", script: scriptOf(args.opennebula.frontendSshPublicKey, (publicKey) => oneadminKeyScript({ publicKey })) },
             { role: "sysctl", script: sysctlScript() },
-            { role: "firewall", script: firewallScript({ mode: args.firewall?.mode, extraPorts: args.firewall?.extraPorts }) },
+            { role: "firewall", script: firewallOf(args) },
         ];
         if (host.publicForwarding !== undefined) {
             steps.push({ role: "forwarding", script: scriptOf(host.publicForwarding, (forwarding: PublicForwardingArgs) => publicForwardingScript(forwarding)) });
@@ -139,6 +141,15 @@ export class EdgeCluster extends pulumi.ComponentResource {
         }, { parent: this }, args.transform?.datastore);
         return pulumi.all([image.oneId, system.oneId]).apply(([imageId, systemId]) => ({ image: imageId, system: systemId }));
     }
+}
+
+/** The hosts' firewall: the allow-list of the cluster's private range, the front-end and the overlay (see firewall-plan.ts). */
+function firewallOf(args: EdgeClusterArgs): pulumi.Input<HostScript> {
+    const script = (privateRange?: string) => firewallScript(edgeFirewall({
+        firewall: args.firewall, privateRange, frontendAddresses: frontendAddressesOf(args.opennebula), overlay: args.overlay,
+    }));
+    const range = args.privateRange;
+    return range === undefined || isKnown(range) ? script(range) : pulumi.output(range).apply(script);
 }
 
 /**

@@ -20,6 +20,7 @@
  */
 import ipaddr from "ipaddr.js";
 import { HostScript, hostScript } from "../remote/host-script";
+import { parseAddressOrCidr } from "../validation/ipv4";
 
 /** OpenNebula versions whose repository the hosts can use. */
 export const ONE_VERSIONS = ["6.10", "7.0"] as const;
@@ -295,6 +296,8 @@ export function firewallScript(args: FirewallScriptArgs = {}): HostScript {
 
 /** A rule of a restricted cloud firewall: traffic it lets in. */
 export interface CloudFirewallRule {
+    /** Stable name of the rule, e.g. `ssh`, `libvirt-tls`, `extra-port-0` (clouds with one resource per rule name them after it). */
+    key: string;
     /** `tcp`, `udp` or `icmp`. */
     protocol: "tcp" | "udp" | "icmp";
     /** First port; absent for ICMP. */
@@ -319,16 +322,18 @@ export function cloudFirewallRules(args: FirewallScriptArgs = {}): CloudFirewall
     const everyone = firewall.ipv6 ? ["0.0.0.0/0", "::/0"] : ["0.0.0.0/0"];
     const trusted = firewall.trustedSources;
     const rules: CloudFirewallRule[] = [
-        { protocol: "tcp", fromPort: 22, toPort: 22, sources: everyone, description: "SSH" },
-        { protocol: "udp", fromPort: firewall.wireguardPort, toPort: firewall.wireguardPort, sources: everyone, description: "WireGuard" },
-        { protocol: "icmp", sources: everyone, description: "ICMP" },
-        ...firewall.extraPorts.map((p): CloudFirewallRule => ({ protocol: p.protocol, fromPort: p.port, toPort: p.toPort, sources: everyone, description: `extra port ${rangeSpec(p)}/${p.protocol}` })),
+        { key: "ssh", protocol: "tcp", fromPort: 22, toPort: 22, sources: everyone, description: "SSH" },
+        { key: "wireguard", protocol: "udp", fromPort: firewall.wireguardPort, toPort: firewall.wireguardPort, sources: everyone, description: "WireGuard" },
+        { key: "icmp", protocol: "icmp", sources: everyone, description: "ICMP" },
+        ...firewall.extraPorts.map((p, i): CloudFirewallRule => ({ key: `extra-port-${i}`, protocol: p.protocol, fromPort: p.port, toPort: p.toPort, sources: everyone, description: `extra port ${rangeSpec(p)}/${p.protocol}` })),
     ];
     if (trusted.length > 0) {
+        const [libvirt, libvirtTls] = LIBVIRT_PORTS;
         rules.push(
-            ...LIBVIRT_PORTS.map((libvirt): CloudFirewallRule => ({ protocol: "tcp", fromPort: libvirt, toPort: libvirt, sources: trusted, description: "libvirt" })),
-            { protocol: "tcp", fromPort: MIGRATION_PORTS.port, toPort: MIGRATION_PORTS.toPort, sources: trusted, description: "live migration" },
-            { protocol: "tcp", fromPort: firewall.vncPorts.port, toPort: firewall.vncPorts.toPort, sources: trusted, description: "VNC consoles" },
+            { key: "libvirt", protocol: "tcp", fromPort: libvirt, toPort: libvirt, sources: trusted, description: "libvirt" },
+            { key: "libvirt-tls", protocol: "tcp", fromPort: libvirtTls, toPort: libvirtTls, sources: trusted, description: "libvirt TLS" },
+            { key: "migration", protocol: "tcp", fromPort: MIGRATION_PORTS.port, toPort: MIGRATION_PORTS.toPort, sources: trusted, description: "live migration" },
+            { key: "vnc", protocol: "tcp", fromPort: firewall.vncPorts.port, toPort: firewall.vncPorts.toPort, sources: trusted, description: "VNC consoles" },
         );
     }
     return rules;
@@ -348,18 +353,9 @@ function rangeSpec(range: Required<PortRange>): string {
 
 /** An IPv4/IPv6 address or CIDR, as its network address with a prefix length. */
 function cidr(field: string, value: unknown): string {
-    const text = typeof value === "string" ? value : "";
-    try {
-        const [address, prefix] = text.includes("/") ? ipaddr.parseCIDR(text) : [ipaddr.parse(text), undefined];
-        if (address.kind() === "ipv4" && !ipaddr.IPv4.isValidFourPartDecimal(text.split("/")[0])) throw new Error("not four parts");
-        const bits = prefix ?? (address.kind() === "ipv4" ? 32 : 128);
-        const network = address.kind() === "ipv4"
-            ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${bits}`)
-            : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${bits}`);
-        return `${network.toString()}/${bits}`;
-    } catch {
-        throw new Error(`${field} must be an IPv4 or IPv6 address or CIDR like 10.0.0.0/16 (got ${describeValue(value)})`);
-    }
+    const parsed = parseAddressOrCidr(value);
+    if (parsed === undefined) throw new Error(`${field} must be an IPv4 or IPv6 address or CIDR like 10.0.0.0/16 (got ${describeValue(value)})`);
+    return parsed;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -37,6 +37,13 @@ export interface EdgeOpenNebulaArgs {
     frontendSshPublicKey: pulumi.Input<string>;
     /** OpenNebula version of the node packages: `6.10` or `7.0`. Default `6.10`. */
     version?: OneVersion;
+    /**
+     * Where the front-end reaches the hosts from (its VNC proxy, libvirt): IPv4/IPv6 addresses or
+     * CIDRs, allowed to libvirt, live migration and VNC in the host firewall and the restricted
+     * cloud firewall. Default: the host of `connection.endpoint` when it is an IP address given as
+     * a plain value, else none (then only the cluster's private range and the overlay may reach them).
+     */
+    frontendAddresses?: string[];
 }
 
 /** The OpenNebula public network of an edge cluster (its addresses come from the cloud). */
@@ -49,12 +56,34 @@ export interface EdgePublicNetworkArgs {
     addressRanges: pulumi.Input<pulumi.Input<AddressRangeInput>[]>;
 }
 
-/** The host firewall (`firewall.sh`) of every host. */
+/**
+ * The host firewall (`firewall.sh`) of every host. Open to everyone: SSH, WireGuard (the overlay's
+ * port) and `extraPorts`; VXLAN and BGP only on the overlay's interface; libvirt, live migration
+ * and VNC only from the allow-list: the cluster's private range, the front-end
+ * (`opennebula.frontendAddresses`), the overlay's subnet and `trustedSources`.
+ */
 export interface EdgeFirewallArgs {
-    /** `strict` rejects what is not allowed, `open` only adds the allow rules. Default `strict`. */
+    /** `strict` rejects what is not allowed, `open` only closes the guarded ports. Default `strict`. */
     mode?: FirewallMode;
-    /** More ports to open besides SSH, BGP, VXLAN, WireGuard, libvirt and migration. Default none. */
+    /** More ports open to everyone (also in a restricted cloud firewall). Default none. */
     extraPorts?: FirewallPort[];
+    /** More IPv4/IPv6 addresses or CIDRs that may reach libvirt, live migration and VNC (e.g. a bastion). Default none. */
+    trustedSources?: string[];
+}
+
+/**
+ * The overlay the cluster's hosts join (a `WireGuardMesh` over the cloud component's
+ * `overlayNodes()`), as their firewalls must know it: its port is opened, VXLAN and BGP are
+ * accepted on its interface only, and its subnet may reach libvirt, live migration and VNC.
+ * `WireGuardMesh` refuses nodes whose firewall does not match its own settings.
+ */
+export interface EdgeOverlayArgs {
+    /** The mesh's `listenPort` (UDP). Default 51820, the mesh's default. */
+    listenPort?: number;
+    /** The mesh's `interfaceName`. Default `wg0`, the mesh's default. */
+    interfaceName?: string;
+    /** The mesh's `subnet`. Default `192.168.0.0/24`, the mesh's default. */
+    subnet?: string;
 }
 
 /** The cluster to register the hosts in: a new one, or an existing one by id. */
@@ -93,6 +122,18 @@ export interface EdgeClusterArgs {
     hypervisor?: Hypervisor;
     /** Host firewall. Default `{ mode: "strict" }`. */
     firewall?: EdgeFirewallArgs;
+    /**
+     * The cloud-private range the hosts share (the VPC): its addresses may reach libvirt, live
+     * migration and VNC. Default none: hosts then reach those ports of one another only over the
+     * overlay (and from `firewall.trustedSources`).
+     */
+    privateRange?: pulumi.Input<string>;
+    /**
+     * The overlay the hosts join, for their firewall. Default: not on an overlay — the firewall
+     * still opens WireGuard 51820/udp and accepts VXLAN and BGP on `wg0` (a default mesh works),
+     * but trusts no overlay subnet.
+     */
+    overlay?: EdgeOverlayArgs;
     /** The OpenNebula cluster. Default: a new cluster named after the component. */
     cluster?: EdgeClusterTarget;
     /** The public network for this cloud's model. Default: none. */

@@ -1,4 +1,4 @@
-import { ConfigError, integerIn, isKnown, oneOf, required, unique } from "../validation";
+import { ConfigError, addressOrCidr, integerIn, interfaceName, ipv4Cidr, isKnown, oneOf, required, unique } from "../validation";
 import { FIREWALL_MODES, HYPERVISORS, ONE_VERSIONS } from "./host-scripts";
 import type { EdgeClusterArgs } from "./types";
 
@@ -32,10 +32,30 @@ export function validateEdgeClusterArgs(args: EdgeClusterArgs): void {
     if (args.opennebula.version !== undefined) oneOf("opennebula.version", args.opennebula.version, ONE_VERSIONS);
     if (args.hypervisor !== undefined) oneOf("hypervisor", args.hypervisor, HYPERVISORS);
     if (args.firewall?.mode !== undefined) oneOf("firewall.mode", args.firewall.mode, FIREWALL_MODES);
+    checkSources("firewall.trustedSources", args.firewall?.trustedSources);
+    checkSources("opennebula.frontendAddresses", args.opennebula.frontendAddresses);
+    if (isKnown(args.privateRange)) addressOrCidr("privateRange", args.privateRange);
+    checkOverlay(args.overlay);
     const existing = args.cluster?.existingClusterId;
     if (isKnown(existing)) integerIn("cluster.existingClusterId", existing, 0, 2147483647);
     if (existing !== undefined && args.cluster?.name !== undefined) {
         throw new ConfigError("cluster", "give either name (a new cluster) or existingClusterId (join one), not both");
     }
     (args.sharedDatastoreIds ?? []).forEach((id, i) => integerIn(`sharedDatastoreIds[${i}]`, id, 0, 2147483647));
+}
+
+/** Fails unless `list` (when given) is a list of IPv4/IPv6 addresses or CIDRs. */
+export function checkSources(field: string, list: unknown): void {
+    if (list === undefined) return;
+    if (!Array.isArray(list)) throw new ConfigError(field, "must be a list of IPv4/IPv6 addresses or CIDRs");
+    list.forEach((source, i) => addressOrCidr(`${field}[${i}]`, source));
+}
+
+/** Fails unless the overlay's settings (when given) are a port, an interface name and an IPv4 subnet. */
+export function checkOverlay(overlay: EdgeClusterArgs["overlay"], field = "overlay"): void {
+    if (overlay === undefined) return;
+    if (overlay === null || typeof overlay !== "object") throw new ConfigError(field, "must be { listenPort?, interfaceName?, subnet? }");
+    if (overlay.listenPort !== undefined) integerIn(`${field}.listenPort`, overlay.listenPort, 1, 65535);
+    if (overlay.interfaceName !== undefined) interfaceName(`${field}.interfaceName`, overlay.interfaceName);
+    if (overlay.subnet !== undefined) ipv4Cidr(`${field}.subnet`, overlay.subnet);
 }

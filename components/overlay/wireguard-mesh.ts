@@ -48,7 +48,11 @@ export interface WireGuardMeshArgs {
      * their addresses do not shift. Default: none.
      */
     addresses?: Record<string, string>;
-    /** UDP port every node listens on (open it in the hosts' firewalls). Default 51820. */
+    /**
+     * UDP port every node listens on. The edge clusters' host firewalls open it when they are told
+     * of the overlay (their `overlay.listenPort`); nodes whose firewall opens another are refused.
+     * Default 51820.
+     */
     listenPort?: number;
     /** MTU of the WireGuard interface. Default `overlayMtu().wireguardMtu` = 1420 (1500-byte underlay, IPv6 worst case). */
     mtu?: number;
@@ -167,7 +171,7 @@ export class WireGuardMesh extends pulumi.ComponentResource {
             })]
             : [];
         return hostCommand(`${name}-key-${node.key}`, keyOnlyScript(this.plan.interfaceName), {
-            parent: this, ssh: args.ssh, node, dependsOn: installed, transform: args.transform?.keyCommand,
+            parent: this, ssh: args.ssh, node, dependsOn: installed, transform: args.transform?.keyCommand, replaceOn: [this.plan.interfaceName],
         });
     }
 
@@ -182,12 +186,14 @@ export class WireGuardMesh extends pulumi.ComponentResource {
     ): command.remote.Command {
         const peers = nodePlan.peers.map((peer) => peerViews.get(peer.name)!);
         const implementation = args.implementation ?? DEFAULT_IMPLEMENTATION;
+        // BOOT_UNITS: the script also writes the unit that brings the interface back at every boot.
         const script = pulumi.all(peers).apply((resolved): HostScript => hostScript("wireguard-up.sh", {
-            ...nodeEnvironment(nodePlan, resolved, this.plan), WG_IMPLEMENTATION: implementation,
+            ...nodeEnvironment(nodePlan, resolved, this.plan), WG_IMPLEMENTATION: implementation, BOOT_UNITS: "yes",
         }));
-        // The own key command first: both would create the key if it were missing.
+        // The own key command first: both would create the key if it were missing. Another
+        // interface name replaces the command: its delete takes the old interface down.
         return hostCommand(`${name}-config-${node.key}`, script, {
-            parent: this, ssh: args.ssh, node, dependsOn: [ownKey], transform: args.transform?.configCommand,
+            parent: this, ssh: args.ssh, node, dependsOn: [ownKey], transform: args.transform?.configCommand, replaceOn: [this.plan.interfaceName],
         });
     }
 }
@@ -309,11 +315,29 @@ export function planMesh(args: WireGuardMeshArgs): WireGuardMeshLayout {
         nodes: planned.nodes.map((node) => ({ ...node, peers: node.peers.map(({ endpoint: _endpoint, ...peer }) => peer) })),
     };
     const first = wireguard.nodes[0];
-    return {
-        nodes,
-        wireguard,
-        settings: { subnet: wireguard.subnet, topology: wireguard.topology, mtu: first.mtu, listenPort: first.listenPort, interfaceName: first.interfaceName },
-    };
+    const settings = { subnet: wireguard.subnet, topology: wireguard.topology, mtu: first.mtu, listenPort: first.listenPort, interfaceName: first.interfaceName };
+    nodes.forEach((node, index) => checkNodeFirewall(node, fieldOf(index), settings));
+    return { nodes, wireguard, settings };
+}
+
+/**
+ * Fails when the package's host firewall on a node (an edge cluster's host) would block the mesh:
+ * another WireGuard port, another interface for VXLAN and BGP, or another trusted overlay subnet.
+ * The fix is on the edge cluster's side: its `overlay` argument.
+ */
+function checkNodeFirewall(node: RemoteNode, field: string, settings: WireGuardMeshPlan): void {
+    const firewall = node.firewall;
+    if (firewall === undefined) return;
+    const fix = `give its edge cluster overlay: { listenPort: ${settings.listenPort}, interfaceName: "${settings.interfaceName}", subnet: "${settings.subnet}" }`;
+    if (firewall.wireguardPort !== settings.listenPort) {
+        throw new ConfigError("listenPort", `is ${settings.listenPort}, but the host firewall of ${field} (${node.key}) opens WireGuard on ${firewall.wireguardPort}: ${fix}`);
+    }
+    if (firewall.overlayInterface !== settings.interfaceName) {
+        throw new ConfigError("interfaceName", `is ${settings.interfaceName}, but the host firewall of ${field} (${node.key}) accepts VXLAN and BGP on ${firewall.overlayInterface}: ${fix}`);
+    }
+    if (firewall.overlaySubnet !== undefined && firewall.overlaySubnet !== settings.subnet) {
+        throw new ConfigError("subnet", `is ${settings.subnet}, but the host firewall of ${field} (${node.key}) trusts the overlay subnet ${firewall.overlaySubnet}: ${fix}`);
+    }
 }
 
 function assertIngressIsNoHost(ingress: RemoteNode, hosts: readonly RemoteNode[]): void {

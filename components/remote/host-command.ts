@@ -5,8 +5,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Transform, createChild } from "../transform";
-import { HostScript, toStdin } from "./host-script";
-import { RemoteNode, SshArgs, scriptRunner, sshConnection } from "./ssh";
+import { CREATE_ONLY_SCRIPTS, HostScript, hasUndo, toStdin } from "./host-script";
+import { RemoteNode, SshArgs, scriptRunner, scriptUndoer, sshConnection } from "./ssh";
 
 /** What {@link hostCommand} needs besides the script. */
 export interface HostCommandOptions {
@@ -20,6 +20,13 @@ export interface HostCommandOptions {
     dependsOn?: pulumi.Resource[];
     /** The caller's transform for this kind of command. Default none. */
     transform?: Transform<command.remote.CommandArgs>;
+    /**
+     * Values naming what the script creates (e.g. the interface it brings up): when one changes,
+     * the command is replaced — its delete undoes what the old values made, then the new ones are
+     * created. Default none: a changed input re-runs the script in place, which converges (each
+     * script removes what the new inputs no longer ask for).
+     */
+    replaceOn?: pulumi.Input<unknown>[];
 }
 
 /**
@@ -27,19 +34,29 @@ export interface HostCommandOptions {
  * the connection changes. Its output is logged (no host script prints secrets), earlier output
  * is not passed on as an SSH variable (servers without `AcceptEnv` would refuse it), and the
  * connection, which holds the private key, stays secret in state.
+ *
+ * Deleting the command undoes the script: `ACTION=delete` with the same standard input (the
+ * command provider runs `delete` with the inputs stored in state, its stdin included), except for
+ * the {@link CREATE_ONLY_SCRIPTS}, which have no delete. A replacement deletes the old command
+ * first, so the old delete never undoes what the new create just did.
  */
 export function hostCommand(name: string, script: pulumi.Input<HostScript>, options: HostCommandOptions): command.remote.Command {
+    const resolved = pulumi.output(script);
+    const undo = pulumi.all([resolved, scriptUndoer(options.node.sshUser)]).apply(([run, undoer]) => (hasUndo(run.name) ? undoer : undefined));
     const args: command.remote.CommandArgs = {
         connection: sshConnection(options.ssh, options.node),
         create: scriptRunner(options.node.sshUser),
-        stdin: pulumi.output(script).apply(toStdin),
+        delete: undo as pulumi.Output<string>,
+        stdin: resolved.apply(toStdin),
         addPreviousOutputInEnv: false,
         logging: "stdoutAndStderr",
+        ...(options.replaceOn === undefined ? {} : { triggers: options.replaceOn }),
     };
     const opts: pulumi.CustomResourceOptions = {
         parent: options.parent,
         additionalSecretOutputs: ["connection"],
         dependsOn: [...(options.node.dependsOn ?? []), ...(options.dependsOn ?? [])],
+        deleteBeforeReplace: true,
     };
     return createChild(command.remote.Command, name, args, opts, options.transform);
 }

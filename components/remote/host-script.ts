@@ -48,6 +48,18 @@ export function readHostScript(name: string): string {
     return text;
 }
 
+/**
+ * The host scripts with no undo: they install packages other software may use (the hypervisor,
+ * FRR, WireGuard), so removing their command leaves the host as it is. Every other host script
+ * undoes what it did when run with `ACTION=delete`.
+ */
+export const CREATE_ONLY_SCRIPTS: readonly string[] = ["opennebula-node.sh", "frr-install.sh", "wireguard-install.sh"];
+
+/** Whether `scripts/host/<name>` undoes itself with `ACTION=delete` (see {@link CREATE_ONLY_SCRIPTS}). */
+export function hasUndo(name: string): boolean {
+    return !CREATE_ONLY_SCRIPTS.includes(name);
+}
+
 /** `scripts/host/<name>` with the environment it reads. */
 export function hostScript(name: string, environment: Record<string, string>): HostScript {
     return { name, script: readHostScript(name), environment };

@@ -21,6 +21,22 @@ export interface RemoteNode {
     sshUser: pulumi.Input<string>;
     /** Resources every command on the machine must wait for (the machine, its addresses …). Default none. */
     dependsOn?: pulumi.Resource[];
+    /**
+     * What the package's host firewall on the machine lets the overlay use, when the package
+     * manages it (an edge cluster's hosts): `WireGuardMesh` refuses a port, interface or subnet
+     * that firewall would block. Default: no firewall of the package (nothing to check).
+     */
+    firewall?: NodeFirewall;
+}
+
+/** What a machine's host firewall lets the overlay use. */
+export interface NodeFirewall {
+    /** The UDP port it opens for WireGuard. */
+    wireguardPort: number;
+    /** The interface it accepts VXLAN and BGP on. */
+    overlayInterface: string;
+    /** The overlay subnet it trusts for libvirt, migration and VNC; undefined when it trusts none. */
+    overlaySubnet?: string;
 }
 
 /** How to reach the machines over SSH. */
@@ -84,4 +100,9 @@ export function sshConnection(ssh: SshArgs, node: Pick<RemoteNode, "publicIp" | 
 /** The command line that runs a host script read from standard input as root: `bash -s`, or `sudo bash -s`. */
 export function scriptRunner(sshUser: pulumi.Input<string>): pulumi.Output<string> {
     return pulumi.output(sshUser).apply((user) => (user === "root" ? "bash -s" : "sudo bash -s"));
+}
+
+/** The command line that runs the same script as its undo: `env ACTION=delete bash -s`, or with `sudo` in front. */
+export function scriptUndoer(sshUser: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.output(sshUser).apply((user) => (user === "root" ? "env ACTION=delete bash -s" : "sudo env ACTION=delete bash -s"));
 }

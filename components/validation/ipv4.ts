@@ -85,3 +85,29 @@ export function cidrInside(inner: Ipv4Cidr, outer: Ipv4Cidr): boolean {
 export function cidrOf(text: string): Ipv4Cidr {
     return ipv4Cidr("cidr", text);
 }
+
+/**
+ * An IPv4 or IPv6 address or CIDR as its network address with a prefix length (`10.0.0.5/16` →
+ * `10.0.0.0/16`, `2001:db8::1` → `2001:db8::1/128`); undefined when `text` is neither.
+ */
+export function parseAddressOrCidr(text: unknown): string | undefined {
+    if (typeof text !== "string") return undefined;
+    try {
+        const [address, prefix] = text.includes("/") ? ipaddr.parseCIDR(text) : [ipaddr.parse(text), undefined];
+        if (address.kind() === "ipv4" && !ipaddr.IPv4.isValidFourPartDecimal(text.split("/")[0])) return undefined;
+        const bits = prefix ?? (address.kind() === "ipv4" ? 32 : 128);
+        const network = address.kind() === "ipv4"
+            ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${bits}`)
+            : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${bits}`);
+        return `${network.toString()}/${bits}`;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Fails unless `value` is an IPv4 or IPv6 address or CIDR; returns it as network/prefix (see {@link parseAddressOrCidr}). */
+export function addressOrCidr(field: string, value: unknown): string {
+    const parsed = parseAddressOrCidr(value);
+    if (parsed === undefined) throw new ConfigError(field, `must be an IPv4 or IPv6 address or CIDR such as 10.0.0.0/16 (got ${describe(value)})`);
+    return parsed;
+}

@@ -92,8 +92,13 @@ export function buildEdgeStack(settings: StackSettings): EdgeStack {
     const sharedCluster = usesSharedCluster(settings) ? createSharedCluster(settings, connection) : undefined;
     const common: SharedClusterArgs = {
         ssh: { ...ssh, publicKey: settings.ssh.publicKey },
-        opennebula: { connection, frontendSshPublicKey: settings.opennebula.frontendSshPublicKey, version: settings.opennebula.version },
+        opennebula: {
+            connection, frontendSshPublicKey: settings.opennebula.frontendSshPublicKey, version: settings.opennebula.version,
+            frontendAddresses: settings.opennebula.frontendAddresses,
+        },
         ...(sharedCluster ? { cluster: { existingClusterId: sharedCluster.oneId } } : {}),
+        // The hosts' firewalls open the overlay's port and trust its subnet.
+        ...(settings.overlay ? { overlay: { listenPort: settings.overlay.listenPort, subnet: settings.overlay.subnet } } : {}),
     };
     const context = clouds.context(common);
     const edgeClusters = settings.edgeClusters.map((cluster, index) => buildEdgeCluster(cluster, index, context));

@@ -13,9 +13,9 @@ import { digitalOceanCloud } from "../../components/clouds/digitalocean";
 import { scalewayCloud } from "../../components/clouds/scaleway";
 import { vultrCloud } from "../../components/clouds/vultr";
 import { ONE_VERSIONS } from "../../components/edge/host-scripts";
-import { LINUX_USER_NAME } from "../../components/validation";
+import { LINUX_USER_NAME, addressOrCidr } from "../../components/validation";
 import {
-    cidrSchema, integerSchema, ipv4Schema, issueProblem, portSchema, sshPublicKeySchema, textSchema,
+    checkedBy, cidrSchema, integerSchema, ipv4Schema, issueProblem, portSchema, sshPublicKeySchema, textSchema,
 } from "../../components/validation/schema";
 
 /** The configuration namespace of the main program (`pulumi config set opennebula-edge:…`). */
@@ -73,6 +73,8 @@ const opennebula = z.strictObject({
     username: textSchema("an OpenNebula user name").default("oneadmin"),
     frontendSshPublicKey: sshPublicKeySchema,
     version: z.enum(ONE_VERSIONS).optional(),
+    /** Where the front-end reaches the hosts from (VNC, libvirt). Default: the endpoint's host when it is an IP address. */
+    frontendAddresses: z.array(checkedBy(z.string(), (value) => addressOrCidr("", value))).optional(),
 });
 
 const ssh = z.strictObject({

@@ -111,16 +111,20 @@ running_pid() {
   echo "$pid"
 }
 
+# Stops the daemon and removes its pid file (FRR leaves it behind).
 stop_daemon() {
   local pid attempt
   pid=$(running_pid "$1") || return 0
   run kill -TERM "$pid"
   for attempt in $(seq 1 100); do
-    is_running "$pid" "$1" || return 0
+    is_running "$pid" "$1" || break
     sleep 0.1
   done
-  kill -KILL "$pid" 2>/dev/null || true
-  warn "$1 ignored SIGTERM for 10 s (attempts: $attempt), killed"
+  if is_running "$pid" "$1"; then
+    kill -KILL "$pid" 2>/dev/null || true
+    warn "$1 ignored SIGTERM for 10 s (attempts: $attempt), killed"
+  fi
+  rm -f "$run_dir/$1.pid"
 }
 
 start_daemon() {

@@ -3,8 +3,9 @@
 # /var/lib/one/.ssh/authorized_keys and hardens sshd (what oneprovision's opennebula-ssh role did).
 #
 # Environment:
-#   ACTION           create (default); delete: remove the key line this script added and the sshd
-#                    settings it wrote
+#   ACTION           create (default); delete: remove the key line this script added (and the file
+#                    and directory it created, when nothing else is in them) and the sshd settings
+#                    it wrote
 #   ONEADMIN_PUBKEY  required: one OpenSSH public key line ("ssh-ed25519 AAAA... comment")
 #   SSHD_HARDEN      yes (default): PasswordAuthentication no, PermitRootLogin prohibit-password
 #                    (the current name of oneprovision's "without-password"); no: leave sshd alone
@@ -75,6 +76,9 @@ first_line_with_key() {
 prepare_files() {
   local owner
   owner=$(oneadmin_ids)
+  # What delete removes again when nothing else was put in it.
+  [[ -e $AUTHORIZED_KEYS ]] || remember_value created-file yes
+  [[ -d $SSH_DIR ]] || remember_value created-dir yes
   mkdir -p "$SSH_DIR"
   chmod 0700 "$SSH_DIR"
   touch "$AUTHORIZED_KEYS"
@@ -119,6 +123,18 @@ remove_key() {
     say "removed the oneadmin key from $AUTHORIZED_KEYS"
   fi
   forget_value "$KEY_ID"
+}
+
+# Removes the file and directory create made, when they hold nothing more.
+remove_created_files() {
+  if [[ $(recalled_value created-file) == yes ]]; then
+    [[ -s $AUTHORIZED_KEYS ]] || remove_file "$AUTHORIZED_KEYS"
+    forget_value created-file
+  fi
+  if [[ $(recalled_value created-dir) == yes ]]; then
+    rmdir --ignore-fail-on-non-empty "$SSH_DIR" 2>/dev/null || true
+    forget_value created-dir
+  fi
 }
 
 sshd_settings() {
@@ -199,6 +215,7 @@ create() {
 
 delete() {
   remove_key
+  remove_created_files
   unharden_sshd
 }
 

@@ -26,6 +26,9 @@ import { assertPublicKey, wireguardScriptEnvironment } from "../../components/ov
 import { BgpPeer, EvpnRoute, parseBgpPeers, parseEvpnRoutes } from "./inspect";
 import { labPrerequisiteProblems, packageRoot } from "./environment";
 import { describeLab } from "./describe";
+import { bootOrder } from "./boot";
+import { labFirewall } from "./firewall";
+import { withExtraHost } from "./growth";
 import { startHolder } from "./holder";
 import { LAB_RUN_VARIABLE, LAB_STATE_ROOT, labStateDir, validateLabName } from "./naming";
 import { CommandError, RunOptions, RunResult, run, runLimited, runOk, sleep, startUntilOutput, waitUntil } from "./process";
@@ -476,6 +479,118 @@ export class Lab {
         return describeLab(this);
     }
 
+    // --- the host firewall, a reboot, growing the fabric (issue 11) ---------------------------
+
+    /**
+     * Where a node keeps what the host scripts write besides /etc/frr and /etc/wireguard (boot
+     * units, remembered values): its `HOST_ROOT`, so that nothing reaches the machine's own /etc.
+     */
+    nodeRoot(node: string): string {
+        return path.join(this.dir, "nodes", this.node(node).name, "root");
+    }
+
+    /** Applies the node's host firewall as the components give it (see firewall.ts); `bootUnit` also writes its boot unit. */
+    async applyFirewall(node: string, options: { bootUnit?: boolean } = {}): Promise<void> {
+        const firewall = labFirewall(this.topology, this.node(node).name, options);
+        await this.execOk(node, [this.script(firewall.name)], { env: { ...firewall.environment, HOST_ROOT: this.nodeRoot(node) } });
+    }
+
+    /** Runs wireguard-up.sh on a node again the way the components run it: same configuration, and its boot unit. */
+    async writeWireGuardBootUnit(node: string): Promise<void> {
+        await this.applyWireGuard(this.node(node).name, { BOOT_UNITS: "yes", HOST_ROOT: this.nodeRoot(node) });
+    }
+
+    /**
+     * "Reboots" a node: every process of it ends, its runtime state goes (iptables, every link but
+     * lo and eth0, /run/frr and /run/wireguard, IP forwarding); then what its boot runs: the
+     * package's enabled units in their order (boot.ts; the files under {@link nodeRoot}), then FRR
+     * as the `frr` unit starts it (`frrinit.sh start`, which reads /etc/frr). Nothing of the lab's
+     * own configuration runs again. Resolves with the units run.
+     */
+    async reboot(node: string): Promise<string[]> {
+        await this.powerOff(node);
+        return this.boot(node);
+    }
+
+    /** The first half of {@link reboot}: the node's processes end and its runtime state goes. */
+    async powerOff(node: string): Promise<void> {
+        const name = this.node(node).name;
+        const holder = this.holderPid(name);
+        const others = async () => (await this.nodeProcesses(name)).filter((p) => p.pid !== holder).map((p) => p.pid);
+        await run(["kill", "-KILL", ...(await others()).map(String)]);
+        await waitUntil(`the processes of ${name} to end`, async () => (await others()).length === 0, 10_000);
+        const flush = ["for tool in iptables ip6tables; do",
+            "  for table in $($tool-save | sed -n 's/^\\*//p'); do $tool -t \"$table\" -F; $tool -t \"$table\" -X; done",
+            "  $tool -P FORWARD ACCEPT 2>/dev/null || true",
+            "done",
+            "for link in $(ip -o link show | awk -F': ' '{ sub(/@.*/, \"\", $2); print $2 }'); do",
+            "  case $link in lo|eth0) ;; *) ip link del \"$link\" 2>/dev/null || true ;; esac",
+            "done",
+            "find /run/frr /run/wireguard -mindepth 1 -delete",
+            "sysctl -q -w net.ipv4.ip_forward=0"].join("\n");
+        await this.execOk(name, ["sh", "-c", flush]);
+    }
+
+    /** The second half of {@link reboot}: what the node's boot runs. Resolves with the units run. */
+    async boot(node: string): Promise<string[]> {
+        const name = this.node(node).name;
+        const root = this.nodeRoot(name);
+        const unitDir = path.join(root, "etc", "systemd", "system");
+        const enabled = await fs.readdir(path.join(unitDir, "multi-user.target.wants")).catch(() => []);
+        const units = bootOrder(Object.fromEntries(await Promise.all(enabled.map(async (unit) => [unit, await fs.readFile(path.join(unitDir, unit), "utf8")] as const))));
+        for (const unit of units) {
+            for (const argv of unit.execStart) {
+                // The unit names its replay at /etc/opennebula-edge; the node keeps it under its root.
+                await this.execOk(name, argv.map((arg) => (arg.startsWith("/etc/opennebula-edge/") ? path.join(root, arg) : arg)), { env: { HOST_ROOT: root } });
+            }
+        }
+        await this.execOk(name, ["/usr/lib/frr/frrinit.sh", "start"]);
+        return units.map((unit) => unit.name);
+    }
+
+    /**
+     * Adds a KVM host to `cluster` (`ec1` …) as adding a host to a stack does: its namespace,
+     * underlay and holder, its WireGuard key; its firewall when `firewall` is set (before the
+     * overlay, as the edge cluster configures it); then every node's WireGuard configuration (the
+     * new node's, then the others', which gain it as a peer with `wg syncconf`), its FRR and the
+     * reflector's configuration re-applied through frr-apply.sh (the other hosts' files do not
+     * change). Resolves with the new node once the reflector's session to it is established.
+     */
+    async addHost(cluster: string, options: { firewall?: boolean; timeoutMs?: number } = {}): Promise<LabNode> {
+        const { topology, node } = withExtraHost(this.topology, cluster);
+        await runOk(["ip", "netns", "add", node.netns]);
+        this.state.topology = topology;
+        await this.save();
+        await runOk(["ip", "-n", node.netns, "link", "set", "lo", "up"]);
+        await this.connectToUnderlay(node);
+        const pid = await startHolder(this.name, node.netns, path.join(this.dir, "nodes", node.name));
+        const holder = await describeProcess(pid);
+        if (holder === undefined) {
+            throw new Error(`the holder of ${node.name} (pid ${pid}) exited`);
+        }
+        this.state.holders[node.name] = holder;
+        const key = await this.execOk(node.name, [this.script("wireguard-up.sh")], { env: { WG_KEY_ONLY: "1" } });
+        this.state.publicKeys[node.name] = assertPublicKey(key.trim(), `public key of ${node.name}`);
+        await this.save();
+        if (options.firewall) {
+            await this.applyFirewall(node.name);
+        }
+        for (const name of [node.name, ...this.nodes.filter((other) => other.name !== node.name).map((other) => other.name)]) {
+            await this.applyWireGuard(name);
+        }
+        const peers = this.topology.wireguard.nodes.find((plan) => plan.name === node.name)!.peers;
+        const addressOf = (peer: string) => this.topology.wireguard.nodes.find((plan) => plan.name === peer)!.address;
+        await Promise.all(peers.map((peer) => waitUntil(`${node.name} to ping ${peer.name} over wg0`,
+            async () => (await this.exec(node.name, ["ping", "-n", "-q", "-c", "1", "-W", "1", addressOf(peer.name)])).code === 0, 30_000, 50)));
+        for (const name of [node.name, ...this.nodes.filter((other) => other.name !== node.name).map((other) => other.name)]) {
+            await this.applyFrr(name);
+        }
+        const address = addressOf(node.name);
+        await waitUntil(`the reflector's session to ${node.name} to be Established`,
+            async () => (await this.bgpPeers(this.nodes[0].name)).some((peer) => peer.address === address && peer.state === "Established"), options.timeoutMs ?? 60_000);
+        return node;
+    }
+
     // --- building ----------------------------------------------------------------------------
 
     /**
@@ -541,18 +656,25 @@ export class Lab {
             await runOk(["ip", "-n", inet, "addr", "add", `${region.gateway}/${region.prefixLength}`, "dev", region.bridge]);
             await runOk(["ip", "-n", inet, "link", "set", region.bridge, "up"]);
         }
-        const mtu = String(t.mtu.underlayMtu);
         for (const node of t.nodes) {
-            const region = t.regions.find((candidate) => candidate.name === node.region);
-            if (region === undefined) {
-                throw new Error(`${node.name}: unknown region ${node.region}`);
-            }
-            await runOk(["ip", "-n", inet, "link", "add", node.uplink, "mtu", mtu, "type", "veth", "peer", "name", "eth0", "netns", node.netns, "mtu", mtu]);
-            await runOk(["ip", "-n", inet, "link", "set", node.uplink, "master", region.bridge, "up"]);
-            await runOk(["ip", "-n", node.netns, "addr", "add", `${node.underlayIp}/${region.prefixLength}`, "dev", "eth0"]);
-            await runOk(["ip", "-n", node.netns, "link", "set", "eth0", "up"]);
-            await runOk(["ip", "-n", node.netns, "route", "add", "default", "via", region.gateway]);
+            await this.connectToUnderlay(node);
         }
+    }
+
+    /** The node's eth0 on its region's bridge in the internet namespace, with its address and default route. */
+    private async connectToUnderlay(node: LabNode): Promise<void> {
+        const t = this.topology;
+        const inet = t.internetNetns;
+        const mtu = String(t.mtu.underlayMtu);
+        const region = t.regions.find((candidate) => candidate.name === node.region);
+        if (region === undefined) {
+            throw new Error(`${node.name}: unknown region ${node.region}`);
+        }
+        await runOk(["ip", "-n", inet, "link", "add", node.uplink, "mtu", mtu, "type", "veth", "peer", "name", "eth0", "netns", node.netns, "mtu", mtu]);
+        await runOk(["ip", "-n", inet, "link", "set", node.uplink, "master", region.bridge, "up"]);
+        await runOk(["ip", "-n", node.netns, "addr", "add", `${node.underlayIp}/${region.prefixLength}`, "dev", "eth0"]);
+        await runOk(["ip", "-n", node.netns, "link", "set", "eth0", "up"]);
+        await runOk(["ip", "-n", node.netns, "route", "add", "default", "via", region.gateway]);
     }
 
     /** Starts the holder of every node (its private mount namespace; see holder.ts). */
@@ -620,12 +742,13 @@ export class Lab {
         return parts.join("\n");
     }
 
-    private async applyWireGuard(name: string): Promise<void> {
+    /** Runs wireguard-up.sh on a node with its planned configuration (and `extra` variables, e.g. BOOT_UNITS). */
+    private async applyWireGuard(name: string, extra: Record<string, string> = {}): Promise<void> {
         const plan = this.topology.wireguard.nodes.find((node) => node.name === name);
         if (plan === undefined) {
             throw new Error(`${name} has no WireGuard plan`);
         }
-        const output = await this.execOk(name, [this.script("wireguard-up.sh")], { env: wireguardScriptEnvironment(plan, this.state.publicKeys) });
+        const output = await this.execOk(name, [this.script("wireguard-up.sh")], { env: { ...wireguardScriptEnvironment(plan, this.state.publicKeys), ...extra } });
         if (output.trim() !== this.state.publicKeys[name]) {
             throw new Error(`${name}: wireguard-up.sh printed another public key than the one recorded`);
         }

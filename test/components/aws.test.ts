@@ -14,6 +14,7 @@ import {
 import { cloudFirewallPlan, defaultSlot } from "../../components/clouds/settings";
 import { addToIpv4, cidrContains, ipv4Cidr, peerOf31 } from "../../components/validation";
 import { publicForwardingScript, sysctlScript } from "../../components/edge/host-scripts";
+import { edgeFirewall } from "../../components/edge/firewall-plan";
 import { readHostScript } from "../../components/remote/host-script";
 import { Lab, connect, must, mustRunScript, netnsSkipReason, nsName, run } from "../host/netns";
 import { RecordedProgram, RecordedResource, runProgram } from "../support/pulumi-mocks";
@@ -286,25 +287,35 @@ describe("AwsEdgeCluster (mocks)", function () {
         assert.strictEqual(program.named("edge-one-host-0").inputs.imMad, "qemu");
     });
 
-    it("restricts the security group to SSH, WireGuard and ICMP from outside and the cluster's ports inside the VPC", async function () {
-        const program = await run_(() => new AwsEdgeCluster("edge", clusterArgs(provider("aws-oregon", "us-west-2"), "us-west-2", {
+    it("derives the restricted security group from the hosts' allow-list: the overlay's port, libvirt/migration/VNC from the VPC, the front-end and the overlay", async function () {
+        const base = clusterArgs(provider("aws-oregon", "us-west-2"), "us-west-2");
+        const program = await run_(() => new AwsEdgeCluster("edge", {
+            ...base,
+            opennebula: { ...base.opennebula, frontendAddresses: ["198.51.100.7"] },
+            overlay: { listenPort: 51821, subnet: "10.99.0.0/24" },
             vpcCidr: "172.20.0.0/16",
+            firewall: { extraPorts: [{ port: 8443 }], trustedSources: ["2001:db8::/64"] },
             cloudFirewall: { mode: "restricted", sshSources: ["192.0.2.0/24"], extraRules: [{ port: 443 }, { port: 60000, toPort: 60100, protocol: "udp", sources: ["198.51.100.0/24"] }] },
             publicIps: 1,
-        })));
-        const ingress = program.named("edge-sg").inputs.ingress.map((r: any) => `${r.protocol} ${r.fromPort}-${r.toPort} ${r.cidrBlocks.join(",")}`);
+        }));
+        const ingress = program.named("edge-sg").inputs.ingress.map((r: any) => `${r.protocol} ${r.fromPort}-${r.toPort} ${r.cidrBlocks.join(",")} (${r.description})`);
+        const trusted = "172.20.0.0/16,198.51.100.7/32,10.99.0.0/24";
         assert.deepStrictEqual(ingress, [
-            "tcp 22-22 192.0.2.0/24",
-            "udp 51820-51820 0.0.0.0/0",
-            "icmp -1--1 0.0.0.0/0",
-            "tcp 179-179 172.20.0.0/16",
-            "udp 8472-8472 172.20.0.0/16",
-            "tcp 16509-16509 172.20.0.0/16",
-            "tcp 16514-16514 172.20.0.0/16",
-            "tcp 49152-49215 172.20.0.0/16",
-            "tcp 443-443 0.0.0.0/0",
-            "udp 60000-60100 198.51.100.0/24",
-        ]);
+            "tcp 22-22 192.0.2.0/24 (SSH (Pulumi, the front-end))",
+            "udp 51821-51821 0.0.0.0/0 (WireGuard)",
+            "icmp -1--1 0.0.0.0/0 (ICMP)",
+            "tcp 8443-8443 0.0.0.0/0 (extra port 8443/tcp)",
+            `tcp 16509-16509 ${trusted} (libvirt)`,
+            `tcp 16514-16514 ${trusted} (libvirt TLS)`,
+            `tcp 49152-49215 ${trusted} (live migration)`,
+            `tcp 5900-65535 ${trusted} (VNC consoles)`,
+            "tcp 443-443 0.0.0.0/0 (extra rule)",
+            "udp 60000-60100 198.51.100.0/24 (extra rule)",
+        ], "no BGP, no VXLAN: they travel inside WireGuard; the IPv6 source stays in the host firewall (no IPv6 here)");
+        const hostFirewall = environmentOf(program.named("edge-one-host-0-firewall").inputs.stdin);
+        assert.strictEqual(hostFirewall.FIREWALL_WIREGUARD_PORT, "51821", "the host firewall opens the overlay's port too");
+        assert.strictEqual(hostFirewall.FIREWALL_TRUSTED_SOURCES, "172.20.0.0/16 198.51.100.7/32 10.99.0.0/24 2001:db8::/64", "the same allow-list");
+        assert.strictEqual(hostFirewall.FIREWALL_EXTRA_PORTS, "8443/tcp");
         assert.deepStrictEqual(program.named("edge-host-0").inputs.privateIp, "172.20.0.4");
         assert.deepStrictEqual(program.named("edge-host-0").inputs.secondaryPrivateIps, ["172.20.128.0"]);
     });
@@ -474,8 +485,9 @@ describe("AwsEdgeCluster plan and renderers", function () {
     });
 
     it("opens everything in open mode, and nothing from outside but SSH, WireGuard and ICMP in restricted mode", function () {
-        assert.deepStrictEqual(awsSecurityGroupRules("10.0.0.0/16").ingress.map((r) => r.protocol), ["-1"]);
-        const restricted = awsSecurityGroupRules("10.0.0.0/16", cloudFirewallPlan({ mode: "restricted" }));
+        const hostFirewall = edgeFirewall({ privateRange: "10.0.0.0/16" });
+        assert.deepStrictEqual(awsSecurityGroupRules(hostFirewall).ingress.map((r) => r.protocol), ["-1"]);
+        const restricted = awsSecurityGroupRules(hostFirewall, cloudFirewallPlan({ mode: "restricted" }));
         const fromOutside = restricted.ingress.filter((r) => r.cidrBlocks.includes("0.0.0.0/0")).map((r) => `${r.protocol}/${r.fromPort}`);
         assert.deepStrictEqual(fromOutside, ["tcp/22", "udp/51820", "icmp/-1"]);
     });

@@ -133,21 +133,27 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
         ]);
     });
 
-    it("restricts the firewall to SSH, WireGuard and the forwarded ports from anywhere, cluster ports from the VPC", async function () {
-        const { program } = await runCluster({ cloudFirewall: { mode: "restricted" }, vpcIpRange: "10.20.30.0/24" });
+    it("derives the restricted firewall from the hosts' allow-list, plus the forwarded ports from anywhere", async function () {
+        const { program } = await runCluster({
+            cloudFirewall: { mode: "restricted" }, vpcIpRange: "10.20.30.0/24", overlay: { listenPort: 51821 },
+            opennebula: { frontendSshPublicKey: ONEADMIN_KEY, connection: { endpoint: "http://198.51.100.7:2633/RPC2", username: "oneadmin", password: pulumi.secret(ONE_PASSWORD) } },
+        });
         const rules = program.named("edge-firewall").inputs.inboundRules as { protocol: string; portRange?: string; sourceAddresses: string[] }[];
         const describe = (r: (typeof rules)[number]) => `${r.portRange ?? "-"}/${r.protocol} from ${r.sourceAddresses.join(",")}`;
+        const trusted = "10.20.30.0/24,198.51.100.7/32,192.168.0.0/24";
         assert.deepStrictEqual(rules.map(describe), [
             "22/tcp from 0.0.0.0/0,::/0",
-            "51820/udp from 0.0.0.0/0,::/0",
-            "9001-34000/tcp from 0.0.0.0/0,::/0",
+            "51821/udp from 0.0.0.0/0,::/0",
             "-/icmp from 0.0.0.0/0,::/0",
-            "179/tcp from 10.20.30.0/24",
-            "8472/udp from 10.20.30.0/24",
-            "16509/tcp from 10.20.30.0/24",
-            "16514/tcp from 10.20.30.0/24",
-            "49152-49215/tcp from 10.20.30.0/24",
-        ]);
+            `16509/tcp from ${trusted}`,
+            `16514/tcp from ${trusted}`,
+            `49152-49215/tcp from ${trusted}`,
+            `5900-65535/tcp from ${trusted}`,
+            "9001-34000/tcp from 0.0.0.0/0,::/0",
+        ], "the VPC, the front-end (the endpoint's address) and the overlay's default subnet; no BGP or VXLAN");
+        const hostFirewall = environmentOf(program.named("edge-one-host-0-firewall").inputs.stdin);
+        assert.strictEqual(hostFirewall.FIREWALL_WIREGUARD_PORT, "51821", "the host firewall opens the overlay's port too");
+        assert.strictEqual(hostFirewall.FIREWALL_TRUSTED_SOURCES, trusted.replace(/,/g, " "), "the same allow-list");
         assert.deepStrictEqual(forwardedPortRange(), { first: 9001, last: 34000 }, "lease 0 starts at 9001, lease 249 ends at 34000");
         assert.strictEqual(program.named("edge-vpc").inputs.ipRange, "10.20.30.0/24");
     });
@@ -160,7 +166,8 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
         assert.strictEqual(program.ofType(T.vpc).length, 0);
         assert.ok(program.ofType(T.droplet).every((d) => d.inputs.vpcUuid === VPC_ID));
         const rules = program.named("edge-firewall").inputs.inboundRules as { portRange?: string; sourceAddresses: string[] }[];
-        assert.deepStrictEqual(rules.find((r) => r.portRange === "179")!.sourceAddresses, ["10.118.0.0/20"]);
+        assert.deepStrictEqual(rules.find((r) => r.portRange === "16509")!.sourceAddresses, ["10.118.0.0/20"]);
+        assert.strictEqual(environmentOf(program.named("edge-one-host-0-firewall").inputs.stdin).FIREWALL_TRUSTED_SOURCES, "10.118.0.0/20", "the host firewall trusts the looked-up range too");
         assert.strictEqual(await valueOf(cluster.vpcIpRange), "10.118.0.0/20");
         assert.deepStrictEqual(warnings.filter((w) => /VPC/.test(w)), []);
     });
@@ -349,6 +356,10 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
         ["an unknown cloud firewall mode", { cloudFirewall: { mode: "closed" as never } }, /^cloudFirewall\.mode: must be one of open, restricted/],
         ["a bad SSH user", { sshUser: "Root!" }, /^sshUser: must be a Linux user name/],
         ["a bad DNS server", { dns: "one.one.one.one" }, /^dns: must be an IPv4 address/],
+        ["a trusted source that is no address", { firewall: { trustedSources: ["10.0.0.0/8", "everyone"] } }, /^firewall\.trustedSources\[1\]: must be an IPv4 or IPv6 address or CIDR/],
+        ["an overlay port out of range", { overlay: { listenPort: 70000 } }, /^overlay\.listenPort: must be an integer from 1 to 65535/],
+        ["an overlay subnet with host bits", { overlay: { subnet: "192.168.0.1/24" } }, /^overlay\.subnet: must be a network address/],
+        ["a front-end address that is no address", (a) => (a.opennebula.frontendAddresses = ["fe.example"]), /^opennebula\.frontendAddresses\[0\]: must be an IPv4 or IPv6 address or CIDR/],
         ["no provider", (a) => (a.provider = undefined as never), /^provider: is required: the digitalocean provider; the default provider is never used \(got nothing\)/],
         ["a provider of another cloud", (a) => (a.provider = { region: "ams3" } as never), /^provider: is required: the digitalocean provider; the default provider is never used \(got an object\)/],
         ["a missing front-end key", (a) => (a.opennebula.frontendSshPublicKey = ""), /^opennebula\.frontendSshPublicKey: is required/],

@@ -55,6 +55,10 @@ const CASES: Case[] = [
     { name: "no SSH user", build: mesh({ hosts: [host({ sshUser: "" })] }), field: "hosts[0].sshUser", says: /is required/ },
     { name: "no SSH key", build: mesh({ ssh: { privateKey: "" } }), field: "ssh.privateKey", says: /is required/ },
     { name: "an SSH port out of range", build: mesh({ ssh: { privateKey: SSH_KEY, port: 70000 } }), field: "ssh.port", says: /integer from 1 to 65535/ },
+    // WireGuardMesh: nodes whose host firewall (an edge cluster's) would block the mesh
+    { name: "a host whose firewall opens another WireGuard port", build: mesh({ hosts: [host({ firewall: { wireguardPort: 51821, overlayInterface: "wg0" } })] }), field: "listenPort", says: /is 51820, but the host firewall of hosts\[0\] \(kvm-london\) opens WireGuard on 51821: give its edge cluster overlay: \{ listenPort: 51820/ },
+    { name: "a host whose firewall guards another interface", build: mesh({ hosts: [host({ firewall: { wireguardPort: 51820, overlayInterface: "wg1" } })] }), field: "interfaceName", says: /is wg0, but the host firewall of hosts\[0\] \(kvm-london\) accepts VXLAN and BGP on wg1/ },
+    { name: "a host whose firewall trusts another overlay subnet", build: mesh({ hosts: [host({ firewall: { wireguardPort: 51820, overlayInterface: "wg0", overlaySubnet: "10.99.0.0/24" } })] }), field: "subnet", says: /is 192\.168\.0\.0\/24, but the host firewall of hosts\[0\] \(kvm-london\) trusts the overlay subnet 10\.99\.0\.0\/24/ },
     // WireGuardMesh: subnet, addresses, MTU, topology …
     { name: "a subnet too small for the nodes", build: mesh({ subnet: "192.168.0.0/30" }), field: "subnet", says: /has 2 usable addresses but the ingress and hosts need 3/ },
     { name: "a subnet with host bits", build: mesh({ subnet: "192.168.0.1/24" }), field: "subnet", says: /did you mean 192\.168\.0\.0\/24/ },

@@ -236,25 +236,32 @@ describe("VultrEdgeCluster (mocks)", function () {
         });
     });
 
-    it("restricts the firewall group to SSH, WireGuard and ICMP from anywhere, the cluster ports from the VPC, and chosen public ports", async function () {
+    it("derives the restricted firewall group from the hosts' allow-list (one rule per source), and chosen public ports", async function () {
         const program = await cluster({
             vpcCidr: "172.20.16.0/24",
+            overlay: { listenPort: 51821, subnet: "10.99.0.0/24" },
             cloudFirewall: { mode: "restricted", extraRules: [{ port: 80 }, { port: 443 }, { port: 60000, toPort: 60100, protocol: "udp" }] },
         });
         const rules = program.ofType(FIREWALL_RULE).map((r) => `${r.name} ${r.inputs.protocol} ${r.inputs.port ?? "-"} ${r.inputs.subnet}/${r.inputs.subnetSize}`);
         assert.deepStrictEqual(rules, [
             "vu-fw-ssh tcp 22 0.0.0.0/0",
-            "vu-fw-wireguard udp 51820 0.0.0.0/0",
+            "vu-fw-wireguard udp 51821 0.0.0.0/0",
             "vu-fw-icmp icmp - 0.0.0.0/0",
-            "vu-fw-bgp tcp 179 172.20.16.0/24",
-            "vu-fw-vxlan udp 8472 172.20.16.0/24",
-            "vu-fw-libvirt tcp 16509 172.20.16.0/24",
-            "vu-fw-libvirt-tls tcp 16514 172.20.16.0/24",
-            "vu-fw-migration tcp 49152:49215 172.20.16.0/24",
+            "vu-fw-libvirt-0 tcp 16509 172.20.16.0/24",
+            "vu-fw-libvirt-1 tcp 16509 10.99.0.0/24",
+            "vu-fw-libvirt-tls-0 tcp 16514 172.20.16.0/24",
+            "vu-fw-libvirt-tls-1 tcp 16514 10.99.0.0/24",
+            "vu-fw-migration-0 tcp 49152:49215 172.20.16.0/24",
+            "vu-fw-migration-1 tcp 49152:49215 10.99.0.0/24",
+            "vu-fw-vnc-0 tcp 5900:65535 172.20.16.0/24",
+            "vu-fw-vnc-1 tcp 5900:65535 10.99.0.0/24",
             "vu-fw-extra-0 tcp 80 0.0.0.0/0",
             "vu-fw-extra-1 tcp 443 0.0.0.0/0",
             "vu-fw-extra-2 udp 60000:60100 0.0.0.0/0",
         ]);
+        const hostFirewall = environmentOf(program.named("vu-one-host-0-firewall").inputs.stdin);
+        assert.strictEqual(hostFirewall.FIREWALL_WIREGUARD_PORT, "51821", "the host firewall opens the overlay's port too");
+        assert.strictEqual(hostFirewall.FIREWALL_TRUSTED_SOURCES, "172.20.16.0/24 10.99.0.0/24", "the same allow-list");
         assert.deepStrictEqual([program.named("vu-vpc").inputs.v4Subnet, program.named("vu-vpc").inputs.v4SubnetMask], ["172.20.16.0", 24]);
     });
 

@@ -208,6 +208,19 @@ export function killProcesses(ns: string): void {
     throw new Error(`processes of ${ns} did not end`);
 }
 
+/** The names of the processes running in `ns` but its holder, sorted (what the scripts started: wireguard-go, zebra, bgpd). */
+export function processNames(ns: string): string[] {
+    const holder = holders.get(ns)?.pid;
+    const pids = run("ip", ["netns", "pids", ns]).stdout.split("\n").filter((pid) => /^\d+$/.test(pid) && Number(pid) !== holder);
+    return pids.map((pid) => {
+        try {
+            return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+        } catch {
+            return undefined;
+        }
+    }).filter((name): name is string => name !== undefined).sort();
+}
+
 /** The argv prefix that runs a command inside `ns` (its network and mount namespaces). */
 export function inNamespace(ns: string): string[] {
     const holder = holders.get(ns);

@@ -13,6 +13,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import { firewallScript, publicForwardingScript, sysctlScript } from "../../components/edge/host-scripts";
 import { HostScript, readHostScript } from "../../components/remote/host-script";
+import { BootUnit, bootOrder } from "../../scripts/lab/boot";
 import { Lab, connect, exec, files, killProcesses, must, mustExec, mustRunScript, netnsSkipReason, hasCommand, snapshot } from "./netns";
 
 const UNIT_DIR = "/etc/systemd/system";
@@ -27,21 +28,9 @@ function wireguardConfig(peerKey: string, peerAddress: string, endpoint: string)
 }
 
 /** The unit files enabled in `ns`, in an order that respects their After= lines among themselves. */
-function enabledUnits(ns: string): { name: string; execStart: string[][] }[] {
+function enabledUnits(ns: string): BootUnit[] {
     const names = mustExec(ns, ["sh", "-c", `ls ${UNIT_DIR}/multi-user.target.wants | grep '^opennebula-edge-' || true`]).split("\n").filter(Boolean);
-    const units = names.map((name) => {
-        const text = mustExec(ns, ["cat", `${UNIT_DIR}/${name}`]);
-        const after = text.split("\n").filter((line) => line.startsWith("After=")).flatMap((line) => line.slice(6).split(/\s+/));
-        const execStart = text.split("\n").filter((line) => line.startsWith("ExecStart=")).map((line) => line.slice(10).split(/\s+/));
-        return { name, after, execStart };
-    });
-    const ordered: typeof units = [];
-    while (ordered.length < units.length) {
-        const next = units.find((unit) => !ordered.includes(unit) && unit.after.every((dep) => !names.includes(dep) || ordered.some((done) => done.name === dep)));
-        if (next === undefined) throw new Error(`the units' After= lines form a cycle: ${names.join(", ")}`);
-        ordered.push(next);
-    }
-    return ordered;
+    return bootOrder(Object.fromEntries(names.map((name) => [name, mustExec(ns, ["cat", `${UNIT_DIR}/${name}`])])));
 }
 
 /** A fresh kernel's state: no processes, no rules, no routes or proxy entries of ours, no links the scripts made. */

@@ -43,6 +43,8 @@ const CASES: Case[] = [
     { title: "a misspelt top-level key", change: (c) => { c[`${N}edgeCluster`] = c[`${N}edgeClusters`]; }, key: "edgeCluster", says: /is not a known key; known keys here: .*edgeClusters/ },
     { title: "no edge clusters", change: (c) => { c[`${N}edgeClusters`] = []; }, key: "edgeClusters", says: /at least one edge cluster/ },
     { title: "an OpenNebula version YAML read as a number", change: (c) => { c[`${N}opennebula`].version = 6.1; }, key: "opennebula.version", says: /must be one of 6\.10, 7\.0 \(got 6\.1\) — quote it/ },
+    { title: "a front-end address that is no address", change: (c) => { c[`${N}opennebula`].frontendAddresses = ["10.0.1.87", "fe1"]; }, key: "opennebula.frontendAddresses[1]", says: /must be an IPv4 or IPv6 address or CIDR/ },
+    { title: "a host firewall trusting something that is no address", change: (c) => { clusters(c)[0].firewall = { trustedSources: ["anyone"] }; }, key: "edgeClusters[0].firewall.trustedSources[0]", says: /must be an IPv4 or IPv6 address or CIDR/ },
     { title: "an endpoint without scheme", change: (c) => { c[`${N}opennebula`].endpoint = "frontend:2633"; }, key: "opennebula.endpoint", says: /XML-RPC URL/ },
     { title: "a malformed SSH public key", change: (c) => { c[`${N}ssh`].publicKey = "not a key"; }, key: "ssh.publicKey", says: /OpenSSH public key line/ },
     { title: "the OpenNebula password not set", change: () => undefined, secrets: { sshPrivateKey: SECRETS.sshPrivateKey }, key: "onePassword", says: /is required: the OpenNebula password \(pulumi config set --secret opennebula-edge:onePassword\)/ },

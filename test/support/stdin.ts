@@ -1,5 +1,6 @@
+import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
-import { readHostScript } from "../../components/remote/host-script";
+import { hostScriptsDir, readHostScript } from "../../components/remote/host-script";
 
 /** A host script's standard input (see `toStdin` in host-scripts.ts), decoded: its environment and the script (without the prelude). */
 export function decodeStdin(stdin: string): { environment: Record<string, string>; script: string } {
@@ -32,4 +33,17 @@ export function unsecret(input: any): any {
 /** The value of an Output. */
 export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply((value) => resolve(value)));
+}
+
+/** The host scripts a command can run: every file of scripts/host but the loader and the prelude. */
+export function hostScriptNames(): string[] {
+    return fs.readdirSync(hostScriptsDir()).filter((name) => name.endsWith(".sh") && name !== "env-loader.sh" && name !== "prelude.sh").sort();
+}
+
+/** The file name of the host script a command's standard input runs. */
+export function scriptNameOf(stdin: string): string {
+    const { script } = decodeStdin(stdin);
+    const name = hostScriptNames().find((candidate) => readHostScript(candidate) === script);
+    if (name === undefined) throw new Error("the standard input runs no script of scripts/host");
+    return name;
 }

@@ -147,14 +147,14 @@ describe("host-scripts", function () {
             const everyone = ["0.0.0.0/0", "::/0"];
             const trusted = ["10.0.0.0/16", "198.51.100.7/32"];
             assert.deepEqual(cloudFirewallRules(args), [
-                { protocol: "tcp", fromPort: 22, toPort: 22, sources: everyone, description: "SSH" },
-                { protocol: "udp", fromPort: 51821, toPort: 51821, sources: everyone, description: "WireGuard" },
-                { protocol: "icmp", sources: everyone, description: "ICMP" },
-                { protocol: "tcp", fromPort: 443, toPort: 443, sources: everyone, description: "extra port 443/tcp" },
-                { protocol: "tcp", fromPort: 16509, toPort: 16509, sources: trusted, description: "libvirt" },
-                { protocol: "tcp", fromPort: 16514, toPort: 16514, sources: trusted, description: "libvirt" },
-                { protocol: "tcp", fromPort: 49152, toPort: 49215, sources: trusted, description: "live migration" },
-                { protocol: "tcp", fromPort: 5900, toPort: 6900, sources: trusted, description: "VNC consoles" },
+                { key: "ssh", protocol: "tcp", fromPort: 22, toPort: 22, sources: everyone, description: "SSH" },
+                { key: "wireguard", protocol: "udp", fromPort: 51821, toPort: 51821, sources: everyone, description: "WireGuard" },
+                { key: "icmp", protocol: "icmp", sources: everyone, description: "ICMP" },
+                { key: "extra-port-0", protocol: "tcp", fromPort: 443, toPort: 443, sources: everyone, description: "extra port 443/tcp" },
+                { key: "libvirt", protocol: "tcp", fromPort: 16509, toPort: 16509, sources: trusted, description: "libvirt" },
+                { key: "libvirt-tls", protocol: "tcp", fromPort: 16514, toPort: 16514, sources: trusted, description: "libvirt TLS" },
+                { key: "migration", protocol: "tcp", fromPort: 49152, toPort: 49215, sources: trusted, description: "live migration" },
+                { key: "vnc", protocol: "tcp", fromPort: 5900, toPort: 6900, sources: trusted, description: "VNC consoles" },
             ]);
             // The host firewall renders the very same list.
             assert.equal(firewallScript(args).environment.FIREWALL_TRUSTED_SOURCES, trusted.join(" "));
