@@ -6,7 +6,6 @@
  * `overlayNodes()`. A program never needs to know which cloud it holds.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { z } from "zod";
 import { EdgeCluster, perKey } from "../edge/edge-cluster";
 import type { Hypervisor, PortForwardForwardingArgs, PublicForwardingArgs } from "../edge/host-scripts";
 import type { EdgeClusterTarget, EdgeClusterTransforms, EdgeFirewallArgs, EdgeHost, EdgeOpenNebulaArgs } from "../edge/types";
@@ -40,9 +39,9 @@ export type CloudTransforms<Children> = { [Kind in keyof Children]?: Transform<C
     edge?: EdgeClusterTransforms;
 };
 
-/** The arguments of a cloud's edge cluster: its settings (`Settings`, the cloud's zod schema), its provider, SSH, the front-end, and the escape hatches. */
-export type CloudArgs<Settings extends z.ZodType, Provider extends pulumi.ProviderResource, Children> =
-    z.input<Settings> & CloudEdgeClusterArgs<Provider> & {
+/** The arguments of a cloud's edge cluster: its settings (`Settings`, checked by the cloud's schema), its provider, SSH, the front-end, and the escape hatches. */
+export type CloudArgs<Settings, Provider extends pulumi.ProviderResource, Children> =
+    Settings & CloudEdgeClusterArgs<Provider> & {
         /** Escape hatches per kind of child (the cloud's `…Children`, and `edge`). Default none. */
         transform?: CloudTransforms<Children>;
     };

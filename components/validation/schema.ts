@@ -9,6 +9,25 @@ import { SSH_PUBLIC_KEY, SSH_PUBLIC_KEY_PROBLEM, interfaceName, linuxUserName } 
 import { ConfigError, fieldPath } from "./config-error";
 import { ipv4, ipv4Cidr } from "./ipv4";
 
+/** Whether `A` and `B` have the same keys and each is assignable to the other. */
+type SameArguments<A, B> = [keyof A] extends [keyof B]
+    ? [keyof B] extends [keyof A] ? ([A] extends [B] ? ([B] extends [A] ? true : false) : false) : false
+    : false;
+
+/**
+ * `schema`, checked at compile time to accept exactly `Args`, the documented TypeScript interface
+ * of a component's settings: a setting added to one and not the other, or typed differently, does
+ * not compile. The interface is what the published declarations show (they never name zod,
+ * whose declarations Pulumi's template tsconfig cannot check); the schema is what validates.
+ *
+ * ```ts
+ * const awsSettings = schemaOf<AwsSettings>()(z.object({ … }));
+ * ```
+ */
+export function schemaOf<Args>() {
+    return <Schema extends z.ZodType>(schema: Schema & (SameArguments<z.input<Schema>, Args> extends true ? unknown : { "the schema's input differs from": Args })): Schema => schema;
+}
+
 /** An integer from `min` to `max`. */
 export const integerSchema = (min: number, max: number) => {
     const message = `must be an integer from ${min} to ${max}`;
@@ -57,7 +76,7 @@ export const textSchema = (what: string) => z.string({ error: `must be ${what}` 
  * Output passes (the cloud checks it when it resolves). Stack configuration is always plain.
  */
 export function inputSchema<T extends z.ZodType>(schema: T) {
-    const pending = z.custom<pulumi.Output<z.output<T>> | Promise<z.output<T>>>((value) => pulumi.Output.isInstance(value) || value instanceof Promise);
+    const pending = z.custom<pulumi.OutputInstance<z.output<T>> | Promise<z.output<T>>>((value) => pulumi.Output.isInstance(value) || value instanceof Promise);
     return z.union([schema, pending]);
 }
 
