@@ -349,12 +349,12 @@ export class AwsEdgeCluster extends CloudEdgeCluster<AwsChildren> {
             ingress: rules.ingress, egress: rules.egress, tags: tags("sg"),
         });
         if (args.sshKeyId === undefined) {
-            this.keyPair = this.create("keyPair", aws.ec2.KeyPair, `${name}-key`, { publicKey: args.ssh.publicKey, tags: tags("key") });
+            this.keyPair = this.create("keyPair", aws.ec2.KeyPair, `${name}-key`, { publicKey: this.sshPublicKey, tags: tags("key") });
         }
         const keyName = args.sshKeyId ?? this.keyPair!.keyName;
 
         const ami = args.ami ?? latestUbuntuJammy(args.provider, this);
-        const userData = pulumi.output(args.ssh.publicKey).apply((key) => awsUserData(plan.vmRange, userCloudConfig(plan.sshUser, IMAGE_USER, key)));
+        const userData = pulumi.output(this.sshPublicKey).apply((key) => awsUserData(plan.vmRange, userCloudConfig(plan.sshUser, IMAGE_USER, key)));
         this.instances = {};
         this.elasticIps = {};
         this.elasticIpAssociations = {};

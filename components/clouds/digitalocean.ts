@@ -375,14 +375,14 @@ export class DigitalOceanEdgeCluster extends CloudEdgeCluster<DigitalOceanChildr
             this.vpcIpRange = digitalocean.getVpcOutput({ id: args.vpcId }, this.cloudOptions()).ipRange;
         }
         if (args.sshKeyId === undefined) {
-            this.sshKey = this.create("sshKey", digitalocean.SshKey, `${name}-ssh-key`, { name: base, publicKey: args.ssh.publicKey });
+            this.sshKey = this.create("sshKey", digitalocean.SshKey, `${name}-ssh-key`, { name: base, publicKey: this.sshPublicKey });
             this.sshKeyFingerprint = this.sshKey.fingerprint;
         } else {
             this.sshKeyFingerprint = pulumi.output(args.sshKeyId);
         }
         this.tag = this.create("tag", digitalocean.Tag, `${name}-tag`, { name: `one-edge-${base}` });
 
-        const cloudInit = userData(plan.sshUser, DIGITALOCEAN_DEFAULTS.sshUser, args.ssh.publicKey);
+        const cloudInit = userData(plan.sshUser, DIGITALOCEAN_DEFAULTS.sshUser, this.sshPublicKey);
         this.droplets = Object.fromEntries(plan.hosts.map((key) => [key, this.create("droplet", digitalocean.Droplet, `${name}-${key}`, {
             name: `${base}-${key}`, region: plan.region, size: plan.size, image: plan.image, vpcUuid: this.vpcId,
             sshKeys: [this.sshKeyFingerprint], tags: [this.tag.name, ...tagTexts(args.tags)], userData: cloudInit,
@@ -441,7 +441,7 @@ export const digitalOceanCloud = defineCloud({
         const provider = context.provider(`digitalocean-${settings.region}`, () =>
             new digitalocean.Provider(`digitalocean-${settings.region}`, { token: context.config("digitalocean").getSecret("token") }));
         const sshKeyId = settings.sshKeyId ?? context.sharedSshKey("digitalocean-ssh-key", () =>
-            new digitalocean.SshKey("digitalocean-ssh-key", { name: context.label, publicKey: context.common.ssh.publicKey }, { provider }).fingerprint);
+            new digitalocean.SshKey("digitalocean-ssh-key", { name: context.label, publicKey: context.common.ssh!.publicKey! }, { provider }).fingerprint);
         return new DigitalOceanEdgeCluster(name, { ...settings, ...context.common, provider, sshKeyId });
     },
 });

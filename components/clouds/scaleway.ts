@@ -401,14 +401,14 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren> {
 
         // Servers.
         if (args.sshKeyId === undefined) {
-            this.sshKey = this.create("sshKey", scaleway.iam.SshKey, `${name}-ssh-key`, { name: `${name}-ssh-key`, publicKey: args.ssh.publicKey, projectId });
+            this.sshKey = this.create("sshKey", scaleway.iam.SshKey, `${name}-ssh-key`, { name: `${name}-ssh-key`, publicKey: this.sshPublicKey, projectId });
         }
         const sshKeyId = args.sshKeyId ?? this.sshKey!.id;
         const offer = scaleway.elasticmetal.getOfferOutput({ name: plan.offer, zone, subscriptionPeriod: "hourly" }, this.cloudOptions());
         const image = SCALEWAY_OS_IMAGES[plan.os];
         const os = scaleway.elasticmetal.getOsOutput({ name: image.name, version: image.version, zone }, this.cloudOptions());
         // Another user than the image's needs an offer with cloud-init.
-        const cloudInit = userData(plan.sshUser, SCALEWAY_DEFAULTS.sshUser, args.ssh.publicKey);
+        const cloudInit = userData(plan.sshUser, SCALEWAY_DEFAULTS.sshUser, this.sshPublicKey);
         this.servers = Object.fromEntries(plan.hosts.map(({ key }) => [key, this.create("server", scaleway.elasticmetal.Server, `${name}-${key}`, {
             name: `${name}-${key}`, zone, offer: offer.apply((o) => requireId("offer", plan.offer, o.offerId)), os: os.apply((o) => requireId("os", plan.os, o.osId)),
             sshKeyIds: [sshKeyId], projectId, tags, description: `OpenNebula edge host ${key} of ${name}`, cloudInit,
@@ -440,7 +440,7 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren> {
                 uplink: plan.uplinkInterface,
             }));
             this.privateVlans[host.key] = hostCommand(`${name}-${host.key}-private-vlan`, script, {
-                parent: this, ssh: args.ssh, node: { key: host.key, publicIp: publicIpOf(host.key), sshUser: plan.sshUser, dependsOn: [server] },
+                parent: this, ssh: { port: args.ssh?.port, bastion: args.ssh?.bastion, privateKey: this.sshPrivateKey }, node: { key: host.key, publicIp: publicIpOf(host.key), sshUser: plan.sshUser, dependsOn: [server] },
                 transform: this.transform.privateVlanCommand,
             });
         }
@@ -494,7 +494,7 @@ export const scalewayCloud = defineCloud({
         const projectId = settings.projectId;
         const keyName = typeof projectId === "string" ? `scaleway-ssh-key-${projectId}` : "scaleway-ssh-key";
         const sshKeyId = settings.sshKeyId ?? context.sharedSshKey(keyName, () =>
-            new scaleway.iam.SshKey(keyName, { name: context.label, publicKey: context.common.ssh.publicKey, projectId }, { provider }).id);
+            new scaleway.iam.SshKey(keyName, { name: context.label, publicKey: context.common.ssh!.publicKey!, projectId }, { provider }).id);
         return new ScalewayEdgeCluster(name, { ...settings, ...context.common, provider, sshKeyId });
     },
 });

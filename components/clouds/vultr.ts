@@ -305,7 +305,7 @@ export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren> {
         this.settings = settings;
 
         if (args.sshKeyId === undefined) {
-            this.sshKey = this.create("sshKey", vultr.SSHKey, `${name}-ssh-key`, { name: `${name}-root`, sshKey: args.ssh.publicKey });
+            this.sshKey = this.create("sshKey", vultr.SSHKey, `${name}-ssh-key`, { name: `${name}-root`, sshKey: this.sshPublicKey });
         }
         const sshKeyId = args.sshKeyId ?? this.sshKey!.id;
         this.firewallRules = [];
@@ -326,7 +326,7 @@ export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren> {
         this.reservedIps = {};
         const leases: PublicIpLease[] = [];
         for (const host of settings.hosts) {
-            const machine = this.createMachine(name, host.key, sshKeyId, userData(settings.sshUser, IMAGE_USER, args.ssh.publicKey), args);
+            const machine = this.createMachine(name, host.key, sshKeyId, userData(settings.sshUser, IMAGE_USER, this.sshPublicKey), args);
             this.machines[host.key] = machine;
             this.reservedIps[host.key] = Array.from({ length: host.publicIps }, (_, j) => {
                 const ipName = `${name}-${host.key}-ip-${j}`;

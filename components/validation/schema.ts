@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { SSH_PUBLIC_KEY, SSH_PUBLIC_KEY_PROBLEM, interfaceName, linuxUserName } from "./checks";
+import { interfaceName, linuxUserName, sshPrivateKeyText, sshPublicKeyLine } from "./checks";
 import { ConfigError, fieldPath } from "./config-error";
 import { ipv4, ipv4Cidr } from "./ipv4";
 
@@ -66,7 +66,10 @@ export const linuxUserSchema = checkedBy(z.string(), (value) => linuxUserName(""
 export const interfaceNameSchema = checkedBy(z.string(), (value) => interfaceName("", value));
 
 /** One OpenSSH public key line. */
-export const sshPublicKeySchema = z.string().trim().regex(SSH_PUBLIC_KEY, SSH_PUBLIC_KEY_PROBLEM);
+export const sshPublicKeySchema = checkedBy(z.string().trim(), (value) => sshPublicKeyLine("", value));
+
+/** A PEM private key (a secret: its value never appears in an error). */
+export const sshPrivateKeySchema = checkedBy(z.string(), (value) => sshPrivateKeyText("", value));
 
 /** Non-empty text; `what` names it in the error. */
 export const textSchema = (what: string) => z.string({ error: `must be ${what}` }).min(1, `must be ${what}`);

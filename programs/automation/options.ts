@@ -166,12 +166,17 @@ function isEncrypted(value: unknown): boolean {
     return typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value;
 }
 
+/** A well-formed stand-in for a private key the stack may already hold ("set on the stack"). */
+const SET_ON_THE_STACK_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2V0IG9uIHRoZSBzdGFjaw==\n-----END OPENSSH PRIVATE KEY-----\n";
+
 /** Checks the configuration with the program's rules; missing required secrets may already be on the stack, so they alone pass. */
 function checkConfig(config: ConfigMap): void {
     const text = Object.fromEntries(Object.entries(config).map(([key, { value }]) => [key, value]));
     const raw = rawSettings(text);
     // Stand-ins only for secrets not given here: the stack may hold them from an earlier run.
-    for (const key of ["onePassword", "sshPrivateKey"] as const) if (!(key in raw)) raw[key] = "set on the stack";
+    if (!("onePassword" in raw)) raw.onePassword = "set on the stack";
+    const publicKeyGiven = typeof raw.ssh === "object" && raw.ssh !== null && "publicKey" in raw.ssh;
+    if (!("sshPrivateKey" in raw) && publicKeyGiven) raw.sshPrivateKey = SET_ON_THE_STACK_KEY;
     checkStackSettings(raw);
 }
 

@@ -15,7 +15,7 @@ import { vultrCloud } from "../../components/clouds/vultr";
 import { ONE_VERSIONS } from "../../components/edge/host-scripts";
 import { LINUX_USER_NAME } from "../../components/validation";
 import {
-    cidrSchema, integerSchema, ipv4Schema, issueProblem, portSchema, sshPublicKeySchema, textSchema,
+    cidrSchema, integerSchema, ipv4Schema, issueProblem, portSchema, sshPrivateKeySchema, sshPublicKeySchema, textSchema,
 } from "../../components/validation/schema";
 
 /** The configuration namespace of the main program (`pulumi config set opennebula-edge:…`). */
@@ -76,7 +76,7 @@ const opennebula = z.strictObject({
 });
 
 const ssh = z.strictObject({
-    publicKey: sshPublicKeySchema,
+    publicKey: sshPublicKeySchema.optional(),
     port: portSchema.optional(),
     bastion: z.strictObject({ host, user: linuxUser.optional(), port: portSchema.optional() }).optional(),
 });
@@ -132,12 +132,15 @@ const secret = (what: string) => z
     .string({ error: (issue) => (issue.input === undefined ? `is required: ${what}` : `must be a string: ${what}`) })
     .min(1, `is required: ${what}`);
 
+/** A secret private key in PEM form: the error says how to set it, and never shows the value. */
+const privateKey = (what: string) => secret(what).pipe(sshPrivateKeySchema);
+
 const stackKeys = z.strictObject({
     opennebula,
     onePassword: secret("the OpenNebula password (pulumi config set --secret opennebula-edge:onePassword)"),
-    ssh,
-    sshPrivateKey: secret("the private key matching ssh.publicKey (pulumi config set --secret opennebula-edge:sshPrivateKey < key)"),
-    bastionPrivateKey: secret("the bastion's private key").optional(),
+    ssh: ssh.default({}),
+    sshPrivateKey: privateKey("the private key matching ssh.publicKey (pulumi config set --secret opennebula-edge:sshPrivateKey < key)").optional(),
+    bastionPrivateKey: privateKey("the bastion's private key").optional(),
     edgeClusters: z.array(edgeCluster).min(1, "must list at least one edge cluster"),
     sharedCluster: z.boolean().optional(),
     sharedClusterName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "must be an OpenNebula cluster name (letters, digits, '.', '_', '-')").optional(),
@@ -176,6 +179,12 @@ function crossChecks(config: z.output<typeof stackKeys>, ctx: z.RefinementCtx): 
     });
     if (config.sharedCluster === false && config.sharedClusterName !== undefined) {
         add(["sharedClusterName"], "applies only with sharedCluster true (or several edge clusters)");
+    }
+    if (config.ssh.publicKey !== undefined && config.sshPrivateKey === undefined) {
+        add(["sshPrivateKey"], "is required with ssh.publicKey: the private key of that pair (pulumi config set --secret opennebula-edge:sshPrivateKey < key), or set neither and a key pair is generated");
+    }
+    if (config.sshPrivateKey !== undefined && config.ssh.publicKey === undefined) {
+        add(["ssh", "publicKey"], "is required with sshPrivateKey: the public key of that pair, or set neither and a key pair is generated");
     }
     if (config.bastionPrivateKey !== undefined && config.ssh?.bastion === undefined) {
         add(["bastionPrivateKey"], "applies only with ssh.bastion");
