@@ -118,7 +118,8 @@ describe("Automation API entry point", function () {
 
         it("lets the required secrets come from the stack itself, but checks them when given", function () {
             assert.doesNotThrow(() => resolveAutomationOptions(options({ secrets: {} }), ENV), "onePassword and sshPrivateKey may already be set on the stack");
-            assertRejects(() => resolveAutomationOptions(options({ secrets: { ...SECRETS, bastionPrivateKey: "k" } }), ENV), StackConfigError, "opennebula-edge:bastionPrivateKey: applies only with ssh.bastion");
+            assertRejects(() => resolveAutomationOptions(options({ secrets: { ...SECRETS, bastionPrivateKey: SECRETS.sshPrivateKey } }), ENV), StackConfigError, "opennebula-edge:bastionPrivateKey: applies only with ssh.bastion");
+            assertRejects(() => resolveAutomationOptions(options({ secrets: { ...SECRETS, bastionPrivateKey: "k" } }), ENV), StackConfigError, "opennebula-edge:bastionPrivateKey: must be a private key in PEM form");
         });
 
         it("hands the main program the same configuration as the stack file: the same resources", async function () {
