@@ -26,7 +26,7 @@ export interface CloudEdgeClusterArgs<Provider extends pulumi.ProviderResource> 
     provider: Provider;
     /**
      * SSH access: the key pair the machines are created with (public key) and reached with
-     * (private key) — both, or neither: then an ED25519 pair is generated (`${name}-ssh-key`, a
+     * (private key) — both, or neither: then an ED25519 pair is generated (`${name}-ssh-private-key`, a
      * `tls.PrivateKey`), its private key kept secret in state (see `sshPrivateKey`). `port` and
      * `bastion` as {@link SshArgs}. Default: a generated key pair, port 22, no bastion.
      */
@@ -154,7 +154,7 @@ export abstract class CloudEdgeCluster<Children extends { [Kind in keyof Childre
         this.componentName = name;
         this.provider = args.provider;
         this.transform = args.transform ?? ({} as CloudTransforms<Children>);
-        this.sshKeys = sshKeyPair(`${name}-ssh-key`, args.ssh, { parent: this });
+        this.sshKeys = sshKeyPair(`${name}-ssh-private-key`, args.ssh, { parent: this });
     }
 
     /** The OpenSSH public key the machines are created with (the caller's, or the generated one's). */
@@ -171,7 +171,7 @@ export abstract class CloudEdgeCluster<Children extends { [Kind in keyof Childre
         return this.sshKeys.privateKey;
     }
 
-    /** The generated key (`${name}-ssh-key`), when the caller gave no key pair. */
+    /** The generated key (`${name}-ssh-private-key`), when the caller gave no key pair. */
     get generatedSshKey(): tls.PrivateKey | undefined {
         return this.sshKeys.generated;
     }

@@ -92,7 +92,7 @@ export function buildEdgeStack(settings: StackSettings): EdgeStack {
         username: settings.opennebula.username,
         password: pulumi.secret(settings.onePassword),
     };
-    const keys = sshKeyPair("ssh-key", { publicKey: settings.ssh.publicKey, privateKey: settings.sshPrivateKey });
+    const keys = sshKeyPair("ssh-private-key", { publicKey: settings.ssh.publicKey, privateKey: settings.sshPrivateKey });
     const ssh = sshArgs(settings, keys.privateKey);
     const clouds = new StackClouds(`opennebula-edge-${pulumi.getStack()}`);
     const sharedCluster = usesSharedCluster(settings) ? createSharedCluster(settings, connection) : undefined;
