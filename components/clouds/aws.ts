@@ -102,7 +102,7 @@ export interface AwsSettings extends CloudSettings {
     /** Root volume (gp3, encrypted) in GiB, 8–16384. Default 512 on metal types, 100 on virtual ones. */
     rootVolumeSize?: number;
     /**
-     * Availability zone of the subnet and the instances: the region followed by one letter. Metal
+     * Availability zone of the subnet and the instances: the region followed by a zone letter (a–f). Metal
      * types are missing from some zones (oneprovision met c5.metal missing in us-east-1e); pick a
      * zone that offers `instanceType`. Default `${region}a`.
      */
@@ -152,8 +152,8 @@ export const awsSettings = schemaOf<AwsSettings>()(z.object({
     if (settings.hypervisor === "kvm" && !isMetal(instanceType)) {
         ctx.addIssue({ code: "custom", path: ["hypervisor"], message: `kvm needs a metal instance type (*.metal); ${instanceType} has no hardware virtualization — use qemu or lxc` });
     }
-    if (settings.availabilityZone !== undefined && !new RegExp(`^${settings.region}[a-z]$`).test(settings.availabilityZone)) {
-        ctx.addIssue({ code: "custom", path: ["availabilityZone"], message: `must be a zone of ${settings.region}: the region followed by one letter, e.g. ${settings.region}b` });
+    if (settings.availabilityZone !== undefined && !new RegExp(`^${settings.region}[a-f]$`).test(settings.availabilityZone)) {
+        ctx.addIssue({ code: "custom", path: ["availabilityZone"], message: `must be a zone of ${settings.region}: the region followed by a zone letter from a to f, e.g. ${settings.region}b (got ${JSON.stringify(settings.availabilityZone)})` });
     }
 }));
 
@@ -451,6 +451,7 @@ export const awsCloud = defineCloud({
     cloud: "aws",
     settings: awsSettings,
     routesPublicIps: true,
+    privateRanges: (_name, settings) => [{ cidr: settings.vpcCidr ?? "10.0.0.0/16", what: "the VPC (its upper half holds the Elastic IPs' private addresses)" }],
     build(name, settings, context) {
         const config = context.config("aws");
         const provider = context.provider(`aws-${settings.region}`, () => new aws.Provider(`aws-${settings.region}`, {

@@ -437,6 +437,10 @@ export const digitalOceanCloud = defineCloud({
     cloud: "digitalocean",
     settings: digitalOceanSettings,
     routesPublicIps: false,
+    privateRanges: (name, settings) => [
+        ...(settings.vpcId === undefined ? [{ cidr: settings.vpcIpRange ?? defaultVpcIpRange(name), what: "the VPC" }] : []),
+        { cidr: VM_NETWORK, what: "the VMs' port-forwarding network" },
+    ],
     build(name, settings, context) {
         const provider = context.provider(`digitalocean-${settings.region}`, () =>
             new digitalocean.Provider(`digitalocean-${settings.region}`, { token: context.config("digitalocean").getSecret("token") }));

@@ -485,6 +485,10 @@ export const scalewayCloud = defineCloud({
     cloud: "scaleway",
     settings: scalewaySettings,
     routesPublicIps: true,
+    privateRanges: (_name, settings) => [
+        { cidr: settings.privateNetworkCidr ?? SCALEWAY_DEFAULTS.privateNetworkCidr, what: "the private network" },
+        { cidr: settings.natCidr ?? SCALEWAY_DEFAULTS.natCidr, what: "the NAT range of the flexible IPs' VMs" },
+    ],
     build(name, settings, context) {
         const config = context.config("scaleway");
         const provider = context.provider(`scaleway-${settings.zone}`, () => new scaleway.Provider(`scaleway-${settings.zone}`, {

@@ -379,6 +379,7 @@ export const vultrCloud = defineCloud({
     cloud: "vultr",
     settings: vultrSettings,
     routesPublicIps: true,
+    privateRanges: (_name, settings) => ((settings.mode ?? "virtual") === "virtual" ? [{ cidr: settings.vpcCidr ?? VULTR_DEFAULT_VPC_CIDR, what: "the VPC" }] : []),
     build(name, settings, context) {
         // Vultr's API is global; one provider per region keeps the layout the same as the other clouds'.
         const provider = context.provider(`vultr-${settings.region}`, () =>

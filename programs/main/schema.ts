@@ -13,7 +13,9 @@ import { digitalOceanCloud } from "../../components/clouds/digitalocean";
 import { scalewayCloud } from "../../components/clouds/scaleway";
 import { vultrCloud } from "../../components/clouds/vultr";
 import { ONE_VERSIONS } from "../../components/edge/host-scripts";
-import { LINUX_USER_NAME } from "../../components/validation";
+import { DEFAULT_NETWORK } from "../../components/overlay/evpn-network";
+import { DEFAULT_SUBNET } from "../../components/overlay/wireguard-config";
+import { LINUX_USER_NAME, cidrOf, cidrsOverlap } from "../../components/validation";
 import {
     cidrSchema, integerSchema, ipv4Schema, issueProblem, portSchema, sshPrivateKeySchema, sshPublicKeySchema, textSchema,
 } from "../../components/validation/schema";
@@ -196,6 +198,24 @@ function crossChecks(config: z.output<typeof stackKeys>, ctx: z.RefinementCtx): 
         add(["router"], "needs privateNetwork: the router's second NIC is the EVPN network's first lease");
     }
     if (config.router !== undefined) checkRouterCluster(config.router.edgeCluster, clusters, add);
+    checkAddressPlan(config, add);
+}
+
+/**
+ * The overlay's subnet and the EVPN network must not overlap any edge cluster's private ranges
+ * (VPCs, private networks, the VMs' NAT or forwarding ranges): a host would route the overlay's
+ * or the VMs' traffic into its own network instead. (The two against each other, and the router's
+ * mappings against the EVPN network, are the planners' checks.)
+ */
+function checkAddressPlan(config: z.output<typeof stackKeys>, add: (path: (string | number)[], message: string) => void): void {
+    const ranges = config.edgeClusters.flatMap((cluster) =>
+        cloudDefinition(cluster.cloud).privateRanges(cluster.name, cluster).map((range) => ({ ...range, cluster: cluster.name })));
+    const check = (path: (string | number)[], cidr: string) => {
+        const clash = ranges.find((range) => cidrsOverlap(cidrOf(cidr), cidrOf(range.cidr)));
+        if (clash) add(path, `${cidr} overlaps ${clash.what} of edge cluster ${clash.cluster} (${clash.cidr}); pick a range that overlaps no edge cluster's private ranges`);
+    };
+    if (config.overlay !== undefined) check(["overlay", "subnet"], config.overlay.subnet ?? DEFAULT_SUBNET);
+    if (config.privateNetwork !== undefined) check(["privateNetwork", "network"], config.privateNetwork.network ?? DEFAULT_NETWORK);
 }
 
 /** The router's edge cluster must exist, be on a cloud with routable public IPs, and have at least one. */
