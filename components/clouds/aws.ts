@@ -26,7 +26,7 @@ import { z } from "zod";
 import { HYPERVISORS, Hypervisor } from "../edge/host-scripts";
 import { ConfigError, addToIpv4, ipv4Cidr } from "../validation";
 import { checkedBy, cidrSchema, inputSchema, integerSchema, interfaceNameSchema, parseWith, schemaOf } from "../validation/schema";
-import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, cloudConfigText, userCloudConfig } from "./base";
+import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, parseCloudSettings, cloudConfigText, userCloudConfig } from "./base";
 import { defineCloud } from "./definition";
 import {
     CloudFirewallArgs, CloudFirewallPlan, CloudSettings, HostSettings, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema, planHosts, publicIpsSchema,
@@ -216,7 +216,7 @@ export interface AwsEdgeClusterPlan {
  */
 export function planAwsEdgeCluster(args: AwsEdgeClusterArgs): AwsEdgeClusterPlan {
     checkCloudArgs(args, "aws");
-    const settings = parseWith(awsSettings, args);
+    const settings = parseCloudSettings(awsSettings, args);
     const instanceType = settings.instanceType ?? DEFAULT_METAL_TYPE;
     const metal = isMetal(instanceType);
     const vpcCidr = settings.vpcCidr ?? "10.0.0.0/16";

@@ -15,7 +15,10 @@ import type { TemplateArgs } from "../opennebula/resources/resource-options";
 import { RemoteNode, SshArgs, checkSshArgs } from "../remote/ssh";
 import { SshKeyPair, SshKeyPairArgs, checkSshKeyPairArgs, sshKeyPair } from "../remote/ssh-key";
 import { ResourceClass, Transform, createChild } from "../transform";
-import { ConfigError, describe, isKnown, peerOf31, required, sshPublicKeyLine } from "../validation";
+import type { z } from "zod";
+import { checkEdgeArgs } from "../edge/validation";
+import { ConfigError, describe, isKnown, peerOf31, sshPublicKeyLine } from "../validation";
+import { parseWith } from "../validation/schema";
 
 /** Arguments every cloud's edge cluster takes besides its settings. */
 export interface CloudEdgeClusterArgs<Provider extends pulumi.ProviderResource> {
@@ -348,9 +351,23 @@ export function checkCloudArgs(args: CloudEdgeClusterArgs<pulumi.ProviderResourc
     if (isKnown(args.ssh?.publicKey)) sshPublicKeyLine("ssh.publicKey", args.ssh.publicKey);
     // A generated private key is an Output: checkSshArgs checks the rest.
     checkSshArgs({ ...args.ssh, privateKey: args.ssh?.privateKey ?? pulumi.output("") });
-    required("opennebula", args.opennebula);
-    required("opennebula.frontendSshPublicKey", args.opennebula.frontendSshPublicKey, "the front-end's oneadmin public key");
-    if (isKnown(args.opennebula.frontendSshPublicKey)) sshPublicKeyLine("opennebula.frontendSshPublicKey", args.opennebula.frontendSshPublicKey);
+    checkEdgeArgs(args);
+}
+
+/** The arguments a cloud's edge cluster takes besides its settings. */
+const NOT_SETTINGS = ["provider", "ssh", "opennebula", "cluster", "transform"];
+
+/**
+ * The settings in a cloud component's arguments, checked by the cloud's schema: the arguments
+ * besides `provider`, `ssh`, `opennebula`, `cluster` and `transform`, of which none may be unknown
+ * (so a setting of another cloud is refused, as in stack configuration).
+ *
+ * @internal
+ * @throws ConfigError naming the first bad setting.
+ */
+export function parseCloudSettings<Schema extends z.ZodObject>(schema: Schema, args: object): z.output<Schema> {
+    const settings = Object.fromEntries(Object.entries(args).filter(([key]) => !NOT_SETTINGS.includes(key)));
+    return parseWith(schema.strict(), settings) as z.output<Schema>;
 }
 
 /**

@@ -18,7 +18,7 @@ import { z } from "zod";
 import { PortForwardForwardingArgs, portForward } from "../edge/host-scripts";
 import { ConfigError, addToIpv4, cidrInside, cidrOf, cidrsOverlap, integerIn, ipv4, ipv4Cidr, ipv4ToNumber, oneOf } from "../validation";
 import { checkedBy, inputSchema, parseWith, schemaOf, textSchema } from "../validation/schema";
-import { CloudArgs, CloudEdgeCluster, CloudMachine, checkCloudArgs, userData } from "./base";
+import { CloudArgs, CloudEdgeCluster, CloudMachine, checkCloudArgs, parseCloudSettings, userData } from "./base";
 import { defineCloud } from "./definition";
 import {
     CloudFirewallArgs, CloudSettings, FirewallRuleSpec, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, fnv1a, hostsSchema, planHosts,
@@ -197,7 +197,7 @@ export interface PortForwardAnswer {
  */
 export function planDigitalOceanCluster(name: string, args: DigitalOceanEdgeClusterArgs): DigitalOceanPlan {
     checkCloudArgs(args, "digitalocean");
-    const settings = parseWith(digitalOceanSettings, args);
+    const settings = parseCloudSettings(digitalOceanSettings, args);
     return {
         region: settings.region,
         hosts: planHosts(settings).map((host) => host.key),

@@ -31,7 +31,7 @@ import {
     ConfigError, INTERFACE_NAME, addToIpv4, describe, cidrInside, cidrOf, cidrsOverlap, integerIn, interfaceName, ipv4,
 } from "../validation";
 import { checkedBy, cidrSchema, inputSchema, interfaceNameSchema, parseWith, portSchema, schemaOf, textSchema } from "../validation/schema";
-import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, userData } from "./base";
+import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, parseCloudSettings, userData } from "./base";
 import { defineCloud } from "./definition";
 import { CloudSettings, HostSettings, PlannedHost, checkHosts, commonSettings, hostsSchema, planHosts, publicIpsSchema, slotSchema, tagTexts } from "./settings";
 
@@ -238,7 +238,7 @@ export function scalewayRegionOf(zone: string): string {
  */
 export function validateScalewayEdgeClusterArgs(args: ScalewayEdgeClusterArgs): ScalewayPlan {
     checkCloudArgs(args, "scaleway");
-    const settings = parseWith(scalewaySettings, args);
+    const settings = parseCloudSettings(scalewaySettings, args);
     const privateNetworkCidr = settings.privateNetworkCidr ?? SCALEWAY_DEFAULTS.privateNetworkCidr;
     const natCidr = settings.natCidr ?? SCALEWAY_DEFAULTS.natCidr;
     return {

@@ -24,7 +24,7 @@ import { z } from "zod";
 import type { Hypervisor } from "../edge/host-scripts";
 import { ConfigError } from "../validation";
 import { checkedBy, cidrSchema, integerSchema, interfaceNameSchema, parseWith, schemaOf } from "../validation/schema";
-import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, userData } from "./base";
+import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, parseCloudSettings, userData } from "./base";
 import { defineCloud } from "./definition";
 import {
     CloudFirewallArgs, CloudFirewallPlan, CloudSettings, FirewallRuleSpec, HostSettings, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema, planHosts,
@@ -192,7 +192,7 @@ export interface VultrPlan {
  */
 export function validateVultrEdgeClusterArgs(args: VultrEdgeClusterArgs): VultrPlan {
     checkCloudArgs(args, "vultr");
-    const settings = parseWith(vultrSettings, args);
+    const settings = parseCloudSettings(vultrSettings, args);
     const mode = settings.mode ?? "virtual";
     return {
         region: settings.region,
