@@ -41,6 +41,8 @@ export class EdgeMocks implements pulumi.runtime.Mocks {
     private nextHost = 10;
     private nextPublic = 10;
     private nextPrivate = 1;
+    /** Address ranges of each OpenNebula network by id, and how many of its leases VMs took. */
+    private readonly networks = new Map<number, { ranges: Record<string, unknown>[]; leased: number }>();
 
     constructor(options: EdgeMocksOptions = {}) {
         this.answers = options;
@@ -120,11 +122,37 @@ export class EdgeMocks implements pulumi.runtime.Mocks {
         }
     }
 
-    /** OpenNebula ids; an exported marketplace app also has an image and a VM template. */
+    /**
+     * OpenNebula ids; an exported marketplace app also has an image and a VM template; a VM runs,
+     * with a NIC per requested network taking that network's next lease (and, on a port-forwarding
+     * network, the lease's port ranges, as OpenNebula reports them).
+     */
     private openNebulaIds(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
         if (!this.oneIds.has(args.name)) this.oneIds.set(args.name, 100 + this.oneIds.size);
         const oneId = this.oneIds.get(args.name)!;
-        return args.type.endsWith(":MarketplaceApp") ? { oneId, imageId: oneId + 1000, templateId: oneId + 2000 } : { oneId };
+        if (args.type.endsWith(":VirtualNetwork")) this.networks.set(oneId, { ranges: args.inputs.addressRanges ?? [], leased: 0 });
+        if (args.type.endsWith(":MarketplaceApp")) return { oneId, imageId: oneId + 1000, templateId: oneId + 2000 };
+        if (args.type.endsWith(":VirtualMachine")) {
+            const interfaces = (args.inputs.nics ?? []).map((nic: { networkId: number }, nicId: number) => this.lease(nic.networkId, nicId));
+            return { oneId, state: "RUNNING", interfaces, aliases: [], ips: interfaces.map((nic: { ip: string }) => nic.ip) };
+        }
+        return { oneId };
+    }
+
+    /** The next lease of network `networkId` as a VM's NIC `nicId`. */
+    private lease(networkId: number, nicId: number): Record<string, unknown> {
+        const network = this.networks.get(networkId) ?? { ranges: [], leased: 0 };
+        const index = network.leased++;
+        const range = network.ranges[0] ?? {};
+        const base = typeof range.IP === "string" ? range.IP.split(".").map(Number) : [10, 0, 0, 2];
+        const ip = [...base.slice(0, 3), base[3] + index].join(".");
+        const nic: Record<string, unknown> = { nicId, name: `NIC${nicId}`, networkId, ip, mac: `02:00:${ip.split(".").map((part) => Number(part).toString(16).padStart(2, "0")).join(":")}` };
+        if (range.PORT_START !== undefined) {
+            const first = Number(range.PORT_START) + index * Number(range.PORT_SIZE) + 1;
+            nic.externalPortRange = `${first}:${first + Number(range.PORT_SIZE) - 1}`;
+            nic.internalPortRange = `1-${range.PORT_SIZE}/${first}`;
+        }
+        return nic;
     }
 }
 
