@@ -27,6 +27,7 @@ import { EdgeVirtualRouter } from "../../components/router/edge-virtual-router";
 import { readStackSettings, routerAppliance, routerEdgeCluster, usesSharedCluster, wireguardMtu } from "./config";
 import { BuiltEdgeCluster, SharedClusterArgs, StackClouds, buildEdgeCluster } from "./edge-clusters";
 import type { StackSettings } from "./schema";
+import { EdgeTopology, stackTopology } from "./topology";
 
 /** The default datastores (images 1, files 2) that oneprovision shared into every edge cluster. */
 export const SHARED_DEFAULT_DATASTORES = [1, 2] as const;
@@ -53,6 +54,8 @@ export interface EdgeStackOutputs {
     routerMappings?: pulumi.Output<Record<string, string>>;
     /** The OpenSSH public key every machine accepts (the configured one, or the generated one). */
     sshPublicKey: pulumi.Output<string>;
+    /** What the stack built, in one shape (see `topology.ts`): `pulumi stack output topology --json`. */
+    topology?: pulumi.Output<EdgeTopology>;
     /** The generated private key (secret), when `ssh.publicKey` and `sshPrivateKey` are not configured: `pulumi stack output --show-secrets sshPrivateKey`. */
     sshPrivateKey?: pulumi.Output<string>;
 }
@@ -109,7 +112,32 @@ export function buildEdgeStack(settings: StackSettings): EdgeStack {
     if (settings.overlay !== undefined) buildOverlay(settings, ssh, edgeClusters, stack);
     if (settings.privateNetwork !== undefined) buildPrivateNetwork(settings, connection, edgeClusters, stack);
     if (settings.router !== undefined) buildRouter(settings, connection, stack);
+    stack.outputs.topology = topologyOf(settings, stack);
     return stack;
+}
+
+/** The `topology` output: every part the stack built, resolved into one value. */
+function topologyOf(settings: StackSettings, stack: EdgeStack): pulumi.Output<EdgeTopology> {
+    const clusters = stack.edgeClusters.map((cluster) => ({
+        name: cluster.settings.name,
+        cloud: cluster.settings.cloud,
+        region: String((cluster.settings as { region?: string; zone?: string }).region ?? (cluster.settings as { zone?: string }).zone),
+        component: cluster.component,
+    }));
+    const ingress = settings.overlay?.ingress;
+    const overlay = stack.mesh && ingress && {
+        subnet: stack.mesh.wireguardPlan.subnet,
+        topology: stack.mesh.wireguardPlan.topology,
+        ingress: { key: ingress.key, publicIp: ingress.publicIp, address: stack.mesh.addresses[ingress.key] },
+        addresses: stack.mesh.addresses,
+    };
+    const network = stack.privateNetwork && pulumi.output(stack.privateNetwork.networks.frontend.oneId).apply((id) => ({
+        id, network: networkCidrOf(stack.privateNetwork!.templates.frontend), vlanId: settings.privateNetwork!.vlanId,
+    }));
+    const router = stack.router && pulumi.all([stack.outputs.routerPublicIp!, stack.outputs.routerMappings!]).apply(([publicIp, mappings]) => ({
+        cluster: routerEdgeCluster(settings).name, publicIp, mappings,
+    }));
+    return stackTopology(clusters, overlay, network, router);
 }
 
 /** SSH access to every machine with `privateKey` (the configured or generated one); private keys are secrets from the start. */
