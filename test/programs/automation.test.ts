@@ -154,7 +154,7 @@ describe("Automation API entry point", function () {
         });
 
         it("rejects a bad command line, naming the argument", function () {
-            assertRejects(() => parseCliArguments(["apply", "--stack", "s"]), ConfigError, "command: must be one of up, preview, destroy");
+            assertRejects(() => parseCliArguments(["apply", "--stack", "s"]), ConfigError, "command: must be one of up, preview, destroy, list, status");
             assertRejects(() => parseCliArguments(["up", "--config", "c"]), ConfigError, "--stack: is required");
             assertRejects(() => parseCliArguments(["up", "--stack", "s"]), ConfigError, "--config: is required");
             assertRejects(() => parseCliArguments(["up", "--stack", "--config", "c"]), ConfigError, "--stack: needs a value");
