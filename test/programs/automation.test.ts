@@ -147,7 +147,7 @@ describe("Automation API entry point", function () {
             const args = parseCliArguments(["up", "--stack", "dev", "--config", "Pulumi.aws.yaml", "--backend", "file:///srv/s", "--secret-file", "sshPrivateKey=/k", "--secret-env", "onePassword=ONE_PW"]);
             assert.deepStrictEqual(args, {
                 command: "up", stackName: "dev", configFile: "Pulumi.aws.yaml", backendUrl: "file:///srv/s",
-                secretFiles: { sshPrivateKey: "/k" }, secretEnv: { onePassword: "ONE_PW" }, yes: false,
+                secretFiles: { sshPrivateKey: "/k" }, secretEnv: { onePassword: "ONE_PW" }, yes: false, json: false,
             });
             assert.strictEqual(parseCliArguments(["preview", "--stack", "s", "--config", "c"]).command, "preview");
             assert.strictEqual(parseCliArguments(["destroy", "--stack", "s", "--config", "c", "--yes"]).yes, true);
