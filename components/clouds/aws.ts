@@ -25,7 +25,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { HYPERVISORS, Hypervisor } from "../edge/host-scripts";
 import { ConfigError, addToIpv4, ipv4Cidr } from "../validation";
-import { checkedBy, cidrSchema, inputSchema, integerSchema, interfaceNameSchema, parseWith, schemaOf } from "../validation/schema";
+import { checkedBy, cidrSchema, inputSchema, integerSchema, interfaceNameSchema, schemaOf } from "../validation/schema";
 import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, parseCloudSettings, cloudConfigText, userCloudConfig } from "./base";
 import { defineCloud } from "./definition";
 import {

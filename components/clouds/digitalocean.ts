@@ -17,7 +17,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { PortForwardForwardingArgs, portForward } from "../edge/host-scripts";
 import { ConfigError, addToIpv4, cidrInside, cidrOf, cidrsOverlap, integerIn, ipv4, ipv4Cidr, ipv4ToNumber, oneOf } from "../validation";
-import { checkedBy, inputSchema, parseWith, schemaOf, textSchema } from "../validation/schema";
+import { checkedBy, inputSchema, schemaOf, textSchema } from "../validation/schema";
 import { CloudArgs, CloudEdgeCluster, CloudMachine, checkCloudArgs, parseCloudSettings, userData } from "./base";
 import { defineCloud } from "./definition";
 import {

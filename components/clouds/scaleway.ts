@@ -30,7 +30,7 @@ import { HostScript, hostScript } from "../remote/host-script";
 import {
     ConfigError, INTERFACE_NAME, addToIpv4, describe, cidrInside, cidrOf, cidrsOverlap, integerIn, interfaceName, ipv4,
 } from "../validation";
-import { checkedBy, cidrSchema, inputSchema, interfaceNameSchema, parseWith, portSchema, schemaOf, textSchema } from "../validation/schema";
+import { checkedBy, cidrSchema, inputSchema, interfaceNameSchema, portSchema, schemaOf, textSchema } from "../validation/schema";
 import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, parseCloudSettings, userData } from "./base";
 import { defineCloud } from "./definition";
 import { CloudSettings, HostSettings, PlannedHost, checkHosts, commonSettings, hostsSchema, planHosts, publicIpsSchema, slotSchema, tagTexts } from "./settings";

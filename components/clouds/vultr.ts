@@ -23,7 +23,7 @@ import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import type { Hypervisor } from "../edge/host-scripts";
 import { ConfigError } from "../validation";
-import { checkedBy, cidrSchema, integerSchema, interfaceNameSchema, parseWith, schemaOf } from "../validation/schema";
+import { checkedBy, cidrSchema, integerSchema, interfaceNameSchema, schemaOf } from "../validation/schema";
 import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, parseCloudSettings, userData } from "./base";
 import { defineCloud } from "./definition";
 import {

@@ -125,8 +125,12 @@ export function defaultBackendUrl(): string {
     return `file://${path.join(projectRoot(), DEFAULT_STATE_DIRECTORY)}`;
 }
 
-/** The directory holding package.json above this file (from the sources or from dist/). */
+/**
+ * The directory holding package.json above this file (from the sources or from dist/) — or, when
+ * the package is installed in someone's node_modules, the current directory (their project).
+ */
 export function projectRoot(): string {
+    if (__dirname.split(path.sep).includes("node_modules")) return process.cwd();
     for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
         if (fs.existsSync(path.join(dir, "package.json"))) return dir;
     }

@@ -10,7 +10,6 @@ import * as assert from "assert";
 import * as vultr from "@ediri/vultr";
 import * as aws from "@pulumi/aws";
 import * as digitalocean from "@pulumi/digitalocean";
-import * as pulumi from "@pulumi/pulumi";
 import * as scaleway from "@pulumiverse/scaleway";
 import { AwsEdgeCluster } from "../../components/clouds/aws";
 import { DigitalOceanEdgeCluster } from "../../components/clouds/digitalocean";

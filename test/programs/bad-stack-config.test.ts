@@ -21,7 +21,6 @@ const all = (changes: Record<string, unknown>, key: string): Row => [changes, ke
 
 const NS = "opennebula-edge";
 const SECRET_KEYS = ["onePassword", "sshPrivateKey", "bastionPrivateKey"];
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOneAdminKeyForTests me@laptop";
 const VPC_ID = "5a4981aa-9653-4bd1-bef5-d6bff52042e4";
 const DO = { name: "fra", cloud: "digitalocean", region: "fra1" };
 const VULTR = { name: "ams", cloud: "vultr", region: "ams" };
