@@ -13,8 +13,9 @@
  * ```
  *
  * Addresses come from the documentation ranges: hosts from 203.0.113.10 on, public IPs from
- * 198.51.100.12 on (even addresses only), private addresses from 10.x; OpenNebula ids from 100 in
- * creation order. Nothing here talks to a cloud, a host or a front-end.
+ * 198.51.100.12 on (even addresses only), private addresses from 10.x; an OpenNebula id is derived
+ * from the resource's name (100 to 90099), so it does not depend on the order in which Pulumi
+ * happens to register resources. Nothing here talks to a cloud, a host or a front-end.
  */
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
@@ -33,7 +34,7 @@ export class EdgeMocks implements pulumi.runtime.Mocks {
     readonly hostIps = new Map<string, string>();
     /** The address of each public IP resource (Elastic IP, reserved IP, flexible IP), by resource name. */
     readonly publicIps = new Map<string, string>();
-    /** OpenNebula id of each OpenNebula object (dynamic resource), by resource name, from 100. */
+    /** OpenNebula id of each OpenNebula object (dynamic resource), by resource name (see {@link EdgeMocks.oneIdOf}). */
     readonly oneIds = new Map<string, number>();
     /** Every resource registered, in order: type, name and the state the mocks answered. */
     readonly resources: { type: string; name: string; state: Record<string, unknown> }[] = [];
@@ -128,8 +129,7 @@ export class EdgeMocks implements pulumi.runtime.Mocks {
      * network, the lease's port ranges, as OpenNebula reports them).
      */
     private openNebulaIds(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
-        if (!this.oneIds.has(args.name)) this.oneIds.set(args.name, 100 + this.oneIds.size);
-        const oneId = this.oneIds.get(args.name)!;
+        const oneId = this.oneIdOf(args.name);
         if (args.type.endsWith(":VirtualNetwork")) this.networks.set(oneId, { ranges: args.inputs.addressRanges ?? [], leased: 0 });
         if (args.type.endsWith(":MarketplaceApp")) return { oneId, imageId: oneId + 1000, templateId: oneId + 2000 };
         if (args.type.endsWith(":VirtualMachine")) {
@@ -137,6 +137,17 @@ export class EdgeMocks implements pulumi.runtime.Mocks {
             return { oneId, state: "RUNNING", interfaces, aliases: [], ips: interfaces.map((nic: { ip: string }) => nic.ip) };
         }
         return { oneId };
+    }
+
+    /** The OpenNebula id of the object named `name`: from a hash of the name, the next free one when two names meet. */
+    oneIdOf(name: string): number {
+        if (!this.oneIds.has(name)) {
+            const taken = new Set(this.oneIds.values());
+            let id = 100 + (createHash("sha256").update(name).digest().readUInt32BE(0) % 90_000);
+            while (taken.has(id)) id += 1;
+            this.oneIds.set(name, id);
+        }
+        return this.oneIds.get(name)!;
     }
 
     /** The next lease of network `networkId` as a VM's NIC `nicId`. */
