@@ -25,12 +25,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { FirewallScriptArgs, HYPERVISORS, Hypervisor } from "../edge/host-scripts";
 import { ConfigError, addToIpv4, ipv4Cidr } from "../validation";
-import { checkedBy, cidrSchema, inputSchema, integerSchema, interfaceNameSchema, parseWith } from "../validation/schema";
-import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, cloudConfigText, hostFirewallOf, userCloudConfig } from "./base";
+import { checkedBy, cidrSchema, inputSchema, integerSchema, interfaceNameSchema, schemaOf } from "../validation/schema";
+import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, cloudConfigText, hostFirewallOf, parseCloudSettings, userCloudConfig } from "./base";
 import { defineCloud } from "./definition";
 import {
-    CloudFirewallPlan, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema, ipv4Sources, planHosts,
-    publicIpsSchema, restrictedRules, slotSchema,
+    CloudFirewallArgs, CloudFirewallPlan, CloudSettings, HostSettings, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema,
+    ipv4Sources, planHosts, publicIpsSchema, restrictedRules, slotSchema,
 } from "./settings";
 
 /** Type token of {@link AwsEdgeCluster}. */
@@ -74,53 +74,71 @@ function isMetal(instanceType: string): boolean {
 // ---------------------------------------------------------------------------------------------
 // Settings: the component's plain arguments, and an edge cluster's keys in stack configuration
 
-/** The settings of an AWS edge cluster (see {@link AwsEdgeClusterArgs}). */
-export const awsSettings = z.object({
+/** An AWS region from {@link AWS_REGIONS}. */
+export type AwsRegion = (typeof AWS_REGIONS)[number];
+
+/** The settings of an AWS edge cluster: its own arguments, and an edge cluster's keys in stack configuration. */
+export interface AwsSettings extends CloudSettings {
     /** The region, from {@link AWS_REGIONS}; the provider must be of the same region. Required. */
-    region: z.enum(AWS_REGIONS),
-    ...commonSettings,
+    region: AwsRegion;
     /**
      * The hosts by key, e.g. `["kvm-a", "kvm-b"]`, or with per-host settings: `{ "kvm-a": { publicIps: 2 },
      * "kvm-b": { slot: 7 } }` — `publicIps` (0–5) overrides the cluster's, `slot` (0–3071) the slot
      * derived from the key. Default: `hostCount` hosts `host-0` ….
      */
-    hosts: hostsSchema(z.strictObject({ publicIps: publicIpsSchema(AWS_MAX_PUBLIC_IPS).optional(), slot: slotSchema.optional() })).optional(),
+    hosts?: string[] | Record<string, HostSettings>;
     /** Elastic IPs each host owns, 0–5 (at most 5 in all: the default regional quota). Default 0. */
-    publicIps: publicIpsSchema(AWS_MAX_PUBLIC_IPS).optional(),
+    publicIps?: number;
     /** `kvm` (metal types only), `qemu` or `lxc`. Default `kvm` on metal types, `qemu` on virtual ones. */
-    hypervisor: z.enum(HYPERVISORS).optional(),
+    hypervisor?: Hypervisor;
     /**
      * EC2 instance type, amd64. `*.metal` types run KVM (default hypervisor `kvm`); other types are
      * virtual machines without hardware virtualization (default hypervisor `qemu`). Metal types are
      * not offered in every availability zone (see `availabilityZone`). Default `c5.metal`.
      */
-    instanceType: checkedBy(z.string(), checkInstanceType).optional(),
-    /** Image of the hosts. Default: the latest Canonical Ubuntu 22.04 amd64 image when the cluster is created (later releases do not replace hosts). */
-    ami: inputSchema(z.string().regex(AMI_ID, "must be an AMI id such as ami-0123456789abcdef0")).optional(),
+    instanceType?: string;
+    /** Image of the hosts (`ami-…`). Default: the latest Canonical Ubuntu 22.04 amd64 image when the cluster is created (later releases do not replace hosts). */
+    ami?: pulumi.Input<string>;
     /** Root volume (gp3, encrypted) in GiB, 8–16384. Default 512 on metal types, 100 on virtual ones. */
-    rootVolumeSize: integerSchema(8, 16384).optional(),
+    rootVolumeSize?: number;
     /**
-     * Availability zone of the subnet and the instances: the region followed by one letter. Metal
+     * Availability zone of the subnet and the instances: the region followed by a zone letter (a–f). Metal
      * types are missing from some zones (oneprovision met c5.metal missing in us-east-1e); pick a
      * zone that offers `instanceType`. Default `${region}a`.
      */
-    availabilityZone: z.string().optional(),
+    availabilityZone?: string;
     /**
      * The VPC's CIDR, exactly a /16 (oneprovision's requirement). The single subnet spans the whole
      * /16; hosts take `x.y.0.4` + their slot; the Elastic IPs' private addresses lie in
      * `x.y.128.0/17`. Default `10.0.0.0/16`.
      */
-    vpcCidr: cidrSchema(16, 16).optional(),
+    vpcCidr?: string;
     /**
      * The security group. A security group filters by source only, so its rules apply to the VMs
      * on the Elastic IPs as well: open the VMs' services with `extraRules`. Default `{ mode: "open" }`.
      */
-    cloudFirewall: cloudFirewallSchema.optional(),
+    cloudFirewall?: CloudFirewallArgs;
     /**
-     * The hosts' interface towards the VPC, where the Elastic IPs' private addresses arrive. It
-     * depends on the instance type; check with `ip route show default`. Default `enp125s0` on metal
-     * types (c5.metal, as the seed found), `ens5` on virtual (Nitro) types.
+     * The hosts' interface towards the VPC, where the Elastic IPs' private addresses arrive (not
+     * `br0`). It depends on the instance type; check with `ip route show default`. Default
+     * `enp125s0` on metal types (c5.metal, as the seed found), `ens5` on virtual (Nitro) types.
      */
+    uplinkInterface?: string;
+}
+
+/** @internal The schema of {@link AwsSettings}, which the component and the stack program validate with. */
+export const awsSettings = schemaOf<AwsSettings>()(z.object({
+    region: z.enum(AWS_REGIONS),
+    ...commonSettings,
+    hosts: hostsSchema(z.strictObject({ publicIps: publicIpsSchema(AWS_MAX_PUBLIC_IPS).optional(), slot: slotSchema.optional() })).optional(),
+    publicIps: publicIpsSchema(AWS_MAX_PUBLIC_IPS).optional(),
+    hypervisor: z.enum(HYPERVISORS).optional(),
+    instanceType: checkedBy(z.string(), checkInstanceType).optional(),
+    ami: inputSchema(z.string().regex(AMI_ID, "must be an AMI id such as ami-0123456789abcdef0")).optional(),
+    rootVolumeSize: integerSchema(8, 16384).optional(),
+    availabilityZone: z.string().optional(),
+    vpcCidr: cidrSchema(16, 16).optional(),
+    cloudFirewall: cloudFirewallSchema.optional(),
     uplinkInterface: checkedBy(interfaceNameSchema, (uplink) => {
         if (uplink === "br0") throw new ConfigError("", "must not be br0, the VMs' bridge");
     }).optional(),
@@ -134,10 +152,10 @@ export const awsSettings = z.object({
     if (settings.hypervisor === "kvm" && !isMetal(instanceType)) {
         ctx.addIssue({ code: "custom", path: ["hypervisor"], message: `kvm needs a metal instance type (*.metal); ${instanceType} has no hardware virtualization — use qemu or lxc` });
     }
-    if (settings.availabilityZone !== undefined && !new RegExp(`^${settings.region}[a-z]$`).test(settings.availabilityZone)) {
-        ctx.addIssue({ code: "custom", path: ["availabilityZone"], message: `must be a zone of ${settings.region}: the region followed by one letter, e.g. ${settings.region}b` });
+    if (settings.availabilityZone !== undefined && !new RegExp(`^${settings.region}[a-f]$`).test(settings.availabilityZone)) {
+        ctx.addIssue({ code: "custom", path: ["availabilityZone"], message: `must be a zone of ${settings.region}: the region followed by a zone letter from a to f, e.g. ${settings.region}b (got ${JSON.stringify(settings.availabilityZone)})` });
     }
-});
+}));
 
 function checkInstanceType(instanceType: string): void {
     if (!INSTANCE_TYPE.test(instanceType)) {
@@ -161,7 +179,7 @@ export interface AwsChildren {
 }
 
 /** Arguments of {@link AwsEdgeCluster}: the settings, the provider of `region`, SSH, the front-end and the escape hatches. */
-export type AwsEdgeClusterArgs = CloudArgs<typeof awsSettings, aws.Provider, AwsChildren>;
+export type AwsEdgeClusterArgs = CloudArgs<AwsSettings, aws.Provider, AwsChildren>;
 
 /** A host of an AWS edge cluster, planned: its address and its Elastic IPs' addresses. */
 export interface AwsHostPlan {
@@ -198,7 +216,7 @@ export interface AwsEdgeClusterPlan {
  */
 export function planAwsEdgeCluster(args: AwsEdgeClusterArgs): AwsEdgeClusterPlan {
     checkCloudArgs(args, "aws");
-    const settings = parseWith(awsSettings, args);
+    const settings = parseCloudSettings(awsSettings, args);
     const instanceType = settings.instanceType ?? DEFAULT_METAL_TYPE;
     const metal = isMetal(instanceType);
     const vpcCidr = settings.vpcCidr ?? "10.0.0.0/16";
@@ -334,12 +352,12 @@ export class AwsEdgeCluster extends CloudEdgeCluster<AwsChildren> {
             ingress: rules.ingress, egress: rules.egress, tags: tags("sg"),
         });
         if (args.sshKeyId === undefined) {
-            this.keyPair = this.create("keyPair", aws.ec2.KeyPair, `${name}-key`, { publicKey: args.ssh.publicKey, tags: tags("key") });
+            this.keyPair = this.create("keyPair", aws.ec2.KeyPair, `${name}-key`, { publicKey: this.sshPublicKey, tags: tags("key") });
         }
         const keyName = args.sshKeyId ?? this.keyPair!.keyName;
 
         const ami = args.ami ?? latestUbuntuJammy(args.provider, this);
-        const userData = pulumi.output(args.ssh.publicKey).apply((key) => awsUserData(plan.vmRange, userCloudConfig(plan.sshUser, IMAGE_USER, key)));
+        const userData = pulumi.output(this.sshPublicKey).apply((key) => awsUserData(plan.vmRange, userCloudConfig(plan.sshUser, IMAGE_USER, key)));
         this.instances = {};
         this.elasticIps = {};
         this.elasticIpAssociations = {};
@@ -429,6 +447,7 @@ function latestUbuntuJammy(provider: aws.Provider, parent: pulumi.Resource): pul
 // The stack program's view
 
 /**
+ * @internal
  * AWS for the stack program: one provider per region (`aws-<region>`; credentials from `aws:profile`,
  * `aws:accessKey`/`aws:secretKey` or the usual AWS environment; the region always from the edge cluster).
  */
@@ -436,6 +455,7 @@ export const awsCloud = defineCloud({
     cloud: "aws",
     settings: awsSettings,
     routesPublicIps: true,
+    privateRanges: (_name, settings) => [{ cidr: settings.vpcCidr ?? "10.0.0.0/16", what: "the VPC (its upper half holds the Elastic IPs' private addresses)" }],
     build(name, settings, context) {
         const config = context.config("aws");
         const provider = context.provider(`aws-${settings.region}`, () => new aws.Provider(`aws-${settings.region}`, {

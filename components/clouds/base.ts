@@ -6,17 +6,20 @@
  * `overlayNodes()`. A program never needs to know which cloud it holds.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { z } from "zod";
+import type * as tls from "@pulumi/tls";
 import { EdgeCluster, perKey } from "../edge/edge-cluster";
 import type { FirewallScriptArgs, Hypervisor, PortForwardForwardingArgs, PublicForwardingArgs } from "../edge/host-scripts";
 import type { EdgeClusterTarget, EdgeClusterTransforms, EdgeFirewallArgs, EdgeHost, EdgeOpenNebulaArgs, EdgeOverlayArgs } from "../edge/types";
 import { edgeFirewall, frontendAddressesOf, overlayFirewall } from "../edge/firewall-plan";
-import { checkOverlay, checkSources } from "../edge/validation";
 import type { AddressRangeInput } from "../opennebula/resources/virtual-network";
 import type { TemplateArgs } from "../opennebula/resources/resource-options";
 import { RemoteNode, SshArgs, checkSshArgs } from "../remote/ssh";
+import { SshKeyPair, SshKeyPairArgs, checkSshKeyPairArgs, sshKeyPair } from "../remote/ssh-key";
 import { ResourceClass, Transform, createChild } from "../transform";
-import { ConfigError, SSH_PUBLIC_KEY, SSH_PUBLIC_KEY_PROBLEM, describe, isKnown, peerOf31, required } from "../validation";
+import type { z } from "zod";
+import { checkEdgeArgs } from "../edge/validation";
+import { ConfigError, describe, isKnown, peerOf31, sshPublicKeyLine } from "../validation";
+import { parseWith } from "../validation/schema";
 
 /** Arguments every cloud's edge cluster takes besides its settings. */
 export interface CloudEdgeClusterArgs<Provider extends pulumi.ProviderResource> {
@@ -25,11 +28,13 @@ export interface CloudEdgeClusterArgs<Provider extends pulumi.ProviderResource> 
      * is never used, so several accounts or regions can live in one program.
      */
     provider: Provider;
-    /** SSH access: the key pair the machines are created with (public key) and reached with (private key). Required. */
-    ssh: SshArgs & {
-        /** OpenSSH public key line installed on the machines. Required. */
-        publicKey: pulumi.Input<string>;
-    };
+    /**
+     * SSH access: the key pair the machines are created with (public key) and reached with
+     * (private key) — both, or neither: then an ED25519 pair is generated (`${name}-ssh-private-key`, a
+     * `tls.PrivateKey`), its private key kept secret in state (see `sshPrivateKey`). `port` and
+     * `bastion` as {@link SshArgs}. Default: a generated key pair, port 22, no bastion.
+     */
+    ssh?: Omit<SshArgs, "privateKey"> & SshKeyPairArgs;
     /** The OpenNebula front-end. Required. */
     opennebula: EdgeOpenNebulaArgs;
     /** The OpenNebula cluster: a new one named after the component, or an existing one to join. Default: a new one. */
@@ -48,9 +53,9 @@ export type CloudTransforms<Children> = { [Kind in keyof Children]?: Transform<C
     edge?: EdgeClusterTransforms;
 };
 
-/** The arguments of a cloud's edge cluster: its settings (`Settings`, the cloud's zod schema), its provider, SSH, the front-end, and the escape hatches. */
-export type CloudArgs<Settings extends z.ZodType, Provider extends pulumi.ProviderResource, Children> =
-    z.input<Settings> & CloudEdgeClusterArgs<Provider> & {
+/** The arguments of a cloud's edge cluster: its settings (`Settings`, checked by the cloud's schema), its provider, SSH, the front-end, and the escape hatches. */
+export type CloudArgs<Settings, Provider extends pulumi.ProviderResource, Children> =
+    Settings & CloudEdgeClusterArgs<Provider> & {
         /** Escape hatches per kind of child (the cloud's `…Children`, and `edge`). Default none. */
         transform?: CloudTransforms<Children>;
     };
@@ -152,12 +157,35 @@ export abstract class CloudEdgeCluster<Children extends { [Kind in keyof Childre
         nodes: RemoteNode[];
     };
 
-    /** Call it once the arguments are checked: it registers the component. */
-    protected constructor(type: string, name: string, args: { provider: pulumi.ProviderResource; transform?: CloudTransforms<Children> }, opts?: pulumi.ComponentResourceOptions) {
+    /** The SSH key pair in use: the caller's, or the generated one. */
+    private readonly sshKeys: SshKeyPair;
+
+    /** Call it once the arguments are checked: it registers the component, and generates an SSH key pair when the caller gave none. */
+    protected constructor(type: string, name: string, args: { provider: pulumi.ProviderResource; ssh?: SshKeyPairArgs; transform?: CloudTransforms<Children> }, opts?: pulumi.ComponentResourceOptions) {
         super(type, name, {}, opts);
         this.componentName = name;
         this.provider = args.provider;
         this.transform = args.transform ?? ({} as CloudTransforms<Children>);
+        this.sshKeys = sshKeyPair(`${name}-ssh-private-key`, args.ssh, { parent: this });
+    }
+
+    /** The OpenSSH public key the machines are created with (the caller's, or the generated one's). */
+    get sshPublicKey(): pulumi.Output<string> {
+        return this.sshKeys.publicKey;
+    }
+
+    /**
+     * The private key that reaches the machines, secret: the caller's, or the generated one's
+     * (fetch it with `pulumi stack output --show-secrets` when a program exports it). Give it to
+     * the overlay (`WireGuardMesh`'s `ssh.privateKey`), which reaches the same machines.
+     */
+    get sshPrivateKey(): pulumi.Output<string> {
+        return this.sshKeys.privateKey;
+    }
+
+    /** The generated key (`${name}-ssh-private-key`), when the caller gave no key pair. */
+    get generatedSshKey(): tls.PrivateKey | undefined {
+        return this.sshKeys.generated;
     }
 
     /** The cloud-independent core: host configuration and OpenNebula registration (`${name}-one`). */
@@ -244,7 +272,7 @@ export abstract class CloudEdgeCluster<Children extends { [Kind in keyof Childre
             dependsOn: [...cloud.machines[key].dependsOn, ...leasesOf(key).flatMap((lease) => lease.dependsOn)],
             publicForwarding: forwardingOf(cloud.forwarding, key, leasesOf(key)),
         }));
-        const { publicKey: _publicKey, ...ssh } = cloud.args.ssh;
+        const ssh: SshArgs = { port: cloud.args.ssh?.port, bastion: cloud.args.ssh?.bastion, privateKey: this.sshPrivateKey };
         const portForwarding = cloud.forwarding.model === "portforward";
         const edge = new EdgeCluster(`${name}-one`, {
             hosts,
@@ -283,6 +311,7 @@ export abstract class CloudEdgeCluster<Children extends { [Kind in keyof Childre
         this.registerOutputs({
             clusterId: this.clusterId, hostIds: this.hostIds, hostAddresses: this.hostAddresses, datastoreIds: this.datastoreIds,
             publicNetworkId: this.publicNetworkId, hosts: this.hosts, vmPublicIps: this.vmPublicIps, publicIpHosts: this.publicIpHosts,
+            sshPublicKey: this.sshPublicKey,
             ...cloud.outputs,
         });
     }
@@ -337,13 +366,28 @@ export function checkCloudArgs(args: CloudEdgeClusterArgs<pulumi.ProviderResourc
         const got = typeof type === "string" ? `a provider of ${type.replace("pulumi:providers:", "")}` : describe(args.provider);
         throw new ConfigError("provider", `is required: the ${providerPackage} provider; the default provider is never used (got ${got})`);
     }
-    required("ssh.publicKey", args.ssh?.publicKey, "the OpenSSH public key the machines are created with");
-    if (isKnown(args.ssh.publicKey) && !SSH_PUBLIC_KEY.test(String(args.ssh.publicKey).trim())) throw new ConfigError("ssh.publicKey", SSH_PUBLIC_KEY_PROBLEM);
-    checkSshArgs(args.ssh);
-    required("opennebula", args.opennebula);
-    required("opennebula.frontendSshPublicKey", args.opennebula.frontendSshPublicKey, "the front-end's oneadmin public key");
-    checkSources("opennebula.frontendAddresses", args.opennebula.frontendAddresses);
-    checkOverlay(args.overlay);
+    if (args.ssh !== undefined && (args.ssh === null || typeof args.ssh !== "object")) throw new ConfigError("ssh", `must be { publicKey?, privateKey?, port?, bastion? } (got ${describe(args.ssh)})`);
+    checkSshKeyPairArgs("ssh", args.ssh);
+    if (isKnown(args.ssh?.publicKey)) sshPublicKeyLine("ssh.publicKey", args.ssh.publicKey);
+    // A generated private key is an Output: checkSshArgs checks the rest.
+    checkSshArgs({ ...args.ssh, privateKey: args.ssh?.privateKey ?? pulumi.output("") });
+    checkEdgeArgs(args);
+}
+
+/** The arguments a cloud's edge cluster takes besides its settings. */
+const NOT_SETTINGS = ["provider", "ssh", "opennebula", "cluster", "overlay", "transform"];
+
+/**
+ * The settings in a cloud component's arguments, checked by the cloud's schema: the arguments
+ * besides `provider`, `ssh`, `opennebula`, `cluster`, `overlay` and `transform`, of which none may be unknown
+ * (so a setting of another cloud is refused, as in stack configuration).
+ *
+ * @internal
+ * @throws ConfigError naming the first bad setting.
+ */
+export function parseCloudSettings<Schema extends z.ZodObject>(schema: Schema, args: object): z.output<Schema> {
+    const settings = Object.fromEntries(Object.entries(args).filter(([key]) => !NOT_SETTINGS.includes(key)));
+    return parseWith(schema.strict(), settings) as z.output<Schema>;
 }
 
 /**

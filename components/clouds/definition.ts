@@ -38,8 +38,22 @@ export interface CloudDefinition {
     readonly routesPublicIps: boolean;
     /** The hosts of settings the schema accepted. */
     hosts(settings: object): PlannedHost[];
+    /**
+     * The private ranges the edge cluster `name` uses (its VPC or private network, the VMs' NAT or
+     * forwarding range), from settings the schema accepted: the overlay and the EVPN network must
+     * not overlap them.
+     */
+    privateRanges(name: string, settings: object): PrivateRange[];
     /** Builds the edge cluster `name` from settings the schema accepted. */
     build(name: string, settings: object, context: CloudContext): CloudEdgeCluster;
+}
+
+/** A private range of an edge cluster, and what it is for. */
+export interface PrivateRange {
+    /** The range, e.g. `10.0.0.0/16`. */
+    cidr: string;
+    /** What uses it, e.g. `the VPC (and the Elastic IPs' private addresses)`. */
+    what: string;
 }
 
 /** A {@link CloudDefinition} from its typed parts: `build` receives the settings as the schema returns them. */
@@ -47,6 +61,7 @@ export function defineCloud<Settings extends z.ZodObject & z.ZodType<HostsSettin
     cloud: string;
     settings: Settings;
     routesPublicIps: boolean;
+    privateRanges(name: string, settings: z.output<Settings>): PrivateRange[];
     build(name: string, settings: z.output<Settings>, context: CloudContext): CloudEdgeCluster;
 }): CloudDefinition {
     return {
@@ -54,6 +69,7 @@ export function defineCloud<Settings extends z.ZodObject & z.ZodType<HostsSettin
         settings: spec.settings,
         routesPublicIps: spec.routesPublicIps,
         hosts: (settings) => planHosts(parseWith(spec.settings, settings)),
+        privateRanges: (name, settings) => spec.privateRanges(name, parseWith(spec.settings, settings)),
         build: (name, settings, context) => spec.build(name, parseWith(spec.settings, settings), context),
     };
 }

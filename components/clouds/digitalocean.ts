@@ -17,12 +17,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { CloudFirewallRule, FirewallScriptArgs, PortForwardForwardingArgs, portForward } from "../edge/host-scripts";
 import { ConfigError, addToIpv4, cidrInside, cidrOf, cidrsOverlap, integerIn, ipv4, ipv4Cidr, ipv4ToNumber, oneOf } from "../validation";
-import { checkedBy, inputSchema, parseWith, textSchema } from "../validation/schema";
-import { CloudArgs, CloudEdgeCluster, CloudMachine, checkCloudArgs, hostFirewallOf, userData } from "./base";
+import { checkedBy, inputSchema, schemaOf, textSchema } from "../validation/schema";
+import { CloudArgs, CloudEdgeCluster, CloudMachine, checkCloudArgs, hostFirewallOf, parseCloudSettings, userData } from "./base";
 import { defineCloud } from "./definition";
 import {
-    checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, fnv1a, hostsSchema, planHosts, portText, restrictedRules,
-    tagTexts,
+    CloudFirewallArgs, CloudSettings, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, fnv1a, hostsSchema, planHosts, portText,
+    restrictedRules, tagTexts,
 } from "./settings";
 
 /** Type token of {@link DigitalOceanEdgeCluster}. */
@@ -88,38 +88,33 @@ const VPC_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 // ---------------------------------------------------------------------------------------------
 // Settings: the component's plain arguments, and an edge cluster's keys in stack configuration
 
-/** The settings of a DigitalOcean edge cluster (see {@link DigitalOceanEdgeClusterArgs} for each). */
-export const digitalOceanSettings = z.object({
+/** The settings of a DigitalOcean edge cluster: its own arguments, and an edge cluster's keys in stack configuration. */
+export interface DigitalOceanSettings extends CloudSettings {
     /** A region from {@link DIGITALOCEAN_REGIONS}. Required. */
-    region: z.enum(DIGITALOCEAN_REGIONS),
-    ...commonSettings,
+    region: (typeof DIGITALOCEAN_REGIONS)[number];
     /**
      * The hosts by key, e.g. `["kvm-a", "kvm-b"]` (or `{ "kvm-a": {} }`); a host's droplet is
      * `<name>-<key>`. Default: `hostCount` hosts `host-0` …. Droplets need no public IP resources
      * (VMs are reached by port forwarding), so hosts have no per-host settings.
      */
-    hosts: hostsSchema(z.strictObject({})).optional(),
+    hosts?: string[] | Record<string, Record<string, never>>;
     /**
      * `qemu` (the KVM driver with full emulation) or `lxc` (system containers). `kvm` is refused:
      * droplets do not expose hardware virtualization. Default `qemu`.
      */
-    hypervisor: z.enum(DIGITALOCEAN_HYPERVISORS, {
-        error: (issue) => (issue.input === "kvm"
-            ? "kvm needs hardware virtualization, which DigitalOcean droplets do not expose (no nested KVM); use qemu (emulation, the default) or lxc"
-            : undefined),
-    }).optional(),
+    hypervisor?: (typeof DIGITALOCEAN_HYPERVISORS)[number];
     /** Droplet size from {@link DIGITALOCEAN_SIZES}. Default `s-2vcpu-4gb`. */
-    size: z.enum(DIGITALOCEAN_SIZES).optional(),
+    size?: (typeof DIGITALOCEAN_SIZES)[number];
     /**
      * Droplet image: a slug from {@link DIGITALOCEAN_IMAGES}, or the numeric id of a custom image or
      * snapshot built on one of them. Default `ubuntu-22-04-x64`.
      */
-    image: checkedBy(z.string(), (image) => /^[1-9][0-9]{0,11}$/.test(image) || oneOf("", image, DIGITALOCEAN_IMAGES)).optional(),
+    image?: string;
     /**
-     * An existing VPC (its id) to put the droplets in, instead of creating one. It must be in
+     * An existing VPC (its id, a UUID) to put the droplets in, instead of creating one. It must be in
      * `region`. Use this in a region that has no VPC yet: see `vpcIpRange`. Default: a new VPC.
      */
-    vpcId: inputSchema(textSchema("a VPC id (a UUID such as 5a4981aa-9653-4bd1-bef5-d6bff52042e4)").regex(VPC_ID, "must be a VPC id (a UUID such as 5a4981aa-9653-4bd1-bef5-d6bff52042e4)")).optional(),
+    vpcId?: pulumi.Input<string>;
     /**
      * IP range of the VPC created when `vpcId` is not given: an RFC 1918 network from /16 to /24
      * that overlaps no other VPC of the account, no range DigitalOcean reserves
@@ -132,11 +127,28 @@ export const digitalOceanSettings = z.object({
      * fails on it. The component logs a warning whenever it creates a VPC. To avoid it, create a
      * default VPC in the region first (letting DigitalOcean pick its range), or pass `vpcId`.
      */
-    vpcIpRange: checkedBy(z.string(), checkVpcIpRange).optional(),
+    vpcIpRange?: string;
     /**
      * The DigitalOcean cloud firewall on the droplets (through the cluster's tag). Restricted mode
      * also opens the forwarded ports 9001–34000/tcp from anywhere (the VMs' services). Default `{ mode: "open" }`.
      */
+    cloudFirewall?: CloudFirewallArgs;
+}
+
+/** @internal The schema of {@link DigitalOceanSettings}, which the component and the stack program validate with. */
+export const digitalOceanSettings = schemaOf<DigitalOceanSettings>()(z.object({
+    region: z.enum(DIGITALOCEAN_REGIONS),
+    ...commonSettings,
+    hosts: hostsSchema(z.strictObject({})).optional(),
+    hypervisor: z.enum(DIGITALOCEAN_HYPERVISORS, {
+        error: (issue) => (issue.input === "kvm"
+            ? "kvm needs hardware virtualization, which DigitalOcean droplets do not expose (no nested KVM); use qemu (emulation, the default) or lxc"
+            : undefined),
+    }).optional(),
+    size: z.enum(DIGITALOCEAN_SIZES).optional(),
+    image: checkedBy(z.string(), (image) => /^[1-9][0-9]{0,11}$/.test(image) || oneOf("", image, DIGITALOCEAN_IMAGES)).optional(),
+    vpcId: inputSchema(textSchema("a VPC id (a UUID such as 5a4981aa-9653-4bd1-bef5-d6bff52042e4)").regex(VPC_ID, "must be a VPC id (a UUID such as 5a4981aa-9653-4bd1-bef5-d6bff52042e4)")).optional(),
+    vpcIpRange: checkedBy(z.string(), checkVpcIpRange).optional(),
     cloudFirewall: cloudFirewallSchema.optional(),
 }).superRefine((settings, ctx) => {
     if (ctx.issues.length > 0) return; // the rules across settings need each setting valid on its own
@@ -144,7 +156,7 @@ export const digitalOceanSettings = z.object({
     if (settings.vpcId !== undefined && settings.vpcIpRange !== undefined) {
         ctx.addIssue({ code: "custom", path: ["vpcIpRange"], message: "applies only to a new VPC; give either vpcId (an existing VPC) or vpcIpRange (a new one), not both" });
     }
-});
+}));
 
 /**
  * The kinds of children of {@link DigitalOceanEdgeCluster} that take a `transform`, and their
@@ -157,7 +169,7 @@ export interface DigitalOceanChildren {
 }
 
 /** Arguments of {@link DigitalOceanEdgeCluster}: the settings, the provider, SSH, the front-end and the escape hatches. */
-export type DigitalOceanEdgeClusterArgs = CloudArgs<typeof digitalOceanSettings, digitalocean.Provider, DigitalOceanChildren>;
+export type DigitalOceanEdgeClusterArgs = CloudArgs<DigitalOceanSettings, digitalocean.Provider, DigitalOceanChildren>;
 
 /** The arguments of a {@link DigitalOceanEdgeCluster}, checked, with their defaults applied. */
 export interface DigitalOceanPlan {
@@ -185,7 +197,7 @@ export interface PortForwardAnswer {
  */
 export function planDigitalOceanCluster(name: string, args: DigitalOceanEdgeClusterArgs): DigitalOceanPlan {
     checkCloudArgs(args, "digitalocean");
-    const settings = parseWith(digitalOceanSettings, args);
+    const settings = parseCloudSettings(digitalOceanSettings, args);
     return {
         region: settings.region,
         hosts: planHosts(settings).map((host) => host.key),
@@ -365,14 +377,14 @@ export class DigitalOceanEdgeCluster extends CloudEdgeCluster<DigitalOceanChildr
             this.vpcIpRange = digitalocean.getVpcOutput({ id: args.vpcId }, this.cloudOptions()).ipRange;
         }
         if (args.sshKeyId === undefined) {
-            this.sshKey = this.create("sshKey", digitalocean.SshKey, `${name}-ssh-key`, { name: base, publicKey: args.ssh.publicKey });
+            this.sshKey = this.create("sshKey", digitalocean.SshKey, `${name}-ssh-key`, { name: base, publicKey: this.sshPublicKey });
             this.sshKeyFingerprint = this.sshKey.fingerprint;
         } else {
             this.sshKeyFingerprint = pulumi.output(args.sshKeyId);
         }
         this.tag = this.create("tag", digitalocean.Tag, `${name}-tag`, { name: `one-edge-${base}` });
 
-        const cloudInit = userData(plan.sshUser, DIGITALOCEAN_DEFAULTS.sshUser, args.ssh.publicKey);
+        const cloudInit = userData(plan.sshUser, DIGITALOCEAN_DEFAULTS.sshUser, this.sshPublicKey);
         this.droplets = Object.fromEntries(plan.hosts.map((key) => [key, this.create("droplet", digitalocean.Droplet, `${name}-${key}`, {
             name: `${base}-${key}`, region: plan.region, size: plan.size, image: plan.image, vpcUuid: this.vpcId,
             sshKeys: [this.sshKeyFingerprint], tags: [this.tag.name, ...tagTexts(args.tags)], userData: cloudInit,
@@ -419,6 +431,7 @@ export class DigitalOceanEdgeCluster extends CloudEdgeCluster<DigitalOceanChildr
 // The stack program's view
 
 /**
+ * @internal
  * DigitalOcean for the stack program: one provider per region (`digitalocean-<region>`, token from
  * `digitalocean:token` or `DIGITALOCEAN_TOKEN`) and one SSH key for the whole account (DigitalOcean
  * refuses the same public key twice).
@@ -427,11 +440,15 @@ export const digitalOceanCloud = defineCloud({
     cloud: "digitalocean",
     settings: digitalOceanSettings,
     routesPublicIps: false,
+    privateRanges: (name, settings) => [
+        ...(settings.vpcId === undefined ? [{ cidr: settings.vpcIpRange ?? defaultVpcIpRange(name), what: "the VPC" }] : []),
+        { cidr: VM_NETWORK, what: "the VMs' port-forwarding network" },
+    ],
     build(name, settings, context) {
         const provider = context.provider(`digitalocean-${settings.region}`, () =>
             new digitalocean.Provider(`digitalocean-${settings.region}`, { token: context.config("digitalocean").getSecret("token") }));
         const sshKeyId = settings.sshKeyId ?? context.sharedSshKey("digitalocean-ssh-key", () =>
-            new digitalocean.SshKey("digitalocean-ssh-key", { name: context.label, publicKey: context.common.ssh.publicKey }, { provider }).fingerprint);
+            new digitalocean.SshKey("digitalocean-ssh-key", { name: context.label, publicKey: context.common.ssh!.publicKey! }, { provider }).fingerprint);
         return new DigitalOceanEdgeCluster(name, { ...settings, ...context.common, provider, sshKeyId });
     },
 });

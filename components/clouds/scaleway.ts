@@ -31,10 +31,10 @@ import { HostScript, hostScript } from "../remote/host-script";
 import {
     ConfigError, INTERFACE_NAME, addToIpv4, describe, cidrInside, cidrOf, cidrsOverlap, integerIn, interfaceName, ipv4,
 } from "../validation";
-import { checkedBy, cidrSchema, inputSchema, interfaceNameSchema, parseWith, portSchema, textSchema } from "../validation/schema";
-import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, userData } from "./base";
+import { checkedBy, cidrSchema, inputSchema, interfaceNameSchema, portSchema, schemaOf, textSchema } from "../validation/schema";
+import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, parseCloudSettings, userData } from "./base";
 import { defineCloud } from "./definition";
-import { PlannedHost, checkHosts, commonSettings, hostsSchema, planHosts, publicIpsSchema, slotSchema, tagTexts } from "./settings";
+import { CloudSettings, HostSettings, PlannedHost, checkHosts, commonSettings, hostsSchema, planHosts, publicIpsSchema, slotSchema, tagTexts } from "./settings";
 
 /** Type token of {@link ScalewayEdgeCluster}. */
 export const SCALEWAY_EDGE_CLUSTER_TYPE = "opennebula-edge:clouds:ScalewayEdgeCluster";
@@ -91,58 +91,77 @@ const PRIVATE_RANGES = ["172.16.0.0/12", "192.168.0.0/16"];
 // ---------------------------------------------------------------------------------------------
 // Settings: the component's plain arguments, and an edge cluster's keys in stack configuration
 
-/** The settings of a Scaleway edge cluster (see {@link ScalewayEdgeClusterArgs}). */
-export const scalewaySettings = z.object({
+/** The settings of a Scaleway edge cluster: its own arguments, and an edge cluster's keys in stack configuration. */
+export interface ScalewaySettings extends CloudSettings {
     /** The Elastic Metal zone, from {@link SCALEWAY_ZONES}; its region is the zone without its number. Required. */
-    zone: z.enum(SCALEWAY_ZONES),
-    ...commonSettings,
+    zone: ScalewayZone;
     /**
      * The hosts by key, e.g. `["kvm-a", "kvm-b"]`, or with per-host settings: `{ "kvm-a": { publicIps: 2 },
      * "kvm-b": { slot: 7 } }` — `publicIps` (0–8) overrides the cluster's, `slot` (0–3071) the slot
      * derived from the key. Default: `hostCount` hosts `host-0` ….
      */
-    hosts: hostsSchema(z.strictObject({ publicIps: publicIpsSchema(SCALEWAY_MAX_PUBLIC_IPS).optional(), slot: slotSchema.optional() })).optional(),
-    /** Flexible IPs each host owns, for VMs (at most 8 in all). Default 0. */
-    publicIps: publicIpsSchema(SCALEWAY_MAX_PUBLIC_IPS).optional(),
+    hosts?: string[] | Record<string, HostSettings>;
+    /** Flexible IPs each host owns, for VMs, 0–8 (at most 8 in all). Default 0. */
+    publicIps?: number;
     /** `kvm` or `lxc`. Default `kvm`. */
-    hypervisor: z.enum(SCALEWAY_HYPERVISORS).optional(),
+    hypervisor?: (typeof SCALEWAY_HYPERVISORS)[number];
     /** Elastic Metal offer name (hourly billing). Any `EM-<model>-<disk>` name is accepted. Default `EM-A115X-SSD`. */
-    offer: z.string().regex(OFFER_NAME, "must be an Elastic Metal offer name such as EM-A115X-SSD, EM-I220E-NVME or EM-L110X-SATA").optional(),
+    offer?: string;
     /** Operating system, a key of {@link SCALEWAY_OS_IMAGES}. Default `ubuntu_2204`. */
-    os: z.enum(Object.keys(SCALEWAY_OS_IMAGES) as [ScalewayOs, ...ScalewayOs[]]).optional(),
+    os?: ScalewayOs;
     /**
      * IPv4 subnet of the Scaleway private network (/20 to /28, inside 172.16.0.0/12 or
      * 192.168.0.0/16). Host slot s gets network + 10 + s, the public gateway network + 2. Default `172.18.0.0/20`.
      */
+    privateNetworkCidr?: string;
+    /**
+     * Private range (/8 to /30) the VMs behind flexible IPs take their addresses from, in /31 pairs
+     * (host slot s, IP j: VM network + 2·(8s + j) + 1, gateway one below). Local to each host; must
+     * not overlap the private network. Default `172.16.0.0/16`.
+     */
+    natCidr?: string;
+    /** Public gateway type. Default `VPC-GW-S` (as oneprovision). */
+    gatewayType?: ScalewayGatewayType;
+    /**
+     * SSH bastion on the public gateway, for machines on the private network. Default: disabled
+     * (the hosts have public IPs and are reached directly).
+     */
+    bastion?: {
+        /** Bastion port. Default 61000. */
+        port?: number;
+        /** IPv4 ranges allowed to reach the bastion. Default: Scaleway's (anywhere). */
+        allowedIpRanges?: string[];
+    };
+    /**
+     * The hosts' physical interface (carrying the public IPs and the private network's VLAN).
+     * Default: found on each host as the interface of its IPv4 default route.
+     */
+    uplinkInterface?: string;
+    /** Scaleway project. Default: the provider's. */
+    projectId?: pulumi.Input<string>;
+}
+
+/** @internal The schema of {@link ScalewaySettings}, which the component and the stack program validate with. */
+export const scalewaySettings = schemaOf<ScalewaySettings>()(z.object({
+    zone: z.enum(SCALEWAY_ZONES),
+    ...commonSettings,
+    hosts: hostsSchema(z.strictObject({ publicIps: publicIpsSchema(SCALEWAY_MAX_PUBLIC_IPS).optional(), slot: slotSchema.optional() })).optional(),
+    publicIps: publicIpsSchema(SCALEWAY_MAX_PUBLIC_IPS).optional(),
+    hypervisor: z.enum(SCALEWAY_HYPERVISORS).optional(),
+    offer: z.string().regex(OFFER_NAME, "must be an Elastic Metal offer name such as EM-A115X-SSD, EM-I220E-NVME or EM-L110X-SATA").optional(),
+    os: z.enum(Object.keys(SCALEWAY_OS_IMAGES) as [ScalewayOs, ...ScalewayOs[]]).optional(),
     privateNetworkCidr: checkedBy(cidrSchema(20, 28), (cidr) => {
         if (!PRIVATE_RANGES.some((range) => cidrInside(cidrOf(cidr), cidrOf(range)))) {
             throw new ConfigError("", `must lie inside 172.16.0.0/12 or 192.168.0.0/16, as Scaleway advises for private networks (got ${cidr})`);
         }
     }).optional(),
-    /**
-     * Private range the VMs behind flexible IPs take their addresses from, in /31 pairs (host slot s,
-     * IP j: VM network + 2·(8s + j) + 1, gateway one below). Local to each host; must not overlap the
-     * private network. Default `172.16.0.0/16`.
-     */
     natCidr: cidrSchema(8, 30).optional(),
-    /** Public gateway type. Default `VPC-GW-S` (as oneprovision). */
     gatewayType: z.enum(SCALEWAY_GATEWAY_TYPES).optional(),
-    /**
-     * SSH bastion on the public gateway, for machines on the private network. Default: disabled
-     * (the hosts have public IPs and are reached directly).
-     */
     bastion: z.strictObject({
-        /** Bastion port. Default 61000. */
         port: portSchema.optional(),
-        /** IPv4 ranges allowed to reach the bastion. Default: Scaleway's (anywhere). */
         allowedIpRanges: z.array(cidrSchema()).optional(),
     }).optional(),
-    /**
-     * The hosts' physical interface (carrying the public IPs and the private network's VLAN).
-     * Default: found on each host as the interface of its IPv4 default route.
-     */
     uplinkInterface: interfaceNameSchema.optional(),
-    /** Scaleway project. Default: the provider's. */
     projectId: inputSchema(textSchema("a Scaleway project id")).optional(),
 }).superRefine((settings, ctx) => {
     if (ctx.issues.length > 0) return; // the rules across settings need each setting valid on its own
@@ -164,7 +183,7 @@ export const scalewaySettings = z.object({
     if (cidrsOverlap(natCidr, privateNetwork)) {
         ctx.addIssue({ code: "custom", path: ["natCidr"], message: `${natCidr.cidr} overlaps privateNetworkCidr ${privateNetwork.cidr}; pick a separate range` });
     }
-});
+}));
 
 /**
  * The kinds of children of {@link ScalewayEdgeCluster} that take a `transform`, and their
@@ -180,7 +199,7 @@ export interface ScalewayChildren {
 }
 
 /** Arguments of {@link ScalewayEdgeCluster}: the settings, the provider of `zone`, SSH, the front-end and the escape hatches. */
-export type ScalewayEdgeClusterArgs = CloudArgs<typeof scalewaySettings, scaleway.Provider, ScalewayChildren>;
+export type ScalewayEdgeClusterArgs = CloudArgs<ScalewaySettings, scaleway.Provider, ScalewayChildren>;
 
 /** A host of a Scaleway edge cluster, planned: its reserved private address and its flexible IPs' NAT leases. */
 export interface ScalewayHostPlan {
@@ -220,7 +239,7 @@ export function scalewayRegionOf(zone: string): string {
  */
 export function validateScalewayEdgeClusterArgs(args: ScalewayEdgeClusterArgs): ScalewayPlan {
     checkCloudArgs(args, "scaleway");
-    const settings = parseWith(scalewaySettings, args);
+    const settings = parseCloudSettings(scalewaySettings, args);
     const privateNetworkCidr = settings.privateNetworkCidr ?? SCALEWAY_DEFAULTS.privateNetworkCidr;
     const natCidr = settings.natCidr ?? SCALEWAY_DEFAULTS.natCidr;
     return {
@@ -383,14 +402,14 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren> {
 
         // Servers.
         if (args.sshKeyId === undefined) {
-            this.sshKey = this.create("sshKey", scaleway.iam.SshKey, `${name}-ssh-key`, { name: `${name}-ssh-key`, publicKey: args.ssh.publicKey, projectId });
+            this.sshKey = this.create("sshKey", scaleway.iam.SshKey, `${name}-ssh-key`, { name: `${name}-ssh-key`, publicKey: this.sshPublicKey, projectId });
         }
         const sshKeyId = args.sshKeyId ?? this.sshKey!.id;
         const offer = scaleway.elasticmetal.getOfferOutput({ name: plan.offer, zone, subscriptionPeriod: "hourly" }, this.cloudOptions());
         const image = SCALEWAY_OS_IMAGES[plan.os];
         const os = scaleway.elasticmetal.getOsOutput({ name: image.name, version: image.version, zone }, this.cloudOptions());
         // Another user than the image's needs an offer with cloud-init.
-        const cloudInit = userData(plan.sshUser, SCALEWAY_DEFAULTS.sshUser, args.ssh.publicKey);
+        const cloudInit = userData(plan.sshUser, SCALEWAY_DEFAULTS.sshUser, this.sshPublicKey);
         this.servers = Object.fromEntries(plan.hosts.map(({ key }) => [key, this.create("server", scaleway.elasticmetal.Server, `${name}-${key}`, {
             name: `${name}-${key}`, zone, offer: offer.apply((o) => requireId("offer", plan.offer, o.offerId)), os: os.apply((o) => requireId("os", plan.os, o.osId)),
             sshKeyIds: [sshKeyId], projectId, tags, description: `OpenNebula edge host ${key} of ${name}`, cloudInit,
@@ -422,7 +441,7 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren> {
                 uplink: plan.uplinkInterface,
             }));
             this.privateVlans[host.key] = hostCommand(`${name}-${host.key}-private-vlan`, script, {
-                parent: this, ssh: args.ssh, node: { key: host.key, publicIp: publicIpOf(host.key), sshUser: plan.sshUser, dependsOn: [server] },
+                parent: this, ssh: { port: args.ssh?.port, bastion: args.ssh?.bastion, privateKey: this.sshPrivateKey }, node: { key: host.key, publicIp: publicIpOf(host.key), sshUser: plan.sshUser, dependsOn: [server] },
                 transform: this.transform.privateVlanCommand,
             });
         }
@@ -459,6 +478,7 @@ function requireId(field: string, wanted: string, id: string | undefined): strin
 // The stack program's view
 
 /**
+ * @internal
  * Scaleway for the stack program: one provider per zone (`scaleway-<zone>`; credentials from
  * `scaleway:accessKey`/`secretKey`/`projectId` or the `SCW_*` environment) and one IAM SSH key per
  * project (Scaleway refuses the same public key twice in a project).
@@ -467,6 +487,10 @@ export const scalewayCloud = defineCloud({
     cloud: "scaleway",
     settings: scalewaySettings,
     routesPublicIps: true,
+    privateRanges: (_name, settings) => [
+        { cidr: settings.privateNetworkCidr ?? SCALEWAY_DEFAULTS.privateNetworkCidr, what: "the private network" },
+        { cidr: settings.natCidr ?? SCALEWAY_DEFAULTS.natCidr, what: "the NAT range of the flexible IPs' VMs" },
+    ],
     build(name, settings, context) {
         const config = context.config("scaleway");
         const provider = context.provider(`scaleway-${settings.zone}`, () => new scaleway.Provider(`scaleway-${settings.zone}`, {
@@ -476,7 +500,7 @@ export const scalewayCloud = defineCloud({
         const projectId = settings.projectId;
         const keyName = typeof projectId === "string" ? `scaleway-ssh-key-${projectId}` : "scaleway-ssh-key";
         const sshKeyId = settings.sshKeyId ?? context.sharedSshKey(keyName, () =>
-            new scaleway.iam.SshKey(keyName, { name: context.label, publicKey: context.common.ssh.publicKey, projectId }, { provider }).id);
+            new scaleway.iam.SshKey(keyName, { name: context.label, publicKey: context.common.ssh!.publicKey!, projectId }, { provider }).id);
         return new ScalewayEdgeCluster(name, { ...settings, ...context.common, provider, sshKeyId });
     },
 });

@@ -13,11 +13,13 @@
  * Scaleway reservations and NAT leases) are placed by the host's **slot**, a number derived from
  * its key alone (see {@link defaultSlot}).
  */
+import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { CloudFirewallRule, FIREWALL_MODES, FirewallScriptArgs, cloudFirewallRules } from "../edge/host-scripts";
+import { CloudFirewallRule, FIREWALL_MODES, FirewallPort, FirewallScriptArgs, cloudFirewallRules } from "../edge/host-scripts";
+import type { EdgeFirewallArgs } from "../edge/types";
 import { HOST_KEY } from "../edge/validation";
 import { addressOrCidr, describe } from "../validation";
-import { checkedBy, cidrSchema, inputSchema, integerSchema, ipv4Schema, linuxUserSchema, portSchema, textSchema } from "../validation/schema";
+import { checkedBy, cidrSchema, inputSchema, integerSchema, ipv4Schema, linuxUserSchema, portSchema, schemaOf, textSchema } from "../validation/schema";
 
 /** Most hosts one edge cluster holds. */
 export const MAX_HOSTS = 50;
@@ -52,6 +54,7 @@ export function defaultSlot(key: string): number {
 const hostKeySchema = z.string().regex(HOST_KEY, "must be a host key: 1-32 lower-case letters, digits or '-', starting and ending with a letter or digit");
 
 /**
+ * @internal
  * `hosts`: host keys (`["kvm-a", "kvm-b"]`), or host keys mapped to what that host overrides
  * (`{ "kvm-a": { publicIps: 2 }, "kvm-b": {} }`). `entry` is the cloud's per-host schema.
  */
@@ -73,16 +76,16 @@ export function hostsSchema<Entry extends z.ZodType>(entry: Entry) {
     });
 }
 
-/** Public IPs a host owns: 0 to `max`. */
+/** @internal Public IPs a host owns: 0 to `max`. */
 export const publicIpsSchema = (max: number) => integerSchema(0, max);
 
-/** A per-host slot (clouds that pick addresses: AWS, Scaleway). */
+/** @internal A per-host slot (clouds that pick addresses: AWS, Scaleway). */
 export const slotSchema = integerSchema(0, SLOTS - 1);
 
 /** Tags: keys and values of letters, digits, `_` and `-` (the set every cloud accepts, also as `key:value` text). */
 const TAG_TEXT = /^[A-Za-z0-9_-]{0,63}$/;
 
-/** User tags on every cloud resource that takes tags. */
+/** @internal User tags on every cloud resource that takes tags. */
 export const tagsSchema = z.record(z.string(), z.string()).superRefine((tags, ctx) => {
     for (const [key, value] of Object.entries(tags)) {
         if (key === "" || !TAG_TEXT.test(key) || !TAG_TEXT.test(value)) {
@@ -106,29 +109,31 @@ const portRangeShape = {
     protocol: z.enum(["tcp", "udp"]).optional(),
 };
 
-/** The host firewall (`firewall.sh`; see `EdgeFirewallArgs`). */
-export const hostFirewallSchema = z.strictObject({
-    /** `strict` rejects what is not allowed, `open` only closes the guarded ports. Default `strict`. */
-    mode: z.enum(FIREWALL_MODES).optional(),
-    /** More ports open to everyone (also in a restricted cloud firewall). Default none. */
-    extraPorts: z.array(z.strictObject(portRangeShape)).optional(),
-    /** More IPv4/IPv6 addresses or CIDRs that may reach libvirt, live migration and VNC. Default none. */
-    trustedSources: z.array(checkedBy(z.string(), (value) => addressOrCidr("", value))).optional(),
-});
-
-/** An extra inbound rule of a restricted cloud firewall. */
-export const extraFirewallRuleSchema = z.strictObject({
-    ...portRangeShape,
-    /** Where the traffic may come from. Default anywhere. */
-    sources: z.array(cidrSchema()).min(1).optional(),
-}).superRefine((rule, ctx) => {
-    if (rule.toPort !== undefined && rule.toPort < rule.port) {
-        ctx.addIssue({ code: "custom", path: ["toPort"], message: `must not be below port ${rule.port} (got ${rule.toPort})` });
+/** A port range that ends below its start is refused, naming `toPort`. */
+function checkPortRange(range: FirewallPort, ctx: z.RefinementCtx): void {
+    if (range.toPort !== undefined && range.toPort < range.port) {
+        ctx.addIssue({ code: "custom", path: ["toPort"], message: `must not be below port ${range.port} (got ${range.toPort})` });
     }
-});
+}
+
+/** @internal The host firewall (`firewall.sh`): see {@link EdgeFirewallArgs}. */
+export const hostFirewallSchema = schemaOf<EdgeFirewallArgs>()(z.strictObject({
+    mode: z.enum(FIREWALL_MODES).optional(),
+    extraPorts: z.array(z.strictObject(portRangeShape).superRefine(checkPortRange)).optional(),
+    trustedSources: z.array(checkedBy(z.string(), (value) => addressOrCidr("", value))).optional(),
+}));
 
 /** An extra inbound rule of a restricted cloud firewall. */
-export type ExtraFirewallRule = z.output<typeof extraFirewallRuleSchema>;
+export interface ExtraFirewallRule extends FirewallPort {
+    /** Where the traffic may come from: IPv4 CIDRs, at least one. Default `["0.0.0.0/0"]`. */
+    sources?: string[];
+}
+
+/** @internal An extra inbound rule of a restricted cloud firewall. */
+export const extraFirewallRuleSchema = schemaOf<ExtraFirewallRule>()(z.strictObject({
+    ...portRangeShape,
+    sources: z.array(cidrSchema()).min(1).optional(),
+}).superRefine(checkPortRange));
 
 /**
  * The cloud's firewall in front of the hosts (DigitalOcean cloud firewall, AWS security group,
@@ -140,21 +145,25 @@ export type ExtraFirewallRule = z.output<typeof extraFirewallRuleSchema>;
  * `firewall.trustedSources`); no BGP or VXLAN (they travel inside WireGuard); plus the cloud's own
  * public services and `extraRules`. Default `open`.
  */
-export const cloudFirewallSchema = z.strictObject({
+export interface CloudFirewallArgs {
     /** `open` or `restricted`. Default `open`. */
-    mode: z.enum(["open", "restricted"]).optional(),
-    /** Restricted mode: where SSH may come from (Pulumi and the front-end). Default `["0.0.0.0/0"]`. */
-    sshSources: z.array(cidrSchema()).min(1).optional(),
+    mode?: "open" | "restricted";
+    /** Restricted mode: where SSH may come from (Pulumi and the front-end), IPv4 CIDRs. Default `["0.0.0.0/0"]`. */
+    sshSources?: string[];
     /** Restricted mode: more inbound rules, e.g. the VMs' services on the public IPs. Default none. */
+    extraRules?: ExtraFirewallRule[];
+}
+
+/** @internal The cloud firewall: see {@link CloudFirewallArgs}. */
+export const cloudFirewallSchema = schemaOf<CloudFirewallArgs>()(z.strictObject({
+    mode: z.enum(["open", "restricted"]).optional(),
+    sshSources: z.array(cidrSchema()).min(1).optional(),
     extraRules: z.array(extraFirewallRuleSchema).optional(),
 }).superRefine((firewall, ctx) => {
     if ((firewall.mode ?? "open") === "open" && (firewall.sshSources !== undefined || firewall.extraRules !== undefined)) {
         ctx.addIssue({ code: "custom", message: "sshSources and extraRules apply to mode restricted only (mode open allows everything)" });
     }
-});
-
-/** The cloud firewall's settings. */
-export type CloudFirewallArgs = z.input<typeof cloudFirewallSchema>;
+}));
 
 /** A resolved cloud firewall: its mode, the SSH sources (undefined: anywhere) and the extra rules. */
 export interface CloudFirewallPlan {
@@ -164,37 +173,55 @@ export interface CloudFirewallPlan {
 }
 
 /** The cloud firewall with its defaults applied. */
-export function cloudFirewallPlan(firewall: z.output<typeof cloudFirewallSchema> | undefined): CloudFirewallPlan {
+export function cloudFirewallPlan(firewall: CloudFirewallArgs | undefined): CloudFirewallPlan {
     return { mode: firewall?.mode ?? "open", sshSources: firewall?.sshSources, extraRules: firewall?.extraRules ?? [] };
 }
 
-/**
- * The settings every cloud shares (spread into each cloud's schema). The hosts' schema, the
- * hypervisors and the defaults are the cloud's.
- */
-export const commonSettings = {
+/** The settings every cloud's edge cluster shares (each cloud adds its own, and its hosts). */
+export interface CloudSettings {
     /** Shorthand for `hosts: ["host-0", …, "host-(n-1)"]`, 1–50. Default 1 (when `hosts` is not given either). */
-    hostCount: integerSchema(1, MAX_HOSTS).optional(),
-    /** DNS server given to VMs on the public network. Default `1.1.1.1`. */
-    dns: ipv4Schema.optional(),
+    hostCount?: number;
+    /** DNS server given to VMs on the public network (IPv4). Default `1.1.1.1`. */
+    dns?: string;
     /**
      * The user SSH and the front-end log in as, with passwordless sudo. The cloud's default user
      * needs nothing more; any other name is created by cloud-init with `ssh.publicKey`. Default: the
      * cloud's image user (see each cloud).
      */
-    sshUser: linuxUserSchema.optional(),
+    sshUser?: string;
     /**
      * An SSH key already in the cloud account holding `ssh.publicKey`, used instead of creating one
      * (DigitalOcean: its fingerprint or id; AWS: the key pair's name; Vultr: the SSH key's id;
      * Scaleway: the IAM SSH key's id). Clouds that refuse one public key twice per account need it
      * for a second cluster with the same key. Default: a new key from `ssh.publicKey`.
      */
-    sshKeyId: inputSchema(textSchema("the cloud's id of an SSH key")).optional(),
-    /** Tags added to every cloud resource that takes tags (as `key:value` text on clouds with text tags). Default none. */
-    tags: tagsSchema.optional(),
+    sshKeyId?: pulumi.Input<string>;
+    /**
+     * Tags added to every cloud resource that takes tags (as `key:value` text on clouds with text
+     * tags): keys of 1–63 and values of 0–63 letters, digits, `_` or `-`. Default none.
+     */
+    tags?: Record<string, string>;
     /** The host firewall on every host. Default `{ mode: "strict" }`. */
+    firewall?: EdgeFirewallArgs;
+}
+
+/** @internal The settings every cloud shares, spread into each cloud's schema: see {@link CloudSettings}. */
+export const commonSettings = {
+    hostCount: integerSchema(1, MAX_HOSTS).optional(),
+    dns: ipv4Schema.optional(),
+    sshUser: linuxUserSchema.optional(),
+    sshKeyId: inputSchema(textSchema("the cloud's id of an SSH key")).optional(),
+    tags: tagsSchema.optional(),
     firewall: hostFirewallSchema.optional(),
 };
+
+/** A host's own settings where a cloud has them: the public IPs it owns, and (AWS, Scaleway) its slot. */
+export interface HostSettings {
+    /** Public IPs this host owns, overriding the cluster's `publicIps`. Default: the cluster's. */
+    publicIps?: number;
+    /** The slot that places the addresses the package picks (0–3071), overriding the one derived from the key. Default: derived from the key. */
+    slot?: number;
+}
 
 /** What every cloud's settings hold of the hosts, whatever their per-host entries. */
 export interface HostsSettings {
@@ -221,6 +248,7 @@ export function planHosts(settings: HostsSettings): PlannedHost[] {
 }
 
 /**
+ * @internal
  * The rules of the hosts that span several settings: `hosts` or `hostCount`, not both; at most
  * `maxPublicIps` public IPs in all; and, for clouds that place addresses by slot, distinct slots.
  */

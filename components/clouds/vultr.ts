@@ -23,12 +23,12 @@ import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import type { FirewallScriptArgs, Hypervisor } from "../edge/host-scripts";
 import { ConfigError } from "../validation";
-import { checkedBy, cidrSchema, integerSchema, interfaceNameSchema, parseWith } from "../validation/schema";
-import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, hostFirewallOf, userData } from "./base";
+import { checkedBy, cidrSchema, integerSchema, interfaceNameSchema, schemaOf } from "../validation/schema";
+import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, hostFirewallOf, parseCloudSettings, userData } from "./base";
 import { defineCloud } from "./definition";
 import {
-    CloudFirewallPlan, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema, ipv4Sources, planHosts,
-    portText, publicIpsSchema, restrictedRules, tagTexts,
+    CloudFirewallArgs, CloudFirewallPlan, CloudSettings, HostSettings, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema,
+    ipv4Sources, planHosts, portText, publicIpsSchema, restrictedRules, tagTexts,
 } from "./settings";
 
 /** Type token of {@link VultrEdgeCluster}. */
@@ -76,43 +76,57 @@ const IMAGE_USER = "root";
 // ---------------------------------------------------------------------------------------------
 // Settings: the component's plain arguments, and an edge cluster's keys in stack configuration
 
-/** The settings of a Vultr edge cluster (see {@link VultrEdgeClusterArgs}). */
-export const vultrSettings = z.object({
+/** The settings of a Vultr edge cluster: its own arguments, and an edge cluster's keys in stack configuration. */
+export interface VultrSettings extends CloudSettings {
     /** A region from {@link VULTR_REGIONS}. Required. */
-    region: z.enum(VULTR_REGIONS),
-    ...commonSettings,
+    region: (typeof VULTR_REGIONS)[number];
     /**
      * The hosts by key, e.g. `["kvm-a", "kvm-b"]`, or with per-host settings: `{ "kvm-a": { publicIps: 2 } }`
      * (`publicIps`, 0–10, overrides the cluster's). Default: `hostCount` hosts `host-0` ….
      */
-    hosts: hostsSchema(z.strictObject({ publicIps: publicIpsSchema(VULTR_MAX_PUBLIC_IPS).optional() })).optional(),
-    /** Reserved IPv4 addresses each host owns (at most 10 in all); VMs use them directly. Default 0. */
-    publicIps: publicIpsSchema(VULTR_MAX_PUBLIC_IPS).optional(),
+    hosts?: string[] | Record<string, Pick<HostSettings, "publicIps">>;
+    /** Reserved IPv4 addresses each host owns, 0–10 (at most 10 in all); VMs use them directly. Default 0. */
+    publicIps?: number;
     /** `virtual` (Cloud Compute instances) or `metal` (Bare Metal servers). Default `virtual`. */
-    mode: z.enum(VULTR_MODES).optional(),
+    mode?: VultrMode;
     /** Hypervisor: `qemu` or `lxc` in virtual mode, `kvm` or `lxc` in metal mode. Default `qemu` (virtual) or `kvm` (metal). */
-    hypervisor: z.enum(["kvm", "qemu", "lxc"]).optional(),
+    hypervisor?: Hypervisor;
     /**
      * Plan id (`GET /v2/plans`, `GET /v2/plans-metal`). Default `vc2-2c-4gb` (virtual) or
      * `vbm-4c-32gb` (metal). Checked by family: vc2/vhf/vhp/voc/vdc/vcg for virtual, vbm for metal.
      */
-    plan: z.string().optional(),
+    plan?: string;
     /**
-     * Vultr OS id (`GET /v2/os`). Default {@link VULTR_UBUNTU_2204_OS_ID} (1743, Ubuntu 22.04 LTS x64).
+     * Vultr OS id (`GET /v2/os`), 1–999999. Default {@link VULTR_UBUNTU_2204_OS_ID} (1743, Ubuntu 22.04 LTS x64).
      * The host scripts support Ubuntu 22.04/24.04 and Debian 12; the image must log in as `root`.
      */
-    osId: integerSchema(1, 999999).optional(),
+    osId?: number;
     /** Virtual mode: the VPC's private IPv4 range (RFC 1918, /16 to /28). Default `10.10.0.0/20`. */
-    vpcCidr: checkedBy(cidrSchema(16, 28), (cidr) => {
-        if (ipaddr.IPv4.parseCIDR(cidr)[0].range() !== "private") throw new ConfigError("", `must be a private (RFC 1918) range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (got ${cidr})`);
-    }).optional(),
+    vpcCidr?: string;
     /** Virtual mode: the Vultr firewall group (it filters every address of an instance, reserved ones too). Default `{ mode: "open" }`. */
-    cloudFirewall: cloudFirewallSchema.optional(),
+    cloudFirewall?: CloudFirewallArgs;
     /**
      * The host's public network interface, where the reserved IPs arrive. Default `enp1s0` (Cloud
      * Compute). Required in metal mode when there are public IPs: Bare Metal NIC names differ by plan
      * (see `ip route show default` on the server).
      */
+    uplinkInterface?: string;
+}
+
+/** @internal The schema of {@link VultrSettings}, which the component and the stack program validate with. */
+export const vultrSettings = schemaOf<VultrSettings>()(z.object({
+    region: z.enum(VULTR_REGIONS),
+    ...commonSettings,
+    hosts: hostsSchema(z.strictObject({ publicIps: publicIpsSchema(VULTR_MAX_PUBLIC_IPS).optional() })).optional(),
+    publicIps: publicIpsSchema(VULTR_MAX_PUBLIC_IPS).optional(),
+    mode: z.enum(VULTR_MODES).optional(),
+    hypervisor: z.enum(["kvm", "qemu", "lxc"]).optional(),
+    plan: z.string().optional(),
+    osId: integerSchema(1, 999999).optional(),
+    vpcCidr: checkedBy(cidrSchema(16, 28), (cidr) => {
+        if (ipaddr.IPv4.parseCIDR(cidr)[0].range() !== "private") throw new ConfigError("", `must be a private (RFC 1918) range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (got ${cidr})`);
+    }).optional(),
+    cloudFirewall: cloudFirewallSchema.optional(),
     uplinkInterface: interfaceNameSchema.optional(),
 }).superRefine((settings, ctx) => {
     if (ctx.issues.length > 0) return; // the rules across settings need each setting valid on its own
@@ -132,7 +146,7 @@ export const vultrSettings = z.object({
             add("uplinkInterface", "is required in mode metal when there are public IPs: the server's public interface (Bare Metal NIC names differ by plan)");
         }
     }
-});
+}));
 
 /**
  * The kinds of children of {@link VultrEdgeCluster} that take a `transform`, and their arguments:
@@ -146,10 +160,10 @@ export interface VultrChildren {
 }
 
 /** Arguments of {@link VultrEdgeCluster}: the settings, the provider, SSH, the front-end and the escape hatches. */
-export type VultrEdgeClusterArgs = CloudArgs<typeof vultrSettings, vultr.Provider, VultrChildren>;
+export type VultrEdgeClusterArgs = CloudArgs<VultrSettings, vultr.Provider, VultrChildren>;
 
 /** The arguments of a {@link VultrEdgeCluster} after validation, with every default filled in. */
-export interface VultrSettings {
+export interface VultrPlan {
     region: (typeof VULTR_REGIONS)[number];
     /** `virtual` or `metal`. */
     mode: VultrMode;
@@ -176,9 +190,9 @@ export interface VultrSettings {
  *
  * @throws ConfigError naming the field and what is allowed.
  */
-export function validateVultrEdgeClusterArgs(args: VultrEdgeClusterArgs): VultrSettings {
+export function validateVultrEdgeClusterArgs(args: VultrEdgeClusterArgs): VultrPlan {
     checkCloudArgs(args, "vultr");
-    const settings = parseWith(vultrSettings, args);
+    const settings = parseCloudSettings(vultrSettings, args);
     const mode = settings.mode ?? "virtual";
     return {
         region: settings.region,
@@ -269,7 +283,7 @@ type VultrMachine = vultr.Instance | vultr.BareMetalServer;
  */
 export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren> {
     /** The arguments, checked, with their defaults. */
-    readonly settings: VultrSettings;
+    readonly settings: VultrPlan;
     /** The VPC id (virtual mode; undefined in metal mode). */
     readonly vpcId: pulumi.Output<string | undefined>;
     /** The firewall group id (virtual mode; undefined in metal mode). */
@@ -293,7 +307,7 @@ export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren> {
         this.settings = settings;
 
         if (args.sshKeyId === undefined) {
-            this.sshKey = this.create("sshKey", vultr.SSHKey, `${name}-ssh-key`, { name: `${name}-root`, sshKey: args.ssh.publicKey });
+            this.sshKey = this.create("sshKey", vultr.SSHKey, `${name}-ssh-key`, { name: `${name}-root`, sshKey: this.sshPublicKey });
         }
         const sshKeyId = args.sshKeyId ?? this.sshKey!.id;
         this.firewallRules = [];
@@ -314,7 +328,7 @@ export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren> {
         this.reservedIps = {};
         const leases: PublicIpLease[] = [];
         for (const host of settings.hosts) {
-            const machine = this.createMachine(name, host.key, sshKeyId, userData(settings.sshUser, IMAGE_USER, args.ssh.publicKey), args);
+            const machine = this.createMachine(name, host.key, sshKeyId, userData(settings.sshUser, IMAGE_USER, this.sshPublicKey), args);
             this.machines[host.key] = machine;
             this.reservedIps[host.key] = Array.from({ length: host.publicIps }, (_, j) => {
                 const ipName = `${name}-${host.key}-ip-${j}`;
@@ -363,11 +377,13 @@ export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren> {
 // ---------------------------------------------------------------------------------------------
 // The stack program's view
 
-/** Vultr for the stack program: one provider per region (`vultr-<region>`, API key from `vultr:apiKey` or `VULTR_API_KEY`). */
+/**
+ * @internal Vultr for the stack program: one provider per region (`vultr-<region>`, API key from `vultr:apiKey` or `VULTR_API_KEY`). */
 export const vultrCloud = defineCloud({
     cloud: "vultr",
     settings: vultrSettings,
     routesPublicIps: true,
+    privateRanges: (_name, settings) => ((settings.mode ?? "virtual") === "virtual" ? [{ cidr: settings.vpcCidr ?? VULTR_DEFAULT_VPC_CIDR, what: "the VPC" }] : []),
     build(name, settings, context) {
         // Vultr's API is global; one provider per region keeps the layout the same as the other clouds'.
         const provider = context.provider(`vultr-${settings.region}`, () =>

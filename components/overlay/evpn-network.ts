@@ -77,7 +77,7 @@ export interface EvpnLease {
     mac: string;
 }
 
-const DEFAULT_NETWORK = "172.17.2.0/24";
+export const DEFAULT_NETWORK = "172.17.2.0/24";
 const DEFAULT_AR_SIZE = 20;
 const DEFAULT_DNS = ["1.1.1.1"];
 

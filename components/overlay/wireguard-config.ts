@@ -110,7 +110,7 @@ export interface AllocatedAddress {
     address: string;
 }
 
-const DEFAULT_SUBNET = "192.168.0.0/24";
+export const DEFAULT_SUBNET = "192.168.0.0/24";
 const DEFAULT_LISTEN_PORT = 51820;
 const DEFAULT_MTU = 1420;
 const DEFAULT_KEEPALIVE = 25;

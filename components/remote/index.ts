@@ -3,3 +3,4 @@
 export * from "./host-command";
 export * from "./host-script";
 export * from "./ssh";
+export * from "./ssh-key";

@@ -5,7 +5,7 @@
  */
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, describe, integerIn, isKnown, required } from "../validation";
+import { ConfigError, describe, integerIn, isKnown, required, sshPrivateKeyText } from "../validation";
 
 /** A machine the package configures over SSH: a KVM host of an edge cluster, or the overlay's ingress. */
 export interface RemoteNode {
@@ -65,10 +65,12 @@ export interface SshArgs {
 export function checkSshArgs(ssh: SshArgs | undefined, field = "ssh"): SshArgs {
     if (ssh === undefined || ssh === null || typeof ssh !== "object") throw new ConfigError(field, "is required: { privateKey, port?, bastion? }");
     required(`${field}.privateKey`, ssh.privateKey, "the OpenSSH private key every machine accepts (kept secret)");
+    if (isKnown(ssh.privateKey)) sshPrivateKeyText(`${field}.privateKey`, ssh.privateKey);
     if (isKnown(ssh.port)) integerIn(`${field}.port`, ssh.port, 1, 65535);
     if (ssh.bastion !== undefined) {
         if (ssh.bastion === null || typeof ssh.bastion !== "object") throw new ConfigError(`${field}.bastion`, `must be { host, user?, privateKey?, port? } (got ${describe(ssh.bastion)})`);
         required(`${field}.bastion.host`, ssh.bastion.host, "the jump host's address");
+        if (isKnown(ssh.bastion.privateKey)) sshPrivateKeyText(`${field}.bastion.privateKey`, ssh.bastion.privateKey);
         if (isKnown(ssh.bastion.port)) integerIn(`${field}.bastion.port`, ssh.bastion.port, 1, 65535);
     }
     return ssh;

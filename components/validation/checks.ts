@@ -76,8 +76,42 @@ export function linuxUserName(field: string, value: unknown): string {
     return value;
 }
 
-/** One OpenSSH public key line: `TYPE BASE64 [COMMENT]`. */
-export const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
+/** The OpenSSH public key types a host's `authorized_keys` takes (what `oneadmin-key.sh` accepts). */
+export const SSH_KEY_TYPES = [
+    "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+] as const;
+
+/** One OpenSSH public key line: `TYPE BASE64 [COMMENT]`, TYPE one of {@link SSH_KEY_TYPES}. */
+export const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
 
 /** What a bad OpenSSH public key line is told. */
-export const SSH_PUBLIC_KEY_PROBLEM = "must be one OpenSSH public key line \"TYPE BASE64 [COMMENT]\" (ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256/384/521)";
+export const SSH_PUBLIC_KEY_PROBLEM = `must be one OpenSSH public key line "TYPE BASE64 [COMMENT]" whose key data names TYPE, one of ${SSH_KEY_TYPES.join(", ")}`;
+
+/**
+ * Fails unless `value` is one OpenSSH public key line whose base64 key data starts with its own
+ * type name, as every OpenSSH key does (so `ssh-ed25519 AAAA` or a pasted fingerprint is refused).
+ */
+export function sshPublicKeyLine(field: string, value: unknown): string {
+    const line = typeof value === "string" ? value.trim() : "";
+    const match = SSH_PUBLIC_KEY.exec(line);
+    if (match === null) throw new ConfigError(field, SSH_PUBLIC_KEY_PROBLEM);
+    const blob = Buffer.from(line.split(" ")[1], "base64");
+    const typeLength = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
+    if (typeLength !== match[1].length || blob.subarray(4, 4 + typeLength).toString("latin1") !== match[1]) {
+        throw new ConfigError(field, `${SSH_PUBLIC_KEY_PROBLEM}: the key data does not start with ${match[1]}`);
+    }
+    return line;
+}
+
+/** A PEM private key: OpenSSH's own format, or PKCS#1/PKCS#8/SEC1. */
+const PRIVATE_KEY_PEM = /^-----BEGIN (OPENSSH |RSA |EC |)PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END \1PRIVATE KEY-----\s*$/;
+
+/** What a bad private key is told (never the value: it is a secret). */
+export const SSH_PRIVATE_KEY_PROBLEM = "must be a private key in PEM form (-----BEGIN OPENSSH PRIVATE KEY----- …, as ssh-keygen writes it; RSA/EC/PKCS#8 PEM also work); its value is not shown";
+
+/** Fails unless `value` looks like a PEM private key. The error never shows the value. */
+export function sshPrivateKeyText(field: string, value: unknown): string {
+    if (typeof value !== "string" || !PRIVATE_KEY_PEM.test(value.trim())) throw new ConfigError(field, SSH_PRIVATE_KEY_PROBLEM);
+    return value;
+}

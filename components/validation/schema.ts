@@ -5,9 +5,28 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { SSH_PUBLIC_KEY, SSH_PUBLIC_KEY_PROBLEM, interfaceName, linuxUserName } from "./checks";
+import { interfaceName, linuxUserName, sshPrivateKeyText, sshPublicKeyLine } from "./checks";
 import { ConfigError, fieldPath } from "./config-error";
 import { ipv4, ipv4Cidr } from "./ipv4";
+
+/** Whether `A` and `B` have the same keys and each is assignable to the other. */
+type SameArguments<A, B> = [keyof A] extends [keyof B]
+    ? [keyof B] extends [keyof A] ? ([A] extends [B] ? ([B] extends [A] ? true : false) : false) : false
+    : false;
+
+/**
+ * `schema`, checked at compile time to accept exactly `Args`, the documented TypeScript interface
+ * of a component's settings: a setting added to one and not the other, or typed differently, does
+ * not compile. The interface is what the published declarations show (they never name zod,
+ * whose declarations Pulumi's template tsconfig cannot check); the schema is what validates.
+ *
+ * ```ts
+ * const awsSettings = schemaOf<AwsSettings>()(z.object({ … }));
+ * ```
+ */
+export function schemaOf<Args>() {
+    return <Schema extends z.ZodType>(schema: Schema & (SameArguments<z.input<Schema>, Args> extends true ? unknown : { "the schema's input differs from": Args })): Schema => schema;
+}
 
 /** An integer from `min` to `max`. */
 export const integerSchema = (min: number, max: number) => {
@@ -47,7 +66,10 @@ export const linuxUserSchema = checkedBy(z.string(), (value) => linuxUserName(""
 export const interfaceNameSchema = checkedBy(z.string(), (value) => interfaceName("", value));
 
 /** One OpenSSH public key line. */
-export const sshPublicKeySchema = z.string().trim().regex(SSH_PUBLIC_KEY, SSH_PUBLIC_KEY_PROBLEM);
+export const sshPublicKeySchema = checkedBy(z.string().trim(), (value) => sshPublicKeyLine("", value));
+
+/** A PEM private key (a secret: its value never appears in an error). */
+export const sshPrivateKeySchema = checkedBy(z.string(), (value) => sshPrivateKeyText("", value));
 
 /** Non-empty text; `what` names it in the error. */
 export const textSchema = (what: string) => z.string({ error: `must be ${what}` }).min(1, `must be ${what}`);
@@ -57,7 +79,7 @@ export const textSchema = (what: string) => z.string({ error: `must be ${what}` 
  * Output passes (the cloud checks it when it resolves). Stack configuration is always plain.
  */
 export function inputSchema<T extends z.ZodType>(schema: T) {
-    const pending = z.custom<pulumi.Output<z.output<T>> | Promise<z.output<T>>>((value) => pulumi.Output.isInstance(value) || value instanceof Promise);
+    const pending = z.custom<pulumi.OutputInstance<z.output<T>> | Promise<z.output<T>>>((value) => pulumi.Output.isInstance(value) || value instanceof Promise);
     return z.union([schema, pending]);
 }
 

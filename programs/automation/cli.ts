@@ -3,6 +3,14 @@
  *
  *   node dist/programs/automation/cli.js up|preview|destroy --stack <name> --config <Pulumi.x.yaml>
  *       [--backend <url>] [--secret-file <key>=<path>]… [--secret-env <key>=<VARIABLE>]… [--yes]
+ *   node dist/programs/automation/cli.js list|status --stack <name> [--backend <url>] [--json]
+ *       [--diagram <file.mmd>|-] [--ssh-key <file>]
+ *
+ * `list` shows what the stack built (its `topology` output): clusters, hosts with their public and
+ * private IPs, which host carries each public IP, the overlay, the EVPN network, the router's
+ * mappings; `--diagram` writes the topology as a Mermaid diagram (`-`: to standard output).
+ * `status` adds each host's state in OpenNebula and the route reflector's BGP sessions (over SSH to
+ * the ingress, with the stack's generated key or `--ssh-key`).
  *
  * The configuration file is a stack file (its `config:` map). Secrets never go on the command
  * line: `--secret-file sshPrivateKey=~/.ssh/id_ed25519` reads a file, `--secret-env
@@ -13,10 +21,14 @@ import * as os from "os";
 import { parse } from "yaml";
 import { ConfigError } from "../../components/validation";
 import { EdgeAutomationOptions } from "./options";
-import { deploy, destroy, preview } from "./index";
+import { Listing, formatListing, listing, topologyDiagram } from "./listing";
+import { edgeStatus } from "./status";
+import { DeployedStack, deploy, destroy, preview, readStack } from "./index";
 
 /** The commands of the CLI. */
-export const COMMANDS = ["up", "preview", "destroy"] as const;
+export const COMMANDS = ["up", "preview", "destroy", "list", "status"] as const;
+/** The commands that only read the stack. */
+const READ_COMMANDS: readonly string[] = ["list", "status"];
 /** A command from {@link COMMANDS}. */
 export type Command = (typeof COMMANDS)[number];
 
@@ -31,9 +43,16 @@ export interface CliArguments {
     /** Secret key → environment variable holding it. */
     secretEnv: Record<string, string>;
     yes: boolean;
+    /** list, status: print JSON instead of a table. */
+    json: boolean;
+    /** list, status: where to write the Mermaid diagram (`-`: standard output). */
+    diagram?: string;
+    /** status: the private key that reaches the ingress (default: the stack's). */
+    sshKeyFile?: string;
 }
 
-const USAGE = "usage: cli.js up|preview|destroy --stack <name> --config <Pulumi.<stack>.yaml> [--backend <url>] [--secret-file key=path]… [--secret-env key=VARIABLE]… [--yes]";
+const USAGE = "usage: cli.js up|preview|destroy --stack <name> --config <Pulumi.<stack>.yaml> [--backend <url>] [--secret-file key=path]… [--secret-env key=VARIABLE]… [--yes]\n"
+    + "       cli.js list|status --stack <name> [--backend <url>] [--json] [--diagram <file.mmd>|-] [--ssh-key <file>]";
 
 /**
  * Parses the command line (without `node` and the script).
@@ -43,11 +62,18 @@ const USAGE = "usage: cli.js up|preview|destroy --stack <name> --config <Pulumi.
 export function parseCliArguments(argv: readonly string[]): CliArguments {
     const [command, ...rest] = argv;
     if (!(COMMANDS as readonly string[]).includes(command)) throw new ConfigError("command", `must be one of ${COMMANDS.join(", ")} (got ${JSON.stringify(command)})\n${USAGE}`);
-    const parsed: Partial<CliArguments> & Pick<CliArguments, "secretFiles" | "secretEnv" | "yes"> = { secretFiles: {}, secretEnv: {}, yes: false };
+    const parsed: Partial<CliArguments> & Pick<CliArguments, "secretFiles" | "secretEnv" | "yes" | "json"> = { secretFiles: {}, secretEnv: {}, yes: false, json: false };
+    const reading = READ_COMMANDS.includes(command);
     for (let i = 0; i < rest.length; i++) {
         const flag = rest[i];
-        if (flag === "--yes") {
-            parsed.yes = true;
+        if (flag === "--yes" || flag === "--json") {
+            if (flag === "--json" && !reading) throw new ConfigError(flag, `applies to list and status only\n${USAGE}`);
+            parsed[flag === "--yes" ? "yes" : "json"] = true;
+            continue;
+        }
+        if (["--diagram", "--ssh-key"].includes(flag) && !reading) throw new ConfigError(flag, `applies to list and status only\n${USAGE}`);
+        if (flag === "--diagram" && rest[i + 1] === "-") {
+            parsed.diagram = rest[++i];
             continue;
         }
         const value = rest[++i];
@@ -58,11 +84,13 @@ export function parseCliArguments(argv: readonly string[]): CliArguments {
             case "--backend": parsed.backendUrl = value; break;
             case "--secret-file": Object.assign(parsed.secretFiles, keyValue(flag, value)); break;
             case "--secret-env": Object.assign(parsed.secretEnv, keyValue(flag, value)); break;
+            case "--diagram": parsed.diagram = value; break;
+            case "--ssh-key": parsed.sshKeyFile = value; break;
             default: throw new ConfigError(flag, `is not an option\n${USAGE}`);
         }
     }
     if (parsed.stackName === undefined) throw new ConfigError("--stack", `is required\n${USAGE}`);
-    if (parsed.configFile === undefined) throw new ConfigError("--config", `is required\n${USAGE}`);
+    if (parsed.configFile === undefined && !reading) throw new ConfigError("--config", `is required\n${USAGE}`);
     if (command === "destroy" && !parsed.yes) throw new ConfigError("--yes", "is required to destroy: everything the stack created is deleted");
     return { ...parsed, command: command as Command } as CliArguments;
 }
@@ -104,6 +132,11 @@ function readText(option: string, file: string): string {
 export async function main(argv: readonly string[]): Promise<number> {
     try {
         const args = parseCliArguments(argv);
+        if (args.command === "list" || args.command === "status") {
+            const stack = await readStack({ stackName: args.stackName, backendUrl: args.backendUrl });
+            process.stdout.write(await report(args, stack));
+            return 0;
+        }
         const options = cliOptions(args);
         const run = { up: deploy, preview, destroy }[args.command];
         await run(options);
@@ -112,6 +145,32 @@ export async function main(argv: readonly string[]): Promise<number> {
         process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
         return 1;
     }
+}
+
+/**
+ * What `list` or `status` prints for a deployed stack: the listing as a table or JSON (and the
+ * diagram, written to its file or, with `--diagram -`, printed instead).
+ */
+export async function report(args: CliArguments, stack: DeployedStack): Promise<string> {
+    if (stack.topology === undefined) throw new Error(`stack ${args.stackName} has no topology output: run up with this version of the program first`);
+    const status = args.command === "status" ? await edgeStatus(stack.topology, statusAccess(args, stack)) : {};
+    const list: Listing = listing(stack.topology, status);
+    if (args.diagram === "-") return topologyDiagram(stack.topology);
+    if (args.diagram !== undefined) fs.writeFileSync(args.diagram, topologyDiagram(stack.topology));
+    return args.json ? `${JSON.stringify(list, null, 2)}\n` : formatListing(list);
+}
+
+/** The front-end and the ingress key from the stack's own configuration and outputs (or `--ssh-key`). */
+function statusAccess(args: CliArguments, stack: DeployedStack): Parameters<typeof edgeStatus>[1] {
+    const namespaced = (key: string) => stack.config[`opennebula-edge:${key}`];
+    const opennebula = namespaced("opennebula") ? JSON.parse(namespaced("opennebula")) as { endpoint: string; username?: string } : undefined;
+    const password = namespaced("onePassword");
+    const privateKey = args.sshKeyFile !== undefined ? readText("--ssh-key", args.sshKeyFile) : (stack.outputs.sshPrivateKey as string | undefined) ?? namespaced("sshPrivateKey");
+    const ingressUser = namespaced("overlay") ? (JSON.parse(namespaced("overlay")) as { ingress?: { sshUser?: string } }).ingress?.sshUser : undefined;
+    return {
+        connection: opennebula && password ? { endpoint: opennebula.endpoint, username: opennebula.username ?? "oneadmin", password } : undefined,
+        ssh: privateKey ? { privateKey, user: ingressUser } : undefined,
+    };
 }
 
 if (require.main === module) {

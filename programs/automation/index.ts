@@ -16,9 +16,13 @@
  */
 import * as fs from "fs";
 import { DestroyResult, LocalWorkspace, PreviewResult, Stack, UpResult } from "@pulumi/pulumi/automation";
-import { EdgeAutomationOptions, ResolvedAutomationOptions, localBackendDirectory, resolveAutomationOptions, workspaceArgs } from "./options";
+import type { EdgeTopology } from "../main/topology";
+import { EdgeAutomationOptions, EdgeStackRef, ResolvedAutomationOptions, localBackendDirectory, resolveAutomationOptions, resolveStackRef, workspaceArgs } from "./options";
 
 export * from "./options";
+export * from "./listing";
+export * from "./status";
+export type { EdgeTopology, TopologyCluster, TopologyHost } from "../main/topology";
 
 /**
  * The stack, created on first use (selected afterwards), with the configuration set. Options are
@@ -28,11 +32,30 @@ export async function edgeStack(options: EdgeAutomationOptions): Promise<{ stack
     const resolved = resolveAutomationOptions(options);
     const directory = localBackendDirectory(resolved.backendUrl);
     if (directory !== undefined) fs.mkdirSync(directory, { recursive: true });
-    const stack = await LocalWorkspace.createOrSelectStack(...workspaceArgs(resolved)).catch((error: unknown) => {
-        throw isMissingCli(error) ? new Error("the Automation API drives the pulumi CLI, which is not on PATH: install it (https://www.pulumi.com/docs/install/)") : error;
-    });
+    const stack = await LocalWorkspace.createOrSelectStack(...workspaceArgs(resolved)).catch(explainMissingCli);
     await stack.setAllConfig(resolved.config);
     return { stack, resolved };
+}
+
+/** What a deployed stack holds: its outputs and its configuration (secrets decrypted), by key. */
+export interface DeployedStack {
+    outputs: Record<string, unknown>;
+    config: Record<string, string>;
+    /** The `topology` output, when the stack has one. */
+    topology?: EdgeTopology;
+}
+
+/** Reads a deployed stack's outputs and configuration; changes nothing. */
+export async function readStack(ref: EdgeStackRef): Promise<DeployedStack> {
+    const resolved = resolveStackRef(ref);
+    const stack = await LocalWorkspace.selectStack(...workspaceArgs(resolved)).catch(explainMissingCli);
+    const outputs = Object.fromEntries(Object.entries(await stack.outputs()).map(([key, output]) => [key, output.value]));
+    const config = Object.fromEntries(Object.entries(await stack.getAllConfig()).map(([key, value]) => [key, value.value]));
+    return { outputs, config, topology: outputs.topology as EdgeTopology | undefined };
+}
+
+function explainMissingCli(error: unknown): never {
+    throw isMissingCli(error) ? new Error("the Automation API drives the pulumi CLI, which is not on PATH: install it (https://www.pulumi.com/docs/install/)") : error;
 }
 
 /** Whether starting the `pulumi` executable failed because there is none. */

@@ -76,27 +76,39 @@ export interface ResolvedAutomationOptions {
  */
 export function resolveAutomationOptions(options: EdgeAutomationOptions, env: NodeJS.ProcessEnv = process.env): ResolvedAutomationOptions {
     if (!options || typeof options !== "object") throw new ConfigError("options", "are required: { stackName, config, … }");
-    const stackName = checkStackName(options.stackName);
-    const projectName = options.projectName ?? DEFAULT_PROJECT_NAME;
-    if (!STACK_NAME.test(projectName)) throw new ConfigError("projectName", `must be letters, digits, '-', '_' or '.' (got ${JSON.stringify(projectName)})`);
-    const backendUrl = checkBackendUrl(options.backendUrl ?? defaultBackendUrl());
-    const secretsProvider = options.secretsProvider ?? DEFAULT_SECRETS_PROVIDER;
-    if (!SECRETS_PROVIDERS.test(secretsProvider)) {
-        throw new ConfigError("secretsProvider", `must be passphrase, default, or a awskms:// azurekeyvault:// gcpkms:// hashivault:// URL (got ${JSON.stringify(secretsProvider)})`);
-    }
+    const stack = resolveStackRef(options, env);
     const config = configMap(options.config, options.secrets ?? {});
     checkConfig(config);
     if (options.onOutput !== undefined && typeof options.onOutput !== "function") throw new ConfigError("onOutput", "must be a function receiving text");
-    return {
-        stackName, projectName, backendUrl, secretsProvider, config,
-        envVars: passphraseEnvironment(secretsProvider, options.passphrase, env),
-        workDir: options.workDir,
-        onOutput: options.onOutput ?? ((text) => process.stdout.write(text)),
-    };
+    return { ...stack, config, onOutput: options.onOutput ?? ((text) => process.stdout.write(text)) };
+}
+
+/** Which stack, where: the options that name a stack without changing it (what `list` and `status` need). */
+export type EdgeStackRef = Omit<EdgeAutomationOptions, "config" | "secrets" | "onOutput">;
+
+/** A stack reference, checked, with its defaults applied. */
+export type ResolvedStackRef = Omit<ResolvedAutomationOptions, "config" | "onOutput">;
+
+/**
+ * Checks a stack reference and applies its defaults.
+ *
+ * @throws ConfigError naming the option.
+ */
+export function resolveStackRef(ref: EdgeStackRef, env: NodeJS.ProcessEnv = process.env): ResolvedStackRef {
+    if (!ref || typeof ref !== "object") throw new ConfigError("options", "are required: { stackName, … }");
+    const stackName = checkStackName(ref.stackName);
+    const projectName = ref.projectName ?? DEFAULT_PROJECT_NAME;
+    if (!STACK_NAME.test(projectName)) throw new ConfigError("projectName", `must be letters, digits, '-', '_' or '.' (got ${JSON.stringify(projectName)})`);
+    const backendUrl = checkBackendUrl(ref.backendUrl ?? defaultBackendUrl());
+    const secretsProvider = ref.secretsProvider ?? DEFAULT_SECRETS_PROVIDER;
+    if (!SECRETS_PROVIDERS.test(secretsProvider)) {
+        throw new ConfigError("secretsProvider", `must be passphrase, default, or a awskms:// azurekeyvault:// gcpkms:// hashivault:// URL (got ${JSON.stringify(secretsProvider)})`);
+    }
+    return { stackName, projectName, backendUrl, secretsProvider, envVars: passphraseEnvironment(secretsProvider, ref.passphrase, env), workDir: ref.workDir };
 }
 
 /** The arguments of `LocalWorkspace.createOrSelectStack`: the inline program (the main program itself) and the workspace. */
-export function workspaceArgs(resolved: ResolvedAutomationOptions): [InlineProgramArgs, LocalWorkspaceOptions] {
+export function workspaceArgs(resolved: ResolvedStackRef): [InlineProgramArgs, LocalWorkspaceOptions] {
     return [
         { stackName: resolved.stackName, projectName: resolved.projectName, program: stackProgram },
         {
@@ -113,8 +125,12 @@ export function defaultBackendUrl(): string {
     return `file://${path.join(projectRoot(), DEFAULT_STATE_DIRECTORY)}`;
 }
 
-/** The directory holding package.json above this file (from the sources or from dist/). */
+/**
+ * The directory holding package.json above this file (from the sources or from dist/) — or, when
+ * the package is installed in someone's node_modules, the current directory (their project).
+ */
 export function projectRoot(): string {
+    if (__dirname.split(path.sep).includes("node_modules")) return process.cwd();
     for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
         if (fs.existsSync(path.join(dir, "package.json"))) return dir;
     }
@@ -166,12 +182,17 @@ function isEncrypted(value: unknown): boolean {
     return typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value;
 }
 
+/** A well-formed stand-in for a private key the stack may already hold ("set on the stack"). */
+const SET_ON_THE_STACK_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2V0IG9uIHRoZSBzdGFjaw==\n-----END OPENSSH PRIVATE KEY-----\n";
+
 /** Checks the configuration with the program's rules; missing required secrets may already be on the stack, so they alone pass. */
 function checkConfig(config: ConfigMap): void {
     const text = Object.fromEntries(Object.entries(config).map(([key, { value }]) => [key, value]));
     const raw = rawSettings(text);
     // Stand-ins only for secrets not given here: the stack may hold them from an earlier run.
-    for (const key of ["onePassword", "sshPrivateKey"] as const) if (!(key in raw)) raw[key] = "set on the stack";
+    if (!("onePassword" in raw)) raw.onePassword = "set on the stack";
+    const publicKeyGiven = typeof raw.ssh === "object" && raw.ssh !== null && "publicKey" in raw.ssh;
+    if (!("sshPrivateKey" in raw) && publicKeyGiven) raw.sshPrivateKey = SET_ON_THE_STACK_KEY;
     checkStackSettings(raw);
 }
 

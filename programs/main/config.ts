@@ -100,7 +100,7 @@ function checkPlans(settings: StackSettings): void {
     const layout = asConfigError("overlay.", () => planMesh({
         ingress: { key: overlay.ingress.key, publicIp: overlay.ingress.publicIp, sshUser: overlay.ingress.sshUser },
         hosts: settings.edgeClusters.flatMap((cluster) => overlayHostKeys(cluster).map((key) => ({ key, publicIp: pending, sshUser: "root" }))),
-        ssh: { privateKey: settings.sshPrivateKey },
+        ssh: { privateKey: settings.sshPrivateKey ?? pending },
         subnet: overlay.subnet,
         topology: overlay.topology,
         listenPort: overlay.listenPort,

@@ -22,10 +22,12 @@ import { Cluster } from "../../components/opennebula/resources/cluster";
 import { ClusterMembership } from "../../components/opennebula/resources/cluster-membership";
 import type { ConnectionArgs } from "../../components/opennebula/resources/provider-kit";
 import type { SshArgs } from "../../components/remote/ssh";
+import { sshKeyPair } from "../../components/remote/ssh-key";
 import { EdgeVirtualRouter } from "../../components/router/edge-virtual-router";
 import { readStackSettings, routerAppliance, routerEdgeCluster, usesSharedCluster, wireguardMtu } from "./config";
 import { BuiltEdgeCluster, SharedClusterArgs, StackClouds, buildEdgeCluster } from "./edge-clusters";
 import type { StackSettings } from "./schema";
+import { EdgeTopology, stackTopology } from "./topology";
 
 /** The default datastores (images 1, files 2) that oneprovision shared into every edge cluster. */
 export const SHARED_DEFAULT_DATASTORES = [1, 2] as const;
@@ -50,6 +52,12 @@ export interface EdgeStackOutputs {
     routerPublicIp?: pulumi.Output<string>;
     /** SDNAT: public IP (as the Internet sees it) → private VM address, when there is a router. */
     routerMappings?: pulumi.Output<Record<string, string>>;
+    /** The OpenSSH public key every machine accepts (the configured one, or the generated one). */
+    sshPublicKey: pulumi.Output<string>;
+    /** What the stack built, in one shape (see `topology.ts`): `pulumi stack output topology --json`. */
+    topology?: pulumi.Output<EdgeTopology>;
+    /** The generated private key (secret), when `ssh.publicKey` and `sshPrivateKey` are not configured: `pulumi stack output --show-secrets sshPrivateKey`. */
+    sshPrivateKey?: pulumi.Output<string>;
 }
 
 /** The resources the program built, for tests and for programs that extend it. */
@@ -87,11 +95,12 @@ export function buildEdgeStack(settings: StackSettings): EdgeStack {
         username: settings.opennebula.username,
         password: pulumi.secret(settings.onePassword),
     };
-    const ssh = sshArgs(settings);
+    const keys = sshKeyPair("ssh-private-key", { publicKey: settings.ssh.publicKey, privateKey: settings.sshPrivateKey });
+    const ssh = sshArgs(settings, keys.privateKey);
     const clouds = new StackClouds(`opennebula-edge-${pulumi.getStack()}`);
     const sharedCluster = usesSharedCluster(settings) ? createSharedCluster(settings, connection) : undefined;
     const common: SharedClusterArgs = {
-        ssh: { ...ssh, publicKey: settings.ssh.publicKey },
+        ssh: { ...ssh, publicKey: keys.publicKey },
         opennebula: {
             connection, frontendSshPublicKey: settings.opennebula.frontendSshPublicKey, version: settings.opennebula.version,
             frontendAddresses: settings.opennebula.frontendAddresses,
@@ -103,18 +112,44 @@ export function buildEdgeStack(settings: StackSettings): EdgeStack {
     const context = clouds.context(common);
     const edgeClusters = settings.edgeClusters.map((cluster, index) => buildEdgeCluster(cluster, index, context));
 
-    const stack: EdgeStack = { outputs: clusterOutputs(edgeClusters, sharedCluster), clouds, sharedCluster, edgeClusters };
+    const outputs = { ...clusterOutputs(edgeClusters, sharedCluster), sshPublicKey: keys.publicKey, ...(keys.generated ? { sshPrivateKey: keys.privateKey } : {}) };
+    const stack: EdgeStack = { outputs, clouds, sharedCluster, edgeClusters };
     if (settings.overlay !== undefined) buildOverlay(settings, ssh, edgeClusters, stack);
     if (settings.privateNetwork !== undefined) buildPrivateNetwork(settings, connection, edgeClusters, stack);
     if (settings.router !== undefined) buildRouter(settings, connection, stack);
+    stack.outputs.topology = topologyOf(settings, stack);
     return stack;
 }
 
-/** SSH access to every machine; private keys are secrets from the start. */
-function sshArgs(settings: StackSettings): SshArgs {
+/** The `topology` output: every part the stack built, resolved into one value. */
+function topologyOf(settings: StackSettings, stack: EdgeStack): pulumi.Output<EdgeTopology> {
+    const clusters = stack.edgeClusters.map((cluster) => ({
+        name: cluster.settings.name,
+        cloud: cluster.settings.cloud,
+        region: String((cluster.settings as { region?: string; zone?: string }).region ?? (cluster.settings as { zone?: string }).zone),
+        component: cluster.component,
+    }));
+    const ingress = settings.overlay?.ingress;
+    const overlay = stack.mesh && ingress && {
+        subnet: stack.mesh.wireguardPlan.subnet,
+        topology: stack.mesh.wireguardPlan.topology,
+        ingress: { key: ingress.key, publicIp: ingress.publicIp, address: stack.mesh.addresses[ingress.key] },
+        addresses: stack.mesh.addresses,
+    };
+    const network = stack.privateNetwork && pulumi.output(stack.privateNetwork.networks.frontend.oneId).apply((id) => ({
+        id, network: networkCidrOf(stack.privateNetwork!.templates.frontend), vlanId: settings.privateNetwork!.vlanId,
+    }));
+    const router = stack.router && pulumi.all([stack.outputs.routerPublicIp!, stack.outputs.routerMappings!]).apply(([publicIp, mappings]) => ({
+        cluster: routerEdgeCluster(settings).name, publicIp, mappings,
+    }));
+    return stackTopology(clusters, overlay, network, router);
+}
+
+/** SSH access to every machine with `privateKey` (the configured or generated one); private keys are secrets from the start. */
+function sshArgs(settings: StackSettings, privateKey: pulumi.Output<string>): SshArgs {
     const bastion = settings.ssh.bastion;
     return {
-        privateKey: pulumi.secret(settings.sshPrivateKey),
+        privateKey,
         port: settings.ssh.port,
         bastion: bastion && {
             host: bastion.host,
@@ -142,7 +177,7 @@ function createSharedCluster(settings: StackSettings, connection: ConnectionArgs
     return cluster;
 }
 
-function clusterOutputs(clusters: BuiltEdgeCluster[], shared: Cluster | undefined): EdgeStackOutputs {
+function clusterOutputs(clusters: BuiltEdgeCluster[], shared: Cluster | undefined): Omit<EdgeStackOutputs, "sshPublicKey"> {
     const each = <T>(pick: (cluster: BuiltEdgeCluster) => T): Record<string, T> =>
         Object.fromEntries(clusters.map((cluster) => [cluster.settings.name, pick(cluster)]));
     return {

@@ -13,9 +13,11 @@ import { digitalOceanCloud } from "../../components/clouds/digitalocean";
 import { scalewayCloud } from "../../components/clouds/scaleway";
 import { vultrCloud } from "../../components/clouds/vultr";
 import { ONE_VERSIONS } from "../../components/edge/host-scripts";
-import { LINUX_USER_NAME, addressOrCidr } from "../../components/validation";
+import { DEFAULT_NETWORK } from "../../components/overlay/evpn-network";
+import { DEFAULT_SUBNET } from "../../components/overlay/wireguard-config";
+import { LINUX_USER_NAME, addressOrCidr, cidrOf, cidrsOverlap } from "../../components/validation";
 import {
-    checkedBy, cidrSchema, integerSchema, ipv4Schema, issueProblem, portSchema, sshPublicKeySchema, textSchema,
+    checkedBy, cidrSchema, integerSchema, ipv4Schema, issueProblem, portSchema, sshPrivateKeySchema, sshPublicKeySchema, textSchema,
 } from "../../components/validation/schema";
 
 /** The configuration namespace of the main program (`pulumi config set opennebula-edge:…`). */
@@ -78,7 +80,7 @@ const opennebula = z.strictObject({
 });
 
 const ssh = z.strictObject({
-    publicKey: sshPublicKeySchema,
+    publicKey: sshPublicKeySchema.optional(),
     port: portSchema.optional(),
     bastion: z.strictObject({ host, user: linuxUser.optional(), port: portSchema.optional() }).optional(),
 });
@@ -134,12 +136,15 @@ const secret = (what: string) => z
     .string({ error: (issue) => (issue.input === undefined ? `is required: ${what}` : `must be a string: ${what}`) })
     .min(1, `is required: ${what}`);
 
+/** A secret private key in PEM form: the error says how to set it, and never shows the value. */
+const privateKey = (what: string) => secret(what).pipe(sshPrivateKeySchema);
+
 const stackKeys = z.strictObject({
     opennebula,
     onePassword: secret("the OpenNebula password (pulumi config set --secret opennebula-edge:onePassword)"),
-    ssh,
-    sshPrivateKey: secret("the private key matching ssh.publicKey (pulumi config set --secret opennebula-edge:sshPrivateKey < key)"),
-    bastionPrivateKey: secret("the bastion's private key").optional(),
+    ssh: ssh.default({}),
+    sshPrivateKey: privateKey("the private key matching ssh.publicKey (pulumi config set --secret opennebula-edge:sshPrivateKey < key)").optional(),
+    bastionPrivateKey: privateKey("the bastion's private key").optional(),
     edgeClusters: z.array(edgeCluster).min(1, "must list at least one edge cluster"),
     sharedCluster: z.boolean().optional(),
     sharedClusterName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "must be an OpenNebula cluster name (letters, digits, '.', '_', '-')").optional(),
@@ -179,6 +184,12 @@ function crossChecks(config: z.output<typeof stackKeys>, ctx: z.RefinementCtx): 
     if (config.sharedCluster === false && config.sharedClusterName !== undefined) {
         add(["sharedClusterName"], "applies only with sharedCluster true (or several edge clusters)");
     }
+    if (config.ssh.publicKey !== undefined && config.sshPrivateKey === undefined) {
+        add(["sshPrivateKey"], "is required with ssh.publicKey: the private key of that pair (pulumi config set --secret opennebula-edge:sshPrivateKey < key), or set neither and a key pair is generated");
+    }
+    if (config.sshPrivateKey !== undefined && config.ssh.publicKey === undefined) {
+        add(["ssh", "publicKey"], "is required with sshPrivateKey: the public key of that pair, or set neither and a key pair is generated");
+    }
     if (config.bastionPrivateKey !== undefined && config.ssh?.bastion === undefined) {
         add(["bastionPrivateKey"], "applies only with ssh.bastion");
     }
@@ -189,6 +200,24 @@ function crossChecks(config: z.output<typeof stackKeys>, ctx: z.RefinementCtx): 
         add(["router"], "needs privateNetwork: the router's second NIC is the EVPN network's first lease");
     }
     if (config.router !== undefined) checkRouterCluster(config.router.edgeCluster, clusters, add);
+    checkAddressPlan(config, add);
+}
+
+/**
+ * The overlay's subnet and the EVPN network must not overlap any edge cluster's private ranges
+ * (VPCs, private networks, the VMs' NAT or forwarding ranges): a host would route the overlay's
+ * or the VMs' traffic into its own network instead. (The two against each other, and the router's
+ * mappings against the EVPN network, are the planners' checks.)
+ */
+function checkAddressPlan(config: z.output<typeof stackKeys>, add: (path: (string | number)[], message: string) => void): void {
+    const ranges = config.edgeClusters.flatMap((cluster) =>
+        cloudDefinition(cluster.cloud).privateRanges(cluster.name, cluster).map((range) => ({ ...range, cluster: cluster.name })));
+    const check = (path: (string | number)[], cidr: string) => {
+        const clash = ranges.find((range) => cidrsOverlap(cidrOf(cidr), cidrOf(range.cidr)));
+        if (clash) add(path, `${cidr} overlaps ${clash.what} of edge cluster ${clash.cluster} (${clash.cidr}); pick a range that overlaps no edge cluster's private ranges`);
+    };
+    if (config.overlay !== undefined) check(["overlay", "subnet"], config.overlay.subnet ?? DEFAULT_SUBNET);
+    if (config.privateNetwork !== undefined) check(["privateNetwork", "network"], config.privateNetwork.network ?? DEFAULT_NETWORK);
 }
 
 /** The router's edge cluster must exist, be on a cloud with routable public IPs, and have at least one. */

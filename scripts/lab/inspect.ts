@@ -2,15 +2,8 @@
  * Parsers for FRR's JSON output (vtysh `… json`), used by the lab, its tests and the benchmark.
  */
 
-/** A BGP session as seen by one node. */
-export interface BgpPeer {
-    /** Neighbour address. */
-    address: string;
-    /** FSM state, e.g. `Established`, `Active`, `Connect`. */
-    state: string;
-    /** Prefixes received (EVPN routes), when reported. */
-    prefixesReceived?: number;
-}
+export type { BgpPeer } from "../../components/overlay/frr-status";
+export { parseBgpPeers } from "../../components/overlay/frr-status";
 
 /** An EVPN route of the BGP table. */
 export interface EvpnRoute {
@@ -26,17 +19,6 @@ export interface EvpnRoute {
     originator?: string;
     /** Next hop (the VTEP) of the best path. */
     nextHop: string;
-}
-
-/** Parses `show bgp l2vpn evpn summary json`. */
-export function parseBgpPeers(json: string): BgpPeer[] {
-    const data = JSON.parse(json) as Record<string, unknown>;
-    const peers = (data.peers ?? (data.l2VpnEvpn as Record<string, unknown> | undefined)?.peers ?? {}) as Record<string, Record<string, unknown>>;
-    return Object.entries(peers).map(([address, peer]) => ({
-        address,
-        state: String(peer.state ?? ""),
-        ...(typeof peer.pfxRcd === "number" ? { prefixesReceived: peer.pfxRcd } : {}),
-    }));
 }
 
 /** Parses `show bgp l2vpn evpn json` into routes with the next hop of their best path. */

@@ -363,9 +363,9 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
         ["no provider", (a) => (a.provider = undefined as never), /^provider: is required: the digitalocean provider; the default provider is never used \(got nothing\)/],
         ["a provider of another cloud", (a) => (a.provider = { region: "ams3" } as never), /^provider: is required: the digitalocean provider; the default provider is never used \(got an object\)/],
         ["a missing front-end key", (a) => (a.opennebula.frontendSshPublicKey = ""), /^opennebula\.frontendSshPublicKey: is required/],
-        ["a missing SSH private key", (a) => (a.ssh.privateKey = ""), /^ssh\.privateKey: is required/],
-        ["a missing SSH public key", (a) => (a.ssh.publicKey = ""), /^ssh\.publicKey: is required/],
-        ["a malformed SSH public key", (a) => (a.ssh.publicKey = "ssh-ed25519 AAAA\nroot"), /^ssh\.publicKey: must be one OpenSSH public key line/],
+        ["a missing SSH private key", (a) => (a.ssh!.privateKey = ""), /^ssh\.privateKey: is required/],
+        ["a missing SSH public key", (a) => (a.ssh!.publicKey = ""), /^ssh\.publicKey: is required/],
+        ["a malformed SSH public key", (a) => (a.ssh!.publicKey = "ssh-ed25519 AAAA\nroot"), /^ssh\.publicKey: must be one OpenSSH public key line/],
     ];
     for (const [label, change, message] of bad) {
         it(`rejects ${label}, naming the field, before registering anything`, async function () {

@@ -144,7 +144,7 @@ describe("EdgeCluster (mocks)", function () {
     it("rejects a malformed front-end key with an error naming it", async function () {
         await assert.rejects(
             runProgram(() => new EdgeCluster("ec", args(machines(1), { opennebula: { frontendSshPublicKey: "not a key" } }))),
-            /publicKey must be one OpenSSH public key line/,
+            /^ConfigError: opennebula\.frontendSshPublicKey: must be one OpenSSH public key line/,
         );
     });
 

@@ -1,7 +1,7 @@
 /** Shared inputs and helpers of the overlay component tests (the seed's scenario). */
-import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { RemoteNode } from "../../components/remote/ssh";
+import { mockWireGuardPublicKey } from "../../components/testing";
 import { RecordedProgram, RecordedResource, diffPrograms, runProgram } from "../support/pulumi-mocks";
 import { decodeStdin } from "../support/stdin";
 
@@ -32,10 +32,8 @@ export function seedNodes(sshUser = "root"): { ingress: RemoteNode; hosts: Remot
 /** A fourth node, for the add/remove comparisons. */
 export const FOURTH_HOST: RemoteNode = { key: "kvm-frankfurt", publicIp: "3.120.5.9", sshUser: "root" };
 
-/** A deterministic, well-formed WireGuard public key for a node (base64 of 32 bytes). */
-export function fakePublicKey(nodeKey: string): string {
-    return createHash("sha256").update(`wg-public-key:${nodeKey}`).digest("base64");
-}
+/** A deterministic, well-formed WireGuard public key for a node (base64 of 32 bytes): what the package's test mocks print. */
+export const fakePublicKey = mockWireGuardPublicKey;
 
 /** Mock outputs: the key commands print the node's public key, as wireguard-up.sh with WG_KEY_ONLY=1 does. */
 export function hostOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {

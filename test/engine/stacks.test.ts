@@ -72,7 +72,7 @@ for (const version of VERSIONS) {
                     await register(() => stackProgram(), {
                         registrar: async (registration, args) => {
                             if (!registration.type.startsWith(DYNAMIC_PREFIX)) {
-                                return { id: `${args.name}-id`, outputs: { ...args.inputs, ...cloud.options.outputs!(args) } };
+                                return { id: `${args.name}-id`, outputs: { ...args.inputs, ...cloud.runOptions.outputs!(args) } };
                             }
                             dynamic.push(registration);
                             try {
@@ -83,7 +83,7 @@ for (const version of VERSIONS) {
                                 throw err;
                             }
                         },
-                        call: cloud.options.call,
+                        call: cloud.runOptions.call,
                     });
                     assert.deepStrictEqual(failures, [], "every OpenNebula resource was created");
                     assert.ok(dynamic.length > 0, "the stack registers OpenNebula resources");

@@ -142,7 +142,7 @@ describe("the components' host commands: create, then delete, leave a host as be
             sshUser: "root", uplinkInterface: "up0",
             ssh: { publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScalewayTestKey admin@example", privateKey: "test-key" },
             opennebula: { frontendSshPublicKey: ONEADMIN_KEY, connection: { endpoint: "http://203.0.113.5:2633/RPC2" } },
-        }), cloud.options);
+        }), cloud.runOptions);
         const host = lab.namespace("ccscw");
         const client = lab.namespace("ccscwc");
         lab.link({ ns: client, dev: "cli0", address: "198.51.100.1/24" }, { ns: host, dev: "up0", address: `${HOST_PUBLIC}/24` });

@@ -18,7 +18,8 @@ export function run(command: string, args: string[], cwd: string, env: NodeJS.Pr
     return result.stdout;
 }
 
-function installedVersion(pkg: string): string {
+/** The version of `pkg` this repository is tested with. */
+export function installedVersion(pkg: string): string {
     return JSON.parse(fs.readFileSync(path.join(REPO, "node_modules", pkg, "package.json"), "utf8")).version;
 }
 
@@ -31,14 +32,13 @@ export function newProject(prefix: string): string {
 
 /**
  * Installs `spec` (a tarball path or a `git+file://` URL) into `project`, with the versions of
- * `@pulumi/pulumi`, `@pulumi/command` and `@types/node` this repository is tested with. No cloud SDK
- * is installed: the package must load without them.
+ * `@pulumi/pulumi`, `@pulumi/command`, `@types/node` and the packages in `more` this repository is
+ * tested with. Without `more`, no cloud SDK is installed: the package must load without them.
  */
-export function install(project: string, spec: string): void {
+export function install(project: string, spec: string, more: string[] = []): void {
     run("npm", [
         "install", "--no-audit", "--no-fund", "--prefer-offline", spec,
-        `@pulumi/pulumi@${installedVersion("@pulumi/pulumi")}`, `@pulumi/command@${installedVersion("@pulumi/command")}`,
-        `@types/node@${installedVersion("@types/node")}`,
+        ...["@pulumi/pulumi", "@pulumi/command", "@types/node", ...more].map((pkg) => `${pkg}@${installedVersion(pkg)}`),
     ], project);
 }
 

@@ -118,7 +118,8 @@ describe("Automation API entry point", function () {
 
         it("lets the required secrets come from the stack itself, but checks them when given", function () {
             assert.doesNotThrow(() => resolveAutomationOptions(options({ secrets: {} }), ENV), "onePassword and sshPrivateKey may already be set on the stack");
-            assertRejects(() => resolveAutomationOptions(options({ secrets: { ...SECRETS, bastionPrivateKey: "k" } }), ENV), StackConfigError, "opennebula-edge:bastionPrivateKey: applies only with ssh.bastion");
+            assertRejects(() => resolveAutomationOptions(options({ secrets: { ...SECRETS, bastionPrivateKey: SECRETS.sshPrivateKey } }), ENV), StackConfigError, "opennebula-edge:bastionPrivateKey: applies only with ssh.bastion");
+            assertRejects(() => resolveAutomationOptions(options({ secrets: { ...SECRETS, bastionPrivateKey: "k" } }), ENV), StackConfigError, "opennebula-edge:bastionPrivateKey: must be a private key in PEM form");
         });
 
         it("hands the main program the same configuration as the stack file: the same resources", async function () {
@@ -146,14 +147,14 @@ describe("Automation API entry point", function () {
             const args = parseCliArguments(["up", "--stack", "dev", "--config", "Pulumi.aws.yaml", "--backend", "file:///srv/s", "--secret-file", "sshPrivateKey=/k", "--secret-env", "onePassword=ONE_PW"]);
             assert.deepStrictEqual(args, {
                 command: "up", stackName: "dev", configFile: "Pulumi.aws.yaml", backendUrl: "file:///srv/s",
-                secretFiles: { sshPrivateKey: "/k" }, secretEnv: { onePassword: "ONE_PW" }, yes: false,
+                secretFiles: { sshPrivateKey: "/k" }, secretEnv: { onePassword: "ONE_PW" }, yes: false, json: false,
             });
             assert.strictEqual(parseCliArguments(["preview", "--stack", "s", "--config", "c"]).command, "preview");
             assert.strictEqual(parseCliArguments(["destroy", "--stack", "s", "--config", "c", "--yes"]).yes, true);
         });
 
         it("rejects a bad command line, naming the argument", function () {
-            assertRejects(() => parseCliArguments(["apply", "--stack", "s"]), ConfigError, "command: must be one of up, preview, destroy");
+            assertRejects(() => parseCliArguments(["apply", "--stack", "s"]), ConfigError, "command: must be one of up, preview, destroy, list, status");
             assertRejects(() => parseCliArguments(["up", "--config", "c"]), ConfigError, "--stack: is required");
             assertRejects(() => parseCliArguments(["up", "--stack", "s"]), ConfigError, "--config: is required");
             assertRejects(() => parseCliArguments(["up", "--stack", "--config", "c"]), ConfigError, "--stack: needs a value");

@@ -8,7 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { RecordedProgram, RunOptions, runProgram } from "../support/pulumi-mocks";
-import { fakePublicKey } from "../components/overlay-fixtures";
+import { EdgeMocks } from "../../components/testing";
 
 /** The secrets the tests set, as `pulumi config set --secret` would. Every test checks they never leak. */
 export const SECRETS = {
@@ -50,94 +50,18 @@ export function setStackConfig(config: Record<string, unknown>, secrets: Record<
 /** The seed's addresses for the seed's hosts; every other machine gets the next address of 203.0.113.0/24. */
 const SEED_HOST_IPS: Record<string, string> = { "london-host-0": "18.134.246.200", "ncalifornia-host-0": "18.144.25.41" };
 
-/** What the mock cloud handed out during one run, by resource name. */
-export class MockCloud {
-    /** Public IPv4 of each machine (instance, droplet, server). */
-    readonly hostIps = new Map<string, string>();
-    /** Each public IP resource's address (Elastic IP, reserved IP, flexible IP). */
-    readonly publicIps = new Map<string, string>();
-    /** OpenNebula ID of each dynamic resource (from 100, in registration order). */
-    readonly oneIds = new Map<string, number>();
-    private nextHost = 10;
-    private nextPublic = 10;
-
+/** The package's own test mocks (`pulumi-opennebula-edge/testing`), with the seed's addresses for the seed's hosts. */
+export class MockCloud extends EdgeMocks {
     /** Options of runProgram that make the mocks answer like the clouds. */
-    readonly options: RunOptions = {
-        outputs: (args) => this.outputs(args),
+    readonly runOptions: RunOptions = {
+        outputs: (args) => this.newResource(args).state,
         call: (args) => this.call(args),
     };
 
-    private hostIp(name: string): string {
-        if (!this.hostIps.has(name)) this.hostIps.set(name, SEED_HOST_IPS[name] ?? `203.0.113.${this.nextHost++}`);
-        return this.hostIps.get(name)!;
+    override hostIp(name: string): string {
+        if (!this.hostIps.has(name) && SEED_HOST_IPS[name] !== undefined) this.hostIps.set(name, SEED_HOST_IPS[name]);
+        return super.hostIp(name);
     }
-
-    /** Even addresses only: two public IPs that are /31 peers would be refused (Vultr routes each as a /31). */
-    private publicIp(name: string): string {
-        if (!this.publicIps.has(name)) this.publicIps.set(name, `198.51.100.${(this.nextPublic += 2)}`);
-        return this.publicIps.get(name)!;
-    }
-
-    private outputs(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
-        if (args.type.startsWith("pulumi-nodejs:dynamic/")) {
-            if (!this.oneIds.has(args.name)) this.oneIds.set(args.name, 100 + this.oneIds.size);
-            const oneId = this.oneIds.get(args.name)!;
-            // An exported marketplace app also has an image and a VM template.
-            return args.type.endsWith(":MarketplaceApp") ? { oneId, imageId: oneId + 1000, templateId: oneId + 2000 } : { oneId };
-        }
-        switch (args.type) {
-            case "aws:ec2/instance:Instance":
-                return { publicIp: this.hostIp(args.name), primaryNetworkInterfaceId: `eni-${args.name}` };
-            case "aws:ec2/eip:Eip":
-                return { publicIp: this.publicIp(args.name), allocationId: `eipalloc-${args.name}` };
-            case "aws:ec2/vpc:Vpc":
-                return { mainRouteTableId: `rtb-${args.name}` };
-            case "aws:ec2/keyPair:KeyPair":
-                return { keyName: args.name };
-            case "digitalocean:index/droplet:Droplet":
-                return { ipv4Address: this.hostIp(args.name), ipv4AddressPrivate: `10.110.0.${this.hostIps.size + 1}` };
-            case "digitalocean:index/sshKey:SshKey":
-                return { fingerprint: `fp-${args.name}` };
-            case "vultr:index/instance:Instance":
-                return { mainIp: this.hostIp(args.name), internalIp: `10.10.0.${this.hostIps.size + 2}` };
-            case "vultr:index/bareMetalServer:BareMetalServer":
-                return { mainIp: this.hostIp(args.name) };
-            case "vultr:index/reservedIp:ReservedIp":
-                return { subnet: this.publicIp(args.name), subnetSize: 32 };
-            case "scaleway:elasticmetal/server:Server":
-                return {
-                    ipv4s: [{ address: this.hostIp(args.name), version: "IPv4" }],
-                    privateNetworks: (args.inputs.privateNetworks ?? []).map((pn: Record<string, unknown>) => ({ ...pn, vlan: 100 })),
-                };
-            case "scaleway:elasticmetal/ip:Ip":
-                return { ipAddress: `${this.publicIp(args.name)}/32` };
-            case "command:remote:Command":
-                return commandOutput(args.name);
-            default:
-                return {};
-        }
-    }
-
-    private call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
-        switch (args.token) {
-            case "aws:ec2/getAmi:getAmi":
-                return { id: "ami-0a1b2c3d4e5f60789" };
-            case "scaleway:elasticmetal/getOffer:getOffer":
-                return { ...args.inputs, offerId: `offer-${args.inputs.name}` };
-            case "scaleway:elasticmetal/getOs:getOs":
-                return { ...args.inputs, osId: `os-${args.inputs.version}` };
-            default:
-                return args.inputs;
-        }
-    }
-}
-
-/** What hosts print: the WireGuard key commands their public key, the Scaleway VLAN script its uplink. */
-function commandOutput(name: string): Record<string, unknown> {
-    const key = /^overlay-key-(.+)$/.exec(name);
-    if (key) return { stdout: `${fakePublicKey(key[1])}\n`, stderr: "" };
-    if (name.endsWith("-private-vlan")) return { stdout: "scaleway-private-vlan.sh: created scwpn0\nUPLINK=enp5s0\n", stderr: "" };
-    return {};
 }
 
 /** Runs `program` with the stack configuration set and the mock cloud answering. */
@@ -149,7 +73,7 @@ export async function runWithConfig(
     setStackConfig(config, secrets);
     const cloud = new MockCloud();
     try {
-        return { program: await runProgram(program, cloud.options), cloud };
+        return { program: await runProgram(program, cloud.runOptions), cloud };
     } finally {
         pulumi.runtime.setAllConfig({}, []);
     }
