@@ -39,6 +39,9 @@ function state(ns: string): string {
     return `${snapshot(ns)}\n## files\n${files(ns, WATCHED)}\n## processes\n${processNames(ns).join(" ")}`;
 }
 
+/** A key in PEM form, as the components require (nothing logs in with it: the commands run in namespaces). */
+const TEST_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nY29tcG9uZW50LWNvbW1hbmRzLXRlc3Q=\n-----END OPENSSH PRIVATE KEY-----\n";
+
 /** The program a user would write for one host and an ingress, everything as root. */
 function program(): void {
     class Machine extends pulumi.CustomResource {
@@ -51,7 +54,7 @@ function program(): void {
             key: "host", publicIp: HOST_PUBLIC, privateIp: "10.0.0.2", sshUser: "root", machineId: "m-1", dependsOn: [new Machine("machine")],
             publicForwarding: { model: "routed", uplink: "up0", publicIps: ["198.51.100.10"] },
         }],
-        ssh: { privateKey: "test-key" },
+        ssh: { privateKey: TEST_PRIVATE_KEY },
         opennebula: { frontendSshPublicKey: ONEADMIN_KEY, connection: { endpoint: "http://203.0.113.5:2633/RPC2" } },
         privateRange: "10.0.0.0/24",
         overlay: {},
@@ -59,7 +62,7 @@ function program(): void {
     const mesh = new WireGuardMesh("overlay", {
         ingress: { key: "ingress", publicIp: INGRESS_PUBLIC, sshUser: "root" },
         hosts: [{ key: "ec-host", publicIp: HOST_PUBLIC, sshUser: "root", dependsOn: [edge.configured.host], firewall: overlayFirewall({}) }],
-        ssh: { privateKey: "test-key" },
+        ssh: { privateKey: TEST_PRIVATE_KEY },
         implementation: "userspace",
         installTools: false,
     });
@@ -140,7 +143,7 @@ describe("the components' host commands: create, then delete, leave a host as be
         const scw = await runProgram(() => new ScalewayEdgeCluster("par", {
             provider: new scaleway.Provider("scw", { zone: "fr-par-2", region: "fr-par" }), zone: "fr-par-2", hosts: { "host-0": { publicIps: 1 } },
             sshUser: "root", uplinkInterface: "up0",
-            ssh: { publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScalewayTestKey admin@example", privateKey: "test-key" },
+            ssh: { publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScalewayTestKey admin@example", privateKey: TEST_PRIVATE_KEY },
             opennebula: { frontendSshPublicKey: ONEADMIN_KEY, connection: { endpoint: "http://203.0.113.5:2633/RPC2" } },
         }), cloud.runOptions);
         const host = lab.namespace("ccscw");
