@@ -60,7 +60,8 @@ export interface WireGuardInUse {
     pid?: number;
     /**
      * TUN offloads on: the TUN device exchanges virtio-net headers with wireguard-go (`vnet_hdr on`),
-     * so TCP segments travel as GSO/GRO super-packets between the kernel and wireguard-go.
+     * so TCP segments travel as GSO/GRO super-packets between the kernel and wireguard-go. Always
+     * true for kernel WireGuard, which segments and merges inside the kernel.
      */
     offloads: boolean;
 }
