@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(frr frr-pythontools wireguard-tools wireguard-go iproute2 iputils-ping iperf3 iptables shellcheck jq procps psmisc util-linux ethtool)
+packages=(frr frr-pythontools wireguard-tools wireguard-go iproute2 iputils-ping iperf3 iptables shellcheck jq procps psmisc util-linux)
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends "${packages[@]}"
