@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the lab and the tests need on a fresh Debian/Ubuntu machine (run as root):
-# the Debian packages of the network lab and host-script checks, then the npm packages.
+# the Debian packages of the network lab and host-script checks, the lab's wireguard-go with TUN
+# offloads (Debian trixie's, program only: scripts/lab/install-wireguard-go.sh), then the npm
+# packages. Running it again installs nothing new.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,4 +10,5 @@ packages=(frr frr-pythontools wireguard-tools wireguard-go iproute2 iputils-ping
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends "${packages[@]}"
+bash scripts/lab/install-wireguard-go.sh
 npm ci --no-audit --no-fund

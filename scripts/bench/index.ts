@@ -63,11 +63,20 @@ export function overlayRows(result: OverlayBenchmarkResult): BenchmarkRow[] {
         row(`WireGuard host → host (${result.wireguardImplementation})`, result.wireguardMbps, "Mbit/s"),
         row("overlay VM → VM (VXLAN over WireGuard)", result.overlayMbps, "Mbit/s"),
         row("overlay / WireGuard (median of back-to-back pairs)", result.overlayToWireguardRatio, "", `≥ ${t.overlayToWireguardRatio} (ceiling ${t.overlayRatioCeiling})`, result.overlayToWireguardRatio >= t.overlayToWireguardRatio),
-        ...(result.overlayReceiveCpuUsPerPacket === undefined || result.wireguardReceiveCpuUsPerPacket === undefined
+        ...(result.overlayCpuMsPerMB === undefined || result.wireguardCpuMsPerMB === undefined
             ? []
             : [
-                  row("receiving wireguard-go CPU per packet, WireGuard alone", result.wireguardReceiveCpuUsPerPacket, "µs"),
-                  row("receiving wireguard-go CPU per packet, overlay", result.overlayReceiveCpuUsPerPacket, "µs"),
+                  row("wireguard-go CPU per MB, WireGuard alone (sender / receiver)", `${result.wireguardCpuMsPerMB.sender} / ${result.wireguardCpuMsPerMB.receiver}`, "ms"),
+                  row("wireguard-go CPU per MB, overlay (sender / receiver)", `${result.overlayCpuMsPerMB.sender} / ${result.overlayCpuMsPerMB.receiver}`, "ms"),
+              ]),
+        ...(result.baseline === undefined
+            ? []
+            : [
+                  row(`baseline, same lab in pairs: WireGuard host → host (${result.baseline.wireguardImplementation})`, result.baseline.wireguardMbps, "Mbit/s"),
+                  row("baseline: overlay VM → VM", result.baseline.overlayMbps, "Mbit/s"),
+                  row("baseline: overlay / WireGuard", result.baseline.overlayToWireguardRatio, ""),
+                  row("overlay Mbit/s, lab's wireguard-go / baseline (median of pairs)", result.baseline.overlaySpeedup, "×"),
+                  row("WireGuard Mbit/s, lab's wireguard-go / baseline (median of pairs)", result.baseline.wireguardSpeedup, "×"),
               ]),
         ...(result.overlayBridgeNetfilterToWireguardRatio === undefined
             ? []

@@ -4,10 +4,13 @@
  * - throughput: iperf3 TCP VM → VM across clusters (VXLAN over WireGuard) against host → host
  *   over WireGuard alone, on the same pair of hosts, back to back; target ratio ≥ 0.93 (the
  *   ceiling is 1318/1368 ≈ 0.963, the TCP payload per packet of the two paths). Besides Mbit/s,
- *   the CPU the receiving host's WireGuard process spends per packet, which includes the kernel's
- *   work for the packets it writes to wg0 (for the overlay: VXLAN, bridge, the VM's NIC) and
- *   depends far less on the load of a shared machine than throughput does. The overlay is
- *   measured with the hosts' br_netfilter hooks off, and (when the module is loaded) also on;
+ *   the CPU the sending and the receiving host's wireguard-go spend per MB, which includes the
+ *   kernel's work in their threads (for the overlay: VXLAN, bridge, the VM's NIC) and depends far
+ *   less on the load of a shared machine than throughput does. The overlay is measured with the
+ *   hosts' br_netfilter hooks off, and (when the module is loaded) also on. When the lab runs
+ *   another wireguard-go than the distribution's (setup.sh installs one with TUN offloads), each
+ *   round also measures the distribution's on the same lab, back to back (the order alternating
+ *   from round to round), so the two builds are compared in pairs;
  * - convergence: from starting bgpd on every node (with all sessions down, remote MACs gone and
  *   the guests' ARP caches empty) to the first VM → VM reply, and where the time goes: the host
  *   script, bgpd's start, the sessions, the flood entries (type-3 routes in the kernel);
@@ -16,12 +19,14 @@
  *   from the start of the whole migration to a reply.
  *
  * The lab uses kernel WireGuard where the kernel has the module, wireguard-go otherwise; the
- * result says which.
+ * result says which, and which wireguard-go (version, TUN offloads on or off).
  */
 import { ChildProcess, spawn } from "node:child_process";
+import { promises as fs } from "node:fs";
 import { Lab, MigrationTimes } from "../lab/lab";
 import { LAB_RUN_VARIABLE, randomLabName } from "../lab/naming";
-import { processCpuMs, processStartedAt, sleep, waitUntil } from "../lab/process";
+import { processCpuMs, processStartedAt, run, sleep, waitUntil } from "../lab/process";
+import { WireGuardInUse, formatWireGuardInUse } from "../lab/wireguard-go";
 
 /** Options of {@link runOverlayBenchmark}. */
 export interface OverlayBenchmarkOptions {
@@ -29,8 +34,18 @@ export interface OverlayBenchmarkOptions {
     labName?: string;
     /** Seconds per iperf3 run. Default 5. */
     iperfSeconds?: number;
-    /** Throughput rounds (each: WireGuard, overlay, overlay with br_netfilter). Default 4. */
+    /** Throughput rounds (each: WireGuard, overlay, overlay with br_netfilter; and the baseline's WireGuard and overlay). Default 4. */
     throughputRounds?: number;
+    /**
+     * The wireguard-go program the lab runs (see {@link LabOptions.wireguardGo}). Default the lab's
+     * choice: the one setup.sh installed when it is there.
+     */
+    wireguardGo?: string;
+    /**
+     * A second wireguard-go measured in pairs with the first, on the same lab; `false`: none.
+     * Default `wireguard-go` on PATH (the distribution's) when it is another program than the lab's.
+     */
+    baselineWireguardGo?: string | false;
     /** Convergence measurements. Default 5. */
     convergenceRounds?: number;
     /** Migrations measured. Default 5. */
@@ -53,9 +68,32 @@ export interface ConvergenceSteps {
     firstReply: number;
 }
 
+/** WireGuard and overlay throughput of a second wireguard-go, measured in pairs with the lab's own. */
+export interface BaselineThroughput {
+    /** Which WireGuard (as {@link OverlayBenchmarkResult.wireguardImplementation}). */
+    wireguardImplementation: string;
+    wireguardMbps: number;
+    overlayMbps: number;
+    /** Median over the rounds of overlay / WireGuard with this build. */
+    overlayToWireguardRatio: number;
+    /** Median over the pairs of the lab's build's overlay Mbit/s / this build's. */
+    overlaySpeedup: number;
+    /** The same for WireGuard alone. */
+    wireguardSpeedup: number;
+    /** CPU ms per MB, as {@link OverlayBenchmarkResult.wireguardCpuMsPerMB}. */
+    wireguardCpuMsPerMB?: WireguardGoCpu;
+    overlayCpuMsPerMB?: WireguardGoCpu;
+}
+
+/** CPU ms the sending and the receiving host's wireguard-go spent per MB delivered (medians). */
+export interface WireguardGoCpu {
+    sender: number;
+    receiver: number;
+}
+
 /** The measured numbers. Throughputs in Mbit/s, times in ms; medians over the rounds. */
 export interface OverlayBenchmarkResult {
-    /** `kernel` or `wireguard-go`, as the lab's hosts run it. */
+    /** `kernel WireGuard`, or which wireguard-go (version, program, TUN offloads on or off), as the lab's hosts run it. */
     wireguardImplementation: string;
     /** Why kernel WireGuard was not measured; absent when it was. */
     kernelWireguardSkipped?: string;
@@ -65,10 +103,12 @@ export interface OverlayBenchmarkResult {
     overlayMbps: number;
     /** Median over the rounds of overlay / WireGuard throughput measured back to back. */
     overlayToWireguardRatio: number;
-    /** CPU µs of the receiving host's wireguard-go per packet it delivers, WireGuard alone; absent with kernel WireGuard. */
-    wireguardReceiveCpuUsPerPacket?: number;
+    /** CPU of the two hosts' wireguard-go per MB, WireGuard alone; absent with kernel WireGuard. */
+    wireguardCpuMsPerMB?: WireguardGoCpu;
     /** The same for the overlay. */
-    overlayReceiveCpuUsPerPacket?: number;
+    overlayCpuMsPerMB?: WireguardGoCpu;
+    /** The distribution's wireguard-go on the same lab, in pairs; absent when there is none to compare. */
+    baseline?: BaselineThroughput;
     /** VM → VM with the hosts' br_netfilter hooks on; absent when br_netfilter is not loaded. */
     overlayBridgeNetfilterMbps?: number;
     /** Its ratio to WireGuard alone (informational: host firewall cost, not overlay cost). */
@@ -93,8 +133,9 @@ export interface OverlayBenchmarkResult {
         wireguardMbps: number[];
         overlayMbps: number[];
         overlayBridgeNetfilterMbps: number[];
-        wireguardReceiveCpuUsPerPacket: number[];
-        overlayReceiveCpuUsPerPacket: number[];
+        wireguardCpuMsPerMB: WireguardGoCpu[];
+        overlayCpuMsPerMB: WireguardGoCpu[];
+        baseline?: { wireguardMbps: number[]; overlayMbps: number[]; wireguardCpuMsPerMB: WireguardGoCpu[]; overlayCpuMsPerMB: WireguardGoCpu[] };
         convergence: ConvergenceSteps[];
         migrationRecoveryMs: number[];
         migrationTotalMs: number[];
@@ -108,26 +149,28 @@ export const OVERLAY_TARGETS = { overlayToWireguardRatio: 0.93, overlayRatioCeil
 export async function runOverlayBenchmark(options: OverlayBenchmarkOptions = {}): Promise<OverlayBenchmarkResult> {
     const log = options.log ?? (() => undefined);
     const started = Date.now();
-    const lab = await Lab.up({ name: options.labName ?? randomLabName("bench"), log: (message) => log(`lab ${message}`) });
+    const lab = await Lab.up({ name: options.labName ?? randomLabName("bench"), wireguardGo: options.wireguardGo, log: (message) => log(`lab ${message}`) });
     const labUpMs = Date.now() - started;
     try {
-        const implementation = await wireguardImplementation(lab);
-        const throughput = await measureThroughput(lab, options.iperfSeconds ?? 5, options.throughputRounds ?? 4, log);
+        const inUse = await lab.wireguardInUse(lab.hosts[0].name);
+        const implementation = await wireguardImplementation(lab, inUse);
+        log(`WireGuard: ${implementation.wireguardImplementation}`);
+        const baseline = await baselineProgram(options.baselineWireguardGo, inUse);
+        const throughput = await measureThroughput(lab, { seconds: options.iperfSeconds ?? 5, rounds: options.throughputRounds ?? 4, baseline, log });
         const convergence = await measureConvergence(lab, options.convergenceRounds ?? 5, log);
         const migration = await measureMigrations(lab, options.migrations ?? 5, log);
         // Each overlay run is paired with the WireGuard run just before it, so load changes on a
         // shared machine affect both sides of a ratio alike; the median ratio is reported.
-        const ratios = throughput.overlay.map((overlay, index) => overlay / throughput.wireguard[index]);
-        const netfilterRatios = throughput.overlayBridgeNetfilter.map((overlay, index) => overlay / throughput.wireguard[index]);
+        const ratios = pairRatios(throughput.overlay, throughput.wireguard);
+        const netfilterRatios = pairRatios(throughput.overlayBridgeNetfilter, throughput.wireguard);
         const firstReplies = convergence.map((step) => step.firstReply);
         return {
             ...implementation,
             wireguardMbps: round(median(throughput.wireguard)),
             overlayMbps: round(median(throughput.overlay)),
             overlayToWireguardRatio: round(median(ratios), 3),
-            ...(throughput.wireguardCpu.length > 0
-                ? { wireguardReceiveCpuUsPerPacket: round(median(throughput.wireguardCpu), 2), overlayReceiveCpuUsPerPacket: round(median(throughput.overlayCpu), 2) }
-                : {}),
+            ...(throughput.wireguardCpu.length > 0 ? { wireguardCpuMsPerMB: medianCpu(throughput.wireguardCpu), overlayCpuMsPerMB: medianCpu(throughput.overlayCpu) } : {}),
+            ...(throughput.baseline === undefined ? {} : { baseline: baselineResult(throughput.baseline, throughput) }),
             ...(netfilterRatios.length > 0
                 ? {
                       overlayBridgeNetfilterMbps: round(median(throughput.overlayBridgeNetfilter)),
@@ -146,8 +189,18 @@ export async function runOverlayBenchmark(options: OverlayBenchmarkOptions = {})
                 wireguardMbps: throughput.wireguard.map((value) => round(value)),
                 overlayMbps: throughput.overlay.map((value) => round(value)),
                 overlayBridgeNetfilterMbps: throughput.overlayBridgeNetfilter.map((value) => round(value)),
-                wireguardReceiveCpuUsPerPacket: throughput.wireguardCpu.map((value) => round(value, 2)),
-                overlayReceiveCpuUsPerPacket: throughput.overlayCpu.map((value) => round(value, 2)),
+                wireguardCpuMsPerMB: throughput.wireguardCpu,
+                overlayCpuMsPerMB: throughput.overlayCpu,
+                ...(throughput.baseline === undefined
+                    ? {}
+                    : {
+                          baseline: {
+                              wireguardMbps: throughput.baseline.wireguard.map((value) => round(value)),
+                              overlayMbps: throughput.baseline.overlay.map((value) => round(value)),
+                              wireguardCpuMsPerMB: throughput.baseline.wireguardCpu,
+                              overlayCpuMsPerMB: throughput.baseline.overlayCpu,
+                          },
+                      }),
                 convergence,
                 migrationRecoveryMs: migration.recovery,
                 migrationTotalMs: migration.total,
@@ -162,66 +215,145 @@ export async function runOverlayBenchmark(options: OverlayBenchmarkOptions = {})
  * Which WireGuard the lab's hosts run (wireguard-up.sh takes the kernel's when `ip link add …
  * type wireguard` works), and why kernel WireGuard was not measured when it was not.
  */
-async function wireguardImplementation(lab: Lab): Promise<{ wireguardImplementation: string; kernelWireguardSkipped?: string }> {
-    const userspace = (await lab.nodeProcesses(lab.hosts[0].name)).some((process) => process.command === "wireguard-go");
-    if (!userspace) {
-        return { wireguardImplementation: "kernel" };
+async function wireguardImplementation(lab: Lab, inUse: WireGuardInUse): Promise<{ wireguardImplementation: string; kernelWireguardSkipped?: string }> {
+    const wireguardImplementation = formatWireGuardInUse(inUse);
+    if (inUse.implementation === "kernel") {
+        return { wireguardImplementation };
     }
     const probe = await lab.exec(lab.hosts[0].name, ["ip", "link", "add", "wgprobe0", "type", "wireguard"]);
     if (probe.code === 0) {
         await lab.execOk(lab.hosts[0].name, ["ip", "link", "delete", "wgprobe0"]);
-        return { wireguardImplementation: "wireguard-go", kernelWireguardSkipped: "the kernel has the module, but the hosts run wireguard-go" };
+        return { wireguardImplementation, kernelWireguardSkipped: "the kernel has the module, but the hosts run wireguard-go" };
     }
-    return { wireguardImplementation: "wireguard-go", kernelWireguardSkipped: `this kernel has no WireGuard module (${probe.stderr.trim() || "ip link add … type wireguard failed"})` };
+    return { wireguardImplementation, kernelWireguardSkipped: `this kernel has no WireGuard module (${probe.stderr.trim() || "ip link add … type wireguard failed"})` };
+}
+
+/**
+ * The wireguard-go to compare with: `requested`, or by default `wireguard-go` on PATH when it is
+ * another file than the one the hosts run; none with kernel WireGuard.
+ */
+async function baselineProgram(requested: string | false | undefined, inUse: WireGuardInUse): Promise<string | undefined> {
+    if (requested === false || inUse.implementation === "kernel") {
+        return undefined;
+    }
+    if (requested !== undefined) {
+        return requested;
+    }
+    const found = (await run(["sh", "-c", "command -v wireguard-go"])).stdout.trim();
+    if (found === "") {
+        return undefined;
+    }
+    const [distribution, running] = await Promise.all([fs.realpath(found), fs.realpath(inUse.program?.path ?? "")].map((p) => p.catch(() => "")));
+    return distribution !== "" && distribution !== running ? distribution : undefined;
+}
+
+interface ThroughputSamples {
+    wireguard: number[];
+    overlay: number[];
+    wireguardCpu: WireguardGoCpu[];
+    overlayCpu: WireguardGoCpu[];
 }
 
 /**
  * vm1 (kvm1) → vm3 (kvm3) over the overlay and kvm1 → kvm3 over wg0, back to back per round.
  * The overlay runs with the hosts' br_netfilter hooks off (the overlay's own cost) and, when
- * br_netfilter is loaded, once more with them on (the cost a filtering host adds on top).
+ * br_netfilter is loaded, once more with them on (the cost a filtering host adds on top). With a
+ * baseline wireguard-go, every round also measures WireGuard and the overlay with it, before or
+ * after the lab's own (alternating, so that neither always runs first), and the lab ends on its own.
  */
-async function measureThroughput(lab: Lab, seconds: number, rounds: number, log: (m: string) => void) {
+async function measureThroughput(lab: Lab, options: { seconds: number; rounds: number; baseline?: string; log: (m: string) => void }) {
     const client = lab.vms[0];
     const server = vmInOtherCluster(lab, client.name);
     const serverWg = lab.topology.wireguard.nodes.find((node) => node.name === server.host);
     if (serverWg === undefined) {
         throw new Error(`no wg address for ${server.host}`);
     }
-    const result = { wireguard: [] as number[], overlay: [] as number[], overlayBridgeNetfilter: [] as number[], wireguardCpu: [] as number[], overlayCpu: [] as number[] };
-    for (let round = 1; round <= rounds; round += 1) {
-        const wireguard = await withReceiveCost(lab, server.host, () => iperf(lab, client.host, server.host, serverWg.address, seconds));
+    const own = await lab.wireguardInUse(server.host);
+    const ownProgram = own.program?.path;
+    const samples = (): ThroughputSamples => ({ wireguard: [], overlay: [], wireguardCpu: [], overlayCpu: [] });
+    const result = { ...samples(), overlayBridgeNetfilter: [] as number[], baseline: options.baseline === undefined ? undefined : { ...samples(), wireguardImplementation: "" } };
+    const pair = async (into: ThroughputSamples) => {
+        const wireguard = await withWireguardGoCost(lab, client.host, server.host, () => iperf(lab, client.host, server.host, serverWg.address, options.seconds));
         await lab.setBridgeNetfilter(false);
-        const overlay = await withReceiveCost(lab, server.host, () => iperf(lab, client.name, server.name, server.ip, seconds));
-        result.wireguard.push(wireguard.mbps);
-        result.overlay.push(overlay.mbps);
-        if (wireguard.cpuUsPerPacket !== undefined && overlay.cpuUsPerPacket !== undefined) {
-            result.wireguardCpu.push(wireguard.cpuUsPerPacket);
-            result.overlayCpu.push(overlay.cpuUsPerPacket);
+        const overlay = await withWireguardGoCost(lab, client.host, server.host, () => iperf(lab, client.name, server.name, server.ip, options.seconds));
+        into.wireguard.push(wireguard.mbps);
+        into.overlay.push(overlay.mbps);
+        if (wireguard.cpu !== undefined && overlay.cpu !== undefined) {
+            into.wireguardCpu.push(wireguard.cpu);
+            into.overlayCpu.push(overlay.cpu);
         }
+        return { wireguard, overlay };
+    };
+    const describeCost = (cpu?: WireguardGoCpu) => (cpu === undefined ? "" : ` (wireguard-go CPU per MB: sender ${cpu.sender} ms, receiver ${cpu.receiver} ms)`);
+    for (let round = 1; round <= options.rounds; round += 1) {
+        const baselineFirst = result.baseline !== undefined && round % 2 === 0;
+        const measureBaseline = async () => {
+            if (options.baseline === undefined || ownProgram === undefined || result.baseline === undefined) {
+                return;
+            }
+            await lab.switchWireguardGo(options.baseline);
+            result.baseline.wireguardImplementation = formatWireGuardInUse(await lab.wireguardInUse(server.host));
+            const measured = await pair(result.baseline);
+            options.log(`throughput round ${round}, ${result.baseline.wireguardImplementation}: wg ${measured.wireguard.mbps.toFixed(0)}${describeCost(measured.wireguard.cpu)}, overlay ${measured.overlay.mbps.toFixed(0)} Mbit/s${describeCost(measured.overlay.cpu)}`);
+            await lab.switchWireguardGo(ownProgram);
+        };
+        if (baselineFirst) {
+            await measureBaseline();
+        }
+        const { wireguard, overlay } = await pair(result);
         if (await lab.setBridgeNetfilter(true)) {
-            result.overlayBridgeNetfilter.push(await iperf(lab, client.name, server.name, server.ip, seconds));
+            result.overlayBridgeNetfilter.push(await iperf(lab, client.name, server.name, server.ip, options.seconds));
         }
         const withNetfilter = result.overlayBridgeNetfilter.length === round ? `, with br_netfilter ${result.overlayBridgeNetfilter[round - 1].toFixed(0)}` : "";
-        const cost = overlay.cpuUsPerPacket === undefined ? "" : `; receiver CPU per packet: wg ${wireguard.cpuUsPerPacket?.toFixed(1)} µs, overlay ${overlay.cpuUsPerPacket.toFixed(1)} µs`;
-        log(`throughput round ${round}: wg ${wireguard.mbps.toFixed(0)} Mbit/s, overlay ${overlay.mbps.toFixed(0)}${withNetfilter} Mbit/s${cost}`);
+        options.log(`throughput round ${round}: wg ${wireguard.mbps.toFixed(0)}${describeCost(wireguard.cpu)}, overlay ${overlay.mbps.toFixed(0)}${withNetfilter} Mbit/s${describeCost(overlay.cpu)}`);
+        if (!baselineFirst) {
+            await measureBaseline();
+        }
     }
     return result;
 }
 
 /**
- * Runs `measure` and reports, next to its Mbit/s, the CPU time the receiving host's wireguard-go
- * used per packet it received on wg0 (undefined with kernel WireGuard, which has no process).
+ * Runs `measure` and reports, next to its Mbit/s, the CPU time the sending and the receiving
+ * host's wireguard-go used per MB the receiver delivered on wg0 (undefined with kernel
+ * WireGuard, which has no process). Per MB rather than per packet: with TUN offloads, one packet
+ * on wg0 may carry many.
  */
-async function withReceiveCost(lab: Lab, host: string, measure: () => Promise<number>): Promise<{ mbps: number; cpuUsPerPacket?: number }> {
-    const daemon = (await lab.nodeProcesses(host)).find((process) => process.command === "wireguard-go");
-    const packets = async () => Number((await lab.execOk(host, ["cat", "/sys/class/net/wg0/statistics/rx_packets"])).trim());
-    if (daemon === undefined) {
+async function withWireguardGoCost(lab: Lab, sender: string, receiver: string, measure: () => Promise<number>): Promise<{ mbps: number; cpu?: WireguardGoCpu }> {
+    const daemonOf = async (host: string) => (await lab.nodeProcesses(host)).find((process) => process.command === "wireguard-go");
+    const [sending, receiving] = [await daemonOf(sender), await daemonOf(receiver)];
+    if (sending === undefined || receiving === undefined) {
         return { mbps: await measure() };
     }
-    const [cpuBefore, packetsBefore] = [await processCpuMs(daemon.pid), await packets()];
+    const bytes = async () => Number((await lab.execOk(receiver, ["cat", "/sys/class/net/wg0/statistics/rx_bytes"])).trim());
+    const snapshot = async () => ({ sender: await processCpuMs(sending.pid), receiver: await processCpuMs(receiving.pid), bytes: await bytes() });
+    const before = await snapshot();
     const mbps = await measure();
-    const [cpuAfter, packetsAfter] = [await processCpuMs(daemon.pid), await packets()];
-    return { mbps, cpuUsPerPacket: ((cpuAfter - cpuBefore) * 1000) / Math.max(1, packetsAfter - packetsBefore) };
+    const after = await snapshot();
+    const megabytes = Math.max(1, after.bytes - before.bytes) / 1e6;
+    return { mbps, cpu: { sender: round((after.sender - before.sender) / megabytes, 2), receiver: round((after.receiver - before.receiver) / megabytes, 2) } };
+}
+
+/** The baseline's medians, and how much faster the lab's own build was, pair by pair. */
+function baselineResult(baseline: ThroughputSamples & { wireguardImplementation: string }, own: ThroughputSamples): BaselineThroughput {
+    return {
+        wireguardImplementation: baseline.wireguardImplementation,
+        wireguardMbps: round(median(baseline.wireguard)),
+        overlayMbps: round(median(baseline.overlay)),
+        overlayToWireguardRatio: round(median(pairRatios(baseline.overlay, baseline.wireguard)), 3),
+        overlaySpeedup: round(median(pairRatios(own.overlay, baseline.overlay)), 3),
+        wireguardSpeedup: round(median(pairRatios(own.wireguard, baseline.wireguard)), 3),
+        ...(baseline.wireguardCpu.length > 0 ? { wireguardCpuMsPerMB: medianCpu(baseline.wireguardCpu), overlayCpuMsPerMB: medianCpu(baseline.overlayCpu) } : {}),
+    };
+}
+
+/** `numerators[i] / denominators[i]` for every pair. */
+function pairRatios(numerators: readonly number[], denominators: readonly number[]): number[] {
+    return numerators.map((value, index) => value / denominators[index]);
+}
+
+function medianCpu(samples: readonly WireguardGoCpu[]): WireguardGoCpu {
+    return { sender: round(median(samples.map((sample) => sample.sender)), 2), receiver: round(median(samples.map((sample) => sample.receiver)), 2) };
 }
 
 /** One iperf3 TCP run; resolves with the receiver's Mbit/s. */

@@ -18,15 +18,18 @@
 #   WG_CONFIG_DIR      directory of <if>.key and <if>.conf (0700, files 0600). Default /etc/wireguard.
 #   WG_IMPLEMENTATION  auto (kernel module if `ip link add … type wireguard` works, else
 #                      wireguard-go), kernel or userspace. Default auto.
+#   WG_USERSPACE_PROGRAM  the wireguard-go program, for userspace WireGuard: a name on PATH or an
+#                      absolute path (e.g. a newer build with TUN offloads). Default wireguard-go.
 # shellcheck source-path=SCRIPTDIR source=prelude.sh disable=SC1091
 declare -F die >/dev/null || source "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
 script_name wireguard-up.sh
 
-readonly INPUTS=(WG_INTERFACE WG_CONFIG WG_ADDRESS WG_MTU WG_IP_FORWARD WG_CONFIG_DIR WG_IMPLEMENTATION)
+readonly INPUTS=(WG_INTERFACE WG_CONFIG WG_ADDRESS WG_MTU WG_IP_FORWARD WG_CONFIG_DIR WG_IMPLEMENTATION WG_USERSPACE_PROGRAM)
 iface=${WG_INTERFACE:-wg0}
 config_dir=${WG_CONFIG_DIR:-/etc/wireguard}
 mtu=${WG_MTU:-1420}
 implementation=${WG_IMPLEMENTATION:-auto}
+userspace_program=${WG_USERSPACE_PROGRAM:-wireguard-go}
 key_only=${WG_KEY_ONLY:-0}
 key_file="$config_dir/$iface.key"
 conf_file="$config_dir/$iface.conf"
@@ -41,6 +44,7 @@ check_inputs() {
   [[ ${WG_ADDRESS:-} =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$ ]] || die "WG_ADDRESS must look like 192.168.0.2/24"
   [[ $mtu =~ ^[0-9]{3,5}$ ]] || die "WG_MTU must be a number such as 1420"
   [[ $implementation =~ ^(auto|kernel|userspace)$ ]] || die "WG_IMPLEMENTATION must be auto, kernel or userspace"
+  [[ $userspace_program =~ ^(/[A-Za-z0-9_.+/-]+|[A-Za-z0-9_.+-]+)$ ]] || die "WG_USERSPACE_PROGRAM must be a program name or an absolute path"
   [[ ${WG_IP_FORWARD:-0} =~ ^[01]$ ]] || die "WG_IP_FORWARD must be 0 or 1"
   if grep -qi '^[[:space:]]*PrivateKey' <<<"$WG_CONFIG"; then
     die "WG_CONFIG must not contain PrivateKey: the key is generated and kept on this host"
@@ -74,9 +78,9 @@ config_with_key() {
 }
 
 start_userspace() {
-  command -v wireguard-go >/dev/null || die "no WireGuard kernel module and no wireguard-go installed"
+  command -v "$userspace_program" >/dev/null || die "no WireGuard kernel module and no $userspace_program installed (WG_USERSPACE_PROGRAM)"
   # wireguard-go daemonizes once the TUN device and its control socket exist; its banner goes to stderr.
-  WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 run wireguard-go "$iface" >&2
+  WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 run "$userspace_program" "$iface" >&2
   local attempt
   for attempt in $(seq 1 50); do
     wg show "$iface" >/dev/null 2>&1 && return 0

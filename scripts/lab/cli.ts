@@ -4,6 +4,7 @@
  */
 import { Lab, LabStatus, labPrerequisiteProblems } from "./lab";
 import { defaultLabName, validateLabName } from "./naming";
+import { formatWireGuardInUse } from "./wireguard-go";
 
 interface CliArguments {
     command: string;
@@ -136,6 +137,7 @@ async function up(args: CliArguments): Promise<void> {
     });
     log(`up in ${Date.now() - started} ms`);
     console.log(lab.describe());
+    console.log(`\nWireGuard on ${lab.hosts[0].name}: ${formatWireGuardInUse(await lab.wireguardInUse(lab.hosts[0].name))}`);
 }
 
 async function down(args: CliArguments): Promise<void> {
@@ -173,6 +175,9 @@ function printStatus(state: LabStatus): void {
         const processes = node.processes.map((p) => `${p.command}:${p.pid}`).join(" ");
         const peers = node.bgpPeers.map((peer) => `${peer.address}=${peer.state}`).join(" ");
         console.log(`${node.name.padEnd(8)} ${node.holderAlive ? "up  " : "DOWN"} ${processes}`);
+        if (node.wireguard !== undefined) {
+            console.log(`         wg0: ${formatWireGuardInUse(node.wireguard)}`);
+        }
         if (peers) {
             console.log(`         bgp: ${peers}`);
         }

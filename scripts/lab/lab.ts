@@ -34,6 +34,7 @@ import { LAB_RUN_VARIABLE, LAB_STATE_ROOT, labStateDir, validateLabName } from "
 import { CommandError, RunOptions, RunResult, run, runLimited, runOk, sleep, startUntilOutput, waitUntil } from "./process";
 import { LabDownReport, LabLeftovers, LabProcess, LabRun, describeProcess, findLeftovers, stillRunning, teardown, terminate } from "./teardown";
 import { LabNode, LabTopology, LabTopologyOptions, LabVm, buildTopology, tapOf } from "./topology";
+import { WireGuardInUse, chooseWireguardGo, describeWireguardGo, tunHasOffloads } from "./wireguard-go";
 
 /** Options of {@link Lab.up}. */
 export interface LabOptions extends LabTopologyOptions {
@@ -53,6 +54,13 @@ export interface LabOptions extends LabTopologyOptions {
     keepOnFailure?: boolean;
     /** Progress messages. Default: none. */
     log?: (message: string) => void;
+    /**
+     * The wireguard-go program the nodes run when their kernel has no WireGuard module (a path or a
+     * name on PATH). Default: `$ONEEDGE_LAB_WIREGUARD_GO`, else the one `scripts/setup.sh`
+     * installed (/usr/local/lib/oneedge-lab/bin/wireguard-go, with TUN offloads) when it is there,
+     * else `wireguard-go` on PATH.
+     */
+    wireguardGo?: string;
 }
 
 /** Options of {@link Lab.ping}. */
@@ -81,7 +89,7 @@ export interface LabNodeProcess {
 export interface LabStatus {
     name: string;
     dir: string;
-    nodes: { name: string; role: string; netns: string; holderAlive: boolean; processes: LabNodeProcess[]; bgpPeers: BgpPeer[] }[];
+    nodes: { name: string; role: string; netns: string; holderAlive: boolean; processes: LabNodeProcess[]; bgpPeers: BgpPeer[]; wireguard?: WireGuardInUse }[];
     vms: { name: string; host: string; ip: string; mac: string }[];
     /** The lab's other processes: in the VM or internet namespaces, or stranded outside them. */
     others: LabProcess[];
@@ -98,6 +106,8 @@ interface LabState {
     topology: LabTopology;
     holders: Record<string, LabProcess>;
     publicKeys: Record<string, string>;
+    /** The wireguard-go program wireguard-up.sh starts (WG_USERSPACE_PROGRAM); absent in labs built before it was recorded. */
+    wireguardGo?: string;
     vmHosts: Record<string, string>;
     timings: Record<string, number>;
     createdAt: string;
@@ -137,6 +147,7 @@ export class Lab {
             useListenRange: options.useListenRange,
         };
         const topology = buildTopology(name, topologyOptions);
+        const wireguardGo = chooseWireguardGo(options.wireguardGo);
         const builder = await describeProcess(process.pid);
         if (builder === undefined) {
             throw new Error("cannot read this process's own /proc entry");
@@ -151,6 +162,7 @@ export class Lab {
                 topology,
                 holders: {},
                 publicKeys: {},
+                wireguardGo,
                 vmHosts: Object.fromEntries(topology.vms.map((vm) => [vm.name, vm.host])),
                 timings: {},
                 createdAt: new Date().toISOString(),
@@ -409,6 +421,39 @@ export class Lab {
         await this.applyWireGuard(this.node(host).name);
     }
 
+    /**
+     * Restarts WireGuard on every node with another wireguard-go program (same keys, peers and
+     * addresses; the VXLAN devices, bound to the address rather than to wg0, stay), one node after
+     * the other, and waits until every peer answers again. For comparing wireguard-go builds on one lab.
+     */
+    async switchWireguardGo(program: string): Promise<void> {
+        this.state.wireguardGo = chooseWireguardGo(program);
+        await this.save();
+        for (const node of this.nodes) {
+            await this.stopWireGuard(node.name);
+            await this.applyWireGuard(node.name);
+        }
+        await this.verifyWireGuard();
+    }
+
+    /**
+     * How a node runs wg0: kernel WireGuard, or which wireguard-go (the running process's program
+     * and version) and whether its TUN offloads are on.
+     */
+    async wireguardInUse(node: string): Promise<WireGuardInUse> {
+        const name = this.node(node).name;
+        const daemon = (await this.nodeProcesses(name)).find((p) => p.command === "wireguard-go");
+        const details = await this.execOk(name, ["ip", "-d", "link", "show", "dev", "wg0"]);
+        if (daemon === undefined) {
+            if (!/\bwireguard\b/.test(details)) {
+                throw new Error(`${name}: wg0 is neither kernel WireGuard nor served by a wireguard-go process`);
+            }
+            return { implementation: "kernel", offloads: true };
+        }
+        const program = (await fs.readlink(`/proc/${daemon.pid}/exe`)).replace(/ \(deleted\)$/, "");
+        return { implementation: "wireguard-go", program: await describeWireguardGo(program), pid: daemon.pid, offloads: tunHasOffloads(details) };
+    }
+
     /** Stops bgpd on a node (SIGTERM, as systemd would) and waits until it has exited. */
     async stopBgpd(node: string): Promise<void> {
         const pid = Number((await this.execOk(this.node(node).name, ["cat", "/run/frr/bgpd.pid"])).trim());
@@ -455,6 +500,7 @@ export class Lab {
         for (const node of this.nodes) {
             const processes = await this.nodeProcesses(node.name).catch(() => []);
             const holderAlive = processes.some((p) => p.pid === this.state.holders[node.name]?.pid);
+            const wireguard = holderAlive ? await this.wireguardInUse(node.name).catch(() => undefined) : undefined;
             nodes.push({
                 name: node.name,
                 role: node.role,
@@ -462,6 +508,7 @@ export class Lab {
                 holderAlive,
                 processes,
                 bgpPeers: holderAlive ? await this.bgpPeers(node.name) : [],
+                ...(wireguard === undefined ? {} : { wireguard }),
             });
         }
         const listed = new Set(nodes.flatMap((node) => node.processes.map((p) => p.pid)));
@@ -748,7 +795,8 @@ export class Lab {
         if (plan === undefined) {
             throw new Error(`${name} has no WireGuard plan`);
         }
-        const output = await this.execOk(name, [this.script("wireguard-up.sh")], { env: { ...wireguardScriptEnvironment(plan, this.state.publicKeys), ...extra } });
+        const program: Record<string, string> = this.state.wireguardGo === undefined ? {} : { WG_USERSPACE_PROGRAM: this.state.wireguardGo };
+        const output = await this.execOk(name, [this.script("wireguard-up.sh")], { env: { ...wireguardScriptEnvironment(plan, this.state.publicKeys), ...program, ...extra } });
         if (output.trim() !== this.state.publicKeys[name]) {
             throw new Error(`${name}: wireguard-up.sh printed another public key than the one recorded`);
         }

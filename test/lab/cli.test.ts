@@ -106,6 +106,7 @@ describe("lab CLI: status, exec and up on a lab that is up", function () {
         assert.match(result.stdout, new RegExp(`^lab "${labName}", state in ${LAB_STATE_ROOT}/${labName}$`, "m"));
         assert.match(result.stdout, /^ingress +up +.*sleep:\d+/m);
         assert.match(result.stdout, /^kvm1 +up +.*wireguard-go:\d+/m);
+        assert.match(result.stdout, /^kvm1 .*\n {9}wg0: (kernel WireGuard|wireguard-go \S+ \(\/\S+.*\), TUN offloads (on|off))$/m);
         assert.match(result.stdout, /^vm1 +172\.17\.2\.2 02:00:ac:11:02:02 on kvm1$/m);
     });
 
