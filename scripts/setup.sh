@@ -10,5 +10,8 @@ packages=(frr frr-pythontools wireguard-tools wireguard-go iproute2 iputils-ping
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends "${packages[@]}"
-bash scripts/lab/install-wireguard-go.sh
+# Best effort: without it (no network to Debian, no Debian archive keyring on Ubuntu) the lab runs
+# the distribution's wireguard-go, and the tests that need this one skip, saying so.
+bash scripts/lab/install-wireguard-go.sh ||
+  echo "setup.sh: warning: the lab's wireguard-go was not installed (see above); the lab uses the distribution's wireguard-go, without TUN offloads" >&2
 npm ci --no-audit --no-fund
