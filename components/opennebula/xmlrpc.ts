@@ -103,8 +103,9 @@ function encodeStruct(value: { [k: string]: XmlRpcValue }, where: string): strin
 }
 
 // Characters XML 1.0 cannot represent at all, not even as character references.
-// eslint-disable-next-line no-control-regex
+/* eslint-disable no-control-regex -- control characters are what it finds */
 const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
+/* eslint-enable no-control-regex */
 
 function escapeText(text: string, where: string): string {
     const bad = NOT_XML_CHAR.exec(text);
