@@ -329,9 +329,16 @@ function forwardingOf(forwarding: HostForwarding, host: string, leases: PublicIp
     const uplink = forwarding.uplinkOf(host);
     const publicIps = pulumi.all(leases.map((lease) => lease.publicIp));
     const addresses = pulumi.all(leases.map((lease) => lease.address));
-    return pulumi.all([uplink, publicIps, addresses]).apply(([device, ips, vmIps]): PublicForwardingArgs => (forwarding.model === "routed"
-        ? { model: "routed", uplink: device, publicIps: ips }
-        : { model: "nat", natBy: forwarding.natBy, uplink: device, pairs: ips.map((publicIp, j) => ({ publicIp, privateIp: vmIps[j] })) }));
+    return pulumi.all([uplink, publicIps, addresses]).apply(([device, ips, vmIps]): PublicForwardingArgs =>
+        forwarding.model === "routed"
+            ? { model: "routed", uplink: device, publicIps: ips }
+            : {
+                  model: "nat",
+                  natBy: forwarding.natBy,
+                  uplink: device,
+                  pairs: ips.map((publicIp, j) => ({ publicIp, privateIp: vmIps[j] })),
+              },
+    );
 }
 
 /** The address range of a lease: one address with a /31 mask, its peer as gateway, pinned to its host. */

@@ -18,9 +18,8 @@
  *
  * Suggested order on a host: {@link hostScriptSequence}.
  */
-import ipaddr from "ipaddr.js";
 import { HostScript, hostScript } from "../remote/host-script";
-import { parseAddressOrCidr } from "../validation/ipv4";
+import { ConfigError, addressOrCidr, booleanOr, describe, integerIn, interfaceName, ipv4, ipv4ToNumber, numberToIpv4, oneOf, sshPublicKeyLine, unique, withFieldPrefix } from "../validation";
 
 /** OpenNebula versions whose repository the hosts can use. */
 export const ONE_VERSIONS = ["6.10", "7.0"] as const;
@@ -43,65 +42,22 @@ export const PUBLIC_MODELS = ["portforward", "routed", "nat"] as const;
 export type PublicModel = (typeof PUBLIC_MODELS)[number];
 
 // ---------------------------------------------------------------------------------------------
-// Validation helpers (each error names the field and what is allowed)
-
-function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
-    if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
-    throw new Error(`${field} must be one of ${allowed.join(", ")} (got ${describeValue(value)})`);
-}
-
-function integerIn(field: string, value: unknown, min: number, max: number): number {
-    if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
-    throw new Error(`${field} must be an integer from ${min} to ${max} (got ${describeValue(value)})`);
-}
+// Checks not in components/validation/ (each throws a ConfigError naming the field)
 
 function port(field: string, value: unknown): number {
     return integerIn(field, value, 1, 65535);
 }
 
-function ipv4(field: string, value: unknown): string {
-    if (typeof value === "string" && ipaddr.IPv4.isValidFourPartDecimal(value)) return value;
-    throw new Error(`${field} must be an IPv4 address like 203.0.113.10 (got ${describeValue(value)})`);
-}
-
+/** A non-empty list of distinct IPv4 addresses. */
 function ipv4List(field: string, value: unknown): string[] {
-    if (!Array.isArray(value) || value.length === 0) {
-        throw new Error(`${field} must be a non-empty list of IPv4 addresses (got ${describeValue(value)})`);
-    }
+    if (!Array.isArray(value) || value.length === 0) throw new ConfigError(field, `must be a non-empty list of IPv4 addresses (got ${describe(value)})`);
     const list = value.map((item, i) => ipv4(`${field}[${i}]`, item));
-    const duplicate = list.find((ip, i) => list.indexOf(ip) !== i);
-    if (duplicate !== undefined) throw new Error(`${field} lists ${duplicate} twice`);
+    unique(list, (i) => `${field}[${i}]`, "address");
     return list;
-}
-
-function interfaceName(field: string, value: unknown): string {
-    if (typeof value === "string" && /^[A-Za-z0-9_.@-]{1,15}$/.test(value)) return value;
-    throw new Error(`${field} must be an interface name of 1 to 15 letters, digits, "_", ".", "@", "-" (got ${describeValue(value)})`);
 }
 
 function yesNo(value: boolean): string {
     return value ? "yes" : "no";
-}
-
-function booleanField(field: string, value: unknown, fallback: boolean): boolean {
-    if (value === undefined) return fallback;
-    if (typeof value === "boolean") return value;
-    throw new Error(`${field} must be true or false (got ${describeValue(value)})`);
-}
-
-function describeValue(value: unknown): string {
-    if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-    if (Array.isArray(value)) return "a list";
-    if (value !== null && typeof value === "object") return "an object";
-    return String(value);
-}
-
-function ipToInt(ip: string): number {
-    return ipaddr.IPv4.parse(ip).toByteArray().reduce((n, byte) => n * 256 + byte, 0);
-}
-
-function intToIp(n: number): string {
-    return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -138,8 +94,8 @@ export function opennebulaNodeScript(args: NodeScriptArgs): HostScript {
     const hypervisor = oneOf("hypervisor", args.hypervisor, HYPERVISORS);
     const environment: Record<string, string> = { HYPERVISOR: hypervisor };
     if (args.kvmNested !== undefined) {
-        const nested = booleanField("kvmNested", args.kvmNested, false);
-        if (hypervisor !== "kvm") throw new Error(`kvmNested applies only to hypervisor kvm (got ${hypervisor})`);
+        const nested = booleanOr("kvmNested", args.kvmNested, false);
+        if (hypervisor !== "kvm") throw new ConfigError("kvmNested", `applies only to hypervisor kvm (got ${hypervisor})`);
         environment.KVM_NESTED = yesNo(nested);
     }
     return hostScript("opennebula-node.sh", environment);
@@ -147,16 +103,6 @@ export function opennebulaNodeScript(args: NodeScriptArgs): HostScript {
 
 // ---------------------------------------------------------------------------------------------
 // oneadmin-key.sh
-
-const SSH_KEY_TYPES = [
-    "ssh-ed25519",
-    "ssh-rsa",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "sk-ssh-ed25519@openssh.com",
-    "sk-ecdsa-sha2-nistp256@openssh.com",
-];
 
 /** Inputs of {@link oneadminKeyScript}. */
 export interface OneadminKeyScriptArgs {
@@ -168,15 +114,10 @@ export interface OneadminKeyScriptArgs {
 
 /** `oneadmin-key.sh`: authorizes the front-end's oneadmin key on the host and hardens sshd. */
 export function oneadminKeyScript(args: OneadminKeyScriptArgs): HostScript {
-    const key = typeof args.publicKey === "string" ? args.publicKey.trim() : args.publicKey;
-    const fields = typeof key === "string" && !/[\r\n]/.test(key) ? key.split(" ") : [];
-    const valid = fields.length >= 2 && SSH_KEY_TYPES.includes(fields[0]) && /^[A-Za-z0-9+/]+={0,3}$/.test(fields[1]);
-    if (!valid) {
-        throw new Error(`publicKey must be one OpenSSH public key line "TYPE BASE64 [COMMENT]" with TYPE one of ${SSH_KEY_TYPES.join(", ")}`);
-    }
+    const key = sshPublicKeyLine("publicKey", args.publicKey);
     return hostScript("oneadmin-key.sh", {
-        ONEADMIN_PUBKEY: key as string,
-        SSHD_HARDEN: yesNo(booleanField("hardenSshd", args.hardenSshd, true)),
+        ONEADMIN_PUBKEY: key,
+        SSHD_HARDEN: yesNo(booleanOr("hardenSshd", args.hardenSshd, true)),
     });
 }
 
@@ -255,20 +196,20 @@ interface CheckedFirewall {
 
 function checkFirewall(args: FirewallScriptArgs): CheckedFirewall {
     const extra = args.extraPorts ?? [];
-    if (!Array.isArray(extra)) throw new Error(`extraPorts must be a list of { port, toPort?, protocol? } (got ${describeValue(extra)})`);
+    if (!Array.isArray(extra)) throw new ConfigError("extraPorts", `must be a list of { port, toPort?, protocol? } (got ${describe(extra)})`);
     const trusted = args.trustedSources ?? [];
-    if (!Array.isArray(trusted)) throw new Error(`trustedSources must be a list of IPv4/IPv6 addresses or CIDRs (got ${describeValue(trusted)})`);
+    if (!Array.isArray(trusted)) throw new ConfigError("trustedSources", `must be a list of IPv4/IPv6 addresses or CIDRs (got ${describe(trusted)})`);
     return {
         mode: oneOf("mode", args.mode ?? "strict", FIREWALL_MODES),
         interface: args.interface === undefined ? undefined : interfaceName("interface", args.interface),
         wireguardPort: port("wireguardPort", args.wireguardPort ?? 51820),
         overlayInterface: interfaceName("overlayInterface", args.overlayInterface ?? "wg0"),
         vxlanPort: port("vxlanPort", args.vxlanPort ?? 8472),
-        trustedSources: [...new Set(trusted.map((source, i) => cidr(`trustedSources[${i}]`, source)))],
+        trustedSources: [...new Set(trusted.map((source, i) => addressOrCidr(`trustedSources[${i}]`, source)))],
         vncPorts: portRange("vncPorts", args.vncPorts ?? DEFAULT_VNC_PORTS),
         extraPorts: extra.map((p, i) => ({ ...portRange(`extraPorts[${i}]`, p), protocol: oneOf(`extraPorts[${i}].protocol`, p.protocol ?? "tcp", ["tcp", "udp"] as const) })),
-        ipv6: booleanField("ipv6", args.ipv6, true),
-        bootUnit: booleanField("bootUnit", args.bootUnit, true),
+        ipv6: booleanOr("ipv6", args.ipv6, true),
+        bootUnit: booleanOr("bootUnit", args.bootUnit, true),
     };
 }
 
@@ -342,20 +283,13 @@ export function cloudFirewallRules(args: FirewallScriptArgs = {}): CloudFirewall
 function portRange(field: string, range: PortRange): Required<PortRange> {
     const first = port(`${field}.port`, range?.port);
     const last = range.toPort === undefined ? first : port(`${field}.toPort`, range.toPort);
-    if (last < first) throw new Error(`${field}.toPort must not be below ${field}.port (got ${last} < ${first})`);
+    if (last < first) throw new ConfigError(`${field}.toPort`, `must not be below ${field}.port (got ${last} < ${first})`);
     return { port: first, toPort: last };
 }
 
 /** `port` or `first:last`, the way iptables prints it. */
 function rangeSpec(range: Required<PortRange>): string {
     return range.toPort === range.port ? String(range.port) : `${range.port}:${range.toPort}`;
-}
-
-/** An IPv4/IPv6 address or CIDR, as its network address with a prefix length. */
-function cidr(field: string, value: unknown): string {
-    const parsed = parseAddressOrCidr(value);
-    if (parsed === undefined) throw new Error(`${field} must be an IPv4 or IPv6 address or CIDR like 10.0.0.0/16 (got ${describeValue(value)})`);
-    return parsed;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,8 +306,8 @@ export interface SysctlScriptArgs {
 /** `sysctl.sh`: IP forwarding and bridge netfilter, applied and persisted in /etc/sysctl.d. */
 export function sysctlScript(args: SysctlScriptArgs = {}): HostScript {
     return hostScript("sysctl.sh", {
-        SYSCTL_BRIDGE_NF: yesNo(booleanField("bridgeNetfilter", args.bridgeNetfilter, true)),
-        SYSCTL_PROXY_ARP: yesNo(booleanField("proxyArp", args.proxyArp, false)),
+        SYSCTL_BRIDGE_NF: yesNo(booleanOr("bridgeNetfilter", args.bridgeNetfilter, true)),
+        SYSCTL_PROXY_ARP: yesNo(booleanOr("proxyArp", args.proxyArp, false)),
     });
 }
 
@@ -445,9 +379,9 @@ export function publicForwardingScript(args: PublicForwardingArgs): HostScript {
         PUBLIC_MODEL: model,
         UPLINK: interfaceName("uplink", args.uplink),
         BRIDGE: interfaceName("bridge", args.bridge ?? "br0"),
-        BOOT_UNITS: yesNo(booleanField("bootUnit", args.bootUnit, true)),
+        BOOT_UNITS: yesNo(booleanOr("bootUnit", args.bootUnit, true)),
     };
-    if (common.UPLINK === common.BRIDGE) throw new Error(`uplink and bridge must be different interfaces (both ${common.UPLINK})`);
+    if (common.UPLINK === common.BRIDGE) throw new ConfigError("bridge", `must be another interface than uplink (both ${common.UPLINK})`);
     let modelEnvironment: { environment: Record<string, string>; vmIps: string[]; gateways: string[] };
     switch (model) {
         case "portforward":
@@ -462,7 +396,7 @@ export function publicForwardingScript(args: PublicForwardingArgs): HostScript {
     }
     const clash = modelEnvironment.gateways.find((gateway) => modelEnvironment.vmIps.includes(gateway));
     if (clash !== undefined) {
-        throw new Error(`gateways: ${clash} is also a VM address (two VM addresses share a /31?); pass gateways that are not VM addresses`);
+        throw new ConfigError("gateways", `${clash} is also a VM address (two VM addresses share a /31?); pass gateways that are not VM addresses`);
     }
     return hostScript("public-forwarding.sh", {
         ...common,
@@ -478,11 +412,11 @@ function portForwardEnvironment(args: PortForwardForwardingArgs) {
     const portStart = integerIn("portStart", args.portStart ?? 9000, 0, 65534);
     const portSize = integerIn("portSize", args.portSize ?? 100, 1, 65535);
     if (portStart + leases * portSize > 65535) {
-        throw new Error(`portStart + leases * portSize must stay within 65535 (got ${portStart} + ${leases} * ${portSize})`);
+        throw new ConfigError("portSize", `portStart + leases * portSize must stay within 65535 (got ${portStart} + ${leases} * ${portSize})`);
     }
-    const first = ipToInt(baseIp);
-    if (first + leases - 1 > 0xffffffff) throw new Error(`baseIp + leases goes past 255.255.255.255`);
-    const vmIps = Array.from({ length: leases }, (_, i) => intToIp(first + i));
+    const first = ipv4ToNumber(baseIp);
+    if (first + leases - 1 > 0xffffffff) throw new ConfigError("leases", `baseIp + leases goes past 255.255.255.255`);
+    const vmIps = Array.from({ length: leases }, (_, i) => numberToIpv4(first + i));
     return {
         environment: { BASE_IP: baseIp, LEASES: String(leases), PORT_START: String(portStart), PORT_SIZE: String(portSize) },
         vmIps,
@@ -502,12 +436,12 @@ function routedEnvironment(args: RoutedForwardingArgs) {
 function natEnvironment(args: NatForwardingArgs) {
     const natBy = oneOf("natBy", args.natBy ?? "host", ["host", "cloud"] as const);
     if (!Array.isArray(args.pairs) || args.pairs.length === 0) {
-        throw new Error(`pairs must be a non-empty list of { publicIp, privateIp } (got ${describeValue(args.pairs)})`);
+        throw new ConfigError("pairs", `must be a non-empty list of { publicIp, privateIp } (got ${describe(args.pairs)})`);
     }
     const pairs = args.pairs.map((pair, i) => {
         const publicIp = ipv4(`pairs[${i}].publicIp`, pair?.publicIp);
         const privateIp = ipv4(`pairs[${i}].privateIp`, pair.privateIp);
-        if (publicIp === privateIp) throw new Error(`pairs[${i}] maps ${publicIp} to itself; use model "routed"`);
+        if (publicIp === privateIp) throw new ConfigError(`pairs[${i}]`, `maps ${publicIp} to itself; use model "routed"`);
         return { publicIp, privateIp };
     });
     ipv4List("pairs[].publicIp", pairs.map((p) => p.publicIp));
@@ -522,7 +456,7 @@ function natEnvironment(args: NatForwardingArgs) {
 /** Explicit gateways, or the /31 peer (address XOR 1) of each VM address, without repeats. */
 function gatewaysFor(explicit: string[] | undefined, vmIps: string[]): string[] {
     if (explicit !== undefined) return ipv4List("gateways", explicit);
-    return [...new Set(vmIps.map((ip) => intToIp((ipToInt(ip) ^ 1) >>> 0)))];
+    return [...new Set(vmIps.map((ip) => numberToIpv4((ipv4ToNumber(ip) ^ 1) >>> 0)))];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -571,9 +505,5 @@ export function hostScriptSequence(args: HostScriptSequenceArgs): HostScript[] {
 }
 
 function within<T>(part: string, build: () => T): T {
-    try {
-        return build();
-    } catch (error) {
-        throw new Error(`${part}.${error instanceof Error ? error.message : String(error)}`);
-    }
+    return withFieldPrefix(`${part}.`, build);
 }

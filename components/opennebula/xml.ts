@@ -2,7 +2,7 @@
  * Reading OpenNebula XML: a small, order-preserving element tree over fast-xml-parser, plus the
  * few accessors the client needs, and text escaping for building XML strings.
  */
-import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { X2jOptions, XMLParser, XMLValidator } from "fast-xml-parser";
 
 /** A generic, order-preserving XML element (OpenNebula responses are CDATA-heavy and repeat names). */
 export interface XmlElement {
@@ -52,16 +52,14 @@ function decodeReference(body: string): string {
 
 // A new parser per document, never a module-level instance: the dynamic providers are serialized
 // with everything they reference, and a live third-party object cannot be serialized.
-const newParser = () => new XMLParser({
-    preserveOrder: true,
-    ignoreAttributes: true,
-    ignoreDeclaration: true,
-    ignorePiTags: true,
-    parseTagValue: false, // "007" stays "007"
-    trimValues: false, // whitespace inside text and CDATA is data
-    cdataPropName: CDATA,
-    entityDecoder: strictEntityDecoder,
-});
+/**
+ * fast-xml-parser as both readers use it (OpenNebula's documents here, XML-RPC in xmlrpc.ts): order
+ * preserved, no attributes, declarations or processing instructions, values neither typed ("007"
+ * stays "007") nor trimmed (whitespace inside text and CDATA is data); entities by `entityDecoder`.
+ */
+export function orderedXmlParser(options: Pick<X2jOptions, "cdataPropName" | "entityDecoder">): XMLParser {
+    return new XMLParser({ preserveOrder: true, ignoreAttributes: true, ignoreDeclaration: true, ignorePiTags: true, parseTagValue: false, trimValues: false, ...options });
+}
 
 /** One node of fast-xml-parser's preserveOrder output: `{ NAME: [...] }`, `{ "#text": s }` or `{ "#cdata": [{ "#text": s }] }`. */
 type OrderedNode = Record<string, unknown>;
@@ -80,7 +78,7 @@ export function parseXml(xml: string): XmlElement {
     if (badChar) throw new Error(`Malformed XML: ${badChar} is not allowed in XML 1.0`);
     let nodes: OrderedNode[];
     try {
-        nodes = newParser().parse(xml) as OrderedNode[];
+        nodes = orderedXmlParser({ cdataPropName: CDATA, entityDecoder: strictEntityDecoder }).parse(xml) as OrderedNode[];
     } catch (err) {
         throw new Error(`Malformed XML: ${(err as Error).message}`);
     }

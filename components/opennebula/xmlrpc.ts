@@ -5,8 +5,9 @@
  * in order-preserving mode and then checked against the XML-RPC grammar, accepting the
  * non-standard `<i8>` that OpenNebula puts in every failure array.
  */
-import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { XMLValidator } from "fast-xml-parser";
 import { XmlRpcProtocolError, errorName } from "./errors";
+import { orderedXmlParser } from "./xml";
 
 /** A value that XML-RPC can carry. Structs are plain objects; `<nil/>` decodes to `""`. */
 export type XmlRpcValue = string | number | boolean | XmlRpcValue[] | { [k: string]: XmlRpcValue };
@@ -102,8 +103,9 @@ function encodeStruct(value: { [k: string]: XmlRpcValue }, where: string): strin
 }
 
 // Characters XML 1.0 cannot represent at all, not even as character references.
-// eslint-disable-next-line no-control-regex
+/* eslint-disable no-control-regex -- control characters are what it finds */
 const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
+/* eslint-enable no-control-regex */
 
 function escapeText(text: string, where: string): string {
     const bad = NOT_XML_CHAR.exec(text);
@@ -246,19 +248,6 @@ function decodeReference(name: string): string {
     return String.fromCodePoint(codePoint);
 }
 
-// A new parser per document, never a module-level instance: the dynamic providers are serialized
-// with everything they reference, and a live third-party object cannot be serialized.
-const newParser = () => new XMLParser({
-    preserveOrder: true,
-    ignoreAttributes: true,
-    ignoreDeclaration: true,
-    ignorePiTags: true,
-    parseTagValue: false,
-    trimValues: false,
-    processEntities: true,
-    entityDecoder,
-});
-
 function parseDocument(xml: string): OrderedNode[] {
     if (typeof xml !== "string" || xml.trim() === "") {
         throw new XmlRpcProtocolError("empty response body; expected an XML-RPC document");
@@ -272,7 +261,7 @@ function parseDocument(xml: string): OrderedNode[] {
         throw new XmlRpcProtocolError(`malformed XML at line ${line}, column ${col}: ${msg}`);
     }
     try {
-        return newParser().parse(xml) as OrderedNode[];
+        return orderedXmlParser({ entityDecoder }).parse(xml) as OrderedNode[];
     } catch (e) {
         if (errorName(e) === "XmlRpcProtocolError") throw e;
         throw new XmlRpcProtocolError(`malformed XML: ${e instanceof Error ? e.message : String(e)}`);

@@ -5,7 +5,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Transform, createChild } from "../transform";
-import { CREATE_ONLY_SCRIPTS, HostScript, hasUndo, toStdin } from "./host-script";
+import { HostScript, hasUndo, toStdin } from "./host-script";
 import { RemoteNode, SshArgs, scriptRunner, scriptUndoer, sshConnection } from "./ssh";
 
 /** What {@link hostCommand} needs besides the script. */
@@ -37,7 +37,7 @@ export interface HostCommandOptions {
  *
  * Deleting the command undoes the script: `ACTION=delete` with the same standard input (the
  * command provider runs `delete` with the inputs stored in state, its stdin included), except for
- * the {@link CREATE_ONLY_SCRIPTS}, which have no delete. A replacement deletes the old command
+ * the `CREATE_ONLY_SCRIPTS` (host-script.ts), which have no delete. A replacement deletes the old command
  * first, so the old delete never undoes what the new create just did.
  */
 export function hostCommand(name: string, script: pulumi.Input<HostScript>, options: HostCommandOptions): command.remote.Command {

@@ -19,11 +19,11 @@ import { readHostScript } from "../../components/remote/host-script";
 import { Lab, connect, must, mustRunScript, netnsSkipReason, nsName, run } from "../host/netns";
 import { RecordedProgram, RecordedResource, runProgram } from "../support/pulumi-mocks";
 import { environmentOf, unsecret, valueOf } from "../support/stdin";
+import { ONEADMIN_KEY, assertNoSecrets, privateKeyPem } from "../support/fixtures";
 
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyForTheAwsTests pulumi@laptop";
 const PRIVATE_KEY_BODY = "c2VjcmV0LWF3cy1rZXktbWF0ZXJpYWw=";
-const PRIVATE_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${PRIVATE_KEY_BODY}\n-----END OPENSSH PRIVATE KEY-----`;
-const ONEADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOneAdminKeyForTests oneadmin@frontend";
+const PRIVATE_KEY = privateKeyPem(PRIVATE_KEY_BODY);
 const ONE_PASSWORD = "one-Secret-Passw0rd";
 const JAMMY_AMI = "ami-0a1b2c3d4e5f60789";
 
@@ -265,14 +265,13 @@ describe("AwsEdgeCluster (mocks)", function () {
         }
         for (const r of program.resources) {
             const { connection, ...rest } = r.inputs;
-            const text = JSON.stringify(rest);
-            assert.ok(!text.includes(PRIVATE_KEY_BODY) && !text.includes(ONE_PASSWORD), `${r.name}: no secret outside the connection`);
+            assertNoSecrets(rest, [PRIVATE_KEY, ONE_PASSWORD], `${r.name}: outside the connection`);
             if (connection && JSON.stringify(connection).match(new RegExp(`${PRIVATE_KEY_BODY.slice(0, 12)}|${ONE_PASSWORD}`))) {
                 assert.ok(r.secretInputs.includes("connection"), `${r.name}: its connection is secret`);
             }
         }
         const userData = program.named("london-host-0").inputs.userData;
-        assert.ok(!userData.includes(PRIVATE_KEY_BODY) && !userData.includes(ONE_PASSWORD));
+        assertNoSecrets(userData, [PRIVATE_KEY, ONE_PASSWORD], "london-host-0 user data");
         for (const r of program.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/"))) {
             assert.ok(r.secretInputs.includes("connection"), `${r.name}: the OpenNebula connection is secret`);
         }

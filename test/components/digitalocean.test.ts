@@ -8,11 +8,11 @@ import {
 } from "../../components/clouds/digitalocean";
 import { RecordedProgram, RunOptions, runProgram } from "../support/pulumi-mocks";
 import { environmentOf, unsecret, valueOf } from "../support/stdin";
+import { ONEADMIN_KEY, assertNoSecrets, privateKeyPem } from "../support/fixtures";
 
 const PRIVATE_KEY_BODY = "ZG8tcHJpdmF0ZS1rZXktbWF0ZXJpYWw=";
-const SSH_PRIVATE_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${PRIVATE_KEY_BODY}\n-----END OPENSSH PRIVATE KEY-----`;
+const SSH_PRIVATE_KEY = privateKeyPem(PRIVATE_KEY_BODY);
 const SSH_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDigitalOceanHostsKey admin@laptop";
-const ONEADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOneAdminKeyForTests oneadmin@frontend";
 const ONE_PASSWORD = "one-password-do-not-leak";
 const VPC_ID = "5a4981aa-9653-4bd1-bef5-d6bff52042e4";
 
@@ -229,7 +229,7 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
         }
         for (const droplet of program.ofType(T.droplet)) {
             const userData: string = droplet.inputs.userData;
-            assert.ok(!userData.includes(PRIVATE_KEY_BODY) && !userData.includes(ONE_PASSWORD), `${droplet.name}: no secret in user data`);
+            assertNoSecrets(userData, [SSH_PRIVATE_KEY, ONE_PASSWORD], `${droplet.name} user data`);
             assert.ok(userData.startsWith("#cloud-config\n"));
             assert.deepStrictEqual(JSON.parse(userData.slice("#cloud-config\n".length)).users[1], {
                 name: "install", groups: "sudo", shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", ssh_authorized_keys: [SSH_PUBLIC_KEY],
@@ -384,7 +384,7 @@ describe("DigitalOceanEdgeCluster (mocks)", function () {
             assert.ok(error instanceof Error, "an error");
             assert.strictEqual(error!.name, "ConfigError");
             assert.match(error!.message, message);
-            assert.ok(!error!.message.includes(PRIVATE_KEY_BODY), "the message never shows the private key");
+            assertNoSecrets(error!.message, [SSH_PRIVATE_KEY], "the error message");
             assert.deepStrictEqual(program.resources.map((r) => r.name), ["do"], "only the test's own provider is registered");
         });
     }

@@ -3,9 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { EdgeCluster } from "../../components/edge/edge-cluster";
 import { EdgeClusterArgs, EdgeHost } from "../../components/edge/types";
 import { runProgram } from "../support/pulumi-mocks";
+import { ONEADMIN_KEY } from "../support/fixtures";
 
 const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END OPENSSH PRIVATE KEY-----";
-const ONEADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOneAdminKeyForTests oneadmin@frontend";
 
 /** A stand-in for a cloud machine. */
 class Machine extends pulumi.CustomResource {

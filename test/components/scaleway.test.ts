@@ -14,6 +14,7 @@ import { Lab, netnsSkipReason, nsName, run, runScript } from "../host/netns";
 import { toStdin } from "../../components/remote/host-script";
 import { environmentOf, unsecret, valueOf } from "../support/stdin";
 import { ipv4ToNumber, peerOf31 } from "../../components/validation";
+import { ONEADMIN_KEY } from "../support/fixtures";
 
 const SCWA = nsName("scwa");
 const SCWB = nsName("scwb");
@@ -21,7 +22,6 @@ const SCWC = nsName("scwc");
 
 const SSH_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2NhbGV3YXktc2VjcmV0LWtleQ==\n-----END OPENSSH PRIVATE KEY-----";
 const SSH_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScalewayTestKey admin@example";
-const ONEADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOneAdminKeyForTests oneadmin@frontend";
 const ONE_PASSWORD = "one-password-do-not-leak";
 
 const T = {

@@ -14,9 +14,9 @@ import { stackProgram } from "../../programs/main/program";
 import { SECRETS, copyOf, runWithConfig, stackFileConfig } from "../programs/stack-support";
 import { RecordedProgram, runProgram } from "../support/pulumi-mocks";
 import { unsecret } from "../support/stdin";
+import { ONEADMIN_KEY } from "../support/fixtures";
 
 const TLS_KEY = "tls:index/privateKey:PrivateKey";
-const ONEADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOneAdminKeyForTests oneadmin@frontend";
 const opennebula = { frontendSshPublicKey: ONEADMIN_KEY, connection: { endpoint: "http://fe:2633/RPC2", username: "oneadmin", password: pulumi.secret("pw") } };
 
 /** The private key's base64 body: what must never appear outside a secret. */

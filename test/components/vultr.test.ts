@@ -5,11 +5,10 @@ import { VultrEdgeCluster, VultrEdgeClusterArgs, validateVultrEdgeClusterArgs, v
 import { peerOf31 } from "../../components/validation";
 import { RecordedProgram, RecordedResource, runProgram } from "../support/pulumi-mocks";
 import { environmentOf, valueOf } from "../support/stdin";
+import { ONEADMIN_KEY, assertNoSecrets, privateKeyPem } from "../support/fixtures";
 
-const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END OPENSSH PRIVATE KEY-----";
-const PRIVATE_KEY_BODY = "c2VjcmV0LWtleS1tYXRlcmlhbA";
+const PRIVATE_KEY = privateKeyPem("c2VjcmV0LWtleS1tYXRlcmlhbA==");
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIVultrTestsHostKey admin@laptop";
-const ONEADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOneAdminKeyForTests oneadmin@frontend";
 const PASSWORD = "one-password-for-tests";
 
 const INSTANCE = "vultr:index/instance:Instance";
@@ -223,12 +222,11 @@ describe("VultrEdgeCluster (mocks)", function () {
             for (const cmd of commands) {
                 assert.ok(cmd.secretInputs.includes("connection"), `${cmd.name}: connection is secret`);
                 for (const text of [cmd.inputs.create, cmd.inputs.stdin]) {
-                    assert.ok(!text.includes(PRIVATE_KEY_BODY) && !text.includes(PASSWORD), `${cmd.name}: no secret in create/stdin`);
+                    assertNoSecrets(text, [PRIVATE_KEY, PASSWORD], `${cmd.name} create/stdin`);
                 }
             }
             for (const r of vultrResources(program)) {
-                const text = JSON.stringify(r.inputs);
-                assert.ok(!text.includes(PRIVATE_KEY_BODY) && !text.includes(PASSWORD), `${r.name}: no secret in its inputs`);
+                assertNoSecrets(r.inputs, [PRIVATE_KEY, PASSWORD], `${r.name} inputs`);
             }
             for (const r of program.resources.filter((r) => r.type.startsWith(DYNAMIC))) {
                 assert.ok(r.secretInputs.includes("connection"), `${r.name}: the OpenNebula connection is secret`);

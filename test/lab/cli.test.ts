@@ -17,6 +17,7 @@ const root = packageRoot();
 const LAUNCHER = path.join("scripts", "lab", "launch.cjs");
 
 /** The launcher's own staleness check (plain JavaScript, loaded as it is). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a file outside the build, loaded by path
 const { staleness } = require(path.join(root, LAUNCHER)) as { staleness: (projectRoot?: string) => string | undefined };
 
 interface Launched {

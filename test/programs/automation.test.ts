@@ -18,6 +18,7 @@ import { buildEdgeStack, stackProgram } from "../../programs/main/program";
 import { StackConfigError } from "../../programs/main/schema";
 import { ConfigError } from "../../components/validation";
 import { SECRETS, copyOf, repositoryRoot, runWithConfig, stackFileConfig } from "./stack-support";
+import { assertNoSecrets } from "../support/fixtures";
 
 const PASSPHRASE = "correct horse battery staple (test)";
 const ENV = { PULUMI_CONFIG_PASSPHRASE: PASSPHRASE };
@@ -111,7 +112,7 @@ describe("Automation API entry point", function () {
             const config = copyOf(stackFileConfig("multi-edge"));
             (config["opennebula-edge:edgeClusters"] as any[])[1].region = "us-west-9";
             const error = assertRejects(() => resolveAutomationOptions(options({ config }), ENV), StackConfigError, "opennebula-edge:edgeClusters[1].region: must be one of");
-            assert.ok(!error.message.includes(PASSPHRASE) && !error.message.includes(SECRETS.onePassword));
+            assertNoSecrets(error.message, [PASSPHRASE, ...Object.values(SECRETS)], "the error message");
             assertRejects(() => resolveAutomationOptions(options({ stackName: "no spaces" }), ENV), ConfigError, "stackName: is required: 1-100 letters");
             assertRejects(() => resolveAutomationOptions(options({ config: undefined as never }), ENV), ConfigError, "config: is required");
         });
@@ -232,7 +233,7 @@ describe("Automation API entry point", function () {
                 });
                 assert.ok((result.changeSummary.create ?? 0) >= 10, JSON.stringify(result.changeSummary));
                 assert.match(streamed, /frankfurt/, "progress streamed through onOutput");
-                assert.ok(!streamed.includes(SECRETS.onePassword) && !streamed.includes(SECRETS.sshPrivateKey.split("\n")[1]));
+                assertNoSecrets(streamed, Object.values(SECRETS), "the streamed output");
             } finally {
                 fs.rmSync(state, { recursive: true, force: true });
             }

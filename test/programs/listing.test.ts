@@ -20,6 +20,7 @@ import { buildTopology } from "../../scripts/lab/topology";
 import { OneClient } from "../../components/opennebula/client";
 import { OneDouble } from "../support/one-double";
 import { SECRETS, repositoryRoot, runWithConfig, stackFileConfig, valueOf } from "./stack-support";
+import { assertNoSecrets } from "../support/fixtures";
 
 /** The topology output of a stack file run through the main program under the package's mocks. */
 async function topologyOf(stack: string): Promise<{ topology: EdgeTopology; sshPrivateKey?: string }> {
@@ -171,7 +172,7 @@ echo '{"routerId":"192.168.0.1","as":65000,"peers":{"192.168.0.2":{"remoteAs":65
             assert.strictEqual(args[args.length - 3], "root@13.58.199.98");
             assert.strictEqual(args[args.length - 2], "sudo vtysh -c 'show bgp l2vpn evpn summary json'");
             assert.strictEqual(args[args.length - 1], "600", "the key file is private");
-            assert.ok(!args.some((arg) => arg.includes(SECRETS.sshPrivateKey.split("\n")[1])), "the key is not on the command line");
+            assertNoSecrets(args, [SECRETS.sshPrivateKey], "the command line");
             assert.ok(!fs.existsSync(args[1]), "the key file is removed");
             fs.writeFileSync(path.join(bin, "ssh"), "#!/bin/sh\necho 'ssh: connect to host 13.58.199.98 port 22: Connection timed out' >&2; exit 255\n");
             assert.throws(() => routeReflectorSessions("13.58.199.98", { privateKey: SECRETS.sshPrivateKey }), /ssh 13\.58\.199\.98 exited 255: ssh: connect to host/);

@@ -90,6 +90,7 @@ describe("main stack program: example stack files (mocks)", function () {
         assert.strictEqual(project.main, "dist/programs/main/");
         const entry = path.join(repositoryRoot(), project.main, "index.js");
         assert.ok(fs.existsSync(entry), `${entry} exists after npm run build`);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded by path, as Pulumi loads `main`
         const exported = require(entry);
         assert.strictEqual(typeof exported, "function", "Pulumi calls an exported function and exports what it returns");
         assert.strictEqual(exported.name, "stackProgram");

@@ -9,12 +9,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { RecordedProgram, RunOptions, runProgram } from "../support/pulumi-mocks";
 import { EdgeMocks } from "../../components/testing";
+import { SECRETS } from "../support/fixtures";
 
-/** The secrets the tests set, as `pulumi config set --secret` would. Every test checks they never leak. */
-export const SECRETS = {
-    onePassword: "one-Secret-Passw0rd-for-stack-tests",
-    sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nc3RhY2stcHJvZ3JhbS10ZXN0LWtleS1tYXRlcmlhbA==\n-----END OPENSSH PRIVATE KEY-----\n",
-} as const;
+export { SECRETS };
+
 
 /** The repository root (where Pulumi.yaml is), from the sources or from dist/. */
 export function repositoryRoot(): string {

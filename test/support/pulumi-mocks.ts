@@ -114,7 +114,7 @@ export async function runProgram(program: () => unknown, options: RunOptions = {
     const resources: RecordedResource[] = [];
     for (const c of captured) {
         const dependencies = new Set<string>();
-        for (const dep of toArray(c.opts.dependsOn)) names.has(dep as pulumi.Resource) && dependencies.add(names.get(dep as pulumi.Resource)!);
+        for (const dep of toArray(c.opts.dependsOn)) if (names.has(dep as pulumi.Resource)) dependencies.add(names.get(dep as pulumi.Resource)!);
         for (const dep of await inputResources(c.props)) if (names.has(dep)) dependencies.add(names.get(dep)!);
         resources.push({
             type: c.type,

@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { cloudFirewallRules, firewallScript, hostScriptSequence, oneadminKeyScript, opennebulaNodeScript, opennebulaRepoScript, portForward, publicForwardingScript, sysctlScript } from "../../components/edge/host-scripts";
 import { HostScript, hostScriptsDir, toStdin } from "../../components/remote/host-script";
+import { ConfigError } from "../../components/validation";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpJgVSGsvRr0s0aGm2f6gX4b8I2XRvC7e0jGz5y7P1x oneadmin@front-end";
 
@@ -37,7 +38,7 @@ describe("host-scripts", function () {
         });
 
         it("rejects other versions, naming the field", function () {
-            assert.throws(() => opennebulaRepoScript({ version: "6.8" as never }), /^Error: version must be one of 6\.10, 7\.0 \(got "6\.8"\)$/);
+            assert.throws(() => opennebulaRepoScript({ version: "6.8" as never }), /^ConfigError: version: must be one of 6\.10, 7\.0 \(got "6\.8"\)$/);
         });
     });
 
@@ -50,9 +51,9 @@ describe("host-scripts", function () {
         });
 
         it("rejects unknown hypervisors and nested outside kvm, naming the field", function () {
-            assert.throws(() => opennebulaNodeScript({ hypervisor: "xen" as never }), /^Error: hypervisor must be one of kvm, qemu, lxc \(got "xen"\)$/);
-            assert.throws(() => opennebulaNodeScript({ hypervisor: "lxc", kvmNested: true }), /kvmNested applies only to hypervisor kvm \(got lxc\)/);
-            assert.throws(() => opennebulaNodeScript({ hypervisor: "kvm", kvmNested: "yes" as never }), /kvmNested must be true or false/);
+            assert.throws(() => opennebulaNodeScript({ hypervisor: "xen" as never }), /^ConfigError: hypervisor: must be one of kvm, qemu, lxc \(got "xen"\)$/);
+            assert.throws(() => opennebulaNodeScript({ hypervisor: "lxc", kvmNested: true }), /^ConfigError: kvmNested: applies only to hypervisor kvm \(got lxc\)$/);
+            assert.throws(() => opennebulaNodeScript({ hypervisor: "kvm", kvmNested: "yes" as never }), /^ConfigError: kvmNested: must be true or false/);
         });
     });
 
@@ -68,7 +69,7 @@ describe("host-scripts", function () {
             for (const bad of ["", "AAAA", "ssh-dss AAAAB3 x", `${KEY}\n${KEY}`, "ssh-ed25519 not*base64", "-----BEGIN OPENSSH PRIVATE KEY-----"]) {
                 assert.throws(
                     () => oneadminKeyScript({ publicKey: bad }),
-                    (error: Error) => /^publicKey must be one OpenSSH public key line/.test(error.message) && (bad === "" || !error.message.includes(bad)),
+                    (error: Error) => error instanceof ConfigError && /^publicKey: must be one OpenSSH public key line/.test(error.message) && (bad === "" || !error.message.includes(bad)),
                     JSON.stringify(bad),
                 );
             }
@@ -121,21 +122,21 @@ describe("host-scripts", function () {
 
         it("rejects bad input, naming the field", function () {
             const cases: Array<[() => unknown, RegExp]> = [
-                [() => firewallScript({ mode: "closed" as never }), /^Error: mode must be one of strict, open \(got "closed"\)$/],
-                [() => firewallScript({ wireguardPort: 0 }), /^Error: wireguardPort must be an integer from 1 to 65535 \(got 0\)$/],
-                [() => firewallScript({ vxlanPort: 70000 }), /^Error: vxlanPort must be an integer from 1 to 65535 \(got 70000\)$/],
-                [() => firewallScript({ interface: "eth0 -j ACCEPT" }), /^Error: interface must be an interface name/],
-                [() => firewallScript({ overlayInterface: "wg0 -j ACCEPT" }), /^Error: overlayInterface must be an interface name/],
-                [() => firewallScript({ trustedSources: ["10.0.0.0/8", "0.0.0.0/0 -j ACCEPT"] }), /^Error: trustedSources\[1\] must be an IPv4 or IPv6 address or CIDR like 10\.0\.0\.0\/16 \(got "0\.0\.0\.0\/0 -j ACCEPT"\)$/],
-                [() => firewallScript({ trustedSources: ["10.1"] }), /^Error: trustedSources\[0\] must be an IPv4 or IPv6 address or CIDR/],
-                [() => firewallScript({ trustedSources: ["10.0.0.0/33"] }), /^Error: trustedSources\[0\] must be/],
-                [() => firewallScript({ trustedSources: "10.0.0.0/8" as never }), /^Error: trustedSources must be a list of IPv4\/IPv6 addresses or CIDRs/],
-                [() => firewallScript({ vncPorts: { port: 6000, toPort: 5900 } }), /^Error: vncPorts\.toPort must not be below vncPorts\.port \(got 5900 < 6000\)$/],
-                [() => firewallScript({ extraPorts: [{ port: 80 }, { port: 70000 }] }), /^Error: extraPorts\[1\]\.port must be an integer from 1 to 65535 \(got 70000\)$/],
-                [() => firewallScript({ extraPorts: [{ port: 90, toPort: 80 }] }), /^Error: extraPorts\[0\]\.toPort must not be below extraPorts\[0\]\.port/],
-                [() => firewallScript({ extraPorts: [{ port: 53, protocol: "sctp" as never }] }), /^Error: extraPorts\[0\]\.protocol must be one of tcp, udp \(got "sctp"\)$/],
-                [() => firewallScript({ ipv6: "yes" as never }), /^Error: ipv6 must be true or false/],
-                [() => firewallScript({ bootUnit: "yes" as never }), /^Error: bootUnit must be true or false/],
+                [() => firewallScript({ mode: "closed" as never }), /^ConfigError: mode: must be one of strict, open \(got "closed"\)$/],
+                [() => firewallScript({ wireguardPort: 0 }), /^ConfigError: wireguardPort: must be an integer from 1 to 65535 \(got 0\)$/],
+                [() => firewallScript({ vxlanPort: 70000 }), /^ConfigError: vxlanPort: must be an integer from 1 to 65535 \(got 70000\)$/],
+                [() => firewallScript({ interface: "eth0 -j ACCEPT" }), /^ConfigError: interface: must be an interface name/],
+                [() => firewallScript({ overlayInterface: "wg0 -j ACCEPT" }), /^ConfigError: overlayInterface: must be an interface name/],
+                [() => firewallScript({ trustedSources: ["10.0.0.0/8", "0.0.0.0/0 -j ACCEPT"] }), /^ConfigError: trustedSources\[1\]: must be an IPv4 or IPv6 address or CIDR such as 10\.0\.0\.0\/16 \(got "0\.0\.0\.0\/0 -j ACCEPT"\)$/],
+                [() => firewallScript({ trustedSources: ["10.1"] }), /^ConfigError: trustedSources\[0\]: must be an IPv4 or IPv6 address or CIDR/],
+                [() => firewallScript({ trustedSources: ["10.0.0.0/33"] }), /^ConfigError: trustedSources\[0\]: must be/],
+                [() => firewallScript({ trustedSources: "10.0.0.0/8" as never }), /^ConfigError: trustedSources: must be a list of IPv4\/IPv6 addresses or CIDRs/],
+                [() => firewallScript({ vncPorts: { port: 6000, toPort: 5900 } }), /^ConfigError: vncPorts\.toPort: must not be below vncPorts\.port \(got 5900 < 6000\)$/],
+                [() => firewallScript({ extraPorts: [{ port: 80 }, { port: 70000 }] }), /^ConfigError: extraPorts\[1\]\.port: must be an integer from 1 to 65535 \(got 70000\)$/],
+                [() => firewallScript({ extraPorts: [{ port: 90, toPort: 80 }] }), /^ConfigError: extraPorts\[0\]\.toPort: must not be below extraPorts\[0\]\.port/],
+                [() => firewallScript({ extraPorts: [{ port: 53, protocol: "sctp" as never }] }), /^ConfigError: extraPorts\[0\]\.protocol: must be one of tcp, udp \(got "sctp"\)$/],
+                [() => firewallScript({ ipv6: "yes" as never }), /^ConfigError: ipv6: must be true or false/],
+                [() => firewallScript({ bootUnit: "yes" as never }), /^ConfigError: bootUnit: must be true or false/],
             ];
             for (const [call, message] of cases) assert.throws(call, message);
         });
@@ -168,8 +169,8 @@ describe("host-scripts", function () {
         });
 
         it("rejects bad input like firewallScript, naming the field", function () {
-            assert.throws(() => cloudFirewallRules({ trustedSources: ["nope"] }), /^Error: trustedSources\[0\] must be an IPv4 or IPv6 address or CIDR/);
-            assert.throws(() => cloudFirewallRules({ wireguardPort: 65536 }), /^Error: wireguardPort must be an integer from 1 to 65535/);
+            assert.throws(() => cloudFirewallRules({ trustedSources: ["nope"] }), /^ConfigError: trustedSources\[0\]: must be an IPv4 or IPv6 address or CIDR/);
+            assert.throws(() => cloudFirewallRules({ wireguardPort: 65536 }), /^ConfigError: wireguardPort: must be an integer from 1 to 65535/);
         });
     });
 
@@ -232,21 +233,21 @@ describe("host-scripts", function () {
 
         it("rejects bad input, naming the field", function () {
             const cases: Array<[() => unknown, RegExp]> = [
-                [() => publicForwardingScript({ model: "elastic" } as never), /^Error: model must be one of portforward, routed, nat \(got "elastic"\)$/],
-                [() => publicForwardingScript({ model: "routed", publicIps: ["198.51.100.10"] } as never), /^Error: uplink must be an interface name .*\(got undefined\)$/],
-                [() => publicForwardingScript({ model: "routed", uplink: "br0", publicIps: ["198.51.100.10"] }), /^Error: uplink and bridge must be different interfaces \(both br0\)$/],
-                [() => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: [] }), /^Error: publicIps must be a non-empty list of IPv4 addresses/],
-                [() => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10", "2001:db8::1"] }), /^Error: publicIps\[1\] must be an IPv4 address like 203\.0\.113\.10 \(got "2001:db8::1"\)$/],
-                [() => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10", "198.51.100.10"] }), /^Error: publicIps lists 198\.51\.100\.10 twice$/],
-                [() => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10", "198.51.100.11"] }), /^Error: gateways: 198\.51\.100\.1[01] is also a VM address/],
-                [() => publicForwardingScript({ model: "portforward", uplink: "eth0", leases: 0 }), /^Error: leases must be an integer from 1 to 1000 \(got 0\)$/],
-                [() => publicForwardingScript({ model: "portforward", uplink: "eth0", leases: 600 }), /^Error: portStart \+ leases \* portSize must stay within 65535/],
-                [() => publicForwardingScript({ model: "portforward", uplink: "eth0", baseIp: "192.168.23.256" }), /^Error: baseIp must be an IPv4 address/],
-                [() => publicForwardingScript({ model: "portforward", uplink: "eth0", gateway: "192.168.23.2" }), /^Error: gateways: 192\.168\.23\.2 is also a VM address/],
-                [() => publicForwardingScript({ model: "nat", uplink: "eth0", pairs: [] }), /^Error: pairs must be a non-empty list of \{ publicIp, privateIp \}/],
-                [() => publicForwardingScript({ model: "nat", uplink: "eth0", pairs: [{ publicIp: "203.0.113.5", privateIp: "x" }] }), /^Error: pairs\[0\]\.privateIp must be an IPv4 address/],
-                [() => publicForwardingScript({ model: "nat", uplink: "eth0", pairs: [{ publicIp: "203.0.113.5", privateIp: "203.0.113.5" }] }), /^Error: pairs\[0\] maps 203\.0\.113\.5 to itself; use model "routed"$/],
-                [() => publicForwardingScript({ model: "nat", natBy: "aws" as never, uplink: "eth0", pairs: [{ publicIp: "203.0.113.5", privateIp: "10.0.0.16" }] }), /^Error: natBy must be one of host, cloud \(got "aws"\)$/],
+                [() => publicForwardingScript({ model: "elastic" } as never), /^ConfigError: model: must be one of portforward, routed, nat \(got "elastic"\)$/],
+                [() => publicForwardingScript({ model: "routed", publicIps: ["198.51.100.10"] } as never), /^ConfigError: uplink: must be an interface name .*\(got nothing\)$/],
+                [() => publicForwardingScript({ model: "routed", uplink: "br0", publicIps: ["198.51.100.10"] }), /^ConfigError: bridge: must be another interface than uplink \(both br0\)$/],
+                [() => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: [] }), /^ConfigError: publicIps: must be a non-empty list of IPv4 addresses/],
+                [() => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10", "2001:db8::1"] }), /^ConfigError: publicIps\[1\]: must be an IPv4 address such as 203\.0\.113\.10 \(got "2001:db8::1"\)$/],
+                [() => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10", "198.51.100.10"] }), /^ConfigError: publicIps\[1\]: duplicate address "198\.51\.100\.10" \(already used by publicIps\[0\]\)$/],
+                [() => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10", "198.51.100.11"] }), /^ConfigError: gateways: 198\.51\.100\.1[01] is also a VM address/],
+                [() => publicForwardingScript({ model: "portforward", uplink: "eth0", leases: 0 }), /^ConfigError: leases: must be an integer from 1 to 1000 \(got 0\)$/],
+                [() => publicForwardingScript({ model: "portforward", uplink: "eth0", leases: 600 }), /^ConfigError: portSize: portStart \+ leases \* portSize must stay within 65535/],
+                [() => publicForwardingScript({ model: "portforward", uplink: "eth0", baseIp: "192.168.23.256" }), /^ConfigError: baseIp: must be an IPv4 address/],
+                [() => publicForwardingScript({ model: "portforward", uplink: "eth0", gateway: "192.168.23.2" }), /^ConfigError: gateways: 192\.168\.23\.2 is also a VM address/],
+                [() => publicForwardingScript({ model: "nat", uplink: "eth0", pairs: [] }), /^ConfigError: pairs: must be a non-empty list of \{ publicIp, privateIp \}/],
+                [() => publicForwardingScript({ model: "nat", uplink: "eth0", pairs: [{ publicIp: "203.0.113.5", privateIp: "x" }] }), /^ConfigError: pairs\[0\]\.privateIp: must be an IPv4 address/],
+                [() => publicForwardingScript({ model: "nat", uplink: "eth0", pairs: [{ publicIp: "203.0.113.5", privateIp: "203.0.113.5" }] }), /^ConfigError: pairs\[0\]: maps 203\.0\.113\.5 to itself; use model "routed"$/],
+                [() => publicForwardingScript({ model: "nat", natBy: "aws" as never, uplink: "eth0", pairs: [{ publicIp: "203.0.113.5", privateIp: "10.0.0.16" }] }), /^ConfigError: natBy: must be one of host, cloud \(got "aws"\)$/],
             ];
             for (const [call, message] of cases) assert.throws(call, message);
         });
@@ -307,15 +308,15 @@ describe("host-scripts", function () {
 
         it("validates every part, naming the part and the field", function () {
             const valid = { node: { hypervisor: "kvm" as const }, oneadminKey: { publicKey: KEY } };
-            assert.throws(() => hostScriptSequence({ ...valid, oneadminKey: { publicKey: "nope" } }), /^Error: oneadminKey\.publicKey must be one OpenSSH public key line/);
-            assert.throws(() => hostScriptSequence({ ...valid, node: { hypervisor: "xen" as never } }), /^Error: node\.hypervisor must be one of kvm, qemu, lxc \(got "xen"\)$/);
-            assert.throws(() => hostScriptSequence({ ...valid, repo: { version: "5.12" as never } }), /^Error: repo\.version must be one of 6\.10, 7\.0/);
-            assert.throws(() => hostScriptSequence({ ...valid, firewall: { mode: "x" as never } }), /^Error: firewall\.mode must be one of strict, open \(got "x"\)$/);
+            assert.throws(() => hostScriptSequence({ ...valid, oneadminKey: { publicKey: "nope" } }), /^ConfigError: oneadminKey\.publicKey: must be one OpenSSH public key line/);
+            assert.throws(() => hostScriptSequence({ ...valid, node: { hypervisor: "xen" as never } }), /^ConfigError: node\.hypervisor: must be one of kvm, qemu, lxc \(got "xen"\)$/);
+            assert.throws(() => hostScriptSequence({ ...valid, repo: { version: "5.12" as never } }), /^ConfigError: repo\.version: must be one of 6\.10, 7\.0/);
+            assert.throws(() => hostScriptSequence({ ...valid, firewall: { mode: "x" as never } }), /^ConfigError: firewall\.mode: must be one of strict, open \(got "x"\)$/);
             assert.throws(
                 () => hostScriptSequence({ ...valid, publicForwarding: { model: "nat", uplink: "eth0", pairs: [{ publicIp: "1.2.3.4", privateIp: "10.0.0.300" }] } }),
-                /^Error: publicForwarding\.pairs\[0\]\.privateIp must be an IPv4 address/,
+                /^ConfigError: publicForwarding\.pairs\[0\]\.privateIp: must be an IPv4 address/,
             );
-            assert.throws(() => hostScriptSequence({ node: { hypervisor: "kvm" } } as never), /^Error: oneadminKey\.publicKey must be one OpenSSH public key line/);
+            assert.throws(() => hostScriptSequence({ node: { hypervisor: "kvm" } } as never), /^ConfigError: oneadminKey\.publicKey: must be one OpenSSH public key line/);
         });
     });
 });

@@ -55,6 +55,8 @@ export type OutputProperties<Outputs> = {
 };
 
 /** Constructor arguments: `args` may be left out when every argument is optional. */
+// `{}` on purpose: it extends `Args` exactly when every argument is optional.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 type ConstructorArgs<Args> = {} extends Args
     ? [args?: Args, opts?: pulumi.CustomResourceOptions]
     : [args: Args, opts?: pulumi.CustomResourceOptions];

@@ -7,10 +7,8 @@ import { Template, TemplateInput, normalizeTemplate } from "../template";
 
 // Shared machinery of the dynamic providers. Everything here runs inside the provider process after
 // Pulumi's function serializer has carried it there, so it keeps to what the serializer can carry:
-// no `#private` members, no field initializers, no module-level instances of third-party classes,
-// no new `class … extends Error` (errors are plain `Error`s with properties), no computed keys in
-// destructuring patterns (the constant they name is not carried), and nothing that captures Pulumi
-// runtime state.
+// the list, and the lint rule for each item, is `serializerRules` in eslint.config.mjs (it covers
+// all of components/opennebula/).
 
 /** The `connection` input of every OpenNebula resource. Omitted fields come from ONE_XMLRPC / ONE_AUTH. */
 export interface ConnectionInputs {
