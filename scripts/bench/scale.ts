@@ -140,12 +140,20 @@ export interface ScaleOptions {
     sizes?: number[];
     /** Host count also measured with a full WireGuard mesh; 0 for none. Default 100. */
     meshSize?: number;
+    /**
+     * Rounds of the fleet and the flat program (interleaved) per size up to {@link ROUNDS_UP_TO}
+     * hosts, of which the run with the median CPU time is kept; larger sizes run once. Default 3.
+     */
+    rounds?: number;
     /** Progress messages. */
     log?: (message: string) => void;
 }
 
 /** Host counts of the routine run. */
 export const SCALE_SIZES = [1, 10, 100, 1000];
+
+/** Sizes up to this many hosts run several rounds (they take seconds, and their ratios are the noisiest). */
+export const ROUNDS_UP_TO = 100;
 
 /** Targets of the scale benchmark (issue 13). */
 export const SCALE_TARGETS = {
@@ -180,15 +188,27 @@ export async function runScaleBenchmark(options: ScaleOptions = {}): Promise<Sca
     const log = options.log ?? (() => undefined);
     const result: ScaleResult = { fleet: [], bare: [], flat: [] };
     for (const hosts of sizes) {
-        log(`scale: ${hosts} host(s)`);
-        const fleet = await measureInChild({ kind: "fleet", hosts });
-        result.fleet.push(fleet);
-        result.bare.push(await measureInChild({ kind: "bare", resources: fleet.resources }));
-        result.flat.push(await measureInChild({ kind: "flat", hosts }));
+        const rounds = hosts <= ROUNDS_UP_TO ? options.rounds ?? 3 : 1;
+        log(`scale: ${hosts} host(s), ${rounds} round(s)`);
+        const fleet: EvaluationResult[] = [];
+        const flat: EvaluationResult[] = [];
+        for (let round = 0; round < rounds; round++) {
+            fleet.push(await measureInChild({ kind: "fleet", hosts }));
+            flat.push(await measureInChild({ kind: "flat", hosts }));
+        }
+        result.fleet.push(medianRun(fleet));
+        result.flat.push(medianRun(flat));
+        result.bare.push(await measureInChild({ kind: "bare", resources: fleet[0].resources }));
     }
     const meshSize = options.meshSize ?? 100;
     if (meshSize > 0) result.mesh = await measureInChild({ kind: "fleet", hosts: meshSize, topology: "mesh" });
     return result;
+}
+
+/** The run with the median CPU time (the later of the two middle ones for an even count). */
+export function medianRun(runs: EvaluationResult[]): EvaluationResult {
+    const sorted = [...runs].sort((a, b) => a.cpuMs - b.cpuMs);
+    return sorted[Math.floor(sorted.length / 2)];
 }
 
 /** The number of hosts of a fleet or flat run. */

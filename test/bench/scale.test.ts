@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { clusterSizes } from "../../scripts/bench/fleet";
 import type { BenchmarkRow } from "../../scripts/bench/index";
-import { EvaluationResult, SCALE_TARGETS, ScaleResult, marginalCpuMsPerHost, measureEvaluation, measureInChild, scaleRows } from "../../scripts/bench/scale";
+import { EvaluationResult, SCALE_TARGETS, ScaleResult, marginalCpuMsPerHost, measureEvaluation, measureInChild, medianRun, scaleRows } from "../../scripts/bench/scale";
 
 /** Resources one more KVM host adds: droplet, 6 host-script commands, OpenNebula host, 3 WireGuard and 2 FRR commands. */
 const PER_HOST = 1 + 6 + 1 + 3 + 2;
@@ -94,6 +94,12 @@ describe("bench scale: program evaluation under mocks", function () {
         assert.strictEqual(find(quadraticRows, "CPU per added host, 1000 / 100 hosts").met, false);
         assert.strictEqual(find(quadraticRows, "CPU per host, 1000 / 100 hosts").met, false);
         assert.strictEqual(find(quadraticRows, "1000 host(s): CPU fleet / flat (component overhead)").met, false);
+    });
+
+    it("keeps the run with the median CPU time of several rounds", function () {
+        const runs = [900, 700, 2000].map((cpuMs) => result("fleet", 10, cpuMs));
+        assert.strictEqual(medianRun(runs), runs[0]);
+        assert.strictEqual(medianRun([runs[1]]), runs[1]);
     });
 
     it("flags the component overhead at any size, and a provider text over 16 KB", function () {

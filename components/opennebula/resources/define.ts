@@ -95,7 +95,7 @@ export function dynamicProviderOf(type: string): pulumi.dynamic.ResourceProvider
 /**
  * Makes the dynamic provider and the resource class of a type. The class registers the
  * {@link packagedProvider} stand-in, which loads this provider in the provider host by the
- * package's name (a few hundred bytes of `__provider` per object instead of the provider by value).
+ * package's name (about 2.6 KB of `__provider` per object instead of the provider by value).
  */
 export function defineResource<Args extends object, Inputs extends BaseInputs, Outputs extends Inputs & Partial<CommonOutputs>>(
     type: ResourceType<Args, Inputs, Outputs>,
@@ -182,7 +182,7 @@ function dynamicProvider<Args extends object, Inputs extends BaseInputs, Outputs
 /**
  * The largest serialized provider partial state carries. The host sends partial state in gRPC
  * trailing metadata, and past about 64 KiB the call never completes (measured through the host:
- * 60 KB of properties arrive, 70 KB never do). The resource classes' stand-in is well under 1 KB;
+ * 60 KB of properties arrive, 70 KB never do). The resource classes' stand-in is about 2.6 KB;
  * a provider serialized by value from a program's own files (an exported `…Provider` used directly
  * with `pulumi.dynamic.Resource`) is ~100 KB.
  */

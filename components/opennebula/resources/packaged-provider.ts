@@ -4,7 +4,7 @@
  *
  * Pulumi's function serializer carries a module that lives in `node_modules` as a `require` of it,
  * but code outside `node_modules` by value: the stack program of this repository gave every
- * OpenNebula object 87–144 KB of `__provider` text, which travels in every request and in state and
+ * OpenNebula object 96–160 KB of `__provider` text, which travels in every request and in state and
  * is too large for the gRPC trailer that partial state travels in. This stand-in captures two
  * strings. The provider host runs in the program's directory, and from there the package resolves
  * by name: the installed copy in `node_modules`, or, when the program is this repository's own,
@@ -36,12 +36,13 @@ export function packagedProvider(type: string): pulumi.dynamic.ResourceProvider 
         }
         return providers.dynamicProviderOf(type);
     };
+    // async: a failure to load rejects the call, as the provider's own failures do.
     return {
-        check: (olds, news) => load().check(olds, news),
-        diff: (id, olds, news) => load().diff(id, olds, news),
-        create: (inputs) => load().create(inputs),
-        read: (id, props) => load().read(id, props),
-        update: (id, olds, news) => load().update(id, olds, news),
-        delete: (id, props) => load().delete(id, props),
+        check: async (olds, news) => load().check(olds, news),
+        diff: async (id, olds, news) => load().diff(id, olds, news),
+        create: async (inputs) => load().create(inputs),
+        read: async (id, props) => load().read(id, props),
+        update: async (id, olds, news) => load().update(id, olds, news),
+        delete: async (id, props) => load().delete(id, props),
     };
 }
