@@ -66,8 +66,9 @@ export class EdgeCluster extends pulumi.ComponentResource {
 
         this.configured = {};
         this.oneHosts = {};
+        const shared: SharedScripts = { steps: sharedHostSteps(args), forwarding: new Map() };
         for (const host of args.hosts) {
-            const last = this.configureHost(name, host, args);
+            const last = this.configureHost(name, host, args, shared);
             this.configured[host.key] = last;
             this.oneHosts[host.key] = createChild(Host, `${name}-${host.key}`, {
                 name: host.name ?? host.publicIp,
@@ -105,16 +106,17 @@ export class EdgeCluster extends pulumi.ComponentResource {
     }
 
     /** Runs the host scripts on one host, one command each, in order; returns the last command. */
-    private configureHost(name: string, host: EdgeHost, args: EdgeClusterArgs): command.remote.Command {
-        const steps: { role: string; script: pulumi.Input<HostScript> }[] = [
-            { role: "repo", script: opennebulaRepoScript({ version: args.opennebula.version }) },
-            { role: "node", script: opennebulaNodeScript({ hypervisor: args.hypervisor ?? "kvm" }) },
-            { role: "oneadmin-key", script: scriptOf(args.opennebula.frontendSshPublicKey, (publicKey) => oneadminKeyScript({ publicKey })) },
-            { role: "sysctl", script: sysctlScript() },
-            { role: "firewall", script: firewallOf(args) },
-        ];
-        if (host.publicForwarding !== undefined) {
-            steps.push({ role: "forwarding", script: scriptOf(host.publicForwarding, (forwarding: PublicForwardingArgs) => publicForwardingScript(forwarding)) });
+    private configureHost(name: string, host: EdgeHost, args: EdgeClusterArgs, shared: SharedScripts): command.remote.Command {
+        const steps = [...shared.steps];
+        const forwarding = host.publicForwarding;
+        if (forwarding !== undefined) {
+            // Hosts given the same forwarding (port forwarding: all of them) share its script.
+            let script = shared.forwarding.get(forwarding);
+            if (script === undefined) {
+                script = scriptOf(forwarding, (resolved: PublicForwardingArgs) => publicForwardingScript(resolved));
+                shared.forwarding.set(forwarding, script);
+            }
+            steps.push({ role: "forwarding", script });
         }
         let last: command.remote.Command | undefined;
         for (const step of steps) {
@@ -141,6 +143,32 @@ export class EdgeCluster extends pulumi.ComponentResource {
         }, { parent: this }, args.transform?.datastore);
         return pulumi.all([image.oneId, system.oneId]).apply(([imageId, systemId]) => ({ image: imageId, system: systemId }));
     }
+}
+
+/** One configuration step of a host: the command's role and its script. */
+interface HostStep {
+    role: string;
+    script: pulumi.Input<HostScript>;
+}
+
+/** Scripts rendered once per cluster: the steps every host runs alike, the forwarding script per forwarding given. */
+interface SharedScripts {
+    steps: readonly HostStep[];
+    forwarding: Map<pulumi.Input<PublicForwardingArgs>, pulumi.Input<HostScript>>;
+}
+
+/**
+ * The steps every host of the cluster runs with the same script, rendered once for all of them
+ * (one script object and one standard input shared by every host, not one copy per host).
+ */
+function sharedHostSteps(args: EdgeClusterArgs): HostStep[] {
+    return [
+        { role: "repo", script: opennebulaRepoScript({ version: args.opennebula.version }) },
+        { role: "node", script: opennebulaNodeScript({ hypervisor: args.hypervisor ?? "kvm" }) },
+        { role: "oneadmin-key", script: scriptOf(args.opennebula.frontendSshPublicKey, (publicKey) => oneadminKeyScript({ publicKey })) },
+        { role: "sysctl", script: sysctlScript() },
+        { role: "firewall", script: firewallOf(args) },
+    ];
 }
 
 /** The hosts' firewall: the allow-list of the cluster's private range, the front-end and the overlay (see firewall-plan.ts). */

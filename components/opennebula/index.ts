@@ -12,7 +12,7 @@ export { Datastore, DatastoreArgs, DatastoreType, DATASTORE_TYPES, DS_MADS, TM_M
 export { Host, HostArgs, HostState, HOST_DRIVERS, HOST_STATES, hostProvider } from "./resources/host";
 export { AR_TYPES, VN_MADS } from "./resources/address-ranges";
 export { ConnectionArgs, PartialStateError } from "./resources/provider-kit";
-export { ResourceClass } from "./resources/define";
+export { ResourceClass, dynamicProviderOf } from "./resources/define";
 export { TemplateArgValue, TemplateArgs } from "./resources/resource-options";
 export { AddressRangeInput, VirtualNetwork, VirtualNetworkArgs, virtualNetworkProvider } from "./resources/virtual-network";
 export { VirtualNetworkTemplate, VirtualNetworkTemplateArgs, vnTemplateProvider } from "./resources/vn-template";

@@ -91,11 +91,13 @@ export class EvpnFabric extends pulumi.ComponentResource {
         this.asn = plan.asn;
         this.reflectorAddress = args.mesh.wireguardPlan.nodes[0].address;
         this.nodes = {};
+        // Every node runs the same install script: rendered once, shared by all.
+        const install = plan.install === false ? undefined : installScript(plan.install);
         for (const files of plan.files) {
             const meshNode = args.mesh.nodes[files.name];
-            const installed = plan.install === false
+            const installed = install === undefined
                 ? []
-                : [hostCommand(`${name}-install-${files.name}`, installScript(plan.install), {
+                : [hostCommand(`${name}-install-${files.name}`, install, {
                     parent: this, ssh, node: meshNode.node, transform: args.transform?.installCommand,
                 })];
             const ready = hostCommand(`${name}-config-${files.name}`, applyScript(files, plan.service), {

@@ -141,7 +141,9 @@ export class WireGuardMesh extends pulumi.ComponentResource {
         this.wireguardPlan = layout.wireguard;
         this.addresses = Object.fromEntries(layout.wireguard.nodes.map((node) => [node.name, node.address]));
 
-        const keyCommands = Object.fromEntries(layout.nodes.map((node) => [node.key, this.keyCommand(name, node, args)]));
+        // Every node runs the same install and key scripts: rendered once, shared by all.
+        const scripts = { install: installScript(args.implementation ?? DEFAULT_IMPLEMENTATION), key: keyOnlyScript(this.plan.interfaceName) };
+        const keyCommands = Object.fromEntries(layout.nodes.map((node) => [node.key, this.keyCommand(name, node, args, scripts)]));
         const publicKeys = Object.fromEntries(
             layout.nodes.map((node) => [node.key, publicKeyOf(keyCommands[node.key], node.key)]),
         );
@@ -163,14 +165,13 @@ export class WireGuardMesh extends pulumi.ComponentResource {
     }
 
     /** Installs the tools when asked, then ensures the host's key and reads its public key. */
-    private keyCommand(name: string, node: RemoteNode, args: WireGuardMeshArgs): command.remote.Command {
-        const implementation = args.implementation ?? DEFAULT_IMPLEMENTATION;
+    private keyCommand(name: string, node: RemoteNode, args: WireGuardMeshArgs, scripts: { install: HostScript; key: HostScript }): command.remote.Command {
         const installed = (args.installTools ?? true)
-            ? [hostCommand(`${name}-install-${node.key}`, installScript(implementation), {
+            ? [hostCommand(`${name}-install-${node.key}`, scripts.install, {
                 parent: this, ssh: args.ssh, node, transform: args.transform?.installCommand,
             })]
             : [];
-        return hostCommand(`${name}-key-${node.key}`, keyOnlyScript(this.plan.interfaceName), {
+        return hostCommand(`${name}-key-${node.key}`, scripts.key, {
             parent: this, ssh: args.ssh, node, dependsOn: installed, transform: args.transform?.keyCommand, replaceOn: [this.plan.interfaceName],
         });
     }

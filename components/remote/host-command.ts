@@ -41,13 +41,9 @@ export interface HostCommandOptions {
  * first, so the old delete never undoes what the new create just did.
  */
 export function hostCommand(name: string, script: pulumi.Input<HostScript>, options: HostCommandOptions): command.remote.Command {
-    const resolved = pulumi.output(script);
-    const undo = pulumi.all([resolved, scriptUndoer(options.node.sshUser)]).apply(([run, undoer]) => (hasUndo(run.name) ? undoer : undefined));
     const args: command.remote.CommandArgs = {
         connection: sshConnection(options.ssh, options.node),
-        create: scriptRunner(options.node.sshUser),
-        delete: undo as pulumi.Output<string>,
-        stdin: resolved.apply(toStdin),
+        ...scriptInputs(script, options.node.sshUser),
         addPreviousOutputInEnv: false,
         logging: "stdoutAndStderr",
         ...(options.replaceOn === undefined ? {} : { triggers: options.replaceOn }),
@@ -59,4 +55,35 @@ export function hostCommand(name: string, script: pulumi.Input<HostScript>, opti
         deleteBeforeReplace: true,
     };
     return createChild(command.remote.Command, name, args, opts, options.transform);
+}
+
+/**
+ * `create`, `delete` and `stdin` of a host command. A script and an SSH user that are plain values
+ * (most host scripts, the usual `root` or `ubuntu`) give plain inputs: a fleet has a dozen commands
+ * per host, and every Output costs the Pulumi SDK several promises per command.
+ */
+function scriptInputs(script: pulumi.Input<HostScript>, sshUser: pulumi.Input<string>): Pick<command.remote.CommandArgs, "create" | "delete" | "stdin"> {
+    if (typeof sshUser === "string" && !pulumi.Output.isInstance(script) && !(script instanceof Promise)) {
+        const run = script as HostScript;
+        return { create: scriptRunner(sshUser), delete: hasUndo(run.name) ? scriptUndoer(sshUser) : undefined, stdin: sharedStdin(run) };
+    }
+    const resolved = pulumi.output(script);
+    const user = pulumi.output(sshUser);
+    return {
+        create: user.apply(scriptRunner),
+        delete: pulumi.all([resolved, user]).apply(([run, name]) => (hasUndo(run.name) ? scriptUndoer(name) : undefined)) as pulumi.Output<string>,
+        stdin: resolved.apply(sharedStdin),
+    };
+}
+
+/** Standard input per script object, rendered once: a script shared by many hosts gives them one string, not one copy each. */
+const stdinCache = new WeakMap<HostScript, string>();
+
+function sharedStdin(run: HostScript): string {
+    let stdin = stdinCache.get(run);
+    if (stdin === undefined) {
+        stdin = toStdin(run);
+        stdinCache.set(run, stdin);
+    }
+    return stdin;
 }

@@ -78,7 +78,7 @@ export function checkSshArgs(ssh: SshArgs | undefined, field = "ssh"): SshArgs {
 
 /** SSH connection of `remote.Command` for a machine, with every private key wrapped as a secret. */
 export function sshConnection(ssh: SshArgs, node: Pick<RemoteNode, "publicIp" | "sshUser">): command.types.input.remote.ConnectionArgs {
-    const privateKey = pulumi.secret(ssh.privateKey);
+    const privateKey = secretKeyOf(ssh);
     return {
         host: node.publicIp,
         user: node.sshUser,
@@ -99,12 +99,24 @@ export function sshConnection(ssh: SshArgs, node: Pick<RemoteNode, "publicIp" | 
     };
 }
 
+/** The private key of `ssh` as a secret, one Output per SSH arguments object (shared by all its commands; Outputs are immutable). */
+const secretKeys = new WeakMap<SshArgs, pulumi.Output<string>>();
+
+function secretKeyOf(ssh: SshArgs): pulumi.Output<string> {
+    let key = secretKeys.get(ssh);
+    if (key === undefined) {
+        key = pulumi.secret(ssh.privateKey);
+        secretKeys.set(ssh, key);
+    }
+    return key;
+}
+
 /** The command line that runs a host script read from standard input as root: `bash -s`, or `sudo bash -s`. */
-export function scriptRunner(sshUser: pulumi.Input<string>): pulumi.Output<string> {
-    return pulumi.output(sshUser).apply((user) => (user === "root" ? "bash -s" : "sudo bash -s"));
+export function scriptRunner(sshUser: string): string {
+    return sshUser === "root" ? "bash -s" : "sudo bash -s";
 }
 
 /** The command line that runs the same script as its undo: `env ACTION=delete bash -s`, or with `sudo` in front. */
-export function scriptUndoer(sshUser: pulumi.Input<string>): pulumi.Output<string> {
-    return pulumi.output(sshUser).apply((user) => (user === "root" ? "env ACTION=delete bash -s" : "sudo env ACTION=delete bash -s"));
+export function scriptUndoer(sshUser: string): string {
+    return sshUser === "root" ? "env ACTION=delete bash -s" : "sudo env ACTION=delete bash -s";
 }

@@ -80,10 +80,10 @@ for (const version of VERSIONS) {
                 assert.match(err.initFailed.id, /^\d+$/);
                 assert.strictEqual(err.initFailed.properties.oneId, Number(err.initFailed.id));
                 assert.match(err.initFailed.reasons[0], /removing it again also failed/);
-                // This repository's providers are serialized by value (~100 KB): too large for the gRPC
-                // trailer partial state travels in, so only the next up (whose Update carries it) can load them.
-                assert.strictEqual(err.initFailed.properties.__provider, undefined);
-                assert.match(err.initFailed.reasons[0], /run `pulumi up` \(not `refresh` or `destroy`\) first/);
+                // The resource classes register a stand-in of ~2.6 KB that loads the provider by the package's
+                // name: it fits the gRPC trailer partial state travels in, so the engine records it.
+                assert.strictEqual(err.initFailed.properties.__provider, registration.object.__provider, "partial state keeps the provider");
+                assert.doesNotMatch(err.initFailed.reasons[0], /run `pulumi up`/);
                 const recorded = t.engine.require(registration.urn);
                 assert.deepStrictEqual([recorded.id, recorded.initErrors.length], [err.initFailed.id, 1], "the engine recorded the object");
                 t.double.clearFaults();
@@ -104,6 +104,19 @@ for (const version of VERSIONS) {
                 assert.match(err.details, /^host \d+ was created but \[one\.host\.status\] ACTION \(2048\) on host \d+: Cannot change state\./);
                 assert.strictEqual(err.initFailed?.properties.state, "offline");
                 await recordedThenCompleted(reg, err);
+            });
+
+            it("partial state alone is enough for refresh and destroy: they load the provider it recorded", async function () {
+                const reg = await registrationOf("Host", () => new Host(name("partial-refresh"), {}));
+                t.double.inject({ kind: "error", code: 2048, message: "Cannot change state.", method: "one.host.status", onCall: 2 });
+                t.double.inject({ kind: "error", code: 2048, message: "Cannot delete host.", method: "one.host.delete" });
+                const err = await failedUp(t.engine, reg);
+                assert.ok(err.initFailed, `the host sent ErrorResourceInitFailed (got: ${err.details})`);
+                t.double.clearFaults();
+                const refreshed = await t.engine.refresh(reg.urn);
+                assert.strictEqual(refreshed?.id, err.initFailed.id, "Read found the object through the recorded provider");
+                await t.engine.destroy(reg.urn);
+                assert.deepStrictEqual(heldObjects(t.double), initial, "Delete, with only the partial state's provider, removed it");
             });
 
             it("VirtualNetwork: joining a second cluster fails and deleting it fails too", async function () {

@@ -4,13 +4,15 @@
  * the dynamic provider and the resource class. Everything the engine receives passes through the
  * same wrappers: one normaliser for every result, check failures instead of exceptions (and the
  * checks every type shares: connection, text OpenNebula cannot take), a creation token per create,
- * partial state that keeps `__provider` when it fits, and `read` with only an id (an import).
+ * partial state that keeps `__provider` when it fits, and `read` with only an id (an import). The
+ * resource classes register a small stand-in that loads the provider by the package's name.
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
 import { ObjectKind, deleteObject, readObject } from "../objects";
 import { XmlElement } from "../xml";
+import { packagedProvider } from "./packaged-provider";
 import { CommonOutputs, ConnectionInputs, Failures, diffProperties, isPartialState, plainResult, withClient } from "./provider-kit";
 import { RESOURCE_MODULE, keepConnectionSecret } from "./resource-options";
 
@@ -77,11 +79,32 @@ export function deleteByKind(kind: ObjectKind) {
     return (client: OneClient, id: string): Promise<void> => deleteObject(client, kind, Number(id));
 }
 
-/** Makes the dynamic provider and the resource class of a type. */
+/** Every type's dynamic provider by type (`Host` …), as {@link packagedProvider} loads them in the provider host. */
+const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
+
+/**
+ * The dynamic provider of a type of this package, e.g. `dynamicProviderOf("Host")`: what the
+ * resources' serialized stand-in ({@link packagedProvider}) runs.
+ *
+ * @throws Error naming the known types when `type` is none of them.
+ */
+export function dynamicProviderOf(type: string): pulumi.dynamic.ResourceProvider {
+    const provider = providers.get(type);
+    if (provider === undefined) throw new Error(`no OpenNebula resource type "${type}" in this package; known: ${[...providers.keys()].join(", ")}`);
+    return provider;
+}
+
+/**
+ * Makes the dynamic provider and the resource class of a type. The class registers the
+ * {@link packagedProvider} stand-in, which loads this provider in the provider host by the
+ * package's name (about 2.6 KB of `__provider` per object instead of the provider by value).
+ */
 export function defineResource<Args extends object, Inputs extends BaseInputs, Outputs extends Inputs & Partial<CommonOutputs>>(
     type: ResourceType<Args, Inputs, Outputs>,
 ): { provider: pulumi.dynamic.ResourceProvider; Resource: ResourceClass<Args, Outputs> } {
     const provider = dynamicProvider(type);
+    providers.set(type.type, provider);
+    const registeredProvider = packagedProvider(type.type);
     const registered = (name: string, args: Args): Record<string, unknown> => {
         const props: Record<string, unknown> = {};
         for (const field of type.inputs) {
@@ -94,7 +117,7 @@ export function defineResource<Args extends object, Inputs extends BaseInputs, O
     };
     class Resource extends pulumi.dynamic.Resource {
         constructor(name: string, args?: Args, opts?: pulumi.CustomResourceOptions) {
-            super(provider, name, registered(name, args ?? ({} as Args)), keepConnectionSecret(opts), RESOURCE_MODULE, type.type);
+            super(registeredProvider, name, registered(name, args ?? ({} as Args)), keepConnectionSecret(opts), RESOURCE_MODULE, type.type);
         }
     }
     Object.defineProperty(Resource, "name", { value: type.type });
@@ -161,8 +184,9 @@ function dynamicProvider<Args extends object, Inputs extends BaseInputs, Outputs
 /**
  * The largest serialized provider partial state carries. The host sends partial state in gRPC
  * trailing metadata, and past about 64 KiB the call never completes (measured through the host:
- * 60 KB of properties arrive, 70 KB never do); a provider serialized from an installed package is a
- * few KB (a `require` of its module), one serialized by value from a program's own files ~100 KB.
+ * 60 KB of properties arrive, 70 KB never do). The resource classes' stand-in is about 2.6 KB;
+ * a provider serialized by value from a program's own files (an exported `…Provider` used directly
+ * with `pulumi.dynamic.Resource`) is ~100 KB.
  */
 const MAX_RECORDED_PROVIDER = 32 * 1024;
 
