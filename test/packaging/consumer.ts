@@ -74,11 +74,14 @@ const config = new pulumi.Config("one");
 const connection = { endpoint: config.require("endpoint"), username: "oneadmin", password: config.requireSecret("password") };
 const cluster = new Cluster("edge", { connection });
 const host = new Host("kvm-1", { name: "10.0.0.4", clusterId: cluster.oneId, connection });
-new Datastore("system", { type: "SYSTEM_DS", tmMad: "ssh", clusterIds: [cluster.oneId], template: { REPLICA_HOST: host.name }, connection });
+const system = new Datastore("system", { type: "SYSTEM_DS", tmMad: "ssh", clusterIds: [cluster.oneId], template: { REPLICA_HOST: host.name }, connection });
 const net: opennebula.VirtualNetwork = new VirtualNetwork("public", {
     vnMad: "bridge", template: { BRIDGE: "br0" }, addressRanges: [{ TYPE: "IP4", IP: "10.0.1.2", SIZE: 4 }], connection,
 });
 export const networkId: pulumi.Output<number> = net.oneId;
+// Every resource is exported, so the run waits for each to be registered.
+export const hostId: pulumi.Output<number> = host.oneId;
+export const systemDatastoreId: pulumi.Output<number> = system.oneId;
 `;
 
 /** tsconfig.json of `pulumi new typescript`. */
@@ -93,14 +96,15 @@ export const PULUMI_TEMPLATE_TSCONFIG = {
 
 /**
  * Runs a compiled program of the consumer project (`bin/index.js`) under Pulumi's standard mocks,
- * the way a user's unit test would, and returns what it registered (type and name) and its exports.
+ * the way a user's unit test would, and returns what it registered (type, name and the size of the
+ * serialized provider it carries, `__provider`) and its exports.
  */
 const MOCK_RUNNER = `
 const pulumi = require("@pulumi/pulumi");
 const registered = [];
 pulumi.runtime.setMocks({
     newResource: (args) => {
-        registered.push({ type: args.type, name: args.name });
+        registered.push({ type: args.type, name: args.name, providerBytes: Buffer.byteLength(String(args.inputs.__provider ?? "")) });
         return { id: args.name + "-id", state: { ...args.inputs, oneId: registered.length } };
     },
     call: (args) => args.inputs,
@@ -113,7 +117,7 @@ Promise.all(names.map((name) => new Promise((resolve) => pulumi.output(program[n
 `;
 
 /** Type-checks and compiles {@link EXAMPLE_PROGRAM} in `project`, then runs it under mocks. */
-export function compileAndRunExample(project: string): { registered: { type: string; name: string }[]; exports: Record<string, unknown> } {
+export function compileAndRunExample(project: string): { registered: { type: string; name: string; providerBytes: number }[]; exports: Record<string, unknown> } {
     fs.writeFileSync(path.join(project, "index.ts"), EXAMPLE_PROGRAM);
     fs.writeFileSync(path.join(project, "tsconfig.json"), JSON.stringify(PULUMI_TEMPLATE_TSCONFIG));
     run(process.execPath, [path.join(REPO, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], project);

@@ -61,6 +61,10 @@ describe("Packaging: the npm tarball installed into a fresh project", function (
         assert.deepStrictEqual(registered.map((r) => r.name).sort(), ["edge", "kvm-1", "public", "system"]);
         assert.ok(registered.every((r) => r.type.startsWith("pulumi-nodejs:dynamic/opennebula-edge:")), JSON.stringify(registered));
         assert.strictEqual(typeof exports.networkId, "number");
+        // What every OpenNebula object of an installed consumer carries in state: the small stand-in
+        // that loads the package by name (issue target: at most 16 KB).
+        console.log(`      __provider per object: ${registered.map((r) => `${r.name} ${(r.providerBytes / 1024).toFixed(1)} KB`).join(", ")}`);
+        for (const r of registered) assert.ok(r.providerBytes > 0 && r.providerBytes <= 16 * 1024, `${r.name}: ${r.providerBytes} bytes of __provider`);
     });
 
     it("runs every provider serialized from the installed copy, loading the package by name", async function () {
