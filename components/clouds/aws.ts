@@ -29,8 +29,8 @@ import { checkedBy, cidrSchema, inputSchema, integerSchema, interfaceNameSchema,
 import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, cloudConfigText, hostFirewallOf, parseCloudSettings, userCloudConfig } from "./base";
 import { defineCloud } from "./definition";
 import {
-    CloudFirewallArgs, CloudFirewallPlan, CloudSettings, HostSettings, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema,
-    ipv4Sources, planHosts, publicIpsSchema, restrictedRules, slotSchema,
+    CloudFirewallArgs, CloudFirewallPlan, CloudSettings, HostSettings, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings,
+    ipv4Sources, planHosts, publicIpSettings, restrictedRules, slotSchema,
 } from "./settings";
 
 /** Type token of {@link AwsEdgeCluster}. */
@@ -130,8 +130,7 @@ export interface AwsSettings extends CloudSettings {
 export const awsSettings = schemaOf<AwsSettings>()(z.object({
     region: z.enum(AWS_REGIONS),
     ...commonSettings,
-    hosts: hostsSchema(z.strictObject({ publicIps: publicIpsSchema(AWS_MAX_PUBLIC_IPS).optional(), slot: slotSchema.optional() })).optional(),
-    publicIps: publicIpsSchema(AWS_MAX_PUBLIC_IPS).optional(),
+    ...publicIpSettings(AWS_MAX_PUBLIC_IPS, { slot: slotSchema.optional() }),
     hypervisor: z.enum(HYPERVISORS).optional(),
     instanceType: checkedBy(z.string(), checkInstanceType).optional(),
     ami: inputSchema(z.string().regex(AMI_ID, "must be an AMI id such as ami-0123456789abcdef0")).optional(),

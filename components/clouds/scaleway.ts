@@ -34,7 +34,9 @@ import {
 import { checkedBy, cidrSchema, inputSchema, interfaceNameSchema, portSchema, schemaOf, textSchema } from "../validation/schema";
 import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, parseCloudSettings, userData } from "./base";
 import { defineCloud } from "./definition";
-import { CloudSettings, HostSettings, PlannedHost, checkHosts, commonSettings, hostsSchema, planHosts, publicIpsSchema, slotSchema, tagTexts } from "./settings";
+import {
+    CloudSettings, HostSettings, PlannedHost, checkHosts, commonSettings, planHosts, publicIpSettings, slotSchema, tagTexts,
+} from "./settings";
 
 /** Type token of {@link ScalewayEdgeCluster}. */
 export const SCALEWAY_EDGE_CLUSTER_TYPE = "opennebula-edge:clouds:ScalewayEdgeCluster";
@@ -145,8 +147,7 @@ export interface ScalewaySettings extends CloudSettings {
 export const scalewaySettings = schemaOf<ScalewaySettings>()(z.object({
     zone: z.enum(SCALEWAY_ZONES),
     ...commonSettings,
-    hosts: hostsSchema(z.strictObject({ publicIps: publicIpsSchema(SCALEWAY_MAX_PUBLIC_IPS).optional(), slot: slotSchema.optional() })).optional(),
-    publicIps: publicIpsSchema(SCALEWAY_MAX_PUBLIC_IPS).optional(),
+    ...publicIpSettings(SCALEWAY_MAX_PUBLIC_IPS, { slot: slotSchema.optional() }),
     hypervisor: z.enum(SCALEWAY_HYPERVISORS).optional(),
     offer: z.string().regex(OFFER_NAME, "must be an Elastic Metal offer name such as EM-A115X-SSD, EM-I220E-NVME or EM-L110X-SATA").optional(),
     os: z.enum(Object.keys(SCALEWAY_OS_IMAGES) as [ScalewayOs, ...ScalewayOs[]]).optional(),

@@ -27,8 +27,8 @@ import { checkedBy, cidrSchema, integerSchema, interfaceNameSchema, schemaOf } f
 import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, hostFirewallOf, parseCloudSettings, userData } from "./base";
 import { defineCloud } from "./definition";
 import {
-    CloudFirewallArgs, CloudFirewallPlan, CloudSettings, HostSettings, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema,
-    ipv4Sources, planHosts, portText, publicIpsSchema, restrictedRules, tagTexts,
+    CloudFirewallArgs, CloudFirewallPlan, CloudSettings, HostSettings, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings,
+    ipv4Sources, planHosts, portText, publicIpSettings, restrictedRules, tagTexts,
 } from "./settings";
 
 /** Type token of {@link VultrEdgeCluster}. */
@@ -117,8 +117,7 @@ export interface VultrSettings extends CloudSettings {
 export const vultrSettings = schemaOf<VultrSettings>()(z.object({
     region: z.enum(VULTR_REGIONS),
     ...commonSettings,
-    hosts: hostsSchema(z.strictObject({ publicIps: publicIpsSchema(VULTR_MAX_PUBLIC_IPS).optional() })).optional(),
-    publicIps: publicIpsSchema(VULTR_MAX_PUBLIC_IPS).optional(),
+    ...publicIpSettings(VULTR_MAX_PUBLIC_IPS, {}),
     mode: z.enum(VULTR_MODES).optional(),
     hypervisor: z.enum(["kvm", "qemu", "lxc"]).optional(),
     plan: z.string().optional(),

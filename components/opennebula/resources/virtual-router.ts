@@ -19,6 +19,9 @@ export interface VirtualRouterNicArgs extends VirtualMachineNicArgs {
     management?: pulumi.Input<boolean>;
 }
 
+/** A router NIC as given, normalized: every flag set. */
+type RouterNicInput = NicInput & Required<pulumi.Unwrap<Pick<VirtualRouterNicArgs, "floatingIp" | "floatingOnly" | "management">>>;
+
 /** Arguments of {@link VirtualRouter}. */
 export interface VirtualRouterArgs extends OneResourceArgs {
     /** Router name (not unique in OpenNebula). Default: the resource name. */
@@ -42,13 +45,6 @@ export interface VirtualRouterArgs extends OneResourceArgs {
     template?: pulumi.Input<TemplateArgs>;
     /** How long to wait for the VMs to be RUNNING (and DONE on delete), in seconds. Default 600. */
     runningTimeoutSeconds?: pulumi.Input<number>;
-}
-
-/** A router NIC as given, normalized. */
-interface RouterNicInput extends NicInput {
-    floatingIp: boolean;
-    floatingOnly: boolean;
-    management: boolean;
 }
 
 interface VirtualRouterInputs extends NamedInputs {
