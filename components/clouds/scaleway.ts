@@ -346,7 +346,7 @@ export function uplinkFromOutput(stdout: string | undefined): string {
  * only protection: SSH and WireGuard from anywhere, BGP and VXLAN only on the overlay's interface,
  * libvirt, migration and VNC only from the private network, the front-end and the overlay.
  */
-export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren> {
+export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren, scaleway.iam.SshKey> {
     /** The arguments, checked, with their defaults. */
     readonly plan: ScalewayPlan;
     /** VPC, private network and public gateway ids. */
@@ -362,8 +362,6 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren> {
     readonly privateNetwork: scaleway.network.PrivateNetwork;
     readonly publicGateway: scaleway.network.PublicGateway;
     readonly gatewayNetwork: scaleway.network.GatewayNetwork;
-    /** Absent when `sshKeyId` was given. */
-    readonly sshKey?: scaleway.iam.SshKey;
     readonly servers: Record<string, scaleway.elasticmetal.Server>;
     readonly privateIpReservations: Record<string, scaleway.ipam.Ip>;
     /** The flexible IPs of each host, per host key. */
@@ -402,10 +400,11 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren> {
         }, { dependsOn: Object.values(this.privateIpReservations) });
 
         // Servers.
-        if (args.sshKeyId === undefined) {
-            this.sshKey = this.create("sshKey", scaleway.iam.SshKey, `${name}-ssh-key`, { name: `${name}-ssh-key`, publicKey: this.sshPublicKey, projectId });
-        }
-        const sshKeyId = args.sshKeyId ?? this.sshKey!.id;
+        const sshKeyId = this.useSshKey(
+            args.sshKeyId,
+            (publicKey) => this.create("sshKey", scaleway.iam.SshKey, `${name}-ssh-key`, { name: `${name}-ssh-key`, publicKey, projectId }),
+            (key) => key.id,
+        );
         const offer = scaleway.elasticmetal.getOfferOutput({ name: plan.offer, zone, subscriptionPeriod: "hourly" }, this.cloudOptions());
         const image = SCALEWAY_OS_IMAGES[plan.os];
         const os = scaleway.elasticmetal.getOsOutput({ name: image.name, version: image.version, zone }, this.cloudOptions());
