@@ -20,7 +20,7 @@ export { VirtualMachineNicArgs, VmNicOutput };
  * address is leased but not configured inside the VM — what the virtual router's SDNAT maps to the
  * parent NIC's address (reference §6.3).
  */
-export interface VirtualMachineNicAliasArgs extends OneResourceArgs {
+export interface VirtualMachineNicAliasArgs {
     /** The network of the alias address (for SDNAT: the public network). Required. */
     networkId: pulumi.Input<number>;
     /** NAME of the NIC it belongs to: `NIC<i>` for the i-th NIC. Default `NIC0`. */
@@ -32,7 +32,7 @@ export interface VirtualMachineNicAliasArgs extends OneResourceArgs {
 }
 
 /** Arguments of {@link VirtualMachine}. */
-export interface VirtualMachineArgs {
+export interface VirtualMachineArgs extends OneResourceArgs {
     /** VM name (not unique in OpenNebula). Default: the resource name. */
     name?: pulumi.Input<string>;
     /** The VM template to instantiate. Required. */
