@@ -29,8 +29,8 @@ import { checkedBy, cidrSchema, inputSchema, integerSchema, interfaceNameSchema,
 import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, cloudConfigText, hostFirewallOf, parseCloudSettings, userCloudConfig } from "./base";
 import { defineCloud } from "./definition";
 import {
-    CloudFirewallArgs, CloudFirewallPlan, CloudSettings, HostSettings, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema,
-    ipv4Sources, planHosts, publicIpsSchema, restrictedRules, slotSchema,
+    CloudFirewallArgs, CloudFirewallPlan, CloudSettings, HostSettings, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings,
+    ipv4Sources, planHosts, publicIpSettings, restrictedRules, slotSchema,
 } from "./settings";
 
 /** Type token of {@link AwsEdgeCluster}. */
@@ -130,8 +130,7 @@ export interface AwsSettings extends CloudSettings {
 export const awsSettings = schemaOf<AwsSettings>()(z.object({
     region: z.enum(AWS_REGIONS),
     ...commonSettings,
-    hosts: hostsSchema(z.strictObject({ publicIps: publicIpsSchema(AWS_MAX_PUBLIC_IPS).optional(), slot: slotSchema.optional() })).optional(),
-    publicIps: publicIpsSchema(AWS_MAX_PUBLIC_IPS).optional(),
+    ...publicIpSettings(AWS_MAX_PUBLIC_IPS, { slot: slotSchema.optional() }),
     hypervisor: z.enum(HYPERVISORS).optional(),
     instanceType: checkedBy(z.string(), checkInstanceType).optional(),
     ami: inputSchema(z.string().regex(AMI_ID, "must be an AMI id such as ami-0123456789abcdef0")).optional(),
@@ -301,7 +300,7 @@ export function releaseAddressesCommand(range: string): string {
  * associated with its secondary private IPs; then the cloud-independent {@link EdgeCluster}
  * configures the hosts and registers cluster, hosts, datastores and the public network.
  */
-export class AwsEdgeCluster extends CloudEdgeCluster<AwsChildren> {
+export class AwsEdgeCluster extends CloudEdgeCluster<AwsChildren, aws.ec2.KeyPair> {
     /** The derived addresses and settings. */
     readonly plan: AwsEdgeClusterPlan;
     /** The VPC's id. */
@@ -320,8 +319,6 @@ export class AwsEdgeCluster extends CloudEdgeCluster<AwsChildren> {
     readonly defaultRoute: aws.ec2.Route;
     /** The hosts' security group (`${name}-sg`). */
     readonly securityGroup: aws.ec2.SecurityGroup;
-    /** The EC2 key pair made from `ssh.publicKey` (`${name}-key`); absent with `sshKeyId`. */
-    readonly keyPair?: aws.ec2.KeyPair;
     /** The instances, per host key (`${name}-<host>`). */
     readonly instances: Record<string, aws.ec2.Instance>;
     /** The Elastic IPs of each host, per host key (`${name}-<host>-ip-<j>`). */
@@ -351,10 +348,12 @@ export class AwsEdgeCluster extends CloudEdgeCluster<AwsChildren> {
             vpcId: this.vpc.id, description: `OpenNebula edge cluster ${name} (${plan.cloudFirewall.mode})`,
             ingress: rules.ingress, egress: rules.egress, tags: tags("sg"),
         });
-        if (args.sshKeyId === undefined) {
-            this.keyPair = this.create("keyPair", aws.ec2.KeyPair, `${name}-key`, { publicKey: this.sshPublicKey, tags: tags("key") });
-        }
-        const keyName = args.sshKeyId ?? this.keyPair!.keyName;
+        // The EC2 key pair (`${name}-key`) is `sshKey`.
+        const keyName = this.useSshKey(
+            args.sshKeyId,
+            (publicKey) => this.create("keyPair", aws.ec2.KeyPair, `${name}-key`, { publicKey, tags: tags("key") }),
+            (key) => key.keyName,
+        );
 
         const ami = args.ami ?? latestUbuntuJammy(args.provider, this);
         const userData = pulumi.output(this.sshPublicKey).apply((key) => awsUserData(plan.vmRange, userCloudConfig(plan.sshUser, IMAGE_USER, key)));

@@ -143,7 +143,9 @@ export const DEFAULT_DNS = "1.1.1.1";
  * {@link EdgeCluster} `${name}-one`; its outputs are the same on every cloud. `Children` maps each
  * kind of cloud child that takes a transform to its arguments.
  */
-export abstract class CloudEdgeCluster<Children extends { [Kind in keyof Children]: object } = object> extends pulumi.ComponentResource {
+export abstract class CloudEdgeCluster<
+    Children extends { [Kind in keyof Children]: object } = object, SshKey extends pulumi.Resource = pulumi.Resource,
+> extends pulumi.ComponentResource {
     /** The caller's escape hatches. */
     protected readonly transform: CloudTransforms<Children>;
     private readonly componentName: string;
@@ -159,6 +161,8 @@ export abstract class CloudEdgeCluster<Children extends { [Kind in keyof Childre
 
     /** The SSH key pair in use: the caller's, or the generated one. */
     private readonly sshKeys: SshKeyPair;
+    /** The cloud's SSH key, when this component made one. */
+    private cloudSshKey?: SshKey;
 
     /** Call it once the arguments are checked: it registers the component, and generates an SSH key pair when the caller gave none. */
     protected constructor(type: string, name: string, args: { provider: pulumi.ProviderResource; ssh?: SshKeyPairArgs; transform?: CloudTransforms<Children> }, opts?: pulumi.ComponentResourceOptions) {
@@ -181,6 +185,11 @@ export abstract class CloudEdgeCluster<Children extends { [Kind in keyof Childre
      */
     get sshPrivateKey(): pulumi.Output<string> {
         return this.sshKeys.privateKey;
+    }
+
+    /** The cloud's SSH key made from {@link sshPublicKey}; absent when the caller gave `sshKeyId`. */
+    get sshKey(): SshKey | undefined {
+        return this.cloudSshKey;
     }
 
     /** The generated key (`${name}-ssh-private-key`), when the caller gave no key pair. */
@@ -256,6 +265,20 @@ export abstract class CloudEdgeCluster<Children extends { [Kind in keyof Childre
         kind: Kind, type: ResourceClass<R, Children[Kind]>, name: string, args: Children[Kind], extra?: pulumi.CustomResourceOptions,
     ): R {
         return createChild(type, name, args, this.cloudOptions(extra), this.transform[kind] as Transform<Children[Kind]> | undefined);
+    }
+
+    /**
+     * The id of the SSH key the machines are created with: the caller's `sshKeyId`, else that of the
+     * cloud's key, which `create` makes from {@link sshPublicKey} (then {@link sshKey}).
+     */
+    protected useSshKey(
+        sshKeyId: pulumi.Input<string> | undefined,
+        create: (publicKey: pulumi.Output<string>) => SshKey,
+        idOf: (key: SshKey) => pulumi.Input<string>,
+    ): pulumi.Input<string> {
+        if (sshKeyId !== undefined) return sshKeyId;
+        this.cloudSshKey = create(this.sshPublicKey);
+        return idOf(this.cloudSshKey);
     }
 
     /** Creates the {@link EdgeCluster} from the cloud's machines and public IPs, and registers the outputs. Call it last. */

@@ -337,7 +337,7 @@ export function vpcDefaultWarning(region: string, ipRange: string): string {
  * 16501–16600 include libvirt's 16509/16514, so those reach that VM on every address of a host
  * (OpenNebula's live migration goes over SSH and 49152–49215, unaffected).
  */
-export class DigitalOceanEdgeCluster extends CloudEdgeCluster<DigitalOceanChildren> {
+export class DigitalOceanEdgeCluster extends CloudEdgeCluster<DigitalOceanChildren, digitalocean.SshKey> {
     /** The arguments, checked, with their defaults. */
     readonly plan: DigitalOceanPlan;
     /** The VPC the droplets are in (new or given). */
@@ -350,8 +350,6 @@ export class DigitalOceanEdgeCluster extends CloudEdgeCluster<DigitalOceanChildr
     readonly sshKeyFingerprint: pulumi.Output<string>;
     /** The created VPC (undefined with `vpcId`). */
     readonly vpc?: digitalocean.Vpc;
-    /** The created SSH key (undefined with `sshKeyId`). */
-    readonly sshKey?: digitalocean.SshKey;
     /** The tag on every droplet, through which the firewall applies. */
     readonly tag: digitalocean.Tag;
     /** The droplets, per host key. */
@@ -376,12 +374,11 @@ export class DigitalOceanEdgeCluster extends CloudEdgeCluster<DigitalOceanChildr
             this.vpcId = pulumi.output(args.vpcId!);
             this.vpcIpRange = digitalocean.getVpcOutput({ id: args.vpcId }, this.cloudOptions()).ipRange;
         }
-        if (args.sshKeyId === undefined) {
-            this.sshKey = this.create("sshKey", digitalocean.SshKey, `${name}-ssh-key`, { name: base, publicKey: this.sshPublicKey });
-            this.sshKeyFingerprint = this.sshKey.fingerprint;
-        } else {
-            this.sshKeyFingerprint = pulumi.output(args.sshKeyId);
-        }
+        this.sshKeyFingerprint = pulumi.output(this.useSshKey(
+            args.sshKeyId,
+            (publicKey) => this.create("sshKey", digitalocean.SshKey, `${name}-ssh-key`, { name: base, publicKey }),
+            (key) => key.fingerprint,
+        ));
         this.tag = this.create("tag", digitalocean.Tag, `${name}-tag`, { name: `one-edge-${base}` });
 
         const cloudInit = userData(plan.sshUser, DIGITALOCEAN_DEFAULTS.sshUser, this.sshPublicKey);

@@ -34,7 +34,9 @@ import {
 import { checkedBy, cidrSchema, inputSchema, interfaceNameSchema, portSchema, schemaOf, textSchema } from "../validation/schema";
 import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, parseCloudSettings, userData } from "./base";
 import { defineCloud } from "./definition";
-import { CloudSettings, HostSettings, PlannedHost, checkHosts, commonSettings, hostsSchema, planHosts, publicIpsSchema, slotSchema, tagTexts } from "./settings";
+import {
+    CloudSettings, HostSettings, PlannedHost, checkHosts, commonSettings, planHosts, publicIpSettings, slotSchema, tagTexts,
+} from "./settings";
 
 /** Type token of {@link ScalewayEdgeCluster}. */
 export const SCALEWAY_EDGE_CLUSTER_TYPE = "opennebula-edge:clouds:ScalewayEdgeCluster";
@@ -145,8 +147,7 @@ export interface ScalewaySettings extends CloudSettings {
 export const scalewaySettings = schemaOf<ScalewaySettings>()(z.object({
     zone: z.enum(SCALEWAY_ZONES),
     ...commonSettings,
-    hosts: hostsSchema(z.strictObject({ publicIps: publicIpsSchema(SCALEWAY_MAX_PUBLIC_IPS).optional(), slot: slotSchema.optional() })).optional(),
-    publicIps: publicIpsSchema(SCALEWAY_MAX_PUBLIC_IPS).optional(),
+    ...publicIpSettings(SCALEWAY_MAX_PUBLIC_IPS, { slot: slotSchema.optional() }),
     hypervisor: z.enum(SCALEWAY_HYPERVISORS).optional(),
     offer: z.string().regex(OFFER_NAME, "must be an Elastic Metal offer name such as EM-A115X-SSD, EM-I220E-NVME or EM-L110X-SATA").optional(),
     os: z.enum(Object.keys(SCALEWAY_OS_IMAGES) as [ScalewayOs, ...ScalewayOs[]]).optional(),
@@ -345,7 +346,7 @@ export function uplinkFromOutput(stdout: string | undefined): string {
  * only protection: SSH and WireGuard from anywhere, BGP and VXLAN only on the overlay's interface,
  * libvirt, migration and VNC only from the private network, the front-end and the overlay.
  */
-export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren> {
+export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren, scaleway.iam.SshKey> {
     /** The arguments, checked, with their defaults. */
     readonly plan: ScalewayPlan;
     /** VPC, private network and public gateway ids. */
@@ -361,8 +362,6 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren> {
     readonly privateNetwork: scaleway.network.PrivateNetwork;
     readonly publicGateway: scaleway.network.PublicGateway;
     readonly gatewayNetwork: scaleway.network.GatewayNetwork;
-    /** Absent when `sshKeyId` was given. */
-    readonly sshKey?: scaleway.iam.SshKey;
     readonly servers: Record<string, scaleway.elasticmetal.Server>;
     readonly privateIpReservations: Record<string, scaleway.ipam.Ip>;
     /** The flexible IPs of each host, per host key. */
@@ -401,10 +400,11 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren> {
         }, { dependsOn: Object.values(this.privateIpReservations) });
 
         // Servers.
-        if (args.sshKeyId === undefined) {
-            this.sshKey = this.create("sshKey", scaleway.iam.SshKey, `${name}-ssh-key`, { name: `${name}-ssh-key`, publicKey: this.sshPublicKey, projectId });
-        }
-        const sshKeyId = args.sshKeyId ?? this.sshKey!.id;
+        const sshKeyId = this.useSshKey(
+            args.sshKeyId,
+            (publicKey) => this.create("sshKey", scaleway.iam.SshKey, `${name}-ssh-key`, { name: `${name}-ssh-key`, publicKey, projectId }),
+            (key) => key.id,
+        );
         const offer = scaleway.elasticmetal.getOfferOutput({ name: plan.offer, zone, subscriptionPeriod: "hourly" }, this.cloudOptions());
         const image = SCALEWAY_OS_IMAGES[plan.os];
         const os = scaleway.elasticmetal.getOsOutput({ name: image.name, version: image.version, zone }, this.cloudOptions());

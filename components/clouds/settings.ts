@@ -82,6 +82,15 @@ export const publicIpsSchema = (max: number) => integerSchema(0, max);
 /** @internal A per-host slot (clouds that pick addresses: AWS, Scaleway). */
 export const slotSchema = integerSchema(0, SLOTS - 1);
 
+/**
+ * @internal The settings of a cloud whose hosts own public IPs (at most `maxPublicIps` each): the
+ * cluster's `publicIps`, and `hosts` whose entries override it (and hold `extra`, e.g. `slot`).
+ */
+export function publicIpSettings<Extra extends z.ZodRawShape>(maxPublicIps: number, extra: Extra) {
+    const publicIps = publicIpsSchema(maxPublicIps).optional();
+    return { hosts: hostsSchema(z.strictObject({ publicIps, ...extra })).optional(), publicIps };
+}
+
 /** Tags: keys and values of letters, digits, `_` and `-` (the set every cloud accepts, also as `key:value` text). */
 const TAG_TEXT = /^[A-Za-z0-9_-]{0,63}$/;
 

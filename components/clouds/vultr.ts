@@ -27,8 +27,8 @@ import { checkedBy, cidrSchema, integerSchema, interfaceNameSchema, schemaOf } f
 import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, hostFirewallOf, parseCloudSettings, userData } from "./base";
 import { defineCloud } from "./definition";
 import {
-    CloudFirewallArgs, CloudFirewallPlan, CloudSettings, HostSettings, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, hostsSchema,
-    ipv4Sources, planHosts, portText, publicIpsSchema, restrictedRules, tagTexts,
+    CloudFirewallArgs, CloudFirewallPlan, CloudSettings, HostSettings, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings,
+    ipv4Sources, planHosts, portText, publicIpSettings, restrictedRules, tagTexts,
 } from "./settings";
 
 /** Type token of {@link VultrEdgeCluster}. */
@@ -117,8 +117,7 @@ export interface VultrSettings extends CloudSettings {
 export const vultrSettings = schemaOf<VultrSettings>()(z.object({
     region: z.enum(VULTR_REGIONS),
     ...commonSettings,
-    hosts: hostsSchema(z.strictObject({ publicIps: publicIpsSchema(VULTR_MAX_PUBLIC_IPS).optional() })).optional(),
-    publicIps: publicIpsSchema(VULTR_MAX_PUBLIC_IPS).optional(),
+    ...publicIpSettings(VULTR_MAX_PUBLIC_IPS, {}),
     mode: z.enum(VULTR_MODES).optional(),
     hypervisor: z.enum(["kvm", "qemu", "lxc"]).optional(),
     plan: z.string().optional(),
@@ -281,7 +280,7 @@ type VultrMachine = vultr.Instance | vultr.BareMetalServer;
  * names it in `EDGE_HOST` (the host's OpenNebula name, its main IP). Pin the VM with
  * `SCHED_REQUIREMENTS = "NAME = \"<EDGE_HOST>\""` and its NIC with `AR_ID`.
  */
-export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren> {
+export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren, vultr.SSHKey> {
     /** The arguments, checked, with their defaults. */
     readonly settings: VultrPlan;
     /** The VPC id (virtual mode; undefined in metal mode). */
@@ -292,8 +291,6 @@ export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren> {
     readonly machines: Record<string, VultrMachine>;
     /** The reserved IPs of each host, per host key. */
     readonly reservedIps: Record<string, vultr.ReservedIp[]>;
-    /** The SSH key installed for root on every machine (absent with `sshKeyId`). */
-    readonly sshKey?: vultr.SSHKey;
     /** The VPC (virtual mode). */
     readonly vpc?: vultr.Vpc;
     /** The firewall group (virtual mode). */
@@ -306,10 +303,12 @@ export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren> {
         super(VULTR_EDGE_CLUSTER_TYPE, name, args, opts);
         this.settings = settings;
 
-        if (args.sshKeyId === undefined) {
-            this.sshKey = this.create("sshKey", vultr.SSHKey, `${name}-ssh-key`, { name: `${name}-root`, sshKey: this.sshPublicKey });
-        }
-        const sshKeyId = args.sshKeyId ?? this.sshKey!.id;
+        // The SSH key installed for root on every machine.
+        const sshKeyId = this.useSshKey(
+            args.sshKeyId,
+            (publicKey) => this.create("sshKey", vultr.SSHKey, `${name}-ssh-key`, { name: `${name}-root`, sshKey: publicKey }),
+            (key) => key.id,
+        );
         this.firewallRules = [];
         if (settings.mode === "virtual") {
             const [network, prefix] = settings.vpcCidr!.split("/");

@@ -126,6 +126,15 @@ export function templateOf(object: XmlElement): Template {
     return element ? templateFromXmlElement(element) : {};
 }
 
+/** An object that must exist as now read: its STATE (-1 when absent) and `: <reason>` from the ERROR its template records ("" when none). */
+export async function readState(
+    client: OneClient, kind: ObjectKind, id: number,
+): Promise<{ xml: XmlElement; state: number; reason: string }> {
+    const xml = await requireObject(client, kind, id);
+    const error = templateOf(xml).ERROR;
+    return { xml, state: childInt(xml, "STATE") ?? -1, reason: typeof error === "string" ? `: ${error}` : "" };
+}
+
 /** Replaces (`replace`) or merges (`merge`) the object's user template. */
 export async function updateTemplate(
     client: OneClient, kind: ObjectKind, id: number, template: TemplateInput, mode: "replace" | "merge",

@@ -3,29 +3,26 @@ import { OneClient } from "../client";
 import { readObject } from "../objects";
 import { idList } from "../xml";
 import { defineResource } from "./define";
-import { ConnectionArgs, ConnectionInputs, Failures } from "./provider-kit";
+import { BaseInputs, Failures, OneResourceArgs } from "./provider-kit";
 
 /** What a {@link ClusterMembership} puts into a cluster. */
 export const MEMBER_KINDS = ["host", "datastore", "vnet"] as const;
 export type MemberKind = (typeof MEMBER_KINDS)[number];
 
 /** Arguments of {@link ClusterMembership}. */
-export interface ClusterMembershipArgs {
+export interface ClusterMembershipArgs extends OneResourceArgs {
     /** The cluster. */
     clusterId: pulumi.Input<number>;
     /** `host`, `datastore` or `vnet`. */
     kind: pulumi.Input<MemberKind>;
     /** The host, datastore or network ID. */
     memberId: pulumi.Input<number>;
-    /** How to reach OpenNebula. Default: `ONE_XMLRPC` and `ONE_AUTH`. */
-    connection?: pulumi.Input<ConnectionArgs>;
 }
 
-interface MembershipInputs {
+interface MembershipInputs extends BaseInputs {
     clusterId: number;
     kind: MemberKind;
     memberId: number;
-    connection?: ConnectionInputs;
 }
 
 const CALLS = {
@@ -38,7 +35,7 @@ function checkMembership(news: Record<string, unknown>, failures: Failures): Mem
     failures.id("clusterId", news.clusterId);
     failures.oneOf("kind", news.kind, MEMBER_KINDS);
     failures.id("memberId", news.memberId);
-    return { clusterId: news.clusterId as number, kind: news.kind as MemberKind, memberId: news.memberId as number, connection: news.connection as ConnectionInputs | undefined };
+    return { clusterId: news.clusterId as number, kind: news.kind as MemberKind, memberId: news.memberId as number };
 }
 
 async function isMember(client: OneClient, { clusterId, kind, memberId }: MembershipInputs): Promise<boolean> {
@@ -59,7 +56,7 @@ function parseMembershipId(id: string): MembershipInputs | undefined {
 
 const membership = defineResource<ClusterMembershipArgs, MembershipInputs, MembershipInputs>({
     type: "ClusterMembership",
-    inputs: ["clusterId", "kind", "memberId", "connection"],
+    inputs: ["clusterId", "kind", "memberId"],
     // Nothing is unique about a membership: a replacement adds the new one before removing the old.
     replaceOn: ["clusterId", "kind", "memberId"],
     outputs: [],
@@ -88,5 +85,4 @@ export const clusterMembershipProvider = membership.provider;
  * cluster shares. (Removing a host moves it to cluster 0, as OpenNebula does.) Do not combine it with
  * the `clusterIds` of a resource that manages the same object.
  */
-export const ClusterMembership = membership.Resource;
-export type ClusterMembership = InstanceType<typeof ClusterMembership>;
+export class ClusterMembership extends membership.Resource {}

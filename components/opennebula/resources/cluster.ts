@@ -4,29 +4,23 @@ import {
     CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, renameObject, requireNameFree, requireObject, templateOf,
     updateTemplate,
 } from "../objects";
-import { Template, pickAttributes } from "../template";
+import { pickAttributes } from "../template";
 import { XmlElement, childText, idList } from "../xml";
-import { defineResource, deleteByKind, readFromObject } from "./define";
+import { defineResource } from "./define";
 import {
-    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, declaredAttributes, replaceDeclaredAttributes,
+    CommonOutputs, Failures, NamedInputs, OneResourceArgs, completeOrRollBack, declaredAttributes, replaceDeclaredAttributes,
 } from "./provider-kit";
 import { TemplateArgs } from "./resource-options";
 
 /** Arguments of {@link Cluster}. */
-export interface ClusterArgs {
+export interface ClusterArgs extends OneResourceArgs {
     /** Cluster name, unique in OpenNebula. Default: the resource name. */
     name?: pulumi.Input<string>;
     /** Template attributes to set (e.g. `{ RESERVED_CPU: "0" }`). Only these attributes are managed. Default: none. */
     template?: pulumi.Input<TemplateArgs>;
-    /** How to reach OpenNebula. Default: `ONE_XMLRPC` and `ONE_AUTH`, as OpenNebula's CLI reads them. */
-    connection?: pulumi.Input<ConnectionArgs>;
 }
 
-interface ClusterInputs {
-    name: string;
-    template: Template;
-    connection?: ConnectionInputs;
-}
+type ClusterInputs = NamedInputs;
 
 interface ClusterOutputs extends ClusterInputs, CommonOutputs {
     /** IDs of the hosts in the cluster, as last read. */
@@ -43,7 +37,7 @@ const AUTOMATIC_ATTRIBUTES = { RESERVED_CPU: "", RESERVED_MEM: "" };
 function checkCluster(news: Record<string, unknown>, failures: Failures): ClusterInputs {
     failures.name("name", news.name);
     const template = failures.template("template", news.template);
-    return { name: news.name as string, template, connection: news.connection as ConnectionInputs | undefined };
+    return { name: news.name as string, template };
 }
 
 /** The outputs as OpenNebula holds the cluster; `declared` undefined reads it as an import would. */
@@ -88,15 +82,14 @@ async function updateCluster(client: OneClient, id: number, olds: ClusterOutputs
 
 const cluster = defineResource<ClusterArgs, ClusterInputs, ClusterOutputs>({
     type: "Cluster",
-    inputs: ["name", "template", "connection"],
-    defaults: { name: (resourceName: string) => resourceName, template: {} },
+    kind: "cluster",
+    outputsOf: clusterOutputs,
+    inputs: ["name", "template"],
     replaceOn: [],
     outputs: ["oneId", "creationToken", "hostIds", "datastoreIds", "vnetIds"],
     check: checkCluster,
     create: createCluster,
-    read: readFromObject("cluster", clusterOutputs),
     update: (client, id, olds, news) => updateCluster(client, Number(id), olds, news),
-    delete: deleteByKind("cluster"),
 });
 
 /** The dynamic provider behind {@link Cluster}. */
@@ -106,5 +99,4 @@ export const clusterProvider = cluster.provider;
  * An OpenNebula cluster (`one.cluster.*`). Renames and template changes are made in place; a cluster
  * that still holds hosts, datastores or networks cannot be deleted (OpenNebula refuses it).
  */
-export const Cluster = cluster.Resource;
-export type Cluster = InstanceType<typeof Cluster>;
+export class Cluster extends cluster.Resource {}

@@ -6,11 +6,11 @@ import {
     updateTemplate,
 } from "../objects";
 import { DATASTORE_TYPES, DatastoreType } from "../states";
-import { Template, TemplateInput, pickAttributes, renderTemplateXml } from "../template";
+import { TemplateInput, pickAttributes, renderTemplateXml } from "../template";
 import { XmlElement, childText, idList } from "../xml";
-import { defineResource, deleteByKind, readFromObject } from "./define";
+import { defineResource } from "./define";
 import {
-    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, declaredAttributes, isUnknown, replaceDeclaredAttributes,
+    CommonOutputs, Failures, NamedInputs, OneResourceArgs, completeOrRollBack, declaredAttributes, isUnknown, replaceDeclaredAttributes,
 } from "./provider-kit";
 import { TemplateArgs } from "./resource-options";
 
@@ -21,7 +21,7 @@ export const DS_MADS = allDrivers(DS_MAD_TABLE);
 export const TM_MADS = allDrivers(TM_MAD_TABLE);
 
 /** Arguments of {@link Datastore}. */
-export interface DatastoreArgs {
+export interface DatastoreArgs extends OneResourceArgs {
     /** Datastore name, unique in OpenNebula. Default: the resource name. */
     name?: pulumi.Input<string>;
     /** `IMAGE_DS`, `SYSTEM_DS`, `FILE_DS` or `BACKUP_DS` (any case). Changing it replaces the datastore. Default `IMAGE_DS`. */
@@ -34,18 +34,13 @@ export interface DatastoreArgs {
     clusterIds?: pulumi.Input<pulumi.Input<number>[]>;
     /** Other template attributes (e.g. `SAFE_DIRS`, `REPLICA_HOST`). Only these are managed. Default: none. */
     template?: pulumi.Input<TemplateArgs>;
-    /** How to reach OpenNebula. Default: `ONE_XMLRPC` and `ONE_AUTH`. */
-    connection?: pulumi.Input<ConnectionArgs>;
 }
 
-interface DatastoreInputs {
-    name: string;
+interface DatastoreInputs extends NamedInputs {
     type: DatastoreType;
     dsMad?: string;
     tmMad?: string;
     clusterIds: number[];
-    template: Template;
-    connection?: ConnectionInputs;
 }
 
 interface DatastoreOutputs extends DatastoreInputs, CommonOutputs {
@@ -70,7 +65,6 @@ function checkDatastore(news: Record<string, unknown>, failures: Failures): Data
         tmMad: news.tmMad as string | undefined,
         clusterIds: failures.clusterIds("clusterIds", news.clusterIds),
         template: failures.template("template", news.template),
-        connection: news.connection as ConnectionInputs | undefined,
     };
     failures.name("name", inputs.name);
     failures.oneOf("type", inputs.type, DATASTORE_TYPES);
@@ -140,15 +134,14 @@ async function updateDatastore(client: OneClient, id: number, olds: DatastoreOut
 
 const datastore = defineResource<DatastoreArgs, DatastoreInputs, DatastoreOutputs>({
     type: "Datastore",
-    inputs: ["name", "type", "dsMad", "tmMad", "clusterIds", "template", "connection"],
-    defaults: { name: (resourceName: string) => resourceName, template: {} },
+    kind: "datastore",
+    outputsOf: datastoreOutputs,
+    inputs: ["name", "type", "dsMad", "tmMad", "clusterIds", "template"],
     replaceOn: ["type", "dsMad", "tmMad"],
     outputs: ["oneId", "creationToken", "basePath"],
     check: checkDatastore,
     create: createDatastore,
-    read: readFromObject("datastore", datastoreOutputs),
     update: (client, id, olds, news) => updateDatastore(client, Number(id), olds, news),
-    delete: deleteByKind("datastore"),
 });
 
 /** The dynamic provider behind {@link Datastore}. */
@@ -158,5 +151,4 @@ export const datastoreProvider = datastore.provider;
  * An OpenNebula datastore (`one.datastore.*`). Type and drivers are fixed at creation (changing them
  * replaces the datastore); name, template attributes and cluster memberships change in place.
  */
-export const Datastore = datastore.Resource;
-export type Datastore = InstanceType<typeof Datastore>;
+export class Datastore extends datastore.Resource {}

@@ -13,13 +13,8 @@ import { OneClient } from "../client";
 import { ObjectKind, deleteObject, readObject } from "../objects";
 import { XmlElement } from "../xml";
 import { packagedProvider } from "./packaged-provider";
-import { CommonOutputs, ConnectionInputs, Failures, diffProperties, isPartialState, plainResult, withClient } from "./provider-kit";
+import { BaseInputs, CommonOutputs, Failures, diffProperties, isPartialState, plainResult, withClient } from "./provider-kit";
 import { RESOURCE_MODULE, keepConnectionSecret } from "./resource-options";
-
-/** The inputs every type has. */
-export interface BaseInputs {
-    connection?: ConnectionInputs;
-}
 
 /** A default for an absent argument: a value, or computed from the resource name and the arguments. */
 export type FieldDefault<Args> = unknown | ((resourceName: string, args: Args) => unknown);
@@ -28,23 +23,30 @@ export type FieldDefault<Args> = unknown | ((resourceName: string, args: Args) =
 export interface ResourceType<Args extends object, Inputs extends BaseInputs, Outputs extends Inputs & Partial<CommonOutputs>> {
     /** `<Type>` of the type token `pulumi-nodejs:dynamic/opennebula-edge:<Type>`. */
     type: string;
-    /** The input fields, in the order they are registered (`connection` included). */
-    inputs: readonly (keyof Inputs & string)[];
+    /** The input fields, in the order they are registered; `connection` is added last. */
+    inputs: readonly (Exclude<keyof Inputs, "connection"> & string)[];
     /** Fields whose change replaces the object; every other input is changed in place. */
     replaceOn: readonly (keyof Inputs & string)[];
     /** The output-only fields. */
     outputs: readonly (Exclude<keyof Outputs, keyof Inputs> & string)[];
-    /** What the resource class registers for an absent argument (a function is called with the resource name and the args). */
+    /**
+     * What the resource class registers for an absent argument (a function is called with the resource name and the args).
+     * Default: the resource name for `name`, no attributes (`{}`) for `template`.
+     */
     defaults?: { [K in keyof Inputs & string]?: FieldDefault<Args> };
-    /** Normalizes the inputs, recording failures by property; must not throw. */
-    check(news: Record<string, unknown>, failures: Failures): Inputs;
+    /** The object's kind (`one.<kind>.*`): without `read`, it is read with `outputsOf`; without `delete`, deleted with `one.<kind>.delete`. */
+    kind?: ObjectKind;
+    /** The outputs as OpenNebula holds the object; `declared` undefined reads it as an import would. */
+    outputsOf?(xml: XmlElement, declared: Inputs | undefined): Outputs;
+    /** Normalizes the inputs (but `connection`, which the factory adds), recording failures by property; must not throw. */
+    check(news: Record<string, unknown>, failures: Failures): Omit<Inputs, "connection">;
     /** Creates the object, stamped with `token`, and returns its outputs. */
     create(client: OneClient, inputs: Inputs, token: string): Promise<Outputs>;
     /** The outputs as OpenNebula now holds the object; `olds` is undefined when only the id is known (an import). Undefined when it is gone. */
-    read(client: OneClient, id: string, olds: Outputs | undefined): Promise<Outputs | undefined>;
+    read?(client: OneClient, id: string, olds: Outputs | undefined): Promise<Outputs | undefined>;
     update(client: OneClient, id: string, olds: Outputs, news: Inputs): Promise<Outputs>;
     /** Deletes the object; one that is already gone counts as deleted. */
-    delete(client: OneClient, id: string, olds: Outputs): Promise<void>;
+    delete?(client: OneClient, id: string, olds: Outputs): Promise<void>;
     /** Adjusts the diff computed from the fields (e.g. a state found that needs an update, or when the old object must go first). */
     diff?(olds: Outputs, news: Inputs, diff: pulumi.dynamic.DiffResult): pulumi.dynamic.DiffResult;
     /** The Pulumi ID of an object's outputs. Default: `String(oneId)`. */
@@ -66,17 +68,26 @@ type ConstructorArgs<Args> = {} extends Args
 /** A generated resource class. */
 export type ResourceClass<Args, Outputs> = new (name: string, ...rest: ConstructorArgs<Args>) => pulumi.dynamic.Resource & OutputProperties<Outputs>;
 
-/** The `read` of a type whose outputs come from its object alone (`olds` undefined: an import). */
-export function readFromObject<Outputs>(kind: ObjectKind, outputsOf: (xml: XmlElement, olds: Outputs | undefined) => Outputs) {
-    return async (client: OneClient, id: string, olds: Outputs | undefined): Promise<Outputs | undefined> => {
+/** A description as the provider runs it: what the factory derives is filled in. */
+type CompleteType<Args extends object, Inputs extends BaseInputs, Outputs extends Inputs & Partial<CommonOutputs>> =
+    Omit<ResourceType<Args, Inputs, Outputs>, "inputs" | "read" | "delete"> & {
+        inputs: readonly (keyof Inputs & string)[];
+        read: NonNullable<ResourceType<Args, Inputs, Outputs>["read"]>;
+        delete: NonNullable<ResourceType<Args, Inputs, Outputs>["delete"]>;
+    };
+
+/** The description with `connection` as its last input, and `read` and `delete` derived from `kind` where it gives none. */
+function complete<Args extends object, Inputs extends BaseInputs, Outputs extends Inputs & Partial<CommonOutputs>>(
+    type: ResourceType<Args, Inputs, Outputs>,
+): CompleteType<Args, Inputs, Outputs> {
+    const { kind, outputsOf } = type;
+    const read = type.read ?? (kind && outputsOf && (async (client: OneClient, id: string, olds: Outputs | undefined) => {
         const xml = await readObject(client, kind, Number(id));
         return xml && outputsOf(xml, olds);
-    };
-}
-
-/** The `delete` of a type whose object is deleted with `one.<kind>.delete`. */
-export function deleteByKind(kind: ObjectKind) {
-    return (client: OneClient, id: string): Promise<void> => deleteObject(client, kind, Number(id));
+    }));
+    const remove = type.delete ?? (kind && ((client: OneClient, id: string) => deleteObject(client, kind, Number(id))));
+    if (!read || !remove) throw new Error(`${type.type}: the description needs read and delete, or kind and outputsOf to derive them`);
+    return { ...type, inputs: [...type.inputs, "connection"], read, delete: remove };
 }
 
 /** Every type's dynamic provider by type (`Host` …), as {@link packagedProvider} loads them in the provider host. */
@@ -100,16 +111,18 @@ export function dynamicProviderOf(type: string): pulumi.dynamic.ResourceProvider
  * package's name (about 2.6 KB of `__provider` per object instead of the provider by value).
  */
 export function defineResource<Args extends object, Inputs extends BaseInputs, Outputs extends Inputs & Partial<CommonOutputs>>(
-    type: ResourceType<Args, Inputs, Outputs>,
+    description: ResourceType<Args, Inputs, Outputs>,
 ): { provider: pulumi.dynamic.ResourceProvider; Resource: ResourceClass<Args, Outputs> } {
+    const type = complete(description);
     const provider = dynamicProvider(type);
     providers.set(type.type, provider);
     const registeredProvider = packagedProvider(type.type);
+    const defaults: Record<string, FieldDefault<Args>> = { name: (resourceName: string) => resourceName, template: {}, ...type.defaults };
     const registered = (name: string, args: Args): Record<string, unknown> => {
         const props: Record<string, unknown> = {};
         for (const field of type.inputs) {
             const given = (args as Record<string, unknown>)[field];
-            const fallback = type.defaults?.[field];
+            const fallback = defaults[field];
             props[field] = given !== undefined ? given : typeof fallback === "function" ? fallback(name, args) : fallback;
         }
         for (const field of type.outputs) props[field] = undefined;
@@ -129,7 +142,7 @@ const PROVIDER_KEY = "__provider";
 
 /** The dynamic provider of a type. Its functions are what the engine's provider process runs. */
 function dynamicProvider<Args extends object, Inputs extends BaseInputs, Outputs extends Inputs & Partial<CommonOutputs>>(
-    type: ResourceType<Args, Inputs, Outputs>,
+    type: CompleteType<Args, Inputs, Outputs>,
 ): pulumi.dynamic.ResourceProvider {
     const updateOn = type.inputs.filter((field) => field !== "connection" && !type.replaceOn.includes(field));
     const idOf = (outputs: Outputs) => (type.idOf ? type.idOf(outputs) : String(outputs.oneId));
@@ -138,7 +151,7 @@ function dynamicProvider<Args extends object, Inputs extends BaseInputs, Outputs
             const failures = new Failures();
             let inputs: Inputs | Record<string, unknown> = news;
             try {
-                inputs = type.check(news, failures);
+                inputs = { ...type.check(news, failures), connection: news.connection } as Inputs;
                 failures.connection(news.connection);
                 // A computed key in a destructuring pattern would not be carried by the serializer: filter instead.
                 failures.text(Object.fromEntries(Object.entries(news).filter(([key]) => key !== PROVIDER_KEY)), "");

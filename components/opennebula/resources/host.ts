@@ -1,15 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
 import {
-    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, renameObject, requireNameFree, requireObject, templateOf,
+    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, readState, renameObject, requireNameFree, requireObject, templateOf,
     updateTemplate, waitFor,
 } from "../objects";
 import { HostState as HostStateCode, HostStatusCall } from "../states";
-import { Template, pickAttributes } from "../template";
+import { pickAttributes } from "../template";
 import { XmlElement, childInt, childText } from "../xml";
-import { defineResource, deleteByKind, readFromObject } from "./define";
+import { defineResource } from "./define";
 import {
-    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, declaredAttributes, isUnknown, replaceDeclaredAttributes,
+    CommonOutputs, Failures, NamedInputs, OneResourceArgs, completeOrRollBack, declaredAttributes, isUnknown, replaceDeclaredAttributes,
 } from "./provider-kit";
 import { TemplateArgs } from "./resource-options";
 
@@ -21,7 +21,7 @@ export const HOST_STATES = ["enabled", "disabled", "offline"] as const;
 export type HostState = (typeof HOST_STATES)[number];
 
 /** Arguments of {@link Host}. */
-export interface HostArgs {
+export interface HostArgs extends OneResourceArgs {
     /** Host name: the address the front-end reaches it by (e.g. its public IP). Default: the resource name. */
     name?: pulumi.Input<string>;
     /** Monitoring driver. Default `kvm`. */
@@ -38,20 +38,15 @@ export interface HostArgs {
     monitorTimeoutSeconds?: pulumi.Input<number>;
     /** Template attributes to set. Only these attributes are managed. Default: none. */
     template?: pulumi.Input<TemplateArgs>;
-    /** How to reach OpenNebula. Default: `ONE_XMLRPC` and `ONE_AUTH`. */
-    connection?: pulumi.Input<ConnectionArgs>;
 }
 
-interface HostInputs {
-    name: string;
+interface HostInputs extends NamedInputs {
     imMad: string;
     vmMad: string;
     clusterId: number;
     state: HostState;
     waitForMonitored: boolean;
     monitorTimeoutSeconds: number;
-    template: Template;
-    connection?: ConnectionInputs;
 }
 
 interface HostOutputs extends HostInputs, CommonOutputs {
@@ -83,7 +78,6 @@ function checkHost(news: Record<string, unknown>, failures: Failures): HostInput
         waitForMonitored: (news.waitForMonitored as boolean | undefined) ?? true,
         monitorTimeoutSeconds: (news.monitorTimeoutSeconds as number | undefined) ?? 300,
         template: failures.template("template", news.template),
-        connection: news.connection as ConnectionInputs | undefined,
     };
     failures.name("name", inputs.name);
     if (typeof inputs.name === "string" && !isUnknown(inputs.name) && !HOSTNAME.test(inputs.name)) {
@@ -131,12 +125,10 @@ async function waitForMonitored(client: OneClient, id: number, inputs: HostInput
     let enabled = 1;
     return waitFor(
         async () => {
-            const xml = await requireObject(client, "host", id);
-            const state = childInt(xml, "STATE");
+            const { xml, state, reason } = await readState(client, "host", id);
             if (state === HostStateCode.ERROR) {
-                const reason = templateOf(xml).ERROR;
                 if (enabled >= ENABLE_ATTEMPTS) {
-                    throw new Error(`host ${id} (${inputs.name}) went to ERROR while being monitored${typeof reason === "string" ? `: ${reason}` : ""} (enabled ${enabled} times)`);
+                    throw new Error(`host ${id} (${inputs.name}) went to ERROR while being monitored${reason} (enabled ${enabled} times)`);
                 }
                 enabled++;
                 await client.call("one.host.status", id, HostStatusCall.ENABLE);
@@ -188,15 +180,14 @@ async function updateHost(client: OneClient, id: number, olds: HostOutputs, news
 
 const host = defineResource<HostArgs, HostInputs, HostOutputs>({
     type: "Host",
-    inputs: ["name", "imMad", "vmMad", "clusterId", "state", "waitForMonitored", "monitorTimeoutSeconds", "template", "connection"],
-    defaults: { name: (resourceName: string) => resourceName, template: {} },
+    kind: "host",
+    outputsOf: hostOutputs,
+    inputs: ["name", "imMad", "vmMad", "clusterId", "state", "waitForMonitored", "monitorTimeoutSeconds", "template"],
     replaceOn: ["imMad", "vmMad"],
     outputs: ["oneId", "creationToken", "stateCode"],
     check: checkHost,
     create: createHost,
-    read: readFromObject("host", hostOutputs),
     update: (client, id, olds, news) => updateHost(client, Number(id), olds, news),
-    delete: deleteByKind("host"),
     // A host found in ERROR, or left offline by a create that could not finish, is enabled again by an update.
     diff: (olds, news, diff) => ({ ...diff, changes: diff.changes || (news.state === "enabled" && olds.stateCode === HostStateCode.ERROR) }),
 });
@@ -209,5 +200,4 @@ export const hostProvider = host.provider;
  * the resource waits until OpenNebula monitors it. A host that never gets there is deleted again and
  * the error names it. Moving it to another cluster, renaming it and changing its state are in place.
  */
-export const Host = host.Resource;
-export type Host = InstanceType<typeof Host>;
+export class Host extends host.Resource {}

@@ -2,18 +2,18 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
 import {
-    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, readObject, renameObject, requireObject, templateOf, updateTemplate, waitFor,
-    waitUntilGone,
+    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, readObject, readState, renameObject, requireObject, templateOf, updateTemplate,
+    waitFor, waitUntilGone,
 } from "../objects";
 import { ImageState, MARKET_APP_STATE_NAMES, MARKET_APP_TYPE_NAMES, MarketAppState, MarketAppType } from "../states";
 import { TemplateInput, renderTemplate } from "../template";
 import { XmlElement, child, childInt, childText, children, parseXml } from "../xml";
 import { vectorsOf } from "../vm-lifecycle";
 import { defineResource } from "./define";
-import { CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, diffProperties, isUnknown } from "./provider-kit";
+import { BaseInputs, CommonOutputs, Failures, OneResourceArgs, completeOrRollBack, diffProperties, isUnknown } from "./provider-kit";
 
 /** Arguments of {@link MarketplaceApp}. */
-export interface MarketplaceAppArgs {
+export interface MarketplaceAppArgs extends OneResourceArgs {
     /** Name of the marketplace app, e.g. `"Alpine Linux 3.17"` or `"Service Virtual Router"`. Required. */
     appName: pulumi.Input<string>;
     /** Marketplace to take the app from. Default: whichever marketplace has an app of that name (an error if several do). */
@@ -26,18 +26,15 @@ export interface MarketplaceAppArgs {
     templateName?: pulumi.Input<string>;
     /** How long to wait for the image download (READY), and for its deletion, in seconds. Default 600. */
     readyTimeoutSeconds?: pulumi.Input<number>;
-    /** How to reach OpenNebula. Default: `ONE_XMLRPC` and `ONE_AUTH`. */
-    connection?: pulumi.Input<ConnectionArgs>;
 }
 
-interface MarketplaceAppInputs {
+interface MarketplaceAppInputs extends BaseInputs {
     appName: string;
     marketplaceId?: number;
     datastoreId: number;
     imageName: string;
     templateName: string;
     readyTimeoutSeconds: number;
-    connection?: ConnectionInputs;
 }
 
 interface MarketplaceAppOutputs extends MarketplaceAppInputs, CommonOutputs {
@@ -62,7 +59,6 @@ function checkMarketplaceApp(news: Record<string, unknown>, failures: Failures):
         imageName: news.imageName as string,
         templateName: (news.templateName as string | undefined) ?? (news.imageName as string),
         readyTimeoutSeconds: (news.readyTimeoutSeconds as number | undefined) ?? 600,
-        connection: news.connection as ConnectionInputs | undefined,
     };
     if (!isUnknown(inputs.appName) && (typeof inputs.appName !== "string" || inputs.appName.trim() === "" || inputs.appName.length > 128)) {
         failures.add("appName", `appName must be the name of a marketplace app, 1-128 characters, e.g. "Alpine Linux 3.17" (got ${JSON.stringify(inputs.appName)})`);
@@ -135,12 +131,8 @@ function hasVmTemplate(app: XmlElement): boolean {
 function waitUntilImageReady(client: OneClient, id: number, timeoutSeconds: number): Promise<XmlElement> {
     return waitFor(
         async () => {
-            const image = await requireObject(client, "image", id);
-            const state = childInt(image, "STATE") ?? -1;
-            if (state === ImageState.ERROR) {
-                const reason = templateOf(image).ERROR;
-                throw new Error(`its download went to ERROR${typeof reason === "string" ? `: ${reason}` : ""}`);
-            }
+            const { xml: image, state, reason } = await readState(client, "image", id);
+            if (state === ImageState.ERROR) throw new Error(`its download went to ERROR${reason}`);
             return IMAGE_READY.includes(state) ? image : undefined;
         },
         { timeoutMs: timeoutSeconds * 1000, intervalMs: 100 },
@@ -273,7 +265,7 @@ function randomToken(): string {
 
 const marketplaceApp = defineResource<MarketplaceAppArgs, MarketplaceAppInputs, MarketplaceAppOutputs>({
     type: "MarketplaceApp",
-    inputs: ["appName", "marketplaceId", "datastoreId", "imageName", "templateName", "readyTimeoutSeconds", "connection"],
+    inputs: ["appName", "marketplaceId", "datastoreId", "imageName", "templateName", "readyTimeoutSeconds"],
     defaults: {
         imageName: (resourceName: string) => resourceName,
         templateName: (resourceName: string, args: MarketplaceAppArgs) => args.imageName ?? resourceName,
@@ -300,5 +292,4 @@ export const marketplaceAppProvider = marketplaceApp.provider;
  *
  * @example new MarketplaceApp("alpine", { appName: "Alpine Linux 3.17", datastoreId: 1, connection })
  */
-export const MarketplaceApp = marketplaceApp.Resource;
-export type MarketplaceApp = InstanceType<typeof MarketplaceApp>;
+export class MarketplaceApp extends marketplaceApp.Resource {}

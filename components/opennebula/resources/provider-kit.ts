@@ -10,13 +10,6 @@ import { Template, TemplateInput, normalizeTemplate } from "../template";
 // the list, and the lint rule for each item, is `serializerRules` in eslint.config.mjs (it covers
 // all of components/opennebula/).
 
-/** The `connection` input of every OpenNebula resource. Omitted fields come from ONE_XMLRPC / ONE_AUTH. */
-export interface ConnectionInputs {
-    endpoint?: string;
-    username?: string;
-    password?: string;
-}
-
 /** Input shape of `connection` on the resource classes. */
 export interface ConnectionArgs {
     /** XML-RPC endpoint, e.g. `http://frontend:2633/RPC2`. Default: `ONE_XMLRPC`, else `http://localhost:2633/RPC2`. */
@@ -27,13 +20,32 @@ export interface ConnectionArgs {
     password?: pulumi.Input<string>;
 }
 
+/** The `connection` input of every OpenNebula resource, as the provider receives it. Omitted fields come from ONE_XMLRPC / ONE_AUTH. */
+export type ConnectionInputs = pulumi.Unwrap<ConnectionArgs>;
+
+/** The arguments every OpenNebula resource has. */
+export interface OneResourceArgs {
+    /** How to reach OpenNebula. Default: `ONE_XMLRPC` and `ONE_AUTH`, as OpenNebula's CLI reads them. */
+    connection?: pulumi.Input<ConnectionArgs>;
+}
+
+/** The inputs every OpenNebula resource has, as the provider receives them (the factory fills `connection` in). */
+export interface BaseInputs {
+    connection?: ConnectionInputs;
+}
+
+/** The inputs of an object with a name and declared template attributes (every type but the marketplace app and memberships). */
+export interface NamedInputs extends BaseInputs {
+    name: string;
+    template: Template;
+}
+
 /** Properties every provider keeps in its outputs. */
-export interface CommonOutputs {
+export interface CommonOutputs extends BaseInputs {
     /** The OpenNebula ID (also the Pulumi ID, as a string). */
     oneId: number;
     /** The random token this creation stamped on its object (template attribute `PULUMI_CREATION_TOKEN`); "" for an object it did not create. */
     creationToken: string;
-    connection?: ConnectionInputs;
 }
 
 /** Value the engine passes for inputs that are not known yet (during preview). */

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
 import { CREATION_TOKEN, creationTokenOf, findOwn, readObject, requireObject, templateOf } from "../objects";
 import { portForward } from "../port-forward";
-import { Template, TemplateVector, renderTemplateXml } from "../template";
+import { TemplateVector, renderTemplateXml } from "../template";
 import {
     RESUMABLE_STATES, VmNicOutput, isDone, isFailedState, terminateVm, vectorsOf, vmInterfaces, vmStateName, waitUntilRunning,
 } from "../vm-lifecycle";
@@ -10,7 +10,7 @@ import { XmlElement, child, childInt, childText, children } from "../xml";
 import { defineResource } from "./define";
 import { isIpv4 } from "./address-ranges";
 import { NicInput, VirtualMachineNicArgs, checkNics, nicVector } from "./nics";
-import { CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, isUnknown } from "./provider-kit";
+import { CommonOutputs, Failures, NamedInputs, OneResourceArgs, completeOrRollBack, isUnknown } from "./provider-kit";
 import { TemplateArgs } from "./resource-options";
 
 export { VirtualMachineNicArgs, VmNicOutput };
@@ -32,7 +32,7 @@ export interface VirtualMachineNicAliasArgs {
 }
 
 /** Arguments of {@link VirtualMachine}. */
-export interface VirtualMachineArgs {
+export interface VirtualMachineArgs extends OneResourceArgs {
     /** VM name (not unique in OpenNebula). Default: the resource name. */
     name?: pulumi.Input<string>;
     /** The VM template to instantiate. Required. */
@@ -45,8 +45,6 @@ export interface VirtualMachineArgs {
     template?: pulumi.Input<TemplateArgs>;
     /** How long to wait for RUNNING (and for DONE on delete), in seconds. Default 600. */
     runningTimeoutSeconds?: pulumi.Input<number>;
-    /** How to reach OpenNebula. Default: `ONE_XMLRPC` and `ONE_AUTH`. */
-    connection?: pulumi.Input<ConnectionArgs>;
 }
 
 /** A NIC alias as given, normalized. */
@@ -57,14 +55,11 @@ interface NicAliasInput {
     ip?: string;
 }
 
-interface VirtualMachineInputs {
-    name: string;
+interface VirtualMachineInputs extends NamedInputs {
     templateId: number;
     nics: NicInput[];
     nicAliases: NicAliasInput[];
-    template: Template;
     runningTimeoutSeconds: number;
-    connection?: ConnectionInputs;
 }
 
 /** A NIC alias of a VM as OpenNebula holds it. */
@@ -177,7 +172,6 @@ function checkVirtualMachine(news: Record<string, unknown>, failures: Failures):
         nicAliases: checkNicAliases(failures, news.nicAliases, isUnknown(nics) || news.nics === undefined ? undefined : nics.length),
         template: failures.template("template", news.template),
         runningTimeoutSeconds: (news.runningTimeoutSeconds as number | undefined) ?? 600,
-        connection: news.connection as ConnectionInputs | undefined,
     };
     failures.name("name", inputs.name);
     failures.id("templateId", inputs.templateId);
@@ -266,8 +260,8 @@ function diffVirtualMachine(olds: VirtualMachineOutputs, news: VirtualMachineInp
 
 const virtualMachine = defineResource<VirtualMachineArgs, VirtualMachineInputs, VirtualMachineOutputs>({
     type: "VirtualMachine",
-    inputs: ["name", "templateId", "nics", "nicAliases", "template", "runningTimeoutSeconds", "connection"],
-    defaults: { name: (resourceName: string) => resourceName, nics: [], nicAliases: [], template: {} },
+    inputs: ["name", "templateId", "nics", "nicAliases", "template", "runningTimeoutSeconds"],
+    defaults: { nics: [], nicAliases: [] },
     replaceOn: ["templateId", "nics", "nicAliases", "template"],
     outputs: ["oneId", "creationToken", "state", "interfaces", "aliases", "ips", "hostId", "hostName"],
     check: checkVirtualMachine,
@@ -293,8 +287,7 @@ export const virtualMachineProvider = virtualMachine.provider;
  *
  * @example new VirtualMachine("alpine", { templateId: app.templateId, nics: [{ networkId: publicNetworkId }] })
  */
-export const VirtualMachine = virtualMachine.Resource;
-export type VirtualMachine = InstanceType<typeof VirtualMachine>;
+export class VirtualMachine extends virtualMachine.Resource {}
 
 // ---------------------------------------------------------------------------------------------
 // onevm port-forward

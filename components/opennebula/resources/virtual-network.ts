@@ -2,16 +2,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../client";
 import { VN_MAD_TABLE, requireDriversOnFrontEnd } from "../drivers";
 import {
-    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, readObject, renameObject, requireObject, syncMemberships, templateOf,
-    updateTemplate, waitFor, waitUntilGone,
+    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, readObject, readState, renameObject, requireObject, syncMemberships,
+    templateOf, updateTemplate, waitFor, waitUntilGone,
 } from "../objects";
 import { VnetState } from "../states";
 import { Template, TemplateVector, pickAttributes, renderTemplateXml } from "../template";
 import { XmlElement, child, childInt, childText, children, idList } from "../xml";
 import { checkAddressRanges, checkNetworkTemplate, checkRangesInsideNetwork } from "./address-ranges";
-import { defineResource, readFromObject } from "./define";
+import { defineResource } from "./define";
 import {
-    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, declaredAttributes, isUnknown,
+    CommonOutputs, Failures, NamedInputs, OneResourceArgs, completeOrRollBack, declaredAttributes, isUnknown,
     replaceDeclaredAttributes, sameValue,
 } from "./provider-kit";
 import { TemplateArgs } from "./resource-options";
@@ -20,7 +20,7 @@ import { TemplateArgs } from "./resource-options";
 export type AddressRangeInput = { [key: string]: pulumi.Input<string | number | boolean> };
 
 /** Arguments of {@link VirtualNetwork}. */
-export interface VirtualNetworkArgs {
+export interface VirtualNetworkArgs extends OneResourceArgs {
     /** Network name, unique among the user's networks. Default: the resource name. */
     name?: pulumi.Input<string>;
     /** Network driver (`VN_MAD`), e.g. `bridge`, `vxlan`, `802.1Q`. Changing it replaces the network. */
@@ -33,18 +33,13 @@ export interface VirtualNetworkArgs {
     clusterIds?: pulumi.Input<pulumi.Input<number>[]>;
     /** How long to wait for the network to become READY (and to disappear on delete), in seconds. Default 300. */
     readyTimeoutSeconds?: pulumi.Input<number>;
-    /** How to reach OpenNebula. Default: `ONE_XMLRPC` and `ONE_AUTH`. */
-    connection?: pulumi.Input<ConnectionArgs>;
 }
 
-interface VirtualNetworkInputs {
-    name: string;
+interface VirtualNetworkInputs extends NamedInputs {
     vnMad: string;
-    template: Template;
     addressRanges: TemplateVector[];
     clusterIds: number[];
     readyTimeoutSeconds: number;
-    connection?: ConnectionInputs;
 }
 
 interface VirtualNetworkOutputs extends VirtualNetworkInputs, CommonOutputs {
@@ -72,7 +67,6 @@ function checkVirtualNetwork(news: Record<string, unknown>, failures: Failures):
         addressRanges: checkAddressRanges(failures, news.addressRanges),
         clusterIds: failures.clusterIds("clusterIds", news.clusterIds),
         readyTimeoutSeconds: (news.readyTimeoutSeconds as number | undefined) ?? 300,
-        connection: news.connection as ConnectionInputs | undefined,
     };
     failures.name("name", inputs.name);
     checkNetworkTemplate(failures, inputs.vnMad, inputs.template);
@@ -134,12 +128,8 @@ function networkOutputs(xml: XmlElement, declared: VirtualNetworkInputs | undefi
 function waitUntilReady(client: OneClient, id: number, timeoutSeconds: number): Promise<XmlElement> {
     return waitFor(
         async () => {
-            const xml = await requireObject(client, "vnet", id);
-            const state = childInt(xml, "STATE");
-            if (state === VnetState.ERROR) {
-                const reason = templateOf(xml).ERROR;
-                throw new Error(`it went to ERROR${typeof reason === "string" ? `: ${reason}` : ""}`);
-            }
+            const { xml, state, reason } = await readState(client, "vnet", id);
+            if (state === VnetState.ERROR) throw new Error(`it went to ERROR${reason}`);
             return state === VnetState.READY ? xml : undefined;
         },
         { timeoutMs: timeoutSeconds * 1000, intervalMs: 100 },
@@ -215,13 +205,14 @@ async function deleteNetwork(client: OneClient, id: number, timeoutSeconds: numb
 
 const virtualNetwork = defineResource<VirtualNetworkArgs, VirtualNetworkInputs, VirtualNetworkOutputs>({
     type: "VirtualNetwork",
-    inputs: ["name", "vnMad", "template", "addressRanges", "clusterIds", "readyTimeoutSeconds", "connection"],
-    defaults: { name: (resourceName: string) => resourceName, template: {}, addressRanges: [] },
+    kind: "vnet",
+    outputsOf: networkOutputs,
+    inputs: ["name", "vnMad", "template", "addressRanges", "clusterIds", "readyTimeoutSeconds"],
+    defaults: { addressRanges: [] },
     replaceOn: ["vnMad"],
     outputs: ["oneId", "creationToken", "addressRangeIds", "vlanId", "bridge"],
     check: checkVirtualNetwork,
     create: createVirtualNetwork,
-    read: readFromObject("vnet", networkOutputs),
     update: (client, id, olds, news) => updateVirtualNetwork(client, Number(id), olds, news),
     delete: (client, id, olds) => deleteNetwork(client, Number(id), olds.readyTimeoutSeconds ?? 300),
 });
@@ -234,5 +225,4 @@ export const virtualNetworkProvider = virtualNetwork.provider;
  * leaves LOCK_CREATE (a network that ends in ERROR is deleted again and the error says why); deletion
  * waits until OpenNebula's asynchronous delete is done. Only a change of driver replaces the network.
  */
-export const VirtualNetwork = virtualNetwork.Resource;
-export type VirtualNetwork = InstanceType<typeof VirtualNetwork>;
+export class VirtualNetwork extends virtualNetwork.Resource {}

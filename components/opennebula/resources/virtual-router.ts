@@ -5,7 +5,7 @@ import { Template, TemplateVector, renderTemplateXml } from "../template";
 import { VmNicOutput, terminateVm, vectorsOf, vmInterfaces, vmStateName, waitUntilRunning } from "../vm-lifecycle";
 import { XmlElement, childText, idList } from "../xml";
 import { defineResource } from "./define";
-import { CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, completeOrRollBack, isUnknown } from "./provider-kit";
+import { CommonOutputs, Failures, NamedInputs, OneResourceArgs, completeOrRollBack, isUnknown } from "./provider-kit";
 import { TemplateArgs } from "./resource-options";
 import { NicInput, VirtualMachineNicArgs, checkNics, nicVector } from "./nics";
 
@@ -19,8 +19,11 @@ export interface VirtualRouterNicArgs extends VirtualMachineNicArgs {
     management?: pulumi.Input<boolean>;
 }
 
+/** A router NIC as given, normalized: every flag set. */
+type RouterNicInput = NicInput & Required<pulumi.Unwrap<Pick<VirtualRouterNicArgs, "floatingIp" | "floatingOnly" | "management">>>;
+
 /** Arguments of {@link VirtualRouter}. */
-export interface VirtualRouterArgs {
+export interface VirtualRouterArgs extends OneResourceArgs {
     /** Router name (not unique in OpenNebula). Default: the resource name. */
     name?: pulumi.Input<string>;
     /** The NICs, in order: NIC 0 is `eth0` inside the appliance, NIC 1 `eth1` … At least one. Required. */
@@ -42,28 +45,16 @@ export interface VirtualRouterArgs {
     template?: pulumi.Input<TemplateArgs>;
     /** How long to wait for the VMs to be RUNNING (and DONE on delete), in seconds. Default 600. */
     runningTimeoutSeconds?: pulumi.Input<number>;
-    /** How to reach OpenNebula. Default: `ONE_XMLRPC` and `ONE_AUTH`. */
-    connection?: pulumi.Input<ConnectionArgs>;
 }
 
-/** A router NIC as given, normalized. */
-interface RouterNicInput extends NicInput {
-    floatingIp: boolean;
-    floatingOnly: boolean;
-    management: boolean;
-}
-
-interface VirtualRouterInputs {
-    name: string;
+interface VirtualRouterInputs extends NamedInputs {
     nics: RouterNicInput[];
     templateId: number;
     vmCount: number;
     vmName: string;
     context: Record<string, string>;
     vmTemplate: Template;
-    template: Template;
     runningTimeoutSeconds: number;
-    connection?: ConnectionInputs;
 }
 
 /** One VM of the router as last read. */
@@ -123,7 +114,6 @@ function checkVirtualRouter(news: Record<string, unknown>, failures: Failures): 
         vmTemplate: failures.template("vmTemplate", news.vmTemplate),
         template: failures.template("template", news.template),
         runningTimeoutSeconds: (news.runningTimeoutSeconds as number | undefined) ?? 600,
-        connection: news.connection as ConnectionInputs | undefined,
     };
     failures.name("name", inputs.name);
     failures.id("templateId", inputs.templateId);
@@ -284,8 +274,8 @@ function diffVirtualRouter(olds: VirtualRouterOutputs, _news: VirtualRouterInput
 
 const virtualRouter = defineResource<VirtualRouterArgs, VirtualRouterInputs, VirtualRouterOutputs>({
     type: "VirtualRouter",
-    inputs: ["name", "nics", "templateId", "vmCount", "vmName", "context", "vmTemplate", "template", "runningTimeoutSeconds", "connection"],
-    defaults: { name: (resourceName: string) => resourceName, context: {}, vmTemplate: {}, template: {} },
+    inputs: ["name", "nics", "templateId", "vmCount", "vmName", "context", "vmTemplate", "template", "runningTimeoutSeconds"],
+    defaults: { context: {}, vmTemplate: {} },
     replaceOn: ["nics", "templateId", "vmName", "context", "vmTemplate", "template"],
     outputs: ["oneId", "creationToken", "vms", "ips", "floatingIps"],
     check: checkVirtualRouter,
@@ -310,5 +300,4 @@ export const virtualRouterProvider = virtualRouter.provider;
  *
  * @example new VirtualRouter("vr", { templateId, nics: [{ networkId: publicId }, { networkId: privateId, ip: "172.17.2.1" }] })
  */
-export const VirtualRouter = virtualRouter.Resource;
-export type VirtualRouter = InstanceType<typeof VirtualRouter>;
+export class VirtualRouter extends virtualRouter.Resource {}

@@ -4,32 +4,27 @@ import { VN_MAD_TABLE, requireDriversOnFrontEnd } from "../drivers";
 import {
     CREATION_TOKEN, allocateOwn, creationTokenOf, renameObject, requireObject, templateOf, updateTemplate,
 } from "../objects";
-import { Template, pickAttributes, renderTemplateXml } from "../template";
+import { pickAttributes, renderTemplateXml } from "../template";
 import { XmlElement, childText } from "../xml";
 import { checkNetworkTemplate } from "./address-ranges";
-import { defineResource, deleteByKind, readFromObject } from "./define";
+import { defineResource } from "./define";
 import {
-    CommonOutputs, ConnectionArgs, ConnectionInputs, Failures, declaredAttributes, isUnknown, replaceDeclaredAttributes,
+    CommonOutputs, Failures, NamedInputs, OneResourceArgs, declaredAttributes, isUnknown, replaceDeclaredAttributes,
 } from "./provider-kit";
 import { TemplateArgs } from "./resource-options";
 
 /** Arguments of {@link VirtualNetworkTemplate}. */
-export interface VirtualNetworkTemplateArgs {
+export interface VirtualNetworkTemplateArgs extends OneResourceArgs {
     /** Template name, unique among the user's network templates. Default: the resource name. */
     name?: pulumi.Input<string>;
     /** Network driver (`VN_MAD`) of the networks instantiated from it. Changing it replaces the template. */
     vnMad: pulumi.Input<string>;
     /** Other attributes, e.g. `PHYDEV`, `VLAN_ID`, `CLUSTER_IDS`, `AR`. Only these are managed. Default: none. */
     template?: pulumi.Input<TemplateArgs>;
-    /** How to reach OpenNebula. Default: `ONE_XMLRPC` and `ONE_AUTH`. */
-    connection?: pulumi.Input<ConnectionArgs>;
 }
 
-interface VnTemplateInputs {
-    name: string;
+interface VnTemplateInputs extends NamedInputs {
     vnMad: string;
-    template: Template;
-    connection?: ConnectionInputs;
 }
 
 type VnTemplateOutputs = VnTemplateInputs & CommonOutputs;
@@ -39,7 +34,6 @@ function checkVnTemplate(news: Record<string, unknown>, failures: Failures): VnT
         name: news.name as string,
         vnMad: news.vnMad as string,
         template: failures.template("template", news.template),
-        connection: news.connection as ConnectionInputs | undefined,
     };
     failures.name("name", inputs.name);
     checkNetworkTemplate(failures, inputs.vnMad, inputs.template);
@@ -79,20 +73,18 @@ async function updateVnTemplate(client: OneClient, id: number, olds: VnTemplateO
 
 const vnTemplate = defineResource<VirtualNetworkTemplateArgs, VnTemplateInputs, VnTemplateOutputs>({
     type: "VirtualNetworkTemplate",
-    inputs: ["name", "vnMad", "template", "connection"],
-    defaults: { name: (resourceName: string) => resourceName, template: {} },
+    kind: "vntemplate",
+    outputsOf: vnTemplateOutputs,
+    inputs: ["name", "vnMad", "template"],
     replaceOn: ["vnMad"],
     outputs: ["oneId", "creationToken"],
     check: checkVnTemplate,
     create: createVnTemplate,
-    read: readFromObject("vntemplate", vnTemplateOutputs),
     update: (client, id, olds, news) => updateVnTemplate(client, Number(id), olds, news),
-    delete: deleteByKind("vntemplate"),
 });
 
 /** The dynamic provider behind {@link VirtualNetworkTemplate}. */
 export const vnTemplateProvider = vnTemplate.provider;
 
 /** An OpenNebula virtual network template (`one.vntemplate.*`), from which networks are instantiated. */
-export const VirtualNetworkTemplate = vnTemplate.Resource;
-export type VirtualNetworkTemplate = InstanceType<typeof VirtualNetworkTemplate>;
+export class VirtualNetworkTemplate extends vnTemplate.Resource {}
