@@ -7,15 +7,25 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as tls from "@pulumi/tls";
-import { EdgeCluster, perKey } from "../edge/edge-cluster";
+import { EdgeCluster, edgeClusterOutputs, perKey } from "../edge/edge-cluster";
 import type { FirewallScriptArgs, Hypervisor, PortForwardForwardingArgs, PublicForwardingArgs } from "../edge/host-scripts";
-import type { EdgeClusterTarget, EdgeClusterTransforms, EdgeFirewallArgs, EdgeHost, EdgeOpenNebulaArgs, EdgeOverlayArgs } from "../edge/types";
+import type {
+    EdgeClusterTarget,
+    EdgeClusterTransforms,
+    EdgeFirewallArgs,
+    EdgeHost,
+    EdgeOpenNebulaArgs,
+    EdgeOverlayArgs,
+} from "../edge/types";
 import { edgeFirewall, frontendAddressesOf, overlayFirewall } from "../edge/firewall-plan";
 import type { AddressRangeInput } from "../opennebula/resources/virtual-network";
 import type { TemplateArgs } from "../opennebula/resources/resource-options";
-import { RemoteNode, SshArgs, checkSshArgs } from "../remote/ssh";
-import { SshKeyPair, SshKeyPairArgs, checkSshKeyPairArgs, sshKeyPair } from "../remote/ssh-key";
-import { ResourceClass, Transform, createChild } from "../transform";
+import type { RemoteNode, SshArgs } from "../remote/ssh";
+import { checkSshArgs } from "../remote/ssh";
+import type { SshKeyPair, SshKeyPairArgs } from "../remote/ssh-key";
+import { checkSshKeyPairArgs, sshKeyPair } from "../remote/ssh-key";
+import type { ResourceClass, Transform } from "../transform";
+import { createChild } from "../transform";
 import type { z } from "zod";
 import { checkEdgeArgs } from "../edge/validation";
 import { ConfigError, describe, isKnown, peerOf31, sshPublicKeyLine } from "../validation";
@@ -54,8 +64,8 @@ export type CloudTransforms<Children> = { [Kind in keyof Children]?: Transform<C
 };
 
 /** The arguments of a cloud's edge cluster: its settings (`Settings`, checked by the cloud's schema), its provider, SSH, the front-end, and the escape hatches. */
-export type CloudArgs<Settings, Provider extends pulumi.ProviderResource, Children> =
-    Settings & CloudEdgeClusterArgs<Provider> & {
+export type CloudArgs<Settings, Provider extends pulumi.ProviderResource, Children> = Settings &
+    CloudEdgeClusterArgs<Provider> & {
         /** Escape hatches per kind of child (the cloud's `…Children`, and `edge`). Default none. */
         transform?: CloudTransforms<Children>;
     };
@@ -144,8 +154,11 @@ export const DEFAULT_DNS = "1.1.1.1";
  * kind of cloud child that takes a transform to its arguments.
  */
 export abstract class CloudEdgeCluster<
-    Children extends { [Kind in keyof Children]: object } = object, SshKey extends pulumi.Resource = pulumi.Resource,
-> extends pulumi.ComponentResource {
+    Children extends { [Kind in keyof Children]: object } = object,
+    SshKey extends pulumi.Resource = pulumi.Resource,
+>
+    extends pulumi.ComponentResource
+{
     /** The caller's escape hatches. */
     protected readonly transform: CloudTransforms<Children>;
     private readonly componentName: string;
@@ -165,7 +178,12 @@ export abstract class CloudEdgeCluster<
     private cloudSshKey?: SshKey;
 
     /** Call it once the arguments are checked: it registers the component, and generates an SSH key pair when the caller gave none. */
-    protected constructor(type: string, name: string, args: { provider: pulumi.ProviderResource; ssh?: SshKeyPairArgs; transform?: CloudTransforms<Children> }, opts?: pulumi.ComponentResourceOptions) {
+    protected constructor(
+        type: string,
+        name: string,
+        args: { provider: pulumi.ProviderResource; ssh?: SshKeyPairArgs; transform?: CloudTransforms<Children> },
+        opts?: pulumi.ComponentResourceOptions,
+    ) {
         super(type, name, {}, opts);
         this.componentName = name;
         this.provider = args.provider;
@@ -262,7 +280,11 @@ export abstract class CloudEdgeCluster<
 
     /** Creates a cloud child of `kind`, with the cloud's provider, after the caller's transform for that kind. */
     protected create<Kind extends keyof Children, R>(
-        kind: Kind, type: ResourceClass<R, Children[Kind]>, name: string, args: Children[Kind], extra?: pulumi.CustomResourceOptions,
+        kind: Kind,
+        type: ResourceClass<R, Children[Kind]>,
+        name: string,
+        args: Children[Kind],
+        extra?: pulumi.CustomResourceOptions,
     ): R {
         return createChild(type, name, args, this.cloudOptions(extra), this.transform[kind] as Transform<Children[Kind]> | undefined);
     }
@@ -297,22 +319,31 @@ export abstract class CloudEdgeCluster<
         }));
         const ssh: SshArgs = { port: cloud.args.ssh?.port, bastion: cloud.args.ssh?.bastion, privateKey: this.sshPrivateKey };
         const portForwarding = cloud.forwarding.model === "portforward";
-        const edge = new EdgeCluster(`${name}-one`, {
-            hosts,
-            ssh,
-            opennebula: cloud.args.opennebula,
-            hypervisor: cloud.hypervisor,
-            firewall: cloud.args.firewall,
-            privateRange: cloud.privateRange,
-            overlay: cloud.args.overlay,
-            cluster: cloud.args.cluster ?? { name },
-            publicNetwork: cloud.leases.length === 0 && !portForwarding ? undefined : {
-                template: { DNS: cloud.args.dns ?? DEFAULT_DNS, ...cloud.publicNetwork?.template },
-                addressRanges: cloud.publicNetwork?.addressRanges ?? cloud.leases.map((lease) => leaseRange(lease, cloud.machines[lease.host].publicIp)),
+        const edge = new EdgeCluster(
+            `${name}-one`,
+            {
+                hosts,
+                ssh,
+                opennebula: cloud.args.opennebula,
+                hypervisor: cloud.hypervisor,
+                firewall: cloud.args.firewall,
+                privateRange: cloud.privateRange,
+                overlay: cloud.args.overlay,
+                cluster: cloud.args.cluster ?? { name },
+                publicNetwork:
+                    cloud.leases.length === 0 && !portForwarding
+                        ? undefined
+                        : {
+                              template: { DNS: cloud.args.dns ?? DEFAULT_DNS, ...cloud.publicNetwork?.template },
+                              addressRanges:
+                                  cloud.publicNetwork?.addressRanges ??
+                                  cloud.leases.map((lease) => leaseRange(lease, cloud.machines[lease.host].publicIp)),
+                          },
+                description: cloud.description,
+                transform: this.transform.edge,
             },
-            description: cloud.description,
-            transform: this.transform.edge,
-        }, { parent: this });
+            { parent: this },
+        );
 
         const machines = perKey(cloud.machines, (machine) => pulumi.all([machine.publicIp, machine.privateIp, machine.machineId]));
         const reached = portForwarding
@@ -321,26 +352,38 @@ export abstract class CloudEdgeCluster<
         const vmPublicIps = pulumi.all(reached.map((lease) => lease.publicIp));
         this.connection = {
             edge,
-            hosts: machines.apply((all) => Object.fromEntries(Object.entries(all).map(([key, [publicIp, privateIp, machineId]]) =>
-                [key, { publicIp, privateIp, sshUser: cloud.sshUser, machineId }]))),
+            hosts: machines.apply((all) =>
+                Object.fromEntries(
+                    Object.entries(all).map(([key, [publicIp, privateIp, machineId]]) => [
+                        key,
+                        { publicIp, privateIp, sshUser: cloud.sshUser, machineId },
+                    ]),
+                ),
+            ),
             vmPublicIps,
             publicIpHosts: vmPublicIps.apply((ips) => Object.fromEntries(ips.map((ip, i) => [ip, reached[i].host]))),
             leases: cloud.leases,
             nodes: keys.map((key) => ({
-                key: `${name}-${key}`, publicIp: cloud.machines[key].publicIp, sshUser: cloud.sshUser, dependsOn: [edge.configured[key]],
+                key: `${name}-${key}`,
+                publicIp: cloud.machines[key].publicIp,
+                sshUser: cloud.sshUser,
+                dependsOn: [edge.configured[key]],
                 firewall: overlayFirewall(cloud.args.overlay),
             })),
         };
         this.registerOutputs({
-            clusterId: this.clusterId, hostIds: this.hostIds, hostAddresses: this.hostAddresses, datastoreIds: this.datastoreIds,
-            publicNetworkId: this.publicNetworkId, hosts: this.hosts, vmPublicIps: this.vmPublicIps, publicIpHosts: this.publicIpHosts,
+            ...edgeClusterOutputs(this),
+            hosts: this.hosts,
+            vmPublicIps: this.vmPublicIps,
+            publicIpHosts: this.publicIpHosts,
             sshPublicKey: this.sshPublicKey,
             ...cloud.outputs,
         });
     }
 
     private connected(): NonNullable<CloudEdgeCluster<Children>["connection"]> {
-        if (this.connection === undefined) throw new Error(`${this.componentName}: the edge cluster is not connected yet (call connect() last in the constructor)`);
+        if (this.connection === undefined)
+            throw new Error(`${this.componentName}: the edge cluster is not connected yet (call connect() last in the constructor)`);
         return this.connection;
     }
 }
@@ -381,8 +424,16 @@ function leaseRange(lease: PublicIpLease, hostPublicIp: pulumi.Input<string>): A
  * The allow-list of a cloud cluster's hosts (see `edgeFirewall`): their host firewall, and the
  * restricted cloud firewall derived from it with `cloudFirewallRules`.
  */
-export function hostFirewallOf(args: Pick<CloudConnection["args"], "firewall" | "opennebula" | "overlay">, privateRange?: string): FirewallScriptArgs {
-    return edgeFirewall({ firewall: args.firewall, privateRange, frontendAddresses: frontendAddressesOf(args.opennebula), overlay: args.overlay });
+export function hostFirewallOf(
+    args: Pick<CloudConnection["args"], "firewall" | "opennebula" | "overlay">,
+    privateRange?: string,
+): FirewallScriptArgs {
+    return edgeFirewall({
+        firewall: args.firewall,
+        privateRange,
+        frontendAddresses: frontendAddressesOf(args.opennebula),
+        overlay: args.overlay,
+    });
 }
 
 /**
@@ -396,7 +447,8 @@ export function checkCloudArgs(args: CloudEdgeClusterArgs<pulumi.ProviderResourc
         const got = typeof type === "string" ? `a provider of ${type.replace("pulumi:providers:", "")}` : describe(args.provider);
         throw new ConfigError("provider", `is required: the ${providerPackage} provider; the default provider is never used (got ${got})`);
     }
-    if (args.ssh !== undefined && (args.ssh === null || typeof args.ssh !== "object")) throw new ConfigError("ssh", `must be { publicKey?, privateKey?, port?, bastion? } (got ${describe(args.ssh)})`);
+    if (args.ssh !== undefined && (args.ssh === null || typeof args.ssh !== "object"))
+        throw new ConfigError("ssh", `must be { publicKey?, privateKey?, port?, bastion? } (got ${describe(args.ssh)})`);
     checkSshKeyPairArgs("ssh", args.ssh);
     if (isKnown(args.ssh?.publicKey)) sshPublicKeyLine("ssh.publicKey", args.ssh.publicKey);
     // A generated private key is an Output: checkSshArgs checks the rest.
@@ -428,7 +480,10 @@ export function parseCloudSettings<Schema extends z.ZodObject>(schema: Schema, a
 export function userCloudConfig(user: string, imageUser: string, publicKey: string): Record<string, unknown> | undefined {
     if (user === imageUser) return undefined;
     return {
-        users: ["default", { name: user, groups: "sudo", shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", ssh_authorized_keys: [publicKey.trim()] }],
+        users: [
+            "default",
+            { name: user, groups: "sudo", shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", ssh_authorized_keys: [publicKey.trim()] },
+        ],
     };
 }
 

@@ -2,23 +2,38 @@ import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "../opennebula/resources/cluster";
 import { ClusterMembership } from "../opennebula/resources/cluster-membership";
+import type { DatastoreArgs } from "../opennebula/resources/datastore";
 import { Datastore } from "../opennebula/resources/datastore";
 import { Host } from "../opennebula/resources/host";
+import type { TemplateArgs } from "../opennebula/resources/resource-options";
 import { VirtualNetwork } from "../opennebula/resources/virtual-network";
-import { HostScript } from "../remote/host-script";
+import type { HostScript } from "../remote/host-script";
 import { hostCommand } from "../remote/host-command";
 import { createChild } from "../transform";
 import { isKnown } from "../validation";
 import { edgeFirewall, frontendAddressesOf } from "./firewall-plan";
+import type { PublicForwardingArgs } from "./host-scripts";
 import {
-    PublicForwardingArgs, firewallScript, oneadminKeyScript, opennebulaNodeScript, opennebulaRepoScript, publicForwardingScript,
+    firewallScript,
+    oneadminKeyScript,
+    opennebulaNodeScript,
+    opennebulaRepoScript,
+    publicForwardingScript,
     sysctlScript,
 } from "./host-scripts";
-import { EdgeClusterArgs, EdgeHost } from "./types";
+import type { EdgeClusterArgs, EdgeHost } from "./types";
 import { validateEdgeClusterArgs } from "./validation";
 
 /** Type token of {@link EdgeCluster}. */
 export const EDGE_CLUSTER_TYPE = "opennebula-edge:edge:EdgeCluster";
+
+/** The outputs an {@link EdgeCluster} registers, which every cloud's edge cluster forwards. */
+export function edgeClusterOutputs(
+    edge: Pick<EdgeCluster, "clusterId" | "hostIds" | "hostAddresses" | "datastoreIds" | "publicNetworkId">,
+): Record<string, pulumi.Output<unknown>> {
+    const { clusterId, hostIds, hostAddresses, datastoreIds, publicNetworkId } = edge;
+    return { clusterId, hostIds, hostAddresses, datastoreIds, publicNetworkId };
+}
 
 /**
  * The cloud-independent core of an edge cluster. From the machines a cloud component created it
@@ -55,13 +70,24 @@ export class EdgeCluster extends pulumi.ComponentResource {
         const transform = args.transform ?? {};
         const clusterName = args.cluster?.name ?? name;
 
-        const cluster = args.cluster?.existingClusterId === undefined
-            ? createChild(Cluster, `${name}-cluster`, {
-                name: clusterName,
-                template: { DESCRIPTION: args.description ?? "OpenNebula edge cluster (pulumi-opennebula-edge)", RESERVED_CPU: "0", RESERVED_MEM: "0" },
-                connection,
-            }, { parent: this }, transform.cluster)
-            : undefined;
+        const cluster =
+            args.cluster?.existingClusterId === undefined
+                ? createChild(
+                      Cluster,
+                      `${name}-cluster`,
+                      {
+                          name: clusterName,
+                          template: {
+                              DESCRIPTION: args.description ?? "OpenNebula edge cluster (pulumi-opennebula-edge)",
+                              RESERVED_CPU: "0",
+                              RESERVED_MEM: "0",
+                          },
+                          connection,
+                      },
+                      { parent: this },
+                      transform.cluster,
+                  )
+                : undefined;
         this.clusterId = cluster ? cluster.oneId : pulumi.output(args.cluster!.existingClusterId!);
 
         this.configured = {};
@@ -70,39 +96,59 @@ export class EdgeCluster extends pulumi.ComponentResource {
         for (const host of args.hosts) {
             const last = this.configureHost(name, host, args, shared);
             this.configured[host.key] = last;
-            this.oneHosts[host.key] = createChild(Host, `${name}-${host.key}`, {
-                name: host.name ?? host.publicIp,
-                imMad: args.hypervisor ?? "kvm",
-                clusterId: this.clusterId,
-                template: { EDGE: { CLOUD_ID: host.machineId, PRIVATE_IP: host.privateIp, PUBLIC_IP: host.publicIp } },
-                connection,
-            }, { parent: this, dependsOn: [last] }, transform.host);
+            this.oneHosts[host.key] = createChild(
+                Host,
+                `${name}-${host.key}`,
+                {
+                    name: host.name ?? host.publicIp,
+                    imMad: args.hypervisor ?? "kvm",
+                    clusterId: this.clusterId,
+                    template: { EDGE: { CLOUD_ID: host.machineId, PRIVATE_IP: host.privateIp, PUBLIC_IP: host.publicIp } },
+                    connection,
+                },
+                { parent: this, dependsOn: [last] },
+                transform.host,
+            );
         }
 
         const datastoreIds = this.createDatastores(name, clusterName, args);
-        const publicNetwork = args.publicNetwork && createChild(VirtualNetwork, `${name}-public`, {
-            name: `${clusterName}-public`,
-            vnMad: args.publicNetwork.vnMad ?? "bridge",
-            template: pulumi.output(args.publicNetwork.template ?? {}).apply((t) => ({ BRIDGE: "br0", NETROLE: "public", ...t })),
-            addressRanges: args.publicNetwork.addressRanges,
-            clusterIds: [this.clusterId],
-            connection,
-        }, { parent: this }, transform.publicNetwork);
+        const publicNetwork =
+            args.publicNetwork &&
+            createChild(
+                VirtualNetwork,
+                `${name}-public`,
+                {
+                    name: `${clusterName}-public`,
+                    vnMad: args.publicNetwork.vnMad ?? "bridge",
+                    template: pulumi.output(args.publicNetwork.template ?? {}).apply((t) => ({ BRIDGE: "br0", NETROLE: "public", ...t })),
+                    addressRanges: args.publicNetwork.addressRanges,
+                    clusterIds: [this.clusterId],
+                    connection,
+                },
+                { parent: this },
+                transform.publicNetwork,
+            );
         const sharedIds = args.sharedDatastoreIds ?? (cluster ? [1, 2] : []);
         for (const datastoreId of sharedIds) {
-            createChild(ClusterMembership, `${name}-shared-ds-${datastoreId}`, {
-                clusterId: this.clusterId, kind: "datastore", memberId: datastoreId, connection,
-            }, { parent: this }, transform.sharedDatastore);
+            createChild(
+                ClusterMembership,
+                `${name}-shared-ds-${datastoreId}`,
+                {
+                    clusterId: this.clusterId,
+                    kind: "datastore",
+                    memberId: datastoreId,
+                    connection,
+                },
+                { parent: this },
+                transform.sharedDatastore,
+            );
         }
 
         this.hostIds = perKey(this.oneHosts, (host) => host.oneId);
         this.hostAddresses = perKey(this.oneHosts, (host) => host.name);
         this.datastoreIds = datastoreIds;
         this.publicNetworkId = publicNetwork ? publicNetwork.oneId : pulumi.output(undefined);
-        this.registerOutputs({
-            clusterId: this.clusterId, hostIds: this.hostIds, hostAddresses: this.hostAddresses,
-            datastoreIds: this.datastoreIds, publicNetworkId: this.publicNetworkId,
-        });
+        this.registerOutputs(edgeClusterOutputs(this));
     }
 
     /** Runs the host scripts on one host, one command each, in order; returns the last command. */
@@ -121,26 +167,41 @@ export class EdgeCluster extends pulumi.ComponentResource {
         let last: command.remote.Command | undefined;
         for (const step of steps) {
             last = hostCommand(`${name}-${host.key}-${step.role}`, step.script, {
-                parent: this, ssh: args.ssh, node: host, dependsOn: last ? [last] : [], transform: args.transform?.hostCommand,
+                parent: this,
+                ssh: args.ssh,
+                node: host,
+                dependsOn: last ? [last] : [],
+                transform: args.transform?.hostCommand,
             });
         }
         return last!;
     }
 
-    private createDatastores(name: string, clusterName: pulumi.Input<string>, args: EdgeClusterArgs): pulumi.Output<{ image?: number; system?: number }> {
-        const common = { tmMad: "ssh", clusterIds: [this.clusterId], connection: args.opennebula.connection };
-        const image = createChild(Datastore, `${name}-image`, {
-            ...common, name: pulumi.interpolate`${clusterName}-image`, type: "IMAGE_DS", dsMad: "fs",
-            template: { SAFE_DIRS: "/var/tmp /tmp" },
-        }, { parent: this }, args.transform?.datastore);
+    private createDatastores(
+        name: string,
+        clusterName: pulumi.Input<string>,
+        args: EdgeClusterArgs,
+    ): pulumi.Output<{ image?: number; system?: number }> {
+        // Both datastores use the SSH transfer manager and may list /var/tmp and /tmp as safe directories.
+        const datastore = (role: "image" | "system", settings: Pick<DatastoreArgs, "type" | "dsMad">, template: TemplateArgs) =>
+            createChild(
+                Datastore,
+                `${name}-${role}`,
+                {
+                    ...settings,
+                    name: pulumi.interpolate`${clusterName}-${role}`,
+                    tmMad: "ssh",
+                    clusterIds: [this.clusterId],
+                    template: { SAFE_DIRS: "/var/tmp /tmp", ...template },
+                    connection: args.opennebula.connection,
+                },
+                { parent: this },
+                args.transform?.datastore,
+            );
         const firstHost = args.hosts[0];
         const replica = args.datastores?.replica ?? true;
-        const system = createChild(Datastore, `${name}-system`, {
-            ...common, name: pulumi.interpolate`${clusterName}-system`, type: "SYSTEM_DS",
-            template: replica
-                ? { SAFE_DIRS: "/var/tmp /tmp", REPLICA_HOST: firstHost.name ?? firstHost.publicIp }
-                : { SAFE_DIRS: "/var/tmp /tmp" },
-        }, { parent: this }, args.transform?.datastore);
+        const image = datastore("image", { type: "IMAGE_DS", dsMad: "fs" }, {});
+        const system = datastore("system", { type: "SYSTEM_DS" }, replica ? { REPLICA_HOST: firstHost.name ?? firstHost.publicIp } : {});
         return pulumi.all([image.oneId, system.oneId]).apply(([imageId, systemId]) => ({ image: imageId, system: systemId }));
     }
 }
@@ -173,9 +234,15 @@ function sharedHostSteps(args: EdgeClusterArgs): HostStep[] {
 
 /** The hosts' firewall: the allow-list of the cluster's private range, the front-end and the overlay (see firewall-plan.ts). */
 function firewallOf(args: EdgeClusterArgs): pulumi.Input<HostScript> {
-    const script = (privateRange?: string) => firewallScript(edgeFirewall({
-        firewall: args.firewall, privateRange, frontendAddresses: frontendAddressesOf(args.opennebula), overlay: args.overlay,
-    }));
+    const script = (privateRange?: string) =>
+        firewallScript(
+            edgeFirewall({
+                firewall: args.firewall,
+                privateRange,
+                frontendAddresses: frontendAddressesOf(args.opennebula),
+                overlay: args.overlay,
+            }),
+        );
     const range = args.privateRange;
     return range === undefined || isKnown(range) ? script(range) : pulumi.output(range).apply(script);
 }
@@ -192,5 +259,7 @@ function scriptOf<T>(value: pulumi.Input<T>, build: (value: T) => HostScript): p
 /** One Output per key from one Output per resource. */
 export function perKey<R, T>(resources: Record<string, R>, pick: (resource: R) => pulumi.Input<T>): pulumi.Output<Record<string, T>> {
     const keys = Object.keys(resources);
-    return pulumi.all(keys.map((key) => pick(resources[key]))).apply((values) => Object.fromEntries(keys.map((key, i) => [key, values[i] as T])));
+    return pulumi
+        .all(keys.map((key) => pick(resources[key])))
+        .apply((values) => Object.fromEntries(keys.map((key, i) => [key, values[i] as T])));
 }

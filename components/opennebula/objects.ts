@@ -1,28 +1,28 @@
-import { OneClient } from "./client";
+import type { OneClient } from "./client";
 import { OneErrorCode, isOneError } from "./errors";
-import { Template, TemplateInput, renderTemplateXml, templateFromXmlElement } from "./template";
-import { XmlElement, child, children, childInt, childText, parseXml } from "./xml";
+import type { Template, TemplateInput } from "./template";
+import { renderTemplateXml, templateFromXmlElement } from "./template";
+import type { XmlElement } from "./xml";
+import { child, children, childInt, childText, parseXml } from "./xml";
 
-/** The OpenNebula object kinds this package manages, with the XML-RPC names that address them. */
+/**
+ * The OpenNebula object kinds this package manages, with the XML-RPC names that address them: the
+ * calls' prefix (`<prefix>.info`, and `<prefix>pool.info` for the pool), the pool's filter
+ * arguments, the XML root element and a label for messages.
+ */
 export const OBJECT_KINDS = {
-    cluster: { prefix: "one.cluster", pool: "one.clusterpool.info", poolArgs: [], root: "CLUSTER", label: "cluster" },
-    host: { prefix: "one.host", pool: "one.hostpool.info", poolArgs: [], root: "HOST", label: "host" },
-    datastore: { prefix: "one.datastore", pool: "one.datastorepool.info", poolArgs: [], root: "DATASTORE", label: "datastore" },
-    vnet: { prefix: "one.vn", pool: "one.vnpool.info", poolArgs: [-3, -1, -1], root: "VNET", label: "virtual network" },
-    vntemplate: {
-        prefix: "one.vntemplate", pool: "one.vntemplatepool.info", poolArgs: [-3, -1, -1],
-        root: "VNTEMPLATE", label: "virtual network template",
-    },
-    image: { prefix: "one.image", pool: "one.imagepool.info", poolArgs: [-3, -1, -1], root: "IMAGE", label: "image" },
-    vmtemplate: { prefix: "one.template", pool: "one.templatepool.info", poolArgs: [-3, -1, -1], root: "VMTEMPLATE", label: "VM template" },
+    cluster: { prefix: "one.cluster", poolArgs: [], root: "CLUSTER", label: "cluster" },
+    host: { prefix: "one.host", poolArgs: [], root: "HOST", label: "host" },
+    datastore: { prefix: "one.datastore", poolArgs: [], root: "DATASTORE", label: "datastore" },
+    vnet: { prefix: "one.vn", poolArgs: [-3, -1, -1], root: "VNET", label: "virtual network" },
+    vntemplate: { prefix: "one.vntemplate", poolArgs: [-3, -1, -1], root: "VNTEMPLATE", label: "virtual network template" },
+    image: { prefix: "one.image", poolArgs: [-3, -1, -1], root: "IMAGE", label: "image" },
+    vmtemplate: { prefix: "one.template", poolArgs: [-3, -1, -1], root: "VMTEMPLATE", label: "VM template" },
     // Marketplace apps usually belong to oneadmin and are shared with everyone: look through all visible ones (-2).
-    marketapp: {
-        prefix: "one.marketapp", pool: "one.marketapppool.info", poolArgs: [-2, -1, -1],
-        root: "MARKETPLACEAPP", label: "marketplace app",
-    },
-    vrouter: { prefix: "one.vrouter", pool: "one.vrouterpool.info", poolArgs: [-3, -1, -1], root: "VROUTER", label: "virtual router" },
+    marketapp: { prefix: "one.marketapp", poolArgs: [-2, -1, -1], root: "MARKETPLACEAPP", label: "marketplace app" },
+    vrouter: { prefix: "one.vrouter", poolArgs: [-3, -1, -1], root: "VROUTER", label: "virtual router" },
     // The fourth pool argument -1 lists every state except DONE. VMs are deleted with one.vm.action, not *.delete.
-    vm: { prefix: "one.vm", pool: "one.vmpool.info", poolArgs: [-3, -1, -1, -1], root: "VM", label: "virtual machine" },
+    vm: { prefix: "one.vm", poolArgs: [-3, -1, -1, -1], root: "VM", label: "virtual machine" },
 } as const;
 
 export type ObjectKind = keyof typeof OBJECT_KINDS;
@@ -56,9 +56,11 @@ export const CREATION_TOKEN = "PULUMI_CREATION_TOKEN";
 
 /** IDs of the objects of `kind` called `name` (the caller's own objects for per-owner pools). */
 export async function idsByName(client: OneClient, kind: ObjectKind, name: string): Promise<number[]> {
-    const { pool, poolArgs, root } = OBJECT_KINDS[kind];
-    const poolXml = parseXml(String(await client.call(pool, ...poolArgs)));
-    return children(poolXml, root).filter((object) => childText(object, "NAME") === name).map((object) => childInt(object, "ID") ?? -1);
+    const { prefix, poolArgs, root } = OBJECT_KINDS[kind];
+    const poolXml = parseXml(String(await client.call(`${prefix}pool.info`, ...poolArgs)));
+    return children(poolXml, root)
+        .filter((object) => childText(object, "NAME") === name)
+        .map((object) => childInt(object, "ID") ?? -1);
 }
 
 /** The creation token an object carries (in its TEMPLATE, or a VM's USER_TEMPLATE), if any. */
@@ -97,7 +99,11 @@ export async function requireNameFree(client: OneClient, kind: ObjectKind, name:
  * was checked free just before); for kinds with unique names any other match is {@link notOursError}.
  */
 export async function findOwn(
-    client: OneClient, kind: ObjectKind, name: string, token: string, nameWasFree = false,
+    client: OneClient,
+    kind: ObjectKind,
+    name: string,
+    token: string,
+    nameWasFree = false,
 ): Promise<number | undefined> {
     for (const id of await idsByName(client, kind, name)) {
         const object = await readObject(client, kind, id);
@@ -115,7 +121,12 @@ export async function findOwn(
  * creation made is looked up (see {@link findOwn}) instead of being allocated twice.
  */
 export function allocateOwn(
-    client: OneClient, kind: ObjectKind, name: string, params: (string | number | boolean)[], token: string, nameWasFree = false,
+    client: OneClient,
+    kind: ObjectKind,
+    name: string,
+    params: (string | number | boolean)[],
+    token: string,
+    nameWasFree = false,
 ): Promise<number> {
     return client.allocate(`${OBJECT_KINDS[kind].prefix}.allocate`, params, () => findOwn(client, kind, name, token, nameWasFree));
 }
@@ -128,7 +139,9 @@ export function templateOf(object: XmlElement): Template {
 
 /** An object that must exist as now read: its STATE (-1 when absent) and `: <reason>` from the ERROR its template records ("" when none). */
 export async function readState(
-    client: OneClient, kind: ObjectKind, id: number,
+    client: OneClient,
+    kind: ObjectKind,
+    id: number,
 ): Promise<{ xml: XmlElement; state: number; reason: string }> {
     const xml = await requireObject(client, kind, id);
     const error = templateOf(xml).ERROR;
@@ -137,7 +150,11 @@ export async function readState(
 
 /** Replaces (`replace`) or merges (`merge`) the object's user template. */
 export async function updateTemplate(
-    client: OneClient, kind: ObjectKind, id: number, template: TemplateInput, mode: "replace" | "merge",
+    client: OneClient,
+    kind: ObjectKind,
+    id: number,
+    template: TemplateInput,
+    mode: "replace" | "merge",
 ): Promise<void> {
     await client.call(`${OBJECT_KINDS[kind].prefix}.update`, id, renderTemplateXml(template), mode === "merge" ? 1 : 0);
 }
@@ -204,7 +221,11 @@ const MEMBERSHIP_CALLS = {
 
 /** Adds and removes cluster memberships so that the object is in exactly `wanted` clusters. */
 export async function syncMemberships(
-    client: OneClient, kind: keyof typeof MEMBERSHIP_CALLS, id: number, current: number[], wanted: number[],
+    client: OneClient,
+    kind: keyof typeof MEMBERSHIP_CALLS,
+    id: number,
+    current: number[],
+    wanted: number[],
 ): Promise<void> {
     const calls = MEMBERSHIP_CALLS[kind];
     for (const clusterId of wanted.filter((c) => !current.includes(c))) await client.call(calls.add, clusterId, id);

@@ -1,16 +1,22 @@
-import * as pulumi from "@pulumi/pulumi";
-import { OneClient } from "../client";
+import type * as pulumi from "@pulumi/pulumi";
+import type { OneClient } from "../client";
 import {
-    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, renameObject, requireNameFree, requireObject, templateOf,
+    CREATION_TOKEN,
+    allocateOwn,
+    creationTokenOf,
+    deleteObject,
+    requireNameFree,
+    requireObject,
+    templateOf,
     updateTemplate,
 } from "../objects";
 import { pickAttributes } from "../template";
-import { XmlElement, childText, idList } from "../xml";
+import type { XmlElement } from "../xml";
+import { childText, idList } from "../xml";
 import { defineResource } from "./define";
-import {
-    CommonOutputs, Failures, NamedInputs, OneResourceArgs, completeOrRollBack, declaredAttributes, replaceDeclaredAttributes,
-} from "./provider-kit";
-import { TemplateArgs } from "./resource-options";
+import type { CommonOutputs, Failures, NamedInputs, OneResourceArgs } from "./provider-kit";
+import { completeOrRollBack, declaredAttributes, updateNameAndTemplate } from "./provider-kit";
+import type { TemplateArgs } from "./resource-options";
 
 /** Arguments of {@link Cluster}. */
 export interface ClusterArgs extends OneResourceArgs {
@@ -74,9 +80,7 @@ async function createCluster(client: OneClient, inputs: ClusterInputs, token: st
 
 async function updateCluster(client: OneClient, id: number, olds: ClusterOutputs, news: ClusterInputs): Promise<ClusterOutputs> {
     const current = await requireObject(client, "cluster", id);
-    if (childText(current, "NAME") !== news.name) await renameObject(client, "cluster", id, news.name);
-    const template = replaceDeclaredAttributes(templateOf(current), olds.template, news.template);
-    if (template) await updateTemplate(client, "cluster", id, template, "replace");
+    await updateNameAndTemplate(client, "cluster", id, current, olds, news);
     return { ...clusterOutputs(current, news), name: news.name, template: news.template };
 }
 

@@ -1,18 +1,16 @@
-import * as pulumi from "@pulumi/pulumi";
-import { OneClient } from "../client";
+import type * as pulumi from "@pulumi/pulumi";
+import type { OneClient } from "../client";
 import { DS_MAD_TABLE, TM_MAD_TABLE, allDrivers, requireDriversOnFrontEnd } from "../drivers";
-import {
-    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, renameObject, requireObject, syncMemberships, templateOf,
-    updateTemplate,
-} from "../objects";
+import { CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, requireObject, syncMemberships, templateOf } from "../objects";
 import { DATASTORE_TYPES, DatastoreType } from "../states";
-import { TemplateInput, pickAttributes, renderTemplateXml } from "../template";
-import { XmlElement, childText, idList } from "../xml";
+import type { TemplateInput } from "../template";
+import { pickAttributes, renderTemplateXml } from "../template";
+import type { XmlElement } from "../xml";
+import { childText, idList } from "../xml";
 import { defineResource } from "./define";
-import {
-    CommonOutputs, Failures, NamedInputs, OneResourceArgs, completeOrRollBack, declaredAttributes, isUnknown, replaceDeclaredAttributes,
-} from "./provider-kit";
-import { TemplateArgs } from "./resource-options";
+import type { CommonOutputs, Failures, NamedInputs, OneResourceArgs } from "./provider-kit";
+import { completeOrRollBack, declaredAttributes, isUnknown, updateNameAndTemplate } from "./provider-kit";
+import type { TemplateArgs } from "./resource-options";
 
 export { DATASTORE_TYPES, DatastoreType };
 /** Datastore drivers shipped with OpenNebula 6.10 or 7.0 (`vcenter`: 6.10 only). */
@@ -51,13 +49,30 @@ interface DatastoreOutputs extends DatastoreInputs, CommonOutputs {
 const DRIVER_ATTRIBUTES = ["TYPE", "DS_MAD", "TM_MAD"];
 /** What OpenNebula writes into a datastore's template itself (its drivers' defaults); null: any value. */
 const AUTOMATIC_ATTRIBUTES: Record<string, string | null> = {
-    TYPE: null, DS_MAD: null, TM_MAD: null, DISK_TYPE: null, SHARED: null, DS_MIGRATE: null, LN_TARGET: null, CLONE_TARGET: null,
-    ALLOW_ORPHANS: null, DRIVER: null, TM_MAD_SYSTEM: null, SAFE_DIRS: "/var/tmp", RESTRICTED_DIRS: "/", BASE_PATH: null,
-    LN_TARGET_SSH: null, CLONE_TARGET_SSH: null, DISK_TYPE_SSH: null, LN_TARGET_SHARED: null, CLONE_TARGET_SHARED: null, DISK_TYPE_SHARED: null,
+    TYPE: null,
+    DS_MAD: null,
+    TM_MAD: null,
+    DISK_TYPE: null,
+    SHARED: null,
+    DS_MIGRATE: null,
+    LN_TARGET: null,
+    CLONE_TARGET: null,
+    ALLOW_ORPHANS: null,
+    DRIVER: null,
+    TM_MAD_SYSTEM: null,
+    SAFE_DIRS: "/var/tmp",
+    RESTRICTED_DIRS: "/",
+    BASE_PATH: null,
+    LN_TARGET_SSH: null,
+    CLONE_TARGET_SSH: null,
+    DISK_TYPE_SSH: null,
+    LN_TARGET_SHARED: null,
+    CLONE_TARGET_SHARED: null,
+    DISK_TYPE_SHARED: null,
 };
 
 function checkDatastore(news: Record<string, unknown>, failures: Failures): DatastoreInputs {
-    const type = typeof news.type === "string" && !isUnknown(news.type) ? news.type.toUpperCase() : news.type ?? "IMAGE_DS";
+    const type = typeof news.type === "string" && !isUnknown(news.type) ? news.type.toUpperCase() : (news.type ?? "IMAGE_DS");
     const inputs: DatastoreInputs = {
         name: news.name as string,
         type: type as DatastoreType,
@@ -77,15 +92,25 @@ function checkDatastore(news: Record<string, unknown>, failures: Failures): Data
 
 /** OpenNebula's own rules for which drivers each datastore type needs. */
 function checkDrivers(failures: Failures, { type, dsMad, tmMad }: DatastoreInputs): void {
-    if (type === "SYSTEM_DS" && dsMad !== undefined) failures.add("dsMad", "dsMad must not be set for a SYSTEM_DS datastore (OpenNebula refuses it)");
-    if (type !== "SYSTEM_DS" && dsMad === undefined) failures.add("dsMad", `dsMad is required for a ${type} datastore; one of ${DS_MADS.join(", ")}`);
+    if (type === "SYSTEM_DS" && dsMad !== undefined)
+        failures.add("dsMad", "dsMad must not be set for a SYSTEM_DS datastore (OpenNebula refuses it)");
+    if (type !== "SYSTEM_DS" && dsMad === undefined)
+        failures.add("dsMad", `dsMad is required for a ${type} datastore; one of ${DS_MADS.join(", ")}`);
     if (dsMad !== undefined) failures.oneOf("dsMad", dsMad, DS_MADS);
-    if (type !== "BACKUP_DS" && tmMad === undefined) failures.add("tmMad", `tmMad is required for a ${type} datastore; one of ${TM_MADS.join(", ")}`);
+    if (type !== "BACKUP_DS" && tmMad === undefined)
+        failures.add("tmMad", `tmMad is required for a ${type} datastore; one of ${TM_MADS.join(", ")}`);
     if (tmMad !== undefined) failures.oneOf("tmMad", tmMad, TM_MADS);
 }
 
 function fullTemplate(inputs: DatastoreInputs, token: string): TemplateInput {
-    return { ...inputs.template, NAME: inputs.name, TYPE: inputs.type, DS_MAD: inputs.dsMad, TM_MAD: inputs.tmMad, [CREATION_TOKEN]: token };
+    return {
+        ...inputs.template,
+        NAME: inputs.name,
+        TYPE: inputs.type,
+        DS_MAD: inputs.dsMad,
+        TM_MAD: inputs.tmMad,
+        [CREATION_TOKEN]: token,
+    };
 }
 
 /** The outputs as OpenNebula holds the datastore; `declared` undefined reads it as an import would. */
@@ -109,7 +134,10 @@ function datastoreOutputs(xml: XmlElement, declared: DatastoreInputs | undefined
 }
 
 async function createDatastore(client: OneClient, inputs: DatastoreInputs, token: string): Promise<DatastoreOutputs> {
-    await requireDriversOnFrontEnd(client, [[DS_MAD_TABLE, "dsMad", inputs.dsMad], [TM_MAD_TABLE, "tmMad", inputs.tmMad]]);
+    await requireDriversOnFrontEnd(client, [
+        [DS_MAD_TABLE, "dsMad", inputs.dsMad],
+        [TM_MAD_TABLE, "tmMad", inputs.tmMad],
+    ]);
     const [firstCluster] = inputs.clusterIds;
     const id = await allocateOwn(client, "datastore", inputs.name, [renderTemplateXml(fullTemplate(inputs, token)), firstCluster], token);
     return completeOrRollBack(
@@ -125,9 +153,7 @@ async function createDatastore(client: OneClient, inputs: DatastoreInputs, token
 
 async function updateDatastore(client: OneClient, id: number, olds: DatastoreOutputs, news: DatastoreInputs): Promise<DatastoreOutputs> {
     const current = await requireObject(client, "datastore", id);
-    if (childText(current, "NAME") !== news.name) await renameObject(client, "datastore", id, news.name);
-    const template = replaceDeclaredAttributes(templateOf(current), olds.template, news.template);
-    if (template) await updateTemplate(client, "datastore", id, template, "replace");
+    await updateNameAndTemplate(client, "datastore", id, current, olds, news);
     await syncMemberships(client, "datastore", id, idList(current, "CLUSTERS"), news.clusterIds);
     return { ...datastoreOutputs(current, news), name: news.name, template: news.template, clusterIds: news.clusterIds };
 }

@@ -1,17 +1,25 @@
-import * as pulumi from "@pulumi/pulumi";
-import { OneClient } from "../client";
+import type * as pulumi from "@pulumi/pulumi";
+import type { OneClient } from "../client";
 import {
-    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, readState, renameObject, requireNameFree, requireObject, templateOf,
-    updateTemplate, waitFor,
+    CREATION_TOKEN,
+    allocateOwn,
+    creationTokenOf,
+    deleteObject,
+    readState,
+    requireNameFree,
+    requireObject,
+    templateOf,
+    updateTemplate,
+    waitFor,
 } from "../objects";
 import { HostState as HostStateCode, HostStatusCall } from "../states";
 import { pickAttributes } from "../template";
-import { XmlElement, childInt, childText } from "../xml";
+import type { XmlElement } from "../xml";
+import { childInt, childText } from "../xml";
 import { defineResource } from "./define";
-import {
-    CommonOutputs, Failures, NamedInputs, OneResourceArgs, completeOrRollBack, declaredAttributes, isUnknown, replaceDeclaredAttributes,
-} from "./provider-kit";
-import { TemplateArgs } from "./resource-options";
+import type { CommonOutputs, Failures, NamedInputs, OneResourceArgs } from "./provider-kit";
+import { completeOrRollBack, declaredAttributes, isUnknown, updateNameAndTemplate } from "./provider-kit";
+import type { TemplateArgs } from "./resource-options";
 
 /** Hypervisor drivers a host can use (`IM_MAD` / `VM_MAD`). */
 export const HOST_DRIVERS = ["kvm", "qemu", "lxc", "firecracker", "vcenter", "dummy"] as const;
@@ -55,7 +63,11 @@ interface HostOutputs extends HostInputs, CommonOutputs {
 }
 
 const HOSTNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/;
-const STATUS_CALL: Record<HostState, number> = { enabled: HostStatusCall.ENABLE, disabled: HostStatusCall.DISABLE, offline: HostStatusCall.OFFLINE };
+const STATUS_CALL: Record<HostState, number> = {
+    enabled: HostStatusCall.ENABLE,
+    disabled: HostStatusCall.DISABLE,
+    offline: HostStatusCall.OFFLINE,
+};
 /**
  * How often a host that goes to ERROR right after being enabled is enabled again before the create
  * fails: on 7.0 a freshly enabled host sometimes fails its first monitoring and recovers on the next.
@@ -63,9 +75,26 @@ const STATUS_CALL: Record<HostState, number> = { enabled: HostStatusCall.ENABLE,
 const ENABLE_ATTEMPTS = 3;
 /** What OpenNebula and its monitoring probes put in a host's template (null: any value). */
 const AUTOMATIC_ATTRIBUTES: Record<string, string | null> = {
-    RESERVED_CPU: "", RESERVED_MEM: "", IM_MAD: null, VM_MAD: null, ARCH: null, CPUSPEED: null, HOSTNAME: null, HYPERVISOR: null,
-    MODELNAME: null, VERSION: null, ERROR: null, KVM_CPU_MODEL: null, KVM_CPU_MODELS: null, KVM_MACHINES: null, KVM_SUPPORT_TSC: null,
-    CGROUPS_VERSION: null, HOST_SHARE: null, VM_POLL: null, NETRX: null, NETTX: null,
+    RESERVED_CPU: "",
+    RESERVED_MEM: "",
+    IM_MAD: null,
+    VM_MAD: null,
+    ARCH: null,
+    CPUSPEED: null,
+    HOSTNAME: null,
+    HYPERVISOR: null,
+    MODELNAME: null,
+    VERSION: null,
+    ERROR: null,
+    KVM_CPU_MODEL: null,
+    KVM_CPU_MODELS: null,
+    KVM_MACHINES: null,
+    KVM_SUPPORT_TSC: null,
+    CGROUPS_VERSION: null,
+    HOST_SHARE: null,
+    VM_POLL: null,
+    NETRX: null,
+    NETTX: null,
 };
 
 function checkHost(news: Record<string, unknown>, failures: Failures): HostInputs {
@@ -81,7 +110,10 @@ function checkHost(news: Record<string, unknown>, failures: Failures): HostInput
     };
     failures.name("name", inputs.name);
     if (typeof inputs.name === "string" && !isUnknown(inputs.name) && !HOSTNAME.test(inputs.name)) {
-        failures.add("name", `name must be a host name or IPv4 address of 2-63 characters [A-Za-z0-9._-], not starting with '-', '.' or '_' (got ${JSON.stringify(inputs.name)})`);
+        failures.add(
+            "name",
+            `name must be a host name or IPv4 address of 2-63 characters [A-Za-z0-9._-], not starting with '-', '.' or '_' (got ${JSON.stringify(inputs.name)})`,
+        );
     }
     failures.oneOf("imMad", inputs.imMad, HOST_DRIVERS);
     failures.oneOf("vmMad", inputs.vmMad, HOST_DRIVERS);
@@ -144,9 +176,7 @@ async function waitForMonitored(client: OneClient, id: number, inputs: HostInput
 /** Applies the wanted administrative state, waiting for monitoring when asked to; returns the host as then read. */
 async function applyState(client: OneClient, id: number, inputs: HostInputs): Promise<XmlElement> {
     await client.call("one.host.status", id, STATUS_CALL[inputs.state]);
-    return inputs.state === "enabled" && inputs.waitForMonitored
-        ? waitForMonitored(client, id, inputs)
-        : requireObject(client, "host", id);
+    return inputs.state === "enabled" && inputs.waitForMonitored ? waitForMonitored(client, id, inputs) : requireObject(client, "host", id);
 }
 
 async function createHost(client: OneClient, inputs: HostInputs, token: string): Promise<HostOutputs> {
@@ -169,10 +199,8 @@ async function createHost(client: OneClient, inputs: HostInputs, token: string):
 
 async function updateHost(client: OneClient, id: number, olds: HostOutputs, news: HostInputs): Promise<HostOutputs> {
     const current = await requireObject(client, "host", id);
-    if (childText(current, "NAME") !== news.name) await renameObject(client, "host", id, news.name);
     if (childInt(current, "CLUSTER_ID") !== news.clusterId) await client.call("one.cluster.addhost", news.clusterId, id);
-    const template = replaceDeclaredAttributes(templateOf(current), olds.template, news.template);
-    if (template) await updateTemplate(client, "host", id, template, "replace");
+    await updateNameAndTemplate(client, "host", id, current, olds, news);
     const stateCode = childInt(current, "STATE") ?? -1;
     const needsState = stateName(stateCode) !== news.state || (news.state === "enabled" && stateCode === HostStateCode.ERROR);
     return hostOutputs(needsState ? await applyState(client, id, news) : await requireObject(client, "host", id), news);
@@ -189,7 +217,10 @@ const host = defineResource<HostArgs, HostInputs, HostOutputs>({
     create: createHost,
     update: (client, id, olds, news) => updateHost(client, Number(id), olds, news),
     // A host found in ERROR, or left offline by a create that could not finish, is enabled again by an update.
-    diff: (olds, news, diff) => ({ ...diff, changes: diff.changes || (news.state === "enabled" && olds.stateCode === HostStateCode.ERROR) }),
+    diff: (olds, news, diff) => ({
+        ...diff,
+        changes: diff.changes || (news.state === "enabled" && olds.stateCode === HostStateCode.ERROR),
+    }),
 });
 
 /** The dynamic provider behind {@link Host}. */

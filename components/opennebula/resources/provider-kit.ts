@@ -1,9 +1,15 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { OneClient, OneClientOptions } from "../client";
-import { OneConnection, resolveConnection, validateConnection } from "../connection";
+import type { OneClientOptions } from "../client";
+import { OneClient } from "../client";
+import type { OneConnection } from "../connection";
+import { resolveConnection, validateConnection } from "../connection";
 import { errorName } from "../errors";
-import { CREATION_TOKEN } from "../objects";
-import { Template, TemplateInput, normalizeTemplate } from "../template";
+import type { ObjectKind } from "../objects";
+import { CREATION_TOKEN, renameObject, templateOf, updateTemplate } from "../objects";
+import type { Template, TemplateInput } from "../template";
+import { normalizeTemplate } from "../template";
+import type { XmlElement } from "../xml";
+import { childText } from "../xml";
 
 // Shared machinery of the dynamic providers. Everything here runs inside the provider process after
 // Pulumi's function serializer has carried it there, so it keeps to what the serializer can carry:
@@ -165,7 +171,8 @@ export class Failures {
         }
         try {
             const template = normalizeTemplate(value as TemplateInput);
-            if (CREATION_TOKEN in template) this.add(property, `${property} must not set ${CREATION_TOKEN}: the provider stamps it on every object it creates`);
+            if (CREATION_TOKEN in template)
+                this.add(property, `${property} must not set ${CREATION_TOKEN}: the provider stamps it on every object it creates`);
             return template;
         } catch (err) {
             if (errorName(err) !== "TemplateError") throw err;
@@ -182,13 +189,15 @@ export class Failures {
     /** An integer ID (≥ `min`). */
     id(property: string, value: unknown, min = 0): void {
         if (isUnknown(value)) return;
-        if (!Number.isInteger(value) || (value as number) < min) this.add(property, `${property} must be an integer ≥ ${min} (got ${JSON.stringify(value)})`);
+        if (!Number.isInteger(value) || (value as number) < min)
+            this.add(property, `${property} must be an integer ≥ ${min} (got ${JSON.stringify(value)})`);
     }
 
     /** A number of seconds > 0 (a timeout). */
     seconds(property: string, value: unknown): void {
         if (isUnknown(value)) return;
-        if (typeof value !== "number" || !(value > 0)) this.add(property, `${property} must be a number of seconds > 0 (got ${JSON.stringify(value)})`);
+        if (typeof value !== "number" || !(value > 0))
+            this.add(property, `${property} must be a number of seconds > 0 (got ${JSON.stringify(value)})`);
     }
 
     /** Normalizes a list of cluster IDs: default (and -1) is OpenNebula's default cluster 0; sorted, unique. */
@@ -196,7 +205,10 @@ export class Failures {
         if (value === undefined || value === null) return [0];
         if (isUnknown(value)) return value as number[];
         if (!Array.isArray(value) || value.length === 0 || value.some((id) => !Number.isInteger(id) || id < -1)) {
-            this.add(property, `${property} must be a non-empty list of cluster IDs (integers ≥ 0; -1 means the default cluster 0), got ${JSON.stringify(value)}`);
+            this.add(
+                property,
+                `${property} must be a non-empty list of cluster IDs (integers ≥ 0; -1 means the default cluster 0), got ${JSON.stringify(value)}`,
+            );
             return [0];
         }
         return [...new Set(value.map((id: number) => (id === -1 ? 0 : id)))].sort((a, b) => a - b);
@@ -220,10 +232,16 @@ export class Failures {
             const outside = /[\u{10000}-\u{10FFFF}]/u.exec(value);
             if (outside) {
                 const code = outside[0].codePointAt(0)!.toString(16).toUpperCase();
-                this.add(path, `${path} contains U+${code}, a character outside the Basic Multilingual Plane; OpenNebula's XML-RPC server refuses any call that carries one`);
+                this.add(
+                    path,
+                    `${path} contains U+${code}, a character outside the Basic Multilingual Plane; OpenNebula's XML-RPC server refuses any call that carries one`,
+                );
             }
             if (value.includes("]]>") && !path.startsWith("connection")) {
-                this.add(path, `${path} contains "]]>", which OpenNebula cannot store in a template (allocate fails; a cluster or host update answers success but stores nothing)`);
+                this.add(
+                    path,
+                    `${path} contains "]]>", which OpenNebula cannot store in a template (allocate fails; a cluster or host update answers success but stores nothing)`,
+                );
             }
         } else if (Array.isArray(value)) {
             value.forEach((item, i) => this.text(item, `${path}[${i}]`));
@@ -240,7 +258,8 @@ export function nameProblem(value: unknown): string | undefined {
     if (typeof value !== "string" || value.trim() === "") return "name must be a non-empty string";
     if (value.length > 128) return `name must be at most 128 characters (got ${value.length})`;
     const bad = FORBIDDEN_NAME_CHARS.exec(value);
-    if (bad) return `name must not contain ${JSON.stringify(bad[0])} (OpenNebula forbids & | : \\ " ; / ' # { } $ < > and control characters)`;
+    if (bad)
+        return `name must not contain ${JSON.stringify(bad[0])} (OpenNebula forbids & | : \\ " ; / ' # { } $ < > and control characters)`;
     return undefined;
 }
 
@@ -252,7 +271,11 @@ export function sameValue(a: unknown, b: unknown): boolean {
 function canonical(value: unknown): unknown {
     if (Array.isArray(value)) return value.map(canonical);
     if (value && typeof value === "object") {
-        return Object.fromEntries(Object.keys(value).sort().map((key) => [key, canonical((value as Record<string, unknown>)[key])]));
+        return Object.fromEntries(
+            Object.keys(value)
+                .sort()
+                .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+        );
     }
     return value;
 }
@@ -263,7 +286,8 @@ function canonical(value: unknown): unknown {
  * unchanged `name` with a replacement means delete-before-replace: the new object needs the name.
  */
 export function diffProperties(
-    olds: object, news: object,
+    olds: object,
+    news: object,
     spec: { replaceOn: readonly string[]; updateOn: readonly string[] },
 ): pulumi.dynamic.DiffResult {
     const changed = (key: string) => !sameValue((olds as Record<string, unknown>)[key], (news as Record<string, unknown>)[key]);
@@ -285,7 +309,10 @@ export interface NewObject {
  * carrying `known()` — the outputs known for the object — so that the engine keeps it.
  */
 export async function completeOrRollBack<T>(
-    object: NewObject, steps: () => Promise<T>, rollBack: () => Promise<void>, known: () => object,
+    object: NewObject,
+    steps: () => Promise<T>,
+    rollBack: () => Promise<void>,
+    known: () => object,
 ): Promise<T> {
     try {
         return await steps();
@@ -294,7 +321,8 @@ export async function completeOrRollBack<T>(
         try {
             await rollBack();
         } catch (cleanup) {
-            const message = `${created}; removing it again also failed (${(cleanup as Error).message ?? cleanup}), ` +
+            const message =
+                `${created}; removing it again also failed (${(cleanup as Error).message ?? cleanup}), ` +
                 `so it stays in the stack's state: the next \`pulumi up\` completes it, or \`pulumi destroy\` removes it`;
             throw partialStateError(message, String(object.id), known());
         }
@@ -314,6 +342,23 @@ export function replaceDeclaredAttributes(current: Template, previouslyDeclared:
     }
     Object.assign(next, declared);
     return sameValue(next, current) ? undefined : next;
+}
+
+/**
+ * The in-place update every named object shares: renames object `id` (read as `current`) when its name changed, and
+ * replaces the template attributes the program declares (see {@link replaceDeclaredAttributes}).
+ */
+export async function updateNameAndTemplate(
+    client: OneClient,
+    kind: ObjectKind,
+    id: number,
+    current: XmlElement,
+    olds: { template: Template },
+    news: { name: string; template: Template },
+): Promise<void> {
+    if (childText(current, "NAME") !== news.name) await renameObject(client, kind, id, news.name);
+    const template = replaceDeclaredAttributes(templateOf(current), olds.template, news.template);
+    if (template) await updateTemplate(client, kind, id, template, "replace");
 }
 
 /**

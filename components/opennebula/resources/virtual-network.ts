@@ -1,20 +1,29 @@
-import * as pulumi from "@pulumi/pulumi";
-import { OneClient } from "../client";
+import type * as pulumi from "@pulumi/pulumi";
+import type { OneClient } from "../client";
 import { VN_MAD_TABLE, requireDriversOnFrontEnd } from "../drivers";
 import {
-    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, readObject, readState, renameObject, requireObject, syncMemberships,
-    templateOf, updateTemplate, waitFor, waitUntilGone,
+    CREATION_TOKEN,
+    allocateOwn,
+    creationTokenOf,
+    deleteObject,
+    readObject,
+    readState,
+    requireObject,
+    syncMemberships,
+    templateOf,
+    waitFor,
+    waitUntilGone,
 } from "../objects";
 import { VnetState } from "../states";
-import { Template, TemplateVector, pickAttributes, renderTemplateXml } from "../template";
-import { XmlElement, child, childInt, childText, children, idList } from "../xml";
+import type { Template, TemplateVector } from "../template";
+import { pickAttributes, renderTemplateXml } from "../template";
+import type { XmlElement } from "../xml";
+import { child, childInt, childText, children, idList } from "../xml";
 import { checkAddressRanges, checkNetworkTemplate, checkRangesInsideNetwork } from "./address-ranges";
 import { defineResource } from "./define";
-import {
-    CommonOutputs, Failures, NamedInputs, OneResourceArgs, completeOrRollBack, declaredAttributes, isUnknown,
-    replaceDeclaredAttributes, sameValue,
-} from "./provider-kit";
-import { TemplateArgs } from "./resource-options";
+import type { CommonOutputs, Failures, NamedInputs, OneResourceArgs } from "./provider-kit";
+import { completeOrRollBack, declaredAttributes, isUnknown, sameValue, updateNameAndTemplate } from "./provider-kit";
+import type { TemplateArgs } from "./resource-options";
 
 /** An address range as OpenNebula's `AR = [ … ]` vector, e.g. `{ TYPE: "IP4", IP: "10.0.0.2", SIZE: 10 }`. */
 export type AddressRangeInput = { [key: string]: pulumi.Input<string | number | boolean> };
@@ -52,10 +61,27 @@ interface VirtualNetworkOutputs extends VirtualNetworkInputs, CommonOutputs {
 }
 
 /** What OpenNebula puts in a network's template itself (null: any value); an automatic BRIDGE and VLAN_ID are left out too. */
-const AUTOMATIC_ATTRIBUTES: Record<string, string | null> = { VN_MAD: null, BRIDGE_TYPE: null, SECURITY_GROUPS: "0", PHYDEV: "", OUTER_VLAN_ID: "" };
+const AUTOMATIC_ATTRIBUTES: Record<string, string | null> = {
+    VN_MAD: null,
+    BRIDGE_TYPE: null,
+    SECURITY_GROUPS: "0",
+    PHYDEV: "",
+    OUTER_VLAN_ID: "",
+};
 /** Address range attributes OpenNebula computes (not given by a user). */
 const COMPUTED_RANGE_ATTRIBUTES = [
-    "AR_ID", "MAC", "MAC_END", "IP_END", "IP6_END", "IP6_ULA", "IP6_ULA_END", "IP6_GLOBAL", "IP6_GLOBAL_END", "USED_LEASES", "LEASES", "ALLOCATED",
+    "AR_ID",
+    "MAC",
+    "MAC_END",
+    "IP_END",
+    "IP6_END",
+    "IP6_ULA",
+    "IP6_ULA_END",
+    "IP6_GLOBAL",
+    "IP6_GLOBAL_END",
+    "USED_LEASES",
+    "LEASES",
+    "ALLOCATED",
     "PARENT_NETWORK_AR_ID",
 ];
 
@@ -73,7 +99,10 @@ function checkVirtualNetwork(news: Record<string, unknown>, failures: Failures):
     checkRangesInsideNetwork(failures, inputs.template, inputs.addressRanges);
     if (!isUnknown(inputs.template)) {
         for (const attribute of ["VN_MAD", "AR", "NAME"].filter((a) => a in inputs.template)) {
-            failures.add("template", `template must not set ${attribute}; use the ${{ VN_MAD: "vnMad", AR: "addressRanges", NAME: "name" }[attribute]} argument`);
+            failures.add(
+                "template",
+                `template must not set ${attribute}; use the ${{ VN_MAD: "vnMad", AR: "addressRanges", NAME: "name" }[attribute]} argument`,
+            );
         }
     }
     failures.seconds("readyTimeoutSeconds", inputs.readyTimeoutSeconds);
@@ -171,19 +200,21 @@ async function addAddressRange(client: OneClient, id: number, range: TemplateVec
         const xml = await requireObject(client, "vnet", id);
         const pool = child(xml, "AR_POOL");
         const present = (pool ? children(pool, "AR") : []).some((ar) =>
-            Object.entries(range).every(([key, value]) => childText(ar, key) === value));
+            Object.entries(range).every(([key, value]) => childText(ar, key) === value),
+        );
         return present ? id : undefined;
     };
     await client.allocate("one.vn.add_ar", [id, renderTemplateXml({ AR: range })], hasRange);
 }
 
 async function updateVirtualNetwork(
-    client: OneClient, id: number, olds: VirtualNetworkOutputs, news: VirtualNetworkInputs,
+    client: OneClient,
+    id: number,
+    olds: VirtualNetworkOutputs,
+    news: VirtualNetworkInputs,
 ): Promise<VirtualNetworkOutputs> {
     const current = await requireObject(client, "vnet", id);
-    if (childText(current, "NAME") !== news.name) await renameObject(client, "vnet", id, news.name);
-    const template = replaceDeclaredAttributes(templateOf(current), olds.template, news.template);
-    if (template) await updateTemplate(client, "vnet", id, template, "replace");
+    await updateNameAndTemplate(client, "vnet", id, current, olds, news);
     await syncAddressRanges(client, id, current, news);
     await syncMemberships(client, "vnet", id, idList(current, "CLUSTERS"), news.clusterIds);
     return networkOutputs(await requireObject(client, "vnet", id), news);

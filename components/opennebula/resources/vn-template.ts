@@ -1,17 +1,15 @@
-import * as pulumi from "@pulumi/pulumi";
-import { OneClient } from "../client";
+import type * as pulumi from "@pulumi/pulumi";
+import type { OneClient } from "../client";
 import { VN_MAD_TABLE, requireDriversOnFrontEnd } from "../drivers";
-import {
-    CREATION_TOKEN, allocateOwn, creationTokenOf, renameObject, requireObject, templateOf, updateTemplate,
-} from "../objects";
+import { CREATION_TOKEN, allocateOwn, creationTokenOf, requireObject, templateOf } from "../objects";
 import { pickAttributes, renderTemplateXml } from "../template";
-import { XmlElement, childText } from "../xml";
+import type { XmlElement } from "../xml";
+import { childText } from "../xml";
 import { checkNetworkTemplate } from "./address-ranges";
 import { defineResource } from "./define";
-import {
-    CommonOutputs, Failures, NamedInputs, OneResourceArgs, declaredAttributes, isUnknown, replaceDeclaredAttributes,
-} from "./provider-kit";
-import { TemplateArgs } from "./resource-options";
+import type { CommonOutputs, Failures, NamedInputs, OneResourceArgs } from "./provider-kit";
+import { declaredAttributes, isUnknown, updateNameAndTemplate } from "./provider-kit";
+import type { TemplateArgs } from "./resource-options";
 
 /** Arguments of {@link VirtualNetworkTemplate}. */
 export interface VirtualNetworkTemplateArgs extends OneResourceArgs {
@@ -63,11 +61,14 @@ async function createVnTemplate(client: OneClient, inputs: VnTemplateInputs, tok
     return { ...inputs, oneId: id, creationToken: token };
 }
 
-async function updateVnTemplate(client: OneClient, id: number, olds: VnTemplateOutputs, news: VnTemplateInputs): Promise<VnTemplateOutputs> {
+async function updateVnTemplate(
+    client: OneClient,
+    id: number,
+    olds: VnTemplateOutputs,
+    news: VnTemplateInputs,
+): Promise<VnTemplateOutputs> {
     const current = await requireObject(client, "vntemplate", id);
-    if (childText(current, "NAME") !== news.name) await renameObject(client, "vntemplate", id, news.name);
-    const template = replaceDeclaredAttributes(templateOf(current), olds.template, news.template);
-    if (template) await updateTemplate(client, "vntemplate", id, template, "replace");
+    await updateNameAndTemplate(client, "vntemplate", id, current, olds, news);
     return { ...news, oneId: id, creationToken: olds.creationToken ?? "" };
 }
 
