@@ -23,14 +23,24 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { FirewallScriptArgs, HYPERVISORS, Hypervisor } from "../edge/host-scripts";
+import type { FirewallScriptArgs, Hypervisor } from "../edge/host-scripts";
+import { HYPERVISORS } from "../edge/host-scripts";
 import { ConfigError, addToIpv4, ipv4Cidr } from "../validation";
 import { checkedBy, cidrSchema, inputSchema, integerSchema, interfaceNameSchema, schemaOf } from "../validation/schema";
-import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, cloudConfigText, hostFirewallOf, parseCloudSettings, userCloudConfig } from "./base";
+import type { CloudArgs, PublicIpLease } from "./base";
+import { CloudEdgeCluster, checkCloudArgs, cloudConfigText, hostFirewallOf, parseCloudSettings, userCloudConfig } from "./base";
 import { defineCloud } from "./definition";
+import type { CloudFirewallArgs, CloudFirewallPlan, CloudSettings, HostSettings } from "./settings";
 import {
-    CloudFirewallArgs, CloudFirewallPlan, CloudSettings, HostSettings, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings,
-    ipv4Sources, planHosts, publicIpSettings, restrictedRules, slotSchema,
+    checkHosts,
+    cloudFirewallPlan,
+    cloudFirewallSchema,
+    commonSettings,
+    ipv4Sources,
+    planHosts,
+    publicIpSettings,
+    restrictedRules,
+    slotSchema,
 } from "./settings";
 
 /** Type token of {@link AwsEdgeCluster}. */
@@ -38,12 +48,39 @@ export const AWS_EDGE_CLUSTER_TYPE = "opennebula-edge:clouds:AwsEdgeCluster";
 
 /** AWS commercial regions an edge cluster can be built in (opt-in regions must be enabled in the account). */
 export const AWS_REGIONS = [
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2",
-    "ca-central-1", "ca-west-1", "mx-central-1", "sa-east-1",
-    "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2",
-    "il-central-1", "me-south-1", "me-central-1", "af-south-1",
-    "ap-south-1", "ap-south-2", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
-    "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "ca-west-1",
+    "mx-central-1",
+    "sa-east-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "il-central-1",
+    "me-south-1",
+    "me-central-1",
+    "af-south-1",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
 ] as const;
 
 /** Most Elastic IPs one cluster may ask for: the default quota is 5 per region and account. */
@@ -127,34 +164,54 @@ export interface AwsSettings extends CloudSettings {
 }
 
 /** @internal The schema of {@link AwsSettings}, which the component and the stack program validate with. */
-export const awsSettings = schemaOf<AwsSettings>()(z.object({
-    region: z.enum(AWS_REGIONS),
-    ...commonSettings,
-    ...publicIpSettings(AWS_MAX_PUBLIC_IPS, { slot: slotSchema.optional() }),
-    hypervisor: z.enum(HYPERVISORS).optional(),
-    instanceType: checkedBy(z.string(), checkInstanceType).optional(),
-    ami: inputSchema(z.string().regex(AMI_ID, "must be an AMI id such as ami-0123456789abcdef0")).optional(),
-    rootVolumeSize: integerSchema(8, 16384).optional(),
-    availabilityZone: z.string().optional(),
-    vpcCidr: cidrSchema(16, 16).optional(),
-    cloudFirewall: cloudFirewallSchema.optional(),
-    uplinkInterface: checkedBy(interfaceNameSchema, (uplink) => {
-        if (uplink === "br0") throw new ConfigError("", "must not be br0, the VMs' bridge");
-    }).optional(),
-}).superRefine((settings, ctx) => {
-    if (ctx.issues.length > 0) return; // the rules across settings need each setting valid on its own
-    checkHosts(settings, ctx, { maxPublicIps: AWS_MAX_PUBLIC_IPS, quota: "the default Elastic IP quota is 5 per region and account, shared by every cluster there", slots: true });
-    const instanceType = settings.instanceType ?? DEFAULT_METAL_TYPE;
-    if (settings.ami === undefined && ARM_FAMILY.test(instanceType.split(".")[0])) {
-        ctx.addIssue({ code: "custom", path: ["instanceType"], message: `${instanceType} is an Arm (Graviton) type and the default image is Ubuntu amd64; use an amd64 type such as c5.metal or t3.large, or give an arm64 ami` });
-    }
-    if (settings.hypervisor === "kvm" && !isMetal(instanceType)) {
-        ctx.addIssue({ code: "custom", path: ["hypervisor"], message: `kvm needs a metal instance type (*.metal); ${instanceType} has no hardware virtualization — use qemu or lxc` });
-    }
-    if (settings.availabilityZone !== undefined && !new RegExp(`^${settings.region}[a-f]$`).test(settings.availabilityZone)) {
-        ctx.addIssue({ code: "custom", path: ["availabilityZone"], message: `must be a zone of ${settings.region}: the region followed by a zone letter from a to f, e.g. ${settings.region}b (got ${JSON.stringify(settings.availabilityZone)})` });
-    }
-}));
+export const awsSettings = schemaOf<AwsSettings>()(
+    z
+        .object({
+            region: z.enum(AWS_REGIONS),
+            ...commonSettings,
+            ...publicIpSettings(AWS_MAX_PUBLIC_IPS, { slot: slotSchema.optional() }),
+            hypervisor: z.enum(HYPERVISORS).optional(),
+            instanceType: checkedBy(z.string(), checkInstanceType).optional(),
+            ami: inputSchema(z.string().regex(AMI_ID, "must be an AMI id such as ami-0123456789abcdef0")).optional(),
+            rootVolumeSize: integerSchema(8, 16384).optional(),
+            availabilityZone: z.string().optional(),
+            vpcCidr: cidrSchema(16, 16).optional(),
+            cloudFirewall: cloudFirewallSchema.optional(),
+            uplinkInterface: checkedBy(interfaceNameSchema, (uplink) => {
+                if (uplink === "br0") throw new ConfigError("", "must not be br0, the VMs' bridge");
+            }).optional(),
+        })
+        .superRefine((settings, ctx) => {
+            if (ctx.issues.length > 0) return; // the rules across settings need each setting valid on its own
+            checkHosts(settings, ctx, {
+                maxPublicIps: AWS_MAX_PUBLIC_IPS,
+                quota: "the default Elastic IP quota is 5 per region and account, shared by every cluster there",
+                slots: true,
+            });
+            const instanceType = settings.instanceType ?? DEFAULT_METAL_TYPE;
+            if (settings.ami === undefined && ARM_FAMILY.test(instanceType.split(".")[0])) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["instanceType"],
+                    message: `${instanceType} is an Arm (Graviton) type and the default image is Ubuntu amd64; use an amd64 type such as c5.metal or t3.large, or give an arm64 ami`,
+                });
+            }
+            if (settings.hypervisor === "kvm" && !isMetal(instanceType)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["hypervisor"],
+                    message: `kvm needs a metal instance type (*.metal); ${instanceType} has no hardware virtualization — use qemu or lxc`,
+                });
+            }
+            if (settings.availabilityZone !== undefined && !new RegExp(`^${settings.region}[a-f]$`).test(settings.availabilityZone)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["availabilityZone"],
+                    message: `must be a zone of ${settings.region}: the region followed by a zone letter from a to f, e.g. ${settings.region}b (got ${JSON.stringify(settings.availabilityZone)})`,
+                });
+            }
+        }),
+);
 
 function checkInstanceType(instanceType: string): void {
     if (!INSTANCE_TYPE.test(instanceType)) {
@@ -172,8 +229,14 @@ function checkInstanceType(instanceType: string): void {
  * `elasticIp` (`${name}-<host>-ip-<j>`) and `elasticIpAssociation` (`…-association`).
  */
 export interface AwsChildren {
-    vpc: aws.ec2.VpcArgs; subnet: aws.ec2.SubnetArgs; internetGateway: aws.ec2.InternetGatewayArgs; defaultRoute: aws.ec2.RouteArgs;
-    securityGroup: aws.ec2.SecurityGroupArgs; keyPair: aws.ec2.KeyPairArgs; instance: aws.ec2.InstanceArgs; elasticIp: aws.ec2.EipArgs;
+    vpc: aws.ec2.VpcArgs;
+    subnet: aws.ec2.SubnetArgs;
+    internetGateway: aws.ec2.InternetGatewayArgs;
+    defaultRoute: aws.ec2.RouteArgs;
+    securityGroup: aws.ec2.SecurityGroupArgs;
+    keyPair: aws.ec2.KeyPairArgs;
+    instance: aws.ec2.InstanceArgs;
+    elasticIp: aws.ec2.EipArgs;
     elasticIpAssociation: aws.ec2.EipAssociationArgs;
 }
 
@@ -236,7 +299,9 @@ export function planAwsEdgeCluster(args: AwsEdgeClusterArgs): AwsEdgeClusterPlan
             key: host.key,
             slot: host.slot,
             privateIp: addToIpv4(base, HOST_OFFSET + host.slot),
-            vmAddresses: Array.from({ length: host.publicIps }, (_, j) => addToIpv4(base, VM_OFFSET + 2 * (AWS_MAX_PUBLIC_IPS * host.slot + j))),
+            vmAddresses: Array.from({ length: host.publicIps }, (_, j) =>
+                addToIpv4(base, VM_OFFSET + 2 * (AWS_MAX_PUBLIC_IPS * host.slot + j)),
+            ),
         })),
     };
 }
@@ -254,14 +319,34 @@ export interface AwsSecurityRule {
  * The security group's inbound and outbound rules: everything (`open`), or the hosts' allow-list
  * (`hostFirewall`, see `hostFirewallOf`; IPv4 only, the instances have no IPv6) for `restricted`.
  */
-export function awsSecurityGroupRules(hostFirewall: FirewallScriptArgs, firewall: CloudFirewallPlan = cloudFirewallPlan(undefined)): { ingress: AwsSecurityRule[]; egress: AwsSecurityRule[] } {
+export function awsSecurityGroupRules(
+    hostFirewall: FirewallScriptArgs,
+    firewall: CloudFirewallPlan = cloudFirewallPlan(undefined),
+): { ingress: AwsSecurityRule[]; egress: AwsSecurityRule[] } {
     const anywhere = ["0.0.0.0/0"];
     const egress = [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: anywhere, description: "all outbound traffic" }];
     if (firewall.mode === "open") {
-        return { ingress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: anywhere, description: "all inbound traffic (oneprovision's allow_all)" }], egress };
+        return {
+            ingress: [
+                {
+                    protocol: "-1",
+                    fromPort: 0,
+                    toPort: 0,
+                    cidrBlocks: anywhere,
+                    description: "all inbound traffic (oneprovision's allow_all)",
+                },
+            ],
+            egress,
+        };
     }
     const ingress = restrictedRules(firewall, hostFirewall)
-        .map((rule) => ({ protocol: rule.protocol, fromPort: rule.fromPort ?? -1, toPort: rule.toPort ?? -1, cidrBlocks: ipv4Sources(rule), description: rule.description }))
+        .map((rule) => ({
+            protocol: rule.protocol,
+            fromPort: rule.fromPort ?? -1,
+            toPort: rule.toPort ?? -1,
+            cidrBlocks: ipv4Sources(rule),
+            description: rule.description,
+        }))
         .filter((rule) => rule.cidrBlocks.length > 0);
     return { ingress, egress };
 }
@@ -279,12 +364,15 @@ export function awsUserData(vmRange: string, user: Record<string, unknown> = {})
     ipv4Cidr("vmRange", vmRange);
     return cloudConfigText({
         ...user,
-        write_files: [{
-            path: "/etc/cloud/cloud.cfg.d/99-opennebula-edge.cfg",
-            permissions: "0644",
-            content: "# The Elastic IPs' secondary private addresses belong to VMs on br0, not to this host.\n"
-                + "datasource:\n  Ec2:\n    apply_full_imds_network_config: false\n",
-        }],
+        write_files: [
+            {
+                path: "/etc/cloud/cloud.cfg.d/99-opennebula-edge.cfg",
+                permissions: "0644",
+                content:
+                    "# The Elastic IPs' secondary private addresses belong to VMs on br0, not to this host.\n" +
+                    "datasource:\n  Ec2:\n    apply_full_imds_network_config: false\n",
+            },
+        ],
         bootcmd: [["sh", "-c", releaseAddressesCommand(vmRange)]],
     });
 }
@@ -333,20 +421,42 @@ export class AwsEdgeCluster extends CloudEdgeCluster<AwsChildren, aws.ec2.KeyPai
         // Every AWS resource carries its region in a tag taken from the provider, checked: a provider
         // of another region fails the program before anything is created.
         const region = pulumi.output(args.provider.region).apply((providerRegion) => checkProviderRegion(providerRegion, plan.region));
-        const tags = (role: string) => ({ ...args.tags, Name: `${name}-${role}`, "opennebula-edge:cluster": name, "opennebula-edge:region": region });
-
-        this.vpc = this.create("vpc", aws.ec2.Vpc, `${name}-vpc`, { cidrBlock: plan.vpcCidr, enableDnsSupport: true, enableDnsHostnames: true, tags: tags("vpc") });
-        this.subnet = this.create("subnet", aws.ec2.Subnet, `${name}-subnet`, {
-            vpcId: this.vpc.id, cidrBlock: plan.vpcCidr, availabilityZone: plan.availabilityZone, mapPublicIpOnLaunch: true, tags: tags("subnet"),
+        const tags = (role: string) => ({
+            ...args.tags,
+            Name: `${name}-${role}`,
+            "opennebula-edge:cluster": name,
+            "opennebula-edge:region": region,
         });
-        this.internetGateway = this.create("internetGateway", aws.ec2.InternetGateway, `${name}-igw`, { vpcId: this.vpc.id, tags: tags("igw") });
+
+        this.vpc = this.create("vpc", aws.ec2.Vpc, `${name}-vpc`, {
+            cidrBlock: plan.vpcCidr,
+            enableDnsSupport: true,
+            enableDnsHostnames: true,
+            tags: tags("vpc"),
+        });
+        this.subnet = this.create("subnet", aws.ec2.Subnet, `${name}-subnet`, {
+            vpcId: this.vpc.id,
+            cidrBlock: plan.vpcCidr,
+            availabilityZone: plan.availabilityZone,
+            mapPublicIpOnLaunch: true,
+            tags: tags("subnet"),
+        });
+        this.internetGateway = this.create("internetGateway", aws.ec2.InternetGateway, `${name}-igw`, {
+            vpcId: this.vpc.id,
+            tags: tags("igw"),
+        });
         this.defaultRoute = this.create("defaultRoute", aws.ec2.Route, `${name}-default-route`, {
-            routeTableId: this.vpc.mainRouteTableId, destinationCidrBlock: "0.0.0.0/0", gatewayId: this.internetGateway.id,
+            routeTableId: this.vpc.mainRouteTableId,
+            destinationCidrBlock: "0.0.0.0/0",
+            gatewayId: this.internetGateway.id,
         });
         const rules = awsSecurityGroupRules(hostFirewallOf(args, plan.vpcCidr), plan.cloudFirewall);
         this.securityGroup = this.create("securityGroup", aws.ec2.SecurityGroup, `${name}-sg`, {
-            vpcId: this.vpc.id, description: `OpenNebula edge cluster ${name} (${plan.cloudFirewall.mode})`,
-            ingress: rules.ingress, egress: rules.egress, tags: tags("sg"),
+            vpcId: this.vpc.id,
+            description: `OpenNebula edge cluster ${name} (${plan.cloudFirewall.mode})`,
+            ingress: rules.ingress,
+            egress: rules.egress,
+            tags: tags("sg"),
         });
         // The EC2 key pair (`${name}-key`) is `sshKey`.
         const keyName = this.useSshKey(
@@ -356,34 +466,42 @@ export class AwsEdgeCluster extends CloudEdgeCluster<AwsChildren, aws.ec2.KeyPai
         );
 
         const ami = args.ami ?? latestUbuntuJammy(args.provider, this);
-        const userData = pulumi.output(this.sshPublicKey).apply((key) => awsUserData(plan.vmRange, userCloudConfig(plan.sshUser, IMAGE_USER, key)));
+        const userData = pulumi
+            .output(this.sshPublicKey)
+            .apply((key) => awsUserData(plan.vmRange, userCloudConfig(plan.sshUser, IMAGE_USER, key)));
         this.instances = {};
         this.elasticIps = {};
         this.elasticIpAssociations = {};
         const leases: PublicIpLease[] = [];
         for (const host of plan.hosts) {
-            const instance = this.create("instance", aws.ec2.Instance, `${name}-${host.key}`, {
-                ami,
-                instanceType: plan.instanceType,
-                availabilityZone: this.subnet.availabilityZone,
-                subnetId: this.subnet.id,
-                vpcSecurityGroupIds: [this.securityGroup.id],
-                keyName,
-                privateIp: host.privateIp,
-                secondaryPrivateIps: host.vmAddresses,
-                associatePublicIpAddress: true,
-                rootBlockDevice: { volumeSize: plan.rootVolumeSize, volumeType: "gp3", encrypted: true, deleteOnTermination: true },
-                // Tokens required and one hop: VMs routed through the host cannot read its metadata.
-                metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" },
-                userData,
-                tags: tags(host.key),
-            }, {
-                dependsOn: [this.defaultRoute],
-                // A fixed private IP cannot be taken by the replacement while the old instance holds it.
-                deleteBeforeReplace: true,
-                // The looked-up "latest" image changes over time; it must not replace running hosts.
-                ignoreChanges: args.ami === undefined ? ["ami"] : [],
-            });
+            const instance = this.create(
+                "instance",
+                aws.ec2.Instance,
+                `${name}-${host.key}`,
+                {
+                    ami,
+                    instanceType: plan.instanceType,
+                    availabilityZone: this.subnet.availabilityZone,
+                    subnetId: this.subnet.id,
+                    vpcSecurityGroupIds: [this.securityGroup.id],
+                    keyName,
+                    privateIp: host.privateIp,
+                    secondaryPrivateIps: host.vmAddresses,
+                    associatePublicIpAddress: true,
+                    rootBlockDevice: { volumeSize: plan.rootVolumeSize, volumeType: "gp3", encrypted: true, deleteOnTermination: true },
+                    // Tokens required and one hop: VMs routed through the host cannot read its metadata.
+                    metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" },
+                    userData,
+                    tags: tags(host.key),
+                },
+                {
+                    dependsOn: [this.defaultRoute],
+                    // A fixed private IP cannot be taken by the replacement while the old instance holds it.
+                    deleteBeforeReplace: true,
+                    // The looked-up "latest" image changes over time; it must not replace running hosts.
+                    ignoreChanges: args.ami === undefined ? ["ami"] : [],
+                },
+            );
             this.instances[host.key] = instance;
             this.elasticIps[host.key] = [];
             this.elasticIpAssociations[host.key] = [];
@@ -391,7 +509,9 @@ export class AwsEdgeCluster extends CloudEdgeCluster<AwsChildren, aws.ec2.KeyPai
                 const ipName = `${name}-${host.key}-ip-${j}`;
                 const eip = this.create("elasticIp", aws.ec2.Eip, ipName, { domain: "vpc", tags: tags(`${host.key}-ip-${j}`) });
                 const association = this.create("elasticIpAssociation", aws.ec2.EipAssociation, `${ipName}-association`, {
-                    allocationId: eip.allocationId, networkInterfaceId: instance.primaryNetworkInterfaceId, privateIpAddress: address,
+                    allocationId: eip.allocationId,
+                    networkInterfaceId: instance.primaryNetworkInterfaceId,
+                    privateIpAddress: address,
                 });
                 this.elasticIps[host.key].push(eip);
                 this.elasticIpAssociations[host.key].push(association);
@@ -403,11 +523,18 @@ export class AwsEdgeCluster extends CloudEdgeCluster<AwsChildren, aws.ec2.KeyPai
         this.subnetId = this.subnet.id;
         this.securityGroupId = this.securityGroup.id;
         this.connect({
-            args, sshUser: plan.sshUser, hypervisor: plan.hypervisor,
-            machines: Object.fromEntries(plan.hosts.map((host) => {
-                const instance = this.instances[host.key];
-                return [host.key, { publicIp: instance.publicIp, privateIp: host.privateIp, machineId: instance.id, dependsOn: [instance] }];
-            })),
+            args,
+            sshUser: plan.sshUser,
+            hypervisor: plan.hypervisor,
+            machines: Object.fromEntries(
+                plan.hosts.map((host) => {
+                    const instance = this.instances[host.key];
+                    return [
+                        host.key,
+                        { publicIp: instance.publicIp, privateIp: host.privateIp, machineId: instance.id, dependsOn: [instance] },
+                    ];
+                }),
+            ),
             leases,
             forwarding: { model: "nat", natBy: "cloud", uplinkOf: () => plan.uplinkInterface },
             privateRange: plan.vpcCidr,
@@ -424,22 +551,28 @@ export class AwsEdgeCluster extends CloudEdgeCluster<AwsChildren, aws.ec2.KeyPai
  */
 export function checkProviderRegion(providerRegion: string | undefined | null, region: string): string {
     if (providerRegion !== undefined && providerRegion !== null && providerRegion !== "" && providerRegion !== region) {
-        throw new ConfigError("provider", `is configured for region ${providerRegion}, but region is ${region}; give the provider of ${region}`);
+        throw new ConfigError(
+            "provider",
+            `is configured for region ${providerRegion}, but region is ${region}; give the provider of ${region}`,
+        );
     }
     return region;
 }
 
 /** The latest Canonical Ubuntu 22.04 amd64 image of the provider's region. */
 function latestUbuntuJammy(provider: aws.Provider, parent: pulumi.Resource): pulumi.Output<string> {
-    return aws.ec2.getAmiOutput({
-        mostRecent: true,
-        owners: [CANONICAL_OWNER_ID],
-        filters: [
-            { name: "name", values: [UBUNTU_JAMMY_AMI_NAME] },
-            { name: "virtualization-type", values: ["hvm"] },
-            { name: "architecture", values: ["x86_64"] },
-        ],
-    }, { provider, parent }).id;
+    return aws.ec2.getAmiOutput(
+        {
+            mostRecent: true,
+            owners: [CANONICAL_OWNER_ID],
+            filters: [
+                { name: "name", values: [UBUNTU_JAMMY_AMI_NAME] },
+                { name: "virtualization-type", values: ["hvm"] },
+                { name: "architecture", values: ["x86_64"] },
+            ],
+        },
+        { provider, parent },
+    ).id;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -454,12 +587,21 @@ export const awsCloud = defineCloud({
     cloud: "aws",
     settings: awsSettings,
     routesPublicIps: true,
-    privateRanges: (_name, settings) => [{ cidr: settings.vpcCidr ?? "10.0.0.0/16", what: "the VPC (its upper half holds the Elastic IPs' private addresses)" }],
+    privateRanges: (_name, settings) => [
+        { cidr: settings.vpcCidr ?? "10.0.0.0/16", what: "the VPC (its upper half holds the Elastic IPs' private addresses)" },
+    ],
     build(name, settings, context) {
         const config = context.config("aws");
-        const provider = context.provider(`aws-${settings.region}`, () => new aws.Provider(`aws-${settings.region}`, {
-            region: settings.region, profile: config.get("profile"), accessKey: config.get("accessKey"), secretKey: config.getSecret("secretKey"),
-        }));
+        const provider = context.provider(
+            `aws-${settings.region}`,
+            () =>
+                new aws.Provider(`aws-${settings.region}`, {
+                    region: settings.region,
+                    profile: config.get("profile"),
+                    accessKey: config.get("accessKey"),
+                    secretKey: config.getSecret("secretKey"),
+                }),
+        );
         return new AwsEdgeCluster(name, { ...settings, ...context.common, provider });
     },
 });

@@ -9,7 +9,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { parseWith } from "../validation/schema";
 import type { CloudEdgeCluster, CloudEdgeClusterArgs } from "./base";
-import { HostsSettings, PlannedHost, planHosts } from "./settings";
+import type { HostsSettings, PlannedHost } from "./settings";
+import { planHosts } from "./settings";
 
 /** What a program shares with every cloud it builds. */
 export interface CloudContext {

@@ -15,14 +15,25 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { CloudFirewallRule, FirewallScriptArgs, PortForwardForwardingArgs, portForward } from "../edge/host-scripts";
+import type { CloudFirewallRule, FirewallScriptArgs, PortForwardForwardingArgs } from "../edge/host-scripts";
+import { portForward } from "../edge/host-scripts";
 import { ConfigError, addToIpv4, cidrInside, cidrOf, cidrsOverlap, integerIn, ipv4, ipv4Cidr, ipv4ToNumber, oneOf } from "../validation";
 import { checkedBy, inputSchema, schemaOf, textSchema } from "../validation/schema";
-import { CloudArgs, CloudEdgeCluster, CloudMachine, checkCloudArgs, hostFirewallOf, parseCloudSettings, userData } from "./base";
+import type { CloudArgs, CloudMachine } from "./base";
+import { CloudEdgeCluster, checkCloudArgs, hostFirewallOf, parseCloudSettings, userData } from "./base";
 import { defineCloud } from "./definition";
+import type { CloudFirewallArgs, CloudSettings } from "./settings";
 import {
-    CloudFirewallArgs, CloudSettings, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings, fnv1a, hostsSchema, planHosts, portText,
-    restrictedRules, tagTexts,
+    checkHosts,
+    cloudFirewallPlan,
+    cloudFirewallSchema,
+    commonSettings,
+    fnv1a,
+    hostsSchema,
+    planHosts,
+    portText,
+    restrictedRules,
+    tagTexts,
 } from "./settings";
 
 /** Type token of {@link DigitalOceanEdgeCluster}. */
@@ -37,12 +48,36 @@ export const DIGITALOCEAN_REGIONS = ["ams3", "blr1", "fra1", "lon1", "nyc1", "ny
  * memory-optimized sizes up to 16 vCPUs. A size not offered in the chosen region fails at creation.
  */
 export const DIGITALOCEAN_SIZES = [
-    "s-1vcpu-1gb", "s-1vcpu-2gb", "s-2vcpu-2gb", "s-2vcpu-4gb", "s-4vcpu-8gb", "s-8vcpu-16gb",
-    "s-1vcpu-1gb-amd", "s-1vcpu-2gb-amd", "s-2vcpu-2gb-amd", "s-2vcpu-4gb-amd", "s-4vcpu-8gb-amd", "s-8vcpu-16gb-amd",
-    "s-1vcpu-1gb-intel", "s-1vcpu-2gb-intel", "s-2vcpu-2gb-intel", "s-2vcpu-4gb-intel", "s-4vcpu-8gb-intel", "s-8vcpu-16gb-intel",
-    "c-2", "c-4", "c-8", "c-16",
-    "g-2vcpu-8gb", "g-4vcpu-16gb", "g-8vcpu-32gb", "g-16vcpu-64gb",
-    "m-2vcpu-16gb", "m-4vcpu-32gb", "m-8vcpu-64gb", "m-16vcpu-128gb",
+    "s-1vcpu-1gb",
+    "s-1vcpu-2gb",
+    "s-2vcpu-2gb",
+    "s-2vcpu-4gb",
+    "s-4vcpu-8gb",
+    "s-8vcpu-16gb",
+    "s-1vcpu-1gb-amd",
+    "s-1vcpu-2gb-amd",
+    "s-2vcpu-2gb-amd",
+    "s-2vcpu-4gb-amd",
+    "s-4vcpu-8gb-amd",
+    "s-8vcpu-16gb-amd",
+    "s-1vcpu-1gb-intel",
+    "s-1vcpu-2gb-intel",
+    "s-2vcpu-2gb-intel",
+    "s-2vcpu-4gb-intel",
+    "s-4vcpu-8gb-intel",
+    "s-8vcpu-16gb-intel",
+    "c-2",
+    "c-4",
+    "c-8",
+    "c-16",
+    "g-2vcpu-8gb",
+    "g-4vcpu-16gb",
+    "g-8vcpu-32gb",
+    "g-16vcpu-64gb",
+    "m-2vcpu-16gb",
+    "m-4vcpu-32gb",
+    "m-8vcpu-64gb",
+    "m-16vcpu-128gb",
 ] as const;
 
 /** Image slugs the host scripts support (Ubuntu 22.04 / 24.04, Debian 12). A custom image may be given by its numeric id. */
@@ -136,27 +171,43 @@ export interface DigitalOceanSettings extends CloudSettings {
 }
 
 /** @internal The schema of {@link DigitalOceanSettings}, which the component and the stack program validate with. */
-export const digitalOceanSettings = schemaOf<DigitalOceanSettings>()(z.object({
-    region: z.enum(DIGITALOCEAN_REGIONS),
-    ...commonSettings,
-    hosts: hostsSchema(z.strictObject({})).optional(),
-    hypervisor: z.enum(DIGITALOCEAN_HYPERVISORS, {
-        error: (issue) => (issue.input === "kvm"
-            ? "kvm needs hardware virtualization, which DigitalOcean droplets do not expose (no nested KVM); use qemu (emulation, the default) or lxc"
-            : undefined),
-    }).optional(),
-    size: z.enum(DIGITALOCEAN_SIZES).optional(),
-    image: checkedBy(z.string(), (image) => /^[1-9][0-9]{0,11}$/.test(image) || oneOf("", image, DIGITALOCEAN_IMAGES)).optional(),
-    vpcId: inputSchema(textSchema("a VPC id (a UUID such as 5a4981aa-9653-4bd1-bef5-d6bff52042e4)").regex(VPC_ID, "must be a VPC id (a UUID such as 5a4981aa-9653-4bd1-bef5-d6bff52042e4)")).optional(),
-    vpcIpRange: checkedBy(z.string(), checkVpcIpRange).optional(),
-    cloudFirewall: cloudFirewallSchema.optional(),
-}).superRefine((settings, ctx) => {
-    if (ctx.issues.length > 0) return; // the rules across settings need each setting valid on its own
-    checkHosts(settings, ctx, { maxPublicIps: 0, quota: "DigitalOcean VMs are reached by port forwarding" });
-    if (settings.vpcId !== undefined && settings.vpcIpRange !== undefined) {
-        ctx.addIssue({ code: "custom", path: ["vpcIpRange"], message: "applies only to a new VPC; give either vpcId (an existing VPC) or vpcIpRange (a new one), not both" });
-    }
-}));
+export const digitalOceanSettings = schemaOf<DigitalOceanSettings>()(
+    z
+        .object({
+            region: z.enum(DIGITALOCEAN_REGIONS),
+            ...commonSettings,
+            hosts: hostsSchema(z.strictObject({})).optional(),
+            hypervisor: z
+                .enum(DIGITALOCEAN_HYPERVISORS, {
+                    error: (issue) =>
+                        issue.input === "kvm"
+                            ? "kvm needs hardware virtualization, which DigitalOcean droplets do not expose (no nested KVM); use qemu (emulation, the default) or lxc"
+                            : undefined,
+                })
+                .optional(),
+            size: z.enum(DIGITALOCEAN_SIZES).optional(),
+            image: checkedBy(z.string(), (image) => /^[1-9][0-9]{0,11}$/.test(image) || oneOf("", image, DIGITALOCEAN_IMAGES)).optional(),
+            vpcId: inputSchema(
+                textSchema("a VPC id (a UUID such as 5a4981aa-9653-4bd1-bef5-d6bff52042e4)").regex(
+                    VPC_ID,
+                    "must be a VPC id (a UUID such as 5a4981aa-9653-4bd1-bef5-d6bff52042e4)",
+                ),
+            ).optional(),
+            vpcIpRange: checkedBy(z.string(), checkVpcIpRange).optional(),
+            cloudFirewall: cloudFirewallSchema.optional(),
+        })
+        .superRefine((settings, ctx) => {
+            if (ctx.issues.length > 0) return; // the rules across settings need each setting valid on its own
+            checkHosts(settings, ctx, { maxPublicIps: 0, quota: "DigitalOcean VMs are reached by port forwarding" });
+            if (settings.vpcId !== undefined && settings.vpcIpRange !== undefined) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["vpcIpRange"],
+                    message: "applies only to a new VPC; give either vpcId (an existing VPC) or vpcIpRange (a new one), not both",
+                });
+            }
+        }),
+);
 
 /**
  * The kinds of children of {@link DigitalOceanEdgeCluster} that take a `transform`, and their
@@ -164,7 +215,10 @@ export const digitalOceanSettings = schemaOf<DigitalOceanSettings>()(z.object({
  * (`${name}-<host>`) and `firewall` (`${name}-firewall`).
  */
 export interface DigitalOceanChildren {
-    vpc: digitalocean.VpcArgs; sshKey: digitalocean.SshKeyArgs; tag: digitalocean.TagArgs; droplet: digitalocean.DropletArgs;
+    vpc: digitalocean.VpcArgs;
+    sshKey: digitalocean.SshKeyArgs;
+    tag: digitalocean.TagArgs;
+    droplet: digitalocean.DropletArgs;
     firewall: digitalocean.FirewallArgs;
 }
 
@@ -204,7 +258,7 @@ export function planDigitalOceanCluster(name: string, args: DigitalOceanEdgeClus
         size: settings.size ?? DIGITALOCEAN_DEFAULTS.size,
         image: settings.image ?? DIGITALOCEAN_DEFAULTS.image,
         hypervisor: settings.hypervisor ?? DIGITALOCEAN_DEFAULTS.hypervisor,
-        vpcIpRange: settings.vpcId === undefined ? settings.vpcIpRange ?? defaultVpcIpRange(name) : undefined,
+        vpcIpRange: settings.vpcId === undefined ? (settings.vpcIpRange ?? defaultVpcIpRange(name)) : undefined,
         cloudFirewall: cloudFirewallPlan(settings.cloudFirewall),
         sshUser: settings.sshUser ?? DIGITALOCEAN_DEFAULTS.sshUser,
     };
@@ -248,7 +302,10 @@ export function leaseIndexOf(lease: number | string): number {
     if (typeof lease === "number") return integerIn("lease", lease, 0, leases - 1);
     const index = typeof lease === "string" ? ipv4ToNumber(ipv4("lease", lease)) - ipv4ToNumber(baseIp) : -1;
     if (index >= 0 && index < leases) return index;
-    throw new ConfigError("lease", `must be a lease index from 0 to ${leases - 1} or a VM address from ${baseIp} to ${addToIpv4(baseIp, leases - 1)} (got ${JSON.stringify(lease)})`);
+    throw new ConfigError(
+        "lease",
+        `must be a lease index from 0 to ${leases - 1} or a VM address from ${baseIp} to ${addToIpv4(baseIp, leases - 1)} (got ${JSON.stringify(lease)})`,
+    );
 }
 
 /**
@@ -279,7 +336,13 @@ export function portForwardAddressRange(): Record<string, string | number> {
 
 /** A name DigitalOcean accepts for droplets, VPCs, tags and firewalls: lower-case letters, digits and `-`. */
 export function digitalOceanName(name: string): string {
-    const cleaned = name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-{2,}/g, "-").replace(/^-+|-+$/g, "").slice(0, 40).replace(/-+$/, "");
+    const cleaned = name
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, "-")
+        .replace(/-{2,}/g, "-")
+        .replace(/^-+|-+$/g, "")
+        .slice(0, 40)
+        .replace(/-+$/, "");
     return cleaned || "edge";
 }
 
@@ -299,7 +362,14 @@ export function firewallInboundRules(firewall: DigitalOceanPlan["cloudFirewall"]
         ];
     }
     const { first, last } = forwardedPortRange();
-    const forwarded: CloudFirewallRule = { key: "forwarded", protocol: "tcp", fromPort: first, toPort: last, sources: EVERYWHERE, description: "the VMs' forwarded ports" };
+    const forwarded: CloudFirewallRule = {
+        key: "forwarded",
+        protocol: "tcp",
+        fromPort: first,
+        toPort: last,
+        sources: EVERYWHERE,
+        description: "the VMs' forwarded ports",
+    };
     return restrictedRules(firewall, hostFirewall, [forwarded]).map((rule) => {
         const portRange = portText(rule, "-");
         return { protocol: rule.protocol, ...(portRange === undefined ? {} : { portRange }), sourceAddresses: rule.sources };
@@ -317,9 +387,11 @@ export function firewallOutboundRules(): OutboundRule[] {
 
 /** The warning logged when the component creates a VPC. */
 export function vpcDefaultWarning(region: string, ipRange: string): string {
-    return `Creating a VPC (${ipRange}) in ${region}: if ${region} has no VPC yet, DigitalOcean makes this one the region's DEFAULT VPC, ` +
+    return (
+        `Creating a VPC (${ipRange}) in ${region}: if ${region} has no VPC yet, DigitalOcean makes this one the region's DEFAULT VPC, ` +
         "which can never be deleted (pulumi destroy will fail on it). To avoid that, create a default VPC in the region first " +
-        "(letting DigitalOcean pick its range), or pass vpcId to use an existing VPC.";
+        "(letting DigitalOcean pick its range), or pass vpcId to use an existing VPC."
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -366,7 +438,10 @@ export class DigitalOceanEdgeCluster extends CloudEdgeCluster<DigitalOceanChildr
         if (plan.vpcIpRange !== undefined) {
             pulumi.log.warn(vpcDefaultWarning(plan.region, plan.vpcIpRange), this);
             this.vpc = this.create("vpc", digitalocean.Vpc, `${name}-vpc`, {
-                name: `${base}-vpc`, region: plan.region, ipRange: plan.vpcIpRange, description: `OpenNebula edge cluster ${name}`,
+                name: `${base}-vpc`,
+                region: plan.region,
+                ipRange: plan.vpcIpRange,
+                description: `OpenNebula edge cluster ${name}`,
             });
             this.vpcId = this.vpc.id;
             this.vpcIpRange = this.vpc.ipRange;
@@ -374,40 +449,78 @@ export class DigitalOceanEdgeCluster extends CloudEdgeCluster<DigitalOceanChildr
             this.vpcId = pulumi.output(args.vpcId!);
             this.vpcIpRange = digitalocean.getVpcOutput({ id: args.vpcId }, this.cloudOptions()).ipRange;
         }
-        this.sshKeyFingerprint = pulumi.output(this.useSshKey(
-            args.sshKeyId,
-            (publicKey) => this.create("sshKey", digitalocean.SshKey, `${name}-ssh-key`, { name: base, publicKey }),
-            (key) => key.fingerprint,
-        ));
+        this.sshKeyFingerprint = pulumi.output(
+            this.useSshKey(
+                args.sshKeyId,
+                (publicKey) => this.create("sshKey", digitalocean.SshKey, `${name}-ssh-key`, { name: base, publicKey }),
+                (key) => key.fingerprint,
+            ),
+        );
         this.tag = this.create("tag", digitalocean.Tag, `${name}-tag`, { name: `one-edge-${base}` });
 
         const cloudInit = userData(plan.sshUser, DIGITALOCEAN_DEFAULTS.sshUser, this.sshPublicKey);
-        this.droplets = Object.fromEntries(plan.hosts.map((key) => [key, this.create("droplet", digitalocean.Droplet, `${name}-${key}`, {
-            name: `${base}-${key}`, region: plan.region, size: plan.size, image: plan.image, vpcUuid: this.vpcId,
-            sshKeys: [this.sshKeyFingerprint], tags: [this.tag.name, ...tagTexts(args.tags)], userData: cloudInit,
-        })]));
+        this.droplets = Object.fromEntries(
+            plan.hosts.map((key) => [
+                key,
+                this.create("droplet", digitalocean.Droplet, `${name}-${key}`, {
+                    name: `${base}-${key}`,
+                    region: plan.region,
+                    size: plan.size,
+                    image: plan.image,
+                    vpcUuid: this.vpcId,
+                    sshKeys: [this.sshKeyFingerprint],
+                    tags: [this.tag.name, ...tagTexts(args.tags)],
+                    userData: cloudInit,
+                }),
+            ]),
+        );
         this.firewall = this.create("firewall", digitalocean.Firewall, `${name}-firewall`, {
-            name: `${base}-edge`, tags: [this.tag.name],
-            inboundRules: pulumi.output(plan.vpcIpRange ?? this.vpcIpRange).apply((range) => firewallInboundRules(plan.cloudFirewall, hostFirewallOf(args, range))),
+            name: `${base}-edge`,
+            tags: [this.tag.name],
+            inboundRules: pulumi
+                .output(plan.vpcIpRange ?? this.vpcIpRange)
+                .apply((range) => firewallInboundRules(plan.cloudFirewall, hostFirewallOf(args, range))),
             outboundRules: firewallOutboundRules(),
         });
         this.firewallId = this.firewall.id;
 
         this.connect({
-            args, sshUser: plan.sshUser, hypervisor: plan.hypervisor,
-            machines: Object.fromEntries(plan.hosts.map((key): [string, CloudMachine] => {
-                const droplet = this.droplets[key];
-                return [key, { publicIp: droplet.ipv4Address, privateIp: droplet.ipv4AddressPrivate, machineId: droplet.id, dependsOn: [droplet] }];
-            })),
+            args,
+            sshUser: plan.sshUser,
+            hypervisor: plan.hypervisor,
+            machines: Object.fromEntries(
+                plan.hosts.map((key): [string, CloudMachine] => {
+                    const droplet = this.droplets[key];
+                    return [
+                        key,
+                        {
+                            publicIp: droplet.ipv4Address,
+                            privateIp: droplet.ipv4AddressPrivate,
+                            machineId: droplet.id,
+                            dependsOn: [droplet],
+                        },
+                    ];
+                }),
+            ),
             leases: [],
             forwarding: DIGITALOCEAN_PORT_FORWARDING,
             privateRange: plan.vpcIpRange ?? this.vpcIpRange,
             publicNetwork: {
-                template: { BRIDGE: DIGITALOCEAN_PORT_FORWARDING.bridge, NETWORK_ADDRESS: "192.168.23.0", NETWORK_MASK: "255.255.255.0", EDGE_PUBLIC_MODEL: "portforward" },
+                template: {
+                    BRIDGE: DIGITALOCEAN_PORT_FORWARDING.bridge,
+                    NETWORK_ADDRESS: "192.168.23.0",
+                    NETWORK_MASK: "255.255.255.0",
+                    EDGE_PUBLIC_MODEL: "portforward",
+                },
                 addressRanges: [portForwardAddressRange()],
             },
             description: `DigitalOcean edge cluster in ${plan.region} (pulumi-opennebula-edge)`,
-            outputs: { vpcId: this.vpcId, vpcIpRange: this.vpcIpRange, firewallId: this.firewallId, sshKeyFingerprint: this.sshKeyFingerprint },
+            outputs: {
+                vpcId: this.vpcId,
+                vpcIpRange: this.vpcIpRange,
+                firewallId: this.firewallId,
+                sshKeyFingerprint: this.sshKeyFingerprint,
+            },
         });
     }
 
@@ -442,11 +555,22 @@ export const digitalOceanCloud = defineCloud({
         { cidr: VM_NETWORK, what: "the VMs' port-forwarding network" },
     ],
     build(name, settings, context) {
-        const provider = context.provider(`digitalocean-${settings.region}`, () =>
-            new digitalocean.Provider(`digitalocean-${settings.region}`, { token: context.config("digitalocean").getSecret("token") }));
-        const sshKeyId = settings.sshKeyId ?? context.sharedSshKey("digitalocean-ssh-key", () =>
-            new digitalocean.SshKey("digitalocean-ssh-key", { name: context.label, publicKey: context.common.ssh!.publicKey! }, { provider }).fingerprint);
+        const provider = context.provider(
+            `digitalocean-${settings.region}`,
+            () =>
+                new digitalocean.Provider(`digitalocean-${settings.region}`, { token: context.config("digitalocean").getSecret("token") }),
+        );
+        const sshKeyId =
+            settings.sshKeyId ??
+            context.sharedSshKey(
+                "digitalocean-ssh-key",
+                () =>
+                    new digitalocean.SshKey(
+                        "digitalocean-ssh-key",
+                        { name: context.label, publicKey: context.common.ssh!.publicKey! },
+                        { provider },
+                    ).fingerprint,
+            );
         return new DigitalOceanEdgeCluster(name, { ...settings, ...context.common, provider, sshKeyId });
     },
 });
-

@@ -27,16 +27,26 @@ import * as scaleway from "@pulumiverse/scaleway";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { hostCommand } from "../remote/host-command";
-import { HostScript, hostScript } from "../remote/host-script";
+import type { HostScript } from "../remote/host-script";
+import { hostScript } from "../remote/host-script";
 import {
-    ConfigError, INTERFACE_NAME, addToIpv4, describe, cidrInside, cidrOf, cidrsOverlap, integerIn, interfaceName, ipv4,
+    ConfigError,
+    INTERFACE_NAME,
+    addToIpv4,
+    describe,
+    cidrInside,
+    cidrOf,
+    cidrsOverlap,
+    integerIn,
+    interfaceName,
+    ipv4,
 } from "../validation";
 import { checkedBy, cidrSchema, inputSchema, interfaceNameSchema, portSchema, schemaOf, textSchema } from "../validation/schema";
-import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, parseCloudSettings, userData } from "./base";
+import type { CloudArgs, PublicIpLease } from "./base";
+import { CloudEdgeCluster, checkCloudArgs, parseCloudSettings, userData } from "./base";
 import { defineCloud } from "./definition";
-import {
-    CloudSettings, HostSettings, PlannedHost, checkHosts, commonSettings, planHosts, publicIpSettings, slotSchema, tagTexts,
-} from "./settings";
+import type { CloudSettings, HostSettings, PlannedHost } from "./settings";
+import { checkHosts, commonSettings, planHosts, publicIpSettings, slotSchema, tagTexts } from "./settings";
 
 /** Type token of {@link ScalewayEdgeCluster}. */
 export const SCALEWAY_EDGE_CLUSTER_TYPE = "opennebula-edge:clouds:ScalewayEdgeCluster";
@@ -144,47 +154,75 @@ export interface ScalewaySettings extends CloudSettings {
 }
 
 /** @internal The schema of {@link ScalewaySettings}, which the component and the stack program validate with. */
-export const scalewaySettings = schemaOf<ScalewaySettings>()(z.object({
-    zone: z.enum(SCALEWAY_ZONES),
-    ...commonSettings,
-    ...publicIpSettings(SCALEWAY_MAX_PUBLIC_IPS, { slot: slotSchema.optional() }),
-    hypervisor: z.enum(SCALEWAY_HYPERVISORS).optional(),
-    offer: z.string().regex(OFFER_NAME, "must be an Elastic Metal offer name such as EM-A115X-SSD, EM-I220E-NVME or EM-L110X-SATA").optional(),
-    os: z.enum(Object.keys(SCALEWAY_OS_IMAGES) as [ScalewayOs, ...ScalewayOs[]]).optional(),
-    privateNetworkCidr: checkedBy(cidrSchema(20, 28), (cidr) => {
-        if (!PRIVATE_RANGES.some((range) => cidrInside(cidrOf(cidr), cidrOf(range)))) {
-            throw new ConfigError("", `must lie inside 172.16.0.0/12 or 192.168.0.0/16, as Scaleway advises for private networks (got ${cidr})`);
-        }
-    }).optional(),
-    natCidr: cidrSchema(8, 30).optional(),
-    gatewayType: z.enum(SCALEWAY_GATEWAY_TYPES).optional(),
-    bastion: z.strictObject({
-        port: portSchema.optional(),
-        allowedIpRanges: z.array(cidrSchema()).optional(),
-    }).optional(),
-    uplinkInterface: interfaceNameSchema.optional(),
-    projectId: inputSchema(textSchema("a Scaleway project id")).optional(),
-}).superRefine((settings, ctx) => {
-    if (ctx.issues.length > 0) return; // the rules across settings need each setting valid on its own
-    checkHosts(settings, ctx, { maxPublicIps: SCALEWAY_MAX_PUBLIC_IPS, quota: "this package's limit (each flexible IP is billed)", slots: true });
-    const hosts = planHosts(settings);
-    const privateNetwork = cidrOf(settings.privateNetworkCidr ?? SCALEWAY_DEFAULTS.privateNetworkCidr);
-    const natCidr = cidrOf(settings.natCidr ?? SCALEWAY_DEFAULTS.natCidr);
-    // Scaleway keeps the last two addresses of the private network.
-    const highest = hosts.reduce((top, host) => (host.slot > top.slot ? host : top));
-    if (HOST_ADDRESS_OFFSET + highest.slot + 2 >= privateNetwork.size) {
-        ctx.addIssue({ code: "custom", path: ["privateNetworkCidr"], message: `${privateNetwork.cidr} is too small for host ${highest.key} (slot ${highest.slot}): hosts take network + 10 + slot` });
-    }
-    const withIps = hosts.filter((host) => host.publicIps > 0);
-    const lastLease = (host: PlannedHost) => 2 * (SCALEWAY_MAX_PUBLIC_IPS * host.slot + host.publicIps - 1) + 1;
-    const tightest = withIps.find((host) => lastLease(host) >= natCidr.size);
-    if (tightest !== undefined) {
-        ctx.addIssue({ code: "custom", path: ["natCidr"], message: `${natCidr.cidr} is too small for the public IPs of host ${tightest.key} (slot ${tightest.slot}): IP j of slot s takes the /31 pair 8s + j` });
-    }
-    if (cidrsOverlap(natCidr, privateNetwork)) {
-        ctx.addIssue({ code: "custom", path: ["natCidr"], message: `${natCidr.cidr} overlaps privateNetworkCidr ${privateNetwork.cidr}; pick a separate range` });
-    }
-}));
+export const scalewaySettings = schemaOf<ScalewaySettings>()(
+    z
+        .object({
+            zone: z.enum(SCALEWAY_ZONES),
+            ...commonSettings,
+            ...publicIpSettings(SCALEWAY_MAX_PUBLIC_IPS, { slot: slotSchema.optional() }),
+            hypervisor: z.enum(SCALEWAY_HYPERVISORS).optional(),
+            offer: z
+                .string()
+                .regex(OFFER_NAME, "must be an Elastic Metal offer name such as EM-A115X-SSD, EM-I220E-NVME or EM-L110X-SATA")
+                .optional(),
+            os: z.enum(Object.keys(SCALEWAY_OS_IMAGES) as [ScalewayOs, ...ScalewayOs[]]).optional(),
+            privateNetworkCidr: checkedBy(cidrSchema(20, 28), (cidr) => {
+                if (!PRIVATE_RANGES.some((range) => cidrInside(cidrOf(cidr), cidrOf(range)))) {
+                    throw new ConfigError(
+                        "",
+                        `must lie inside 172.16.0.0/12 or 192.168.0.0/16, as Scaleway advises for private networks (got ${cidr})`,
+                    );
+                }
+            }).optional(),
+            natCidr: cidrSchema(8, 30).optional(),
+            gatewayType: z.enum(SCALEWAY_GATEWAY_TYPES).optional(),
+            bastion: z
+                .strictObject({
+                    port: portSchema.optional(),
+                    allowedIpRanges: z.array(cidrSchema()).optional(),
+                })
+                .optional(),
+            uplinkInterface: interfaceNameSchema.optional(),
+            projectId: inputSchema(textSchema("a Scaleway project id")).optional(),
+        })
+        .superRefine((settings, ctx) => {
+            if (ctx.issues.length > 0) return; // the rules across settings need each setting valid on its own
+            checkHosts(settings, ctx, {
+                maxPublicIps: SCALEWAY_MAX_PUBLIC_IPS,
+                quota: "this package's limit (each flexible IP is billed)",
+                slots: true,
+            });
+            const hosts = planHosts(settings);
+            const privateNetwork = cidrOf(settings.privateNetworkCidr ?? SCALEWAY_DEFAULTS.privateNetworkCidr);
+            const natCidr = cidrOf(settings.natCidr ?? SCALEWAY_DEFAULTS.natCidr);
+            // Scaleway keeps the last two addresses of the private network.
+            const highest = hosts.reduce((top, host) => (host.slot > top.slot ? host : top));
+            if (HOST_ADDRESS_OFFSET + highest.slot + 2 >= privateNetwork.size) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["privateNetworkCidr"],
+                    message: `${privateNetwork.cidr} is too small for host ${highest.key} (slot ${highest.slot}): hosts take network + 10 + slot`,
+                });
+            }
+            const withIps = hosts.filter((host) => host.publicIps > 0);
+            const lastLease = (host: PlannedHost) => 2 * (SCALEWAY_MAX_PUBLIC_IPS * host.slot + host.publicIps - 1) + 1;
+            const tightest = withIps.find((host) => lastLease(host) >= natCidr.size);
+            if (tightest !== undefined) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["natCidr"],
+                    message: `${natCidr.cidr} is too small for the public IPs of host ${tightest.key} (slot ${tightest.slot}): IP j of slot s takes the /31 pair 8s + j`,
+                });
+            }
+            if (cidrsOverlap(natCidr, privateNetwork)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["natCidr"],
+                    message: `${natCidr.cidr} overlaps privateNetworkCidr ${privateNetwork.cidr}; pick a separate range`,
+                });
+            }
+        }),
+);
 
 /**
  * The kinds of children of {@link ScalewayEdgeCluster} that take a `transform`, and their
@@ -194,9 +232,15 @@ export const scalewaySettings = schemaOf<ScalewaySettings>()(z.object({
  * (`${name}-<host>-ip-<j>`) and `privateVlanCommand` (`${name}-<host>-private-vlan`).
  */
 export interface ScalewayChildren {
-    vpc: scaleway.network.VpcArgs; privateNetwork: scaleway.network.PrivateNetworkArgs; privateIp: scaleway.ipam.IpArgs;
-    publicGateway: scaleway.network.PublicGatewayArgs; gatewayNetwork: scaleway.network.GatewayNetworkArgs; sshKey: scaleway.iam.SshKeyArgs;
-    server: scaleway.elasticmetal.ServerArgs; flexibleIp: scaleway.elasticmetal.IpArgs; privateVlanCommand: command.remote.CommandArgs;
+    vpc: scaleway.network.VpcArgs;
+    privateNetwork: scaleway.network.PrivateNetworkArgs;
+    privateIp: scaleway.ipam.IpArgs;
+    publicGateway: scaleway.network.PublicGatewayArgs;
+    gatewayNetwork: scaleway.network.GatewayNetworkArgs;
+    sshKey: scaleway.iam.SshKeyArgs;
+    server: scaleway.elasticmetal.ServerArgs;
+    flexibleIp: scaleway.elasticmetal.IpArgs;
+    privateVlanCommand: command.remote.CommandArgs;
 }
 
 /** Arguments of {@link ScalewayEdgeCluster}: the settings, the provider of `zone`, SSH, the front-end and the escape hatches. */
@@ -258,7 +302,10 @@ export function validateScalewayEdgeClusterArgs(args: ScalewayEdgeClusterArgs): 
         privateNetworkCidr,
         natCidr,
         gatewayType: settings.gatewayType ?? SCALEWAY_DEFAULTS.gatewayType,
-        bastion: settings.bastion && { port: settings.bastion.port ?? SCALEWAY_DEFAULTS.bastionPort, allowedIpRanges: settings.bastion.allowedIpRanges },
+        bastion: settings.bastion && {
+            port: settings.bastion.port ?? SCALEWAY_DEFAULTS.bastionPort,
+            allowedIpRanges: settings.bastion.allowedIpRanges,
+        },
         sshUser: settings.sshUser ?? SCALEWAY_DEFAULTS.sshUser,
         uplinkInterface: settings.uplinkInterface,
     };
@@ -294,7 +341,9 @@ export function privateNetworkVlan(attachments: { id: string; vlan?: number }[] 
     const uuid = (id: string) => id.slice(id.lastIndexOf("/") + 1);
     const attachment = (attachments ?? []).find((pn) => uuid(pn.id) === uuid(privateNetworkId));
     if (attachment?.vlan === undefined || !Number.isInteger(attachment.vlan)) {
-        throw new Error(`the server has no VLAN for private network ${privateNetworkId} (attachments: ${JSON.stringify(attachments ?? [])})`);
+        throw new Error(
+            `the server has no VLAN for private network ${privateNetworkId} (attachments: ${JSON.stringify(attachments ?? [])})`,
+        );
     }
     return attachment.vlan;
 }
@@ -316,7 +365,10 @@ export interface PrivateVlanScriptArgs {
 export function privateVlanScript(args: PrivateVlanScriptArgs): HostScript {
     integerIn("vlan", args.vlan, 1, 4094);
     if (typeof args.address !== "string" || !ipaddr.IPv4.isValidCIDR(args.address)) {
-        throw new ConfigError("address", `must be an IPv4 address with a prefix length such as 172.18.0.10/24 (got ${describe(args.address)})`);
+        throw new ConfigError(
+            "address",
+            `must be an IPv4 address with a prefix length such as 172.18.0.10/24 (got ${describe(args.address)})`,
+        );
     }
     const environment: Record<string, string> = { PRIVATE_VLAN: String(args.vlan), PRIVATE_ADDRESS: args.address, PRIVATE_VLAN_DEVICE };
     if (args.uplink !== undefined) environment.UPLINK = interfaceName("uplink", args.uplink);
@@ -380,24 +432,57 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren, scal
         this.region = region;
 
         // Network: VPC, private network, reserved private addresses, public gateway.
-        this.vpc = this.create("vpc", scaleway.network.Vpc, `${name}-vpc`, { name: `${name}-vpc`, region, enableRouting: true, projectId, tags });
+        this.vpc = this.create("vpc", scaleway.network.Vpc, `${name}-vpc`, {
+            name: `${name}-vpc`,
+            region,
+            enableRouting: true,
+            projectId,
+            tags,
+        });
         this.privateNetwork = this.create("privateNetwork", scaleway.network.PrivateNetwork, `${name}-private`, {
-            name: `${name}-private`, region, vpcId: this.vpc.id, ipv4Subnet: { subnet: plan.privateNetworkCidr }, projectId, tags,
+            name: `${name}-private`,
+            region,
+            vpcId: this.vpc.id,
+            ipv4Subnet: { subnet: plan.privateNetworkCidr },
+            projectId,
+            tags,
         });
-        const reserve = (resourceName: string, address: string) => this.create("privateIp", scaleway.ipam.Ip, resourceName, {
-            address, region, sources: [{ privateNetworkId: this.privateNetwork.id }], projectId, tags,
-        });
-        this.privateIpReservations = Object.fromEntries(plan.hosts.map((host) => [host.key, reserve(`${name}-${host.key}-private-ip`, host.privateIp)]));
+        const reserve = (resourceName: string, address: string) =>
+            this.create("privateIp", scaleway.ipam.Ip, resourceName, {
+                address,
+                region,
+                sources: [{ privateNetworkId: this.privateNetwork.id }],
+                projectId,
+                tags,
+            });
+        this.privateIpReservations = Object.fromEntries(
+            plan.hosts.map((host) => [host.key, reserve(`${name}-${host.key}-private-ip`, host.privateIp)]),
+        );
         const gatewayIp = reserve(`${name}-gateway-ip`, gatewayPrivateAddress(plan.privateNetworkCidr));
         this.publicGateway = this.create("publicGateway", scaleway.network.PublicGateway, `${name}-gateway`, {
-            name: `${name}-gateway`, type: plan.gatewayType, zone, projectId, tags,
-            bastionEnabled: plan.bastion !== undefined, bastionPort: plan.bastion?.port, allowedIpRanges: plan.bastion?.allowedIpRanges,
+            name: `${name}-gateway`,
+            type: plan.gatewayType,
+            zone,
+            projectId,
+            tags,
+            bastionEnabled: plan.bastion !== undefined,
+            bastionPort: plan.bastion?.port,
+            allowedIpRanges: plan.bastion?.allowedIpRanges,
         });
         // Reserved addresses first (Scaleway's advice), so the gateway cannot take a host's.
-        this.gatewayNetwork = this.create("gatewayNetwork", scaleway.network.GatewayNetwork, `${name}-gateway-network`, {
-            gatewayId: this.publicGateway.id, privateNetworkId: this.privateNetwork.id, zone, enableMasquerade: true,
-            ipamConfigs: [{ pushDefaultRoute: true, ipamIpId: gatewayIp.id }],
-        }, { dependsOn: Object.values(this.privateIpReservations) });
+        this.gatewayNetwork = this.create(
+            "gatewayNetwork",
+            scaleway.network.GatewayNetwork,
+            `${name}-gateway-network`,
+            {
+                gatewayId: this.publicGateway.id,
+                privateNetworkId: this.privateNetwork.id,
+                zone,
+                enableMasquerade: true,
+                ipamConfigs: [{ pushDefaultRoute: true, ipamIpId: gatewayIp.id }],
+            },
+            { dependsOn: Object.values(this.privateIpReservations) },
+        );
 
         // Servers.
         const sshKeyId = this.useSshKey(
@@ -410,16 +495,29 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren, scal
         const os = scaleway.elasticmetal.getOsOutput({ name: image.name, version: image.version, zone }, this.cloudOptions());
         // Another user than the image's needs an offer with cloud-init.
         const cloudInit = userData(plan.sshUser, SCALEWAY_DEFAULTS.sshUser, this.sshPublicKey);
-        this.servers = Object.fromEntries(plan.hosts.map(({ key }) => [key, this.create("server", scaleway.elasticmetal.Server, `${name}-${key}`, {
-            name: `${name}-${key}`, zone, offer: offer.apply((o) => requireId("offer", plan.offer, o.offerId)), os: os.apply((o) => requireId("os", plan.os, o.osId)),
-            sshKeyIds: [sshKeyId], projectId, tags, description: `OpenNebula edge host ${key} of ${name}`, cloudInit,
-            privateNetworks: [{ id: this.privateNetwork.id, ipamIpIds: [this.privateIpReservations[key].id] }],
-        })]));
-        const publicIpOf = (key: string) => this.servers[key].ipv4s.apply((ips) => {
-            const address = ips?.[0]?.address;
-            if (!address) throw new Error(`Elastic Metal server ${name}-${key} reports no public IPv4 address`);
-            return address;
-        });
+        this.servers = Object.fromEntries(
+            plan.hosts.map(({ key }) => [
+                key,
+                this.create("server", scaleway.elasticmetal.Server, `${name}-${key}`, {
+                    name: `${name}-${key}`,
+                    zone,
+                    offer: offer.apply((o) => requireId("offer", plan.offer, o.offerId)),
+                    os: os.apply((o) => requireId("os", plan.os, o.osId)),
+                    sshKeyIds: [sshKeyId],
+                    projectId,
+                    tags,
+                    description: `OpenNebula edge host ${key} of ${name}`,
+                    cloudInit,
+                    privateNetworks: [{ id: this.privateNetwork.id, ipamIpIds: [this.privateIpReservations[key].id] }],
+                }),
+            ]),
+        );
+        const publicIpOf = (key: string) =>
+            this.servers[key].ipv4s.apply((ips) => {
+                const address = ips?.[0]?.address;
+                if (!address) throw new Error(`Elastic Metal server ${name}-${key} reports no public IPv4 address`);
+                return address;
+            });
 
         // The flexible IPs each host owns, and each host on the private network's VLAN before anything else runs on it.
         this.flexibleIps = {};
@@ -430,18 +528,32 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren, scal
             const server = this.servers[host.key];
             this.flexibleIps[host.key] = host.natLeases.map((address, j) => {
                 const ip = this.create("flexibleIp", scaleway.elasticmetal.Ip, `${name}-${host.key}-ip-${j}`, {
-                    zone, serverId: server.id, projectId, tags, description: `OpenNebula edge ${name}: VMs on ${host.key}`,
+                    zone,
+                    serverId: server.id,
+                    projectId,
+                    tags,
+                    description: `OpenNebula edge ${name}: VMs on ${host.key}`,
                 });
-                leases.push({ host: host.key, address, publicIp: ip.ipAddress.apply(flexibleIpAddress), translated: true, dependsOn: [ip] });
+                leases.push({
+                    host: host.key,
+                    address,
+                    publicIp: ip.ipAddress.apply(flexibleIpAddress),
+                    translated: true,
+                    dependsOn: [ip],
+                });
                 return ip;
             });
-            const script = pulumi.all([server.privateNetworks, this.privateNetwork.id]).apply(([attachments, pnId]) => privateVlanScript({
-                vlan: privateNetworkVlan(attachments as { id: string; vlan?: number }[] | undefined, pnId),
-                address: `${host.privateIp}/${prefix}`,
-                uplink: plan.uplinkInterface,
-            }));
+            const script = pulumi.all([server.privateNetworks, this.privateNetwork.id]).apply(([attachments, pnId]) =>
+                privateVlanScript({
+                    vlan: privateNetworkVlan(attachments as { id: string; vlan?: number }[] | undefined, pnId),
+                    address: `${host.privateIp}/${prefix}`,
+                    uplink: plan.uplinkInterface,
+                }),
+            );
             this.privateVlans[host.key] = hostCommand(`${name}-${host.key}-private-vlan`, script, {
-                parent: this, ssh: { port: args.ssh?.port, bastion: args.ssh?.bastion, privateKey: this.sshPrivateKey }, node: { key: host.key, publicIp: publicIpOf(host.key), sshUser: plan.sshUser, dependsOn: [server] },
+                parent: this,
+                ssh: { port: args.ssh?.port, bastion: args.ssh?.bastion, privateKey: this.sshPrivateKey },
+                node: { key: host.key, publicIp: publicIpOf(host.key), sshUser: plan.sshUser, dependsOn: [server] },
                 transform: this.transform.privateVlanCommand,
             });
         }
@@ -450,11 +562,20 @@ export class ScalewayEdgeCluster extends CloudEdgeCluster<ScalewayChildren, scal
         this.privateNetworkId = this.privateNetwork.id;
         this.publicGatewayId = this.publicGateway.id;
         this.connect({
-            args, sshUser: plan.sshUser, hypervisor: plan.hypervisor,
-            machines: Object.fromEntries(plan.hosts.map((host) => [host.key, {
-                publicIp: publicIpOf(host.key), privateIp: host.privateIp, machineId: this.servers[host.key].id,
-                dependsOn: [this.servers[host.key], this.privateVlans[host.key]],
-            }])),
+            args,
+            sshUser: plan.sshUser,
+            hypervisor: plan.hypervisor,
+            machines: Object.fromEntries(
+                plan.hosts.map((host) => [
+                    host.key,
+                    {
+                        publicIp: publicIpOf(host.key),
+                        privateIp: host.privateIp,
+                        machineId: this.servers[host.key].id,
+                        dependsOn: [this.servers[host.key], this.privateVlans[host.key]],
+                    },
+                ]),
+            ),
             leases,
             forwarding: {
                 model: "nat",
@@ -493,14 +614,30 @@ export const scalewayCloud = defineCloud({
     ],
     build(name, settings, context) {
         const config = context.config("scaleway");
-        const provider = context.provider(`scaleway-${settings.zone}`, () => new scaleway.Provider(`scaleway-${settings.zone}`, {
-            zone: settings.zone, region: scalewayRegionOf(settings.zone),
-            accessKey: config.get("accessKey"), secretKey: config.getSecret("secretKey"), projectId: config.get("projectId"),
-        }));
+        const provider = context.provider(
+            `scaleway-${settings.zone}`,
+            () =>
+                new scaleway.Provider(`scaleway-${settings.zone}`, {
+                    zone: settings.zone,
+                    region: scalewayRegionOf(settings.zone),
+                    accessKey: config.get("accessKey"),
+                    secretKey: config.getSecret("secretKey"),
+                    projectId: config.get("projectId"),
+                }),
+        );
         const projectId = settings.projectId;
         const keyName = typeof projectId === "string" ? `scaleway-ssh-key-${projectId}` : "scaleway-ssh-key";
-        const sshKeyId = settings.sshKeyId ?? context.sharedSshKey(keyName, () =>
-            new scaleway.iam.SshKey(keyName, { name: context.label, publicKey: context.common.ssh!.publicKey!, projectId }, { provider }).id);
+        const sshKeyId =
+            settings.sshKeyId ??
+            context.sharedSshKey(
+                keyName,
+                () =>
+                    new scaleway.iam.SshKey(
+                        keyName,
+                        { name: context.label, publicKey: context.common.ssh!.publicKey!, projectId },
+                        { provider },
+                    ).id,
+            );
         return new ScalewayEdgeCluster(name, { ...settings, ...context.common, provider, sshKeyId });
     },
 });

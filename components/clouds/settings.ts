@@ -15,11 +15,22 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { CloudFirewallRule, FIREWALL_MODES, FirewallPort, FirewallScriptArgs, cloudFirewallRules } from "../edge/host-scripts";
+import type { CloudFirewallRule, FirewallPort, FirewallScriptArgs } from "../edge/host-scripts";
+import { FIREWALL_MODES, cloudFirewallRules } from "../edge/host-scripts";
 import type { EdgeFirewallArgs } from "../edge/types";
 import { HOST_KEY } from "../edge/validation";
 import { addressOrCidr, describe } from "../validation";
-import { checkedBy, cidrSchema, inputSchema, integerSchema, ipv4Schema, linuxUserSchema, portSchema, schemaOf, textSchema } from "../validation/schema";
+import {
+    checkedBy,
+    cidrSchema,
+    inputSchema,
+    integerSchema,
+    ipv4Schema,
+    linuxUserSchema,
+    portSchema,
+    schemaOf,
+    textSchema,
+} from "../validation/schema";
 
 /** Most hosts one edge cluster holds. */
 export const MAX_HOSTS = 50;
@@ -51,7 +62,9 @@ export function defaultSlot(key: string): number {
     return NUMBERED_SLOTS + (fnv1a(key) % (SLOTS - NUMBERED_SLOTS));
 }
 
-const hostKeySchema = z.string().regex(HOST_KEY, "must be a host key: 1-32 lower-case letters, digits or '-', starting and ending with a letter or digit");
+const hostKeySchema = z
+    .string()
+    .regex(HOST_KEY, "must be a host key: 1-32 lower-case letters, digits or '-', starting and ending with a letter or digit");
 
 /**
  * @internal
@@ -59,21 +72,34 @@ const hostKeySchema = z.string().regex(HOST_KEY, "must be a host key: 1-32 lower
  * (`{ "kvm-a": { publicIps: 2 }, "kvm-b": {} }`). `entry` is the cloud's per-host schema.
  */
 export function hostsSchema<Entry extends z.ZodType>(entry: Entry) {
-    return z.union([z.array(hostKeySchema).min(1).max(MAX_HOSTS), z.record(z.string(), entry)], {
-        error: "must list host keys, or map host keys to their settings",
-    }).superRefine((hosts, ctx) => {
-        if (Array.isArray(hosts)) {
-            hosts.forEach((key, i) => {
-                if (hosts.indexOf(key) !== i) ctx.addIssue({ code: "custom", path: [i], message: `lists ${JSON.stringify(key)} twice; host keys must be unique` });
-            });
-            return;
-        }
-        const keys = Object.keys(hosts);
-        if (keys.length === 0 || keys.length > MAX_HOSTS) ctx.addIssue({ code: "custom", message: `must name 1 to ${MAX_HOSTS} hosts (got ${keys.length})` });
-        for (const key of keys) {
-            if (!HOST_KEY.test(key)) ctx.addIssue({ code: "custom", path: [key], message: `${JSON.stringify(key)} is not a host key: 1-32 lower-case letters, digits or '-', starting and ending with a letter or digit` });
-        }
-    });
+    return z
+        .union([z.array(hostKeySchema).min(1).max(MAX_HOSTS), z.record(z.string(), entry)], {
+            error: "must list host keys, or map host keys to their settings",
+        })
+        .superRefine((hosts, ctx) => {
+            if (Array.isArray(hosts)) {
+                hosts.forEach((key, i) => {
+                    if (hosts.indexOf(key) !== i)
+                        ctx.addIssue({
+                            code: "custom",
+                            path: [i],
+                            message: `lists ${JSON.stringify(key)} twice; host keys must be unique`,
+                        });
+                });
+                return;
+            }
+            const keys = Object.keys(hosts);
+            if (keys.length === 0 || keys.length > MAX_HOSTS)
+                ctx.addIssue({ code: "custom", message: `must name 1 to ${MAX_HOSTS} hosts (got ${keys.length})` });
+            for (const key of keys) {
+                if (!HOST_KEY.test(key))
+                    ctx.addIssue({
+                        code: "custom",
+                        path: [key],
+                        message: `${JSON.stringify(key)} is not a host key: 1-32 lower-case letters, digits or '-', starting and ending with a letter or digit`,
+                    });
+            }
+        });
 }
 
 /** @internal Public IPs a host owns: 0 to `max`. */
@@ -98,7 +124,11 @@ const TAG_TEXT = /^[A-Za-z0-9_-]{0,63}$/;
 export const tagsSchema = z.record(z.string(), z.string()).superRefine((tags, ctx) => {
     for (const [key, value] of Object.entries(tags)) {
         if (key === "" || !TAG_TEXT.test(key) || !TAG_TEXT.test(value)) {
-            ctx.addIssue({ code: "custom", path: [key], message: `must be a tag key and value of at most 63 letters, digits, '_' or '-' each (got ${describe(`${key}=${value}`)})` });
+            ctx.addIssue({
+                code: "custom",
+                path: [key],
+                message: `must be a tag key and value of at most 63 letters, digits, '_' or '-' each (got ${describe(`${key}=${value}`)})`,
+            });
         }
     }
 });
@@ -126,11 +156,13 @@ function checkPortRange(range: FirewallPort, ctx: z.RefinementCtx): void {
 }
 
 /** @internal The host firewall (`firewall.sh`): see {@link EdgeFirewallArgs}. */
-export const hostFirewallSchema = schemaOf<EdgeFirewallArgs>()(z.strictObject({
-    mode: z.enum(FIREWALL_MODES).optional(),
-    extraPorts: z.array(z.strictObject(portRangeShape).superRefine(checkPortRange)).optional(),
-    trustedSources: z.array(checkedBy(z.string(), (value) => addressOrCidr("", value))).optional(),
-}));
+export const hostFirewallSchema = schemaOf<EdgeFirewallArgs>()(
+    z.strictObject({
+        mode: z.enum(FIREWALL_MODES).optional(),
+        extraPorts: z.array(z.strictObject(portRangeShape).superRefine(checkPortRange)).optional(),
+        trustedSources: z.array(checkedBy(z.string(), (value) => addressOrCidr("", value))).optional(),
+    }),
+);
 
 /** An extra inbound rule of a restricted cloud firewall. */
 export interface ExtraFirewallRule extends FirewallPort {
@@ -139,10 +171,14 @@ export interface ExtraFirewallRule extends FirewallPort {
 }
 
 /** @internal An extra inbound rule of a restricted cloud firewall. */
-export const extraFirewallRuleSchema = schemaOf<ExtraFirewallRule>()(z.strictObject({
-    ...portRangeShape,
-    sources: z.array(cidrSchema()).min(1).optional(),
-}).superRefine(checkPortRange));
+export const extraFirewallRuleSchema = schemaOf<ExtraFirewallRule>()(
+    z
+        .strictObject({
+            ...portRangeShape,
+            sources: z.array(cidrSchema()).min(1).optional(),
+        })
+        .superRefine(checkPortRange),
+);
 
 /**
  * The cloud's firewall in front of the hosts (DigitalOcean cloud firewall, AWS security group,
@@ -164,15 +200,22 @@ export interface CloudFirewallArgs {
 }
 
 /** @internal The cloud firewall: see {@link CloudFirewallArgs}. */
-export const cloudFirewallSchema = schemaOf<CloudFirewallArgs>()(z.strictObject({
-    mode: z.enum(["open", "restricted"]).optional(),
-    sshSources: z.array(cidrSchema()).min(1).optional(),
-    extraRules: z.array(extraFirewallRuleSchema).optional(),
-}).superRefine((firewall, ctx) => {
-    if ((firewall.mode ?? "open") === "open" && (firewall.sshSources !== undefined || firewall.extraRules !== undefined)) {
-        ctx.addIssue({ code: "custom", message: "sshSources and extraRules apply to mode restricted only (mode open allows everything)" });
-    }
-}));
+export const cloudFirewallSchema = schemaOf<CloudFirewallArgs>()(
+    z
+        .strictObject({
+            mode: z.enum(["open", "restricted"]).optional(),
+            sshSources: z.array(cidrSchema()).min(1).optional(),
+            extraRules: z.array(extraFirewallRuleSchema).optional(),
+        })
+        .superRefine((firewall, ctx) => {
+            if ((firewall.mode ?? "open") === "open" && (firewall.sshSources !== undefined || firewall.extraRules !== undefined)) {
+                ctx.addIssue({
+                    code: "custom",
+                    message: "sshSources and extraRules apply to mode restricted only (mode open allows everything)",
+                });
+            }
+        }),
+);
 
 /** A resolved cloud firewall: its mode, the SSH sources (undefined: anywhere) and the extra rules. */
 export interface CloudFirewallPlan {
@@ -252,8 +295,14 @@ export interface PlannedHost {
 /** The hosts the settings describe, in order: `hosts` (keys or a record), else `hostCount` (default 1). */
 export function planHosts(settings: HostsSettings): PlannedHost[] {
     const hosts = settings.hosts ?? hostKeys(settings.hostCount ?? 1);
-    const entries: [string, { publicIps?: number; slot?: number }][] = Array.isArray(hosts) ? hosts.map((key) => [key, {}]) : Object.entries(hosts);
-    return entries.map(([key, entry]) => ({ key, publicIps: entry.publicIps ?? settings.publicIps ?? 0, slot: entry.slot ?? defaultSlot(key) }));
+    const entries: [string, { publicIps?: number; slot?: number }][] = Array.isArray(hosts)
+        ? hosts.map((key) => [key, {}])
+        : Object.entries(hosts);
+    return entries.map(([key, entry]) => ({
+        key,
+        publicIps: entry.publicIps ?? settings.publicIps ?? 0,
+        slot: entry.slot ?? defaultSlot(key),
+    }));
 }
 
 /**
@@ -261,7 +310,11 @@ export function planHosts(settings: HostsSettings): PlannedHost[] {
  * The rules of the hosts that span several settings: `hosts` or `hostCount`, not both; at most
  * `maxPublicIps` public IPs in all; and, for clouds that place addresses by slot, distinct slots.
  */
-export function checkHosts(settings: HostsSettings, ctx: z.RefinementCtx, limits: { maxPublicIps: number; quota: string; slots?: boolean }): void {
+export function checkHosts(
+    settings: HostsSettings,
+    ctx: z.RefinementCtx,
+    limits: { maxPublicIps: number; quota: string; slots?: boolean },
+): void {
     if (settings.hosts !== undefined && settings.hostCount !== undefined) {
         ctx.addIssue({ code: "custom", path: ["hostCount"], message: "give either hosts (named hosts) or hostCount (host-0 …), not both" });
         return;
@@ -269,14 +322,22 @@ export function checkHosts(settings: HostsSettings, ctx: z.RefinementCtx, limits
     const hosts = planHosts(settings);
     const total = hosts.reduce((sum, host) => sum + host.publicIps, 0);
     if (total > limits.maxPublicIps) {
-        ctx.addIssue({ code: "custom", path: [settings.publicIps !== undefined ? "publicIps" : "hosts"], message: `asks for ${total} public IPs in all (${hosts.map((h) => `${h.key}: ${h.publicIps}`).join(", ")}); at most ${limits.maxPublicIps}: ${limits.quota}` });
+        ctx.addIssue({
+            code: "custom",
+            path: [settings.publicIps !== undefined ? "publicIps" : "hosts"],
+            message: `asks for ${total} public IPs in all (${hosts.map((h) => `${h.key}: ${h.publicIps}`).join(", ")}); at most ${limits.maxPublicIps}: ${limits.quota}`,
+        });
     }
     if (!limits.slots) return;
     const owners = new Map<number, string>();
     for (const host of hosts) {
         const owner = owners.get(host.slot);
         if (owner !== undefined) {
-            ctx.addIssue({ code: "custom", path: ["hosts", host.key], message: `has slot ${host.slot}, as ${owner} has (slots place the addresses the package picks); give one of them another slot from 0 to ${SLOTS - 1}` });
+            ctx.addIssue({
+                code: "custom",
+                path: ["hosts", host.key],
+                message: `has slot ${host.slot}, as ${owner} has (slots place the addresses the package picks); give one of them another slot from 0 to ${SLOTS - 1}`,
+            });
         }
         owners.set(host.slot, host.key);
     }
@@ -290,16 +351,26 @@ export const ANYWHERE = ["0.0.0.0/0", "::/0"];
  * the host firewall's own rules (`cloudFirewallRules(hostFirewall)`, SSH limited to `sshSources`),
  * the cloud's public services (`publicServices`), then the extra rules.
  */
-export function restrictedRules(firewall: CloudFirewallPlan, hostFirewall: FirewallScriptArgs, publicServices: CloudFirewallRule[] = []): CloudFirewallRule[] {
-    const hostRules = cloudFirewallRules(hostFirewall).map((rule) => (rule.key === "ssh" && firewall.sshSources !== undefined
-        ? { ...rule, sources: firewall.sshSources, description: "SSH (Pulumi, the front-end)" }
-        : rule));
+export function restrictedRules(
+    firewall: CloudFirewallPlan,
+    hostFirewall: FirewallScriptArgs,
+    publicServices: CloudFirewallRule[] = [],
+): CloudFirewallRule[] {
+    const hostRules = cloudFirewallRules(hostFirewall).map((rule) =>
+        rule.key === "ssh" && firewall.sshSources !== undefined
+            ? { ...rule, sources: firewall.sshSources, description: "SSH (Pulumi, the front-end)" }
+            : rule,
+    );
     return [
         ...hostRules,
         ...publicServices,
         ...firewall.extraRules.map((rule, i): CloudFirewallRule => ({
-            key: `extra-${i}`, protocol: rule.protocol ?? "tcp", fromPort: rule.port, toPort: rule.toPort ?? rule.port,
-            sources: rule.sources ?? ANYWHERE, description: "extra rule",
+            key: `extra-${i}`,
+            protocol: rule.protocol ?? "tcp",
+            fromPort: rule.port,
+            toPort: rule.toPort ?? rule.port,
+            sources: rule.sources ?? ANYWHERE,
+            description: "extra rule",
         })),
     ];
 }

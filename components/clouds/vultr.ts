@@ -24,11 +24,21 @@ import { z } from "zod";
 import type { FirewallScriptArgs, Hypervisor } from "../edge/host-scripts";
 import { ConfigError } from "../validation";
 import { checkedBy, cidrSchema, integerSchema, interfaceNameSchema, schemaOf } from "../validation/schema";
-import { CloudArgs, CloudEdgeCluster, PublicIpLease, checkCloudArgs, hostFirewallOf, parseCloudSettings, userData } from "./base";
+import type { CloudArgs, PublicIpLease } from "./base";
+import { CloudEdgeCluster, checkCloudArgs, hostFirewallOf, parseCloudSettings, userData } from "./base";
 import { defineCloud } from "./definition";
+import type { CloudFirewallArgs, CloudFirewallPlan, CloudSettings, HostSettings } from "./settings";
 import {
-    CloudFirewallArgs, CloudFirewallPlan, CloudSettings, HostSettings, checkHosts, cloudFirewallPlan, cloudFirewallSchema, commonSettings,
-    ipv4Sources, planHosts, portText, publicIpSettings, restrictedRules, tagTexts,
+    checkHosts,
+    cloudFirewallPlan,
+    cloudFirewallSchema,
+    commonSettings,
+    ipv4Sources,
+    planHosts,
+    portText,
+    publicIpSettings,
+    restrictedRules,
+    tagTexts,
 } from "./settings";
 
 /** Type token of {@link VultrEdgeCluster}. */
@@ -36,8 +46,38 @@ export const VULTR_EDGE_CLUSTER_TYPE = "opennebula-edge:clouds:VultrEdgeCluster"
 
 /** Vultr regions (ids of `GET /v2/regions`). Bare Metal is not offered in every one of them. */
 export const VULTR_REGIONS = [
-    "ams", "atl", "blr", "bom", "cdg", "del", "dfw", "ewr", "fra", "hnl", "icn", "itm", "jnb", "lax", "lhr", "mad",
-    "man", "mel", "mex", "mia", "nrt", "ord", "sao", "scl", "sea", "sgp", "sjc", "sto", "syd", "tlv", "waw", "yto",
+    "ams",
+    "atl",
+    "blr",
+    "bom",
+    "cdg",
+    "del",
+    "dfw",
+    "ewr",
+    "fra",
+    "hnl",
+    "icn",
+    "itm",
+    "jnb",
+    "lax",
+    "lhr",
+    "mad",
+    "man",
+    "mel",
+    "mex",
+    "mia",
+    "nrt",
+    "ord",
+    "sao",
+    "scl",
+    "sea",
+    "sgp",
+    "sjc",
+    "sto",
+    "syd",
+    "tlv",
+    "waw",
+    "yto",
 ] as const;
 
 /** `virtual`: Cloud Compute instances. `metal`: Bare Metal servers. */
@@ -57,7 +97,10 @@ export const VULTR_DEFAULT_PLANS: Record<VultrMode, string> = { virtual: "vc2-2c
  * optimized (voc), dedicated (vdc) and GPU (vcg) Cloud Compute; Bare Metal (vbm).
  */
 const PLAN_FORMATS: Record<VultrMode, { pattern: RegExp; examples: string }> = {
-    virtual: { pattern: /^(vc2|vhf|vhp|voc|vdc|vcg)-[a-z0-9]+(-[a-z0-9]+)*$/, examples: "vc2-2c-4gb, vhf-2c-4gb, vhp-2c-4gb-amd, voc-c-2c-4gb-50s" },
+    virtual: {
+        pattern: /^(vc2|vhf|vhp|voc|vdc|vcg)-[a-z0-9]+(-[a-z0-9]+)*$/,
+        examples: "vc2-2c-4gb, vhf-2c-4gb, vhp-2c-4gb-amd, voc-c-2c-4gb-50s",
+    },
     metal: { pattern: /^vbm-[a-z0-9]+(-[a-z0-9]+)*$/, examples: "vbm-4c-32gb, vbm-8c-132gb, vbm-24c-256gb-amd" },
 };
 
@@ -114,38 +157,58 @@ export interface VultrSettings extends CloudSettings {
 }
 
 /** @internal The schema of {@link VultrSettings}, which the component and the stack program validate with. */
-export const vultrSettings = schemaOf<VultrSettings>()(z.object({
-    region: z.enum(VULTR_REGIONS),
-    ...commonSettings,
-    ...publicIpSettings(VULTR_MAX_PUBLIC_IPS, {}),
-    mode: z.enum(VULTR_MODES).optional(),
-    hypervisor: z.enum(["kvm", "qemu", "lxc"]).optional(),
-    plan: z.string().optional(),
-    osId: integerSchema(1, 999999).optional(),
-    vpcCidr: checkedBy(cidrSchema(16, 28), (cidr) => {
-        if (ipaddr.IPv4.parseCIDR(cidr)[0].range() !== "private") throw new ConfigError("", `must be a private (RFC 1918) range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (got ${cidr})`);
-    }).optional(),
-    cloudFirewall: cloudFirewallSchema.optional(),
-    uplinkInterface: interfaceNameSchema.optional(),
-}).superRefine((settings, ctx) => {
-    if (ctx.issues.length > 0) return; // the rules across settings need each setting valid on its own
-    checkHosts(settings, ctx, { maxPublicIps: VULTR_MAX_PUBLIC_IPS, quota: "this package's limit, well under Vultr's reserved-IP quota" });
-    const mode = settings.mode ?? "virtual";
-    const add = (key: string, message: string) => ctx.addIssue({ code: "custom", path: [key], message });
-    const allowed = VULTR_HYPERVISORS[mode];
-    if (settings.hypervisor !== undefined && !allowed.includes(settings.hypervisor)) add("hypervisor", `must be one of ${allowed.join(", ")} in mode ${mode} (got ${JSON.stringify(settings.hypervisor)})`);
-    const format = PLAN_FORMATS[mode];
-    if (settings.plan !== undefined && !format.pattern.test(settings.plan)) {
-        add("plan", `must be a Vultr ${mode === "virtual" ? "Cloud Compute" : "Bare Metal"} plan id such as ${format.examples}`);
-    }
-    if (mode === "metal") {
-        if (settings.vpcCidr !== undefined) add("vpcCidr", "applies to mode virtual only (metal hosts get no VPC; they use their public addresses)");
-        if (settings.cloudFirewall !== undefined) add("cloudFirewall", "applies to mode virtual only (Vultr firewall groups do not cover Bare Metal; use firewall, the host firewall)");
-        if (settings.uplinkInterface === undefined && planHosts(settings).some((host) => host.publicIps > 0)) {
-            add("uplinkInterface", "is required in mode metal when there are public IPs: the server's public interface (Bare Metal NIC names differ by plan)");
-        }
-    }
-}));
+export const vultrSettings = schemaOf<VultrSettings>()(
+    z
+        .object({
+            region: z.enum(VULTR_REGIONS),
+            ...commonSettings,
+            ...publicIpSettings(VULTR_MAX_PUBLIC_IPS, {}),
+            mode: z.enum(VULTR_MODES).optional(),
+            hypervisor: z.enum(["kvm", "qemu", "lxc"]).optional(),
+            plan: z.string().optional(),
+            osId: integerSchema(1, 999999).optional(),
+            vpcCidr: checkedBy(cidrSchema(16, 28), (cidr) => {
+                if (ipaddr.IPv4.parseCIDR(cidr)[0].range() !== "private")
+                    throw new ConfigError(
+                        "",
+                        `must be a private (RFC 1918) range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (got ${cidr})`,
+                    );
+            }).optional(),
+            cloudFirewall: cloudFirewallSchema.optional(),
+            uplinkInterface: interfaceNameSchema.optional(),
+        })
+        .superRefine((settings, ctx) => {
+            if (ctx.issues.length > 0) return; // the rules across settings need each setting valid on its own
+            checkHosts(settings, ctx, {
+                maxPublicIps: VULTR_MAX_PUBLIC_IPS,
+                quota: "this package's limit, well under Vultr's reserved-IP quota",
+            });
+            const mode = settings.mode ?? "virtual";
+            const add = (key: string, message: string) => ctx.addIssue({ code: "custom", path: [key], message });
+            const allowed = VULTR_HYPERVISORS[mode];
+            if (settings.hypervisor !== undefined && !allowed.includes(settings.hypervisor))
+                add("hypervisor", `must be one of ${allowed.join(", ")} in mode ${mode} (got ${JSON.stringify(settings.hypervisor)})`);
+            const format = PLAN_FORMATS[mode];
+            if (settings.plan !== undefined && !format.pattern.test(settings.plan)) {
+                add("plan", `must be a Vultr ${mode === "virtual" ? "Cloud Compute" : "Bare Metal"} plan id such as ${format.examples}`);
+            }
+            if (mode === "metal") {
+                if (settings.vpcCidr !== undefined)
+                    add("vpcCidr", "applies to mode virtual only (metal hosts get no VPC; they use their public addresses)");
+                if (settings.cloudFirewall !== undefined)
+                    add(
+                        "cloudFirewall",
+                        "applies to mode virtual only (Vultr firewall groups do not cover Bare Metal; use firewall, the host firewall)",
+                    );
+                if (settings.uplinkInterface === undefined && planHosts(settings).some((host) => host.publicIps > 0)) {
+                    add(
+                        "uplinkInterface",
+                        "is required in mode metal when there are public IPs: the server's public interface (Bare Metal NIC names differ by plan)",
+                    );
+                }
+            }
+        }),
+);
 
 /**
  * The kinds of children of {@link VultrEdgeCluster} that take a `transform`, and their arguments:
@@ -154,8 +217,13 @@ export const vultrSettings = schemaOf<VultrSettings>()(z.object({
  * metal mode `bareMetalServer` (`${name}-<host>`), and `reservedIp` (`${name}-<host>-ip-<j>`).
  */
 export interface VultrChildren {
-    sshKey: vultr.SSHKeyArgs; vpc: vultr.VpcArgs; firewallGroup: vultr.FirewallGroupArgs; firewallRule: vultr.FirewallRuleArgs;
-    instance: vultr.InstanceArgs; bareMetalServer: vultr.BareMetalServerArgs; reservedIp: vultr.ReservedIpArgs;
+    sshKey: vultr.SSHKeyArgs;
+    vpc: vultr.VpcArgs;
+    firewallGroup: vultr.FirewallGroupArgs;
+    firewallRule: vultr.FirewallRuleArgs;
+    instance: vultr.InstanceArgs;
+    bareMetalServer: vultr.BareMetalServerArgs;
+    reservedIp: vultr.ReservedIpArgs;
 }
 
 /** Arguments of {@link VultrEdgeCluster}: the settings, the provider, SSH, the front-end and the escape hatches. */
@@ -202,7 +270,11 @@ export function validateVultrEdgeClusterArgs(args: VultrEdgeClusterArgs): VultrP
         hypervisor: settings.hypervisor ?? (mode === "virtual" ? "qemu" : "kvm"),
         sshUser: settings.sshUser ?? IMAGE_USER,
         ...(mode === "virtual"
-            ? { vpcCidr: settings.vpcCidr ?? VULTR_DEFAULT_VPC_CIDR, cloudFirewall: cloudFirewallPlan(settings.cloudFirewall), uplinkInterface: settings.uplinkInterface ?? "enp1s0" }
+            ? {
+                  vpcCidr: settings.vpcCidr ?? VULTR_DEFAULT_VPC_CIDR,
+                  cloudFirewall: cloudFirewallPlan(settings.cloudFirewall),
+                  uplinkInterface: settings.uplinkInterface ?? "enp1s0",
+              }
             : { uplinkInterface: settings.uplinkInterface }),
     };
 }
@@ -248,7 +320,9 @@ export function vultrFirewallRules(firewall: CloudFirewallPlan, hostFirewall: Fi
                 key: sources.length === 1 ? rule.key : `${rule.key}-${j}`,
                 protocol: rule.protocol,
                 ...(port === undefined ? {} : { port }),
-                subnet, subnetSize: Number(prefix ?? 32), notes: rule.description,
+                subnet,
+                subnetSize: Number(prefix ?? 32),
+                notes: rule.description,
             };
         });
     });
@@ -257,7 +331,11 @@ export function vultrFirewallRules(firewall: CloudFirewallPlan, hostFirewall: Fi
 /** A valid Vultr hostname for host `key` of the cluster `name` (letters, digits, '-'; at most 63). */
 export function vultrHostname(name: string, key: string): string {
     const suffix = `-${key}`;
-    const base = name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "") || "edge";
+    const base =
+        name
+            .toLowerCase()
+            .replace(/[^a-z0-9-]+/g, "-")
+            .replace(/^-+|-+$/g, "") || "edge";
     return `${base.slice(0, 63 - suffix.length).replace(/-+$/, "")}${suffix}`;
 }
 
@@ -313,14 +391,26 @@ export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren, vultr.SSHK
         if (settings.mode === "virtual") {
             const [network, prefix] = settings.vpcCidr!.split("/");
             this.vpc = this.create("vpc", vultr.Vpc, `${name}-vpc`, {
-                region: settings.region, description: `${name} OpenNebula edge cluster`, v4Subnet: network, v4SubnetMask: Number(prefix),
+                region: settings.region,
+                description: `${name} OpenNebula edge cluster`,
+                v4Subnet: network,
+                v4SubnetMask: Number(prefix),
             });
-            const group = this.create("firewallGroup", vultr.FirewallGroup, `${name}-firewall`, { description: `${name} OpenNebula edge cluster` });
+            const group = this.create("firewallGroup", vultr.FirewallGroup, `${name}-firewall`, {
+                description: `${name} OpenNebula edge cluster`,
+            });
             this.firewallGroup = group;
-            this.firewallRules = vultrFirewallRules(settings.cloudFirewall!, hostFirewallOf(args, settings.vpcCidr)).map((rule) => this.create("firewallRule", vultr.FirewallRule, `${name}-fw-${rule.key}`, {
-                firewallGroupId: group.id, ipType: "v4", protocol: rule.protocol, port: rule.port,
-                subnet: rule.subnet, subnetSize: rule.subnetSize, notes: rule.notes,
-            }));
+            this.firewallRules = vultrFirewallRules(settings.cloudFirewall!, hostFirewallOf(args, settings.vpcCidr)).map((rule) =>
+                this.create("firewallRule", vultr.FirewallRule, `${name}-fw-${rule.key}`, {
+                    firewallGroupId: group.id,
+                    ipType: "v4",
+                    protocol: rule.protocol,
+                    port: rule.port,
+                    subnet: rule.subnet,
+                    subnetSize: rule.subnetSize,
+                    notes: rule.notes,
+                }),
+            );
         }
 
         this.machines = {};
@@ -331,7 +421,12 @@ export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren, vultr.SSHK
             this.machines[host.key] = machine;
             this.reservedIps[host.key] = Array.from({ length: host.publicIps }, (_, j) => {
                 const ipName = `${name}-${host.key}-ip-${j}`;
-                const ip = this.create("reservedIp", vultr.ReservedIp, ipName, { region: settings.region, ipType: "v4", label: ipName, instanceId: machine.id });
+                const ip = this.create("reservedIp", vultr.ReservedIp, ipName, {
+                    region: settings.region,
+                    ipType: "v4",
+                    label: ipName,
+                    instanceId: machine.id,
+                });
                 leases.push({ host: host.key, address: ip.subnet, publicIp: ip.subnet, translated: false, dependsOn: [ip] });
                 return ip;
             });
@@ -340,13 +435,17 @@ export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren, vultr.SSHK
         this.vpcId = this.vpc ? this.vpc.id.apply((id): string | undefined => id) : pulumi.output(undefined);
         this.firewallGroupId = this.firewallGroup ? this.firewallGroup.id.apply((id): string | undefined => id) : pulumi.output(undefined);
         this.connect({
-            args, sshUser: settings.sshUser, hypervisor: settings.hypervisor,
-            machines: Object.fromEntries(settings.hosts.map(({ key }) => {
-                const machine = this.machines[key];
-                // Metal hosts have no VPC: they reach each other (and the overlay) over their public addresses.
-                const privateIp = settings.mode === "virtual" ? (machine as vultr.Instance).internalIp : machine.mainIp;
-                return [key, { publicIp: machine.mainIp, privateIp, machineId: machine.id, dependsOn: [machine] }];
-            })),
+            args,
+            sshUser: settings.sshUser,
+            hypervisor: settings.hypervisor,
+            machines: Object.fromEntries(
+                settings.hosts.map(({ key }) => {
+                    const machine = this.machines[key];
+                    // Metal hosts have no VPC: they reach each other (and the overlay) over their public addresses.
+                    const privateIp = settings.mode === "virtual" ? (machine as vultr.Instance).internalIp : machine.mainIp;
+                    return [key, { publicIp: machine.mainIp, privateIp, machineId: machine.id, dependsOn: [machine] }];
+                }),
+            ),
             leases,
             forwarding: { model: "routed", uplinkOf: () => settings.uplinkInterface! },
             // Metal hosts have no private network: they reach one another's guarded ports over the overlay.
@@ -356,7 +455,13 @@ export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren, vultr.SSHK
         });
     }
 
-    private createMachine(name: string, key: string, sshKeyId: pulumi.Input<string>, cloudInit: pulumi.Output<string> | undefined, args: VultrEdgeClusterArgs): VultrMachine {
+    private createMachine(
+        name: string,
+        key: string,
+        sshKeyId: pulumi.Input<string>,
+        cloudInit: pulumi.Output<string> | undefined,
+        args: VultrEdgeClusterArgs,
+    ): VultrMachine {
         const common = {
             region: this.settings.region,
             plan: this.settings.plan,
@@ -369,7 +474,11 @@ export class VultrEdgeCluster extends CloudEdgeCluster<VultrChildren, vultr.SSHK
             userData: cloudInit,
         };
         if (this.settings.mode === "metal") return this.create("bareMetalServer", vultr.BareMetalServer, `${name}-${key}`, common);
-        return this.create("instance", vultr.Instance, `${name}-${key}`, { ...common, vpcIds: [this.vpc!.id], firewallGroupId: this.firewallGroup!.id });
+        return this.create("instance", vultr.Instance, `${name}-${key}`, {
+            ...common,
+            vpcIds: [this.vpc!.id],
+            firewallGroupId: this.firewallGroup!.id,
+        });
     }
 }
 
@@ -382,11 +491,14 @@ export const vultrCloud = defineCloud({
     cloud: "vultr",
     settings: vultrSettings,
     routesPublicIps: true,
-    privateRanges: (_name, settings) => ((settings.mode ?? "virtual") === "virtual" ? [{ cidr: settings.vpcCidr ?? VULTR_DEFAULT_VPC_CIDR, what: "the VPC" }] : []),
+    privateRanges: (_name, settings) =>
+        (settings.mode ?? "virtual") === "virtual" ? [{ cidr: settings.vpcCidr ?? VULTR_DEFAULT_VPC_CIDR, what: "the VPC" }] : [],
     build(name, settings, context) {
         // Vultr's API is global; one provider per region keeps the layout the same as the other clouds'.
-        const provider = context.provider(`vultr-${settings.region}`, () =>
-            new vultr.Provider(`vultr-${settings.region}`, { apiKey: context.config("vultr").getSecret("apiKey") }));
+        const provider = context.provider(
+            `vultr-${settings.region}`,
+            () => new vultr.Provider(`vultr-${settings.region}`, { apiKey: context.config("vultr").getSecret("apiKey") }),
+        );
         return new VultrEdgeCluster(name, { ...settings, ...context.common, provider });
     },
 });

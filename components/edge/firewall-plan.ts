@@ -40,7 +40,7 @@ export function overlayFirewall(overlay: EdgeOverlayArgs | undefined): NodeFirew
     return {
         wireguardPort: overlay?.listenPort ?? OVERLAY_DEFAULTS.listenPort,
         overlayInterface: overlay?.interfaceName ?? OVERLAY_DEFAULTS.interfaceName,
-        overlaySubnet: overlay === undefined ? undefined : overlay.subnet ?? OVERLAY_DEFAULTS.subnet,
+        overlaySubnet: overlay === undefined ? undefined : (overlay.subnet ?? OVERLAY_DEFAULTS.subnet),
     };
 }
 

@@ -18,8 +18,23 @@
  *
  * Suggested order on a host: {@link hostScriptSequence}.
  */
-import { HostScript, hostScript } from "../remote/host-script";
-import { ConfigError, addressOrCidr, booleanOr, describe, integerIn, interfaceName, ipv4, ipv4ToNumber, numberToIpv4, oneOf, sshPublicKeyLine, unique, withFieldPrefix } from "../validation";
+import type { HostScript } from "../remote/host-script";
+import { hostScript } from "../remote/host-script";
+import {
+    ConfigError,
+    addressOrCidr,
+    booleanOr,
+    describe,
+    integerIn,
+    interfaceName,
+    ipv4,
+    ipv4ToNumber,
+    numberToIpv4,
+    oneOf,
+    sshPublicKeyLine,
+    unique,
+    withFieldPrefix,
+} from "../validation";
 
 /** OpenNebula versions whose repository the hosts can use. */
 export const ONE_VERSIONS = ["6.10", "7.0"] as const;
@@ -50,7 +65,8 @@ function port(field: string, value: unknown): number {
 
 /** A non-empty list of distinct IPv4 addresses. */
 function ipv4List(field: string, value: unknown): string[] {
-    if (!Array.isArray(value) || value.length === 0) throw new ConfigError(field, `must be a non-empty list of IPv4 addresses (got ${describe(value)})`);
+    if (!Array.isArray(value) || value.length === 0)
+        throw new ConfigError(field, `must be a non-empty list of IPv4 addresses (got ${describe(value)})`);
     const list = value.map((item, i) => ipv4(`${field}[${i}]`, item));
     unique(list, (i) => `${field}[${i}]`, "address");
     return list;
@@ -196,9 +212,11 @@ interface CheckedFirewall {
 
 function checkFirewall(args: FirewallScriptArgs): CheckedFirewall {
     const extra = args.extraPorts ?? [];
-    if (!Array.isArray(extra)) throw new ConfigError("extraPorts", `must be a list of { port, toPort?, protocol? } (got ${describe(extra)})`);
+    if (!Array.isArray(extra))
+        throw new ConfigError("extraPorts", `must be a list of { port, toPort?, protocol? } (got ${describe(extra)})`);
     const trusted = args.trustedSources ?? [];
-    if (!Array.isArray(trusted)) throw new ConfigError("trustedSources", `must be a list of IPv4/IPv6 addresses or CIDRs (got ${describe(trusted)})`);
+    if (!Array.isArray(trusted))
+        throw new ConfigError("trustedSources", `must be a list of IPv4/IPv6 addresses or CIDRs (got ${describe(trusted)})`);
     return {
         mode: oneOf("mode", args.mode ?? "strict", FIREWALL_MODES),
         interface: args.interface === undefined ? undefined : interfaceName("interface", args.interface),
@@ -207,7 +225,10 @@ function checkFirewall(args: FirewallScriptArgs): CheckedFirewall {
         vxlanPort: port("vxlanPort", args.vxlanPort ?? 8472),
         trustedSources: [...new Set(trusted.map((source, i) => addressOrCidr(`trustedSources[${i}]`, source)))],
         vncPorts: portRange("vncPorts", args.vncPorts ?? DEFAULT_VNC_PORTS),
-        extraPorts: extra.map((p, i) => ({ ...portRange(`extraPorts[${i}]`, p), protocol: oneOf(`extraPorts[${i}].protocol`, p.protocol ?? "tcp", ["tcp", "udp"] as const) })),
+        extraPorts: extra.map((p, i) => ({
+            ...portRange(`extraPorts[${i}]`, p),
+            protocol: oneOf(`extraPorts[${i}].protocol`, p.protocol ?? "tcp", ["tcp", "udp"] as const),
+        })),
         ipv6: booleanOr("ipv6", args.ipv6, true),
         bootUnit: booleanOr("bootUnit", args.bootUnit, true),
     };
@@ -231,7 +252,8 @@ export function firewallScript(args: FirewallScriptArgs = {}): HostScript {
     };
     if (firewall.interface !== undefined) environment.FIREWALL_INTERFACE = firewall.interface;
     if (firewall.trustedSources.length > 0) environment.FIREWALL_TRUSTED_SOURCES = firewall.trustedSources.join(" ");
-    if (firewall.extraPorts.length > 0) environment.FIREWALL_EXTRA_PORTS = firewall.extraPorts.map((p) => `${rangeSpec(p)}/${p.protocol}`).join(" ");
+    if (firewall.extraPorts.length > 0)
+        environment.FIREWALL_EXTRA_PORTS = firewall.extraPorts.map((p) => `${rangeSpec(p)}/${p.protocol}`).join(" ");
     return hostScript("firewall.sh", environment);
 }
 
@@ -264,17 +286,45 @@ export function cloudFirewallRules(args: FirewallScriptArgs = {}): CloudFirewall
     const trusted = firewall.trustedSources;
     const rules: CloudFirewallRule[] = [
         { key: "ssh", protocol: "tcp", fromPort: 22, toPort: 22, sources: everyone, description: "SSH" },
-        { key: "wireguard", protocol: "udp", fromPort: firewall.wireguardPort, toPort: firewall.wireguardPort, sources: everyone, description: "WireGuard" },
+        {
+            key: "wireguard",
+            protocol: "udp",
+            fromPort: firewall.wireguardPort,
+            toPort: firewall.wireguardPort,
+            sources: everyone,
+            description: "WireGuard",
+        },
         { key: "icmp", protocol: "icmp", sources: everyone, description: "ICMP" },
-        ...firewall.extraPorts.map((p, i): CloudFirewallRule => ({ key: `extra-port-${i}`, protocol: p.protocol, fromPort: p.port, toPort: p.toPort, sources: everyone, description: `extra port ${rangeSpec(p)}/${p.protocol}` })),
+        ...firewall.extraPorts.map((p, i): CloudFirewallRule => ({
+            key: `extra-port-${i}`,
+            protocol: p.protocol,
+            fromPort: p.port,
+            toPort: p.toPort,
+            sources: everyone,
+            description: `extra port ${rangeSpec(p)}/${p.protocol}`,
+        })),
     ];
     if (trusted.length > 0) {
         const [libvirt, libvirtTls] = LIBVIRT_PORTS;
         rules.push(
             { key: "libvirt", protocol: "tcp", fromPort: libvirt, toPort: libvirt, sources: trusted, description: "libvirt" },
             { key: "libvirt-tls", protocol: "tcp", fromPort: libvirtTls, toPort: libvirtTls, sources: trusted, description: "libvirt TLS" },
-            { key: "migration", protocol: "tcp", fromPort: MIGRATION_PORTS.port, toPort: MIGRATION_PORTS.toPort, sources: trusted, description: "live migration" },
-            { key: "vnc", protocol: "tcp", fromPort: firewall.vncPorts.port, toPort: firewall.vncPorts.toPort, sources: trusted, description: "VNC consoles" },
+            {
+                key: "migration",
+                protocol: "tcp",
+                fromPort: MIGRATION_PORTS.port,
+                toPort: MIGRATION_PORTS.toPort,
+                sources: trusted,
+                description: "live migration",
+            },
+            {
+                key: "vnc",
+                protocol: "tcp",
+                fromPort: firewall.vncPorts.port,
+                toPort: firewall.vncPorts.toPort,
+                sources: trusted,
+                description: "VNC consoles",
+            },
         );
     }
     return rules;
@@ -396,7 +446,10 @@ export function publicForwardingScript(args: PublicForwardingArgs): HostScript {
     }
     const clash = modelEnvironment.gateways.find((gateway) => modelEnvironment.vmIps.includes(gateway));
     if (clash !== undefined) {
-        throw new ConfigError("gateways", `${clash} is also a VM address (two VM addresses share a /31?); pass gateways that are not VM addresses`);
+        throw new ConfigError(
+            "gateways",
+            `${clash} is also a VM address (two VM addresses share a /31?); pass gateways that are not VM addresses`,
+        );
     }
     return hostScript("public-forwarding.sh", {
         ...common,
@@ -412,7 +465,10 @@ function portForwardEnvironment(args: PortForwardForwardingArgs) {
     const portStart = integerIn("portStart", args.portStart ?? 9000, 0, 65534);
     const portSize = integerIn("portSize", args.portSize ?? 100, 1, 65535);
     if (portStart + leases * portSize > 65535) {
-        throw new ConfigError("portSize", `portStart + leases * portSize must stay within 65535 (got ${portStart} + ${leases} * ${portSize})`);
+        throw new ConfigError(
+            "portSize",
+            `portStart + leases * portSize must stay within 65535 (got ${portStart} + ${leases} * ${portSize})`,
+        );
     }
     const first = ipv4ToNumber(baseIp);
     if (first + leases - 1 > 0xffffffff) throw new ConfigError("leases", `baseIp + leases goes past 255.255.255.255`);
@@ -444,8 +500,14 @@ function natEnvironment(args: NatForwardingArgs) {
         if (publicIp === privateIp) throw new ConfigError(`pairs[${i}]`, `maps ${publicIp} to itself; use model "routed"`);
         return { publicIp, privateIp };
     });
-    ipv4List("pairs[].publicIp", pairs.map((p) => p.publicIp));
-    const privateIps = ipv4List("pairs[].privateIp", pairs.map((p) => p.privateIp));
+    ipv4List(
+        "pairs[].publicIp",
+        pairs.map((p) => p.publicIp),
+    );
+    const privateIps = ipv4List(
+        "pairs[].privateIp",
+        pairs.map((p) => p.privateIp),
+    );
     return {
         environment: { NAT_BY: natBy, NAT_PAIRS: pairs.map((p) => `${p.publicIp}=${p.privateIp}`).join(" ") },
         vmIps: natBy === "host" ? [...privateIps, ...pairs.map((p) => p.publicIp)] : privateIps,

@@ -1,5 +1,17 @@
 import { checkSshArgs } from "../remote/ssh";
-import { ConfigError, addressOrCidr, integerIn, interfaceName, ipv4, ipv4Cidr, isKnown, oneOf, required, sshPublicKeyLine, unique } from "../validation";
+import {
+    ConfigError,
+    addressOrCidr,
+    integerIn,
+    interfaceName,
+    ipv4,
+    ipv4Cidr,
+    isKnown,
+    oneOf,
+    required,
+    sshPublicKeyLine,
+    unique,
+} from "../validation";
 import { FIREWALL_MODES, HYPERVISORS, ONE_VERSIONS } from "./host-scripts";
 import type { EdgeClusterArgs } from "./types";
 
@@ -9,7 +21,10 @@ export const HOST_KEY = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 /** Fails unless `key` is a host key. */
 export function hostKey(field: string, key: unknown): string {
     if (typeof key !== "string" || !HOST_KEY.test(key)) {
-        throw new ConfigError(field, `must be 1-32 lower-case letters, digits or '-', starting and ending with a letter or digit (got ${JSON.stringify(key)})`);
+        throw new ConfigError(
+            field,
+            `must be 1-32 lower-case letters, digits or '-', starting and ending with a letter or digit (got ${JSON.stringify(key)})`,
+        );
     }
     return key;
 }
@@ -26,8 +41,16 @@ export function validateEdgeClusterArgs(args: EdgeClusterArgs): void {
         for (const part of ["publicIp", "privateIp", "sshUser", "machineId"] as const) required(`hosts[${i}].${part}`, host[part]);
         if (isKnown(host.publicIp)) ipv4(`hosts[${i}].publicIp`, host.publicIp);
     });
-    unique(args.hosts.map((host) => host.key), (i) => `hosts[${i}].key`, "host key");
-    unique(args.hosts.map((host) => (isKnown(host.publicIp) ? host.publicIp : undefined)), (i) => `hosts[${i}].publicIp`, "public IP (every host has its own)");
+    unique(
+        args.hosts.map((host) => host.key),
+        (i) => `hosts[${i}].key`,
+        "host key",
+    );
+    unique(
+        args.hosts.map((host) => (isKnown(host.publicIp) ? host.publicIp : undefined)),
+        (i) => `hosts[${i}].publicIp`,
+        "public IP (every host has its own)",
+    );
     checkSshArgs(args.ssh);
     checkEdgeArgs(args);
     if (args.hypervisor !== undefined) oneOf("hypervisor", args.hypervisor, HYPERVISORS);
@@ -43,7 +66,8 @@ export function validateEdgeClusterArgs(args: EdgeClusterArgs): void {
 export function checkEdgeArgs(args: Pick<EdgeClusterArgs, "opennebula" | "cluster" | "firewall" | "overlay">): void {
     required("opennebula", args.opennebula);
     required("opennebula.frontendSshPublicKey", args.opennebula.frontendSshPublicKey, "the front-end's oneadmin public key");
-    if (isKnown(args.opennebula.frontendSshPublicKey)) sshPublicKeyLine("opennebula.frontendSshPublicKey", args.opennebula.frontendSshPublicKey);
+    if (isKnown(args.opennebula.frontendSshPublicKey))
+        sshPublicKeyLine("opennebula.frontendSshPublicKey", args.opennebula.frontendSshPublicKey);
     if (args.opennebula.version !== undefined) oneOf("opennebula.version", args.opennebula.version, ONE_VERSIONS);
     checkSources("opennebula.frontendAddresses", args.opennebula.frontendAddresses);
     checkOverlay(args.overlay);

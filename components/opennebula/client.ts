@@ -8,19 +8,21 @@
  */
 import * as http from "http";
 import * as https from "https";
-import { OneConnection, validateConnection } from "./connection";
+import type { OneConnection } from "./connection";
+import { validateConnection } from "./connection";
+import type { TransportFailureDetails } from "./errors";
 import {
     errorName,
     isOneError,
     isTransportError,
     OneFaultError,
     OneTransportError,
-    TransportFailureDetails,
     XmlRpcProtocolError,
     oneErrorFromFailure,
     redactSecrets,
 } from "./errors";
-import { MethodResponse, XmlRpcValue, decodeMethodResponse, encodeMethodCall } from "./xmlrpc";
+import type { MethodResponse, XmlRpcValue } from "./xmlrpc";
+import { decodeMethodResponse, encodeMethodCall } from "./xmlrpc";
 
 /** Tuning for {@link OneClient}. */
 export interface OneClientOptions {
@@ -126,11 +128,7 @@ export class OneClient {
      * @param findExisting looks the object up (e.g. by name); resolves to its id or undefined
      * @throws as {@link OneClient.call}; also XmlRpcProtocolError if the result is not an integer id
      */
-    async allocate(
-        method: string,
-        params: XmlRpcValue[],
-        findExisting: () => Promise<number | undefined>,
-    ): Promise<number> {
+    async allocate(method: string, params: XmlRpcValue[], findExisting: () => Promise<number | undefined>): Promise<number> {
         let mayHaveCreated = false;
         for (let attempt = 1; ; attempt++) {
             try {

@@ -69,6 +69,8 @@ export async function requireDriversOnFrontEnd(client: { call(method: string): P
     const specific = uses.filter(([table, , name]) => name !== undefined && isVersionSpecific(table, name));
     if (specific.length === 0) return;
     const version = String(await client.call("one.system.version"));
-    const problems = specific.map(([table, field, name]) => driverProblem(table, field, name!, version)).filter((p): p is string => p !== undefined);
+    const problems = specific
+        .map(([table, field, name]) => driverProblem(table, field, name!, version))
+        .filter((p): p is string => p !== undefined);
     if (problems.length > 0) throw new Error(`${problems.join("; ")}; nothing was created`);
 }

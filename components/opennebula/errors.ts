@@ -234,7 +234,8 @@ export class OneTransportError extends Error {
      */
     constructor(details: TransportFailureDetails, hint = "") {
         const attempts = details.attempts ?? 1;
-        const message = `[${details.method}] transport failure (${details.reason}) to ${details.endpoint}: ${details.detail}` +
+        const message =
+            `[${details.method}] transport failure (${details.reason}) to ${details.endpoint}: ${details.detail}` +
             `${attemptsSuffix(attempts)}${hint ? `. ${hint}` : ""}`;
         super(message, details.cause === undefined ? undefined : { cause: details.cause });
         this.message = message;
@@ -295,8 +296,11 @@ export function isTransportError(err: unknown): err is OneTransportError {
 /** Whether `err` is an OpenNebula failure ({@link OneError}), optionally with the given code. */
 export function isOneError(err: unknown, code?: number): err is OneError {
     const candidate = err as Partial<OneError> | undefined;
-    return typeof candidate?.code === "number" && typeof candidate.serverMessage === "string" &&
-        (code === undefined || candidate.code === code);
+    return (
+        typeof candidate?.code === "number" &&
+        typeof candidate.serverMessage === "string" &&
+        (code === undefined || candidate.code === code)
+    );
 }
 
 /**
@@ -331,9 +335,7 @@ export function oneErrorFromFailure(
 /** The kind of object a method works on, e.g. `virtual network` for `one.vn.add_ar`; undefined if unknown. */
 export function objectKindOf(method: string): string | undefined {
     const [prefix, namespace] = method.split(".");
-    return prefix === "one" && namespace !== undefined && Object.hasOwn(OBJECT_KINDS, namespace)
-        ? OBJECT_KINDS[namespace]
-        : undefined;
+    return prefix === "one" && namespace !== undefined && Object.hasOwn(OBJECT_KINDS, namespace) ? OBJECT_KINDS[namespace] : undefined;
 }
 
 /**
@@ -347,9 +349,7 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
 
 function objectIdOf(method: string, params: readonly XmlRpcValue[]): number | undefined {
     const first = params[0];
-    return objectKindOf(method) !== undefined && typeof first === "number" && Number.isInteger(first)
-        ? first
-        : undefined;
+    return objectKindOf(method) !== undefined && typeof first === "number" && Number.isInteger(first) ? first : undefined;
 }
 
 function stripMethodPrefix(message: string): string {

@@ -7,7 +7,13 @@ export * as OneStates from "./states";
 export { OneRelease } from "./drivers";
 export { CREATION_TOKEN } from "./objects";
 export { Cluster, ClusterArgs, clusterProvider } from "./resources/cluster";
-export { ClusterMembership, ClusterMembershipArgs, MEMBER_KINDS, MemberKind, clusterMembershipProvider } from "./resources/cluster-membership";
+export {
+    ClusterMembership,
+    ClusterMembershipArgs,
+    MEMBER_KINDS,
+    MemberKind,
+    clusterMembershipProvider,
+} from "./resources/cluster-membership";
 export { Datastore, DatastoreArgs, DatastoreType, DATASTORE_TYPES, DS_MADS, TM_MADS, datastoreProvider } from "./resources/datastore";
 export { Host, HostArgs, HostState, HOST_DRIVERS, HOST_STATES, hostProvider } from "./resources/host";
 export { AR_TYPES, VN_MADS } from "./resources/address-ranges";
@@ -18,7 +24,14 @@ export { AddressRangeInput, VirtualNetwork, VirtualNetworkArgs, virtualNetworkPr
 export { VirtualNetworkTemplate, VirtualNetworkTemplateArgs, vnTemplateProvider } from "./resources/vn-template";
 export { MarketplaceApp, MarketplaceAppArgs, marketplaceAppProvider } from "./resources/marketplace-app";
 export {
-    VirtualMachine, VirtualMachineArgs, VirtualMachineNicArgs, VirtualMachineNicAliasArgs, VmNicAliasOutput, VmNicOutput,
-    VmPortForwardQuery, virtualMachineProvider, vmPortForward,
+    VirtualMachine,
+    VirtualMachineArgs,
+    VirtualMachineNicArgs,
+    VirtualMachineNicAliasArgs,
+    VmNicAliasOutput,
+    VmNicOutput,
+    VmPortForwardQuery,
+    virtualMachineProvider,
+    vmPortForward,
 } from "./resources/virtual-machine";
 export { RouterVmOutput, VirtualRouter, VirtualRouterArgs, VirtualRouterNicArgs, virtualRouterProvider } from "./resources/virtual-router";

@@ -6,20 +6,25 @@
  * (src/parsers/template_parser.l, template_syntax.y) rule by rule, including flex's longest-match
  * choice, so the renderers can be proven never to produce text that OpenNebula reads differently.
  */
-import { XmlElement, describeNonXmlChar, escapeXmlText, parseXml } from "./xml";
+import type { XmlElement } from "./xml";
+import { describeNonXmlChar, escapeXmlText, parseXml } from "./xml";
 
 /** A vector attribute: flat sub-key → value map (OpenNebula vectors do not nest). */
 export type TemplateVector = { [key: string]: string };
 /** One value of an attribute: a string (single attribute) or a vector. */
 export type TemplateValue = string | TemplateVector;
 /** A parsed/normalized template: names upper-cased; a name that occurs more than once maps to an array in document order; a name that occurs once maps to its single value (not an array). */
-export interface Template { [name: string]: TemplateValue | TemplateValue[] }
+export interface Template {
+    [name: string]: TemplateValue | TemplateValue[];
+}
 /** What callers may pass: any-case names, numbers/booleans converted to strings (booleans as "YES"/"NO"), undefined values dropped. An array means a repeated attribute. */
 export type TemplateInputScalar = string | number | boolean;
 /** A scalar, or a vector of scalars (undefined sub-values are dropped). */
 export type TemplateInputValue = TemplateInputScalar | { [key: string]: TemplateInputScalar | undefined };
 /** A template as callers write it; see {@link normalizeTemplate}. */
-export interface TemplateInput { [name: string]: TemplateInputValue | TemplateInputValue[] | undefined }
+export interface TemplateInput {
+    [name: string]: TemplateInputValue | TemplateInputValue[] | undefined;
+}
 
 /** A template that cannot be normalized, rendered or parsed. The message names the attribute and what is allowed. */
 export class TemplateError extends Error {
@@ -57,7 +62,10 @@ export function normalizeTemplate(input: TemplateInput): Template {
         if (raw === undefined) continue;
         const name = checkName(rawName, rawName, "attribute name");
         if (spelling.has(name)) {
-            throw new TemplateError(`attribute ${name} is given twice ("${spelling.get(name)}" and "${rawName}"); names are case-insensitive`, name);
+            throw new TemplateError(
+                `attribute ${name} is given twice ("${spelling.get(name)}" and "${rawName}"); names are case-insensitive`,
+                name,
+            );
         }
         spelling.set(name, rawName);
         const values = (Array.isArray(raw) ? raw : [raw]).filter((v) => v !== undefined).map((v) => normalizeValue(v, name));
@@ -75,7 +83,8 @@ function normalizeVector(raw: Record<string, unknown>, attribute: string): Templ
     for (const [rawKey, value] of Object.entries(raw)) {
         if (value === undefined) continue;
         const key = checkName(rawKey, attribute, `key of vector ${attribute}`);
-        if (Object.hasOwn(vector, key)) throw new TemplateError(`vector ${attribute} has key ${key} twice; keys are case-insensitive`, attribute);
+        if (Object.hasOwn(vector, key))
+            throw new TemplateError(`vector ${attribute} has key ${key} twice; keys are case-insensitive`, attribute);
         vector[key] = scalarString(value, `${attribute}/${key}`, attribute);
     }
     return vector;
@@ -86,11 +95,15 @@ function scalarString(value: unknown, where: string, attribute: string): string 
     if (typeof value === "boolean") return value ? "YES" : "NO";
     if (typeof value === "number" && Number.isFinite(value)) return String(value);
     const got = typeof value === "number" ? String(value) : value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
-    throw new TemplateError(`${where} must be a string, a finite number, a boolean or a vector of those (vectors cannot nest), got ${got}`, attribute);
+    throw new TemplateError(
+        `${where} must be a string, a finite number, a boolean or a vector of those (vectors cannot nest), got ${got}`,
+        attribute,
+    );
 }
 
 function checkName(name: string, attribute: string, what: string): string {
-    if (!NAME.test(name)) throw new TemplateError(`${what} "${name}" is not allowed: names may contain only letters, digits and "_"`, attribute);
+    if (!NAME.test(name))
+        throw new TemplateError(`${what} "${name}" is not allowed: names may contain only letters, digits and "_"`, attribute);
     return name.toUpperCase();
 }
 
@@ -126,12 +139,21 @@ export function renderTemplate(input: TemplateInput): string {
 function quote(value: string, attribute: string, key?: string): string {
     const what = key === undefined ? attribute : `${attribute}/${key}`;
     const badChar = describeNonXmlChar(value);
-    if (badChar) throw new TemplateError(`the value of ${what} contains ${badChar}, which OpenNebula cannot store (only XML 1.0 characters)`, attribute);
-    const problem = value.endsWith("\\") ? "ends with a backslash (the closing quote would read as escaped)"
-        : value.includes("]]>") ? 'contains "]]>" (OpenNebula\'s lexer aborts on it)'
-        : undefined;
+    if (badChar)
+        throw new TemplateError(
+            `the value of ${what} contains ${badChar}, which OpenNebula cannot store (only XML 1.0 characters)`,
+            attribute,
+        );
+    const problem = value.endsWith("\\")
+        ? "ends with a backslash (the closing quote would read as escaped)"
+        : value.includes("]]>")
+          ? 'contains "]]>" (OpenNebula\'s lexer aborts on it)'
+          : undefined;
     if (problem) {
-        throw new TemplateError(`the value of ${what} ${problem}, so it cannot be written in attribute syntax; the XML form (renderTemplateXml) is used on the wire`, attribute);
+        throw new TemplateError(
+            `the value of ${what} ${problem}, so it cannot be written in attribute syntax; the XML form (renderTemplateXml) is used on the wire`,
+            attribute,
+        );
     }
     return `"${value.replace(/"/g, '\\"')}"`;
 }
@@ -153,7 +175,10 @@ export function renderTemplateXml(input: TemplateInput): string {
         }
         const pairs = Object.entries(value);
         if (pairs.length === 0) {
-            throw new TemplateError(`vector ${name} is empty; OpenNebula ignores empty elements in the XML form, so send it in attribute syntax ("${name} = [ ]")`, name);
+            throw new TemplateError(
+                `vector ${name} is empty; OpenNebula ignores empty elements in the XML form, so send it in attribute syntax ("${name} = [ ]")`,
+                name,
+            );
         }
         const inner = pairs.map(([key, v]) => `<${checkXmlName(key, name)}>${xmlContent(v, name, key)}</${key}>`);
         xml += `<${name}>${inner.join("")}</${name}>`;
@@ -178,7 +203,10 @@ function xmlContent(value: string, attribute: string, key?: string): string {
 
 function checkXmlName(name: string, attribute: string): string {
     if (/^[0-9]/.test(name)) {
-        throw new TemplateError(`name ${name} starts with a digit, which XML does not allow; such attributes can only be sent in attribute syntax`, attribute);
+        throw new TemplateError(
+            `name ${name} starts with a digit, which XML does not allow; such attributes can only be sent in attribute syntax`,
+            attribute,
+        );
     }
     return name;
 }
@@ -241,9 +269,18 @@ function addValue(template: Template, name: string, value: TemplateValue): void 
 }
 
 type TokenType = "VARIABLE" | "EQUAL" | "EQUAL_EMPTY" | "COMMA" | "OBRACKET" | "CBRACKET" | "STRING" | "CCDATA" | "END";
-interface Token { type: TokenType; text: string; start: number }
+interface Token {
+    type: TokenType;
+    text: string;
+    start: number;
+}
 type LexState = "INITIAL" | "VALUE";
-interface LexRule { type: TokenType | "SKIP"; length: (text: string, at: number) => number; next?: LexState; quoted?: true }
+interface LexRule {
+    type: TokenType | "SKIP";
+    length: (text: string, at: number) => number;
+    next?: LexState;
+    quoted?: true;
+}
 
 function pattern(source: string): (text: string, at: number) => number {
     const re = new RegExp(source, "y");
@@ -333,7 +370,8 @@ class AttributeSyntaxParser {
             const name = this.expect("VARIABLE", "an attribute name").text.toUpperCase();
             const equal = this.take();
             if (equal.type === "EQUAL_EMPTY") addValue(template, name, "");
-            else if (equal.type !== "EQUAL") this.fail(equal, '"=" after an attribute name'); // the "name" may be a stray piece of a value
+            else if (equal.type !== "EQUAL")
+                this.fail(equal, '"=" after an attribute name'); // the "name" may be a stray piece of a value
             else if (this.peek().type === "OBRACKET") {
                 this.take();
                 addValue(template, name, this.vector(name));
@@ -362,7 +400,8 @@ class AttributeSyntaxParser {
     private value(attribute: string, what = attribute): string {
         const token = this.take();
         if (token.type === "STRING") return unescape(token.text);
-        if (token.type === "CCDATA") this.fail(token, `a value of ${what} without "]]>" on its line (OpenNebula's lexer aborts on it)`, attribute);
+        if (token.type === "CCDATA")
+            this.fail(token, `a value of ${what} without "]]>" on its line (OpenNebula's lexer aborts on it)`, attribute);
         return this.fail(token, `a value of ${what}`, attribute);
     }
 
@@ -383,22 +422,34 @@ class AttributeSyntaxParser {
         const before = this.text.slice(0, token.start);
         const line = before.split("\n").length;
         const column = token.start - before.lastIndexOf("\n");
-        throw new TemplateError(`template syntax error at line ${line}, column ${column}: expected ${expected}, found ${describeToken(token)}`, attribute);
+        throw new TemplateError(
+            `template syntax error at line ${line}, column ${column}: expected ${expected}, found ${describeToken(token)}`,
+            attribute,
+        );
     }
 }
 
 /** Token descriptions for errors; token text is never quoted, since it may be a piece of a secret value. */
 function describeToken(token: Token): string {
     switch (token.type) {
-        case "VARIABLE": return "a name";
-        case "EQUAL": return '"="';
-        case "EQUAL_EMPTY": return '"=" at the end of a line';
-        case "COMMA": return '","';
-        case "OBRACKET": return '"["';
-        case "CBRACKET": return '"]"';
-        case "STRING": return "a value";
-        case "CCDATA": return 'a line containing "]]>"';
-        case "END": return "the end of the template";
+        case "VARIABLE":
+            return "a name";
+        case "EQUAL":
+            return '"="';
+        case "EQUAL_EMPTY":
+            return '"=" at the end of a line';
+        case "COMMA":
+            return '","';
+        case "OBRACKET":
+            return '"["';
+        case "CBRACKET":
+            return '"]"';
+        case "STRING":
+            return "a value";
+        case "CCDATA":
+            return 'a line containing "]]>"';
+        case "END":
+            return "the end of the template";
     }
 }
 
@@ -409,8 +460,10 @@ function describeToken(token: Token): string {
 /** Whether two templates hold the same attributes: the order of repeated values matters, the order of names and of vector keys does not. */
 export function templatesEqual(a: Template, b: Template): boolean {
     const names = Object.keys(a);
-    return names.length === Object.keys(b).length
-        && names.every((name) => Object.hasOwn(b, name) && valuesEqual(asList(a[name]), asList(b[name])));
+    return (
+        names.length === Object.keys(b).length &&
+        names.every((name) => Object.hasOwn(b, name) && valuesEqual(asList(a[name]), asList(b[name])))
+    );
 }
 
 function valuesEqual(a: TemplateValue[], b: TemplateValue[]): boolean {

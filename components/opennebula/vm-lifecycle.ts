@@ -3,12 +3,13 @@
  * resources: its state name, waiting until it is RUNNING (through PENDING, PROLOG and BOOT, which
  * on a real front-end takes several polls), terminating it, and reading its NICs.
  */
-import { OneClient } from "./client";
+import type { OneClient } from "./client";
 import { OneErrorCode, isOneError } from "./errors";
 import { readObject, requireObject, templateOf, waitFor } from "./objects";
 import { LCM_FAILURE_NAMES, LcmState, VM_STATE_NAMES, VmState } from "./states";
-import { TemplateValue, TemplateVector } from "./template";
-import { XmlElement, child, childInt, childText } from "./xml";
+import type { TemplateValue, TemplateVector } from "./template";
+import type { XmlElement } from "./xml";
+import { child, childInt, childText } from "./xml";
 
 /** States a `resume` brings back to RUNNING. */
 export const RESUMABLE_STATES = ["POWEROFF", "SUSPENDED", "STOPPED", "UNDEPLOYED"];
@@ -74,7 +75,9 @@ export function waitUntilRunning(client: OneClient, id: number, timeoutSeconds: 
         { timeoutMs: timeoutSeconds * 1000, intervalMs: 100 },
         () => {
             const why = last && userTemplateText(last, "SCHED_MESSAGE");
-            return new Error(`it was still ${last ? vmStateName(last) : "not RUNNING"}, not RUNNING, after ${timeoutSeconds} s${why ? ` (scheduler: ${why})` : ""}`);
+            return new Error(
+                `it was still ${last ? vmStateName(last) : "not RUNNING"}, not RUNNING, after ${timeoutSeconds} s${why ? ` (scheduler: ${why})` : ""}`,
+            );
         },
     );
 }

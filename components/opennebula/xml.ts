@@ -2,7 +2,8 @@
  * Reading OpenNebula XML: a small, order-preserving element tree over fast-xml-parser, plus the
  * few accessors the client needs, and text escaping for building XML strings.
  */
-import { X2jOptions, XMLParser, XMLValidator } from "fast-xml-parser";
+import type { X2jOptions } from "fast-xml-parser";
+import { XMLParser, XMLValidator } from "fast-xml-parser";
 
 /** A generic, order-preserving XML element (OpenNebula responses are CDATA-heavy and repeat names). */
 export interface XmlElement {
@@ -58,7 +59,15 @@ function decodeReference(body: string): string {
  * stays "007") nor trimmed (whitespace inside text and CDATA is data); entities by `entityDecoder`.
  */
 export function orderedXmlParser(options: Pick<X2jOptions, "cdataPropName" | "entityDecoder">): XMLParser {
-    return new XMLParser({ preserveOrder: true, ignoreAttributes: true, ignoreDeclaration: true, ignorePiTags: true, parseTagValue: false, trimValues: false, ...options });
+    return new XMLParser({
+        preserveOrder: true,
+        ignoreAttributes: true,
+        ignoreDeclaration: true,
+        ignorePiTags: true,
+        parseTagValue: false,
+        trimValues: false,
+        ...options,
+    });
 }
 
 /** One node of fast-xml-parser's preserveOrder output: `{ NAME: [...] }`, `{ "#text": s }` or `{ "#cdata": [{ "#text": s }] }`. */

@@ -13,9 +13,7 @@ import { orderedXmlParser } from "./xml";
 export type XmlRpcValue = string | number | boolean | XmlRpcValue[] | { [k: string]: XmlRpcValue };
 
 /** A decoded `<methodResponse>`: either the single returned value or a `<fault>`. */
-export type MethodResponse =
-    | { kind: "value"; value: XmlRpcValue }
-    | { kind: "fault"; faultCode: number; faultString: string };
+export type MethodResponse = { kind: "value"; value: XmlRpcValue } | { kind: "fault"; faultCode: number; faultString: string };
 
 /** A decoded `<methodCall>`. */
 export interface MethodCall {
@@ -44,9 +42,7 @@ export function encodeMethodCall(method: string, params: XmlRpcValue[]): string 
     if (!/^[A-Za-z0-9_.:/]+$/.test(method)) {
         throw new TypeError(`XML-RPC method name must consist of letters, digits, '_', '.', ':' or '/' (got ${JSON.stringify(method)})`);
     }
-    const encodedParams = params
-        .map((p, i) => `<param><value>${encodeValue(p, `parameter ${i}`)}</value></param>`)
-        .join("");
+    const encodedParams = params.map((p, i) => `<param><value>${encodeValue(p, `parameter ${i}`)}</value></param>`).join("");
     return `${XML_DECLARATION}<methodCall><methodName>${method}</methodName><params>${encodedParams}</params></methodCall>`;
 }
 
@@ -78,7 +74,9 @@ function encodeValue(value: XmlRpcValue, where: string): string {
                 return encodeStruct(value, where);
             }
     }
-    throw new TypeError(`${where} cannot be sent over XML-RPC: expected a string, number, boolean, array or plain object, got ${describeType(value)}`);
+    throw new TypeError(
+        `${where} cannot be sent over XML-RPC: expected a string, number, boolean, array or plain object, got ${describeType(value)}`,
+    );
 }
 
 function encodeNumber(value: number, where: string): string {
@@ -104,7 +102,8 @@ function encodeStruct(value: { [k: string]: XmlRpcValue }, where: string): strin
 
 // Characters XML 1.0 cannot represent at all, not even as character references.
 /* eslint-disable no-control-regex -- control characters are what it finds */
-const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
+const NOT_XML_CHAR =
+    /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
 /* eslint-enable no-control-regex */
 
 function escapeText(text: string, where: string): string {

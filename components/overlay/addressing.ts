@@ -3,7 +3,8 @@
  * subnet, the n-th of them, netmasks, and OpenNebula's IP-derived MAC addresses.
  */
 import ipaddr from "ipaddr.js";
-import { ConfigError, Ipv4Cidr, numberToIpv4 } from "../validation";
+import type { Ipv4Cidr } from "../validation";
+import { ConfigError, numberToIpv4 } from "../validation";
 
 /** Usable host addresses: all but network and broadcast, except /31 (2) and /32 (1). */
 export function usableHostCount(subnet: Ipv4Cidr): number {

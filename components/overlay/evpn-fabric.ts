@@ -5,14 +5,17 @@
  * missing (`scripts/host/frr-install.sh`, in parallel with the mesh) and one writes the
  * configuration and reloads FRR (`scripts/host/frr-apply.sh`) once the node's WireGuard is up.
  */
-import * as command from "@pulumi/command";
+import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { hostCommand } from "../remote/host-command";
-import { HostScript, hostScript } from "../remote/host-script";
-import { SshArgs, checkSshArgs } from "../remote/ssh";
+import type { HostScript } from "../remote/host-script";
+import { hostScript } from "../remote/host-script";
+import type { SshArgs } from "../remote/ssh";
+import { checkSshArgs } from "../remote/ssh";
 import type { Transform } from "../transform";
 import { ConfigError, booleanOr, describe, oneOf } from "../validation";
-import { BgpTimers, FrrLogTarget, FrrNodeFiles, frrScriptEnvironment, planEvpnFabric } from "./frr-config";
+import type { BgpTimers, FrrLogTarget, FrrNodeFiles } from "./frr-config";
+import { frrScriptEnvironment, planEvpnFabric } from "./frr-config";
 import type { WireGuardMesh } from "./wireguard-mesh";
 
 /** Type token of {@link EvpnFabric}. */
@@ -95,13 +98,23 @@ export class EvpnFabric extends pulumi.ComponentResource {
         const install = plan.install === false ? undefined : installScript(plan.install);
         for (const files of plan.files) {
             const meshNode = args.mesh.nodes[files.name];
-            const installed = install === undefined
-                ? []
-                : [hostCommand(`${name}-install-${files.name}`, install, {
-                    parent: this, ssh, node: meshNode.node, transform: args.transform?.installCommand,
-                })];
+            const installed =
+                install === undefined
+                    ? []
+                    : [
+                          hostCommand(`${name}-install-${files.name}`, install, {
+                              parent: this,
+                              ssh,
+                              node: meshNode.node,
+                              transform: args.transform?.installCommand,
+                          }),
+                      ];
             const ready = hostCommand(`${name}-config-${files.name}`, applyScript(files, plan.service), {
-                parent: this, ssh, node: meshNode.node, dependsOn: [...installed, meshNode.ready], transform: args.transform?.configCommand,
+                parent: this,
+                ssh,
+                node: meshNode.node,
+                dependsOn: [...installed, meshNode.ready],
+                transform: args.transform?.configCommand,
             });
             this.nodes[files.name] = { role: files.role, bgpdConf: files.bgpdConf, ready };
         }
@@ -146,7 +159,13 @@ export function planFabric(args: EvpnFabricArgs): EvpnFabricPlan {
         throw new ConfigError("args", "are required: { mesh, … }");
     }
     // Structural, so that a mesh from another copy of this package works too.
-    if (args.mesh === undefined || args.mesh === null || typeof args.mesh !== "object" || args.mesh.wireguardPlan === undefined || args.mesh.nodes === undefined) {
+    if (
+        args.mesh === undefined ||
+        args.mesh === null ||
+        typeof args.mesh !== "object" ||
+        args.mesh.wireguardPlan === undefined ||
+        args.mesh.nodes === undefined
+    ) {
         throw new ConfigError("mesh", `must be a WireGuardMesh (got ${describe(args.mesh)})`);
     }
     if (args.ssh !== undefined) {
@@ -156,7 +175,11 @@ export function planFabric(args: EvpnFabricArgs): EvpnFabricPlan {
     const install = checkInstall(args.install ?? {});
     booleanOr("useListenRange", args.useListenRange, false);
     const files = planEvpnFabric(args.mesh.wireguardPlan, {
-        asn: args.asn, useListenRange: args.useListenRange, log: args.log, timers: args.timers, coalesceTimeMs: args.coalesceTimeMs,
+        asn: args.asn,
+        useListenRange: args.useListenRange,
+        log: args.log,
+        timers: args.timers,
+        coalesceTimeMs: args.coalesceTimeMs,
     });
     return { asn: args.asn ?? 65000, service, install, files };
 }
@@ -170,7 +193,10 @@ function checkInstall(value: FrrInstallOptions | false): FrrInstallOptions | fal
     }
     if (value.source !== undefined) oneOf("install.source", value.source, SOURCES);
     if (value.channel !== undefined && !/^frr-(stable|[0-9]+(\.[0-9]+)?)$/.test(value.channel)) {
-        throw new ConfigError("install.channel", `must be "frr-stable" or a release line such as "frr-10" (got ${describe(value.channel)})`);
+        throw new ConfigError(
+            "install.channel",
+            `must be "frr-stable" or a release line such as "frr-10" (got ${describe(value.channel)})`,
+        );
     }
     return value;
 }

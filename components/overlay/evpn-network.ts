@@ -3,11 +3,11 @@
  * with an explicit VNI (automatic VNIs differ between front-ends), the MTU chain from the MTU
  * module, and one IPv4 address range whose first lease is the virtual router (the gateway).
  */
-import {
-    ConfigError, Ipv4Cidr, cidrContains, describe, integerIn, interfaceName, ipv4, ipv4Cidr, ipv4ToNumber, numberToIpv4,
-} from "../validation";
+import type { Ipv4Cidr } from "../validation";
+import { ConfigError, cidrContains, describe, integerIn, interfaceName, ipv4, ipv4Cidr, ipv4ToNumber, numberToIpv4 } from "../validation";
 import { firstUsableHost, lastUsableHost, macForIpv4, netmaskOf, usableHostCount } from "./addressing";
-import { MtuOptions, overlayMtu } from "./mtu";
+import type { MtuOptions } from "./mtu";
+import { overlayMtu } from "./mtu";
 
 /** Largest VXLAN network identifier (24 bits). */
 export const MAX_VNI = 16777215;
@@ -184,5 +184,8 @@ function checkName(value: unknown): string {
 }
 
 function countBits(octet: number): number {
-    return octet.toString(2).split("").filter((bit) => bit === "1").length;
+    return octet
+        .toString(2)
+        .split("")
+        .filter((bit) => bit === "1").length;
 }

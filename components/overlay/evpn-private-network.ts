@@ -8,13 +8,17 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, cidrsOverlap, describe, integerIn, ipv4Cidr, ipv4ToNumber, isKnown, numberToIpv4, unique } from "../validation";
-import { EvpnNetworkOptions, EvpnNetworkTemplate, evpnNetworkTemplate, networkCidrOf } from "./evpn-network";
-import { MtuOptions, VXLAN_OVERHEAD } from "./mtu";
+import type { EvpnNetworkOptions, EvpnNetworkTemplate } from "./evpn-network";
+import { evpnNetworkTemplate, networkCidrOf } from "./evpn-network";
+import type { MtuOptions } from "./mtu";
+import { VXLAN_OVERHEAD } from "./mtu";
 import { nodeName } from "./wireguard-config";
 import type { WireGuardMeshPlan } from "./wireguard-mesh";
 import type { ConnectionArgs } from "../opennebula/resources/provider-kit";
-import { VirtualNetwork, VirtualNetworkArgs } from "../opennebula/resources/virtual-network";
-import { Transform, createChild } from "../transform";
+import type { VirtualNetworkArgs } from "../opennebula/resources/virtual-network";
+import { VirtualNetwork } from "../opennebula/resources/virtual-network";
+import type { Transform } from "../transform";
+import { createChild } from "../transform";
 
 /** Type token of {@link EvpnPrivateNetwork}. */
 export const EVPN_PRIVATE_NETWORK_TYPE = "opennebula-edge:overlay:EvpnPrivateNetwork";
@@ -110,14 +114,26 @@ export class EvpnPrivateNetwork extends pulumi.ComponentResource {
                 clusterIds: target.clusterIds,
                 connection: target.connection,
             };
-            this.networks[target.key] = createChild(VirtualNetwork, `${name}-vnet-${target.key}`, networkArgs, { parent: this }, args.transform?.network);
+            this.networks[target.key] = createChild(
+                VirtualNetwork,
+                `${name}-vnet-${target.key}`,
+                networkArgs,
+                { parent: this },
+                args.transform?.network,
+            );
         }
         const first = plan.targets[0].template;
         this.vlanId = Number(first.VLAN_ID);
         this.gateway = first.GATEWAY;
         this.guestMtu = Number(first.GUEST_MTU);
         this.networkIds = pulumi.output(Object.fromEntries(Object.entries(this.networks).map(([key, network]) => [key, network.oneId])));
-        this.registerOutputs({ networkIds: this.networkIds, vlanId: this.vlanId, gateway: this.gateway, guestMtu: this.guestMtu, templates: this.templates });
+        this.registerOutputs({
+            networkIds: this.networkIds,
+            vlanId: this.vlanId,
+            gateway: this.gateway,
+            guestMtu: this.guestMtu,
+            templates: this.templates,
+        });
     }
 }
 
@@ -151,7 +167,8 @@ export function planPrivateNetwork(args: EvpnPrivateNetworkArgs): { targets: Pla
     const common: EvpnNetworkOptions = { vlanId: args.vlanId, network: args.network, dns: args.dns, mtu: args.mtu, phydev };
     const firstRange = targets[0].addressRange ?? args.addressRange;
     const base = withNetworkFields(targets[0].addressRange === undefined ? "" : "targets[0].", () =>
-        evpnNetworkTemplate({ ...common, addressRange: firstRange, gateway: args.gateway }));
+        evpnNetworkTemplate({ ...common, addressRange: firstRange, gateway: args.gateway }),
+    );
     checkAgainstMesh(base, args.mesh);
     checkOtherSubnets(networkCidrOf(base), args.otherSubnets);
 
@@ -161,7 +178,11 @@ export function planPrivateNetwork(args: EvpnPrivateNetworkArgs): { targets: Pla
         const field = `targets[${index}].`;
         const automatic = target.addressRange === undefined && index > 0;
         const range = target.addressRange ?? (index === 0 ? firstRange : { ip: numberToIpv4(firstLease + index * size), size });
-        const template = withNetworkFields(field, () => evpnNetworkTemplate({ ...common, addressRange: range, gateway: base.GATEWAY }), automatic);
+        const template = withNetworkFields(
+            field,
+            () => evpnNetworkTemplate({ ...common, addressRange: range, gateway: base.GATEWAY }),
+            automatic,
+        );
         return { key: target.key ?? String(index), template, clusterIds: target.clusterIds, connection: target.connection };
     });
     assertDisjointRanges(planned);
@@ -181,11 +202,18 @@ function checkTargets(targets: unknown): EvpnNetworkTarget[] {
             nodeName(`${field}.key`, target.key);
         }
         if (!Array.isArray(target.clusterIds) || target.clusterIds.length === 0) {
-            throw new ConfigError(`${field}.clusterIds`, `must list at least one OpenNebula cluster ID (got ${describe(target.clusterIds)})`);
+            throw new ConfigError(
+                `${field}.clusterIds`,
+                `must list at least one OpenNebula cluster ID (got ${describe(target.clusterIds)})`,
+            );
         }
         const known = target.clusterIds.map((id, position) => ({ id, position })).filter((entry) => isKnown(entry.id));
         known.forEach(({ id, position }) => integerIn(`${field}.clusterIds[${position}]`, id, 0, 2147483647));
-        unique(known.map(({ id }) => String(id)), (at) => `${field}.clusterIds[${known[at].position}]`, "cluster ID");
+        unique(
+            known.map(({ id }) => String(id)),
+            (at) => `${field}.clusterIds[${known[at].position}]`,
+            "cluster ID",
+        );
     });
     const keys = targets.map((target: EvpnNetworkTarget, index) => target.key ?? String(index));
     unique(keys, (index) => `targets[${index}].key`, "target key");
@@ -195,7 +223,10 @@ function checkTargets(targets: unknown): EvpnNetworkTarget[] {
 function checkPhydev(args: EvpnPrivateNetworkArgs): string | undefined {
     const meshInterface = args.mesh?.plan?.interfaceName;
     if (args.phydev !== undefined && meshInterface !== undefined && args.phydev !== meshInterface) {
-        throw new ConfigError("phydev", `"${args.phydev}" is not the mesh's interface "${meshInterface}"; the segment must run over the mesh`);
+        throw new ConfigError(
+            "phydev",
+            `"${args.phydev}" is not the mesh's interface "${meshInterface}"; the segment must run over the mesh`,
+        );
     }
     return args.phydev ?? meshInterface;
 }
@@ -217,7 +248,10 @@ function checkAgainstMesh(template: EvpnNetworkTemplate, mesh: EvpnPrivateNetwor
     }
     const network = ipv4Cidr("network", networkCidrOf(template));
     if (cidrsOverlap(network, ipv4Cidr("mesh.plan.subnet", mesh.plan.subnet))) {
-        throw new ConfigError("network", `subnet ${network.cidr} overlaps the mesh's wg subnet ${mesh.plan.subnet}; overlay subnets must be disjoint`);
+        throw new ConfigError(
+            "network",
+            `subnet ${network.cidr} overlaps the mesh's wg subnet ${mesh.plan.subnet}; overlay subnets must be disjoint`,
+        );
     }
 }
 
@@ -232,7 +266,10 @@ function checkOtherSubnets(networkCidr: string, others: unknown): void {
     others.forEach((other, index) => {
         const subnet = ipv4Cidr(`otherSubnets[${index}]`, other);
         if (cidrsOverlap(network, subnet)) {
-            throw new ConfigError("network", `subnet ${network.cidr} overlaps otherSubnets[${index}] (${subnet.cidr}); overlay subnets must be disjoint`);
+            throw new ConfigError(
+                "network",
+                `subnet ${network.cidr} overlaps otherSubnets[${index}] (${subnet.cidr}); overlay subnets must be disjoint`,
+            );
         }
     });
 }
@@ -272,7 +309,9 @@ function withNetworkFields<T>(prefix: string, render: () => T, automatic = false
             throw new ConfigError(`mtu.${error.field}`, problem);
         }
         if (error.field.startsWith("addressRange.")) {
-            const hint = automatic ? " (the range after the previous target's, derived because none was given; give this target an addressRange)" : "";
+            const hint = automatic
+                ? " (the range after the previous target's, derived because none was given; give this target an addressRange)"
+                : "";
             throw new ConfigError(`${prefix}${error.field}`, `${problem}${hint}`);
         }
         throw error;

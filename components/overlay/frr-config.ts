@@ -16,7 +16,8 @@
  */
 import { ConfigError, describe, integerIn, ipv4, ipv4Cidr, unique } from "../validation";
 import { usableHostCount } from "./addressing";
-import { WireGuardNodePlan, WireGuardPlan, nodeName } from "./wireguard-config";
+import type { WireGuardNodePlan, WireGuardPlan } from "./wireguard-config";
+import { nodeName } from "./wireguard-config";
 
 /** Where a daemon logs. `file` writes `/var/log/frr/<daemon>.log`. Default `file`. */
 export type FrrLogTarget = "file" | "syslog" | "stdout";
@@ -178,7 +179,25 @@ export function renderZebraConf(options: { hostname: string; log?: FrrLogTarget 
  * because its default 2616 collides with FireEdge.
  */
 export function renderDaemonsFile(): string {
-    const off = ["ospfd", "ospf6d", "ripd", "ripngd", "isisd", "pimd", "pim6d", "ldpd", "nhrpd", "eigrpd", "babeld", "sharpd", "pbrd", "bfdd", "fabricd", "vrrpd", "pathd"];
+    const off = [
+        "ospfd",
+        "ospf6d",
+        "ripd",
+        "ripngd",
+        "isisd",
+        "pimd",
+        "pim6d",
+        "ldpd",
+        "nhrpd",
+        "eigrpd",
+        "babeld",
+        "sharpd",
+        "pbrd",
+        "bfdd",
+        "fabricd",
+        "vrrpd",
+        "pathd",
+    ];
     return lines([
         "# Rendered by pulumi-opennebula-edge: zebra + bgpd for BGP EVPN",
         "bgpd=yes",
@@ -294,7 +313,10 @@ function checkAddressList(values: unknown, field: string): string[] {
 
 function reflectorNeighbours(options: RouteReflectorOptions, routerId: string): string[] {
     if ((options.clients === undefined) === (options.listenRange === undefined)) {
-        throw new ConfigError("clients", "give either clients (explicit neighbours) or listenRange (dynamic neighbours), exactly one of them");
+        throw new ConfigError(
+            "clients",
+            "give either clients (explicit neighbours) or listenRange (dynamic neighbours), exactly one of them",
+        );
     }
     if (options.listenRange !== undefined) {
         const range = ipv4Cidr("listenRange", options.listenRange);
@@ -324,7 +346,10 @@ function defaultListenLimit(range: string): number {
 function fabricListenLimit(subnet: string, listenLimit: number | undefined, hosts: number): number {
     const limit = integerIn("listenLimit", listenLimit ?? defaultListenLimit(subnet), 1, MAX_LISTEN_LIMIT);
     if (limit < hosts) {
-        throw new ConfigError("listenLimit", `must be at least the number of hosts (${hosts}), got ${limit}: the reflector would refuse the others`);
+        throw new ConfigError(
+            "listenLimit",
+            `must be at least the number of hosts (${hosts}), got ${limit}: the reflector would refuse the others`,
+        );
     }
     return limit;
 }
@@ -343,7 +368,14 @@ function peerGroup(common: CheckedCommon): string[] {
 
 function header(common: { hostname: string; log: FrrLogTarget }, daemon: string): string[] {
     const destination = { file: `file /var/log/frr/${daemon}.log`, syslog: "syslog", stdout: "stdout" }[common.log];
-    return ["! Rendered by pulumi-opennebula-edge", "frr defaults traditional", `hostname ${common.hostname}`, `log ${destination} informational`, "log timestamp precision 3", "!"];
+    return [
+        "! Rendered by pulumi-opennebula-edge",
+        "frr defaults traditional",
+        `hostname ${common.hostname}`,
+        `log ${destination} informational`,
+        "log timestamp precision 3",
+        "!",
+    ];
 }
 
 function lines(statements: readonly string[]): string {

@@ -19,7 +19,10 @@ export const BGP_SUMMARY_COMMAND = "show bgp l2vpn evpn summary json";
 /** Parses `show bgp l2vpn evpn summary json`. */
 export function parseBgpPeers(json: string): BgpPeer[] {
     const data = JSON.parse(json) as Record<string, unknown>;
-    const peers = (data.peers ?? (data.l2VpnEvpn as Record<string, unknown> | undefined)?.peers ?? {}) as Record<string, Record<string, unknown>>;
+    const peers = (data.peers ?? (data.l2VpnEvpn as Record<string, unknown> | undefined)?.peers ?? {}) as Record<
+        string,
+        Record<string, unknown>
+    >;
     return Object.entries(peers).map(([address, peer]) => ({
         address,
         state: String(peer.state ?? ""),

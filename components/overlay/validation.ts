@@ -6,9 +6,10 @@
  */
 import ipaddr from "ipaddr.js";
 import { ConfigError, cidrContains, cidrsOverlap, ipv4Cidr, unique, withFieldPrefix } from "../validation";
-import { EvpnNetworkOptions, EvpnNetworkTemplate, evpnNetworkTemplate, networkCidrOf } from "./evpn-network";
-import { WireGuardOptions, WireGuardPlan, planWireGuard } from "./wireguard-config";
-
+import type { EvpnNetworkOptions, EvpnNetworkTemplate } from "./evpn-network";
+import { evpnNetworkTemplate, networkCidrOf } from "./evpn-network";
+import type { WireGuardOptions, WireGuardPlan } from "./wireguard-config";
+import { planWireGuard } from "./wireguard-config";
 
 /** A named subnet taking part in the overlap check. */
 export interface NamedSubnet {
@@ -50,10 +51,19 @@ export function validateOverlay(input: OverlayValidationInput): ValidatedOverlay
     const networkOptions = input.networks ?? [];
     const networks = networkOptions.map((options, index) => withFieldPrefix(`networks[${index}].`, () => evpnNetworkTemplate(options)));
 
-    unique(networks.map((network) => network.VLAN_ID), (index) => `networks[${index}].vlanId`, "VNI (vlanId)");
-    const named = networks.map((network, index) => ({ name: network.NAME, field: `networks[${index}].name` }))
+    unique(
+        networks.map((network) => network.VLAN_ID),
+        (index) => `networks[${index}].vlanId`,
+        "VNI (vlanId)",
+    );
+    const named = networks
+        .map((network, index) => ({ name: network.NAME, field: `networks[${index}].name` }))
         .filter((entry): entry is { name: string; field: string } => entry.name !== undefined);
-    unique(named.map((entry) => entry.name), (index) => named[index].field, "network name");
+    unique(
+        named.map((entry) => entry.name),
+        (index) => named[index].field,
+        "network name",
+    );
 
     const overlaySubnets: NamedSubnet[] = [
         { field: "wireguard.subnet", cidr: wireguard.subnet },
@@ -80,7 +90,10 @@ export function assertNoOverlap(subnets: readonly NamedSubnet[]): void {
 
 /** An endpoint inside an overlay subnet would route WireGuard's own packets into the tunnel. */
 function assertEndpointsOutside(wireguard: WireGuardOptions, overlaySubnets: readonly NamedSubnet[]): void {
-    const nodes = [{ node: wireguard.ingress, field: "wireguard.ingress.endpoint" }, ...wireguard.hosts.map((node, index) => ({ node, field: `wireguard.hosts[${index}].endpoint` }))];
+    const nodes = [
+        { node: wireguard.ingress, field: "wireguard.ingress.endpoint" },
+        ...wireguard.hosts.map((node, index) => ({ node, field: `wireguard.hosts[${index}].endpoint` })),
+    ];
     for (const { node, field } of nodes) {
         const endpoint = node.endpoint;
         if (endpoint === undefined || !ipaddr.IPv4.isValidFourPartDecimal(endpoint)) {
@@ -88,7 +101,10 @@ function assertEndpointsOutside(wireguard: WireGuardOptions, overlaySubnets: rea
         }
         const inside = overlaySubnets.find((subnet) => cidrContains(ipv4Cidr(subnet.field, subnet.cidr), endpoint));
         if (inside !== undefined) {
-            throw new ConfigError(field, `${endpoint} lies inside ${inside.field} (${inside.cidr}); endpoints must be underlay addresses outside the overlay`);
+            throw new ConfigError(
+                field,
+                `${endpoint} lies inside ${inside.field} (${inside.cidr}); endpoints must be underlay addresses outside the overlay`,
+            );
         }
     }
 }

@@ -8,7 +8,8 @@
  * applies on every host alike.
  */
 import { ConfigError, describe, integerIn, ipv4 } from "../validation";
-import { EvpnNetworkTemplate, MAX_VNI } from "./evpn-network";
+import type { EvpnNetworkTemplate } from "./evpn-network";
+import { MAX_VNI } from "./evpn-network";
 
 /** The attributes of the network the driver reads (`BRIDGE` is optional, as in OpenNebula). */
 export type VxlanNetworkAttributes = Pick<EvpnNetworkTemplate, "PHYDEV" | "VLAN_ID" | "MTU" | "IP_LINK_CONF"> & { BRIDGE?: string };
@@ -103,7 +104,10 @@ function checkName(name: string, field: string, what: string): string {
         throw new ConfigError(field, `the ${what} ${describe(name)} may only contain letters, digits, ".", "_" and "-"`);
     }
     if (name.length > MAX_INTERFACE_NAME) {
-        throw new ConfigError(field, `the ${what} "${name}" has ${name.length} characters; Linux interface names are limited to ${MAX_INTERFACE_NAME}`);
+        throw new ConfigError(
+            field,
+            `the ${what} "${name}" has ${name.length} characters; Linux interface names are limited to ${MAX_INTERFACE_NAME}`,
+        );
     }
     return name;
 }

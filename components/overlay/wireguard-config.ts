@@ -7,8 +7,18 @@
  * file there, and prints only the public key, which the caller feeds back in `publicKeys`.
  */
 import ipaddr from "ipaddr.js";
+import type { Ipv4Cidr } from "../validation";
 import {
-    ConfigError, Ipv4Cidr, cidrContains, describe, integerIn, interfaceName, ipv4, ipv4Cidr, ipv4ToNumber, numberToIpv4, unique,
+    ConfigError,
+    cidrContains,
+    describe,
+    integerIn,
+    interfaceName,
+    ipv4,
+    ipv4Cidr,
+    ipv4ToNumber,
+    numberToIpv4,
+    unique,
 } from "../validation";
 import { assertSubnetFits, firstUsableHost, lastUsableHost } from "./addressing";
 
@@ -187,7 +197,12 @@ export function planWireGuard(options: WireGuardOptions): WireGuardPlan {
     const mtu = integerIn("mtu", options.mtu ?? DEFAULT_MTU, 1280, 65455);
     const keepalive = integerIn("persistentKeepalive", options.persistentKeepalive ?? DEFAULT_KEEPALIVE, 0, 65535);
     const wgInterface = interfaceName("interfaceName", options.interfaceName ?? "wg0");
-    const addresses = allocateAddresses(subnet.cidr, nodes.map((node) => node.name), "subnet", options.addresses ?? {});
+    const addresses = allocateAddresses(
+        subnet.cidr,
+        nodes.map((node) => node.name),
+        "subnet",
+        options.addresses ?? {},
+    );
 
     const peerOf = (index: number, allowedIps: string[], withKeepalive: boolean): WireGuardPeerPlan => {
         const endpoint = nodes[index].endpoint;
@@ -258,10 +273,7 @@ export function renderWireGuardConfig(node: WireGuardNodePlan, publicKeys: Reado
  * The environment of `scripts/host/wireguard-up.sh` for a node: `WG_INTERFACE`, `WG_ADDRESS`,
  * `WG_MTU`, `WG_IP_FORWARD` and `WG_CONFIG` (the rendered file).
  */
-export function wireguardScriptEnvironment(
-    node: WireGuardNodePlan,
-    publicKeys: Readonly<Record<string, string>>,
-): Record<string, string> {
+export function wireguardScriptEnvironment(node: WireGuardNodePlan, publicKeys: Readonly<Record<string, string>>): Record<string, string> {
     return {
         WG_INTERFACE: node.interfaceName,
         WG_ADDRESS: node.addressCidr,
@@ -274,7 +286,10 @@ export function wireguardScriptEnvironment(
 /** Throws unless `value` is a WireGuard public key: base64 of 32 bytes (44 characters). */
 export function assertPublicKey(value: unknown, field: string): string {
     if (typeof value !== "string" || !/^[A-Za-z0-9+/]{43}=$/.test(value) || Buffer.from(value, "base64").length !== 32) {
-        throw new ConfigError(field, `must be a WireGuard public key (44 base64 characters, as printed by wg pubkey) (got ${describe(value)})`);
+        throw new ConfigError(
+            field,
+            `must be a WireGuard public key (44 base64 characters, as printed by wg pubkey) (got ${describe(value)})`,
+        );
     }
     return value;
 }
@@ -317,10 +332,19 @@ function checkNodes(options: WireGuardOptions, topology: WireGuardTopology): voi
         const index = options.hosts.findIndex((host) => host.name === options.ingress.name);
         throw new ConfigError(`hosts[${index}].name`, `"${options.ingress.name}" is the ingress; the ingress cannot also be a KVM host`);
     }
-    unique(nodes.map((node) => node.name), (index) => `${fieldOf(index)}.name`, "node name");
-    const endpoints = nodes.map((node, index) => ({ endpoint: node.endpoint, field: `${fieldOf(index)}.endpoint` }))
+    unique(
+        nodes.map((node) => node.name),
+        (index) => `${fieldOf(index)}.name`,
+        "node name",
+    );
+    const endpoints = nodes
+        .map((node, index) => ({ endpoint: node.endpoint, field: `${fieldOf(index)}.endpoint` }))
         .filter((entry): entry is { endpoint: string; field: string } => entry.endpoint !== undefined);
-    unique(endpoints.map((entry) => entry.endpoint.toLowerCase()), (index) => endpoints[index].field, "endpoint");
+    unique(
+        endpoints.map((entry) => entry.endpoint.toLowerCase()),
+        (index) => endpoints[index].field,
+        "endpoint",
+    );
 }
 
 function checkTopology(value: unknown): WireGuardTopology {
@@ -336,7 +360,10 @@ const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** Fails unless `value` is a node name: 1–63 letters, digits, `.`, `_`, `-`, starting with a letter or digit. */
 export function nodeName(field: string, value: unknown): string {
     if (typeof value !== "string" || !NODE_NAME.test(value)) {
-        throw new ConfigError(field, `must be 1-63 letters, digits, ".", "_" or "-" starting with a letter or digit (got ${describe(value)})`);
+        throw new ConfigError(
+            field,
+            `must be 1-63 letters, digits, ".", "_" or "-" starting with a letter or digit (got ${describe(value)})`,
+        );
     }
     return value;
 }

@@ -9,20 +9,20 @@
  * removing a node re-runs only the nodes whose peers change (every node in a full mesh, only the
  * ingress in a hub).
  */
-import * as command from "@pulumi/command";
+import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import ipaddr from "ipaddr.js";
 import { hostCommand } from "../remote/host-command";
-import { HostScript, hostScript } from "../remote/host-script";
-import { RemoteNode, SshArgs, checkSshArgs } from "../remote/ssh";
+import type { HostScript } from "../remote/host-script";
+import { hostScript } from "../remote/host-script";
+import type { RemoteNode, SshArgs } from "../remote/ssh";
+import { checkSshArgs } from "../remote/ssh";
 import type { Transform } from "../transform";
 import { ConfigError, booleanOr, cidrContains, describe, ipv4Cidr, isKnown, oneOf, required, unique } from "../validation";
 import { overlayMtu } from "./mtu";
 import { validateOverlay } from "./validation";
-import {
-    WireGuardNodePlan, WireGuardPlan, WireGuardTopology, assertEndpointHost, assertPublicKey, formatEndpoint, nodeName,
-    wireguardScriptEnvironment,
-} from "./wireguard-config";
+import type { WireGuardNodePlan, WireGuardPlan, WireGuardTopology } from "./wireguard-config";
+import { assertEndpointHost, assertPublicKey, formatEndpoint, nodeName, wireguardScriptEnvironment } from "./wireguard-config";
 
 /** Type token of {@link WireGuardMesh}. */
 export const WIREGUARD_MESH_TYPE = "opennebula-edge:overlay:WireGuardMesh";
@@ -142,18 +142,26 @@ export class WireGuardMesh extends pulumi.ComponentResource {
         this.addresses = Object.fromEntries(layout.wireguard.nodes.map((node) => [node.name, node.address]));
 
         // Every node runs the same install and key scripts: rendered once, shared by all.
-        const scripts = { install: installScript(args.implementation ?? DEFAULT_IMPLEMENTATION), key: keyOnlyScript(this.plan.interfaceName) };
+        const scripts = {
+            install: installScript(args.implementation ?? DEFAULT_IMPLEMENTATION),
+            key: keyOnlyScript(this.plan.interfaceName),
+        };
         const keyCommands = Object.fromEntries(layout.nodes.map((node) => [node.key, this.keyCommand(name, node, args, scripts)]));
-        const publicKeys = Object.fromEntries(
-            layout.nodes.map((node) => [node.key, publicKeyOf(keyCommands[node.key], node.key)]),
-        );
+        const publicKeys = Object.fromEntries(layout.nodes.map((node) => [node.key, publicKeyOf(keyCommands[node.key], node.key)]));
         // One resolved view per node, shared by every node that peers with it (n Outputs, not one per peering).
         const peerViews = new Map(layout.nodes.map((node, index) => [node.key, resolvedPeer(node, index, publicKeys[node.key])]));
         this.nodes = {};
         for (const [index, nodePlan] of layout.wireguard.nodes.entries()) {
             const node = layout.nodes[index];
             const ready = this.configCommand(name, node, nodePlan, peerViews, keyCommands[node.key], args);
-            this.nodes[node.key] = { key: node.key, role: nodePlan.role, address: nodePlan.address, publicKey: publicKeys[node.key], node, ready };
+            this.nodes[node.key] = {
+                key: node.key,
+                role: nodePlan.role,
+                address: nodePlan.address,
+                publicKey: publicKeys[node.key],
+                node,
+                ready,
+            };
         }
         this.publicKeys = pulumi.output(publicKeys);
         this.registerOutputs({
@@ -165,14 +173,30 @@ export class WireGuardMesh extends pulumi.ComponentResource {
     }
 
     /** Installs the tools when asked, then ensures the host's key and reads its public key. */
-    private keyCommand(name: string, node: RemoteNode, args: WireGuardMeshArgs, scripts: { install: HostScript; key: HostScript }): command.remote.Command {
-        const installed = (args.installTools ?? true)
-            ? [hostCommand(`${name}-install-${node.key}`, scripts.install, {
-                parent: this, ssh: args.ssh, node, transform: args.transform?.installCommand,
-            })]
-            : [];
+    private keyCommand(
+        name: string,
+        node: RemoteNode,
+        args: WireGuardMeshArgs,
+        scripts: { install: HostScript; key: HostScript },
+    ): command.remote.Command {
+        const installed =
+            (args.installTools ?? true)
+                ? [
+                      hostCommand(`${name}-install-${node.key}`, scripts.install, {
+                          parent: this,
+                          ssh: args.ssh,
+                          node,
+                          transform: args.transform?.installCommand,
+                      }),
+                  ]
+                : [];
         return hostCommand(`${name}-key-${node.key}`, scripts.key, {
-            parent: this, ssh: args.ssh, node, dependsOn: installed, transform: args.transform?.keyCommand, replaceOn: [this.plan.interfaceName],
+            parent: this,
+            ssh: args.ssh,
+            node,
+            dependsOn: installed,
+            transform: args.transform?.keyCommand,
+            replaceOn: [this.plan.interfaceName],
         });
     }
 
@@ -188,13 +212,22 @@ export class WireGuardMesh extends pulumi.ComponentResource {
         const peers = nodePlan.peers.map((peer) => peerViews.get(peer.name)!);
         const implementation = args.implementation ?? DEFAULT_IMPLEMENTATION;
         // BOOT_UNITS: the script also writes the unit that brings the interface back at every boot.
-        const script = pulumi.all(peers).apply((resolved): HostScript => hostScript("wireguard-up.sh", {
-            ...nodeEnvironment(nodePlan, resolved, this.plan), WG_IMPLEMENTATION: implementation, BOOT_UNITS: "yes",
-        }));
+        const script = pulumi.all(peers).apply((resolved): HostScript =>
+            hostScript("wireguard-up.sh", {
+                ...nodeEnvironment(nodePlan, resolved, this.plan),
+                WG_IMPLEMENTATION: implementation,
+                BOOT_UNITS: "yes",
+            }),
+        );
         // The own key command first: both would create the key if it were missing. Another
         // interface name replaces the command: its delete takes the old interface down.
         return hostCommand(`${name}-config-${node.key}`, script, {
-            parent: this, ssh: args.ssh, node, dependsOn: [ownKey], transform: args.transform?.configCommand, replaceOn: [this.plan.interfaceName],
+            parent: this,
+            ssh: args.ssh,
+            node,
+            dependsOn: [ownKey],
+            transform: args.transform?.configCommand,
+            replaceOn: [this.plan.interfaceName],
         });
     }
 }
@@ -211,7 +244,10 @@ interface ResolvedPeer {
 /** A node as its peers see it: its public address and public key, once both are known. */
 function resolvedPeer(node: RemoteNode, index: number, publicKey: pulumi.Output<string>): pulumi.Output<ResolvedPeer> {
     return pulumi.all([node.publicIp, publicKey]).apply(([publicIp, key]) => ({
-        key: node.key, publicIp, publicKey: key, field: `${fieldOf(index)}.publicIp`,
+        key: node.key,
+        publicIp,
+        publicKey: key,
+        field: `${fieldOf(index)}.publicIp`,
     }));
 }
 
@@ -225,7 +261,10 @@ function nodeEnvironment(nodePlan: WireGuardNodePlan, peers: readonly ResolvedPe
             const peer = byKey.get(peerPlan.name)!;
             const host = assertEndpointHost(peer.publicIp, peer.field);
             if (ipaddr.IPv4.isValidFourPartDecimal(host) && cidrContains(subnet, host)) {
-                throw new ConfigError(peer.field, `${host} lies inside the wg subnet ${subnet.cidr}; public IPs must be underlay addresses`);
+                throw new ConfigError(
+                    peer.field,
+                    `${host} lies inside the wg subnet ${subnet.cidr}; public IPs must be underlay addresses`,
+                );
             }
             return { ...peerPlan, endpoint: formatEndpoint(host, settings.listenPort) };
         }),
@@ -245,7 +284,10 @@ function publicKeyOf(keyCommand: command.remote.Command, key: string): pulumi.Ou
  * @throws ConfigError naming `publicKeys.<node key>` when that line is not a WireGuard public key.
  */
 export function publicKeyFromOutput(stdout: string | undefined, nodeKey: string): string {
-    const lines = (stdout ?? "").split("\n").map((line) => line.trim()).filter((line) => line !== "");
+    const lines = (stdout ?? "")
+        .split("\n")
+        .map((line) => line.trim())
+        .filter((line) => line !== "");
     return assertPublicKey(lines[lines.length - 1], `publicKeys.${nodeKey}`);
 }
 
@@ -292,31 +334,43 @@ export function planMesh(args: WireGuardMeshArgs): WireGuardMeshLayout {
     args.hosts.forEach((host, index) => checkNode(host, `hosts[${index}]`));
     assertIngressIsNoHost(args.ingress, args.hosts);
     const nodes = [args.ingress, ...args.hosts];
-    unique(nodes.map((node) => node.key), (index) => `${fieldOf(index)}.key`, "node key");
+    unique(
+        nodes.map((node) => node.key),
+        (index) => `${fieldOf(index)}.key`,
+        "node key",
+    );
     oneOf("implementation", args.implementation ?? DEFAULT_IMPLEMENTATION, IMPLEMENTATIONS);
     booleanOr("installTools", args.installTools, true);
 
     const endpointOf = (node: RemoteNode, index: number) => (isKnown(node.publicIp) ? node.publicIp : `node-${index}.pending.invalid`);
     const [ingress, ...hosts] = nodes.map((node, index) => ({ name: node.key, endpoint: endpointOf(node, index) }));
-    const planned = withMeshFields(() => validateOverlay({
-        wireguard: {
-            ingress,
-            hosts,
-            subnet: args.subnet,
-            topology: args.topology,
-            listenPort: args.listenPort,
-            mtu: args.mtu ?? overlayMtu().wireguardMtu,
-            persistentKeepalive: args.persistentKeepalive,
-            interfaceName: args.interfaceName,
-            addresses: args.addresses,
-        },
-    })).wireguard;
+    const planned = withMeshFields(() =>
+        validateOverlay({
+            wireguard: {
+                ingress,
+                hosts,
+                subnet: args.subnet,
+                topology: args.topology,
+                listenPort: args.listenPort,
+                mtu: args.mtu ?? overlayMtu().wireguardMtu,
+                persistentKeepalive: args.persistentKeepalive,
+                interfaceName: args.interfaceName,
+                addresses: args.addresses,
+            },
+        }),
+    ).wireguard;
     const wireguard: WireGuardPlan = {
         ...planned,
         nodes: planned.nodes.map((node) => ({ ...node, peers: node.peers.map(({ endpoint: _endpoint, ...peer }) => peer) })),
     };
     const first = wireguard.nodes[0];
-    const settings = { subnet: wireguard.subnet, topology: wireguard.topology, mtu: first.mtu, listenPort: first.listenPort, interfaceName: first.interfaceName };
+    const settings = {
+        subnet: wireguard.subnet,
+        topology: wireguard.topology,
+        mtu: first.mtu,
+        listenPort: first.listenPort,
+        interfaceName: first.interfaceName,
+    };
     nodes.forEach((node, index) => checkNodeFirewall(node, fieldOf(index), settings));
     return { nodes, wireguard, settings };
 }
@@ -331,13 +385,22 @@ function checkNodeFirewall(node: RemoteNode, field: string, settings: WireGuardM
     if (firewall === undefined) return;
     const fix = `give its edge cluster overlay: { listenPort: ${settings.listenPort}, interfaceName: "${settings.interfaceName}", subnet: "${settings.subnet}" }`;
     if (firewall.wireguardPort !== settings.listenPort) {
-        throw new ConfigError("listenPort", `is ${settings.listenPort}, but the host firewall of ${field} (${node.key}) opens WireGuard on ${firewall.wireguardPort}: ${fix}`);
+        throw new ConfigError(
+            "listenPort",
+            `is ${settings.listenPort}, but the host firewall of ${field} (${node.key}) opens WireGuard on ${firewall.wireguardPort}: ${fix}`,
+        );
     }
     if (firewall.overlayInterface !== settings.interfaceName) {
-        throw new ConfigError("interfaceName", `is ${settings.interfaceName}, but the host firewall of ${field} (${node.key}) accepts VXLAN and BGP on ${firewall.overlayInterface}: ${fix}`);
+        throw new ConfigError(
+            "interfaceName",
+            `is ${settings.interfaceName}, but the host firewall of ${field} (${node.key}) accepts VXLAN and BGP on ${firewall.overlayInterface}: ${fix}`,
+        );
     }
     if (firewall.overlaySubnet !== undefined && firewall.overlaySubnet !== settings.subnet) {
-        throw new ConfigError("subnet", `is ${settings.subnet}, but the host firewall of ${field} (${node.key}) trusts the overlay subnet ${firewall.overlaySubnet}: ${fix}`);
+        throw new ConfigError(
+            "subnet",
+            `is ${settings.subnet}, but the host firewall of ${field} (${node.key}) trusts the overlay subnet ${firewall.overlaySubnet}: ${fix}`,
+        );
     }
 }
 
@@ -347,7 +410,10 @@ function assertIngressIsNoHost(ingress: RemoteNode, hosts: readonly RemoteNode[]
             throw new ConfigError(`hosts[${index}].key`, `"${host.key}" is the ingress's key; the ingress cannot also be a KVM host`);
         }
         if (isKnown(host.publicIp) && isKnown(ingress.publicIp) && host.publicIp === ingress.publicIp) {
-            throw new ConfigError(`hosts[${index}].publicIp`, `${host.publicIp} is the ingress's publicIp; the ingress cannot also be a KVM host`);
+            throw new ConfigError(
+                `hosts[${index}].publicIp`,
+                `${host.publicIp} is the ingress's publicIp; the ingress cannot also be a KVM host`,
+            );
         }
     });
 }

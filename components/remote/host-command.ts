@@ -4,9 +4,12 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { Transform, createChild } from "../transform";
-import { HostScript, hasUndo, toStdin } from "./host-script";
-import { RemoteNode, SshArgs, scriptRunner, scriptUndoer, sshConnection } from "./ssh";
+import type { Transform } from "../transform";
+import { createChild } from "../transform";
+import type { HostScript } from "./host-script";
+import { hasUndo, toStdin } from "./host-script";
+import type { RemoteNode, SshArgs } from "./ssh";
+import { scriptRunner, scriptUndoer, sshConnection } from "./ssh";
 
 /** What {@link hostCommand} needs besides the script. */
 export interface HostCommandOptions {
@@ -62,7 +65,10 @@ export function hostCommand(name: string, script: pulumi.Input<HostScript>, opti
  * (most host scripts, the usual `root` or `ubuntu`) give plain inputs: a fleet has a dozen commands
  * per host, and every Output costs the Pulumi SDK several promises per command.
  */
-function scriptInputs(script: pulumi.Input<HostScript>, sshUser: pulumi.Input<string>): Pick<command.remote.CommandArgs, "create" | "delete" | "stdin"> {
+function scriptInputs(
+    script: pulumi.Input<HostScript>,
+    sshUser: pulumi.Input<string>,
+): Pick<command.remote.CommandArgs, "create" | "delete" | "stdin"> {
     if (typeof sshUser === "string" && !pulumi.Output.isInstance(script) && !(script instanceof Promise)) {
         const run = script as HostScript;
         return { create: scriptRunner(sshUser), delete: hasUndo(run.name) ? scriptUndoer(sshUser) : undefined, stdin: sharedStdin(run) };
@@ -71,7 +77,9 @@ function scriptInputs(script: pulumi.Input<HostScript>, sshUser: pulumi.Input<st
     const user = pulumi.output(sshUser);
     return {
         create: user.apply(scriptRunner),
-        delete: pulumi.all([resolved, user]).apply(([run, name]) => (hasUndo(run.name) ? scriptUndoer(name) : undefined)) as pulumi.Output<string>,
+        delete: pulumi
+            .all([resolved, user])
+            .apply(([run, name]) => (hasUndo(run.name) ? scriptUndoer(name) : undefined)) as pulumi.Output<string>,
         stdin: resolved.apply(sharedStdin),
     };
 }

@@ -28,12 +28,28 @@ export interface SshKeyPair {
 
 /** Fails unless both halves are given, or neither; `field` names the argument holding them. */
 export function checkSshKeyPairArgs(field: string, keys: SshKeyPairArgs | undefined): void {
-    if (keys?.publicKey === "" || keys?.publicKey === null) throw new ConfigError(`${field}.publicKey`, "is required: the OpenSSH public key the machines are created with (or give neither key, and a key pair is generated)");
-    if (keys?.privateKey === "" || keys?.privateKey === null) throw new ConfigError(`${field}.privateKey`, "is required: the OpenSSH private key every machine accepts, kept secret (or give neither key, and a key pair is generated)");
+    if (keys?.publicKey === "" || keys?.publicKey === null)
+        throw new ConfigError(
+            `${field}.publicKey`,
+            "is required: the OpenSSH public key the machines are created with (or give neither key, and a key pair is generated)",
+        );
+    if (keys?.privateKey === "" || keys?.privateKey === null)
+        throw new ConfigError(
+            `${field}.privateKey`,
+            "is required: the OpenSSH private key every machine accepts, kept secret (or give neither key, and a key pair is generated)",
+        );
     const hasPublic = keys?.publicKey !== undefined;
     const hasPrivate = keys?.privateKey !== undefined;
-    if (hasPublic && !hasPrivate) throw new ConfigError(`${field}.privateKey`, "is required with publicKey: the private key of that pair (or give neither, and a key pair is generated)");
-    if (hasPrivate && !hasPublic) throw new ConfigError(`${field}.publicKey`, "is required with privateKey: the public key of that pair (or give neither, and a key pair is generated)");
+    if (hasPublic && !hasPrivate)
+        throw new ConfigError(
+            `${field}.privateKey`,
+            "is required with publicKey: the private key of that pair (or give neither, and a key pair is generated)",
+        );
+    if (hasPrivate && !hasPublic)
+        throw new ConfigError(
+            `${field}.publicKey`,
+            "is required with privateKey: the public key of that pair (or give neither, and a key pair is generated)",
+        );
 }
 
 /**
@@ -44,7 +60,11 @@ export function sshKeyPair(name: string, keys: SshKeyPairArgs | undefined, opts:
     if (keys?.publicKey !== undefined && keys.privateKey !== undefined) {
         return { publicKey: pulumi.output(keys.publicKey), privateKey: pulumi.secret(keys.privateKey) };
     }
-    const generated = new tls.PrivateKey(name, { algorithm: "ED25519" }, { ...opts, additionalSecretOutputs: ["privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8"] });
+    const generated = new tls.PrivateKey(
+        name,
+        { algorithm: "ED25519" },
+        { ...opts, additionalSecretOutputs: ["privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8"] },
+    );
     return {
         publicKey: generated.publicKeyOpenssh.apply((key) => key.trim()),
         privateKey: pulumi.secret(generated.privateKeyOpenssh),

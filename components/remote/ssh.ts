@@ -63,12 +63,14 @@ export interface SshArgs {
  * 65535, a bastion host when a bastion is given. Never echoes a key.
  */
 export function checkSshArgs(ssh: SshArgs | undefined, field = "ssh"): SshArgs {
-    if (ssh === undefined || ssh === null || typeof ssh !== "object") throw new ConfigError(field, "is required: { privateKey, port?, bastion? }");
+    if (ssh === undefined || ssh === null || typeof ssh !== "object")
+        throw new ConfigError(field, "is required: { privateKey, port?, bastion? }");
     required(`${field}.privateKey`, ssh.privateKey, "the OpenSSH private key every machine accepts (kept secret)");
     if (isKnown(ssh.privateKey)) sshPrivateKeyText(`${field}.privateKey`, ssh.privateKey);
     if (isKnown(ssh.port)) integerIn(`${field}.port`, ssh.port, 1, 65535);
     if (ssh.bastion !== undefined) {
-        if (ssh.bastion === null || typeof ssh.bastion !== "object") throw new ConfigError(`${field}.bastion`, `must be { host, user?, privateKey?, port? } (got ${describe(ssh.bastion)})`);
+        if (ssh.bastion === null || typeof ssh.bastion !== "object")
+            throw new ConfigError(`${field}.bastion`, `must be { host, user?, privateKey?, port? } (got ${describe(ssh.bastion)})`);
         required(`${field}.bastion.host`, ssh.bastion.host, "the jump host's address");
         if (isKnown(ssh.bastion.privateKey)) sshPrivateKeyText(`${field}.bastion.privateKey`, ssh.bastion.privateKey);
         if (isKnown(ssh.bastion.port)) integerIn(`${field}.bastion.port`, ssh.bastion.port, 1, 65535);
@@ -89,13 +91,13 @@ export function sshConnection(ssh: SshArgs, node: Pick<RemoteNode, "publicIp" | 
         ...(ssh.bastion === undefined
             ? {}
             : {
-                proxy: {
-                    host: ssh.bastion.host,
-                    user: ssh.bastion.user ?? "root",
-                    port: ssh.bastion.port ?? 22,
-                    privateKey: ssh.bastion.privateKey === undefined ? privateKey : pulumi.secret(ssh.bastion.privateKey),
-                },
-            }),
+                  proxy: {
+                      host: ssh.bastion.host,
+                      user: ssh.bastion.user ?? "root",
+                      port: ssh.bastion.port ?? 22,
+                      privateKey: ssh.bastion.privateKey === undefined ? privateKey : pulumi.secret(ssh.bastion.privateKey),
+                  },
+              }),
     };
 }
 

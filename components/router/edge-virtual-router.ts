@@ -11,14 +11,18 @@
  * VM needs ({@link EdgeVirtualRouter.vmNetworking}), to pass to `VirtualMachine`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { MarketplaceApp, MarketplaceAppArgs } from "../opennebula/resources/marketplace-app";
+import type { MarketplaceAppArgs } from "../opennebula/resources/marketplace-app";
+import { MarketplaceApp } from "../opennebula/resources/marketplace-app";
 import type { ConnectionArgs } from "../opennebula/resources/provider-kit";
 import type { TemplateArgs } from "../opennebula/resources/resource-options";
 import type { VirtualMachineNicAliasArgs, VirtualMachineNicArgs } from "../opennebula/resources/virtual-machine";
-import { VirtualRouter, VirtualRouterArgs } from "../opennebula/resources/virtual-router";
-import { Transform, createChild } from "../transform";
+import type { VirtualRouterArgs } from "../opennebula/resources/virtual-router";
+import { VirtualRouter } from "../opennebula/resources/virtual-router";
+import type { Transform } from "../transform";
+import { createChild } from "../transform";
 import { ConfigError } from "../validation";
-import { DEFAULT_APPLIANCE_APP, RouterPlan, RouterPlanArgs, planEdgeVirtualRouter } from "./plan";
+import type { RouterPlan, RouterPlanArgs } from "./plan";
+import { DEFAULT_APPLIANCE_APP, planEdgeVirtualRouter } from "./plan";
 
 /** Type token of {@link EdgeVirtualRouter}. */
 export const EDGE_VIRTUAL_ROUTER_TYPE = "opennebula-edge:router:EdgeVirtualRouter";
@@ -92,13 +96,19 @@ export class EdgeVirtualRouter extends pulumi.ComponentResource {
         const connection = args.connection === undefined ? undefined : pulumi.secret(args.connection);
 
         this.appliance = plan.exportAppliance
-            ? createChild(MarketplaceApp, `${name}-appliance`, {
-                appName: args.appliance.appName ?? DEFAULT_APPLIANCE_APP,
-                marketplaceId: args.appliance.marketplaceId,
-                datastoreId: args.appliance.datastoreId!,
-                imageName: args.appliance.imageName ?? `${name}-appliance`,
-                connection,
-            }, { parent: this }, args.transform?.appliance)
+            ? createChild(
+                  MarketplaceApp,
+                  `${name}-appliance`,
+                  {
+                      appName: args.appliance.appName ?? DEFAULT_APPLIANCE_APP,
+                      marketplaceId: args.appliance.marketplaceId,
+                      datastoreId: args.appliance.datastoreId!,
+                      imageName: args.appliance.imageName ?? `${name}-appliance`,
+                      connection,
+                  },
+                  { parent: this },
+                  args.transform?.appliance,
+              )
             : undefined;
         this.templateId = this.appliance ? this.appliance.templateId : pulumi.output(args.appliance.templateId!);
 
@@ -120,11 +130,16 @@ export class EdgeVirtualRouter extends pulumi.ComponentResource {
         this.publicIp = this.router.ips.apply((ips) => ips?.[0] ?? plan.routerPublicIp);
         this.privateIp = this.router.ips.apply((ips) => ips?.[1] ?? plan.routerPrivateIp);
         this.sdnatPublicIps = pulumi.output(plan.sdnatPublicIps);
-        this.mapping = pulumi.all(plan.mappings.map((m) => pulumi.output(m.publicIp)))
+        this.mapping = pulumi
+            .all(plan.mappings.map((m) => pulumi.output(m.publicIp)))
             .apply((publicIps) => Object.fromEntries(publicIps.map((ip, i) => [ip, plan.mappings[i].privateIp])));
         this.registerOutputs({
-            routerId: this.routerId, templateId: this.templateId, publicIp: this.publicIp, privateIp: this.privateIp,
-            sdnatPublicIps: this.sdnatPublicIps, mapping: this.mapping,
+            routerId: this.routerId,
+            templateId: this.templateId,
+            publicIp: this.publicIp,
+            privateIp: this.privateIp,
+            sdnatPublicIps: this.sdnatPublicIps,
+            mapping: this.mapping,
         });
     }
 
@@ -136,11 +151,13 @@ export class EdgeVirtualRouter extends pulumi.ComponentResource {
      * @throws ConfigError naming `privateIp` when it is the router's own address.
      */
     vmNetworking(privateIp: string): RouterVmNetworking {
-        if (privateIp === this.plan.routerPrivateIp) throw new ConfigError("privateIp", `${privateIp} is the router's own address (the gateway)`);
+        if (privateIp === this.plan.routerPrivateIp)
+            throw new ConfigError("privateIp", `${privateIp} is the router's own address (the gateway)`);
         const mapped = this.plan.mappings.find((m) => m.privateIp === privateIp);
         return {
             nics: [{ networkId: this.privateNetworkId, ip: privateIp }],
-            nicAliases: mapped === undefined ? [] : [{ networkId: this.publicNetworkId, parent: "NIC0", external: true, ip: mapped.publicIp }],
+            nicAliases:
+                mapped === undefined ? [] : [{ networkId: this.publicNetworkId, parent: "NIC0", external: true, ip: mapped.publicIp }],
         };
     }
 }

@@ -5,7 +5,8 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { nameProblem } from "../opennebula/resources/provider-kit";
-import { ConfigError, Ipv4Cidr, booleanOr, cidrContains, describe, integerIn, ipv4, ipv4Cidr, isKnown, unique } from "../validation";
+import type { Ipv4Cidr } from "../validation";
+import { ConfigError, booleanOr, cidrContains, describe, integerIn, ipv4, ipv4Cidr, isKnown, unique } from "../validation";
 
 /** The marketplace app of OpenNebula's virtual router appliance. */
 export const DEFAULT_APPLIANCE_APP = "Service Virtual Router";
@@ -111,8 +112,13 @@ export interface RouterPlan {
 
 /** The context keys the component owns; a `context` argument must not set them. */
 const MANAGED_CONTEXT = [
-    "NETWORK", "TOKEN", "ONEAPP_VNF_ROUTER4_ENABLED", "ONEAPP_VNF_SDNAT4_ENABLED", "ONEAPP_VNF_SDNAT4_INTERFACES",
-    "ONEAPP_VNF_NAT4_ENABLED", "ONEAPP_VNF_NAT4_INTERFACES_OUT",
+    "NETWORK",
+    "TOKEN",
+    "ONEAPP_VNF_ROUTER4_ENABLED",
+    "ONEAPP_VNF_SDNAT4_ENABLED",
+    "ONEAPP_VNF_SDNAT4_INTERFACES",
+    "ONEAPP_VNF_NAT4_ENABLED",
+    "ONEAPP_VNF_NAT4_INTERFACES_OUT",
 ];
 
 /**
@@ -127,7 +133,10 @@ export function planEdgeVirtualRouter(args: RouterPlanArgs): RouterPlan {
     const routerPrivateIp = checkPrivateNetwork(args.privateNetwork);
     const routerIndex = args.routerPublicIp === undefined ? 0 : pool.indexOf(ipv4("routerPublicIp", args.routerPublicIp));
     if (routerIndex < 0) {
-        throw new ConfigError("routerPublicIp", `${args.routerPublicIp} is not one of publicNetwork.addresses (${pool.filter(isKnown).join(", ")})`);
+        throw new ConfigError(
+            "routerPublicIp",
+            `${args.routerPublicIp} is not one of publicNetwork.addresses (${pool.filter(isKnown).join(", ")})`,
+        );
     }
     const available = pool.filter((_, i) => i !== routerIndex);
     const publicIps = checkPublicIps(args.publicIps, pool.length);
@@ -135,17 +144,31 @@ export function planEdgeVirtualRouter(args: RouterPlanArgs): RouterPlan {
     const mappings = checkMappings(args.mappings, sdnatPublicIps, args.privateNetwork);
     const exportAppliance = checkAppliance(args.appliance);
     checkRouterName(args.routerName);
-    return { routerPublicIp: pool[routerIndex], routerPrivateIp, sdnatPublicIps, mappings, context: applianceContext(args), exportAppliance };
+    return {
+        routerPublicIp: pool[routerIndex],
+        routerPrivateIp,
+        sdnatPublicIps,
+        mappings,
+        context: applianceContext(args),
+        exportAppliance,
+    };
 }
 
 function checkPublicNetwork(network: RouterPublicNetworkArgs | undefined): pulumi.Input<string>[] {
     if (!network || typeof network !== "object") throw new ConfigError("publicNetwork", "is required: { id, addresses }");
     checkId("publicNetwork.id", network.id);
     if (!Array.isArray(network.addresses) || network.addresses.length === 0) {
-        throw new ConfigError("publicNetwork.addresses", `must list the public network's addresses, at least one (got ${describe(network.addresses)})`);
+        throw new ConfigError(
+            "publicNetwork.addresses",
+            `must list the public network's addresses, at least one (got ${describe(network.addresses)})`,
+        );
     }
     const addresses = network.addresses.map((ip, i) => (isKnown(ip) ? ipv4(`publicNetwork.addresses[${i}]`, ip) : ip));
-    unique(addresses.map((ip) => (isKnown(ip) ? ip : undefined)), (i) => `publicNetwork.addresses[${i}]`, "address");
+    unique(
+        addresses.map((ip) => (isKnown(ip) ? ip : undefined)),
+        (i) => `publicNetwork.addresses[${i}]`,
+        "address",
+    );
     return addresses;
 }
 
@@ -166,26 +189,40 @@ function checkPublicIps(value: number | undefined, poolSize: number): number {
     const max = poolSize - 1;
     if (value === undefined) return max;
     if (!Number.isInteger(value) || value < 0 || value > max) {
-        throw new ConfigError("publicIps", `must be an integer from 0 to ${max}: the public network has ${poolSize} address${poolSize === 1 ? "" : "es"} and the router takes one (got ${describe(value)})`);
+        throw new ConfigError(
+            "publicIps",
+            `must be an integer from 0 to ${max}: the public network has ${poolSize} address${poolSize === 1 ? "" : "es"} and the router takes one (got ${describe(value)})`,
+        );
     }
     return value;
 }
 
 function checkMappings(
-    mappings: RouterMappingArgs[] | undefined, sdnatPublicIps: pulumi.Input<string>[], privateNetwork: RouterPrivateNetworkArgs,
+    mappings: RouterMappingArgs[] | undefined,
+    sdnatPublicIps: pulumi.Input<string>[],
+    privateNetwork: RouterPrivateNetworkArgs,
 ): PlannedMapping[] {
     if (mappings === undefined) return [];
-    if (!Array.isArray(mappings)) throw new ConfigError("mappings", `must be a list of { privateIp, publicIp? } (got ${describe(mappings)})`);
+    if (!Array.isArray(mappings))
+        throw new ConfigError("mappings", `must be a list of { privateIp, publicIp? } (got ${describe(mappings)})`);
     if (mappings.length > sdnatPublicIps.length) {
-        throw new ConfigError("mappings", `has ${mappings.length} entries but SDNAT may map only ${sdnatPublicIps.length} public address${sdnatPublicIps.length === 1 ? "" : "es"} (publicIps)`);
+        throw new ConfigError(
+            "mappings",
+            `has ${mappings.length} entries but SDNAT may map only ${sdnatPublicIps.length} public address${sdnatPublicIps.length === 1 ? "" : "es"} (publicIps)`,
+        );
     }
-    const subnet: Ipv4Cidr | undefined = privateNetwork.subnet === undefined ? undefined : ipv4Cidr("privateNetwork.subnet", privateNetwork.subnet);
+    const subnet: Ipv4Cidr | undefined =
+        privateNetwork.subnet === undefined ? undefined : ipv4Cidr("privateNetwork.subnet", privateNetwork.subnet);
     const privateIps = mappings.map((m, i) => {
         if (!m || typeof m !== "object") throw new ConfigError(`mappings[${i}]`, `must be { privateIp, publicIp? } (got ${describe(m)})`);
         const ip = ipv4(`mappings[${i}].privateIp`, m.privateIp);
-        if (ip === privateNetwork.gateway) throw new ConfigError(`mappings[${i}].privateIp`, `${ip} is the router's own private address (the gateway)`);
+        if (ip === privateNetwork.gateway)
+            throw new ConfigError(`mappings[${i}].privateIp`, `${ip} is the router's own private address (the gateway)`);
         if (subnet && !cidrContains(subnet, ip)) {
-            throw new ConfigError(`mappings[${i}].privateIp`, `${ip} is not in privateNetwork.subnet ${privateNetwork.subnet}: SDNAT maps only addresses of the router's private interface`);
+            throw new ConfigError(
+                `mappings[${i}].privateIp`,
+                `${ip} is not in privateNetwork.subnet ${privateNetwork.subnet}: SDNAT maps only addresses of the router's private interface`,
+            );
         }
         return ip;
     });
@@ -194,7 +231,10 @@ function checkMappings(
         if (m.publicIp === undefined) return undefined;
         const ip = ipv4(`mappings[${i}].publicIp`, m.publicIp);
         if (!sdnatPublicIps.includes(ip)) {
-            throw new ConfigError(`mappings[${i}].publicIp`, `${ip} is not one of the SDNAT addresses (${sdnatPublicIps.filter(isKnown).join(", ") || "none given in plain text"})`);
+            throw new ConfigError(
+                `mappings[${i}].publicIp`,
+                `${ip} is not one of the SDNAT addresses (${sdnatPublicIps.filter(isKnown).join(", ") || "none given in plain text"})`,
+            );
         }
         return ip;
     });
@@ -205,16 +245,26 @@ function checkMappings(
 
 function checkAppliance(appliance: RouterApplianceArgs | undefined): boolean {
     if (!appliance || typeof appliance !== "object") {
-        throw new ConfigError("appliance", "is required: { datastoreId } to export the virtual router appliance, or { templateId } to use an existing template");
+        throw new ConfigError(
+            "appliance",
+            "is required: { datastoreId } to export the virtual router appliance, or { templateId } to use an existing template",
+        );
     }
     const { templateId, datastoreId } = appliance;
     if (templateId !== undefined) {
-        const exportOnly = (["datastoreId", "appName", "marketplaceId", "imageName"] as const).filter((key) => appliance[key] !== undefined);
-        if (exportOnly.length > 0) throw new ConfigError("appliance", `give either templateId (an existing template) or the export's ${exportOnly.join(", ")}, not both`);
+        const exportOnly = (["datastoreId", "appName", "marketplaceId", "imageName"] as const).filter(
+            (key) => appliance[key] !== undefined,
+        );
+        if (exportOnly.length > 0)
+            throw new ConfigError(
+                "appliance",
+                `give either templateId (an existing template) or the export's ${exportOnly.join(", ")}, not both`,
+            );
         checkId("appliance.templateId", templateId);
         return false;
     }
-    if (datastoreId === undefined) throw new ConfigError("appliance.datastoreId", "is required to export the appliance (or give appliance.templateId)");
+    if (datastoreId === undefined)
+        throw new ConfigError("appliance.datastoreId", "is required to export the appliance (or give appliance.templateId)");
     checkId("appliance.datastoreId", datastoreId);
     if (appliance.marketplaceId !== undefined) checkId("appliance.marketplaceId", appliance.marketplaceId);
     if (appliance.appName !== undefined && (typeof appliance.appName !== "string" || appliance.appName.trim() === "")) {
@@ -236,11 +286,16 @@ function checkRouterName(name: pulumi.Input<string> | undefined): void {
 /** The appliance's switches: routing between eth0 and eth1, SDNAT4 on both, OneGate token, and optionally NAT4 out of eth0. */
 function applianceContext(args: RouterPlanArgs): Record<string, pulumi.Input<string>> {
     const extra = args.context ?? {};
-    if (typeof extra !== "object" || Array.isArray(extra)) throw new ConfigError("context", `must map context variable names to values (got ${describe(extra)})`);
+    if (typeof extra !== "object" || Array.isArray(extra))
+        throw new ConfigError("context", `must map context variable names to values (got ${describe(extra)})`);
     for (const key of Object.keys(extra)) {
-        if (!/^[A-Za-z0-9_]+$/.test(key)) throw new ConfigError(`context.${key}`, "is not a context variable name (letters, digits and _ only)");
+        if (!/^[A-Za-z0-9_]+$/.test(key))
+            throw new ConfigError(`context.${key}`, "is not a context variable name (letters, digits and _ only)");
         if (MANAGED_CONTEXT.includes(key.toUpperCase())) {
-            throw new ConfigError(`context.${key}`, `is set by the component (SDNAT on ${SDNAT_INTERFACES}${key.toUpperCase().includes("NAT4_") ? "; use outboundNat for NAT4" : ""})`);
+            throw new ConfigError(
+                `context.${key}`,
+                `is set by the component (SDNAT on ${SDNAT_INTERFACES}${key.toUpperCase().includes("NAT4_") ? "; use outboundNat for NAT4" : ""})`,
+            );
         }
     }
     booleanOr("outboundNat", args.outboundNat, false);

@@ -110,7 +110,10 @@ export class EdgeMocks implements pulumi.runtime.Mocks {
             case "scaleway:elasticmetal/server:Server":
                 return {
                     ipv4s: [{ address: this.hostIp(args.name), version: "IPv4" }],
-                    privateNetworks: (args.inputs.privateNetworks ?? []).map((network: Record<string, unknown>) => ({ ...network, vlan: 100 })),
+                    privateNetworks: (args.inputs.privateNetworks ?? []).map((network: Record<string, unknown>) => ({
+                        ...network,
+                        vlan: 100,
+                    })),
                 };
             case "scaleway:elasticmetal/ip:Ip":
                 return { ipAddress: `${this.publicIp(args.name)}/32` };
@@ -133,7 +136,9 @@ export class EdgeMocks implements pulumi.runtime.Mocks {
         if (args.type.endsWith(":VirtualNetwork")) this.networks.set(oneId, { ranges: args.inputs.addressRanges ?? [], leased: 0 });
         if (args.type.endsWith(":MarketplaceApp")) return { oneId, imageId: oneId + 1000, templateId: oneId + 2000 };
         if (args.type.endsWith(":VirtualMachine")) {
-            const interfaces = (args.inputs.nics ?? []).map((nic: { networkId: number }, nicId: number) => this.lease(nic.networkId, nicId));
+            const interfaces = (args.inputs.nics ?? []).map((nic: { networkId: number }, nicId: number) =>
+                this.lease(nic.networkId, nicId),
+            );
             return { oneId, state: "RUNNING", interfaces, aliases: [], ips: interfaces.map((nic: { ip: string }) => nic.ip) };
         }
         return { oneId };
@@ -157,7 +162,16 @@ export class EdgeMocks implements pulumi.runtime.Mocks {
         const range = network.ranges[0] ?? {};
         const base = typeof range.IP === "string" ? range.IP.split(".").map(Number) : [10, 0, 0, 2];
         const ip = [...base.slice(0, 3), base[3] + index].join(".");
-        const nic: Record<string, unknown> = { nicId, name: `NIC${nicId}`, networkId, ip, mac: `02:00:${ip.split(".").map((part) => Number(part).toString(16).padStart(2, "0")).join(":")}` };
+        const nic: Record<string, unknown> = {
+            nicId,
+            name: `NIC${nicId}`,
+            networkId,
+            ip,
+            mac: `02:00:${ip
+                .split(".")
+                .map((part) => Number(part).toString(16).padStart(2, "0"))
+                .join(":")}`,
+        };
         if (range.PORT_START !== undefined) {
             const first = Number(range.PORT_START) + index * Number(range.PORT_SIZE) + 1;
             nic.externalPortRange = `${first}:${first + Number(range.PORT_SIZE) - 1}`;
@@ -189,7 +203,8 @@ export function mockSshKeyPair(name: string): { publicKeyOpenssh: string; privat
 function commandOutput(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
     const stdin = String(args.inputs.stdin ?? "");
     // wireguard-up.sh with WG_KEY_ONLY=1 ("MQ==" is base64 of "1") prints only the public key.
-    if (/^WG_KEY_ONLY=MQ==$/m.test(stdin)) return { stdout: `${mockWireGuardPublicKey(/-key-(.+)$/.exec(args.name)?.[1] ?? args.name)}\n`, stderr: "" };
+    if (/^WG_KEY_ONLY=MQ==$/m.test(stdin))
+        return { stdout: `${mockWireGuardPublicKey(/-key-(.+)$/.exec(args.name)?.[1] ?? args.name)}\n`, stderr: "" };
     if (args.name.endsWith("-private-vlan")) return { stdout: "scaleway-private-vlan.sh: created scwpn0\nUPLINK=enp5s0\n", stderr: "" };
     return { stdout: "", stderr: "" };
 }

@@ -16,7 +16,8 @@ export function isKnown<T>(value: pulumi.Input<T> | undefined | null): value is 
 
 /** Fails when `value` is missing or empty; `what` says what to give. */
 export function required<T>(field: string, value: T | undefined | null | "", what?: string): T {
-    if (value === undefined || value === null || value === "") throw new ConfigError(field, what === undefined ? "is required" : `is required: ${what}`);
+    if (value === undefined || value === null || value === "")
+        throw new ConfigError(field, what === undefined ? "is required" : `is required: ${what}`);
     return value;
 }
 
@@ -49,7 +50,8 @@ export function unique(values: readonly (string | undefined)[], fieldOf: (index:
     values.forEach((value, index) => {
         if (value === undefined) return;
         const first = seen.get(value);
-        if (first !== undefined) throw new ConfigError(fieldOf(index), `duplicate ${what} ${JSON.stringify(value)} (already used by ${fieldOf(first)})`);
+        if (first !== undefined)
+            throw new ConfigError(fieldOf(index), `duplicate ${what} ${JSON.stringify(value)} (already used by ${fieldOf(first)})`);
         seen.set(value, index);
     });
 }
@@ -71,19 +73,28 @@ export const LINUX_USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 /** Fails unless `value` is a Linux user name. */
 export function linuxUserName(field: string, value: unknown): string {
     if (typeof value !== "string" || !LINUX_USER_NAME.test(value)) {
-        throw new ConfigError(field, `must be a Linux user name: a lower-case letter or "_", then up to 31 lower-case letters, digits, "_" or "-" (got ${describe(value)})`);
+        throw new ConfigError(
+            field,
+            `must be a Linux user name: a lower-case letter or "_", then up to 31 lower-case letters, digits, "_" or "-" (got ${describe(value)})`,
+        );
     }
     return value;
 }
 
 /** The OpenSSH public key types a host's `authorized_keys` takes (what `oneadmin-key.sh` accepts). */
 export const SSH_KEY_TYPES = [
-    "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-    "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
 ] as const;
 
 /** One OpenSSH public key line: `TYPE BASE64 [COMMENT]`, TYPE one of {@link SSH_KEY_TYPES}. */
-export const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
+export const SSH_PUBLIC_KEY =
+    /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
 
 /** What a bad OpenSSH public key line is told. */
 export const SSH_PUBLIC_KEY_PROBLEM = `must be one OpenSSH public key line "TYPE BASE64 [COMMENT]" whose key data names TYPE, one of ${SSH_KEY_TYPES.join(", ")}`;
@@ -108,7 +119,8 @@ export function sshPublicKeyLine(field: string, value: unknown): string {
 const PRIVATE_KEY_PEM = /^-----BEGIN (OPENSSH |RSA |EC |)PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END \1PRIVATE KEY-----\s*$/;
 
 /** What a bad private key is told (never the value: it is a secret). */
-export const SSH_PRIVATE_KEY_PROBLEM = "must be a private key in PEM form (-----BEGIN OPENSSH PRIVATE KEY----- …, as ssh-keygen writes it; RSA/EC/PKCS#8 PEM also work); its value is not shown";
+export const SSH_PRIVATE_KEY_PROBLEM =
+    "must be a private key in PEM form (-----BEGIN OPENSSH PRIVATE KEY----- …, as ssh-keygen writes it; RSA/EC/PKCS#8 PEM also work); its value is not shown";
 
 /** Fails unless `value` looks like a PEM private key. The error never shows the value. */
 export function sshPrivateKeyText(field: string, value: unknown): string {

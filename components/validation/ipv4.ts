@@ -47,7 +47,9 @@ export function ipv4Cidr(field: string, value: unknown, minPrefix = 0, maxPrefix
 
 /** A dotted-quad IPv4 address as an unsigned 32-bit number. */
 export function ipv4ToNumber(address: string): number {
-    return ipaddr.IPv4.parse(address).toByteArray().reduce((sum, byte) => sum * 256 + byte, 0);
+    return ipaddr.IPv4.parse(address)
+        .toByteArray()
+        .reduce((sum, byte) => sum * 256 + byte, 0);
 }
 
 /** An unsigned 32-bit number as a dotted-quad IPv4 address. */
@@ -96,9 +98,10 @@ export function parseAddressOrCidr(text: unknown): string | undefined {
         const [address, prefix] = text.includes("/") ? ipaddr.parseCIDR(text) : [ipaddr.parse(text), undefined];
         if (address.kind() === "ipv4" && !ipaddr.IPv4.isValidFourPartDecimal(text.split("/")[0])) return undefined;
         const bits = prefix ?? (address.kind() === "ipv4" ? 32 : 128);
-        const network = address.kind() === "ipv4"
-            ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${bits}`)
-            : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${bits}`);
+        const network =
+            address.kind() === "ipv4"
+                ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${bits}`)
+                : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${bits}`);
         return `${network.toString()}/${bits}`;
     } catch {
         return undefined;
@@ -108,6 +111,7 @@ export function parseAddressOrCidr(text: unknown): string | undefined {
 /** Fails unless `value` is an IPv4 or IPv6 address or CIDR; returns it as network/prefix (see {@link parseAddressOrCidr}). */
 export function addressOrCidr(field: string, value: unknown): string {
     const parsed = parseAddressOrCidr(value);
-    if (parsed === undefined) throw new ConfigError(field, `must be an IPv4 or IPv6 address or CIDR such as 10.0.0.0/16 (got ${describe(value)})`);
+    if (parsed === undefined)
+        throw new ConfigError(field, `must be an IPv4 or IPv6 address or CIDR such as 10.0.0.0/16 (got ${describe(value)})`);
     return parsed;
 }

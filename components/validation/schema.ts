@@ -11,7 +11,13 @@ import { ipv4, ipv4Cidr } from "./ipv4";
 
 /** Whether `A` and `B` have the same keys and each is assignable to the other. */
 type SameArguments<A, B> = [keyof A] extends [keyof B]
-    ? [keyof B] extends [keyof A] ? ([A] extends [B] ? ([B] extends [A] ? true : false) : false) : false
+    ? [keyof B] extends [keyof A]
+        ? [A] extends [B]
+            ? [B] extends [A]
+                ? true
+                : false
+            : false
+        : false
     : false;
 
 /**
@@ -25,7 +31,9 @@ type SameArguments<A, B> = [keyof A] extends [keyof B]
  * ```
  */
 export function schemaOf<Args>() {
-    return <Schema extends z.ZodType>(schema: Schema & (SameArguments<z.input<Schema>, Args> extends true ? unknown : { "the schema's input differs from": Args })): Schema => schema;
+    return <Schema extends z.ZodType>(
+        schema: Schema & (SameArguments<z.input<Schema>, Args> extends true ? unknown : { "the schema's input differs from": Args }),
+    ): Schema => schema;
 }
 
 /** An integer from `min` to `max`. */
@@ -79,7 +87,9 @@ export const textSchema = (what: string) => z.string({ error: `must be ${what}` 
  * Output passes (the cloud checks it when it resolves). Stack configuration is always plain.
  */
 export function inputSchema<T extends z.ZodType>(schema: T) {
-    const pending = z.custom<pulumi.OutputInstance<z.output<T>> | Promise<z.output<T>>>((value) => pulumi.Output.isInstance(value) || value instanceof Promise);
+    const pending = z.custom<pulumi.OutputInstance<z.output<T>> | Promise<z.output<T>>>(
+        (value) => pulumi.Output.isInstance(value) || value instanceof Promise,
+    );
     return z.union([schema, pending]);
 }
 

@@ -20,10 +20,12 @@ import * as fs from "fs";
 import * as os from "os";
 import { parse } from "yaml";
 import { ConfigError } from "../../components/validation";
-import { EdgeAutomationOptions } from "./options";
-import { Listing, formatListing, listing, topologyDiagram } from "./listing";
+import type { EdgeAutomationOptions } from "./options";
+import type { Listing } from "./listing";
+import { formatListing, listing, topologyDiagram } from "./listing";
 import { edgeStatus } from "./status";
-import { DeployedStack, deploy, destroy, preview, readStack } from "./index";
+import type { DeployedStack } from "./index";
+import { deploy, destroy, preview, readStack } from "./index";
 
 /** The commands of the CLI. */
 export const COMMANDS = ["up", "preview", "destroy", "list", "status"] as const;
@@ -51,8 +53,9 @@ export interface CliArguments {
     sshKeyFile?: string;
 }
 
-const USAGE = "usage: cli.js up|preview|destroy --stack <name> --config <Pulumi.<stack>.yaml> [--backend <url>] [--secret-file key=path]… [--secret-env key=VARIABLE]… [--yes]\n"
-    + "       cli.js list|status --stack <name> [--backend <url>] [--json] [--diagram <file.mmd>|-] [--ssh-key <file>]";
+const USAGE =
+    "usage: cli.js up|preview|destroy --stack <name> --config <Pulumi.<stack>.yaml> [--backend <url>] [--secret-file key=path]… [--secret-env key=VARIABLE]… [--yes]\n" +
+    "       cli.js list|status --stack <name> [--backend <url>] [--json] [--diagram <file.mmd>|-] [--ssh-key <file>]";
 
 /**
  * Parses the command line (without `node` and the script).
@@ -61,8 +64,14 @@ const USAGE = "usage: cli.js up|preview|destroy --stack <name> --config <Pulumi.
  */
 export function parseCliArguments(argv: readonly string[]): CliArguments {
     const [command, ...rest] = argv;
-    if (!(COMMANDS as readonly string[]).includes(command)) throw new ConfigError("command", `must be one of ${COMMANDS.join(", ")} (got ${JSON.stringify(command)})\n${USAGE}`);
-    const parsed: Partial<CliArguments> & Pick<CliArguments, "secretFiles" | "secretEnv" | "yes" | "json"> = { secretFiles: {}, secretEnv: {}, yes: false, json: false };
+    if (!(COMMANDS as readonly string[]).includes(command))
+        throw new ConfigError("command", `must be one of ${COMMANDS.join(", ")} (got ${JSON.stringify(command)})\n${USAGE}`);
+    const parsed: Partial<CliArguments> & Pick<CliArguments, "secretFiles" | "secretEnv" | "yes" | "json"> = {
+        secretFiles: {},
+        secretEnv: {},
+        yes: false,
+        json: false,
+    };
     const reading = READ_COMMANDS.includes(command);
     for (let i = 0; i < rest.length; i++) {
         const flag = rest[i];
@@ -79,25 +88,42 @@ export function parseCliArguments(argv: readonly string[]): CliArguments {
         const value = rest[++i];
         if (value === undefined || value.startsWith("--")) throw new ConfigError(flag, `needs a value\n${USAGE}`);
         switch (flag) {
-            case "--stack": parsed.stackName = value; break;
-            case "--config": parsed.configFile = value; break;
-            case "--backend": parsed.backendUrl = value; break;
-            case "--secret-file": Object.assign(parsed.secretFiles, keyValue(flag, value)); break;
-            case "--secret-env": Object.assign(parsed.secretEnv, keyValue(flag, value)); break;
-            case "--diagram": parsed.diagram = value; break;
-            case "--ssh-key": parsed.sshKeyFile = value; break;
-            default: throw new ConfigError(flag, `is not an option\n${USAGE}`);
+            case "--stack":
+                parsed.stackName = value;
+                break;
+            case "--config":
+                parsed.configFile = value;
+                break;
+            case "--backend":
+                parsed.backendUrl = value;
+                break;
+            case "--secret-file":
+                Object.assign(parsed.secretFiles, keyValue(flag, value));
+                break;
+            case "--secret-env":
+                Object.assign(parsed.secretEnv, keyValue(flag, value));
+                break;
+            case "--diagram":
+                parsed.diagram = value;
+                break;
+            case "--ssh-key":
+                parsed.sshKeyFile = value;
+                break;
+            default:
+                throw new ConfigError(flag, `is not an option\n${USAGE}`);
         }
     }
     if (parsed.stackName === undefined) throw new ConfigError("--stack", `is required\n${USAGE}`);
     if (parsed.configFile === undefined && !reading) throw new ConfigError("--config", `is required\n${USAGE}`);
-    if (command === "destroy" && !parsed.yes) throw new ConfigError("--yes", "is required to destroy: everything the stack created is deleted");
+    if (command === "destroy" && !parsed.yes)
+        throw new ConfigError("--yes", "is required to destroy: everything the stack created is deleted");
     return { ...parsed, command: command as Command } as CliArguments;
 }
 
 function keyValue(flag: string, text: string): Record<string, string> {
     const at = text.indexOf("=");
-    if (at <= 0 || at === text.length - 1) throw new ConfigError(flag, `must be key=value, e.g. sshPrivateKey=~/.ssh/id_ed25519 (got ${JSON.stringify(text)})`);
+    if (at <= 0 || at === text.length - 1)
+        throw new ConfigError(flag, `must be key=value, e.g. sshPrivateKey=~/.ssh/id_ed25519 (got ${JSON.stringify(text)})`);
     return { [text.slice(0, at)]: text.slice(at + 1) };
 }
 
@@ -111,10 +137,12 @@ export function cliOptions(args: CliArguments, env: NodeJS.ProcessEnv = process.
         throw new ConfigError("--config", `${args.configFile} has no config: map (it must be a Pulumi.<stack>.yaml stack file)`);
     }
     const secrets: Record<string, string> = {};
-    for (const [key, file] of Object.entries(args.secretFiles)) secrets[key] = readText(`--secret-file ${key}`, file.replace(/^~(?=\/)/, os.homedir()));
+    for (const [key, file] of Object.entries(args.secretFiles))
+        secrets[key] = readText(`--secret-file ${key}`, file.replace(/^~(?=\/)/, os.homedir()));
     for (const [key, variable] of Object.entries(args.secretEnv)) {
         const value = env[variable];
-        if (value === undefined || value === "") throw new ConfigError(`--secret-env ${key}`, `environment variable ${variable} is not set`);
+        if (value === undefined || value === "")
+            throw new ConfigError(`--secret-env ${key}`, `environment variable ${variable} is not set`);
         secrets[key] = value;
     }
     return { stackName: args.stackName, config: document.config as Record<string, unknown>, secrets, backendUrl: args.backendUrl };
@@ -152,7 +180,8 @@ export async function main(argv: readonly string[]): Promise<number> {
  * diagram, written to its file or, with `--diagram -`, printed instead).
  */
 export async function report(args: CliArguments, stack: DeployedStack): Promise<string> {
-    if (stack.topology === undefined) throw new Error(`stack ${args.stackName} has no topology output: run up with this version of the program first`);
+    if (stack.topology === undefined)
+        throw new Error(`stack ${args.stackName} has no topology output: run up with this version of the program first`);
     const status = args.command === "status" ? await edgeStatus(stack.topology, statusAccess(args, stack)) : {};
     const list: Listing = listing(stack.topology, status);
     if (args.diagram === "-") return topologyDiagram(stack.topology);
@@ -163,12 +192,20 @@ export async function report(args: CliArguments, stack: DeployedStack): Promise<
 /** The front-end and the ingress key from the stack's own configuration and outputs (or `--ssh-key`). */
 function statusAccess(args: CliArguments, stack: DeployedStack): Parameters<typeof edgeStatus>[1] {
     const namespaced = (key: string) => stack.config[`opennebula-edge:${key}`];
-    const opennebula = namespaced("opennebula") ? JSON.parse(namespaced("opennebula")) as { endpoint: string; username?: string } : undefined;
+    const opennebula = namespaced("opennebula")
+        ? (JSON.parse(namespaced("opennebula")) as { endpoint: string; username?: string })
+        : undefined;
     const password = namespaced("onePassword");
-    const privateKey = args.sshKeyFile !== undefined ? readText("--ssh-key", args.sshKeyFile) : (stack.outputs.sshPrivateKey as string | undefined) ?? namespaced("sshPrivateKey");
-    const ingressUser = namespaced("overlay") ? (JSON.parse(namespaced("overlay")) as { ingress?: { sshUser?: string } }).ingress?.sshUser : undefined;
+    const privateKey =
+        args.sshKeyFile !== undefined
+            ? readText("--ssh-key", args.sshKeyFile)
+            : ((stack.outputs.sshPrivateKey as string | undefined) ?? namespaced("sshPrivateKey"));
+    const ingressUser = namespaced("overlay")
+        ? (JSON.parse(namespaced("overlay")) as { ingress?: { sshUser?: string } }).ingress?.sshUser
+        : undefined;
     return {
-        connection: opennebula && password ? { endpoint: opennebula.endpoint, username: opennebula.username ?? "oneadmin", password } : undefined,
+        connection:
+            opennebula && password ? { endpoint: opennebula.endpoint, username: opennebula.username ?? "oneadmin", password } : undefined,
         ssh: privateKey ? { privateKey, user: ingressUser } : undefined,
     };
 }

@@ -15,9 +15,11 @@
  * console.log(result.outputs.routerPublicIp?.value);
  */
 import * as fs from "fs";
-import { DestroyResult, LocalWorkspace, PreviewResult, Stack, UpResult } from "@pulumi/pulumi/automation";
+import type { DestroyResult, PreviewResult, Stack, UpResult } from "@pulumi/pulumi/automation";
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import type { EdgeTopology } from "../main/topology";
-import { EdgeAutomationOptions, EdgeStackRef, ResolvedAutomationOptions, localBackendDirectory, resolveAutomationOptions, resolveStackRef, workspaceArgs } from "./options";
+import type { EdgeAutomationOptions, EdgeStackRef, ResolvedAutomationOptions } from "./options";
+import { localBackendDirectory, resolveAutomationOptions, resolveStackRef, workspaceArgs } from "./options";
 
 export * from "./options";
 export * from "./listing";
@@ -55,7 +57,9 @@ export async function readStack(ref: EdgeStackRef): Promise<DeployedStack> {
 }
 
 function explainMissingCli(error: unknown): never {
-    throw isMissingCli(error) ? new Error("the Automation API drives the pulumi CLI, which is not on PATH: install it (https://www.pulumi.com/docs/install/)") : error;
+    throw isMissingCli(error)
+        ? new Error("the Automation API drives the pulumi CLI, which is not on PATH: install it (https://www.pulumi.com/docs/install/)")
+        : error;
 }
 
 /** Whether starting the `pulumi` executable failed because there is none. */

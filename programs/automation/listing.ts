@@ -56,8 +56,14 @@ export function listing(topology: EdgeTopology, status: EdgeStatus = {}): Listin
             const carried = Object.keys(cluster.publicIps).filter((ip) => cluster.publicIps[ip] === key);
             carried.forEach((ip) => (publicIps[ip] = `${name}/${key}`));
             hosts.push({
-                cluster: name, cloud: cluster.cloud, region: cluster.region, clusterId: cluster.clusterId, host: key,
-                publicIp: host.publicIp, privateIp: host.privateIp, hostId: host.hostId,
+                cluster: name,
+                cloud: cluster.cloud,
+                region: cluster.region,
+                clusterId: cluster.clusterId,
+                host: key,
+                publicIp: host.publicIp,
+                privateIp: host.privateIp,
+                hostId: host.hostId,
                 ...(status.hostStates && host.hostId !== undefined ? { state: status.hostStates[host.hostId] ?? "absent" } : {}),
                 overlayAddress: host.overlayAddress,
                 ...(status.bgpSessions && host.overlayAddress ? { bgp: status.bgpSessions[host.overlayAddress] ?? "no session" } : {}),
@@ -78,22 +84,51 @@ export function listing(topology: EdgeTopology, status: EdgeStatus = {}): Listin
 /** The listing as text: a table of hosts, then public IPs, overlay, EVPN network, router. */
 export function formatListing(list: Listing): string {
     const withStatus = list.hosts.some((host) => host.state !== undefined || host.bgp !== undefined);
-    const header = ["CLUSTER", "CLOUD", "REGION", "ONE CLUSTER", "HOST", "PUBLIC IP", "PRIVATE IP", "ONE HOST", ...(withStatus ? ["STATE"] : []), "OVERLAY", ...(withStatus ? ["BGP"] : [])];
+    const header = [
+        "CLUSTER",
+        "CLOUD",
+        "REGION",
+        "ONE CLUSTER",
+        "HOST",
+        "PUBLIC IP",
+        "PRIVATE IP",
+        "ONE HOST",
+        ...(withStatus ? ["STATE"] : []),
+        "OVERLAY",
+        ...(withStatus ? ["BGP"] : []),
+    ];
     const rows = list.hosts.map((host) => [
-        host.cluster, host.cloud, host.region, text(host.clusterId), host.host, host.publicIp, host.privateIp, text(host.hostId),
-        ...(withStatus ? [text(host.state)] : []), text(host.overlayAddress), ...(withStatus ? [text(host.bgp)] : []),
+        host.cluster,
+        host.cloud,
+        host.region,
+        text(host.clusterId),
+        host.host,
+        host.publicIp,
+        host.privateIp,
+        text(host.hostId),
+        ...(withStatus ? [text(host.state)] : []),
+        text(host.overlayAddress),
+        ...(withStatus ? [text(host.bgp)] : []),
     ]);
     const lines = table([header, ...rows]);
     const ips = Object.entries(list.publicIps);
     if (ips.length > 0) lines.push("", ...table([["PUBLIC IP", "CARRIED BY"], ...ips]));
-    if (list.overlay) lines.push("", `overlay: ${list.overlay.topology} on ${list.overlay.subnet}, ingress ${list.overlay.ingress.key} ${list.overlay.ingress.publicIp} (wg ${list.overlay.ingress.address}, route reflector)`);
+    if (list.overlay)
+        lines.push(
+            "",
+            `overlay: ${list.overlay.topology} on ${list.overlay.subnet}, ingress ${list.overlay.ingress.key} ${list.overlay.ingress.publicIp} (wg ${list.overlay.ingress.address}, route reflector)`,
+        );
     if (list.privateNetwork) {
         const network = list.privateNetwork;
-        lines.push(`EVPN network: ${network.network}, VNI ${network.vlanId}${network.id !== undefined ? `, OpenNebula network ${network.id}` : ""}`);
+        lines.push(
+            `EVPN network: ${network.network}, VNI ${network.vlanId}${network.id !== undefined ? `, OpenNebula network ${network.id}` : ""}`,
+        );
     }
     if (list.router) {
         const mappings = Object.entries(list.router.mappings).map(([publicIp, privateIp]) => `${publicIp} → ${privateIp}`);
-        lines.push(`router: ${list.router.publicIp} on ${list.router.cluster}${mappings.length > 0 ? `; SDNAT ${mappings.join(", ")}` : ""}`);
+        lines.push(
+            `router: ${list.router.publicIp} on ${list.router.cluster}${mappings.length > 0 ? `; SDNAT ${mappings.join(", ")}` : ""}`,
+        );
     }
     for (const problem of list.problems) lines.push(`! ${problem}`);
     return `${lines.join("\n")}\n`;
@@ -106,7 +141,12 @@ function text(value: unknown): string {
 /** Rows as columns padded to their widest cell. */
 function table(rows: string[][]): string[] {
     const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-    return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd());
+    return rows.map((row) =>
+        row
+            .map((cell, column) => cell.padEnd(widths[column]))
+            .join("  ")
+            .trimEnd(),
+    );
 }
 
 /**
@@ -154,7 +194,8 @@ export function topologyDiagram(topology: EdgeTopology): string {
         const router = topology.router;
         lines.push(`    ${id("router")}[/"router<br/>${router.publicIp}"/]`);
         lines.push(`    ${id("router")} --- ${id("evpn")}`);
-        for (const [publicIp, privateIp] of Object.entries(router.mappings)) lines.push(`    ${id("ip", publicIp)} -->|"SDNAT → ${privateIp}"| ${id("router")}`);
+        for (const [publicIp, privateIp] of Object.entries(router.mappings))
+            lines.push(`    ${id("ip", publicIp)} -->|"SDNAT → ${privateIp}"| ${id("router")}`);
     }
     return `${lines.join("\n")}\n`;
 }
@@ -174,13 +215,25 @@ export function labTopology(lab: LabTopologyShape): EdgeTopology {
     const clusters: EdgeTopology["clusters"] = {};
     for (const node of lab.nodes.filter((candidate) => candidate.role === "host")) {
         clusters[node.cluster] ??= { cloud: "lab", region: node.cluster, hosts: {}, publicIps: {} };
-        clusters[node.cluster].hosts[node.name] = { publicIp: node.underlayIp, privateIp: node.underlayIp, overlayNode: node.name, overlayAddress: address(node.name) };
+        clusters[node.cluster].hosts[node.name] = {
+            publicIp: node.underlayIp,
+            privateIp: node.underlayIp,
+            overlayNode: node.name,
+            overlayAddress: address(node.name),
+        };
     }
     const clusterOf = (host: string) => lab.nodes.find((node) => node.name === host)!.cluster;
-    const prefix = lab.network.NETWORK_MASK.split(".").reduce((bits, octet) => bits + Number(octet).toString(2).replace(/0/g, "").length, 0);
+    const prefix = lab.network.NETWORK_MASK.split(".").reduce(
+        (bits, octet) => bits + Number(octet).toString(2).replace(/0/g, "").length,
+        0,
+    );
     return {
         clusters,
-        overlay: { subnet: lab.wireguard.subnet, topology: lab.wireguard.topology, ingress: { key: ingress.name, publicIp: ingress.underlayIp, address: address(ingress.name) } },
+        overlay: {
+            subnet: lab.wireguard.subnet,
+            topology: lab.wireguard.topology,
+            ingress: { key: ingress.name, publicIp: ingress.underlayIp, address: address(ingress.name) },
+        },
         privateNetwork: {
             network: `${lab.network.NETWORK_ADDRESS}/${prefix}`,
             vlanId: Number(lab.network.VLAN_ID),

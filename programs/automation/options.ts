@@ -79,7 +79,8 @@ export function resolveAutomationOptions(options: EdgeAutomationOptions, env: No
     const stack = resolveStackRef(options, env);
     const config = configMap(options.config, options.secrets ?? {});
     checkConfig(config);
-    if (options.onOutput !== undefined && typeof options.onOutput !== "function") throw new ConfigError("onOutput", "must be a function receiving text");
+    if (options.onOutput !== undefined && typeof options.onOutput !== "function")
+        throw new ConfigError("onOutput", "must be a function receiving text");
     return { ...stack, config, onOutput: options.onOutput ?? ((text) => process.stdout.write(text)) };
 }
 
@@ -98,13 +99,24 @@ export function resolveStackRef(ref: EdgeStackRef, env: NodeJS.ProcessEnv = proc
     if (!ref || typeof ref !== "object") throw new ConfigError("options", "are required: { stackName, … }");
     const stackName = checkStackName(ref.stackName);
     const projectName = ref.projectName ?? DEFAULT_PROJECT_NAME;
-    if (!STACK_NAME.test(projectName)) throw new ConfigError("projectName", `must be letters, digits, '-', '_' or '.' (got ${JSON.stringify(projectName)})`);
+    if (!STACK_NAME.test(projectName))
+        throw new ConfigError("projectName", `must be letters, digits, '-', '_' or '.' (got ${JSON.stringify(projectName)})`);
     const backendUrl = checkBackendUrl(ref.backendUrl ?? defaultBackendUrl());
     const secretsProvider = ref.secretsProvider ?? DEFAULT_SECRETS_PROVIDER;
     if (!SECRETS_PROVIDERS.test(secretsProvider)) {
-        throw new ConfigError("secretsProvider", `must be passphrase, default, or a awskms:// azurekeyvault:// gcpkms:// hashivault:// URL (got ${JSON.stringify(secretsProvider)})`);
+        throw new ConfigError(
+            "secretsProvider",
+            `must be passphrase, default, or a awskms:// azurekeyvault:// gcpkms:// hashivault:// URL (got ${JSON.stringify(secretsProvider)})`,
+        );
     }
-    return { stackName, projectName, backendUrl, secretsProvider, envVars: passphraseEnvironment(secretsProvider, ref.passphrase, env), workDir: ref.workDir };
+    return {
+        stackName,
+        projectName,
+        backendUrl,
+        secretsProvider,
+        envVars: passphraseEnvironment(secretsProvider, ref.passphrase, env),
+        workDir: ref.workDir,
+    };
 }
 
 /** The arguments of `LocalWorkspace.createOrSelectStack`: the inline program (the main program itself) and the workspace. */
@@ -150,8 +162,10 @@ export function localBackendDirectory(backendUrl: string): string | undefined {
  * when given in `config`.
  */
 export function configMap(config: Record<string, unknown>, secrets: Record<string, string>): ConfigMap {
-    if (!config || typeof config !== "object" || Array.isArray(config)) throw new ConfigError("config", "is required: the stack configuration, a map of keys to values");
-    if (!secrets || typeof secrets !== "object" || Array.isArray(secrets)) throw new ConfigError("secrets", "must be a map of keys to text");
+    if (!config || typeof config !== "object" || Array.isArray(config))
+        throw new ConfigError("config", "is required: the stack configuration, a map of keys to values");
+    if (!secrets || typeof secrets !== "object" || Array.isArray(secrets))
+        throw new ConfigError("secrets", "must be a map of keys to text");
     const map: ConfigMap = {};
     for (const [key, value] of Object.entries(config)) {
         if (value === undefined || value === null) throw new ConfigError(`config.${key}`, "has no value");
@@ -205,19 +219,26 @@ function checkStackName(value: unknown): string {
 
 function checkBackendUrl(value: unknown): string {
     if (typeof value !== "string" || !BACKEND_SCHEMES.some((scheme) => value.startsWith(scheme) && value.length > scheme.length)) {
-        throw new ConfigError("backendUrl", `must be a Pulumi backend URL: file://<directory>, s3://, azblob://, gs:// or https:// (got ${JSON.stringify(value)})`);
+        throw new ConfigError(
+            "backendUrl",
+            `must be a Pulumi backend URL: file://<directory>, s3://, azblob://, gs:// or https:// (got ${JSON.stringify(value)})`,
+        );
     }
     return value;
 }
 
 /** The passphrase for the CLI's environment; required by the passphrase provider. */
 function passphraseEnvironment(secretsProvider: string, passphrase: string | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
-    if (passphrase !== undefined && (typeof passphrase !== "string" || passphrase === "")) throw new ConfigError("passphrase", "must be non-empty text");
+    if (passphrase !== undefined && (typeof passphrase !== "string" || passphrase === ""))
+        throw new ConfigError("passphrase", "must be non-empty text");
     const given = passphrase ?? env.PULUMI_CONFIG_PASSPHRASE;
     if (given !== undefined && given !== "") return { PULUMI_CONFIG_PASSPHRASE: given };
     if (env.PULUMI_CONFIG_PASSPHRASE_FILE) return { PULUMI_CONFIG_PASSPHRASE_FILE: env.PULUMI_CONFIG_PASSPHRASE_FILE };
     if (secretsProvider === "passphrase") {
-        throw new ConfigError("passphrase", "is required by the passphrase secrets provider: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE), or pass passphrase");
+        throw new ConfigError(
+            "passphrase",
+            "is required by the passphrase secrets provider: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE), or pass passphrase",
+        );
     }
     return {};
 }

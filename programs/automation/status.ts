@@ -17,17 +17,27 @@ import type { EdgeStatus } from "./listing";
 
 /** OpenNebula's host STATE numbers, by name (HOST_STATE in OpenNebula's Host.h). */
 export const ONE_HOST_STATE_NAMES = [
-    "INIT", "MONITORING_MONITORED", "MONITORED", "ERROR", "DISABLED", "MONITORING_ERROR", "MONITORING_INIT", "MONITORING_DISABLED", "OFFLINE",
+    "INIT",
+    "MONITORING_MONITORED",
+    "MONITORED",
+    "ERROR",
+    "DISABLED",
+    "MONITORING_ERROR",
+    "MONITORING_INIT",
+    "MONITORING_DISABLED",
+    "OFFLINE",
 ] as const;
 
 /** The state name of each of `hostIds` in OpenNebula (`absent` for a host that no longer exists). */
 export async function openNebulaHostStates(connection: OneConnection, hostIds: number[]): Promise<Record<number, string>> {
     const pool = parseXml(String(await new OneClient(connection).call("one.hostpool.info")));
     const states = new Map(children(pool, "HOST").map((host) => [childInt(host, "ID"), childInt(host, "STATE")]));
-    return Object.fromEntries(hostIds.map((id) => {
-        const state = states.get(id);
-        return [id, state === undefined ? "absent" : ONE_HOST_STATE_NAMES[state] ?? `STATE ${state}`];
-    }));
+    return Object.fromEntries(
+        hostIds.map((id) => {
+            const state = states.get(id);
+            return [id, state === undefined ? "absent" : (ONE_HOST_STATE_NAMES[state] ?? `STATE ${state}`)];
+        }),
+    );
 }
 
 /** How to reach the ingress over SSH. */
@@ -52,12 +62,25 @@ export function routeReflectorSessions(ingressIp: string, access: SshAccess): Re
     try {
         fs.writeFileSync(keyFile, access.privateKey.endsWith("\n") ? access.privateKey : `${access.privateKey}\n`, { mode: 0o600 });
         const timeout = access.timeoutSeconds ?? 10;
-        const result = childProcess.spawnSync("ssh", [
-            "-i", keyFile, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-o", `ConnectTimeout=${timeout}`,
-            `${access.user ?? "root"}@${ingressIp}`, `sudo vtysh -c '${BGP_SUMMARY_COMMAND}'`,
-        ], { encoding: "utf8", timeout: (timeout + 20) * 1000 });
+        const result = childProcess.spawnSync(
+            "ssh",
+            [
+                "-i",
+                keyFile,
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=accept-new",
+                "-o",
+                `ConnectTimeout=${timeout}`,
+                `${access.user ?? "root"}@${ingressIp}`,
+                `sudo vtysh -c '${BGP_SUMMARY_COMMAND}'`,
+            ],
+            { encoding: "utf8", timeout: (timeout + 20) * 1000 },
+        );
         if (result.error) throw new Error(`ssh: ${result.error.message}`);
-        if (result.status !== 0) throw new Error(`ssh ${ingressIp} exited ${result.status}: ${result.stderr.trim().split("\n").pop() ?? ""}`);
+        if (result.status !== 0)
+            throw new Error(`ssh ${ingressIp} exited ${result.status}: ${result.stderr.trim().split("\n").pop() ?? ""}`);
         return Object.fromEntries(parseBgpPeers(result.stdout).map((peer) => [peer.address, peer.state]));
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -67,7 +90,9 @@ export function routeReflectorSessions(ingressIp: string, access: SshAccess): Re
 /** What `status` gathers: host states from OpenNebula and BGP sessions from the ingress, each when it can be read. */
 export async function edgeStatus(topology: EdgeTopology, access: { connection?: OneConnection; ssh?: SshAccess }): Promise<EdgeStatus> {
     const status: EdgeStatus = { problems: [] };
-    const hostIds = Object.values(topology.clusters).flatMap((cluster) => Object.values(cluster.hosts).flatMap((host) => (host.hostId === undefined ? [] : [host.hostId])));
+    const hostIds = Object.values(topology.clusters).flatMap((cluster) =>
+        Object.values(cluster.hosts).flatMap((host) => (host.hostId === undefined ? [] : [host.hostId])),
+    );
     if (access.connection === undefined) {
         status.problems!.push("OpenNebula: no connection (the stack's opennebula-edge:opennebula and onePassword)");
     } else {
@@ -85,7 +110,9 @@ export async function edgeStatus(topology: EdgeTopology, access: { connection?: 
             try {
                 status.bgpSessions = routeReflectorSessions(ingress.publicIp, access.ssh);
             } catch (error) {
-                status.problems!.push(`BGP: ingress ${ingress.publicIp} not reachable: ${error instanceof Error ? error.message : String(error)}`);
+                status.problems!.push(
+                    `BGP: ingress ${ingress.publicIp} not reachable: ${error instanceof Error ? error.message : String(error)}`,
+                );
             }
         }
     }

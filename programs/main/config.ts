@@ -9,11 +9,19 @@ import { planFabric } from "../../components/overlay/evpn-fabric";
 import { planPrivateNetwork } from "../../components/overlay/evpn-private-network";
 import { overlayMtu } from "../../components/overlay/mtu";
 import { networkCidrOf } from "../../components/overlay/evpn-network";
-import { WireGuardMeshLayout, planMesh } from "../../components/overlay/wireguard-mesh";
-import { RouterApplianceArgs, planEdgeVirtualRouter } from "../../components/router/plan";
+import type { WireGuardMeshLayout } from "../../components/overlay/wireguard-mesh";
+import { planMesh } from "../../components/overlay/wireguard-mesh";
+import type { RouterApplianceArgs } from "../../components/router/plan";
+import { planEdgeVirtualRouter } from "../../components/router/plan";
 import { ConfigError } from "../../components/validation";
+import type { EdgeClusterSettings, StackSettings } from "./schema";
 import {
-    CONFIG_NAMESPACE, EdgeClusterSettings, SECRET_KEYS, StackConfigError, StackSettings, cloudDefinition, parseStackSettings, publicIpCount,
+    CONFIG_NAMESPACE,
+    SECRET_KEYS,
+    StackConfigError,
+    cloudDefinition,
+    parseStackSettings,
+    publicIpCount,
     routerClouds,
 } from "./schema";
 
@@ -67,7 +75,9 @@ export function usesSharedCluster(settings: StackSettings): boolean {
 
 /** The overlay key of each KVM host, in order: `<edge cluster>-<host key>` (what the cloud component's `overlayNodes()` gives). */
 export function overlayHostKeys(cluster: EdgeClusterSettings): string[] {
-    return cloudDefinition(cluster.cloud).hosts(cluster).map((host) => `${cluster.name}-${host.key}`);
+    return cloudDefinition(cluster.cloud)
+        .hosts(cluster)
+        .map((host) => `${cluster.name}-${host.key}`);
 }
 
 /** The WireGuard MTU for the configured underlay (1420 for 1500). */
@@ -97,41 +107,49 @@ const pending = new Promise<never>(() => undefined);
 function checkPlans(settings: StackSettings): void {
     const overlay = settings.overlay;
     if (overlay === undefined) return;
-    const layout = asConfigError("overlay.", () => planMesh({
-        ingress: { key: overlay.ingress.key, publicIp: overlay.ingress.publicIp, sshUser: overlay.ingress.sshUser },
-        hosts: settings.edgeClusters.flatMap((cluster) => overlayHostKeys(cluster).map((key) => ({ key, publicIp: pending, sshUser: "root" }))),
-        ssh: { privateKey: settings.sshPrivateKey ?? pending },
-        subnet: overlay.subnet,
-        topology: overlay.topology,
-        listenPort: overlay.listenPort,
-        mtu: asConfigError("overlay.", () => wireguardMtu(settings)),
-    }));
+    const layout = asConfigError("overlay.", () =>
+        planMesh({
+            ingress: { key: overlay.ingress.key, publicIp: overlay.ingress.publicIp, sshUser: overlay.ingress.sshUser },
+            hosts: settings.edgeClusters.flatMap((cluster) =>
+                overlayHostKeys(cluster).map((key) => ({ key, publicIp: pending, sshUser: "root" })),
+            ),
+            ssh: { privateKey: settings.sshPrivateKey ?? pending },
+            subnet: overlay.subnet,
+            topology: overlay.topology,
+            listenPort: overlay.listenPort,
+            mtu: asConfigError("overlay.", () => wireguardMtu(settings)),
+        }),
+    );
     asConfigError("overlay.", () => planFabric({ mesh: meshShape(layout), asn: overlay.asn }));
     const network = settings.privateNetwork;
     if (network === undefined) return;
-    const { targets } = asConfigError("privateNetwork.", () => planPrivateNetwork({
-        targets: [{ clusterIds: [0] }],
-        vlanId: network.vlanId,
-        network: network.network,
-        addressRange: network.addressRange,
-        gateway: network.gateway,
-        dns: network.dns,
-        mtu: { underlayMtu: overlay.underlayMtu },
-        mesh: { plan: layout.settings },
-    }));
+    const { targets } = asConfigError("privateNetwork.", () =>
+        planPrivateNetwork({
+            targets: [{ clusterIds: [0] }],
+            vlanId: network.vlanId,
+            network: network.network,
+            addressRange: network.addressRange,
+            gateway: network.gateway,
+            dns: network.dns,
+            mtu: { underlayMtu: overlay.underlayMtu },
+            mesh: { plan: layout.settings },
+        }),
+    );
     const router = settings.router;
     if (router === undefined) return;
     const template = targets[0].template;
-    asConfigError("router.", () => planEdgeVirtualRouter({
-        publicNetwork: { id: pending, addresses: Array.from({ length: publicIpCount(routerEdgeCluster(settings)) }, () => pending) },
-        privateNetwork: { id: pending, gateway: template.GATEWAY, subnet: networkCidrOf(template) },
-        appliance: routerAppliance(settings, pending),
-        publicIps: router.publicIps,
-        mappings: router.mappings,
-        routerName: router.name,
-        outboundNat: router.outboundNat,
-        context: router.context,
-    }));
+    asConfigError("router.", () =>
+        planEdgeVirtualRouter({
+            publicNetwork: { id: pending, addresses: Array.from({ length: publicIpCount(routerEdgeCluster(settings)) }, () => pending) },
+            privateNetwork: { id: pending, gateway: template.GATEWAY, subnet: networkCidrOf(template) },
+            appliance: routerAppliance(settings, pending),
+            publicIps: router.publicIps,
+            mappings: router.mappings,
+            routerName: router.name,
+            outboundNat: router.outboundNat,
+            context: router.context,
+        }),
+    );
 }
 
 /** What the fabric's planner reads of a mesh (it checks meshes structurally). */

@@ -7,7 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CloudEdgeCluster } from "../../components/clouds/base";
 import type { CloudContext } from "../../components/clouds/definition";
 import { ConfigError } from "../../components/validation";
-import { EdgeClusterSettings, StackConfigError, cloudDefinition } from "./schema";
+import type { EdgeClusterSettings } from "./schema";
+import { StackConfigError, cloudDefinition } from "./schema";
 
 /** What every edge cluster shares: SSH access, the front-end, and the cluster to join. */
 export type SharedClusterArgs = CloudContext["common"];

@@ -25,9 +25,11 @@ import type { SshArgs } from "../../components/remote/ssh";
 import { sshKeyPair } from "../../components/remote/ssh-key";
 import { EdgeVirtualRouter } from "../../components/router/edge-virtual-router";
 import { readStackSettings, routerAppliance, routerEdgeCluster, usesSharedCluster, wireguardMtu } from "./config";
-import { BuiltEdgeCluster, SharedClusterArgs, StackClouds, buildEdgeCluster } from "./edge-clusters";
+import type { BuiltEdgeCluster, SharedClusterArgs } from "./edge-clusters";
+import { StackClouds, buildEdgeCluster } from "./edge-clusters";
 import type { StackSettings } from "./schema";
-import { EdgeTopology, stackTopology } from "./topology";
+import type { EdgeTopology } from "./topology";
+import { stackTopology } from "./topology";
 
 /** The default datastores (images 1, files 2) that oneprovision shared into every edge cluster. */
 export const SHARED_DEFAULT_DATASTORES = [1, 2] as const;
@@ -102,7 +104,9 @@ export function buildEdgeStack(settings: StackSettings): EdgeStack {
     const common: SharedClusterArgs = {
         ssh: { ...ssh, publicKey: keys.publicKey },
         opennebula: {
-            connection, frontendSshPublicKey: settings.opennebula.frontendSshPublicKey, version: settings.opennebula.version,
+            connection,
+            frontendSshPublicKey: settings.opennebula.frontendSshPublicKey,
+            version: settings.opennebula.version,
             frontendAddresses: settings.opennebula.frontendAddresses,
         },
         ...(sharedCluster ? { cluster: { existingClusterId: sharedCluster.oneId } } : {}),
@@ -112,7 +116,11 @@ export function buildEdgeStack(settings: StackSettings): EdgeStack {
     const context = clouds.context(common);
     const edgeClusters = settings.edgeClusters.map((cluster, index) => buildEdgeCluster(cluster, index, context));
 
-    const outputs = { ...clusterOutputs(edgeClusters, sharedCluster), sshPublicKey: keys.publicKey, ...(keys.generated ? { sshPrivateKey: keys.privateKey } : {}) };
+    const outputs = {
+        ...clusterOutputs(edgeClusters, sharedCluster),
+        sshPublicKey: keys.publicKey,
+        ...(keys.generated ? { sshPrivateKey: keys.privateKey } : {}),
+    };
     const stack: EdgeStack = { outputs, clouds, sharedCluster, edgeClusters };
     if (settings.overlay !== undefined) buildOverlay(settings, ssh, edgeClusters, stack);
     if (settings.privateNetwork !== undefined) buildPrivateNetwork(settings, connection, edgeClusters, stack);
@@ -130,18 +138,27 @@ function topologyOf(settings: StackSettings, stack: EdgeStack): pulumi.Output<Ed
         component: cluster.component,
     }));
     const ingress = settings.overlay?.ingress;
-    const overlay = stack.mesh && ingress && {
-        subnet: stack.mesh.wireguardPlan.subnet,
-        topology: stack.mesh.wireguardPlan.topology,
-        ingress: { key: ingress.key, publicIp: ingress.publicIp, address: stack.mesh.addresses[ingress.key] },
-        addresses: stack.mesh.addresses,
-    };
-    const network = stack.privateNetwork && pulumi.output(stack.privateNetwork.networks.frontend.oneId).apply((id) => ({
-        id, network: networkCidrOf(stack.privateNetwork!.templates.frontend), vlanId: settings.privateNetwork!.vlanId,
-    }));
-    const router = stack.router && pulumi.all([stack.outputs.routerPublicIp!, stack.outputs.routerMappings!]).apply(([publicIp, mappings]) => ({
-        cluster: routerEdgeCluster(settings).name, publicIp, mappings,
-    }));
+    const overlay = stack.mesh &&
+        ingress && {
+            subnet: stack.mesh.wireguardPlan.subnet,
+            topology: stack.mesh.wireguardPlan.topology,
+            ingress: { key: ingress.key, publicIp: ingress.publicIp, address: stack.mesh.addresses[ingress.key] },
+            addresses: stack.mesh.addresses,
+        };
+    const network =
+        stack.privateNetwork &&
+        pulumi.output(stack.privateNetwork.networks.frontend.oneId).apply((id) => ({
+            id,
+            network: networkCidrOf(stack.privateNetwork!.templates.frontend),
+            vlanId: settings.privateNetwork!.vlanId,
+        }));
+    const router =
+        stack.router &&
+        pulumi.all([stack.outputs.routerPublicIp!, stack.outputs.routerMappings!]).apply(([publicIp, mappings]) => ({
+            cluster: routerEdgeCluster(settings).name,
+            publicIp,
+            mappings,
+        }));
     return stackTopology(clusters, overlay, network, router);
 }
 
@@ -172,7 +189,12 @@ function createSharedCluster(settings: StackSettings, connection: ConnectionArgs
         connection,
     });
     for (const datastoreId of SHARED_DEFAULT_DATASTORES) {
-        new ClusterMembership(`shared-cluster-ds-${datastoreId}`, { clusterId: cluster.oneId, kind: "datastore", memberId: datastoreId, connection });
+        new ClusterMembership(`shared-cluster-ds-${datastoreId}`, {
+            clusterId: cluster.oneId,
+            kind: "datastore",
+            memberId: datastoreId,
+            connection,
+        });
     }
     return cluster;
 }
@@ -238,8 +260,15 @@ function buildRouter(settings: StackSettings, connection: ConnectionArgs, stack:
     const routerHost = edge.hostAddresses.apply((hosts) => hosts[leases[0].host]);
     stack.router = new EdgeVirtualRouter("router", {
         publicNetwork: { id: edge.publicNetworkId.apply((id) => id!), addresses: leases.map((lease) => lease.address) },
-        privateNetwork: { id: network.networks.frontend.oneId, gateway: network.gateway, subnet: networkCidrOf(network.templates.frontend) },
-        appliance: routerAppliance(settings, edge.datastoreIds.apply((ids) => ids.image!)),
+        privateNetwork: {
+            id: network.networks.frontend.oneId,
+            gateway: network.gateway,
+            subnet: networkCidrOf(network.templates.frontend),
+        },
+        appliance: routerAppliance(
+            settings,
+            edge.datastoreIds.apply((ids) => ids.image!),
+        ),
         publicIps: config.publicIps,
         mappings: config.mappings,
         routerName: config.name,

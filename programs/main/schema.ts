@@ -17,7 +17,15 @@ import { DEFAULT_NETWORK } from "../../components/overlay/evpn-network";
 import { DEFAULT_SUBNET } from "../../components/overlay/wireguard-config";
 import { LINUX_USER_NAME, addressOrCidr, cidrOf, cidrsOverlap } from "../../components/validation";
 import {
-    checkedBy, cidrSchema, integerSchema, ipv4Schema, issueProblem, portSchema, sshPrivateKeySchema, sshPublicKeySchema, textSchema,
+    checkedBy,
+    cidrSchema,
+    integerSchema,
+    ipv4Schema,
+    issueProblem,
+    portSchema,
+    sshPrivateKeySchema,
+    sshPublicKeySchema,
+    textSchema,
 } from "../../components/validation/schema";
 
 /** The configuration namespace of the main program (`pulumi config set opennebula-edge:…`). */
@@ -41,7 +49,9 @@ export function cloudDefinition(cloud: string): CloudDefinition {
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
-const host = z.string().refine((value) => ipv4Schema.safeParse(value).success || HOSTNAME.test(value), "must be an IPv4 address or a DNS name");
+const host = z
+    .string()
+    .refine((value) => ipv4Schema.safeParse(value).success || HOSTNAME.test(value), "must be an IPv4 address or a DNS name");
 const linuxUser = z.string().regex(LINUX_USER_NAME, "must be a Linux user name (lower-case letters, digits, '_', '-')");
 const cidr = cidrSchema();
 
@@ -51,24 +61,28 @@ const [firstCloud, ...otherClouds] = CLOUDS.map((cloud) => cloud.cloud);
  * An edge cluster in stack configuration: its name, its cloud, and that cloud's settings — checked
  * by the cloud's own schema, the one its component validates its arguments with.
  */
-const edgeCluster = z.object({
-    /** Resource-name prefix and OpenNebula cluster name: lower-case, starts with a letter, ≤ 24 characters. */
-    name: z.string().regex(/^[a-z][a-z0-9-]{0,23}$/, "must be 1-24 lower-case letters, digits or '-', starting with a letter"),
-    /** The cloud, one of {@link CLOUDS}. */
-    cloud: z.enum([firstCloud, ...otherClouds]),
-}).catchall(z.unknown()).superRefine(({ name: _name, cloud, ...settings }, ctx) => {
-    const definition = CLOUDS.find((candidate) => candidate.cloud === cloud);
-    if (definition === undefined) return;
-    const known = ["name", "cloud", ...Object.keys(definition.settings.shape)].join(", ");
-    const result = definition.settings.strict().safeParse(settings, { reportInput: true });
-    for (const issue of result.error?.issues ?? []) {
-        if (issue.code === "unrecognized_keys") {
-            for (const key of issue.keys) ctx.addIssue({ code: "custom", path: [...issue.path, key], message: `is not a known key; known keys here: ${known}` });
-        } else {
-            ctx.addIssue({ code: "custom", path: issue.path, message: issueProblem(issue) });
+const edgeCluster = z
+    .object({
+        /** Resource-name prefix and OpenNebula cluster name: lower-case, starts with a letter, ≤ 24 characters. */
+        name: z.string().regex(/^[a-z][a-z0-9-]{0,23}$/, "must be 1-24 lower-case letters, digits or '-', starting with a letter"),
+        /** The cloud, one of {@link CLOUDS}. */
+        cloud: z.enum([firstCloud, ...otherClouds]),
+    })
+    .catchall(z.unknown())
+    .superRefine(({ name: _name, cloud, ...settings }, ctx) => {
+        const definition = CLOUDS.find((candidate) => candidate.cloud === cloud);
+        if (definition === undefined) return;
+        const known = ["name", "cloud", ...Object.keys(definition.settings.shape)].join(", ");
+        const result = definition.settings.strict().safeParse(settings, { reportInput: true });
+        for (const issue of result.error?.issues ?? []) {
+            if (issue.code === "unrecognized_keys") {
+                for (const key of issue.keys)
+                    ctx.addIssue({ code: "custom", path: [...issue.path, key], message: `is not a known key; known keys here: ${known}` });
+            } else {
+                ctx.addIssue({ code: "custom", path: issue.path, message: issueProblem(issue) });
+            }
         }
-    }
-});
+    });
 
 const opennebula = z.strictObject({
     endpoint: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, "must be the XML-RPC URL, e.g. http://frontend:2633/RPC2"),
@@ -89,10 +103,19 @@ const overlay = z.strictObject({
     ingress: z.strictObject({
         publicIp: host,
         sshUser: linuxUser.default("root"),
-        key: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be 1-63 letters, digits, '.', '_' or '-'").default("ingress"),
+        key: z
+            .string()
+            .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be 1-63 letters, digits, '.', '_' or '-'")
+            .default("ingress"),
     }),
     subnet: cidr.optional(),
-    asn: z.number().int().min(1).max(4294967295).refine((asn) => asn !== 23456, "23456 is AS_TRANS, reserved").optional(),
+    asn: z
+        .number()
+        .int()
+        .min(1)
+        .max(4294967295)
+        .refine((asn) => asn !== 23456, "23456 is AS_TRANS, reserved")
+        .optional(),
     topology: z.enum(["mesh", "hub"]).optional(),
     listenPort: portSchema.optional(),
     underlayMtu: integerSchema(576, 65535).optional(),
@@ -120,21 +143,24 @@ const router = z.strictObject({
     /** Masquerade the private network's other traffic out of the public NIC (NAT4). Default false. */
     outboundNat: z.boolean().optional(),
     /** The appliance: exported from the marketplace into the cluster's image datastore, or an existing template. */
-    appliance: z.strictObject({
-        appName: textSchema("a marketplace app name").optional(),
-        marketplaceId: integerSchema(0, 2147483647).optional(),
-        imageName: textSchema("an image name").optional(),
-        datastoreId: integerSchema(0, 2147483647).optional(),
-        templateId: integerSchema(0, 2147483647).optional(),
-    }).optional(),
+    appliance: z
+        .strictObject({
+            appName: textSchema("a marketplace app name").optional(),
+            marketplaceId: integerSchema(0, 2147483647).optional(),
+            imageName: textSchema("an image name").optional(),
+            datastoreId: integerSchema(0, 2147483647).optional(),
+            templateId: integerSchema(0, 2147483647).optional(),
+        })
+        .optional(),
     /** More appliance context (`ONEAPP_*` variables). Default none. */
     context: z.record(z.string(), z.string()).optional(),
 });
 
 /** A secret's text: the error says how to set it, and never shows the value. */
-const secret = (what: string) => z
-    .string({ error: (issue) => (issue.input === undefined ? `is required: ${what}` : `must be a string: ${what}`) })
-    .min(1, `is required: ${what}`);
+const secret = (what: string) =>
+    z
+        .string({ error: (issue) => (issue.input === undefined ? `is required: ${what}` : `must be a string: ${what}`) })
+        .min(1, `is required: ${what}`);
 
 /** A secret private key in PEM form: the error says how to set it, and never shows the value. */
 const privateKey = (what: string) => secret(what).pipe(sshPrivateKeySchema);
@@ -143,11 +169,16 @@ const stackKeys = z.strictObject({
     opennebula,
     onePassword: secret("the OpenNebula password (pulumi config set --secret opennebula-edge:onePassword)"),
     ssh: ssh.default({}),
-    sshPrivateKey: privateKey("the private key matching ssh.publicKey (pulumi config set --secret opennebula-edge:sshPrivateKey < key)").optional(),
+    sshPrivateKey: privateKey(
+        "the private key matching ssh.publicKey (pulumi config set --secret opennebula-edge:sshPrivateKey < key)",
+    ).optional(),
     bastionPrivateKey: privateKey("the bastion's private key").optional(),
     edgeClusters: z.array(edgeCluster).min(1, "must list at least one edge cluster"),
     sharedCluster: z.boolean().optional(),
-    sharedClusterName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "must be an OpenNebula cluster name (letters, digits, '.', '_', '-')").optional(),
+    sharedClusterName: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "must be an OpenNebula cluster name (letters, digits, '.', '_', '-')")
+        .optional(),
     overlay: overlay.optional(),
     privateNetwork: privateNetwork.optional(),
     router: router.optional(),
@@ -168,7 +199,9 @@ export function routerClouds(): string[] {
 
 /** How many public IPs an edge cluster has in all (its hosts' own). */
 export function publicIpCount(cluster: EdgeClusterSettings): number {
-    return cloudDefinition(cluster.cloud).hosts(cluster).reduce((sum, host) => sum + host.publicIps, 0);
+    return cloudDefinition(cluster.cloud)
+        .hosts(cluster)
+        .reduce((sum, host) => sum + host.publicIps, 0);
 }
 
 /** Rules that span several keys. */
@@ -178,17 +211,27 @@ function crossChecks(config: z.output<typeof stackKeys>, ctx: z.RefinementCtx): 
     const clusters = config.edgeClusters;
     const seen = new Map<string, number>();
     clusters.forEach((cluster, i) => {
-        if (seen.has(cluster.name)) add(["edgeClusters", i, "name"], `"${cluster.name}" is already the name of edgeClusters[${seen.get(cluster.name)}]; names must be unique`);
+        if (seen.has(cluster.name))
+            add(
+                ["edgeClusters", i, "name"],
+                `"${cluster.name}" is already the name of edgeClusters[${seen.get(cluster.name)}]; names must be unique`,
+            );
         seen.set(cluster.name, i);
     });
     if (config.sharedCluster === false && config.sharedClusterName !== undefined) {
         add(["sharedClusterName"], "applies only with sharedCluster true (or several edge clusters)");
     }
     if (config.ssh.publicKey !== undefined && config.sshPrivateKey === undefined) {
-        add(["sshPrivateKey"], "is required with ssh.publicKey: the private key of that pair (pulumi config set --secret opennebula-edge:sshPrivateKey < key), or set neither and a key pair is generated");
+        add(
+            ["sshPrivateKey"],
+            "is required with ssh.publicKey: the private key of that pair (pulumi config set --secret opennebula-edge:sshPrivateKey < key), or set neither and a key pair is generated",
+        );
     }
     if (config.sshPrivateKey !== undefined && config.ssh.publicKey === undefined) {
-        add(["ssh", "publicKey"], "is required with sshPrivateKey: the public key of that pair, or set neither and a key pair is generated");
+        add(
+            ["ssh", "publicKey"],
+            "is required with sshPrivateKey: the public key of that pair, or set neither and a key pair is generated",
+        );
     }
     if (config.bastionPrivateKey !== undefined && config.ssh?.bastion === undefined) {
         add(["bastionPrivateKey"], "applies only with ssh.bastion");
@@ -211,29 +254,49 @@ function crossChecks(config: z.output<typeof stackKeys>, ctx: z.RefinementCtx): 
  */
 function checkAddressPlan(config: z.output<typeof stackKeys>, add: (path: (string | number)[], message: string) => void): void {
     const ranges = config.edgeClusters.flatMap((cluster) =>
-        cloudDefinition(cluster.cloud).privateRanges(cluster.name, cluster).map((range) => ({ ...range, cluster: cluster.name })));
+        cloudDefinition(cluster.cloud)
+            .privateRanges(cluster.name, cluster)
+            .map((range) => ({ ...range, cluster: cluster.name })),
+    );
     const check = (path: (string | number)[], cidr: string) => {
         const clash = ranges.find((range) => cidrsOverlap(cidrOf(cidr), cidrOf(range.cidr)));
-        if (clash) add(path, `${cidr} overlaps ${clash.what} of edge cluster ${clash.cluster} (${clash.cidr}); pick a range that overlaps no edge cluster's private ranges`);
+        if (clash)
+            add(
+                path,
+                `${cidr} overlaps ${clash.what} of edge cluster ${clash.cluster} (${clash.cidr}); pick a range that overlaps no edge cluster's private ranges`,
+            );
     };
     if (config.overlay !== undefined) check(["overlay", "subnet"], config.overlay.subnet ?? DEFAULT_SUBNET);
     if (config.privateNetwork !== undefined) check(["privateNetwork", "network"], config.privateNetwork.network ?? DEFAULT_NETWORK);
 }
 
 /** The router's edge cluster must exist, be on a cloud with routable public IPs, and have at least one. */
-function checkRouterCluster(name: string | undefined, clusters: EdgeClusterSettings[], add: (path: (string | number)[], message: string) => void): void {
+function checkRouterCluster(
+    name: string | undefined,
+    clusters: EdgeClusterSettings[],
+    add: (path: (string | number)[], message: string) => void,
+): void {
     const routable = routerClouds();
     if (name === undefined) {
         if (!clusters.some((cluster) => routable.includes(cluster.cloud))) {
-            add(["router"], `needs an edge cluster on ${routable.join(", ")} (its public network holds the router's public IP; DigitalOcean forwards ports instead)`);
+            add(
+                ["router"],
+                `needs an edge cluster on ${routable.join(", ")} (its public network holds the router's public IP; DigitalOcean forwards ports instead)`,
+            );
         }
         return;
     }
     const cluster = clusters.find((candidate) => candidate.name === name);
     if (cluster === undefined) {
-        add(["router", "edgeCluster"], `must be the name of an edge cluster: one of ${clusters.map((c) => c.name).join(", ")} (got ${JSON.stringify(name)})`);
+        add(
+            ["router", "edgeCluster"],
+            `must be the name of an edge cluster: one of ${clusters.map((c) => c.name).join(", ")} (got ${JSON.stringify(name)})`,
+        );
     } else if (!routable.includes(cluster.cloud)) {
-        add(["router", "edgeCluster"], `must be an edge cluster on ${routable.join(", ")}: ${name} is on ${cluster.cloud}, which forwards ports instead of routing public IPs`);
+        add(
+            ["router", "edgeCluster"],
+            `must be an edge cluster on ${routable.join(", ")}: ${name} is on ${cluster.cloud}, which forwards ports instead of routing public IPs`,
+        );
     } else if (publicIpCount(cluster) === 0) {
         add(["router", "edgeCluster"], `${name} has no public IPs (publicIps: 0); the router needs at least one`);
     }
@@ -272,19 +335,24 @@ export class StackConfigError extends Error {
 export function parseStackSettings(raw: Record<string, unknown>): StackSettings {
     const result = stackConfigSchema.safeParse(raw, { reportInput: true });
     if (result.success) return result.data;
-    throw new StackConfigError(result.error.issues.flatMap((issue): StackConfigIssue[] => {
-        if (issue.code === "unrecognized_keys") {
-            const known = knownKeysAt(issue.path);
-            const hint = known ? `; known keys here: ${known.join(", ")}` : "";
-            return issue.keys.map((key) => ({ key: keyOf([...issue.path, key]), problem: `is not a known key${hint}` }));
-        }
-        return [{ key: keyOf(issue.path), problem: problemOf(issue) }];
-    }));
+    throw new StackConfigError(
+        result.error.issues.flatMap((issue): StackConfigIssue[] => {
+            if (issue.code === "unrecognized_keys") {
+                const known = knownKeysAt(issue.path);
+                const hint = known ? `; known keys here: ${known.join(", ")}` : "";
+                return issue.keys.map((key) => ({ key: keyOf([...issue.path, key]), problem: `is not a known key${hint}` }));
+            }
+            return [{ key: keyOf(issue.path), problem: problemOf(issue) }];
+        }),
+    );
 }
 
 /** `["edgeClusters", 1, "region"]` → `opennebula-edge:edgeClusters[1].region`. */
 export function keyOf(path: readonly PropertyKey[]): string {
-    const rest = path.slice(1).map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("");
+    const rest = path
+        .slice(1)
+        .map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`))
+        .join("");
     return `${CONFIG_NAMESPACE}:${String(path[0] ?? "")}${rest}`;
 }
 

@@ -85,24 +85,43 @@ export function stackTopology(
     privateNetwork: pulumi.Input<EdgeTopology["privateNetwork"]> | undefined,
     router: pulumi.Input<EdgeTopology["router"]> | undefined,
 ): pulumi.Output<EdgeTopology> {
-    const each = clusters.map((cluster) => pulumi.all([cluster.component.clusterId, cluster.component.hosts, cluster.component.hostIds, cluster.component.publicIpHosts]));
-    return pulumi.all([pulumi.all(each), pulumi.output(overlay), pulumi.output(privateNetwork), pulumi.output(router)]).apply(([built, mesh, network, vrouter]) => ({
-        clusters: Object.fromEntries(clusters.map((cluster, i) => {
-            const [clusterId, hosts, hostIds, publicIps] = built[i];
-            return [cluster.name, {
-                cloud: cluster.cloud,
-                region: cluster.region,
-                clusterId,
-                hosts: Object.fromEntries(Object.entries(hosts).map(([key, host]) => {
-                    const node = `${cluster.name}-${key}`;
-                    const address = mesh?.addresses[node];
-                    return [key, { publicIp: host.publicIp, privateIp: host.privateIp, hostId: hostIds[key], ...(address ? { overlayNode: node, overlayAddress: address } : {}) }];
-                })),
-                publicIps,
-            }];
-        })),
-        ...(mesh ? { overlay: { subnet: mesh.subnet, topology: mesh.topology, ingress: mesh.ingress } } : {}),
-        ...(network ? { privateNetwork: network } : {}),
-        ...(vrouter ? { router: vrouter } : {}),
-    }));
+    const each = clusters.map((cluster) =>
+        pulumi.all([cluster.component.clusterId, cluster.component.hosts, cluster.component.hostIds, cluster.component.publicIpHosts]),
+    );
+    return pulumi
+        .all([pulumi.all(each), pulumi.output(overlay), pulumi.output(privateNetwork), pulumi.output(router)])
+        .apply(([built, mesh, network, vrouter]) => ({
+            clusters: Object.fromEntries(
+                clusters.map((cluster, i) => {
+                    const [clusterId, hosts, hostIds, publicIps] = built[i];
+                    return [
+                        cluster.name,
+                        {
+                            cloud: cluster.cloud,
+                            region: cluster.region,
+                            clusterId,
+                            hosts: Object.fromEntries(
+                                Object.entries(hosts).map(([key, host]) => {
+                                    const node = `${cluster.name}-${key}`;
+                                    const address = mesh?.addresses[node];
+                                    return [
+                                        key,
+                                        {
+                                            publicIp: host.publicIp,
+                                            privateIp: host.privateIp,
+                                            hostId: hostIds[key],
+                                            ...(address ? { overlayNode: node, overlayAddress: address } : {}),
+                                        },
+                                    ];
+                                }),
+                            ),
+                            publicIps,
+                        },
+                    ];
+                }),
+            ),
+            ...(mesh ? { overlay: { subnet: mesh.subnet, topology: mesh.topology, ingress: mesh.ingress } } : {}),
+            ...(network ? { privateNetwork: network } : {}),
+            ...(vrouter ? { router: vrouter } : {}),
+        }));
 }

@@ -64,7 +64,8 @@ interface CreatedObject {
  * against a fresh test double, counting the calls of each step.
  */
 export async function measureApiCost(hosts: number): Promise<ApiCost> {
-    if (!Number.isInteger(hosts) || hosts < 1 || hosts > 50) throw new Error(`hosts must be an integer from 1 to 50 (one edge cluster), got ${hosts}`);
+    if (!Number.isInteger(hosts) || hosts < 1 || hosts > 50)
+        throw new Error(`hosts must be an integer from 1 to 50 (one edge cluster), got ${hosts}`);
     // Asynchronous state changes (a host's monitoring, a network's creation and deletion) happen at
     // once, so a wait mostly costs one read; against a real front-end, monitoring a host takes seconds
     // and costs a few more polls (500 ms, doubling up to 5 s).
@@ -102,7 +103,13 @@ export async function measureApiCost(hosts: number): Promise<ApiCost> {
         const objectsByType: Record<string, number> = {};
         for (const object of created) objectsByType[object.type] = (objectsByType[object.type] ?? 0) + 1;
         return {
-            hosts, objectsByType, objects: created.length, create, refresh, upNoChange, destroy,
+            hosts,
+            objectsByType,
+            objects: created.length,
+            create,
+            refresh,
+            upNoChange,
+            destroy,
             leftAfterDestroy: double.objects().filter((object) => !object.builtin).length,
             stateBytes: created.reduce((sum, object) => sum + JSON.stringify(object.state).length, 0),
             providerBytes: created.reduce((sum, object) => sum + String(object.state[PROVIDER_KEY]).length, 0),
@@ -119,21 +126,27 @@ export async function measureApiCost(hosts: number): Promise<ApiCost> {
  * {@link fleetOutputs}.
  */
 async function runWithEngine(program: () => void, created: CreatedObject[]): Promise<void> {
-    await pulumi.runtime.setMocks({
-        async newResource(args) {
-            if (!args.type.startsWith(DYNAMIC_PREFIX)) return { id: `${args.name}-id`, state: { ...args.inputs, ...fleetOutputs(args) } };
-            const news = unwrapSecrets(args.inputs) as Record<string, unknown>;
-            const provider = providerOf(news);
-            const checked = await provider.check!({}, news);
-            if (checked.failures?.length) throw new Error(`${args.name}: check failed: ${JSON.stringify(checked.failures)}`);
-            const inputs = { ...checked.inputs, [PROVIDER_KEY]: news[PROVIDER_KEY] };
-            const result = await provider.create(inputs);
-            const state = { ...result.outs, [PROVIDER_KEY]: news[PROVIDER_KEY] };
-            created.push({ type: args.type.slice(DYNAMIC_PREFIX.length), name: args.name, id: result.id, inputs, state });
-            return { id: result.id, state };
+    await pulumi.runtime.setMocks(
+        {
+            async newResource(args) {
+                if (!args.type.startsWith(DYNAMIC_PREFIX))
+                    return { id: `${args.name}-id`, state: { ...args.inputs, ...fleetOutputs(args) } };
+                const news = unwrapSecrets(args.inputs) as Record<string, unknown>;
+                const provider = providerOf(news);
+                const checked = await provider.check!({}, news);
+                if (checked.failures?.length) throw new Error(`${args.name}: check failed: ${JSON.stringify(checked.failures)}`);
+                const inputs = { ...checked.inputs, [PROVIDER_KEY]: news[PROVIDER_KEY] };
+                const result = await provider.create(inputs);
+                const state = { ...result.outs, [PROVIDER_KEY]: news[PROVIDER_KEY] };
+                created.push({ type: args.type.slice(DYNAMIC_PREFIX.length), name: args.name, id: result.id, inputs, state });
+                return { id: result.id, state };
+            },
+            call: (args) => args.inputs,
         },
-        call: (args) => args.inputs,
-    }, "bench", "api-cost", false);
+        "bench",
+        "api-cost",
+        false,
+    );
     const declared: pulumi.Resource[] = [];
     await pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation((args) => {
@@ -219,7 +232,14 @@ export function linearFit(sizes: number[], calls: number[]): { fixed: number; pe
  * (target: linear in N).
  */
 export function apiCostRows(results: ApiCost[]): BenchmarkRow[] {
-    const row = (metric: string, value: number | string, unit: string, target = "", met?: boolean): BenchmarkRow => ({ benchmark: "api-cost", metric, value, unit, target, met });
+    const row = (metric: string, value: number | string, unit: string, target = "", met?: boolean): BenchmarkRow => ({
+        benchmark: "api-cost",
+        metric,
+        value,
+        unit,
+        target,
+        met,
+    });
     const rows = results.flatMap((r) => [
         row(`${r.hosts} host(s): OpenNebula objects`, r.objects, ""),
         row(`${r.hosts} host(s): create`, r.create, "calls"),
@@ -227,13 +247,28 @@ export function apiCostRows(results: ApiCost[]): BenchmarkRow[] {
         row(`${r.hosts} host(s): up, no change`, r.upNoChange, "calls", "= 0", r.upNoChange === 0),
         row(`${r.hosts} host(s): destroy`, r.destroy, "calls"),
         row(`${r.hosts} host(s): objects left after destroy`, r.leftAfterDestroy, "", "= 0", r.leftAfterDestroy === 0),
-        row(`${r.hosts} host(s): state of the objects (serialized providers)`, `${round1(r.stateBytes / 1024)} (${round1(r.providerBytes / 1024)})`, "KiB"),
+        row(
+            `${r.hosts} host(s): state of the objects (serialized providers)`,
+            `${round1(r.stateBytes / 1024)} (${round1(r.providerBytes / 1024)})`,
+            "KiB",
+        ),
     ]);
     const sizes = results.map((r) => r.hosts);
     if (sizes.length >= 2) {
         for (const step of ["create", "refresh", "destroy"] as const) {
-            const fit = linearFit(sizes, results.map((r) => r[step]));
-            rows.push(row(`${step}: calls = fixed + per host × N`, `${round1(fit.fixed)} + ${round1(fit.perHost)} × N`, "", "linear in N", fit.linear));
+            const fit = linearFit(
+                sizes,
+                results.map((r) => r[step]),
+            );
+            rows.push(
+                row(
+                    `${step}: calls = fixed + per host × N`,
+                    `${round1(fit.fixed)} + ${round1(fit.perHost)} × N`,
+                    "",
+                    "linear in N",
+                    fit.linear,
+                ),
+            );
         }
     }
     return rows;

@@ -32,18 +32,31 @@ const NODE_FLAGS = ["--expose-gc"];
 export function runChild<S, R>(modulePath: string, spec: S, options: ChildOptions = {}): Promise<R> {
     const args = [...NODE_FLAGS, modulePath, JSON.stringify(spec)];
     return new Promise((resolve, reject) => {
-        execFile(process.execPath, args, { maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 600_000 }, (error, stdout, stderr) => {
-            const lines = stdout.trim().split("\n");
-            if (error) {
-                reject(new Error(`${modulePath} ${JSON.stringify(spec)} failed (${error.message.split("\n")[0]}): ${stderr.trim().split("\n").slice(-15).join("\n")}`));
-                return;
-            }
-            try {
-                resolve(JSON.parse(lines[lines.length - 1]) as R);
-            } catch {
-                reject(new Error(`${modulePath} ${JSON.stringify(spec)} printed no JSON result; its output ended with: ${lines.slice(-5).join("\n")}`));
-            }
-        });
+        execFile(
+            process.execPath,
+            args,
+            { maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 600_000 },
+            (error, stdout, stderr) => {
+                const lines = stdout.trim().split("\n");
+                if (error) {
+                    reject(
+                        new Error(
+                            `${modulePath} ${JSON.stringify(spec)} failed (${error.message.split("\n")[0]}): ${stderr.trim().split("\n").slice(-15).join("\n")}`,
+                        ),
+                    );
+                    return;
+                }
+                try {
+                    resolve(JSON.parse(lines[lines.length - 1]) as R);
+                } catch {
+                    reject(
+                        new Error(
+                            `${modulePath} ${JSON.stringify(spec)} printed no JSON result; its output ended with: ${lines.slice(-5).join("\n")}`,
+                        ),
+                    );
+                }
+            },
+        );
     });
 }
 
@@ -58,7 +71,7 @@ export function serveChild<S, R>(measure: (spec: S) => Promise<R>): void {
             process.stdout.write(`\n${JSON.stringify(result)}\n`, () => process.exit(0));
         },
         (error: unknown) => {
-            console.error(error instanceof Error ? error.stack ?? error.message : String(error));
+            console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
             process.exit(1);
         },
     );

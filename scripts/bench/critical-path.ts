@@ -68,11 +68,15 @@ export const CRITICAL_PATH_SIZES = [1, 10, 100];
 export const DEFAULT_DELAY_MS = 1000;
 
 /** Measures every size in its own process. */
-export async function runCriticalPathBenchmark(options: { sizes?: number[]; delayMs?: number; log?: (message: string) => void } = {}): Promise<CriticalPathResult[]> {
+export async function runCriticalPathBenchmark(
+    options: { sizes?: number[]; delayMs?: number; log?: (message: string) => void } = {},
+): Promise<CriticalPathResult[]> {
     const results: CriticalPathResult[] = [];
     for (const hosts of options.sizes ?? CRITICAL_PATH_SIZES) {
         options.log?.(`critical-path: ${hosts} host(s)`);
-        results.push(await runChild<CriticalPathSpec, CriticalPathResult>(__filename, { hosts, delayMs: options.delayMs ?? DEFAULT_DELAY_MS }));
+        results.push(
+            await runChild<CriticalPathSpec, CriticalPathResult>(__filename, { hosts, delayMs: options.delayMs ?? DEFAULT_DELAY_MS }),
+        );
     }
     return results;
 }
@@ -86,14 +90,37 @@ export function criticalPathRows(results: CriticalPathResult[]): BenchmarkRow[] 
     const [first] = results;
     return results.flatMap((result): BenchmarkRow[] => {
         const label = `${result.hosts} host(s)`;
-        const extra = result.hosts === first.hosts ? {} : {
-            waves: { target: `≤ ${round(first.wavesInDelays + 1, 1)}`, met: result.wavesInDelays <= first.wavesInDelays + 1 },
-            path: { target: `= ${first.criticalPath}`, met: result.criticalPath === first.criticalPath },
-        };
+        const extra =
+            result.hosts === first.hosts
+                ? {}
+                : {
+                      waves: { target: `≤ ${round(first.wavesInDelays + 1, 1)}`, met: result.wavesInDelays <= first.wavesInDelays + 1 },
+                      path: { target: `= ${first.criticalPath}`, met: result.criticalPath === first.criticalPath },
+                  };
         return [
-            { benchmark: "critical-path", metric: `${label}: total time / delay (${result.delayMs} ms)`, value: round(result.totalInDelays, 2), unit: "", target: "" },
-            { benchmark: "critical-path", metric: `${label}: first to last creation / delay`, value: round(result.wavesInDelays, 2), unit: "", target: "", ...extra.waves },
-            { benchmark: "critical-path", metric: `${label}: criticalPath() (custom resources)`, value: result.criticalPath, unit: "", target: "", ...extra.path },
+            {
+                benchmark: "critical-path",
+                metric: `${label}: total time / delay (${result.delayMs} ms)`,
+                value: round(result.totalInDelays, 2),
+                unit: "",
+                target: "",
+            },
+            {
+                benchmark: "critical-path",
+                metric: `${label}: first to last creation / delay`,
+                value: round(result.wavesInDelays, 2),
+                unit: "",
+                target: "",
+                ...extra.waves,
+            },
+            {
+                benchmark: "critical-path",
+                metric: `${label}: criticalPath() (custom resources)`,
+                value: result.criticalPath,
+                unit: "",
+                target: "",
+                ...extra.path,
+            },
         ];
     });
 }

@@ -12,7 +12,8 @@
  * every host's script and daemons share 2 cores, so the start of N hosts is itself N times the
  * work of one). Growth per added host: the time added per host from one size to the next.
  */
-import { ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { Lab } from "../lab/lab";
 import { LAB_RUN_VARIABLE, randomLabName } from "../lab/naming";
 import { processStartedAt, run, waitUntil } from "../lab/process";
@@ -62,8 +63,13 @@ export async function runFabricBenchmark(options: FabricBenchmarkOptions = {}): 
  * Time added per added host between consecutive sizes, and the ratio of the last step's to the
  * first's (≤ 1 when growth is at most linear).
  */
-export function fabricGrowth(results: readonly FabricSizeResult[], metric: "type3Ms" | "sessionsMs" | "type3AfterLastBgpdMs" = "type3Ms"): { perHostMs: number[]; ratio: number } {
-    const perHostMs = results.slice(1).map((result, index) => (result[metric] - results[index][metric]) / (result.hosts - results[index].hosts));
+export function fabricGrowth(
+    results: readonly FabricSizeResult[],
+    metric: "type3Ms" | "sessionsMs" | "type3AfterLastBgpdMs" = "type3Ms",
+): { perHostMs: number[]; ratio: number } {
+    const perHostMs = results
+        .slice(1)
+        .map((result, index) => (result[metric] - results[index][metric]) / (result.hosts - results[index].hosts));
     if (perHostMs.length < 2) {
         return { perHostMs, ratio: 1 };
     }
@@ -95,7 +101,12 @@ async function measureSize(hosts: number, rounds: number, timeoutMs: number, log
         const samples = { sessionsMs: [] as number[], type3Ms: [] as number[], type3AfterLastBgpdMs: [] as number[] };
         for (let round = 1; round <= rounds; round += 1) {
             await Promise.all(lab.nodes.map((node) => lab.stopBgpd(node.name)));
-            await waitUntil("every host to drop its flood entries", async () => (await floodEntryCounts(lab)).every((count) => count === 0), timeoutMs, 500);
+            await waitUntil(
+                "every host to drop its flood entries",
+                async () => (await floodEntryCounts(lab)).every((count) => count === 0),
+                timeoutMs,
+                500,
+            );
             await lab.execOk(reflector, ["truncate", "-s", "0", "/var/log/frr/bgpd.log"]);
             // Watched, not polled: polling N hosts would add work that grows with N to what is measured.
             const watchers = lab.hosts.map((host) => watchFloodEntries(lab, host.name, hosts - 1));
@@ -103,12 +114,20 @@ async function measureSize(hosts: number, rounds: number, timeoutMs: number, log
                 const t0 = Date.now();
                 await Promise.all(lab.nodes.map((node) => lab.startBgpd(node.name)));
                 const lastBgpd = Math.max(...(await Promise.all(lab.nodes.map((node) => bgpdStartedAt(lab, node.name)))));
-                const type3At = Math.max(...(await Promise.all(watchers.map((watcher) => withTimeout(watcher.complete, timeoutMs, "every host to hold every other host's flood entry")))));
+                const type3At = Math.max(
+                    ...(await Promise.all(
+                        watchers.map((watcher) =>
+                            withTimeout(watcher.complete, timeoutMs, "every host to hold every other host's flood entry"),
+                        ),
+                    )),
+                );
                 const sessionsAt = await sessionsUpAt(lab, reflector, hosts);
                 samples.sessionsMs.push(sessionsAt - t0);
                 samples.type3Ms.push(type3At - t0);
                 samples.type3AfterLastBgpdMs.push(type3At - lastBgpd);
-                log(`fabric ${hosts} round ${round}: sessions ${sessionsAt - t0} ms, every type-3 route ${type3At - t0} ms (${type3At - lastBgpd} ms after the last bgpd started)`);
+                log(
+                    `fabric ${hosts} round ${round}: sessions ${sessionsAt - t0} ms, every type-3 route ${type3At - t0} ms (${type3At - lastBgpd} ms after the last bgpd started)`,
+                );
             } finally {
                 watchers.forEach((watcher) => watcher.child.kill());
             }

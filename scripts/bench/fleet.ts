@@ -77,21 +77,27 @@ function clusterName(index: number): string {
  * WireGuard mesh, the EVPN fabric and one EVPN private network over every cluster.
  */
 export function fleetProgram(options: FleetOptions): { clusters: DigitalOceanEdgeCluster[]; mesh?: WireGuardMesh } {
-    const connection = options.connection ?? { endpoint: "http://frontend.invalid:2633/RPC2", username: "oneadmin", password: pulumi.secret("bench-password") };
+    const connection = options.connection ?? {
+        endpoint: "http://frontend.invalid:2633/RPC2",
+        username: "oneadmin",
+        password: pulumi.secret("bench-password"),
+    };
     const provider = new digitalocean.Provider("do", { token: pulumi.secret("bench-token") });
     const ssh = { publicKey: SSH_PUBLIC_KEY, privateKey: pulumi.secret(SSH_PRIVATE_KEY) };
     const clusters: DigitalOceanEdgeCluster[] = [];
     for (const [index, hostCount] of clusterSizes(options.hosts).entries()) {
-        clusters.push(new DigitalOceanEdgeCluster(clusterName(index), {
-            provider,
-            region: "ams3",
-            hostCount,
-            ssh,
-            // DigitalOcean takes one public key once per account: later clusters reuse the first one's.
-            sshKeyId: index === 0 ? undefined : clusters[0].sshKeyFingerprint,
-            vpcIpRange: `10.${10 + Math.floor(index / 250)}.${index % 250}.0/24`,
-            opennebula: { connection, frontendSshPublicKey: ONEADMIN_KEY },
-        }));
+        clusters.push(
+            new DigitalOceanEdgeCluster(clusterName(index), {
+                provider,
+                region: "ams3",
+                hostCount,
+                ssh,
+                // DigitalOcean takes one public key once per account: later clusters reuse the first one's.
+                sshKeyId: index === 0 ? undefined : clusters[0].sshKeyFingerprint,
+                vpcIpRange: `10.${10 + Math.floor(index / 250)}.${index % 250}.0/24`,
+                opennebula: { connection, frontendSshPublicKey: ONEADMIN_KEY },
+            }),
+        );
     }
     if (options.withoutOverlay) return { clusters };
 
@@ -125,33 +131,94 @@ export function flatFleetProgram(hosts: number): void {
     const cloud = { provider };
     // Host scripts are a few KiB each (see toStdin); one literal of that size stands in for all of them.
     const stdin = "#!/usr/bin/env bash\n".padEnd(7 * 1024, "#");
-    const commandOn = (name: string, host: string) => new command.remote.Command(name, {
-        connection: { host, user: "root", port: 22, privateKey: SSH_PRIVATE_KEY, dialErrorLimit: 30 },
-        create: "bash -s", stdin, addPreviousOutputInEnv: false, logging: "stdoutAndStderr",
-    });
+    const commandOn = (name: string, host: string) =>
+        new command.remote.Command(name, {
+            connection: { host, user: "root", port: 22, privateKey: SSH_PRIVATE_KEY, dialErrorLimit: 30 },
+            create: "bash -s",
+            stdin,
+            addPreviousOutputInEnv: false,
+            logging: "stdoutAndStderr",
+        });
     new digitalocean.SshKey("edge-00-ssh-key", { name: "edge-00", publicKey: SSH_PUBLIC_KEY }, cloud);
     clusterSizes(hosts).forEach((hostCount, index) => {
         const name = clusterName(index);
-        new digitalocean.Vpc(`${name}-vpc`, { name: `${name}-vpc`, region: "ams3", ipRange: `10.${10 + Math.floor(index / 250)}.${index % 250}.0/24` }, cloud);
+        new digitalocean.Vpc(
+            `${name}-vpc`,
+            { name: `${name}-vpc`, region: "ams3", ipRange: `10.${10 + Math.floor(index / 250)}.${index % 250}.0/24` },
+            cloud,
+        );
         new digitalocean.Tag(`${name}-tag`, { name: `one-edge-${name}` }, cloud);
-        new digitalocean.Firewall(`${name}-firewall`, { name: `${name}-edge`, tags: [`one-edge-${name}`], inboundRules: [{ protocol: "tcp", portRange: "1-65535", sourceAddresses: ["0.0.0.0/0"] }] }, cloud);
+        new digitalocean.Firewall(
+            `${name}-firewall`,
+            {
+                name: `${name}-edge`,
+                tags: [`one-edge-${name}`],
+                inboundRules: [{ protocol: "tcp", portRange: "1-65535", sourceAddresses: ["0.0.0.0/0"] }],
+            },
+            cloud,
+        );
         new Cluster(`${name}-one-cluster`, { name, template: { RESERVED_CPU: "0", RESERVED_MEM: "0" }, connection });
         for (const type of ["IMAGE_DS", "SYSTEM_DS"]) {
-            new Datastore(`${name}-one-${type}`, { name: `${name}-${type}`, type, tmMad: "ssh", clusterIds: [100 + index], template: { SAFE_DIRS: "/var/tmp /tmp" }, connection });
+            new Datastore(`${name}-one-${type}`, {
+                name: `${name}-${type}`,
+                type,
+                tmMad: "ssh",
+                clusterIds: [100 + index],
+                template: { SAFE_DIRS: "/var/tmp /tmp" },
+                connection,
+            });
         }
-        new VirtualNetwork(`${name}-one-public`, { name: `${name}-public`, vnMad: "bridge", template: { BRIDGE: "br0" }, addressRanges: [{ TYPE: "IP4", IP: "192.168.23.2", SIZE: 250 }], clusterIds: [100 + index], connection });
-        for (const datastoreId of [1, 2]) new ClusterMembership(`${name}-one-shared-ds-${datastoreId}`, { clusterId: 100 + index, kind: "datastore", memberId: datastoreId, connection });
+        new VirtualNetwork(`${name}-one-public`, {
+            name: `${name}-public`,
+            vnMad: "bridge",
+            template: { BRIDGE: "br0" },
+            addressRanges: [{ TYPE: "IP4", IP: "192.168.23.2", SIZE: 250 }],
+            clusterIds: [100 + index],
+            connection,
+        });
+        for (const datastoreId of [1, 2])
+            new ClusterMembership(`${name}-one-shared-ds-${datastoreId}`, {
+                clusterId: 100 + index,
+                kind: "datastore",
+                memberId: datastoreId,
+                connection,
+            });
         for (let i = 0; i < hostCount; i++) {
             const ip = `198.18.${index}.${10 + i}`;
-            new digitalocean.Droplet(`${name}-host-${i}`, { name: `${name}-host-${i}`, region: "ams3", size: "s-2vcpu-4gb", image: "ubuntu-22-04-x64", vpcUuid: `vpc-${index}`, sshKeys: ["fp"], tags: [`one-edge-${name}`] }, cloud);
+            new digitalocean.Droplet(
+                `${name}-host-${i}`,
+                {
+                    name: `${name}-host-${i}`,
+                    region: "ams3",
+                    size: "s-2vcpu-4gb",
+                    image: "ubuntu-22-04-x64",
+                    vpcUuid: `vpc-${index}`,
+                    sshKeys: ["fp"],
+                    tags: [`one-edge-${name}`],
+                },
+                cloud,
+            );
             for (const step of EDGE_COMMANDS) commandOn(`${name}-host-${i}-${step}`, ip);
-            new Host(`${name}-one-host-${i}`, { name: ip, imMad: "qemu", clusterId: 100 + index, template: { EDGE: { CLOUD_ID: `droplet-${i}`, PRIVATE_IP: `10.10.${index}.${10 + i}`, PUBLIC_IP: ip } }, connection });
+            new Host(`${name}-one-host-${i}`, {
+                name: ip,
+                imMad: "qemu",
+                clusterId: 100 + index,
+                template: { EDGE: { CLOUD_ID: `droplet-${i}`, PRIVATE_IP: `10.10.${index}.${10 + i}`, PUBLIC_IP: ip } },
+                connection,
+            });
             for (const step of OVERLAY_COMMANDS) commandOn(`${name}-host-${i}-${step}`, ip);
         }
     });
     new StandInMachine("ingress");
     for (const step of OVERLAY_COMMANDS) commandOn(`ingress-${step}`, "198.19.0.1");
-    new VirtualNetwork("private-vnet-0", { name: "private", vnMad: "vxlan", template: { PHYDEV: "wg0", VLAN_ID: "100" }, addressRanges: [{ TYPE: "IP4", IP: "172.17.2.1", SIZE: 20 }], clusterIds: [100], connection });
+    new VirtualNetwork("private-vnet-0", {
+        name: "private",
+        vnMad: "vxlan",
+        template: { PHYDEV: "wg0", VLAN_ID: "100" },
+        addressRanges: [{ TYPE: "IP4", IP: "172.17.2.1", SIZE: 20 }],
+        clusterIds: [100],
+        connection,
+    });
 }
 
 /** A deterministic, well-formed WireGuard public key for a node (base64 of 32 bytes). */
@@ -167,7 +234,10 @@ export function benchPublicKey(nodeKey: string): string {
 export function fleetOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
     if (args.type === "digitalocean:index/droplet:Droplet") {
         const [, cluster, host] = /^edge-(\d+)-host-(\d+)$/.exec(args.name) ?? [];
-        return { ipv4Address: `198.18.${Number(cluster)}.${10 + Number(host)}`, ipv4AddressPrivate: `10.${10 + Math.floor(Number(cluster) / 250)}.${Number(cluster) % 250}.${10 + Number(host)}` };
+        return {
+            ipv4Address: `198.18.${Number(cluster)}.${10 + Number(host)}`,
+            ipv4AddressPrivate: `10.${10 + Math.floor(Number(cluster) / 250)}.${Number(cluster) % 250}.${10 + Number(host)}`,
+        };
     }
     if (args.type === "digitalocean:index/sshKey:SshKey") return { fingerprint: `fp-${args.name}` };
     if (args.type === STAND_IN_MACHINE) return { publicIp: "198.19.0.1" };

@@ -21,12 +21,15 @@
  * The lab uses kernel WireGuard where the kernel has the module, wireguard-go otherwise; the
  * result says which, and which wireguard-go (version, TUN offloads on or off).
  */
-import { ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
-import { Lab, MigrationTimes } from "../lab/lab";
+import type { MigrationTimes } from "../lab/lab";
+import { Lab } from "../lab/lab";
 import { LAB_RUN_VARIABLE, randomLabName } from "../lab/naming";
 import { processCpuMs, processStartedAt, run, sleep, waitUntil } from "../lab/process";
-import { WireGuardInUse, formatWireGuardInUse } from "../lab/wireguard-go";
+import type { WireGuardInUse } from "../lab/wireguard-go";
+import { formatWireGuardInUse } from "../lab/wireguard-go";
 
 /** Options of {@link runOverlayBenchmark}. */
 export interface OverlayBenchmarkOptions {
@@ -135,7 +138,12 @@ export interface OverlayBenchmarkResult {
         overlayBridgeNetfilterMbps: number[];
         wireguardCpuMsPerMB: WireguardGoCpu[];
         overlayCpuMsPerMB: WireguardGoCpu[];
-        baseline?: { wireguardMbps: number[]; overlayMbps: number[]; wireguardCpuMsPerMB: WireguardGoCpu[]; overlayCpuMsPerMB: WireguardGoCpu[] };
+        baseline?: {
+            wireguardMbps: number[];
+            overlayMbps: number[];
+            wireguardCpuMsPerMB: WireguardGoCpu[];
+            overlayCpuMsPerMB: WireguardGoCpu[];
+        };
         convergence: ConvergenceSteps[];
         migrationRecoveryMs: number[];
         migrationTotalMs: number[];
@@ -143,20 +151,34 @@ export interface OverlayBenchmarkResult {
 }
 
 /** Targets of issue 13. */
-export const OVERLAY_TARGETS = { overlayToWireguardRatio: 0.93, overlayRatioCeiling: 0.963, bgpStartToFirstReplyMs: 1500, migrationRecoveryMs: 300 } as const;
+export const OVERLAY_TARGETS = {
+    overlayToWireguardRatio: 0.93,
+    overlayRatioCeiling: 0.963,
+    bgpStartToFirstReplyMs: 1500,
+    migrationRecoveryMs: 300,
+} as const;
 
 /** Builds a lab, measures, and always tears the lab down. */
 export async function runOverlayBenchmark(options: OverlayBenchmarkOptions = {}): Promise<OverlayBenchmarkResult> {
     const log = options.log ?? (() => undefined);
     const started = Date.now();
-    const lab = await Lab.up({ name: options.labName ?? randomLabName("bench"), wireguardGo: options.wireguardGo, log: (message) => log(`lab ${message}`) });
+    const lab = await Lab.up({
+        name: options.labName ?? randomLabName("bench"),
+        wireguardGo: options.wireguardGo,
+        log: (message) => log(`lab ${message}`),
+    });
     const labUpMs = Date.now() - started;
     try {
         const inUse = await lab.wireguardInUse(lab.hosts[0].name);
         const implementation = await wireguardImplementation(lab, inUse);
         log(`WireGuard: ${implementation.wireguardImplementation}`);
         const baseline = await baselineProgram(options.baselineWireguardGo, inUse);
-        const throughput = await measureThroughput(lab, { seconds: options.iperfSeconds ?? 5, rounds: options.throughputRounds ?? 4, baseline, log });
+        const throughput = await measureThroughput(lab, {
+            seconds: options.iperfSeconds ?? 5,
+            rounds: options.throughputRounds ?? 4,
+            baseline,
+            log,
+        });
         const convergence = await measureConvergence(lab, options.convergenceRounds ?? 5, log);
         const migration = await measureMigrations(lab, options.migrations ?? 5, log);
         // Each overlay run is paired with the WireGuard run just before it, so load changes on a
@@ -169,7 +191,9 @@ export async function runOverlayBenchmark(options: OverlayBenchmarkOptions = {})
             wireguardMbps: round(median(throughput.wireguard)),
             overlayMbps: round(median(throughput.overlay)),
             overlayToWireguardRatio: round(median(ratios), 3),
-            ...(throughput.wireguardCpu.length > 0 ? { wireguardCpuMsPerMB: medianCpu(throughput.wireguardCpu), overlayCpuMsPerMB: medianCpu(throughput.overlayCpu) } : {}),
+            ...(throughput.wireguardCpu.length > 0
+                ? { wireguardCpuMsPerMB: medianCpu(throughput.wireguardCpu), overlayCpuMsPerMB: medianCpu(throughput.overlayCpu) }
+                : {}),
             ...(throughput.baseline === undefined ? {} : { baseline: baselineResult(throughput.baseline, throughput) }),
             ...(netfilterRatios.length > 0
                 ? {
@@ -215,7 +239,10 @@ export async function runOverlayBenchmark(options: OverlayBenchmarkOptions = {})
  * Which WireGuard the lab's hosts run (wireguard-up.sh takes the kernel's when `ip link add …
  * type wireguard` works), and why kernel WireGuard was not measured when it was not.
  */
-async function wireguardImplementation(lab: Lab, inUse: WireGuardInUse): Promise<{ wireguardImplementation: string; kernelWireguardSkipped?: string }> {
+async function wireguardImplementation(
+    lab: Lab,
+    inUse: WireGuardInUse,
+): Promise<{ wireguardImplementation: string; kernelWireguardSkipped?: string }> {
     const wireguardImplementation = formatWireGuardInUse(inUse);
     if (inUse.implementation === "kernel") {
         return { wireguardImplementation };
@@ -225,7 +252,10 @@ async function wireguardImplementation(lab: Lab, inUse: WireGuardInUse): Promise
         await lab.execOk(lab.hosts[0].name, ["ip", "link", "delete", "wgprobe0"]);
         return { wireguardImplementation, kernelWireguardSkipped: "the kernel has the module, but the hosts run wireguard-go" };
     }
-    return { wireguardImplementation, kernelWireguardSkipped: `this kernel has no WireGuard module (${probe.stderr.trim() || "ip link add … type wireguard failed"})` };
+    return {
+        wireguardImplementation,
+        kernelWireguardSkipped: `this kernel has no WireGuard module (${probe.stderr.trim() || "ip link add … type wireguard failed"})`,
+    };
 }
 
 /**
@@ -243,7 +273,9 @@ async function baselineProgram(requested: string | false | undefined, inUse: Wir
     if (found === "") {
         return undefined;
     }
-    const [distribution, running] = await Promise.all([fs.realpath(found), fs.realpath(inUse.program?.path ?? "")].map((p) => p.catch(() => "")));
+    const [distribution, running] = await Promise.all(
+        [fs.realpath(found), fs.realpath(inUse.program?.path ?? "")].map((p) => p.catch(() => "")),
+    );
     return distribution !== "" && distribution !== running ? distribution : undefined;
 }
 
@@ -271,11 +303,19 @@ async function measureThroughput(lab: Lab, options: { seconds: number; rounds: n
     const own = await lab.wireguardInUse(server.host);
     const ownProgram = own.program?.path;
     const samples = (): ThroughputSamples => ({ wireguard: [], overlay: [], wireguardCpu: [], overlayCpu: [] });
-    const result = { ...samples(), overlayBridgeNetfilter: [] as number[], baseline: options.baseline === undefined ? undefined : { ...samples(), wireguardImplementation: "" } };
+    const result = {
+        ...samples(),
+        overlayBridgeNetfilter: [] as number[],
+        baseline: options.baseline === undefined ? undefined : { ...samples(), wireguardImplementation: "" },
+    };
     const pair = async (into: ThroughputSamples) => {
-        const wireguard = await withWireguardGoCost(lab, client.host, server.host, () => iperf(lab, client.host, server.host, serverWg.address, options.seconds));
+        const wireguard = await withWireguardGoCost(lab, client.host, server.host, () =>
+            iperf(lab, client.host, server.host, serverWg.address, options.seconds),
+        );
         await lab.setBridgeNetfilter(false);
-        const overlay = await withWireguardGoCost(lab, client.host, server.host, () => iperf(lab, client.name, server.name, server.ip, options.seconds));
+        const overlay = await withWireguardGoCost(lab, client.host, server.host, () =>
+            iperf(lab, client.name, server.name, server.ip, options.seconds),
+        );
         into.wireguard.push(wireguard.mbps);
         into.overlay.push(overlay.mbps);
         if (wireguard.cpu !== undefined && overlay.cpu !== undefined) {
@@ -284,7 +324,8 @@ async function measureThroughput(lab: Lab, options: { seconds: number; rounds: n
         }
         return { wireguard, overlay };
     };
-    const describeCost = (cpu?: WireguardGoCpu) => (cpu === undefined ? "" : ` (wireguard-go CPU per MB: sender ${cpu.sender} ms, receiver ${cpu.receiver} ms)`);
+    const describeCost = (cpu?: WireguardGoCpu) =>
+        cpu === undefined ? "" : ` (wireguard-go CPU per MB: sender ${cpu.sender} ms, receiver ${cpu.receiver} ms)`;
     for (let round = 1; round <= options.rounds; round += 1) {
         const baselineFirst = result.baseline !== undefined && round % 2 === 0;
         const measureBaseline = async () => {
@@ -294,7 +335,9 @@ async function measureThroughput(lab: Lab, options: { seconds: number; rounds: n
             await lab.switchWireguardGo(options.baseline);
             result.baseline.wireguardImplementation = formatWireGuardInUse(await lab.wireguardInUse(server.host));
             const measured = await pair(result.baseline);
-            options.log(`throughput round ${round}, ${result.baseline.wireguardImplementation}: wg ${measured.wireguard.mbps.toFixed(0)}${describeCost(measured.wireguard.cpu)}, overlay ${measured.overlay.mbps.toFixed(0)} Mbit/s${describeCost(measured.overlay.cpu)}`);
+            options.log(
+                `throughput round ${round}, ${result.baseline.wireguardImplementation}: wg ${measured.wireguard.mbps.toFixed(0)}${describeCost(measured.wireguard.cpu)}, overlay ${measured.overlay.mbps.toFixed(0)} Mbit/s${describeCost(measured.overlay.cpu)}`,
+            );
             await lab.switchWireguardGo(ownProgram);
         };
         if (baselineFirst) {
@@ -304,8 +347,13 @@ async function measureThroughput(lab: Lab, options: { seconds: number; rounds: n
         if (await lab.setBridgeNetfilter(true)) {
             result.overlayBridgeNetfilter.push(await iperf(lab, client.name, server.name, server.ip, options.seconds));
         }
-        const withNetfilter = result.overlayBridgeNetfilter.length === round ? `, with br_netfilter ${result.overlayBridgeNetfilter[round - 1].toFixed(0)}` : "";
-        options.log(`throughput round ${round}: wg ${wireguard.mbps.toFixed(0)}${describeCost(wireguard.cpu)}, overlay ${overlay.mbps.toFixed(0)}${withNetfilter} Mbit/s${describeCost(overlay.cpu)}`);
+        const withNetfilter =
+            result.overlayBridgeNetfilter.length === round
+                ? `, with br_netfilter ${result.overlayBridgeNetfilter[round - 1].toFixed(0)}`
+                : "";
+        options.log(
+            `throughput round ${round}: wg ${wireguard.mbps.toFixed(0)}${describeCost(wireguard.cpu)}, overlay ${overlay.mbps.toFixed(0)}${withNetfilter} Mbit/s${describeCost(overlay.cpu)}`,
+        );
         if (!baselineFirst) {
             await measureBaseline();
         }
@@ -319,19 +367,34 @@ async function measureThroughput(lab: Lab, options: { seconds: number; rounds: n
  * WireGuard, which has no process). Per MB rather than per packet: with TUN offloads, one packet
  * on wg0 may carry many.
  */
-async function withWireguardGoCost(lab: Lab, sender: string, receiver: string, measure: () => Promise<number>): Promise<{ mbps: number; cpu?: WireguardGoCpu }> {
+async function withWireguardGoCost(
+    lab: Lab,
+    sender: string,
+    receiver: string,
+    measure: () => Promise<number>,
+): Promise<{ mbps: number; cpu?: WireguardGoCpu }> {
     const daemonOf = async (host: string) => (await lab.nodeProcesses(host)).find((process) => process.command === "wireguard-go");
     const [sending, receiving] = [await daemonOf(sender), await daemonOf(receiver)];
     if (sending === undefined || receiving === undefined) {
         return { mbps: await measure() };
     }
     const bytes = async () => Number((await lab.execOk(receiver, ["cat", "/sys/class/net/wg0/statistics/rx_bytes"])).trim());
-    const snapshot = async () => ({ sender: await processCpuMs(sending.pid), receiver: await processCpuMs(receiving.pid), bytes: await bytes() });
+    const snapshot = async () => ({
+        sender: await processCpuMs(sending.pid),
+        receiver: await processCpuMs(receiving.pid),
+        bytes: await bytes(),
+    });
     const before = await snapshot();
     const mbps = await measure();
     const after = await snapshot();
     const megabytes = Math.max(1, after.bytes - before.bytes) / 1e6;
-    return { mbps, cpu: { sender: round((after.sender - before.sender) / megabytes, 2), receiver: round((after.receiver - before.receiver) / megabytes, 2) } };
+    return {
+        mbps,
+        cpu: {
+            sender: round((after.sender - before.sender) / megabytes, 2),
+            receiver: round((after.receiver - before.receiver) / megabytes, 2),
+        },
+    };
 }
 
 /** The baseline's medians, and how much faster the lab's own build was, pair by pair. */
@@ -343,7 +406,9 @@ function baselineResult(baseline: ThroughputSamples & { wireguardImplementation:
         overlayToWireguardRatio: round(median(pairRatios(baseline.overlay, baseline.wireguard)), 3),
         overlaySpeedup: round(median(pairRatios(own.overlay, baseline.overlay)), 3),
         wireguardSpeedup: round(median(pairRatios(own.wireguard, baseline.wireguard)), 3),
-        ...(baseline.wireguardCpu.length > 0 ? { wireguardCpuMsPerMB: medianCpu(baseline.wireguardCpu), overlayCpuMsPerMB: medianCpu(baseline.overlayCpu) } : {}),
+        ...(baseline.wireguardCpu.length > 0
+            ? { wireguardCpuMsPerMB: medianCpu(baseline.wireguardCpu), overlayCpuMsPerMB: medianCpu(baseline.overlayCpu) }
+            : {}),
     };
 }
 
@@ -353,14 +418,19 @@ function pairRatios(numerators: readonly number[], denominators: readonly number
 }
 
 function medianCpu(samples: readonly WireguardGoCpu[]): WireguardGoCpu {
-    return { sender: round(median(samples.map((sample) => sample.sender)), 2), receiver: round(median(samples.map((sample) => sample.receiver)), 2) };
+    return {
+        sender: round(median(samples.map((sample) => sample.sender)), 2),
+        receiver: round(median(samples.map((sample) => sample.receiver)), 2),
+    };
 }
 
 /** One iperf3 TCP run; resolves with the receiver's Mbit/s. */
 async function iperf(lab: Lab, from: string, to: string, address: string, seconds: number): Promise<number> {
     const server = await lab.startBackground(to, ["iperf3", "-s", "-1", "-p", "5201", "--forceflush"], /Server listening/);
     try {
-        const output = await lab.execOk(from, ["iperf3", "-c", address, "-p", "5201", "-t", String(seconds), "-J"], { timeoutMs: (seconds + 30) * 1000 });
+        const output = await lab.execOk(from, ["iperf3", "-c", address, "-p", "5201", "-t", String(seconds), "-J"], {
+            timeoutMs: (seconds + 30) * 1000,
+        });
         const report = JSON.parse(output) as { end?: { sum_received?: { bits_per_second?: number } } };
         const bits = report.end?.sum_received?.bits_per_second;
         if (typeof bits !== "number") {
@@ -409,17 +479,26 @@ async function measureConvergence(lab: Lab, rounds: number, log: (m: string) => 
                     lab.execOk(from.host, ["bridge", "fdb", "show", "dev", `wg0.${vni}`]),
                     lab.execOk(to.host, ["bridge", "fdb", "show", "dev", `wg0.${vni}`]),
                 ]);
-                return a.includes(`00:00:00:00:00:00 dst ${wgAddress(to.host)} `) && b.includes(`00:00:00:00:00:00 dst ${wgAddress(from.host)} `);
+                return (
+                    a.includes(`00:00:00:00:00:00 dst ${wgAddress(to.host)} `) &&
+                    b.includes(`00:00:00:00:00:00 dst ${wgAddress(from.host)} `)
+                );
             },
             60_000,
             50,
         ).then(() => Date.now() - t0);
-        const scripts = await Promise.all(lab.nodes.map(async (node) => {
-            await lab.startBgpd(node.name);
-            return Date.now() - t0;
-        }));
+        const scripts = await Promise.all(
+            lab.nodes.map(async (node) => {
+                await lab.startBgpd(node.name);
+                return Date.now() - t0;
+            }),
+        );
         const replyMs = await reply;
-        const bgpdStarts = await Promise.all(lab.nodes.map(async (node) => (await processStartedAt(Number((await lab.execOk(node.name, ["cat", "/run/frr/bgpd.pid"])).trim()))) - t0));
+        const bgpdStarts = await Promise.all(
+            lab.nodes.map(
+                async (node) => (await processStartedAt(Number((await lab.execOk(node.name, ["cat", "/run/frr/bgpd.pid"])).trim()))) - t0,
+            ),
+        );
         const steps: ConvergenceSteps = {
             scriptsDone: Math.max(...scripts),
             lastBgpdStarted: Math.max(...bgpdStarts),
@@ -428,7 +507,11 @@ async function measureConvergence(lab: Lab, rounds: number, log: (m: string) => 
             firstReply: replyMs,
         };
         samples.push(steps);
-        log(`convergence round ${round}: ${Object.entries(steps).map(([step, ms]) => `${step} ${ms} ms`).join(", ")}`);
+        log(
+            `convergence round ${round}: ${Object.entries(steps)
+                .map(([step, ms]) => `${step} ${ms} ms`)
+                .join(", ")}`,
+        );
     }
     return samples;
 }
@@ -460,7 +543,10 @@ export function sessionUpTimes(logText: string): number[] {
 async function measureMigrations(lab: Lab, count: number, log: (m: string) => void): Promise<{ recovery: number[]; total: number[] }> {
     const moving = lab.vms[0];
     // kvm1 → kvm4 (other cluster) → kvm3 → kvm2 (back to its own cluster) …
-    const route = lab.hosts.map((host) => host.name).filter((name) => name !== moving.host).reverse();
+    const route = lab.hosts
+        .map((host) => host.name)
+        .filter((name) => name !== moving.host)
+        .reverse();
     const recovery: number[] = [];
     const total: number[] = [];
     for (let i = 0; i < count; i += 1) {
@@ -478,7 +564,9 @@ async function measureMigrations(lab: Lab, count: number, log: (m: string) => vo
         total.push(Date.now() - started);
         await sleep(200);
         recovery.push(outage(await stopPings(pings), times));
-        log(`migration ${current} → ${target}: ${observer.name} lost ${moving.name} for ${recovery.at(-1)} ms (${total.at(-1)} ms from the start of the migration to a reply)`);
+        log(
+            `migration ${current} → ${target}: ${observer.name} lost ${moving.name} for ${recovery.at(-1)} ms (${total.at(-1)} ms from the start of the migration to a reply)`,
+        );
     }
     return { recovery, total };
 }
@@ -537,7 +625,13 @@ function vmInOtherCluster(lab: Lab, name: string) {
 
 function medianSteps(samples: readonly ConvergenceSteps[]): ConvergenceSteps {
     const of = (step: keyof ConvergenceSteps) => median(samples.map((sample) => sample[step]));
-    return { scriptsDone: of("scriptsDone"), lastBgpdStarted: of("lastBgpdStarted"), sessionsUp: of("sessionsUp"), floodEntries: of("floodEntries"), firstReply: of("firstReply") };
+    return {
+        scriptsDone: of("scriptsDone"),
+        lastBgpdStarted: of("lastBgpdStarted"),
+        sessionsUp: of("sessionsUp"),
+        floodEntries: of("floodEntries"),
+        firstReply: of("firstReply"),
+    };
 }
 
 /** The middle value (the mean of the two middle ones for an even count). */

@@ -72,14 +72,20 @@ class BareResource extends pulumi.CustomResource {
  */
 export async function evaluateUnderMocks(program: () => void): Promise<Omit<EvaluationResult, "spec" | "peakRssMiB" | "retainedHeapMiB">> {
     const providerBytes: Record<string, number> = {};
-    await pulumi.runtime.setMocks({
-        async newResource(args) {
-            const provider: unknown = args.inputs[PROVIDER_KEY];
-            if (typeof provider === "string") providerBytes[args.type] = Math.max(providerBytes[args.type] ?? 0, Buffer.byteLength(provider));
-            return { id: `${args.name}-id`, state: { ...args.inputs, ...fleetOutputs(args) } };
+    await pulumi.runtime.setMocks(
+        {
+            async newResource(args) {
+                const provider: unknown = args.inputs[PROVIDER_KEY];
+                if (typeof provider === "string")
+                    providerBytes[args.type] = Math.max(providerBytes[args.type] ?? 0, Buffer.byteLength(provider));
+                return { id: `${args.name}-id`, state: { ...args.inputs, ...fleetOutputs(args) } };
+            },
+            call: (args) => args.inputs,
         },
-        call: (args) => args.inputs,
-    }, "bench", "scale", false);
+        "bench",
+        "scale",
+        false,
+    );
     const declared: pulumi.Resource[] = [];
     const types: Record<string, number> = {};
     let custom = 0;
@@ -188,7 +194,7 @@ export async function runScaleBenchmark(options: ScaleOptions = {}): Promise<Sca
     const log = options.log ?? (() => undefined);
     const result: ScaleResult = { fleet: [], bare: [], flat: [] };
     for (const hosts of sizes) {
-        const rounds = hosts <= ROUNDS_UP_TO ? options.rounds ?? 3 : 1;
+        const rounds = hosts <= ROUNDS_UP_TO ? (options.rounds ?? 3) : 1;
         log(`scale: ${hosts} host(s), ${rounds} round(s)`);
         const fleet: EvaluationResult[] = [];
         const flat: EvaluationResult[] = [];
@@ -224,8 +230,14 @@ export function marginalCpuMsPerHost(runs: EvaluationResult[]): (number | undefi
 
 /** The table rows of a scale run. */
 export function scaleRows(result: ScaleResult): BenchmarkRow[] {
-    const row = (metric: string, value: number, unit: string, digits: number, target = "", met?: boolean): BenchmarkRow =>
-        ({ benchmark: "scale", metric, value: round(value, digits), unit, target, met });
+    const row = (metric: string, value: number, unit: string, digits: number, target = "", met?: boolean): BenchmarkRow => ({
+        benchmark: "scale",
+        metric,
+        value: round(value, digits),
+        unit,
+        target,
+        met,
+    });
     const rows: BenchmarkRow[] = [];
     const marginal = marginalCpuMsPerHost(result.fleet);
     const flatMarginal = marginalCpuMsPerHost(result.flat);
@@ -238,16 +250,37 @@ export function scaleRows(result: ScaleResult): BenchmarkRow[] {
         const rssTarget = at1000 ? `≤ ${SCALE_TARGETS.peakRssMiBAt1000}` : "";
         rows.push(
             row(`${label}: resources`, run.resources, "", 0),
-            row(`${label}: wall time`, run.wallMs / 1000, "s", 2, wallTarget, at1000 ? run.wallMs / 1000 <= SCALE_TARGETS.wallSecondsAt1000 : undefined),
+            row(
+                `${label}: wall time`,
+                run.wallMs / 1000,
+                "s",
+                2,
+                wallTarget,
+                at1000 ? run.wallMs / 1000 <= SCALE_TARGETS.wallSecondsAt1000 : undefined,
+            ),
             row(`${label}: CPU time`, run.cpuMs / 1000, "s", 2),
-            row(`${label}: peak RSS`, run.peakRssMiB, "MiB", 0, rssTarget, at1000 ? run.peakRssMiB <= SCALE_TARGETS.peakRssMiBAt1000 : undefined),
+            row(
+                `${label}: peak RSS`,
+                run.peakRssMiB,
+                "MiB",
+                0,
+                rssTarget,
+                at1000 ? run.peakRssMiB <= SCALE_TARGETS.peakRssMiBAt1000 : undefined,
+            ),
             row(`${label}: heap retained after GC`, run.retainedHeapMiB, "MiB", 0),
             row(`${label}: as many bare resources (no inputs), CPU`, bare.cpuMs / 1000, "s", 2),
             row(`${label}: the same resources declared flat, wall time`, flat.wallMs / 1000, "s", 2),
             row(`${label}: the same resources declared flat, CPU`, flat.cpuMs / 1000, "s", 2),
             row(`${label}: the same resources declared flat, peak RSS`, flat.peakRssMiB, "MiB", 0),
             row(`${label}: CPU fleet / bare`, run.cpuMs / bare.cpuMs, "×", 1),
-            row(`${label}: CPU fleet / flat (component overhead)`, overhead, "×", 2, `≤ ${SCALE_TARGETS.overhead}`, overhead <= SCALE_TARGETS.overhead),
+            row(
+                `${label}: CPU fleet / flat (component overhead)`,
+                overhead,
+                "×",
+                2,
+                `≤ ${SCALE_TARGETS.overhead}`,
+                overhead <= SCALE_TARGETS.overhead,
+            ),
         );
         if (marginal[i] !== undefined) {
             rows.push(
@@ -260,7 +293,7 @@ export function scaleRows(result: ScaleResult): BenchmarkRow[] {
     if (n >= 3) {
         const [before, last] = [result.fleet[n - 2], result.fleet[n - 1]];
         const [from, to] = [hostsOf(before), hostsOf(last)];
-        const perHost = (last.cpuMs / to) / (before.cpuMs / from);
+        const perHost = last.cpuMs / to / (before.cpuMs / from);
         const perAddedHost = marginal[n - 1]! / marginal[n - 2]!;
         const target = `≤ ${SCALE_TARGETS.growth}`;
         rows.push(
@@ -274,7 +307,16 @@ export function scaleRows(result: ScaleResult): BenchmarkRow[] {
     if (providerBytes.length > 0) {
         const largest = Math.max(...providerBytes.map(([, bytes]) => bytes));
         const [type] = providerBytes.find(([, bytes]) => bytes === largest)!;
-        rows.push(row(`__provider per OpenNebula object, largest type (${type.split(":").pop()})`, largest / 1000, "KB", 1, `≤ ${SCALE_TARGETS.providerBytes / 1000}`, largest <= SCALE_TARGETS.providerBytes));
+        rows.push(
+            row(
+                `__provider per OpenNebula object, largest type (${type.split(":").pop()})`,
+                largest / 1000,
+                "KB",
+                1,
+                `≤ ${SCALE_TARGETS.providerBytes / 1000}`,
+                largest <= SCALE_TARGETS.providerBytes,
+            ),
+        );
     }
     if (result.mesh) {
         const hub = result.fleet.find((run) => hostsOf(run) === hostsOf(result.mesh!));

@@ -10,9 +10,8 @@
  */
 import { performance } from "node:perf_hooks";
 import { readHostScript, toStdin } from "../../components/remote/host-script";
-import {
-    WireGuardPlan, WireGuardTopology, planWireGuard, wireguardScriptEnvironment,
-} from "../../components/overlay/wireguard-config";
+import type { WireGuardPlan, WireGuardTopology } from "../../components/overlay/wireguard-config";
+import { planWireGuard, wireguardScriptEnvironment } from "../../components/overlay/wireguard-config";
 import { benchPublicKey } from "./fleet";
 import type { BenchmarkRow } from "./index";
 import { round } from "./scale";
@@ -52,7 +51,10 @@ export interface WireGuardSize {
 function planFleet(topology: WireGuardTopology, hosts: number): WireGuardPlan {
     return planWireGuard({
         ingress: { name: "ingress", endpoint: "198.19.0.1" },
-        hosts: Array.from({ length: hosts }, (_, i) => ({ name: `host-${i}`, endpoint: `198.18.${Math.floor(i / 200)}.${10 + (i % 200)}` })),
+        hosts: Array.from({ length: hosts }, (_, i) => ({
+            name: `host-${i}`,
+            endpoint: `198.18.${Math.floor(i / 200)}.${10 + (i % 200)}`,
+        })),
         subnet: "10.200.0.0/20",
         topology,
     });
@@ -62,10 +64,15 @@ function planFleet(topology: WireGuardTopology, hosts: number): WireGuardPlan {
 function renderFleet(plan: WireGuardPlan): Map<string, { config: string; stdinBytes: number }> {
     const keys = Object.fromEntries(plan.nodes.map((node) => [node.name, benchPublicKey(node.name)]));
     const script = readHostScript("wireguard-up.sh");
-    return new Map(plan.nodes.map((node) => {
-        const environment = wireguardScriptEnvironment(node, keys);
-        return [node.name, { config: environment.WG_CONFIG, stdinBytes: toStdin({ name: "wireguard-up.sh", script, environment }).length }];
-    }));
+    return new Map(
+        plan.nodes.map((node) => {
+            const environment = wireguardScriptEnvironment(node, keys);
+            return [
+                node.name,
+                { config: environment.WG_CONFIG, stdinBytes: toStdin({ name: "wireguard-up.sh", script, environment }).length },
+            ];
+        }),
+    );
 }
 
 /**
@@ -82,7 +89,9 @@ export function measureWireGuardSize(topology: WireGuardTopology, hosts: number)
     const changed = [...grown].filter(([name, { config }]) => rendered.get(name)?.config !== config).length;
 
     const keepalivesPerSecond = plan.nodes.reduce(
-        (sum, node) => sum + node.peers.reduce((peers, peer) => peers + (peer.persistentKeepalive ? 1 / peer.persistentKeepalive : 0), 0), 0);
+        (sum, node) => sum + node.peers.reduce((peers, peer) => peers + (peer.persistentKeepalive ? 1 / peer.persistentKeepalive : 0), 0),
+        0,
+    );
     const sessions = plan.nodes.reduce((sum, node) => sum + node.peers.length, 0) / 2;
     return {
         topology,
@@ -112,11 +121,20 @@ export function runWireGuardSizeBenchmark(sizes: number[] = WIREGUARD_SIZES): Wi
 /** The table rows: per topology and size, the figures of {@link WireGuardSize}. */
 export function wireguardSizeRows(results: WireGuardSize[]): BenchmarkRow[] {
     return results.flatMap((r): BenchmarkRow[] => {
-        const row = (metric: string, value: number | string, unit: string): BenchmarkRow =>
-            ({ benchmark: "wireguard-size", metric: `${r.topology} ${r.hosts}: ${metric}`, value, unit, target: "" });
+        const row = (metric: string, value: number | string, unit: string): BenchmarkRow => ({
+            benchmark: "wireguard-size",
+            metric: `${r.topology} ${r.hosts}: ${metric}`,
+            value,
+            unit,
+            target: "",
+        });
         return [
             row("peers per host / of the ingress", `${r.peersPerHost} / ${r.peersOfIngress}`, ""),
-            row("config per host / of the ingress", `${round(r.hostConfigBytes / 1024, 1)} / ${round(r.ingressConfigBytes / 1024, 1)}`, "KiB"),
+            row(
+                "config per host / of the ingress",
+                `${round(r.hostConfigBytes / 1024, 1)} / ${round(r.ingressConfigBytes / 1024, 1)}`,
+                "KiB",
+            ),
             row("config command stdin per host", round(r.hostStdinBytes / 1024, 1), "KiB"),
             row("stdin pushed by one full run, all nodes", round(r.totalStdinBytes / 2 ** 20, 2), "MiB"),
             row("nodes reconfigured when one host joins", r.nodesChangedByOneMoreHost, ""),

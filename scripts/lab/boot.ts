@@ -29,8 +29,11 @@ export function bootOrder(units: Record<string, string>): BootUnit[] {
     const names = parsed.map((unit) => unit.name);
     const ordered: BootUnit[] = [];
     while (ordered.length < parsed.length) {
-        const next = parsed.find((unit) => !ordered.includes(unit)
-            && unit.after.every((dependency) => !names.includes(dependency) || ordered.some((done) => done.name === dependency)));
+        const next = parsed.find(
+            (unit) =>
+                !ordered.includes(unit) &&
+                unit.after.every((dependency) => !names.includes(dependency) || ordered.some((done) => done.name === dependency)),
+        );
         if (next === undefined) throw new Error(`the units' After= lines form a cycle: ${names.join(", ")}`);
         ordered.push(next);
     }

@@ -2,7 +2,8 @@
  * `npm run lab [-- <command> [options]]`: see {@link usage}. `npm run lab` starts
  * `scripts/lab/launch.cjs`, which rebuilds `dist/` only when a source is newer, then loads this.
  */
-import { Lab, LabStatus, labPrerequisiteProblems } from "./lab";
+import type { LabStatus } from "./lab";
+import { Lab, labPrerequisiteProblems } from "./lab";
 import { defaultLabName, validateLabName } from "./naming";
 import { formatWireGuardInUse } from "./wireguard-go";
 
@@ -120,7 +121,9 @@ function npmCommand(name: string, command: string): string {
 async function up(args: CliArguments): Promise<void> {
     if (await Lab.exists(args.name)) {
         console.error(`lab: the lab "${args.name}" is already up; it was left as it is.`);
-        console.error(`lab: see it with \`${npmCommand(args.name, "status")}\`; rebuild it with \`${npmCommand(args.name, "down")}\`, then up again.`);
+        console.error(
+            `lab: see it with \`${npmCommand(args.name, "status")}\`; rebuild it with \`${npmCommand(args.name, "down")}\`, then up again.`,
+        );
         process.exitCode = 1;
         return;
     }

@@ -8,13 +8,18 @@
 import { planEvpnFabric } from "../../components/overlay/frr-config";
 import { planWireGuard } from "../../components/overlay/wireguard-config";
 import { labNamespace } from "./naming";
-import { LabNode, LabTopology } from "./topology";
+import type { LabNode, LabTopology } from "./topology";
 
 /** The topology with one more KVM host in `cluster` (`ec1`, `ec2` …), and that host. */
 export function withExtraHost(topology: LabTopology, cluster: string): { topology: LabTopology; node: LabNode } {
     const region = topology.regions.find((candidate) => candidate.name === cluster);
     if (region === undefined || cluster === "control") {
-        throw new Error(`cluster: must be one of ${topology.regions.filter((r) => r.name !== "control").map((r) => r.name).join(", ")} (got "${cluster}")`);
+        throw new Error(
+            `cluster: must be one of ${topology.regions
+                .filter((r) => r.name !== "control")
+                .map((r) => r.name)
+                .join(", ")} (got "${cluster}")`,
+        );
     }
     const hosts = topology.nodes.filter((node) => node.role === "host");
     const name = `kvm${hosts.length + 1}`;
@@ -23,7 +28,15 @@ export function withExtraHost(topology: LabTopology, cluster: string): { topolog
     if (topology.nodes.some((node) => node.underlayIp === underlayIp)) {
         throw new Error(`${name}: the next underlay address of ${cluster}, ${underlayIp}, is taken`);
     }
-    const node: LabNode = { name, role: "host", netns: labNamespace(topology.name, name), cluster, region: region.name, underlayIp, uplink: `up-${name}` };
+    const node: LabNode = {
+        name,
+        role: "host",
+        netns: labNamespace(topology.name, name),
+        cluster,
+        region: region.name,
+        underlayIp,
+        uplink: `up-${name}`,
+    };
 
     const old = topology.wireguard;
     const [ingress, ...others] = old.nodes;

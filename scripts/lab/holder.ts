@@ -59,6 +59,11 @@ export async function startHolder(labName: string, netns: string, nodeDir: strin
     if (pid === undefined) {
         throw new Error(`could not start the holder of ${netns}`);
     }
-    await waitUntil(`the holder of ${netns} (see ${nodeDir}/holder.log)`, async () => existsSync(path.join(nodeDir, "holder.ready")), 10_000, 20);
+    await waitUntil(
+        `the holder of ${netns} (see ${nodeDir}/holder.log)`,
+        async () => existsSync(path.join(nodeDir, "holder.ready")),
+        10_000,
+        20,
+    );
     return pid;
 }

@@ -15,15 +15,18 @@
  * - Every lab has a name (naming.ts); several labs of different names run side by side, and
  *   `down` removes only its own lab's namespaces, processes and mounts (teardown.ts).
  */
-import { ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { Ipv4Cidr, ipv4Cidr, numberToIpv4 } from "../../components/validation";
+import type { Ipv4Cidr } from "../../components/validation";
+import { ipv4Cidr, numberToIpv4 } from "../../components/validation";
 import { networkCidrOf } from "../../components/overlay/evpn-network";
 import { frrScriptEnvironment } from "../../components/overlay/frr-config";
-import { planVxlanDevice, VxlanDevicePlan } from "../../components/overlay/vxlan-device";
+import type { VxlanDevicePlan } from "../../components/overlay/vxlan-device";
+import { planVxlanDevice } from "../../components/overlay/vxlan-device";
 import { assertPublicKey, wireguardScriptEnvironment } from "../../components/overlay/wireguard-config";
-import { BgpPeer, EvpnRoute, parseBgpPeers, parseEvpnRoutes } from "./inspect";
+import type { BgpPeer, EvpnRoute } from "./inspect";
+import { parseBgpPeers, parseEvpnRoutes } from "./inspect";
 import { labPrerequisiteProblems, packageRoot } from "./environment";
 import { describeLab } from "./describe";
 import { bootOrder } from "./boot";
@@ -31,10 +34,14 @@ import { labFirewall } from "./firewall";
 import { withExtraHost } from "./growth";
 import { startHolder } from "./holder";
 import { LAB_RUN_VARIABLE, LAB_STATE_ROOT, labStateDir, validateLabName } from "./naming";
-import { CommandError, RunOptions, RunResult, run, runLimited, runOk, sleep, startUntilOutput, waitUntil } from "./process";
-import { LabDownReport, LabLeftovers, LabProcess, LabRun, describeProcess, findLeftovers, stillRunning, teardown, terminate } from "./teardown";
-import { LabNode, LabTopology, LabTopologyOptions, LabVm, buildTopology, tapOf } from "./topology";
-import { WireGuardInUse, chooseWireguardGo, describeWireguardGo, tunHasOffloads } from "./wireguard-go";
+import type { RunOptions, RunResult } from "./process";
+import { CommandError, run, runLimited, runOk, sleep, startUntilOutput, waitUntil } from "./process";
+import type { LabDownReport, LabLeftovers, LabProcess, LabRun } from "./teardown";
+import { describeProcess, findLeftovers, stillRunning, teardown, terminate } from "./teardown";
+import type { LabNode, LabTopology, LabTopologyOptions, LabVm } from "./topology";
+import { buildTopology, tapOf } from "./topology";
+import type { WireGuardInUse } from "./wireguard-go";
+import { chooseWireguardGo, describeWireguardGo, tunHasOffloads } from "./wireguard-go";
 
 /** Options of {@link Lab.up}. */
 export interface LabOptions extends LabTopologyOptions {
@@ -89,7 +96,15 @@ export interface LabNodeProcess {
 export interface LabStatus {
     name: string;
     dir: string;
-    nodes: { name: string; role: string; netns: string; holderAlive: boolean; processes: LabNodeProcess[]; bgpPeers: BgpPeer[]; wireguard?: WireGuardInUse }[];
+    nodes: {
+        name: string;
+        role: string;
+        netns: string;
+        holderAlive: boolean;
+        processes: LabNodeProcess[];
+        bgpPeers: BgpPeer[];
+        wireguard?: WireGuardInUse;
+    }[];
     vms: { name: string; host: string; ip: string; mac: string }[];
     /** The lab's other processes: in the VM or internet namespaces, or stranded outside them. */
     others: LabProcess[];
@@ -299,7 +314,9 @@ export class Lab {
         if (target === "internet") {
             return ["ip", "netns", "exec", this.state.topology.internetNetns];
         }
-        throw new Error(`unknown lab target "${target}"; nodes: ${this.nodes.map((n) => n.name).join(", ")}, VMs: ${this.vms.map((v) => v.name).join(", ")}, internet`);
+        throw new Error(
+            `unknown lab target "${target}"; nodes: ${this.nodes.map((n) => n.name).join(", ")}, VMs: ${this.vms.map((v) => v.name).join(", ")}, internet`,
+        );
     }
 
     /**
@@ -413,7 +430,11 @@ export class Lab {
     /** Deletes the host's WireGuard interface (wireguard-go exits with it). */
     async stopWireGuard(host: string): Promise<void> {
         await this.execOk(this.node(host).name, ["ip", "link", "delete", "wg0"]);
-        await waitUntil(`wireguard-go on ${host} to exit`, async () => !(await this.nodeProcesses(host)).some((p) => p.command === "wireguard-go"), 10_000);
+        await waitUntil(
+            `wireguard-go on ${host} to exit`,
+            async () => !(await this.nodeProcesses(host)).some((p) => p.command === "wireguard-go"),
+            10_000,
+        );
     }
 
     /** Runs the WireGuard host script again on `host` (same key, same peers). */
@@ -451,7 +472,12 @@ export class Lab {
             return { implementation: "kernel", offloads: true };
         }
         const program = (await fs.readlink(`/proc/${daemon.pid}/exe`)).replace(/ \(deleted\)$/, "");
-        return { implementation: "wireguard-go", program: await describeWireguardGo(program), pid: daemon.pid, offloads: tunHasOffloads(details) };
+        return {
+            implementation: "wireguard-go",
+            program: await describeWireguardGo(program),
+            pid: daemon.pid,
+            offloads: tunHasOffloads(details),
+        };
     }
 
     /** Stops bgpd on a node (SIGTERM, as systemd would) and waits until it has exited. */
@@ -472,7 +498,8 @@ export class Lab {
      * on an OpenNebula host that filters VM traffic with security groups.
      */
     async setBridgeNetfilter(enabled: boolean): Promise<boolean> {
-        const script = 'f=/proc/sys/net/bridge/bridge-nf-call-iptables; [ -e "$f" ] || exit 3; echo "$1" > "$f"; echo "$1" > /proc/sys/net/bridge/bridge-nf-call-ip6tables';
+        const script =
+            'f=/proc/sys/net/bridge/bridge-nf-call-iptables; [ -e "$f" ] || exit 3; echo "$1" > "$f"; echo "$1" > /proc/sys/net/bridge/bridge-nf-call-ip6tables';
         const results = await Promise.all(this.hosts.map((host) => this.exec(host.name, ["sh", "-c", script, "sh", enabled ? "1" : "0"])));
         const failed = results.find((result) => result.code !== 0 && result.code !== 3);
         if (failed !== undefined) {
@@ -566,15 +593,17 @@ export class Lab {
         const others = async () => (await this.nodeProcesses(name)).filter((p) => p.pid !== holder).map((p) => p.pid);
         await run(["kill", "-KILL", ...(await others()).map(String)]);
         await waitUntil(`the processes of ${name} to end`, async () => (await others()).length === 0, 10_000);
-        const flush = ["for tool in iptables ip6tables; do",
-            "  for table in $($tool-save | sed -n 's/^\\*//p'); do $tool -t \"$table\" -F; $tool -t \"$table\" -X; done",
+        const flush = [
+            "for tool in iptables ip6tables; do",
+            '  for table in $($tool-save | sed -n \'s/^\\*//p\'); do $tool -t "$table" -F; $tool -t "$table" -X; done',
             "  $tool -P FORWARD ACCEPT 2>/dev/null || true",
             "done",
             "for link in $(ip -o link show | awk -F': ' '{ sub(/@.*/, \"\", $2); print $2 }'); do",
-            "  case $link in lo|eth0) ;; *) ip link del \"$link\" 2>/dev/null || true ;; esac",
+            '  case $link in lo|eth0) ;; *) ip link del "$link" 2>/dev/null || true ;; esac',
             "done",
             "find /run/frr /run/wireguard -mindepth 1 -delete",
-            "sysctl -q -w net.ipv4.ip_forward=0"].join("\n");
+            "sysctl -q -w net.ipv4.ip_forward=0",
+        ].join("\n");
         await this.execOk(name, ["sh", "-c", flush]);
     }
 
@@ -584,11 +613,19 @@ export class Lab {
         const root = this.nodeRoot(name);
         const unitDir = path.join(root, "etc", "systemd", "system");
         const enabled = await fs.readdir(path.join(unitDir, "multi-user.target.wants")).catch(() => []);
-        const units = bootOrder(Object.fromEntries(await Promise.all(enabled.map(async (unit) => [unit, await fs.readFile(path.join(unitDir, unit), "utf8")] as const))));
+        const units = bootOrder(
+            Object.fromEntries(
+                await Promise.all(enabled.map(async (unit) => [unit, await fs.readFile(path.join(unitDir, unit), "utf8")] as const)),
+            ),
+        );
         for (const unit of units) {
             for (const argv of unit.execStart) {
                 // The unit names its replay at /etc/opennebula-edge; the node keeps it under its root.
-                await this.execOk(name, argv.map((arg) => (arg.startsWith("/etc/opennebula-edge/") ? path.join(root, arg) : arg)), { env: { HOST_ROOT: root } });
+                await this.execOk(
+                    name,
+                    argv.map((arg) => (arg.startsWith("/etc/opennebula-edge/") ? path.join(root, arg) : arg)),
+                    { env: { HOST_ROOT: root } },
+                );
             }
         }
         await this.execOk(name, ["/usr/lib/frr/frrinit.sh", "start"]);
@@ -627,14 +664,25 @@ export class Lab {
         }
         const peers = this.topology.wireguard.nodes.find((plan) => plan.name === node.name)!.peers;
         const addressOf = (peer: string) => this.topology.wireguard.nodes.find((plan) => plan.name === peer)!.address;
-        await Promise.all(peers.map((peer) => waitUntil(`${node.name} to ping ${peer.name} over wg0`,
-            async () => (await this.exec(node.name, ["ping", "-n", "-q", "-c", "1", "-W", "1", addressOf(peer.name)])).code === 0, 30_000, 50)));
+        await Promise.all(
+            peers.map((peer) =>
+                waitUntil(
+                    `${node.name} to ping ${peer.name} over wg0`,
+                    async () => (await this.exec(node.name, ["ping", "-n", "-q", "-c", "1", "-W", "1", addressOf(peer.name)])).code === 0,
+                    30_000,
+                    50,
+                ),
+            ),
+        );
         for (const name of [node.name, ...this.nodes.filter((other) => other.name !== node.name).map((other) => other.name)]) {
             await this.applyFrr(name);
         }
         const address = addressOf(node.name);
-        await waitUntil(`the reflector's session to ${node.name} to be Established`,
-            async () => (await this.bgpPeers(this.nodes[0].name)).some((peer) => peer.address === address && peer.state === "Established"), options.timeoutMs ?? 60_000);
+        await waitUntil(
+            `the reflector's session to ${node.name} to be Established`,
+            async () => (await this.bgpPeers(this.nodes[0].name)).some((peer) => peer.address === address && peer.state === "Established"),
+            options.timeoutMs ?? 60_000,
+        );
         return node;
     }
 
@@ -671,7 +719,9 @@ export class Lab {
         }
         const leftovers = await teardown({ name: this.name, dir: this.dir });
         if (leftovers.namespaces.length + leftovers.processes.length + leftovers.mounts.length > 0) {
-            this.log(`removed what a crashed lab "${this.name}" left: ${leftovers.namespaces.length} namespaces, ${leftovers.processes.length} processes`);
+            this.log(
+                `removed what a crashed lab "${this.name}" left: ${leftovers.namespaces.length} namespaces, ${leftovers.processes.length} processes`,
+            );
         }
         // Node directories of an earlier lab of this name (keys, configs, logs, ready files) go too.
         for (const entry of await fs.readdir(this.dir)) {
@@ -717,7 +767,25 @@ export class Lab {
         if (region === undefined) {
             throw new Error(`${node.name}: unknown region ${node.region}`);
         }
-        await runOk(["ip", "-n", inet, "link", "add", node.uplink, "mtu", mtu, "type", "veth", "peer", "name", "eth0", "netns", node.netns, "mtu", mtu]);
+        await runOk([
+            "ip",
+            "-n",
+            inet,
+            "link",
+            "add",
+            node.uplink,
+            "mtu",
+            mtu,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            node.netns,
+            "mtu",
+            mtu,
+        ]);
         await runOk(["ip", "-n", inet, "link", "set", node.uplink, "master", region.bridge, "up"]);
         await runOk(["ip", "-n", node.netns, "addr", "add", `${node.underlayIp}/${region.prefixLength}`, "dev", "eth0"]);
         await runOk(["ip", "-n", node.netns, "link", "set", "eth0", "up"]);
@@ -765,13 +833,16 @@ export class Lab {
      */
     private async verifyWireGuard(): Promise<void> {
         const addressOf = new Map(this.topology.wireguard.nodes.map((node) => [node.name, node.address]));
-        const reachable = (node: string, address: string) => async () => (await this.exec(node, ["ping", "-n", "-q", "-c", "1", "-W", "1", address])).code === 0;
+        const reachable = (node: string, address: string) => async () =>
+            (await this.exec(node, ["ping", "-n", "-q", "-c", "1", "-W", "1", address])).code === 0;
         const checks = this.topology.wireguard.nodes.flatMap((node) =>
             node.peers.map((peer) => async () => {
                 const address = addressOf.get(peer.name) ?? peer.name;
-                await waitUntil(`${node.name} to ping ${peer.name} (${address}) over wg0`, reachable(node.name, address), 30_000, 50).catch(async (error: Error) => {
-                    throw new Error(`${error.message}\n${await this.wireGuardDiagnostics([node.name, peer.name])}`);
-                });
+                await waitUntil(`${node.name} to ping ${peer.name} (${address}) over wg0`, reachable(node.name, address), 30_000, 50).catch(
+                    async (error: Error) => {
+                        throw new Error(`${error.message}\n${await this.wireGuardDiagnostics([node.name, peer.name])}`);
+                    },
+                );
             }),
         );
         await runLimited(checks, 8);
@@ -795,8 +866,11 @@ export class Lab {
         if (plan === undefined) {
             throw new Error(`${name} has no WireGuard plan`);
         }
-        const program: Record<string, string> = this.state.wireguardGo === undefined ? {} : { WG_USERSPACE_PROGRAM: this.state.wireguardGo };
-        const output = await this.execOk(name, [this.script("wireguard-up.sh")], { env: { ...wireguardScriptEnvironment(plan, this.state.publicKeys), ...program, ...extra } });
+        const program: Record<string, string> =
+            this.state.wireguardGo === undefined ? {} : { WG_USERSPACE_PROGRAM: this.state.wireguardGo };
+        const output = await this.execOk(name, [this.script("wireguard-up.sh")], {
+            env: { ...wireguardScriptEnvironment(plan, this.state.publicKeys), ...program, ...extra },
+        });
         if (output.trim() !== this.state.publicKeys[name]) {
             throw new Error(`${name}: wireguard-up.sh printed another public key than the one recorded`);
         }
@@ -872,7 +946,27 @@ export class Lab {
         const tap = tapOf(vm);
         const { prefixLength } = this.networkCidr();
         const bridge = this.vxlanPlan(vm.host).bridge;
-        await runOk(["ip", "-n", vm.netns, "link", "add", "eth0", "mtu", t.network.GUEST_MTU, "address", vm.mac, "type", "veth", "peer", "name", tap, "netns", String(this.holderPid(vm.host)), "mtu", t.network.MTU]);
+        await runOk([
+            "ip",
+            "-n",
+            vm.netns,
+            "link",
+            "add",
+            "eth0",
+            "mtu",
+            t.network.GUEST_MTU,
+            "address",
+            vm.mac,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            tap,
+            "netns",
+            String(this.holderPid(vm.host)),
+            "mtu",
+            t.network.MTU,
+        ]);
         await runOk(["ip", "netns", "exec", vm.netns, "sysctl", "-q", "-w", "net.ipv4.conf.eth0.arp_evict_nocarrier=0"]);
         await runOk(["ip", "-n", vm.netns, "addr", "add", `${vm.ip}/${prefixLength}`, "dev", "eth0"]);
         await runOk(["ip", "-n", vm.netns, "link", "set", "eth0", "up"]);

@@ -2,7 +2,8 @@
  * Running commands for the lab: argv arrays only (no shell strings), values for host scripts
  * through the child's environment, bounded timeouts, and polling helpers.
  */
-import { ChildProcess, execFile, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 
 /** Result of a finished command. */
@@ -81,12 +82,7 @@ export function sleep(ms: number): Promise<void> {
  * Calls `probe` until it returns true or `timeoutMs` has passed, pausing `intervalMs` between
  * attempts. Resolves with the milliseconds it took; rejects with `what` in the message on timeout.
  */
-export async function waitUntil(
-    what: string,
-    probe: () => Promise<boolean>,
-    timeoutMs = 60_000,
-    intervalMs = 100,
-): Promise<number> {
+export async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 100): Promise<number> {
     const started = Date.now();
     let attempts = 0;
     for (;;) {
@@ -114,7 +110,12 @@ export interface StartedProcess {
  * it running. Rejects if it exits first or after `timeoutMs` (then it is killed). `env` is added
  * to this process's environment for the child.
  */
-export function startUntilOutput(argv: readonly string[], pattern: RegExp, timeoutMs: number, env: Readonly<Record<string, string>> = {}): Promise<StartedProcess> {
+export function startUntilOutput(
+    argv: readonly string[],
+    pattern: RegExp,
+    timeoutMs: number,
+    env: Readonly<Record<string, string>> = {},
+): Promise<StartedProcess> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
         const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
@@ -143,7 +144,9 @@ export function startUntilOutput(argv: readonly string[], pattern: RegExp, timeo
         child.stdout.on("data", onData);
         child.stderr.on("data", onData);
         child.on("error", (error) => settle(() => reject(error)));
-        child.on("exit", (code) => settle(() => reject(new Error(`${argv.join(" ")} exited (${code}) before printing ${pattern}: ${output.trim()}`))));
+        child.on("exit", (code) =>
+            settle(() => reject(new Error(`${argv.join(" ")} exited (${code}) before printing ${pattern}: ${output.trim()}`))),
+        );
     });
 }
 

@@ -60,7 +60,10 @@ export async function findLeftovers(labRun: LabRun): Promise<LabLeftovers> {
     const pids = new Set<number>();
     for (const name of namespaces) {
         const result = await run(["ip", "netns", "pids", name]);
-        result.stdout.split(/\s+/).filter(Boolean).forEach((pid) => pids.add(Number(pid)));
+        result.stdout
+            .split(/\s+/)
+            .filter(Boolean)
+            .forEach((pid) => pids.add(Number(pid)));
     }
     (await markedPids(labRun.name)).forEach((pid) => pids.add(pid));
     (await stillRunning(labRun.processes ?? [])).forEach((process) => pids.add(process.pid));
@@ -144,7 +147,10 @@ export async function describeProcess(pid: number): Promise<LabProcess | undefin
 /** The run's recorded namespaces that still exist, and every `<name>-…` namespace. */
 async function runNamespaces(labRun: LabRun): Promise<string[]> {
     const result = await run(["ip", "netns", "list"]);
-    const existing = result.stdout.split("\n").map((line) => line.split(/\s+/)[0]).filter((name) => name !== undefined && name !== "");
+    const existing = result.stdout
+        .split("\n")
+        .map((line) => line.split(/\s+/)[0])
+        .filter((name) => name !== undefined && name !== "");
     const recorded = new Set(labRun.namespaces ?? []);
     return existing.filter((name) => recorded.has(name) || isLabNamespace(labRun.name, name)).sort();
 }
@@ -169,7 +175,7 @@ async function markedPids(name: string): Promise<number[]> {
  */
 async function selfAndAncestors(): Promise<number[]> {
     const chain: number[] = [];
-    for (let pid = process.pid; pid > 1 && !chain.includes(pid); ) {
+    for (let pid = process.pid; pid > 1 && !chain.includes(pid);) {
         chain.push(pid);
         const stat = await readProc(pid, "stat");
         pid = stat === undefined ? 0 : Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);

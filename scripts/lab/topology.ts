@@ -8,10 +8,13 @@
  * lab's namespaces (none in the root namespace), so their names are the same in every lab and only
  * need to fit the kernel's limit.
  */
-import { leaseAt, EvpnNetworkTemplate } from "../../components/overlay/evpn-network";
-import { FrrNodeFiles, planEvpnFabric } from "../../components/overlay/frr-config";
-import { OverlayMtu, overlayMtu } from "../../components/overlay/mtu";
-import { WireGuardPlan, WireGuardTopology } from "../../components/overlay/wireguard-config";
+import type { EvpnNetworkTemplate } from "../../components/overlay/evpn-network";
+import { leaseAt } from "../../components/overlay/evpn-network";
+import type { FrrNodeFiles } from "../../components/overlay/frr-config";
+import { planEvpnFabric } from "../../components/overlay/frr-config";
+import type { OverlayMtu } from "../../components/overlay/mtu";
+import { overlayMtu } from "../../components/overlay/mtu";
+import type { WireGuardPlan, WireGuardTopology } from "../../components/overlay/wireguard-config";
 import { validateOverlay } from "../../components/overlay/validation";
 import { MAX_INTERFACE_NAME } from "../../components/overlay/vxlan-device";
 import { labNamespace, validateLabName } from "./naming";
@@ -130,7 +133,9 @@ export function buildTopology(name: string, options: LabTopologyOptions = {}): L
     const node = nodeOf(name);
     const ingress: LabNode = node("ingress", "ingress", "control", "control", "10.200.0.1");
     const hosts = range(clusters).flatMap((c) =>
-        range(hostsPerCluster).map((h) => node(`kvm${c * hostsPerCluster + h + 1}`, "host", `ec${c + 1}`, `ec${c + 1}`, `10.20${c + 1}.0.${h + 1}`)),
+        range(hostsPerCluster).map((h) =>
+            node(`kvm${c * hostsPerCluster + h + 1}`, "host", `ec${c + 1}`, `ec${c + 1}`, `10.20${c + 1}.0.${h + 1}`),
+        ),
     );
     const mtu = overlayMtu({ underlayMtu: options.underlayMtu ?? 1500 });
     const { wireguard, networks } = validateOverlay({
@@ -156,7 +161,14 @@ export function buildTopology(name: string, options: LabTopologyOptions = {}): L
     // Lease 0 is the virtual router's (the gateway); VMs take the following ones.
     const vms: LabVm[] = vmPlacement(hosts, clusters, hostsPerCluster, vmCount).map((host, index) => {
         const lease = leaseAt(network, index + 1);
-        return { name: `vm${index + 1}`, id: index + 1, netns: labNamespace(name, `vm${index + 1}`), host: host.name, ip: lease.ip, mac: lease.mac };
+        return {
+            name: `vm${index + 1}`,
+            id: index + 1,
+            netns: labNamespace(name, `vm${index + 1}`),
+            host: host.name,
+            ip: lease.ip,
+            mac: lease.mac,
+        };
     });
     const topology: LabTopology = {
         name,

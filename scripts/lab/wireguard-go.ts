@@ -43,7 +43,9 @@ export async function describeWireguardGo(programPath: string): Promise<Wireguar
     const result = await run([programPath, "--version"], { timeoutMs: 10_000 });
     const version = /^wireguard-go v(\S+)/.exec(result.stdout)?.[1];
     if (version === undefined) {
-        throw new Error(`${programPath} --version printed no wireguard-go version: ${(result.stdout + result.stderr).trim().slice(0, 200)}`);
+        throw new Error(
+            `${programPath} --version printed no wireguard-go version: ${(result.stdout + result.stderr).trim().slice(0, 200)}`,
+        );
     }
     const record = await fs.readFile(path.join(path.dirname(programPath), "wireguard-go.version"), "utf8").catch(() => "");
     const debianVersion = record.trim().split(/\s+/)[0];

@@ -1,5 +1,6 @@
 import * as assert from "assert";
-import { ApiCost, apiCostRows, linearFit, measureApiCost } from "../../scripts/bench/api-cost";
+import type { ApiCost } from "../../scripts/bench/api-cost";
+import { apiCostRows, linearFit, measureApiCost } from "../../scripts/bench/api-cost";
 
 describe("bench api-cost: XML-RPC calls of an edge cluster's lifecycle, driven through its dynamic providers", function () {
     this.timeout(120000);
@@ -48,7 +49,11 @@ describe("bench api-cost: XML-RPC calls of an edge cluster's lifecycle, driven t
         assert.ok([5, 6].includes(two.create - one.create), `a second host cost ${two.create - one.create} create calls`);
         assert.strictEqual(two.refresh - one.refresh, 1);
         const sum = (cost: ApiCost) => cost.create + cost.refresh + cost.destroy;
-        assert.strictEqual(Object.values(two.byMethod).reduce((a, b) => a + b, 0), sum(two), "byMethod adds up to the steps");
+        assert.strictEqual(
+            Object.values(two.byMethod).reduce((a, b) => a + b, 0),
+            sum(two),
+            "byMethod adds up to the steps",
+        );
     });
 
     it("fits calls to fixed + per host × N and notices growth faster than N", function () {

@@ -11,7 +11,10 @@ describe("bench critical-path: deployment time in units of a per-resource delay"
         // Machine → host scripts → OpenNebula host / WireGuard → FRR: well over ten resources in a row.
         assert.ok(one.criticalPath >= 10, `critical path ${one.criticalPath}`);
         for (const run of [one, three]) {
-            assert.ok(run.wavesInDelays >= run.criticalPath, `${run.hosts} host(s): ${run.wavesInDelays} delays for a chain of ${run.criticalPath}`);
+            assert.ok(
+                run.wavesInDelays >= run.criticalPath,
+                `${run.hosts} host(s): ${run.wavesInDelays} delays for a chain of ${run.criticalPath}`,
+            );
             assert.ok(run.totalInDelays >= run.wavesInDelays - 1);
         }
     });

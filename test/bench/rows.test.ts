@@ -1,8 +1,11 @@
 /** scripts/bench: the table format (every row with its target) and the lab benchmarks' rows and growth (pure). */
 import * as assert from "assert";
-import { FabricSizeResult, fabricGrowth } from "../../scripts/bench/fabric";
-import { BenchmarkRow, NO_TARGET, fabricRows, formatTable, overlayRows } from "../../scripts/bench/index";
-import { OverlayBenchmarkResult, median, outage, sessionUpTimes } from "../../scripts/bench/overlay";
+import type { FabricSizeResult } from "../../scripts/bench/fabric";
+import { fabricGrowth } from "../../scripts/bench/fabric";
+import type { BenchmarkRow } from "../../scripts/bench/index";
+import { NO_TARGET, fabricRows, formatTable, overlayRows } from "../../scripts/bench/index";
+import type { OverlayBenchmarkResult } from "../../scripts/bench/overlay";
+import { median, outage, sessionUpTimes } from "../../scripts/bench/overlay";
 
 const OVERLAY: OverlayBenchmarkResult = {
     wireguardImplementation: "wireguard-go",
@@ -33,7 +36,15 @@ const OVERLAY: OverlayBenchmarkResult = {
 };
 
 function size(hosts: number, type3Ms: number): FabricSizeResult {
-    return { hosts, sessionsMs: type3Ms - 100, type3Ms, type3AfterLastBgpdMs: 1200, listenLimit: 254, updateGroups: 1, samples: { sessionsMs: [], type3Ms: [], type3AfterLastBgpdMs: [] } };
+    return {
+        hosts,
+        sessionsMs: type3Ms - 100,
+        type3Ms,
+        type3AfterLastBgpdMs: 1200,
+        listenLimit: 254,
+        updateGroups: 1,
+        samples: { sessionsMs: [], type3Ms: [], type3AfterLastBgpdMs: [] },
+    };
 }
 
 describe("bench rows and table", function () {
@@ -57,9 +68,15 @@ describe("bench rows and table", function () {
             assert.ok(found, `a row matching ${pattern}`);
             return found;
         };
-        assert.deepEqual([byMetric(/^overlay \/ WireGuard/).target, byMetric(/^overlay \/ WireGuard/).met], ["≥ 0.93 (ceiling 0.963)", true]);
+        assert.deepEqual(
+            [byMetric(/^overlay \/ WireGuard/).target, byMetric(/^overlay \/ WireGuard/).met],
+            ["≥ 0.93 (ceiling 0.963)", true],
+        );
         assert.deepEqual([byMetric(/first VM reply \(median\)/).target, byMetric(/first VM reply \(median\)/).met], ["≤ 1500", false]);
-        assert.deepEqual([byMetric(/outage seen by a pinging VM \(median\)/).target, byMetric(/outage seen by a pinging VM \(median\)/).met], ["≤ 300", true]);
+        assert.deepEqual(
+            [byMetric(/outage seen by a pinging VM \(median\)/).target, byMetric(/outage seen by a pinging VM \(median\)/).met],
+            ["≤ 300", true],
+        );
         assert.equal(byMetric(/^kernel WireGuard/).value, "skipped: this kernel has no WireGuard module");
         assert.equal(byMetric(/of which: reflector's sessions up/).value, 1300);
         assert.ok(!rows.some((row) => /br_netfilter on/.test(row.metric)), "no br_netfilter rows when it was not measured");
@@ -75,7 +92,10 @@ describe("bench rows and table", function () {
         const growthRow = rows.find((row) => row.metric === "type-3 everywhere: per added host, last step / first step");
         assert.ok(growthRow);
         assert.deepEqual([growthRow.value, growthRow.target, growthRow.met], [1.25, "≤ 1.1 (linear)", false]);
-        assert.ok(rows.some((row) => row.metric === "32 hosts: reflector's bgp listen limit" && row.met === false), "a listen limit below the fleet is MISSED");
+        assert.ok(
+            rows.some((row) => row.metric === "32 hosts: reflector's bgp listen limit" && row.met === false),
+            "a listen limit below the fleet is MISSED",
+        );
         assert.ok(rows.some((row) => row.metric === "8 hosts: update-groups on the reflector" && row.met === true));
         assert.equal(rows.at(-1)?.metric, "the same after the last bgpd: per added host, last step / first step");
         assert.equal(rows.at(-1)?.met, true, "a constant protocol time is at most linear");
@@ -84,7 +104,11 @@ describe("bench rows and table", function () {
     it("measures a migration's outage as the longest gap between a pinging VM's replies around the switch-over", function () {
         const every20 = (from: number, to: number) => Array.from({ length: (to - from) / 20 + 1 }, (_, i) => from + i * 20);
         const replies = [...every20(0, 1000), ...every20(1180, 2200), ...every20(3000, 3100)];
-        assert.equal(outage(replies, { pausedAt: 990, resumedAt: 1100 }), 180, "the gap after the pause, not the later one outside the window");
+        assert.equal(
+            outage(replies, { pausedAt: 990, resumedAt: 1100 }),
+            180,
+            "the gap after the pause, not the later one outside the window",
+        );
         assert.equal(outage(every20(0, 2000), { pausedAt: 990, resumedAt: 1100 }), 20, "no outage: one ping interval");
         assert.throws(() => outage(every20(0, 1000), { pausedAt: 990, resumedAt: 1100 }), /no reply after the migration/);
     });

@@ -1,7 +1,8 @@
 import * as assert from "assert";
 import { clusterSizes } from "../../scripts/bench/fleet";
 import type { BenchmarkRow } from "../../scripts/bench/index";
-import { EvaluationResult, SCALE_TARGETS, ScaleResult, marginalCpuMsPerHost, measureEvaluation, measureInChild, medianRun, scaleRows } from "../../scripts/bench/scale";
+import type { EvaluationResult, ScaleResult } from "../../scripts/bench/scale";
+import { SCALE_TARGETS, marginalCpuMsPerHost, measureEvaluation, measureInChild, medianRun, scaleRows } from "../../scripts/bench/scale";
 
 /** Resources one more KVM host adds: droplet, 6 host-script commands, OpenNebula host, 3 WireGuard and 2 FRR commands. */
 const PER_HOST = 1 + 6 + 1 + 3 + 2;
@@ -10,7 +11,15 @@ function result(kind: "fleet" | "flat" | "bare", hosts: number, cpuMs: number, e
     const resources = 13 * hosts + 23;
     return {
         spec: kind === "bare" ? { kind, resources } : { kind, hosts },
-        resources, customResources: resources, types: {}, wallMs: cpuMs, cpuMs, peakRssMiB: 100, retainedHeapMiB: 10, providerBytes: {}, ...extra,
+        resources,
+        customResources: resources,
+        types: {},
+        wallMs: cpuMs,
+        cpuMs,
+        peakRssMiB: 100,
+        retainedHeapMiB: 10,
+        providerBytes: {},
+        ...extra,
     };
 }
 
@@ -48,12 +57,18 @@ describe("bench scale: program evaluation under mocks", function () {
 
     it("records the serialized provider of every OpenNebula type as the engine receives it, small enough for the target", async function () {
         const fleet = await measureEvaluation({ kind: "fleet", hosts: 1 });
-        const types = Object.keys(fleet.providerBytes).map((type) => type.split(":").pop()).sort();
+        const types = Object.keys(fleet.providerBytes)
+            .map((type) => type.split(":").pop())
+            .sort();
         assert.deepStrictEqual(types, ["Cluster", "ClusterMembership", "Datastore", "Host", "VirtualNetwork"]);
         for (const [type, bytes] of Object.entries(fleet.providerBytes)) {
             assert.ok(bytes > 500 && bytes <= SCALE_TARGETS.providerBytes, `${type}: ${bytes} bytes`);
         }
-        assert.deepStrictEqual((await measureEvaluation({ kind: "bare", resources: 3 })).providerBytes, {}, "no dynamic resources, no providers");
+        assert.deepStrictEqual(
+            (await measureEvaluation({ kind: "bare", resources: 3 })).providerBytes,
+            {},
+            "no dynamic resources, no providers",
+        );
     });
 
     it("registers exactly the bare resources asked for", async function () {
@@ -105,7 +120,11 @@ describe("bench scale: program evaluation under mocks", function () {
     it("flags the component overhead at any size, and a provider text over 16 KB", function () {
         const sizes = [1, 10, 100, 1000];
         const heavyAt100: ScaleResult = {
-            fleet: sizes.map((n) => result("fleet", n, n === 100 ? 1200 : 1000, { providerBytes: { "pulumi-nodejs:dynamic/opennebula-edge:Host": n === 10 ? 90_000 : 2_600 } })),
+            fleet: sizes.map((n) =>
+                result("fleet", n, n === 100 ? 1200 : 1000, {
+                    providerBytes: { "pulumi-nodejs:dynamic/opennebula-edge:Host": n === 10 ? 90_000 : 2_600 },
+                }),
+            ),
             bare: sizes.map((n) => result("bare", n, 10)),
             flat: sizes.map((n) => result("flat", n, 1000)),
         };

@@ -24,12 +24,18 @@ describe("bench wireguard-size: configuration per host, full mesh against hub", 
         const growth = mesh100.hostConfigBytes / mesh10.hostConfigBytes;
         assert.ok(growth > 8 && growth < 11, `mesh: ${mesh10.hostConfigBytes} → ${mesh100.hostConfigBytes} bytes`);
         const [hub10, hub100] = [measureWireGuardSize("hub", 10), measureWireGuardSize("hub", 100)];
-        assert.ok(Math.abs(hub100.hostConfigBytes - hub10.hostConfigBytes) <= 2, `hub: ${hub10.hostConfigBytes} → ${hub100.hostConfigBytes} bytes`);
+        assert.ok(
+            Math.abs(hub100.hostConfigBytes - hub10.hostConfigBytes) <= 2,
+            `hub: ${hub10.hostConfigBytes} → ${hub100.hostConfigBytes} bytes`,
+        );
         assert.strictEqual(hub100.ingressConfigBytes, mesh100.ingressConfigBytes, "the ingress peers with every host either way");
         assert.ok(hub100.hostStdinBytes > hub100.hostConfigBytes, "stdin carries the script and the base64 config");
         // What a mesh pushes on top of a hub is (at least) every host's larger configuration; the
         // script and its prelude are the same either way.
         const extraConfig = 100 * (mesh100.hostConfigBytes - hub100.hostConfigBytes);
-        assert.ok(mesh100.totalStdinBytes - hub100.totalStdinBytes > extraConfig, `a mesh pushes more per run: ${mesh100.totalStdinBytes} against ${hub100.totalStdinBytes} bytes (configurations ${extraConfig} bytes larger)`);
+        assert.ok(
+            mesh100.totalStdinBytes - hub100.totalStdinBytes > extraConfig,
+            `a mesh pushes more per run: ${mesh100.totalStdinBytes} against ${hub100.totalStdinBytes} bytes (configurations ${extraConfig} bytes larger)`,
+        );
     });
 });

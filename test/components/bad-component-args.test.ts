@@ -33,12 +33,22 @@ const connection = { endpoint: "http://fe:2633/RPC2", username: "oneadmin", pass
 const COMPONENTS = {
     aws: {
         prepare: () => new aws.Provider("aws", { region: "eu-west-2" }),
-        args: (provider: unknown) => ({ provider, region: "eu-west-2", ssh: { publicKey: PUBLIC_KEY, privateKey: PRIVATE_KEY }, opennebula: { frontendSshPublicKey: ONEADMIN_KEY, connection } }),
+        args: (provider: unknown) => ({
+            provider,
+            region: "eu-west-2",
+            ssh: { publicKey: PUBLIC_KEY, privateKey: PRIVATE_KEY },
+            opennebula: { frontendSshPublicKey: ONEADMIN_KEY, connection },
+        }),
         build: (args: any) => new AwsEdgeCluster("london", args),
     },
     digitalocean: {
         prepare: () => new digitalocean.Provider("do", { token: "t" }),
-        args: (provider: unknown) => ({ provider, region: "ams3", ssh: { publicKey: PUBLIC_KEY, privateKey: PRIVATE_KEY }, opennebula: { frontendSshPublicKey: ONEADMIN_KEY, connection } }),
+        args: (provider: unknown) => ({
+            provider,
+            region: "ams3",
+            ssh: { publicKey: PUBLIC_KEY, privateKey: PRIVATE_KEY },
+            opennebula: { frontendSshPublicKey: ONEADMIN_KEY, connection },
+        }),
         build: (args: any) => new DigitalOceanEdgeCluster("ams", args),
     },
     vultr: {
@@ -67,7 +77,10 @@ const COMPONENTS = {
         prepare: () => undefined,
         args: () => ({
             ingress: { key: "ingress", publicIp: "13.58.199.98", sshUser: "root" },
-            hosts: [{ key: "kvm-a", publicIp: "203.0.113.10", sshUser: "root" }, { key: "kvm-b", publicIp: "203.0.113.11", sshUser: "root" }],
+            hosts: [
+                { key: "kvm-a", publicIp: "203.0.113.10", sshUser: "root" },
+                { key: "kvm-b", publicIp: "203.0.113.11", sshUser: "root" },
+            ],
             ssh: { privateKey: PRIVATE_KEY },
         }),
         build: (args: any) => new WireGuardMesh("overlay", args),
@@ -246,7 +259,12 @@ describe("Bad component arguments: rejected, naming the field, nothing registere
                 return build(changed);
             });
             const error = outcome.error;
-            report(component, `${path}=${show(value)}`, error instanceof ConfigError ? error.field : String(error ?? "accepted").split("\n")[0], outcome.registered.length);
+            report(
+                component,
+                `${path}=${show(value)}`,
+                error instanceof ConfigError ? error.field : String(error ?? "accepted").split("\n")[0],
+                outcome.registered.length,
+            );
             assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error === undefined ? "no error" : String(error)}`);
             assert.strictEqual(error.field, field, error.message);
             assert.deepStrictEqual(outcome.registered, [], "nothing is registered, not even the component");

@@ -9,13 +9,14 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import * as command from "@pulumi/command";
-import * as pulumi from "@pulumi/pulumi";
+import type * as command from "@pulumi/command";
+import type * as pulumi from "@pulumi/pulumi";
 import { readStackSettings } from "../../programs/main/config";
 import { buildEdgeStack } from "../../programs/main/program";
 import { WireGuardMesh } from "../../components/overlay/wireguard-mesh";
 import { CREATE_ONLY_SCRIPTS, hasUndo, hostScriptsDir } from "../../components/remote/host-script";
-import { RecordedProgram, RecordedResource, diffPrograms } from "../support/pulumi-mocks";
+import type { RecordedProgram, RecordedResource } from "../support/pulumi-mocks";
+import { diffPrograms } from "../support/pulumi-mocks";
 import { environmentOf, hostScriptNames, scriptNameOf } from "../support/stdin";
 import { COMMAND, FOURTH_HOST, SSH_KEY, fakePublicKey, runOverlay, seedNodes } from "./overlay-fixtures";
 import { copyOf, runWithConfig, stackFileConfig } from "../programs/stack-support";
@@ -72,36 +73,70 @@ describe("host commands: undo, boot units and the overlay's port, across the sta
             if (!hasUndo(script)) continue;
             undone.push(cmd.name);
             assert.match(cmd.inputs.create, /^(sudo )?bash -s$/, cmd.name);
-            assert.equal(cmd.inputs.delete, cmd.inputs.create.replace("bash -s", "env ACTION=delete bash -s"), `${cmd.name}: delete runs ${script} as its undo`);
+            assert.equal(
+                cmd.inputs.delete,
+                cmd.inputs.create.replace("bash -s", "env ACTION=delete bash -s"),
+                `${cmd.name}: delete runs ${script} as its undo`,
+            );
             // The command provider runs `delete` with the inputs stored in state, stdin included
             // (pulumi-command's Delete runs with the state's CommandInputs): one input for both.
-            assert.ok(typeof cmd.inputs.stdin === "string" && cmd.inputs.stdin.length > 0, `${cmd.name} has the standard input its delete reads`);
-            assert.equal(environmentOf(cmd.inputs.stdin).ACTION, undefined, `${cmd.name}: ACTION comes from the command line, not the stored input`);
+            assert.ok(
+                typeof cmd.inputs.stdin === "string" && cmd.inputs.stdin.length > 0,
+                `${cmd.name} has the standard input its delete reads`,
+            );
+            assert.equal(
+                environmentOf(cmd.inputs.stdin).ACTION,
+                undefined,
+                `${cmd.name}: ACTION comes from the command line, not the stored input`,
+            );
         }
         const roles = [...new Set(undone.map((name) => byScript.get(name)!))].sort();
         assert.deepEqual(roles, [
-            "firewall.sh", "frr-apply.sh", "oneadmin-key.sh", "opennebula-repo.sh", "public-forwarding.sh", "scaleway-private-vlan.sh", "sysctl.sh", "wireguard-up.sh",
+            "firewall.sh",
+            "frr-apply.sh",
+            "oneadmin-key.sh",
+            "opennebula-repo.sh",
+            "public-forwarding.sh",
+            "scaleway-private-vlan.sh",
+            "sysctl.sh",
+            "wireguard-up.sh",
         ]);
     });
 
     it("leaves exactly the package installers create-only: no delete, so removing them leaves the packages", function () {
-        const createOnly = program.ofType(COMMAND).filter((cmd) => cmd.inputs.delete === undefined).map((cmd) => cmd.name).sort();
+        const createOnly = program
+            .ofType(COMMAND)
+            .filter((cmd) => cmd.inputs.delete === undefined)
+            .map((cmd) => cmd.name)
+            .sort();
         const expected = [
             ...["london-one-host-0", "fra-one-host-0", "ams-one-host-0", "par-one-host-0"].map((host) => `${host}-node`),
-            ...["ingress", "london-host-0", "fra-host-0", "ams-host-0", "par-host-0"].flatMap((node) => [`overlay-install-${node}`, `fabric-install-${node}`]),
+            ...["ingress", "london-host-0", "fra-host-0", "ams-host-0", "par-host-0"].flatMap((node) => [
+                `overlay-install-${node}`,
+                `fabric-install-${node}`,
+            ]),
         ].sort();
         assert.deepEqual(createOnly, expected);
         assert.deepEqual([...new Set(createOnly.map((name) => byScript.get(name)!))].sort(), [...CREATE_ONLY_SCRIPTS].sort());
     });
 
     it("asks the firewall, forwarding and WireGuard commands to write their boot units", function () {
-        const booted = program.ofType(COMMAND).filter((cmd) => environmentOf(cmd.inputs.stdin).BOOT_UNITS === "yes").map((cmd) => byScript.get(cmd.name)!);
+        const booted = program
+            .ofType(COMMAND)
+            .filter((cmd) => environmentOf(cmd.inputs.stdin).BOOT_UNITS === "yes")
+            .map((cmd) => byScript.get(cmd.name)!);
         assert.deepEqual([...new Set(booted)].sort(), ["firewall.sh", "public-forwarding.sh", "wireguard-up.sh"]);
         const configs = program.ofType(COMMAND).filter((cmd) => cmd.name.startsWith("overlay-config-"));
         assert.equal(configs.length, 5);
-        assert.ok(configs.every((cmd) => environmentOf(cmd.inputs.stdin).BOOT_UNITS === "yes"), "every WireGuard configuration, the ingress's too");
+        assert.ok(
+            configs.every((cmd) => environmentOf(cmd.inputs.stdin).BOOT_UNITS === "yes"),
+            "every WireGuard configuration, the ingress's too",
+        );
         const keys = program.ofType(COMMAND).filter((cmd) => cmd.name.startsWith("overlay-key-"));
-        assert.ok(keys.every((cmd) => environmentOf(cmd.inputs.stdin).BOOT_UNITS === undefined), "a key needs no boot unit");
+        assert.ok(
+            keys.every((cmd) => environmentOf(cmd.inputs.stdin).BOOT_UNITS === undefined),
+            "a key needs no boot unit",
+        );
     });
 
     it("opens a non-default listenPort everywhere: every host firewall, every restricted cloud firewall, every WireGuard config", function () {
@@ -114,13 +149,28 @@ describe("host commands: undo, boot units and the overlay's port, across the sta
             assert.ok(env.FIREWALL_TRUSTED_SOURCES.split(" ").includes("198.51.100.7/32"), `${cmd.name} trusts the front-end`);
         }
         const wireguardRule = (rules: any[], port: (rule: any) => unknown) => rules.filter((rule) => rule.protocol === "udp").map(port);
-        assert.deepEqual(wireguardRule(program.named("london-sg").inputs.ingress, (rule) => rule.fromPort), [51821]);
-        assert.deepEqual(wireguardRule(program.named("fra-firewall").inputs.inboundRules, (rule) => rule.portRange), ["51821"]);
-        assert.deepEqual(program.ofType("vultr:index/firewallRule:FirewallRule").filter((rule) => rule.inputs.protocol === "udp").map((rule) => rule.inputs.port), ["51821"]);
+        assert.deepEqual(
+            wireguardRule(program.named("london-sg").inputs.ingress, (rule) => rule.fromPort),
+            [51821],
+        );
+        assert.deepEqual(
+            wireguardRule(program.named("fra-firewall").inputs.inboundRules, (rule) => rule.portRange),
+            ["51821"],
+        );
+        assert.deepEqual(
+            program
+                .ofType("vultr:index/firewallRule:FirewallRule")
+                .filter((rule) => rule.inputs.protocol === "udp")
+                .map((rule) => rule.inputs.port),
+            ["51821"],
+        );
         for (const cmd of program.ofType(COMMAND).filter((c) => c.name.startsWith("overlay-config-"))) {
             const config = environmentOf(cmd.inputs.stdin).WG_CONFIG;
             assert.match(config, /^ListenPort = 51821$/m, cmd.name);
-            assert.ok([...config.matchAll(/^Endpoint = (\S+)$/gm)].every((m) => m[1].endsWith(":51821")), `${cmd.name}: peers are reached on 51821`);
+            assert.ok(
+                [...config.matchAll(/^Endpoint = (\S+)$/gm)].every((m) => m[1].endsWith(":51821")),
+                `${cmd.name}: peers are reached on 51821`,
+            );
         }
     });
 });
@@ -131,9 +181,15 @@ describe("WireGuardMesh commands: replacement and removal (mocks)", function () 
         const record = (args: command.remote.CommandArgs, opts: pulumi.CustomResourceOptions, name: string) => {
             seen[name] = { triggers: args.triggers, deleteBeforeReplace: opts.deleteBeforeReplace };
         };
-        const program = await runOverlay(() => new WireGuardMesh("overlay", {
-            ...seedNodes(), ssh: { privateKey: SSH_KEY }, interfaceName: "wgedge", transform: { keyCommand: record, configCommand: record, installCommand: record },
-        }));
+        const program = await runOverlay(
+            () =>
+                new WireGuardMesh("overlay", {
+                    ...seedNodes(),
+                    ssh: { privateKey: SSH_KEY },
+                    interfaceName: "wgedge",
+                    transform: { keyCommand: record, configCommand: record, installCommand: record },
+                }),
+        );
         for (const node of ["ingress", "kvm-london", "kvm-ncalifornia"]) {
             assert.deepEqual(seen[`overlay-key-${node}`], { triggers: ["wgedge"], deleteBeforeReplace: true });
             assert.deepEqual(seen[`overlay-config-${node}`], { triggers: ["wgedge"], deleteBeforeReplace: true });
@@ -144,7 +200,8 @@ describe("WireGuardMesh commands: replacement and removal (mocks)", function () 
 
     it("removing a host: the others drop it as a peer (their config re-runs), its own key and config commands go with their deletes", async function () {
         const { ingress, hosts } = seedNodes();
-        const mesh = (nodes: typeof hosts) => runOverlay(() => new WireGuardMesh("overlay", { ingress, hosts: nodes, ssh: { privateKey: SSH_KEY } }));
+        const mesh = (nodes: typeof hosts) =>
+            runOverlay(() => new WireGuardMesh("overlay", { ingress, hosts: nodes, ssh: { privateKey: SSH_KEY } }));
         const before = await mesh([...hosts, FOURTH_HOST]);
         const after = await mesh(hosts);
         const commands = (r: RecordedResource) => r.type === COMMAND;
@@ -154,7 +211,10 @@ describe("WireGuardMesh commands: replacement and removal (mocks)", function () 
         const frankfurtKey = fakePublicKey("kvm-frankfurt");
         for (const name of diff.changed) {
             assert.ok(environmentOf(before.named(name).inputs.stdin).WG_CONFIG.includes(frankfurtKey), `${name} had the host as a peer`);
-            assert.ok(!environmentOf(after.named(name).inputs.stdin).WG_CONFIG.includes(frankfurtKey), `${name} no longer has it (wg syncconf removes the peer)`);
+            assert.ok(
+                !environmentOf(after.named(name).inputs.stdin).WG_CONFIG.includes(frankfurtKey),
+                `${name} no longer has it (wg syncconf removes the peer)`,
+            );
         }
         const gone = before.named("overlay-config-kvm-frankfurt");
         assert.equal(gone.inputs.delete, "env ACTION=delete bash -s", "its delete takes its wg0 down");

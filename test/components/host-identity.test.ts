@@ -16,10 +16,14 @@ import { DigitalOceanEdgeCluster } from "../../components/clouds/digitalocean";
 import { ScalewayEdgeCluster } from "../../components/clouds/scaleway";
 import { fnv1a } from "../../components/clouds/settings";
 import { VultrEdgeCluster } from "../../components/clouds/vultr";
-import { RecordedProgram, RunOptions, diffPrograms, runProgram } from "../support/pulumi-mocks";
+import type { RecordedProgram, RunOptions } from "../support/pulumi-mocks";
+import { diffPrograms, runProgram } from "../support/pulumi-mocks";
 
 const COMMON = {
-    ssh: { publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostIdentityTestsKey admin@laptop", privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----") },
+    ssh: {
+        publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostIdentityTestsKey admin@laptop",
+        privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----"),
+    },
     opennebula: { frontendSshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOneAdminKeyForTests oneadmin@frontend" },
 };
 
@@ -75,13 +79,23 @@ type Hosts = Record<string, { publicIps?: number }>;
 const CLOUDS: Record<string, { publicIps: boolean; build: (hosts: Hosts) => unknown }> = {
     digitalocean: {
         publicIps: false,
-        build: (hosts) => new DigitalOceanEdgeCluster("edge", {
-            ...COMMON, provider: new digitalocean.Provider("do", {}), region: "ams3", hosts: Object.keys(hosts),
-        }),
+        build: (hosts) =>
+            new DigitalOceanEdgeCluster("edge", {
+                ...COMMON,
+                provider: new digitalocean.Provider("do", {}),
+                region: "ams3",
+                hosts: Object.keys(hosts),
+            }),
     },
     aws: {
         publicIps: true,
-        build: (hosts) => new AwsEdgeCluster("edge", { ...COMMON, provider: new aws.Provider("aws", { region: "eu-west-2" }), region: "eu-west-2", hosts }),
+        build: (hosts) =>
+            new AwsEdgeCluster("edge", {
+                ...COMMON,
+                provider: new aws.Provider("aws", { region: "eu-west-2" }),
+                region: "eu-west-2",
+                hosts,
+            }),
     },
     vultr: {
         publicIps: true,
@@ -89,7 +103,8 @@ const CLOUDS: Record<string, { publicIps: boolean; build: (hosts: Hosts) => unkn
     },
     scaleway: {
         publicIps: true,
-        build: (hosts) => new ScalewayEdgeCluster("edge", { ...COMMON, provider: new scaleway.Provider("scw", {}), zone: "fr-par-1", hosts }),
+        build: (hosts) =>
+            new ScalewayEdgeCluster("edge", { ...COMMON, provider: new scaleway.Provider("scw", {}), zone: "fr-par-1", hosts }),
     },
 };
 
@@ -101,7 +116,9 @@ function belongsTo(name: string, key: string): boolean {
 /** The public network's address ranges that do not carry `hostIp` (another host's ranges); all of them without `hostIp`. */
 function othersRanges(program: RecordedProgram, hostIp: string | undefined): unknown[] {
     const network = program.resources.find((r) => r.name === "edge-one-public");
-    return (network?.inputs.addressRanges ?? []).filter((range: { EDGE_HOST?: string }) => hostIp === undefined || range.EDGE_HOST !== hostIp);
+    return (network?.inputs.addressRanges ?? []).filter(
+        (range: { EDGE_HOST?: string }) => hostIp === undefined || range.EDGE_HOST !== hostIp,
+    );
 }
 
 /** A host's public IP in a run (what its address ranges name in EDGE_HOST). */
@@ -123,11 +140,22 @@ describe("stable host identity (mocks): a change touches only the host it is abo
                 const before = await run(THREE);
                 const after = await run({ ...THREE, "kvm-d": { publicIps: 1 } });
                 const diff = diffPrograms(before, after);
-                assert.ok(diff.added.length >= 8, `the new host's machine, configuration and OpenNebula host (got ${diff.added.join(", ")})`);
-                assert.deepStrictEqual(diff.added.filter((name) => !belongsTo(name, "kvm-d")), [], "everything added is kvm-d's");
+                assert.ok(
+                    diff.added.length >= 8,
+                    `the new host's machine, configuration and OpenNebula host (got ${diff.added.join(", ")})`,
+                );
+                assert.deepStrictEqual(
+                    diff.added.filter((name) => !belongsTo(name, "kvm-d")),
+                    [],
+                    "everything added is kvm-d's",
+                );
                 assert.deepStrictEqual(diff.removed, []);
                 assert.deepStrictEqual(diff.changed, network, "nothing else changes");
-                assert.deepStrictEqual(othersRanges(after, hostIpIn(after, "kvm-d")), othersRanges(before, undefined), "the other hosts' ranges stay, in order");
+                assert.deepStrictEqual(
+                    othersRanges(after, hostIpIn(after, "kvm-d")),
+                    othersRanges(before, undefined),
+                    "the other hosts' ranges stay, in order",
+                );
                 assert.ok(diff.unchanged.length > 30);
             });
 
@@ -137,7 +165,11 @@ describe("stable host identity (mocks): a change touches only the host it is abo
                 const after = await run(rest);
                 const diff = diffPrograms(before, after);
                 assert.ok(diff.removed.length >= 8);
-                assert.deepStrictEqual(diff.removed.filter((name) => !belongsTo(name, "kvm-b")), [], "everything removed is kvm-b's");
+                assert.deepStrictEqual(
+                    diff.removed.filter((name) => !belongsTo(name, "kvm-b")),
+                    [],
+                    "everything removed is kvm-b's",
+                );
                 assert.deepStrictEqual(diff.added, []);
                 assert.deepStrictEqual(diff.changed, network, "kvm-c keeps every input: nothing shifts into kvm-b's place");
                 assert.deepStrictEqual(othersRanges(after, undefined), othersRanges(before, hostIpIn(before, "kvm-b")));
@@ -155,7 +187,10 @@ describe("stable host identity (mocks): a change touches only the host it is abo
                 const before = await run(THREE);
                 const after = await run({ ...THREE, "kvm-b": { publicIps: 2 } });
                 const diff = diffPrograms(before, after);
-                assert.ok(diff.added.length >= 1 && diff.added.every((name) => name.startsWith("edge-kvm-b-ip-1")), `only kvm-b's second IP (got ${diff.added.join(", ")})`);
+                assert.ok(
+                    diff.added.length >= 1 && diff.added.every((name) => name.startsWith("edge-kvm-b-ip-1")),
+                    `only kvm-b's second IP (got ${diff.added.join(", ")})`,
+                );
                 assert.deepStrictEqual(diff.removed, []);
                 assert.deepStrictEqual(diff.changed, hostChanges[cloud], "kvm-b's first IP, and the other hosts, stay as they are");
                 assert.strictEqual(othersRanges(after, "none").length, othersRanges(before, "none").length + 1, "one more range");
@@ -166,7 +201,10 @@ describe("stable host identity (mocks): a change touches only the host it is abo
                 const before = await run({ ...THREE, "kvm-b": { publicIps: 2 } });
                 const after = await run(THREE);
                 const diff = diffPrograms(before, after);
-                assert.ok(diff.removed.length >= 1 && diff.removed.every((name) => name.startsWith("edge-kvm-b-ip-1")), `only kvm-b's second IP (got ${diff.removed.join(", ")})`);
+                assert.ok(
+                    diff.removed.length >= 1 && diff.removed.every((name) => name.startsWith("edge-kvm-b-ip-1")),
+                    `only kvm-b's second IP (got ${diff.removed.join(", ")})`,
+                );
                 assert.deepStrictEqual(diff.added, []);
                 assert.deepStrictEqual(diff.changed, hostChanges[cloud]);
                 assert.deepStrictEqual(othersRanges(after, hostIpIn(after, "kvm-b")), othersRanges(before, hostIpIn(before, "kvm-b")));
@@ -175,17 +213,40 @@ describe("stable host identity (mocks): a change touches only the host it is abo
     }
 
     it("hostCount is shorthand for host-0 …: naming the hosts and dropping host-1 removes only host-1 (AWS)", async function () {
-        const before = await runProgram(() => new AwsEdgeCluster("edge", {
-            ...COMMON, provider: new aws.Provider("aws", { region: "eu-west-2" }), region: "eu-west-2", hostCount: 3, publicIps: 1,
-        }), MOCKS);
-        const after = await runProgram(() => new AwsEdgeCluster("edge", {
-            ...COMMON, provider: new aws.Provider("aws", { region: "eu-west-2" }), region: "eu-west-2", hosts: ["host-0", "host-2"], publicIps: 1,
-        }), MOCKS);
+        const before = await runProgram(
+            () =>
+                new AwsEdgeCluster("edge", {
+                    ...COMMON,
+                    provider: new aws.Provider("aws", { region: "eu-west-2" }),
+                    region: "eu-west-2",
+                    hostCount: 3,
+                    publicIps: 1,
+                }),
+            MOCKS,
+        );
+        const after = await runProgram(
+            () =>
+                new AwsEdgeCluster("edge", {
+                    ...COMMON,
+                    provider: new aws.Provider("aws", { region: "eu-west-2" }),
+                    region: "eu-west-2",
+                    hosts: ["host-0", "host-2"],
+                    publicIps: 1,
+                }),
+            MOCKS,
+        );
         const diff = diffPrograms(before, after);
-        assert.deepStrictEqual(diff.removed.filter((name) => !belongsTo(name, "host-1")), []);
+        assert.deepStrictEqual(
+            diff.removed.filter((name) => !belongsTo(name, "host-1")),
+            [],
+        );
         assert.ok(diff.removed.includes("edge-host-1") && diff.removed.includes("edge-host-1-ip-0"));
         assert.deepStrictEqual(diff.added, []);
-        assert.deepStrictEqual(diff.changed, ["edge-one-public"], "host-2 keeps its private address 10.0.0.6 and its Elastic IP's 10.0.128.20");
+        assert.deepStrictEqual(
+            diff.changed,
+            ["edge-one-public"],
+            "host-2 keeps its private address 10.0.0.6 and its Elastic IP's 10.0.128.20",
+        );
         assert.deepStrictEqual(after.named("edge-host-2").inputs.secondaryPrivateIps, ["10.0.128.20"]);
         assert.strictEqual(after.named("edge-host-2").inputs.privateIp, "10.0.0.6");
     });

@@ -12,7 +12,10 @@ describe("pulumi-mocks harness", function () {
             const host = new Host("h", { clusterId: cluster.oneId }, { parent });
             new Host("h2", {}, { parent, dependsOn: [host] });
         });
-        assert.deepStrictEqual(program.resources.map((r) => r.name), ["p", "c", "h", "h2"]);
+        assert.deepStrictEqual(
+            program.resources.map((r) => r.name),
+            ["p", "c", "h", "h2"],
+        );
         assert.strictEqual(program.named("c").type, "pulumi-nodejs:dynamic/opennebula-edge:Cluster");
         assert.strictEqual(program.named("h").parent, "p");
         assert.deepStrictEqual(program.named("h").dependsOn, ["c"]);
@@ -25,6 +28,9 @@ describe("pulumi-mocks harness", function () {
     it("starts every program from a clean slate", async function () {
         await runProgram(() => new Cluster("first", {}));
         const second = await runProgram(() => new Cluster("second", {}));
-        assert.deepStrictEqual(second.resources.map((r) => r.name), ["second"]);
+        assert.deepStrictEqual(
+            second.resources.map((r) => r.name),
+            ["second"],
+        );
     });
 });

@@ -1,8 +1,20 @@
 /** EvpnFabric under mocks: reflector and client configurations, ordering after the mesh, options and node changes. */
 import { strict as assert } from "assert";
-import { EVPN_FABRIC_TYPE, EvpnFabric, EvpnFabricArgs } from "../../components/overlay/evpn-fabric";
-import { WireGuardMesh, WireGuardMeshArgs } from "../../components/overlay/wireguard-mesh";
-import { COMMAND, FOURTH_HOST, SSH_KEY, compareCommands, connectionOf, decodeStdin, environmentOf, runOverlay, seedNodes } from "./overlay-fixtures";
+import type { EvpnFabricArgs } from "../../components/overlay/evpn-fabric";
+import { EVPN_FABRIC_TYPE, EvpnFabric } from "../../components/overlay/evpn-fabric";
+import type { WireGuardMeshArgs } from "../../components/overlay/wireguard-mesh";
+import { WireGuardMesh } from "../../components/overlay/wireguard-mesh";
+import {
+    COMMAND,
+    FOURTH_HOST,
+    SSH_KEY,
+    compareCommands,
+    connectionOf,
+    decodeStdin,
+    environmentOf,
+    runOverlay,
+    seedNodes,
+} from "./overlay-fixtures";
 
 const NODE_KEYS = ["ingress", "kvm-london", "kvm-ncalifornia"];
 const HOSTS = ["kvm-london", "kvm-ncalifornia"];
@@ -24,7 +36,11 @@ describe("EvpnFabric", function () {
 
         it("registers one component and, per node, an FRR install and a config command, all its children", function () {
             assert.equal(program.named("fabric").type, EVPN_FABRIC_TYPE);
-            const commands = program.ofType(COMMAND).filter((command) => command.name.startsWith("fabric-")).map((command) => command.name).sort();
+            const commands = program
+                .ofType(COMMAND)
+                .filter((command) => command.name.startsWith("fabric-"))
+                .map((command) => command.name)
+                .sort();
             assert.deepEqual(commands, NODE_KEYS.flatMap((key) => [`fabric-install-${key}`, `fabric-config-${key}`]).sort());
             for (const name of commands) assert.equal(program.named(name).parent, "fabric");
         });
@@ -49,7 +65,11 @@ describe("EvpnFabric", function () {
                 assert.match(client, /^ neighbor 192\.168\.0\.1 peer-group fabric$/m);
                 assert.match(client, /^ {2}advertise-all-vni$/m);
                 assert.doesNotMatch(client, /route-reflector-client|cluster-id/);
-                assert.equal((client.match(/^ neighbor \d+\.\d+\.\d+\.\d+ peer-group/gm) ?? []).length, 1, "only the reflector as neighbour");
+                assert.equal(
+                    (client.match(/^ neighbor \d+\.\d+\.\d+\.\d+ peer-group/gm) ?? []).length,
+                    1,
+                    "only the reflector as neighbour",
+                );
             }
         });
 
@@ -73,7 +93,10 @@ describe("EvpnFabric", function () {
                 assert.ok(config.dependsOn.includes(`overlay-config-${key}`), `${config.name} waits for overlay-config-${key}`);
                 assert.ok(config.dependsOn.includes(`fabric-install-${key}`));
                 for (const other of NODE_KEYS.filter((k) => k !== key)) {
-                    assert.ok(!config.dependsOn.includes(`overlay-config-${other}`), `${config.name} does not wait for ${other}'s WireGuard directly`);
+                    assert.ok(
+                        !config.dependsOn.includes(`overlay-config-${other}`),
+                        `${config.name} does not wait for ${other}'s WireGuard directly`,
+                    );
                 }
                 assert.deepEqual(program.named(`fabric-install-${key}`).dependsOn, []);
             }
@@ -117,7 +140,10 @@ describe("EvpnFabric", function () {
         const listed = compareCommands(await overlay(), await overlay({}, { hosts }));
         assert.deepEqual(fabricCommands(listed.changed), ["fabric-config-ingress"]);
         assert.deepEqual(fabricCommands(listed.added), ["fabric-config-kvm-frankfurt", "fabric-install-kvm-frankfurt"]);
-        const ranged = compareCommands(await overlay({ useListenRange: true }, { topology: "hub" }), await overlay({ useListenRange: true }, { topology: "hub", hosts }));
+        const ranged = compareCommands(
+            await overlay({ useListenRange: true }, { topology: "hub" }),
+            await overlay({ useListenRange: true }, { topology: "hub", hosts }),
+        );
         assert.deepEqual(fabricCommands(ranged.changed), []);
     });
 

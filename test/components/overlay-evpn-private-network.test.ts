@@ -1,7 +1,8 @@
 /** EvpnPrivateNetwork under mocks: the VirtualNetwork inputs for one and several front-ends. */
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { EVPN_PRIVATE_NETWORK_TYPE, EvpnPrivateNetwork, EvpnPrivateNetworkArgs } from "../../components/overlay/evpn-private-network";
+import type { EvpnPrivateNetworkArgs } from "../../components/overlay/evpn-private-network";
+import { EVPN_PRIVATE_NETWORK_TYPE, EvpnPrivateNetwork } from "../../components/overlay/evpn-private-network";
 import { Cluster } from "../../components/opennebula/resources/cluster";
 import { runProgram } from "../support/pulumi-mocks";
 import { unwrapSecrets } from "./overlay-fixtures";
@@ -46,11 +47,18 @@ describe("EvpnPrivateNetwork", function () {
     });
 
     it("takes the edge clusters' IDs as outputs of their clusters and waits for them", async function () {
-        const program = await runProgram(() => {
-            const london = new Cluster("ec-london", {});
-            const california = new Cluster("ec-ncalifornia", {});
-            new EvpnPrivateNetwork("private", { vlanId: 100, networkName: "private_evpn-vxlan", targets: [{ clusterIds: [london.oneId, california.oneId] }] });
-        }, { outputs: (args) => (args.name.startsWith("ec-") ? { oneId: args.name === "ec-london" ? 100 : 101 } : {}) });
+        const program = await runProgram(
+            () => {
+                const london = new Cluster("ec-london", {});
+                const california = new Cluster("ec-ncalifornia", {});
+                new EvpnPrivateNetwork("private", {
+                    vlanId: 100,
+                    networkName: "private_evpn-vxlan",
+                    targets: [{ clusterIds: [london.oneId, california.oneId] }],
+                });
+            },
+            { outputs: (args) => (args.name.startsWith("ec-") ? { oneId: args.name === "ec-london" ? 100 : 101 } : {}) },
+        );
         const vnet = program.named("private-vnet-0");
         assert.deepEqual(vnet.inputs.clusterIds, [100, 101]);
         assert.deepEqual(vnet.dependsOn.sort(), ["ec-london", "ec-ncalifornia"]);
@@ -70,7 +78,11 @@ describe("EvpnPrivateNetwork", function () {
         const frankfurt = program.named("private-vnet-frankfurt");
         const tokyo = program.named("private-vnet-tokyo");
         assert.deepEqual(ohio.inputs.addressRanges, [{ TYPE: "IP4", IP: "172.17.2.1", SIZE: "20" }]);
-        assert.deepEqual(frankfurt.inputs.addressRanges, [{ TYPE: "IP4", IP: "172.17.2.21", SIZE: "20" }], "the block right after the first target's");
+        assert.deepEqual(
+            frankfurt.inputs.addressRanges,
+            [{ TYPE: "IP4", IP: "172.17.2.21", SIZE: "20" }],
+            "the block right after the first target's",
+        );
         assert.deepEqual(tokyo.inputs.addressRanges, [{ TYPE: "IP4", IP: "172.17.2.200", SIZE: "10" }]);
         for (const vnet of [ohio, frankfurt, tokyo]) {
             assert.deepEqual(vnet.inputs.template, SEED_TEMPLATE, `${vnet.name}: same template, gateway = the first target's first lease`);
@@ -93,13 +105,24 @@ describe("EvpnPrivateNetwork", function () {
                 mtu: { underlayMtu: 9001, outerIpVersion: 4 },
                 mesh: { plan: { subnet: "10.200.0.0/24", topology: "mesh", mtu: 8941, listenPort: 51820, interfaceName: "wgedge" } },
                 otherSubnets: ["10.0.1.0/24"],
-                transform: { network: (args, _opts, childName) => { args.readyTimeoutSeconds = childName === "private-vnet-0" ? 60 : 1; } },
+                transform: {
+                    network: (args, _opts, childName) => {
+                        args.readyTimeoutSeconds = childName === "private-vnet-0" ? 60 : 1;
+                    },
+                },
             });
         });
         const vnet = program.named("private-vnet-0");
         assert.deepEqual(vnet.inputs.template, {
-            ...SEED_TEMPLATE, PHYDEV: "wgedge", VLAN_ID: "4100", MTU: "8891", GUEST_MTU: "8891",
-            NETWORK_ADDRESS: "10.50.0.0", NETWORK_MASK: "255.255.240.0", GATEWAY: "10.50.0.1", DNS: "9.9.9.9 1.1.1.1",
+            ...SEED_TEMPLATE,
+            PHYDEV: "wgedge",
+            VLAN_ID: "4100",
+            MTU: "8891",
+            GUEST_MTU: "8891",
+            NETWORK_ADDRESS: "10.50.0.0",
+            NETWORK_MASK: "255.255.240.0",
+            GATEWAY: "10.50.0.1",
+            DNS: "9.9.9.9 1.1.1.1",
         });
         assert.deepEqual(vnet.inputs.addressRanges, [{ TYPE: "IP4", IP: "10.50.1.10", SIZE: "100" }]);
         assert.equal(vnet.inputs.readyTimeoutSeconds, 60);

@@ -2,7 +2,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { RemoteNode } from "../../components/remote/ssh";
 import { mockWireGuardPublicKey } from "../../components/testing";
-import { RecordedProgram, RecordedResource, diffPrograms, runProgram } from "../support/pulumi-mocks";
+import type { RecordedProgram, RecordedResource } from "../support/pulumi-mocks";
+import { diffPrograms, runProgram } from "../support/pulumi-mocks";
 import { decodeStdin } from "../support/stdin";
 
 export { decodeStdin };
@@ -71,7 +72,10 @@ export function connectionOf(resource: RecordedResource): Record<string, any> {
 
 /** The names of the key commands a command depends on directly, sorted. */
 export function keyDependencies(program: RecordedProgram, name: string): string[] {
-    return program.named(name).dependsOn.filter((dependency) => /-key-/.test(dependency)).sort();
+    return program
+        .named(name)
+        .dependsOn.filter((dependency) => /-key-/.test(dependency))
+        .sort();
 }
 
 /** Resolves an Output's value (after the program ran). */
@@ -81,7 +85,15 @@ export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
 
 /** Which commands of `after` are new, changed or unchanged compared with `before`, and which are gone, by the inputs that decide whether they run again. */
 export function compareCommands(before: RecordedProgram, after: RecordedProgram) {
-    return diffPrograms(before, after, (resource) => resource.type === COMMAND, (command) => JSON.stringify({
-        create: command.inputs.create, stdin: command.inputs.stdin, connection: command.inputs.connection,
-    }));
+    return diffPrograms(
+        before,
+        after,
+        (resource) => resource.type === COMMAND,
+        (command) =>
+            JSON.stringify({
+                create: command.inputs.create,
+                stdin: command.inputs.stdin,
+                connection: command.inputs.connection,
+            }),
+    );
 }

@@ -13,7 +13,11 @@ import { readHostScript } from "../../components/remote/host-script";
 
 /** Runs a host script the way env-loader.sh does (`bash -c "<prelude><script>"`, values in the environment, stdin /dev/null). */
 function runScript(name: string, env: Record<string, string>) {
-    const result = spawnSync("/bin/bash", ["-c", readHostScript("prelude.sh") + readHostScript(name), "host-script"], { env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+    const result = spawnSync("/bin/bash", ["-c", readHostScript("prelude.sh") + readHostScript(name), "host-script"], {
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+        encoding: "utf8",
+    });
     return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -50,7 +54,10 @@ describe("overlay install scripts", function () {
             const bin = stubs(path.join(dir, "bin"), ["wg", "ip"]);
             const result = runScript("wireguard-install.sh", { PATH: bin, WG_INSTALL_USERSPACE: "1" });
             assert.equal(result.code, 1);
-            assert.match(result.stderr, /^wireguard-install\.sh: missing wireguard-go and no apt-get to install them; install them first$/m);
+            assert.match(
+                result.stderr,
+                /^wireguard-install\.sh: missing wireguard-go and no apt-get to install them; install them first$/m,
+            );
             const none = runScript("wireguard-install.sh", { PATH: path.join(dir, "empty") });
             assert.match(none.stderr, /missing wireguard-tools iproute2 and no apt-get/);
         });
@@ -75,7 +82,10 @@ describe("overlay install scripts", function () {
         it("says what to do on a host without FRR and without apt-get", function () {
             const result = runScript("frr-install.sh", { PATH: path.join(dir, "empty"), FRR_SBIN_DIR: path.join(dir, "none") });
             assert.equal(result.code, 1);
-            assert.match(result.stderr, /FRR is not installed and there is no apt-get to install it; install frr and frr-pythontools first/);
+            assert.match(
+                result.stderr,
+                /FRR is not installed and there is no apt-get to install it; install frr and frr-pythontools first/,
+            );
         });
 
         it("refuses an unknown source or a channel that is no channel, before anything else", function () {

@@ -69,7 +69,10 @@ describe("overlay secrets", function () {
 
     it("wraps every private key as a secret itself, not relying on the command provider", async function () {
         for (const privateKey of [SSH_KEY, pulumi.output(SSH_KEY)]) {
-            const connection = sshConnection({ privateKey, bastion: { host: "13.58.199.98" } }, { publicIp: "18.134.246.200", sshUser: "root" });
+            const connection = sshConnection(
+                { privateKey, bastion: { host: "13.58.199.98" } },
+                { publicIp: "18.134.246.200", sshUser: "root" },
+            );
             assert.ok(await pulumi.isSecret(connection.privateKey as pulumi.Output<string>), "the host key");
             const proxy = connection.proxy as unknown as { privateKey: pulumi.Output<string> };
             assert.ok(await pulumi.isSecret(proxy.privateKey), "the bastion key defaults to the host key, secret too");

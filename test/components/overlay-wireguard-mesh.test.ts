@@ -1,9 +1,21 @@
 /** WireGuardMesh under mocks: children, wiring, rendered configurations, topology and node changes. */
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { WIREGUARD_MESH_TYPE, WireGuardMesh, WireGuardMeshArgs, publicKeyFromOutput } from "../../components/overlay/wireguard-mesh";
+import type { WireGuardMeshArgs } from "../../components/overlay/wireguard-mesh";
+import { WIREGUARD_MESH_TYPE, WireGuardMesh, publicKeyFromOutput } from "../../components/overlay/wireguard-mesh";
 import {
-    COMMAND, FOURTH_HOST, SSH_KEY, compareCommands, connectionOf, decodeStdin, environmentOf, fakePublicKey, keyDependencies, runOverlay, seedNodes, valueOf,
+    COMMAND,
+    FOURTH_HOST,
+    SSH_KEY,
+    compareCommands,
+    connectionOf,
+    decodeStdin,
+    environmentOf,
+    fakePublicKey,
+    keyDependencies,
+    runOverlay,
+    seedNodes,
+    valueOf,
 } from "./overlay-fixtures";
 
 /** A cloud machine whose public IP is known only once it exists. */
@@ -25,7 +37,9 @@ function peersOf(config: string): Record<string, Record<string, string>> {
     const peers: Record<string, Record<string, string>> = {};
     for (const block of config.split(/\n(?=# )/).slice(1)) {
         const [comment, ...lines] = block.trim().split("\n");
-        peers[comment.slice(2)] = Object.fromEntries(lines.filter((line) => line.includes(" = ")).map((line) => line.split(" = ") as [string, string]));
+        peers[comment.slice(2)] = Object.fromEntries(
+            lines.filter((line) => line.includes(" = ")).map((line) => line.split(" = ") as [string, string]),
+        );
     }
     return peers;
 }
@@ -46,7 +60,13 @@ describe("WireGuardMesh", function () {
             assert.equal(component.type, WIREGUARD_MESH_TYPE);
             assert.equal(component.custom, false);
             const expected = NODE_KEYS.flatMap((key) => [`overlay-install-${key}`, `overlay-key-${key}`, `overlay-config-${key}`]).sort();
-            assert.deepEqual(program.ofType(COMMAND).map((command) => command.name).sort(), expected);
+            assert.deepEqual(
+                program
+                    .ofType(COMMAND)
+                    .map((command) => command.name)
+                    .sort(),
+                expected,
+            );
             assert.equal(program.resources.length, expected.length + 1);
             for (const command of program.ofType(COMMAND)) {
                 assert.equal(command.parent, "overlay", `${command.name} is a child of the component`);
@@ -76,8 +96,16 @@ describe("WireGuardMesh", function () {
         });
 
         it("renders the seed's configurations: addresses in order from 192.168.0.0/24, port 51820, MTU 1420, every other node as peer", function () {
-            const publicIps: Record<string, string> = { ingress: "13.58.199.98", "kvm-london": "18.134.246.200", "kvm-ncalifornia": "18.144.25.41" };
-            const addresses: Record<string, string> = { ingress: "192.168.0.1", "kvm-london": "192.168.0.2", "kvm-ncalifornia": "192.168.0.3" };
+            const publicIps: Record<string, string> = {
+                ingress: "13.58.199.98",
+                "kvm-london": "18.134.246.200",
+                "kvm-ncalifornia": "18.144.25.41",
+            };
+            const addresses: Record<string, string> = {
+                ingress: "192.168.0.1",
+                "kvm-london": "192.168.0.2",
+                "kvm-ncalifornia": "192.168.0.3",
+            };
             for (const key of NODE_KEYS) {
                 const environment = environmentOf(program.named(`overlay-config-${key}`));
                 assert.equal(environment.WG_ADDRESS, `${addresses[key]}/24`);
@@ -121,7 +149,10 @@ describe("WireGuardMesh", function () {
             assert.equal(await valueOf(mesh.nodes["kvm-london"].publicKey), fakePublicKey("kvm-london"));
             assert.deepEqual(Object.keys(mesh.nodes), NODE_KEYS);
             assert.equal(mesh.nodes.ingress.role, "ingress");
-            assert.ok(mesh.wireguardPlan.nodes.every((node) => node.peers.every((peer) => peer.endpoint === undefined)), "the exposed plan has no endpoints");
+            assert.ok(
+                mesh.wireguardPlan.nodes.every((node) => node.peers.every((peer) => peer.endpoint === undefined)),
+                "the exposed plan has no endpoints",
+            );
         });
     });
 
@@ -154,7 +185,9 @@ describe("WireGuardMesh", function () {
     describe("adding a fourth host changes only what must change", function () {
         async function compare(topology: "mesh" | "hub") {
             const three = await runOverlay(() => new WireGuardMesh("overlay", meshArgs({ topology })));
-            const four = await runOverlay(() => new WireGuardMesh("overlay", meshArgs({ topology, hosts: [...seedNodes().hosts, FOURTH_HOST] })));
+            const four = await runOverlay(
+                () => new WireGuardMesh("overlay", meshArgs({ topology, hosts: [...seedNodes().hosts, FOURTH_HOST] })),
+            );
             return { three, four, diff: compareCommands(three, four) };
         }
 
@@ -167,7 +200,10 @@ describe("WireGuardMesh", function () {
                 const peers = peersOf(environmentOf(four.named(`overlay-config-${key}`)).WG_CONFIG);
                 assert.equal(peers["kvm-frankfurt"].AllowedIPs, "192.168.0.4/32");
                 assert.equal(Object.keys(peers).length, 3);
-                assert.equal(environmentOf(four.named(`overlay-config-${key}`)).WG_ADDRESS.split("/")[0], { ingress: "192.168.0.1", "kvm-london": "192.168.0.2", "kvm-ncalifornia": "192.168.0.3" }[key]);
+                assert.equal(
+                    environmentOf(four.named(`overlay-config-${key}`)).WG_ADDRESS.split("/")[0],
+                    { ingress: "192.168.0.1", "kvm-london": "192.168.0.2", "kvm-ncalifornia": "192.168.0.3" }[key],
+                );
             }
         });
 
@@ -181,7 +217,9 @@ describe("WireGuardMesh", function () {
             const hosts = [...seedNodes().hosts, FOURTH_HOST];
             const addresses = { "kvm-ncalifornia": "192.168.0.3", "kvm-frankfurt": "192.168.0.4" };
             const before = await runOverlay(() => new WireGuardMesh("overlay", meshArgs({ topology: "hub", hosts, addresses })));
-            const after = await runOverlay(() => new WireGuardMesh("overlay", meshArgs({ topology: "hub", hosts: hosts.slice(1), addresses })));
+            const after = await runOverlay(
+                () => new WireGuardMesh("overlay", meshArgs({ topology: "hub", hosts: hosts.slice(1), addresses })),
+            );
             const diff = compareCommands(before, after);
             assert.deepEqual(diff.removed, ["overlay-config-kvm-london", "overlay-install-kvm-london", "overlay-key-kvm-london"]);
             assert.deepEqual(diff.changed, ["overlay-config-ingress"]);
@@ -210,7 +248,11 @@ describe("WireGuardMesh", function () {
                 topology: "hub",
             });
         });
-        const machines = (name: string) => program.named(name).dependsOn.filter((d) => d.startsWith("machine-")).sort();
+        const machines = (name: string) =>
+            program
+                .named(name)
+                .dependsOn.filter((d) => d.startsWith("machine-"))
+                .sort();
         assert.deepEqual(machines("overlay-config-kvm-london"), ["machine-ingress", "machine-kvm-london"]);
         assert.deepEqual(machines("overlay-config-ingress"), ["machine-ingress", "machine-kvm-london", "machine-kvm-ncalifornia"]);
         const peers = peersOf(environmentOf(program.named("overlay-config-kvm-london")).WG_CONFIG);
@@ -221,22 +263,39 @@ describe("WireGuardMesh", function () {
         const key = fakePublicKey("kvm-london");
         assert.equal(publicKeyFromOutput(`${key}\n`, "kvm-london"), key);
         assert.equal(publicKeyFromOutput(`welcome to the host\n${key}\n\n`, "kvm-london"), key);
-        assert.throws(() => publicKeyFromOutput("", "kvm-london"), /^ConfigError: publicKeys\.kvm-london: must be a WireGuard public key .*\(got nothing\)/);
-        assert.throws(() => publicKeyFromOutput("wg: command not found\n", "ingress"), /publicKeys\.ingress: must be a WireGuard public key/);
+        assert.throws(
+            () => publicKeyFromOutput("", "kvm-london"),
+            /^ConfigError: publicKeys\.kvm-london: must be a WireGuard public key .*\(got nothing\)/,
+        );
+        assert.throws(
+            () => publicKeyFromOutput("wg: command not found\n", "ingress"),
+            /publicKeys\.ingress: must be a WireGuard public key/,
+        );
         assert.throws(() => publicKeyFromOutput(`${key.slice(0, 43)}A`, "ingress"), /publicKeys\.ingress/);
     });
 
     it("options: subnet, MTU, port, interface, userspace WireGuard, no install, bastion and transforms", async function () {
-        const program = await runOverlay(() => new WireGuardMesh("overlay", meshArgs({
-            subnet: "10.200.0.0/24",
-            mtu: 1380,
-            listenPort: 51000,
-            interfaceName: "wgedge",
-            implementation: "userspace",
-            installTools: false,
-            ssh: { privateKey: SSH_KEY, port: 2222, bastion: { host: "203.0.113.5" } },
-            transform: { configCommand: (args, _opts, name) => { args.triggers = [`command ${name}`]; }, keyCommand: { triggers: ["rotate-1"] } },
-        })));
+        const program = await runOverlay(
+            () =>
+                new WireGuardMesh(
+                    "overlay",
+                    meshArgs({
+                        subnet: "10.200.0.0/24",
+                        mtu: 1380,
+                        listenPort: 51000,
+                        interfaceName: "wgedge",
+                        implementation: "userspace",
+                        installTools: false,
+                        ssh: { privateKey: SSH_KEY, port: 2222, bastion: { host: "203.0.113.5" } },
+                        transform: {
+                            configCommand: (args, _opts, name) => {
+                                args.triggers = [`command ${name}`];
+                            },
+                            keyCommand: { triggers: ["rotate-1"] },
+                        },
+                    }),
+                ),
+        );
         assert.equal(program.ofType(COMMAND).filter((c) => c.name.includes("-install-")).length, 0);
         const environment = environmentOf(program.named("overlay-config-kvm-london"));
         assert.equal(environment.WG_ADDRESS, "10.200.0.2/24");
@@ -250,8 +309,16 @@ describe("WireGuardMesh", function () {
         const { host, user, port, privateKey } = connection.proxy;
         assert.deepEqual({ host, user, port, privateKey }, { host: "203.0.113.5", user: "root", port: 22, privateKey: SSH_KEY });
         assert.deepEqual(program.named("overlay-config-kvm-london").inputs.triggers, ["command overlay-config-kvm-london"]);
-        assert.deepEqual(program.named("overlay-key-kvm-london").inputs.triggers, ["rotate-1"], "a partial transform is merged into the arguments");
-        assert.deepEqual(program.named("overlay-config-ingress").inputs.triggers, ["command overlay-config-ingress"], "every child of the kind, each under its own name");
+        assert.deepEqual(
+            program.named("overlay-key-kvm-london").inputs.triggers,
+            ["rotate-1"],
+            "a partial transform is merged into the arguments",
+        );
+        assert.deepEqual(
+            program.named("overlay-config-ingress").inputs.triggers,
+            ["command overlay-config-ingress"],
+            "every child of the kind, each under its own name",
+        );
     });
 
     it("installs wireguard-go as well for userspace WireGuard", async function () {

@@ -5,11 +5,19 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as scaleway from "@pulumiverse/scaleway";
+import type { ScalewayEdgeClusterArgs } from "../../components/clouds/scaleway";
 import {
-    ScalewayEdgeCluster, ScalewayEdgeClusterArgs, flexibleIpAddress, natLease, privateNetworkVlan, privateVlanScript,
-    scalewayRegionOf, uplinkFromOutput, validateScalewayEdgeClusterArgs,
+    ScalewayEdgeCluster,
+    flexibleIpAddress,
+    natLease,
+    privateNetworkVlan,
+    privateVlanScript,
+    scalewayRegionOf,
+    uplinkFromOutput,
+    validateScalewayEdgeClusterArgs,
 } from "../../components/clouds/scaleway";
-import { RecordedProgram, RunOptions, runProgram } from "../support/pulumi-mocks";
+import type { RecordedProgram, RunOptions } from "../support/pulumi-mocks";
+import { runProgram } from "../support/pulumi-mocks";
 import { Lab, netnsSkipReason, nsName, run, runScript } from "../host/netns";
 import { toStdin } from "../../components/remote/host-script";
 import { environmentOf, unsecret, valueOf } from "../support/stdin";
@@ -53,7 +61,11 @@ const cloudOutputs: RunOptions["outputs"] = (args) => {
     if (args.type === T.server) {
         return {
             ipv4s: [{ address: `51.158.${zone}.${10 + indices(args.name).host}`, version: "IPv4" }],
-            privateNetworks: (args.inputs.privateNetworks ?? []).map((pn: Record<string, unknown>) => ({ ...pn, id: `${zone === 1 ? "fr-par" : "nl-ams"}/${pn.id}`, vlan: 100 + indices(args.name).host })),
+            privateNetworks: (args.inputs.privateNetworks ?? []).map((pn: Record<string, unknown>) => ({
+                ...pn,
+                id: `${zone === 1 ? "fr-par" : "nl-ams"}/${pn.id}`,
+                vlan: 100 + indices(args.name).host,
+            })),
         };
     }
     if (args.type === T.flexibleIp) return { ipAddress: `62.210.${zone}.${1 + 4 * indices(args.name).host + indices(args.name).ip}/32` };
@@ -63,14 +75,19 @@ const cloudOutputs: RunOptions["outputs"] = (args) => {
     return {};
 };
 
-interface Call { token: string; inputs: Record<string, unknown>; provider?: string }
+interface Call {
+    token: string;
+    inputs: Record<string, unknown>;
+    provider?: string;
+}
 
 function mocks(calls: Call[] = [], extra: Partial<RunOptions> = {}): RunOptions {
     return {
         outputs: cloudOutputs,
         call: (args) => {
             calls.push({ token: args.token, inputs: args.inputs, provider: args.provider });
-            if (args.token === "scaleway:elasticmetal/getOffer:getOffer") return { ...args.inputs, offerId: `offer-${args.inputs.name}-${args.inputs.zone}` };
+            if (args.token === "scaleway:elasticmetal/getOffer:getOffer")
+                return { ...args.inputs, offerId: `offer-${args.inputs.name}-${args.inputs.zone}` };
             if (args.token === "scaleway:elasticmetal/getOs:getOs") return { ...args.inputs, osId: `os-${args.inputs.version}` };
             return args.inputs;
         },
@@ -81,7 +98,11 @@ function mocks(calls: Call[] = [], extra: Partial<RunOptions> = {}): RunOptions 
 /** Two hosts, three flexible IPs: two on host-0, one on host-1. */
 const THREE_IPS = { "host-0": { publicIps: 2 }, "host-1": { publicIps: 1 } };
 
-function clusterArgs(provider: scaleway.Provider, zone: ScalewayEdgeClusterArgs["zone"], extra: Partial<ScalewayEdgeClusterArgs> = {}): ScalewayEdgeClusterArgs {
+function clusterArgs(
+    provider: scaleway.Provider,
+    zone: ScalewayEdgeClusterArgs["zone"],
+    extra: Partial<ScalewayEdgeClusterArgs> = {},
+): ScalewayEdgeClusterArgs {
     return {
         provider,
         zone,
@@ -127,13 +148,17 @@ describe("ScalewayEdgeCluster (mocks)", function () {
             ["c-host-0-private-ip", "c-host-1-private-ip", "c-gateway-ip"].map((n) => reservations[n].address),
             ["172.18.0.10", "172.18.0.11", "172.18.0.2"],
         );
-        for (const r of Object.values(reservations)) assert.deepStrictEqual([r.region, r.sources], ["fr-par", [{ privateNetworkId: "c-private-id" }]]);
+        for (const r of Object.values(reservations))
+            assert.deepStrictEqual([r.region, r.sources], ["fr-par", [{ privateNetworkId: "c-private-id" }]]);
 
         const gateway = program.named("c-gateway").inputs;
         assert.deepStrictEqual([gateway.type, gateway.zone, gateway.bastionEnabled], ["VPC-GW-S", "fr-par-1", false]);
         const gatewayNetwork = program.named("c-gateway-network");
         assert.deepStrictEqual(gatewayNetwork.inputs.ipamConfigs, [{ pushDefaultRoute: true, ipamIpId: "c-gateway-ip-id" }]);
-        assert.deepStrictEqual([gatewayNetwork.inputs.gatewayId, gatewayNetwork.inputs.privateNetworkId, gatewayNetwork.inputs.zone], ["c-gateway-id", "c-private-id", "fr-par-1"]);
+        assert.deepStrictEqual(
+            [gatewayNetwork.inputs.gatewayId, gatewayNetwork.inputs.privateNetworkId, gatewayNetwork.inputs.zone],
+            ["c-gateway-id", "c-private-id", "fr-par-1"],
+        );
         for (const reservation of ["c-host-0-private-ip", "c-host-1-private-ip"]) {
             assert.ok(gatewayNetwork.dependsOn.includes(reservation), `the gateway network waits for ${reservation}`);
         }
@@ -153,11 +178,14 @@ describe("ScalewayEdgeCluster (mocks)", function () {
         const osCall = calls.find((c) => c.token === "scaleway:elasticmetal/getOs:getOs")!;
         assert.deepStrictEqual(osCall.inputs, { name: "Ubuntu", version: "22.04 LTS (Jammy Jellyfish)", zone: "fr-par-1" });
 
-        assert.deepStrictEqual(program.ofType(T.flexibleIp).map((ip) => [ip.name, ip.inputs.serverId, ip.inputs.zone]), [
-            ["c-host-0-ip-0", "c-host-0-id", "fr-par-1"],
-            ["c-host-0-ip-1", "c-host-0-id", "fr-par-1"],
-            ["c-host-1-ip-0", "c-host-1-id", "fr-par-1"],
-        ]);
+        assert.deepStrictEqual(
+            program.ofType(T.flexibleIp).map((ip) => [ip.name, ip.inputs.serverId, ip.inputs.zone]),
+            [
+                ["c-host-0-ip-0", "c-host-0-id", "fr-par-1"],
+                ["c-host-0-ip-1", "c-host-0-id", "fr-par-1"],
+                ["c-host-1-ip-0", "c-host-1-id", "fr-par-1"],
+            ],
+        );
     });
 
     it("gives every Scaleway resource and lookup the explicit provider, and parents everything under the component", async function () {
@@ -185,7 +213,11 @@ describe("ScalewayEdgeCluster (mocks)", function () {
             assert.strictEqual(vlan.inputs.create, "sudo bash -s");
             const connection = unsecret(vlan.inputs.connection);
             assert.deepStrictEqual([connection.user, connection.host, connection.port], ["ubuntu", `51.158.1.${10 + i}`, 22]);
-            assert.deepStrictEqual(environmentOf(vlan.inputs.stdin), { PRIVATE_VLAN: String(100 + i), PRIVATE_ADDRESS: `172.18.0.${10 + i}/20`, PRIVATE_VLAN_DEVICE: "scwpn0" });
+            assert.deepStrictEqual(environmentOf(vlan.inputs.stdin), {
+                PRIVATE_VLAN: String(100 + i),
+                PRIVATE_ADDRESS: `172.18.0.${10 + i}/20`,
+                PRIVATE_VLAN_DEVICE: "scwpn0",
+            });
             assert.ok(program.dependsOn(vlan.name, `c-host-${i}`), "the VLAN command waits for its server");
             assert.ok(program.dependsOn(`c-one-host-${i}-repo`, vlan.name), "host configuration waits for the private network");
             assert.ok(program.dependsOn(`c-one-host-${i}-repo`, `c-host-${i}`), "host configuration waits for the server");
@@ -194,15 +226,23 @@ describe("ScalewayEdgeCluster (mocks)", function () {
             assert.strictEqual(host.type, T.host);
             assert.strictEqual(host.inputs.name, `51.158.1.${10 + i}`);
             assert.strictEqual(host.inputs.imMad, "kvm");
-            assert.deepStrictEqual(host.inputs.template.EDGE, { CLOUD_ID: `c-host-${i}-id`, PRIVATE_IP: `172.18.0.${10 + i}`, PUBLIC_IP: `51.158.1.${10 + i}` });
+            assert.deepStrictEqual(host.inputs.template.EDGE, {
+                CLOUD_ID: `c-host-${i}-id`,
+                PRIVATE_IP: `172.18.0.${10 + i}`,
+                PUBLIC_IP: `51.158.1.${10 + i}`,
+            });
         }
-        assert.ok(program.dependsOn("c-one-host-0-repo", "c-host-0-ip-0") && program.dependsOn("c-one-host-0-repo", "c-host-0-ip-1"), "host-0 waits for its flexible IPs");
+        assert.ok(
+            program.dependsOn("c-one-host-0-repo", "c-host-0-ip-0") && program.dependsOn("c-one-host-0-repo", "c-host-0-ip-1"),
+            "host-0 waits for its flexible IPs",
+        );
         assert.ok(!program.dependsOn("c-one-host-1-repo", "c-host-0-ip-0"), "host-1 does not wait for host-0's IPs");
         assert.ok(!program.dependsOn("c-one-host-1-repo", "c-host-0"), "hosts do not wait for each other");
         for (const r of program.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"))) {
             assert.ok(r.name === "c-one-cluster" || program.dependsOn(r.name, "c-one-cluster"), `${r.name} belongs to the cluster`);
         }
-        for (const i of [0, 1]) assert.ok(program.dependsOn(`c-one-host-${i}`, `c-one-host-${i}-firewall`), "the OpenNebula host waits for its configuration");
+        for (const i of [0, 1])
+            assert.ok(program.dependsOn(`c-one-host-${i}`, `c-one-host-${i}-firewall`), "the OpenNebula host waits for its configuration");
     });
 
     it("publishes one address range per flexible IP and forwards each IP on the host that carries it", async function () {
@@ -212,18 +252,34 @@ describe("ScalewayEdgeCluster (mocks)", function () {
         assert.deepStrictEqual(network.inputs.template, { BRIDGE: "br0", NETROLE: "public", DNS: "1.1.1.1" });
         // Flexible IP j of host-<n> (slot n): VM at 172.16.0.0 + 2·(8n + j) + 1, its gateway one below.
         const ar = (pair: number, external: number, host: string) => ({
-            TYPE: "IP4", IP: `172.16.0.${2 * pair + 1}`, SIZE: 1, GATEWAY: `172.16.0.${2 * pair}`, NETWORK_MASK: "255.255.255.254",
-            EXTERNAL_IP: `62.210.1.${external}`, EDGE_HOST: host,
+            TYPE: "IP4",
+            IP: `172.16.0.${2 * pair + 1}`,
+            SIZE: 1,
+            GATEWAY: `172.16.0.${2 * pair}`,
+            NETWORK_MASK: "255.255.255.254",
+            EXTERNAL_IP: `62.210.1.${external}`,
+            EDGE_HOST: host,
         });
         assert.deepStrictEqual(network.inputs.addressRanges, [ar(0, 1, "51.158.1.10"), ar(1, 2, "51.158.1.10"), ar(8, 5, "51.158.1.11")]);
 
         const forwarding = (i: number) => environmentOf(program.named(`c-one-host-${i}-forwarding`).inputs.stdin);
         assert.deepStrictEqual(forwarding(0), {
-            PUBLIC_MODEL: "nat", NAT_BY: "host", UPLINK, BRIDGE: "br0", BOOT_UNITS: "yes",
-            NAT_PAIRS: "62.210.1.1=172.16.0.1 62.210.1.2=172.16.0.3", GATEWAY: "172.16.0.0 172.16.0.2",
+            PUBLIC_MODEL: "nat",
+            NAT_BY: "host",
+            UPLINK,
+            BRIDGE: "br0",
+            BOOT_UNITS: "yes",
+            NAT_PAIRS: "62.210.1.1=172.16.0.1 62.210.1.2=172.16.0.3",
+            GATEWAY: "172.16.0.0 172.16.0.2",
         });
         assert.deepStrictEqual(forwarding(1), {
-            PUBLIC_MODEL: "nat", NAT_BY: "host", UPLINK, BRIDGE: "br0", BOOT_UNITS: "yes", NAT_PAIRS: "62.210.1.5=172.16.0.17", GATEWAY: "172.16.0.16",
+            PUBLIC_MODEL: "nat",
+            NAT_BY: "host",
+            UPLINK,
+            BRIDGE: "br0",
+            BOOT_UNITS: "yes",
+            NAT_PAIRS: "62.210.1.5=172.16.0.17",
+            GATEWAY: "172.16.0.16",
         });
         // The forwarding covers exactly the published ranges: each AR's lease and gateway on the host named in EDGE_HOST.
         for (const range of network.inputs.addressRanges as unknown as Record<string, string>[]) {
@@ -235,26 +291,52 @@ describe("ScalewayEdgeCluster (mocks)", function () {
 
         const component = program.named("c").resource as ScalewayEdgeCluster;
         assert.deepStrictEqual(await valueOf(component.vmPublicIps), ["62.210.1.1", "62.210.1.2", "62.210.1.5"]);
-        assert.deepStrictEqual(await valueOf(component.publicIpHosts), { "62.210.1.1": "host-0", "62.210.1.2": "host-0", "62.210.1.5": "host-1" });
+        assert.deepStrictEqual(await valueOf(component.publicIpHosts), {
+            "62.210.1.1": "host-0",
+            "62.210.1.2": "host-0",
+            "62.210.1.5": "host-1",
+        });
         assert.deepStrictEqual(await valueOf(component.hosts), {
             "host-0": { publicIp: "51.158.1.10", privateIp: "172.18.0.10", sshUser: "ubuntu", machineId: "c-host-0-id" },
             "host-1": { publicIp: "51.158.1.11", privateIp: "172.18.0.11", sshUser: "ubuntu", machineId: "c-host-1-id" },
         });
-        assert.deepStrictEqual(component.publicIpLeases.map((lease) => [lease.host, lease.address, lease.translated]), [
-            ["host-0", "172.16.0.1", true], ["host-0", "172.16.0.3", true], ["host-1", "172.16.0.17", true],
-        ]);
+        assert.deepStrictEqual(
+            component.publicIpLeases.map((lease) => [lease.host, lease.address, lease.translated]),
+            [
+                ["host-0", "172.16.0.1", true],
+                ["host-0", "172.16.0.3", true],
+                ["host-1", "172.16.0.17", true],
+            ],
+        );
         assert.strictEqual(await valueOf(component.vpcId), "c-vpc-id");
         assert.deepStrictEqual([component.zone, component.region], ["fr-par-1", "fr-par"]);
     });
 
     it("uses the os, offer, hypervisor, ranges, bastion, uplink and existing SSH key it is given", async function () {
         const calls: Call[] = [];
-        const program = await single({
-            os: "ubuntu_2404", offer: "EM-I220E-NVME", hypervisor: "lxc", hosts: undefined, hostCount: 1, publicIps: 1,
-            privateNetworkCidr: "192.168.40.0/26", natCidr: "172.20.0.0/30", dns: "9.9.9.9", gatewayType: "VPC-GW-M",
-            bastion: { allowedIpRanges: ["198.51.100.0/24"] }, uplinkInterface: "eno1", sshKeyId: "fr-par/existing-key",
-        }, calls);
-        assert.deepStrictEqual(calls.find((c) => c.token.endsWith("getOs"))!.inputs, { name: "Ubuntu", version: "24.04 LTS (Noble Numbat)", zone: "fr-par-1" });
+        const program = await single(
+            {
+                os: "ubuntu_2404",
+                offer: "EM-I220E-NVME",
+                hypervisor: "lxc",
+                hosts: undefined,
+                hostCount: 1,
+                publicIps: 1,
+                privateNetworkCidr: "192.168.40.0/26",
+                natCidr: "172.20.0.0/30",
+                dns: "9.9.9.9",
+                gatewayType: "VPC-GW-M",
+                bastion: { allowedIpRanges: ["198.51.100.0/24"] },
+                uplinkInterface: "eno1",
+                sshKeyId: "fr-par/existing-key",
+            },
+            calls,
+        );
+        assert.deepStrictEqual(calls.find((c) => c.token.endsWith("getOs"))!.inputs, {
+            name: "Ubuntu",
+            version: "24.04 LTS (Noble Numbat)",
+            zone: "fr-par-1",
+        });
         assert.strictEqual(program.named("c-host-0").inputs.os, "os-24.04 LTS (Noble Numbat)");
         assert.strictEqual(program.named("c-host-0").inputs.offer, "offer-EM-I220E-NVME-fr-par-1");
         assert.deepStrictEqual(program.named("c-host-0").inputs.sshKeyIds, ["fr-par/existing-key"]);
@@ -264,12 +346,21 @@ describe("ScalewayEdgeCluster (mocks)", function () {
         assert.deepStrictEqual(program.named("c-private").inputs.ipv4Subnet, { subnet: "192.168.40.0/26" });
         assert.strictEqual(program.named("c-host-0-private-ip").inputs.address, "192.168.40.10");
         const gateway = program.named("c-gateway").inputs;
-        assert.deepStrictEqual([gateway.type, gateway.bastionEnabled, gateway.bastionPort, gateway.allowedIpRanges], ["VPC-GW-M", true, 61000, ["198.51.100.0/24"]]);
+        assert.deepStrictEqual(
+            [gateway.type, gateway.bastionEnabled, gateway.bastionPort, gateway.allowedIpRanges],
+            ["VPC-GW-M", true, 61000, ["198.51.100.0/24"]],
+        );
         assert.deepStrictEqual(environmentOf(program.named("c-host-0-private-vlan").inputs.stdin), {
-            PRIVATE_VLAN: "100", PRIVATE_ADDRESS: "192.168.40.10/26", UPLINK: "eno1", PRIVATE_VLAN_DEVICE: "scwpn0",
+            PRIVATE_VLAN: "100",
+            PRIVATE_ADDRESS: "192.168.40.10/26",
+            UPLINK: "eno1",
+            PRIVATE_VLAN_DEVICE: "scwpn0",
         });
         const forwarding = environmentOf(program.named("c-one-host-0-forwarding").inputs.stdin);
-        assert.deepStrictEqual([forwarding.UPLINK, forwarding.NAT_PAIRS, forwarding.GATEWAY], ["eno1", "62.210.1.1=172.20.0.1", "172.20.0.0"]);
+        assert.deepStrictEqual(
+            [forwarding.UPLINK, forwarding.NAT_PAIRS, forwarding.GATEWAY],
+            ["eno1", "62.210.1.1=172.20.0.1", "172.20.0.0"],
+        );
         assert.strictEqual(program.named("c-one-public").inputs.template.DNS, "9.9.9.9");
     });
 
@@ -288,7 +379,10 @@ describe("ScalewayEdgeCluster (mocks)", function () {
         for (const cmd of commands) {
             assert.ok(cmd.secretInputs.includes("connection"), `${cmd.name}: connection is secret`);
             for (const text of [cmd.inputs.create, cmd.inputs.stdin]) {
-                assert.ok(!text.includes("c2NhbGV3YXktc2VjcmV0LWtleQ") && !text.includes("PRIVATE KEY") && !text.includes(ONE_PASSWORD), `${cmd.name}: no secret in create/stdin`);
+                assert.ok(
+                    !text.includes("c2NhbGV3YXktc2VjcmV0LWtleQ") && !text.includes("PRIVATE KEY") && !text.includes(ONE_PASSWORD),
+                    `${cmd.name}: no secret in create/stdin`,
+                );
             }
         }
         for (const r of program.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"))) {
@@ -310,13 +404,19 @@ describe("ScalewayEdgeCluster (mocks)", function () {
         }, mocks(calls));
         const names = program.resources.map((r) => r.name);
         assert.strictEqual(new Set(names).size, names.length, "no two resources share a name");
-        const expected = { par: { provider: "scw-par", zone: "fr-par-1", region: "fr-par" }, ams: { provider: "scw-ams", zone: "nl-ams-1", region: "nl-ams" } };
+        const expected = {
+            par: { provider: "scw-par", zone: "fr-par-1", region: "fr-par" },
+            ams: { provider: "scw-ams", zone: "nl-ams-1", region: "nl-ams" },
+        };
         for (const r of program.resources.filter((r) => r.type.startsWith("scaleway:"))) {
             const want = expected[r.name.split("-")[0] as "par" | "ams"];
             assert.strictEqual(r.provider, want.provider, `${r.name} uses its region's provider`);
             if (r.inputs.zone !== undefined) assert.strictEqual(r.inputs.zone, want.zone, `${r.name} zone`);
             if (r.inputs.region !== undefined) assert.strictEqual(r.inputs.region, want.region, `${r.name} region`);
-            assert.ok(r.inputs.zone !== undefined || r.inputs.region !== undefined || r.type === T.sshKey, `${r.name} states its zone or region`);
+            assert.ok(
+                r.inputs.zone !== undefined || r.inputs.region !== undefined || r.type === T.sshKey,
+                `${r.name} states its zone or region`,
+            );
         }
         assert.strictEqual(program.ofType(T.server).filter((s) => s.inputs.zone === "nl-ams-1").length, 1);
         assert.strictEqual(program.ofType(T.flexibleIp).filter((s) => s.inputs.zone === "nl-ams-1").length, 2);
@@ -324,28 +424,63 @@ describe("ScalewayEdgeCluster (mocks)", function () {
             const provider = call.inputs.zone === "fr-par-1" ? "scw-par" : "scw-ams";
             assert.match(call.provider ?? "", new RegExp(`::${provider}::`), `${call.token} in ${call.inputs.zone}`);
         }
-        assert.deepStrictEqual(program.named("ams-one-public").inputs.addressRanges.map((ar: Record<string, string>) => ar.EXTERNAL_IP), ["62.210.2.1", "62.210.2.2"]);
+        assert.deepStrictEqual(
+            program.named("ams-one-public").inputs.addressRanges.map((ar: Record<string, string>) => ar.EXTERNAL_IP),
+            ["62.210.2.1", "62.210.2.2"],
+        );
         assert.deepStrictEqual(program.named("par-one-cluster").inputs.name, "par");
         assert.deepStrictEqual(program.named("ams-one-cluster").inputs.name, "ams");
     });
 
     const bad: [string, Partial<ScalewayEdgeClusterArgs> | ((a: ScalewayEdgeClusterArgs) => void), RegExp][] = [
-        ["an unknown zone", { zone: "fr-par-3" as never }, /^zone: must be one of fr-par-1, fr-par-2, nl-ams-1, nl-ams-2, pl-waw-2, pl-waw-3/],
+        [
+            "an unknown zone",
+            { zone: "fr-par-3" as never },
+            /^zone: must be one of fr-par-1, fr-par-2, nl-ams-1, nl-ams-2, pl-waw-2, pl-waw-3/,
+        ],
         ["a region instead of a zone", { zone: "fr-par" as never }, /^zone: must be one of fr-par-1/],
         ["0 hosts", { hosts: undefined, hostCount: 0 }, /^hostCount: must be an integer from 1 to 50/],
         ["51 hosts", { hosts: undefined, hostCount: 51 }, /^hostCount: must be an integer from 1 to 50/],
-        ["more public IPs in all than allowed", { hosts: { "kvm-a": { publicIps: 5 }, "kvm-b": { publicIps: 4 } } }, /^hosts: asks for 9 public IPs in all \(kvm-a: 5, kvm-b: 4\); at most 8/],
+        [
+            "more public IPs in all than allowed",
+            { hosts: { "kvm-a": { publicIps: 5 }, "kvm-b": { publicIps: 4 } } },
+            /^hosts: asks for 9 public IPs in all \(kvm-a: 5, kvm-b: 4\); at most 8/,
+        ],
         ["two hosts on one slot", { hosts: { "kvm-a": { slot: 2 }, "kvm-b": { slot: 2 } } }, /^hosts\.kvm-b: has slot 2, as kvm-a has/],
         ["more public IPs than allowed", { publicIps: 9 }, /^publicIps: must be an integer from 0 to 8/],
         ["a negative number of public IPs", { publicIps: -1 }, /^publicIps: must be an integer from 0 to 8/],
         ["a malformed private CIDR", { privateNetworkCidr: "172.18.0.0/33" }, /^privateNetworkCidr: must be an IPv4 CIDR/],
         ["a private CIDR with host bits", { privateNetworkCidr: "172.18.0.1/24" }, /^privateNetworkCidr: must be a network address/],
-        ["a private CIDR outside the advised ranges", { privateNetworkCidr: "10.1.0.0/24" }, /^privateNetworkCidr: must lie inside 172\.16\.0\.0\/12 or 192\.168\.0\.0\/16/],
-        ["a private CIDR too large", { privateNetworkCidr: "172.16.0.0/16" }, /^privateNetworkCidr: must have a prefix length from \/20 to \/28/],
-        ["a private CIDR too small for the hosts", { privateNetworkCidr: "172.18.0.0/28", hosts: undefined, hostCount: 5 }, /^privateNetworkCidr: 172\.18\.0\.0\/28 is too small for host host-4 \(slot 4\): hosts take network \+ 10 \+ slot/],
-        ["a private CIDR too small for a named host", { privateNetworkCidr: "172.18.0.0/24", hosts: ["kvm-a"] }, /^privateNetworkCidr: 172\.18\.0\.0\/24 is too small for host kvm-a \(slot \d+\)/],
-        ["a NAT range overlapping the private network", { natCidr: "172.18.0.0/25" }, /^natCidr: 172\.18\.0\.0\/25 overlaps privateNetworkCidr/],
-        ["a NAT range too small", { natCidr: "172.16.100.0/30" }, /^natCidr: 172\.16\.100\.0\/30 is too small for the public IPs of host host-1 \(slot 1\)/],
+        [
+            "a private CIDR outside the advised ranges",
+            { privateNetworkCidr: "10.1.0.0/24" },
+            /^privateNetworkCidr: must lie inside 172\.16\.0\.0\/12 or 192\.168\.0\.0\/16/,
+        ],
+        [
+            "a private CIDR too large",
+            { privateNetworkCidr: "172.16.0.0/16" },
+            /^privateNetworkCidr: must have a prefix length from \/20 to \/28/,
+        ],
+        [
+            "a private CIDR too small for the hosts",
+            { privateNetworkCidr: "172.18.0.0/28", hosts: undefined, hostCount: 5 },
+            /^privateNetworkCidr: 172\.18\.0\.0\/28 is too small for host host-4 \(slot 4\): hosts take network \+ 10 \+ slot/,
+        ],
+        [
+            "a private CIDR too small for a named host",
+            { privateNetworkCidr: "172.18.0.0/24", hosts: ["kvm-a"] },
+            /^privateNetworkCidr: 172\.18\.0\.0\/24 is too small for host kvm-a \(slot \d+\)/,
+        ],
+        [
+            "a NAT range overlapping the private network",
+            { natCidr: "172.18.0.0/25" },
+            /^natCidr: 172\.18\.0\.0\/25 overlaps privateNetworkCidr/,
+        ],
+        [
+            "a NAT range too small",
+            { natCidr: "172.16.100.0/30" },
+            /^natCidr: 172\.16\.100\.0\/30 is too small for the public IPs of host host-1 \(slot 1\)/,
+        ],
         ["a malformed NAT range", { natCidr: "nat" }, /^natCidr: must be an IPv4 CIDR/],
         ["a missing front-end key", (a) => (a.opennebula = { frontendSshPublicKey: "" }), /^opennebula\.frontendSshPublicKey: is required/],
         ["a missing SSH public key", (a) => (a.ssh = { ...a.ssh, publicKey: "" }), /^ssh\.publicKey: is required/],
@@ -354,13 +489,25 @@ describe("ScalewayEdgeCluster (mocks)", function () {
         ["qemu on bare metal", { hypervisor: "qemu" as never }, /^hypervisor: must be one of kvm, lxc/],
         ["an unknown offer", { offer: "GP1-XS" }, /^offer: must be an Elastic Metal offer name such as EM-A115X-SSD/],
         ["an unknown OS", { os: "debian_12" as never }, /^os: must be one of ubuntu_2204, ubuntu_2404/],
-        ["an unknown gateway type", { gatewayType: "VPC-GW-XXL" as never }, /^gatewayType: must be one of VPC-GW-S, VPC-GW-M, VPC-GW-L, VPC-GW-XL/],
+        [
+            "an unknown gateway type",
+            { gatewayType: "VPC-GW-XXL" as never },
+            /^gatewayType: must be one of VPC-GW-S, VPC-GW-M, VPC-GW-L, VPC-GW-XL/,
+        ],
         ["a bad bastion port", { bastion: { port: 0 } }, /^bastion\.port: must be an integer from 1 to 65535/],
         ["a bad bastion range", { bastion: { allowedIpRanges: ["anywhere"] } }, /^bastion\.allowedIpRanges\[0\]: must be an IPv4 CIDR/],
         ["a bad uplink name", { uplinkInterface: "eth0; reboot" }, /^uplinkInterface: must be an interface name/],
         ["a bad DNS server", { dns: "dns.example" }, /^dns: must be an IPv4 address/],
-        ["no provider", (a) => (a.provider = undefined as never), /^provider: is required: the scaleway provider; the default provider is never used \(got nothing\)/],
-        ["another cloud's provider", (a) => (a.provider = {} as never), /^provider: is required: the scaleway provider; the default provider is never used \(got an object\)/],
+        [
+            "no provider",
+            (a) => (a.provider = undefined as never),
+            /^provider: is required: the scaleway provider; the default provider is never used \(got nothing\)/,
+        ],
+        [
+            "another cloud's provider",
+            (a) => (a.provider = {} as never),
+            /^provider: is required: the scaleway provider; the default provider is never used \(got an object\)/,
+        ],
     ];
     for (const [label, change, message] of bad) {
         it(`rejects ${label} before registering anything`, async function () {
@@ -378,7 +525,11 @@ describe("ScalewayEdgeCluster (mocks)", function () {
             }, mocks());
             assert.match(error?.message ?? "no error", message);
             assert.strictEqual(error?.name, "ConfigError");
-            assert.deepStrictEqual(program.resources.filter((r) => r.name !== "scw").map((r) => r.name), [], "nothing but the test's own provider is registered");
+            assert.deepStrictEqual(
+                program.resources.filter((r) => r.name !== "scw").map((r) => r.name),
+                [],
+                "nothing but the test's own provider is registered",
+            );
         });
     }
 });
@@ -408,7 +559,10 @@ describe("Scaleway helpers", function () {
     });
 
     it("finds the VLAN of the attachment to the private network, whatever the id's locality prefix", function () {
-        const attachments = [{ id: "fr-par/aaa", vlan: 7 }, { id: "fr-par/bbb", vlan: 9 }];
+        const attachments = [
+            { id: "fr-par/aaa", vlan: 7 },
+            { id: "fr-par/bbb", vlan: 9 },
+        ];
         assert.strictEqual(privateNetworkVlan(attachments, "bbb"), 9);
         assert.strictEqual(privateNetworkVlan(attachments, "fr-par/aaa"), 7);
         assert.throws(() => privateNetworkVlan(attachments, "ccc"), /no VLAN for private network ccc/);
@@ -423,14 +577,51 @@ describe("Scaleway helpers", function () {
     });
 
     it("validates the VLAN script's inputs and fills the defaults", function () {
-        assert.deepStrictEqual(privateVlanScript({ vlan: 12, address: "172.18.0.10/24" }).environment, { PRIVATE_VLAN: "12", PRIVATE_ADDRESS: "172.18.0.10/24", PRIVATE_VLAN_DEVICE: "scwpn0" });
-        assert.throws(() => privateVlanScript({ vlan: 4095, address: "172.18.0.10/24" }), /^ConfigError: vlan: must be an integer from 1 to 4094/);
-        assert.throws(() => privateVlanScript({ vlan: 1, address: "172.18.0.10" }), /^ConfigError: address: must be an IPv4 address with a prefix length/);
-        assert.throws(() => privateVlanScript({ vlan: 1, address: "172.18.0.10/24", uplink: "a b" }), /^ConfigError: uplink: must be an interface name/);
+        assert.deepStrictEqual(privateVlanScript({ vlan: 12, address: "172.18.0.10/24" }).environment, {
+            PRIVATE_VLAN: "12",
+            PRIVATE_ADDRESS: "172.18.0.10/24",
+            PRIVATE_VLAN_DEVICE: "scwpn0",
+        });
+        assert.throws(
+            () => privateVlanScript({ vlan: 4095, address: "172.18.0.10/24" }),
+            /^ConfigError: vlan: must be an integer from 1 to 4094/,
+        );
+        assert.throws(
+            () => privateVlanScript({ vlan: 1, address: "172.18.0.10" }),
+            /^ConfigError: address: must be an IPv4 address with a prefix length/,
+        );
+        assert.throws(
+            () => privateVlanScript({ vlan: 1, address: "172.18.0.10/24", uplink: "a b" }),
+            /^ConfigError: uplink: must be an interface name/,
+        );
         const plan = validateScalewayEdgeClusterArgs(clusterArgs(new scaleway.Provider("p", {}), "pl-waw-2", { hosts: undefined }));
         assert.deepStrictEqual(
-            [plan.zone, plan.region, plan.hosts, plan.offer, plan.os, plan.hypervisor, plan.privateNetworkCidr, plan.natCidr, plan.gatewayType, plan.bastion, plan.sshUser],
-            ["pl-waw-2", "pl-waw", [{ key: "host-0", slot: 0, privateIp: "172.18.0.10", natLeases: [] }], "EM-A115X-SSD", "ubuntu_2204", "kvm", "172.18.0.0/20", "172.16.0.0/16", "VPC-GW-S", undefined, "ubuntu"],
+            [
+                plan.zone,
+                plan.region,
+                plan.hosts,
+                plan.offer,
+                plan.os,
+                plan.hypervisor,
+                plan.privateNetworkCidr,
+                plan.natCidr,
+                plan.gatewayType,
+                plan.bastion,
+                plan.sshUser,
+            ],
+            [
+                "pl-waw-2",
+                "pl-waw",
+                [{ key: "host-0", slot: 0, privateIp: "172.18.0.10", natLeases: [] }],
+                "EM-A115X-SSD",
+                "ubuntu_2204",
+                "kvm",
+                "172.18.0.0/20",
+                "172.16.0.0/16",
+                "VPC-GW-S",
+                undefined,
+                "ubuntu",
+            ],
         );
     });
 });
@@ -482,7 +673,11 @@ describe("scaleway-private-vlan.sh (the host side of the private network)", func
         const rejects: [string, Record<string, string>, RegExp][] = [
             ["a VLAN id out of range", { PRIVATE_VLAN: "4095" }, /PRIVATE_VLAN must be a VLAN id from 1 to 4094/],
             ["a VLAN id with a leading zero", { PRIVATE_VLAN: "042" }, /PRIVATE_VLAN must be a VLAN id/],
-            ["an address without prefix", { PRIVATE_ADDRESS: "172.18.0.10" }, /PRIVATE_ADDRESS must be an IPv4 address with a prefix length/],
+            [
+                "an address without prefix",
+                { PRIVATE_ADDRESS: "172.18.0.10" },
+                /PRIVATE_ADDRESS must be an IPv4 address with a prefix length/,
+            ],
             ["a missing uplink", { UPLINK: "hstnope0" }, /UPLINK interface 'hstnope0' does not exist/],
             ["a shell-looking uplink", { UPLINK: "$(reboot)" }, /UPLINK must be an interface name/],
         ];
@@ -510,11 +705,14 @@ describe("scaleway-private-vlan.sh (the host side of the private network)", func
             }
             const roots: Record<string, string> = { [SCWA]: lab.tempDir(), [SCWB]: lab.tempDir() };
             const address: Record<string, string> = { [SCWA]: "172.18.0.10/24", [SCWB]: "172.18.0.11/24" };
-            const state = (ns: string) => [
-                run("ip", ["-n", ns, "-d", "-o", "link", "show", "scwpn0"]).stdout.replace(/\s+/g, " ").replace(/ (mtu|qlen) \d+/g, ""),
-                run("ip", ["-n", ns, "-4", "-o", "addr", "show", "dev", "scwpn0"]).stdout,
-                fs.readFileSync(path.join(roots[ns], "etc/systemd/system/opennebula-edge-private-vlan.service"), "utf8"),
-            ].join("\n");
+            const state = (ns: string) =>
+                [
+                    run("ip", ["-n", ns, "-d", "-o", "link", "show", "scwpn0"])
+                        .stdout.replace(/\s+/g, " ")
+                        .replace(/ (mtu|qlen) \d+/g, ""),
+                    run("ip", ["-n", ns, "-4", "-o", "addr", "show", "dev", "scwpn0"]).stdout,
+                    fs.readFileSync(path.join(roots[ns], "etc/systemd/system/opennebula-edge-private-vlan.service"), "utf8"),
+                ].join("\n");
             for (const ns of [SCWA, SCWB]) {
                 const out = runScript(ns, privateVlanScript({ vlan: 42, address: address[ns] }), { HOST_ROOT: roots[ns] });
                 assert.strictEqual(out.status, 0, out.stderr);
@@ -525,7 +723,11 @@ describe("scaleway-private-vlan.sh (the host side of the private network)", func
             assert.match(first, /vlan protocol 802\.1Q id 42 /);
             assert.match(first, /inet 172\.18\.0\.10\/24/);
             assert.match(first, /ExecStart=.* link add link hstem0 name scwpn0 type vlan id 42/);
-            assert.strictEqual(run("ip", ["netns", "exec", SCWA, "ping", "-c1", "-W2", "172.18.0.11"]).status, 0, "the other host answers on the VLAN");
+            assert.strictEqual(
+                run("ip", ["netns", "exec", SCWA, "ping", "-c1", "-W2", "172.18.0.11"]).status,
+                0,
+                "the other host answers on the VLAN",
+            );
 
             const again = runScript(SCWA, privateVlanScript({ vlan: 42, address: address[SCWA] }), { HOST_ROOT: roots[SCWA] });
             assert.strictEqual(again.status, 0, again.stderr);

@@ -12,12 +12,16 @@ import { DigitalOceanEdgeCluster } from "../../components/clouds/digitalocean";
 import { EdgeMocks, mockSshKeyPair } from "../../components/testing";
 import { stackProgram } from "../../programs/main/program";
 import { SECRETS, copyOf, runWithConfig, stackFileConfig } from "../programs/stack-support";
-import { RecordedProgram, runProgram } from "../support/pulumi-mocks";
+import type { RecordedProgram } from "../support/pulumi-mocks";
+import { runProgram } from "../support/pulumi-mocks";
 import { unsecret } from "../support/stdin";
 import { ONEADMIN_KEY } from "../support/fixtures";
 
 const TLS_KEY = "tls:index/privateKey:PrivateKey";
-const opennebula = { frontendSshPublicKey: ONEADMIN_KEY, connection: { endpoint: "http://fe:2633/RPC2", username: "oneadmin", password: pulumi.secret("pw") } };
+const opennebula = {
+    frontendSshPublicKey: ONEADMIN_KEY,
+    connection: { endpoint: "http://fe:2633/RPC2", username: "oneadmin", password: pulumi.secret("pw") },
+};
 
 /** The private key's base64 body: what must never appear outside a secret. */
 function keyBody(privateKey: string): string {
@@ -53,10 +57,13 @@ describe("SSH keys generated with @pulumi/tls", function () {
     it("a cloud component without a key pair generates an ED25519 key, uses its public key and keeps the private key secret", async function () {
         const mocks = new EdgeMocks();
         let edge!: DigitalOceanEdgeCluster;
-        const program = await runProgram(() => {
-            const provider = new digitalocean.Provider("do", { token: "t" });
-            edge = new DigitalOceanEdgeCluster("edge", { provider, region: "ams3", hostCount: 2, opennebula });
-        }, { outputs: (args) => mocks.newResource(args).state, call: (args) => mocks.call(args) });
+        const program = await runProgram(
+            () => {
+                const provider = new digitalocean.Provider("do", { token: "t" });
+                edge = new DigitalOceanEdgeCluster("edge", { provider, region: "ams3", hostCount: 2, opennebula });
+            },
+            { outputs: (args) => mocks.newResource(args).state, call: (args) => mocks.call(args) },
+        );
         const [key] = program.ofType(TLS_KEY);
         assert.ok(key, "a tls.PrivateKey is registered");
         assert.strictEqual(key.name, "edge-ssh-private-key");
@@ -64,7 +71,11 @@ describe("SSH keys generated with @pulumi/tls", function () {
         assert.strictEqual(key.inputs.algorithm, "ED25519");
         const generated = mockSshKeyPair("edge-ssh-private-key");
         assert.strictEqual(program.named("edge-ssh-private-key").inputs.algorithm, "ED25519");
-        assert.strictEqual(program.ofType("digitalocean:index/sshKey:SshKey")[0].inputs.publicKey, generated.publicKeyOpenssh.trim(), "the cloud gets the generated public key");
+        assert.strictEqual(
+            program.ofType("digitalocean:index/sshKey:SshKey")[0].inputs.publicKey,
+            generated.publicKeyOpenssh.trim(),
+            "the cloud gets the generated public key",
+        );
         assert.strictEqual(await valueOf(edge.sshPublicKey), generated.publicKeyOpenssh.trim());
         assert.strictEqual(await isSecret(edge.sshPrivateKey), true, "the private key output is secret");
         assert.strictEqual(await valueOf(edge.sshPrivateKey), generated.privateKeyOpenssh);
@@ -76,10 +87,18 @@ describe("SSH keys generated with @pulumi/tls", function () {
         const privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nZ2l2ZW4ta2V5LW1hdGVyaWFs\n-----END OPENSSH PRIVATE KEY-----\n";
         const publicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyForTheAwsTests me@laptop";
         let edge!: AwsEdgeCluster;
-        const program = await runProgram(() => {
-            const provider = new aws.Provider("aws", { region: "eu-west-2" });
-            edge = new AwsEdgeCluster("london", { provider, region: "eu-west-2", ssh: { publicKey, privateKey: pulumi.secret(privateKey) }, opennebula });
-        }, { outputs: (args) => mocks.newResource(args).state, call: (args) => mocks.call(args) });
+        const program = await runProgram(
+            () => {
+                const provider = new aws.Provider("aws", { region: "eu-west-2" });
+                edge = new AwsEdgeCluster("london", {
+                    provider,
+                    region: "eu-west-2",
+                    ssh: { publicKey, privateKey: pulumi.secret(privateKey) },
+                    opennebula,
+                });
+            },
+            { outputs: (args) => mocks.newResource(args).state, call: (args) => mocks.call(args) },
+        );
         assert.deepStrictEqual(program.ofType(TLS_KEY), [], "no key is generated");
         assert.strictEqual(program.named("london-key").inputs.publicKey, publicKey);
         assert.strictEqual(await isSecret(edge.sshPrivateKey), true);
@@ -90,21 +109,43 @@ describe("SSH keys generated with @pulumi/tls", function () {
         const config = copyOf(stackFileConfig("multi-edge")) as Record<string, any>;
         delete config["opennebula-edge:ssh"].publicKey;
         let outputs!: Awaited<ReturnType<typeof stackProgram>>;
-        const { program } = await runWithConfig(config, async () => { outputs = await stackProgram(); }, { onePassword: SECRETS.onePassword });
+        const { program } = await runWithConfig(
+            config,
+            async () => {
+                outputs = await stackProgram();
+            },
+            { onePassword: SECRETS.onePassword },
+        );
         const keys = program.ofType(TLS_KEY);
-        assert.deepStrictEqual(keys.map((k) => [k.name, k.inputs.algorithm]), [["ssh-private-key", "ED25519"]], "one key for the whole stack");
+        assert.deepStrictEqual(
+            keys.map((k) => [k.name, k.inputs.algorithm]),
+            [["ssh-private-key", "ED25519"]],
+            "one key for the whole stack",
+        );
         const generated = mockSshKeyPair("ssh-private-key");
         assert.strictEqual(await valueOf(outputs.sshPublicKey), generated.publicKeyOpenssh.trim());
         assert.ok(outputs.sshPrivateKey, "the private key is a stack output");
-        assert.strictEqual(await isSecret(outputs.sshPrivateKey!), true, "… and a secret one (pulumi stack output --show-secrets sshPrivateKey)");
-        assert.deepStrictEqual(program.ofType("aws:ec2/keyPair:KeyPair").map((k) => k.inputs.publicKey), [generated.publicKeyOpenssh.trim(), generated.publicKeyOpenssh.trim()]);
+        assert.strictEqual(
+            await isSecret(outputs.sshPrivateKey!),
+            true,
+            "… and a secret one (pulumi stack output --show-secrets sshPrivateKey)",
+        );
+        assert.deepStrictEqual(
+            program.ofType("aws:ec2/keyPair:KeyPair").map((k) => k.inputs.publicKey),
+            [generated.publicKeyOpenssh.trim(), generated.publicKeyOpenssh.trim()],
+        );
         assertKeyOnlyInSecretConnections(program, keyBody(generated.privateKeyOpenssh));
-        assert.ok(program.ofType("command:remote:Command").some((c) => c.name.startsWith("overlay-")), "the overlay reaches the hosts with the same key");
+        assert.ok(
+            program.ofType("command:remote:Command").some((c) => c.name.startsWith("overlay-")),
+            "the overlay reaches the hosts with the same key",
+        );
     });
 
     it("the stack program given a key pair generates none and exports no private key", async function () {
         let outputs!: Awaited<ReturnType<typeof stackProgram>>;
-        const { program } = await runWithConfig(stackFileConfig("multi-edge"), async () => { outputs = await stackProgram(); });
+        const { program } = await runWithConfig(stackFileConfig("multi-edge"), async () => {
+            outputs = await stackProgram();
+        });
         assert.deepStrictEqual(program.ofType(TLS_KEY), []);
         assert.strictEqual(outputs.sshPrivateKey, undefined);
         assert.match(await valueOf(outputs.sshPublicKey), /^ssh-ed25519 /);

@@ -6,8 +6,8 @@
  * to delete one behind Pulumi's back. The objects a type needs (templates, networks, a cluster) are
  * made with the client first.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { OneClient } from "../../components/opennebula/client";
+import type * as pulumi from "@pulumi/pulumi";
+import type { OneClient } from "../../components/opennebula/client";
 import { Cluster } from "../../components/opennebula/resources/cluster";
 import { ClusterMembership } from "../../components/opennebula/resources/cluster-membership";
 import { Datastore } from "../../components/opennebula/resources/datastore";
@@ -64,16 +64,29 @@ async function until(probe: () => Promise<boolean>): Promise<void> {
 }
 
 async function gone(client: OneClient, method: string, id: number): Promise<void> {
-    await until(() => client.call(method, id).then(() => false, () => true));
+    await until(() =>
+        client.call(method, id).then(
+            () => false,
+            () => true,
+        ),
+    );
 }
 
 /** Makes the objects the cases need: a cluster, an image datastore, two READY networks, VM templates. */
 export async function makePrerequisites(client: OneClient, prefix: string): Promise<Prerequisites> {
     const clusterId = Number(await client.call("one.cluster.allocate", `${prefix}-cluster`));
-    const imageDatastoreId = Number(await client.call("one.datastore.allocate", `NAME = "${prefix}-images"\nTYPE = "IMAGE_DS"\nDS_MAD = "fs"\nTM_MAD = "ssh"`, -1));
+    const imageDatastoreId = Number(
+        await client.call("one.datastore.allocate", `NAME = "${prefix}-images"\nTYPE = "IMAGE_DS"\nDS_MAD = "fs"\nTM_MAD = "ssh"`, -1),
+    );
     const networkIds: number[] = [];
     for (const [i, base] of ["10.60.0", "10.61.0"].entries()) {
-        const id = Number(await client.call("one.vn.allocate", `NAME = "${prefix}-net-${i}"\nVN_MAD = "bridge"\nBRIDGE = "br${i}"\nAR = [ TYPE = "IP4", IP = "${base}.2", SIZE = "50" ]`, -1));
+        const id = Number(
+            await client.call(
+                "one.vn.allocate",
+                `NAME = "${prefix}-net-${i}"\nVN_MAD = "bridge"\nBRIDGE = "br${i}"\nAR = [ TYPE = "IP4", IP = "${base}.2", SIZE = "50" ]`,
+                -1,
+            ),
+        );
         await until(async () => childInt(parseXml(String(await client.call("one.vn.info", id))), "STATE") === 1);
         networkIds.push(id);
     }
@@ -81,7 +94,9 @@ export async function makePrerequisites(client: OneClient, prefix: string): Prom
         Number(await client.call("one.template.allocate", `NAME = "${prefix}-vm-a"\nCPU = "1"\nMEMORY = "64"`)),
         Number(await client.call("one.template.allocate", `NAME = "${prefix}-vm-b"\nCPU = "1"\nMEMORY = "128"`)),
     ];
-    const routerTemplateId = Number(await client.call("one.template.allocate", `NAME = "${prefix}-vr"\nCPU = "1"\nMEMORY = "64"\nVROUTER = "YES"`));
+    const routerTemplateId = Number(
+        await client.call("one.template.allocate", `NAME = "${prefix}-vr"\nCPU = "1"\nMEMORY = "64"\nVROUTER = "YES"`),
+    );
     return { clusterId, imageDatastoreId, networkIds, vmTemplateIds, routerTemplateId };
 }
 
@@ -115,8 +130,15 @@ export const TYPE_CASES: TypeCase[] = [
         construct: (name, args) => new Host(name, args),
         minimal: () => ({}),
         full: (p, name, connection) => ({
-            name, imMad: "kvm", vmMad: "kvm", clusterId: p.clusterId, state: "enabled", waitForMonitored: true, monitorTimeoutSeconds: 60,
-            template: { EDGE: { CLOUD_ID: "engine-suite", PUBLIC_IP: "192.0.2.10" } }, connection,
+            name,
+            imMad: "kvm",
+            vmMad: "kvm",
+            clusterId: p.clusterId,
+            state: "enabled",
+            waitForMonitored: true,
+            monitorTimeoutSeconds: 60,
+            template: { EDGE: { CLOUD_ID: "engine-suite", PUBLIC_IP: "192.0.2.10" } },
+            connection,
         }),
         inPlace: (_p, args) => ({ ...args, state: "disabled" }),
         replaceDeleteFirst: (_p, args) => ({ ...args, imMad: "qemu", vmMad: "qemu" }),
@@ -129,7 +151,13 @@ export const TYPE_CASES: TypeCase[] = [
         construct: (name, args) => new Datastore(name, args),
         minimal: () => ({ dsMad: "fs", tmMad: "ssh" }),
         full: (p, name, connection) => ({
-            name, type: "IMAGE_DS", dsMad: "fs", tmMad: "ssh", clusterIds: [0, p.clusterId], template: { SAFE_DIRS: "/var/tmp /tmp" }, connection,
+            name,
+            type: "IMAGE_DS",
+            dsMad: "fs",
+            tmMad: "ssh",
+            clusterIds: [0, p.clusterId],
+            template: { SAFE_DIRS: "/var/tmp /tmp" },
+            connection,
         }),
         inPlace: (_p, args) => ({ ...args, template: { SAFE_DIRS: "/var/tmp" } }),
         replaceDeleteFirst: (_p, args) => ({ ...args, tmMad: "shared" }),
@@ -142,11 +170,26 @@ export const TYPE_CASES: TypeCase[] = [
         construct: (name, args) => new VirtualNetwork(name, args as never),
         minimal: () => ({ vnMad: "bridge" }),
         full: (p, name, connection) => ({
-            name, vnMad: "vxlan",
-            template: { PHYDEV: "wg0", VLAN_ID: "4100", MTU: 1370, GUEST_MTU: 1370, NETWORK_ADDRESS: "10.99.0.0", NETWORK_MASK: "255.255.0.0", DNS: "1.1.1.1" },
-            addressRanges: [{ TYPE: "IP4", IP: "10.99.1.10", SIZE: 20 }], clusterIds: [0, p.clusterId], readyTimeoutSeconds: 60, connection,
+            name,
+            vnMad: "vxlan",
+            template: {
+                PHYDEV: "wg0",
+                VLAN_ID: "4100",
+                MTU: 1370,
+                GUEST_MTU: 1370,
+                NETWORK_ADDRESS: "10.99.0.0",
+                NETWORK_MASK: "255.255.0.0",
+                DNS: "1.1.1.1",
+            },
+            addressRanges: [{ TYPE: "IP4", IP: "10.99.1.10", SIZE: 20 }],
+            clusterIds: [0, p.clusterId],
+            readyTimeoutSeconds: 60,
+            connection,
         }),
-        inPlace: (_p, args) => ({ ...args, addressRanges: [...((args.addressRanges as Args[]) ?? []), { TYPE: "IP4", IP: "10.99.2.10", SIZE: 5 }] }),
+        inPlace: (_p, args) => ({
+            ...args,
+            addressRanges: [...((args.addressRanges as Args[]) ?? []), { TYPE: "IP4", IP: "10.99.2.10", SIZE: 5 }],
+        }),
         replaceDeleteFirst: (_p, args) => ({ ...args, vnMad: args.vnMad === "bridge" ? "fw" : "802.1Q" }),
         replaceCreateFirst: (_p, args) => renamed({ ...args, vnMad: args.vnMad === "bridge" ? "fw" : "802.1Q" }),
         withUnknown: (_p, args, unknown) => ({ ...args, addressRanges: [{ TYPE: "IP4", IP: unknown, SIZE: 2 }] }),
@@ -175,20 +218,29 @@ export const TYPE_CASES: TypeCase[] = [
         inPlace: (_p, args, connection) => ({ ...args, connection: args.connection === undefined ? connection : undefined }),
         replaceCreateFirst: (_p, args) => ({ ...args, memberId: 2 }),
         withUnknown: (_p, args, unknown) => ({ ...args, clusterId: unknown }),
-        deleteOutOfBand: async (client, _id, outputs) => void (await client.call("one.cluster.deldatastore", Number(outputs.clusterId), Number(outputs.memberId))),
+        deleteOutOfBand: async (client, _id, outputs) =>
+            void (await client.call("one.cluster.deldatastore", Number(outputs.clusterId), Number(outputs.memberId))),
     },
     {
         type: "MarketplaceApp",
         construct: (name, args) => new MarketplaceApp(name, args as never),
         minimal: () => ({ appName: "Alpine Linux 3.17", datastoreId: 1 }),
         full: (_p, name, connection) => ({
-            appName: "Alpine Linux 3.17", marketplaceId: 0, datastoreId: 1, imageName: `${name}-image`, templateName: `${name}-template`,
-            readyTimeoutSeconds: 60, connection,
+            appName: "Alpine Linux 3.17",
+            marketplaceId: 0,
+            datastoreId: 1,
+            imageName: `${name}-image`,
+            templateName: `${name}-template`,
+            readyTimeoutSeconds: 60,
+            connection,
         }),
         inPlace: (_p, args) => ({ ...args, templateName: `${String(args.templateName ?? args.imageName ?? "app")}-b` }),
         replaceDeleteFirst: (p, args) => ({ ...args, datastoreId: p.imageDatastoreId }),
         replaceCreateFirst: (p, args) => ({
-            ...args, datastoreId: p.imageDatastoreId, imageName: `${String(args.imageName ?? "app")}-new`, templateName: `${String(args.templateName ?? "app")}-new`,
+            ...args,
+            datastoreId: p.imageDatastoreId,
+            imageName: `${String(args.imageName ?? "app")}-new`,
+            templateName: `${String(args.templateName ?? "app")}-new`,
         }),
         withUnknown: (_p, args, unknown) => ({ ...args, datastoreId: unknown }),
         deleteOutOfBand: async (client, id, outputs) => {
@@ -202,14 +254,21 @@ export const TYPE_CASES: TypeCase[] = [
         construct: (name, args) => new VirtualMachine(name, args as never),
         minimal: (p) => ({ templateId: p.vmTemplateIds[0] }),
         full: (p, name, connection) => ({
-            name, templateId: p.vmTemplateIds[0],
+            name,
+            templateId: p.vmTemplateIds[0],
             nics: [{ networkId: p.networkIds[0], ip: "10.60.0.20", attributes: { MODEL: "virtio" } }],
             nicAliases: [{ networkId: p.networkIds[1], parent: "NIC0", external: true, ip: "10.61.0.20" }],
-            template: { CONTEXT: { NETWORK: "YES", SET_HOSTNAME: name } }, runningTimeoutSeconds: 60, connection,
+            template: { CONTEXT: { NETWORK: "YES", SET_HOSTNAME: name } },
+            runningTimeoutSeconds: 60,
+            connection,
         }),
         inPlace: (_p, args) => renamed(args),
         // Fixed addresses would clash: the old VM goes first.
-        replaceDeleteFirst: (p, args) => ({ ...args, templateId: p.vmTemplateIds[1], nics: [{ networkId: p.networkIds[0], ip: "10.60.0.21" }] }),
+        replaceDeleteFirst: (p, args) => ({
+            ...args,
+            templateId: p.vmTemplateIds[1],
+            nics: [{ networkId: p.networkIds[0], ip: "10.60.0.21" }],
+        }),
         replaceCreateFirst: (p, args) => ({ ...args, templateId: p.vmTemplateIds[1] }),
         withUnknown: (_p, args, unknown) => ({ ...args, templateId: unknown }),
         deleteOutOfBand: async (client, id) => {
@@ -222,13 +281,26 @@ export const TYPE_CASES: TypeCase[] = [
         construct: (name, args) => new VirtualRouter(name, args as never),
         minimal: (p) => ({ templateId: p.routerTemplateId, nics: [{ networkId: p.networkIds[0] }] }),
         full: (p, name, connection) => ({
-            name, templateId: p.routerTemplateId, vmCount: 2, vmName: `${name}-vm-%i`,
+            name,
+            templateId: p.routerTemplateId,
+            vmCount: 2,
+            vmName: `${name}-vm-%i`,
             nics: [
-                { networkId: p.networkIds[0], ip: "10.60.0.40", floatingIp: true, floatingOnly: false, management: false, attributes: { MODEL: "virtio" } },
+                {
+                    networkId: p.networkIds[0],
+                    ip: "10.60.0.40",
+                    floatingIp: true,
+                    floatingOnly: false,
+                    management: false,
+                    attributes: { MODEL: "virtio" },
+                },
                 { networkId: p.networkIds[1], floatingIp: false, floatingOnly: false, management: true },
             ],
-            context: { ONEAPP_VNF_ROUTER4_ENABLED: "YES" }, vmTemplate: { MEMORY: 96 }, template: { DESCRIPTION: "engine suite" },
-            runningTimeoutSeconds: 60, connection,
+            context: { ONEAPP_VNF_ROUTER4_ENABLED: "YES" },
+            vmTemplate: { MEMORY: 96 },
+            template: { DESCRIPTION: "engine suite" },
+            runningTimeoutSeconds: 60,
+            connection,
         }),
         inPlace: (_p, args) => renamed(args),
         replaceDeleteFirst: (p, args) => ({ ...args, nics: [{ networkId: p.networkIds[1] }] }),

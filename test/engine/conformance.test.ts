@@ -10,11 +10,14 @@
 import * as assert from "assert";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { Prerequisites, TYPE_CASES, TypeCase, makePrerequisites, removePrerequisites } from "./cases";
+import type { Prerequisites, TypeCase } from "./cases";
+import { TYPE_CASES, makePrerequisites, removePrerequisites } from "./cases";
 import { UNKNOWN, plainStrings, stripSecrets } from "./engine";
-import { Properties } from "./provider-host";
-import { Registration, only, register, unknownDuringPreview } from "./registrations";
-import { EngineTarget, VERSIONS, heldObjects, startEngineTarget, sweep } from "./target";
+import type { Properties } from "./provider-host";
+import type { Registration } from "./registrations";
+import { only, register, unknownDuringPreview } from "./registrations";
+import type { EngineTarget } from "./target";
+import { VERSIONS, heldObjects, startEngineTarget, sweep } from "./target";
 
 const run = crypto.randomBytes(2).toString("hex");
 
@@ -36,7 +39,11 @@ function describeType(version: string, c: TypeCase): void {
         let counter = 0;
         /** A resource name unique to this run (and a valid host name). */
         const nameOf = (label: string) => `${c.type.toLowerCase()}-${label}-${run}-${++counter}`;
-        const connection = () => ({ endpoint: t.connection.endpoint, username: t.connection.username, password: pulumi.secret(t.connection.password) });
+        const connection = () => ({
+            endpoint: t.connection.endpoint,
+            username: t.connection.username,
+            password: pulumi.secret(t.connection.password),
+        });
         const registration = async (name: string, args: Record<string, unknown>, preview = false): Promise<Registration> =>
             only(await register(() => c.construct(name, args), { preview }), c.type);
         const withName = (name: string, args: Record<string, unknown>) => (NAMED.has(c.type) ? { ...args, name } : args);
@@ -62,12 +69,19 @@ function describeType(version: string, c: TypeCase): void {
         /** Create, refresh (no drift), unchanged up (no diff), an in-place change, and delete. */
         async function lifecycle(name: string, args: Record<string, unknown>): Promise<void> {
             const reg = await registration(name, args);
-            assert.ok(typeof reg.object.__provider === "string" && reg.object.__provider.length > 0, "the SDK registered the serialized provider");
+            assert.ok(
+                typeof reg.object.__provider === "string" && reg.object.__provider.length > 0,
+                "the SDK registered the serialized provider",
+            );
             const created = await t.engine.up(reg);
             assert.ok(created.id !== "", "Create answered an id");
             assert.strictEqual(created.outputs.__provider, reg.object.__provider, "the outputs keep __provider");
             assert.ok(await t.engine.refresh(reg.urn), "a refresh finds the object");
-            assert.deepStrictEqual(await t.engine.diffUnchanged(reg.urn, reg), { changes: "none", replaces: [], deleteBeforeReplace: false }, "an up with nothing changed changes nothing");
+            assert.deepStrictEqual(
+                await t.engine.diffUnchanged(reg.urn, reg),
+                { changes: "none", replaces: [], deleteBeforeReplace: false },
+                "an up with nothing changed changes nothing",
+            );
 
             const changed = await registration(name, c.inPlace(p, args, connection()));
             const old = t.engine.require(reg.urn);
@@ -76,7 +90,11 @@ function describeType(version: string, c: TypeCase): void {
             assert.deepStrictEqual([diff.changes, diff.replaces], ["some", []], "the change is made in place");
             const updated = await t.engine.up(changed);
             assert.strictEqual(updated.id, created.id);
-            assert.strictEqual((await t.engine.diffUnchanged(reg.urn, changed)).changes, "none", "after the update, nothing is left to change");
+            assert.strictEqual(
+                (await t.engine.diffUnchanged(reg.urn, changed)).changes,
+                "none",
+                "after the update, nothing is left to change",
+            );
             await t.engine.destroy(reg.urn);
             assert.deepStrictEqual(heldObjects(t.double), initial, "the delete removed the object");
         }
@@ -100,9 +118,15 @@ function describeType(version: string, c: TypeCase): void {
 
         it("preview: the unknown sentinel in an input reaches Check, and Diff of an existing resource, without failing", async function () {
             const name = nameOf("preview");
-            const previewReg = only(await register(() => {
-                c.construct(name, c.withUnknown(p, c.minimal(p, name), unknownDuringPreview<never>(`${name}-upstream`)));
-            }, { preview: true }), c.type);
+            const previewReg = only(
+                await register(
+                    () => {
+                        c.construct(name, c.withUnknown(p, c.minimal(p, name), unknownDuringPreview<never>(`${name}-upstream`)));
+                    },
+                    { preview: true },
+                ),
+                c.type,
+            );
             assert.ok(JSON.stringify(previewReg.object).includes(UNKNOWN), "the SDK sent the unknown sentinel");
             const planned = await t.engine.preview(previewReg);
             assert.ok(JSON.stringify(planned.inputs).includes(UNKNOWN), "Check keeps the unknown value");
@@ -162,7 +186,11 @@ function describeType(version: string, c: TypeCase): void {
             const { inputs, failures } = await t.host.check(reg.urn, read.inputs, stripSecrets(reg.object) as Properties);
             assert.deepStrictEqual(failures, []);
             const diff = await t.host.diff(reg.urn, created.id, read.properties, inputs, read.inputs);
-            assert.deepStrictEqual(diff, { changes: "none", replaces: [], deleteBeforeReplace: false }, "the imported object matches the program");
+            assert.deepStrictEqual(
+                diff,
+                { changes: "none", replaces: [], deleteBeforeReplace: false },
+                "the imported object matches the program",
+            );
         });
     });
 }

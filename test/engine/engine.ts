@@ -5,8 +5,10 @@
  * what it keeps (inputs, outputs, partial state from `ErrorResourceInitFailed`, secrets re-marked by
  * its rule). Facts: shared/reference/pulumi-engine-protocol.md and the engine's Go code.
  */
-import { EngineDiff, HostCallError, Properties, ProviderHost } from "./provider-host";
-import { Registration, urnOf } from "./registrations";
+import type { EngineDiff, Properties, ProviderHost } from "./provider-host";
+import { HostCallError } from "./provider-host";
+import type { Registration } from "./registrations";
+import { urnOf } from "./registrations";
 
 /** The SDK's signature key and its value for secrets (`runtime/rpc.js`). */
 export const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -36,7 +38,10 @@ export interface ResourceState {
 
 /** A check that failed: the engine stops before creating or changing anything. */
 export class CheckFailed extends Error {
-    constructor(readonly urn: string, readonly failures: { property: string; reason: string }[]) {
+    constructor(
+        readonly urn: string,
+        readonly failures: { property: string; reason: string }[],
+    ) {
         super(`${urn}: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
         this.name = "CheckFailed";
     }
@@ -209,8 +214,12 @@ export class Engine {
 
     private async create(registration: Registration, inputs: Properties): Promise<ResourceState> {
         const base = {
-            urn: registration.urn, type: registration.type, name: registration.name, inputs,
-            registeredInputs: registration.object, additionalSecretOutputs: registration.additionalSecretOutputs,
+            urn: registration.urn,
+            type: registration.type,
+            name: registration.name,
+            inputs,
+            registeredInputs: registration.object,
+            additionalSecretOutputs: registration.additionalSecretOutputs,
         };
         try {
             const { id, properties } = await this.host.create(registration.urn, inputs);

@@ -18,11 +18,15 @@ import { VirtualMachine } from "../../components/opennebula/resources/virtual-ma
 import { VirtualNetwork } from "../../components/opennebula/resources/virtual-network";
 import { VirtualRouter } from "../../components/opennebula/resources/virtual-router";
 import { parseXml } from "../../components/opennebula/xml";
-import { Prerequisites, makePrerequisites, removePrerequisites } from "./cases";
+import type { Prerequisites } from "./cases";
+import { makePrerequisites, removePrerequisites } from "./cases";
 import { CheckFailed, Engine, stripSecrets } from "./engine";
-import { HostCallError, Properties } from "./provider-host";
-import { Registration, only, register, urnOf } from "./registrations";
-import { EngineTarget, VERSIONS, heldObjects, startEngineTarget, sweep } from "./target";
+import type { Properties } from "./provider-host";
+import { HostCallError } from "./provider-host";
+import type { Registration } from "./registrations";
+import { only, register, urnOf } from "./registrations";
+import type { EngineTarget } from "./target";
+import { VERSIONS, heldObjects, startEngineTarget, sweep } from "./target";
 
 const run = crypto.randomBytes(2).toString("hex");
 
@@ -82,7 +86,11 @@ for (const version of VERSIONS) {
                 assert.match(err.initFailed.reasons[0], /removing it again also failed/);
                 // The resource classes register a stand-in of ~2.6 KB that loads the provider by the package's
                 // name: it fits the gRPC trailer partial state travels in, so the engine records it.
-                assert.strictEqual(err.initFailed.properties.__provider, registration.object.__provider, "partial state keeps the provider");
+                assert.strictEqual(
+                    err.initFailed.properties.__provider,
+                    registration.object.__provider,
+                    "partial state keeps the provider",
+                );
                 assert.doesNotMatch(err.initFailed.reasons[0], /run `pulumi up`/);
                 const recorded = t.engine.require(registration.urn);
                 assert.deepStrictEqual([recorded.id, recorded.initErrors.length], [err.initFailed.id, 1], "the engine recorded the object");
@@ -101,7 +109,10 @@ for (const version of VERSIONS) {
                 t.double.inject({ kind: "error", code: 2048, message: "Cannot change state.", method: "one.host.status", onCall: 2 });
                 t.double.inject({ kind: "error", code: 2048, message: "Cannot delete host.", method: "one.host.delete" });
                 const err = await failedUp(t.engine, reg);
-                assert.match(err.details, /^host \d+ was created but \[one\.host\.status\] ACTION \(2048\) on host \d+: Cannot change state\./);
+                assert.match(
+                    err.details,
+                    /^host \d+ was created but \[one\.host\.status\] ACTION \(2048\) on host \d+: Cannot change state\./,
+                );
                 assert.strictEqual(err.initFailed?.properties.state, "offline");
                 await recordedThenCompleted(reg, err);
             });
@@ -120,14 +131,25 @@ for (const version of VERSIONS) {
             });
 
             it("VirtualNetwork: joining a second cluster fails and deleting it fails too", async function () {
-                const reg = await registrationOf("VirtualNetwork", () => new VirtualNetwork(name("partial-net"), { vnMad: "bridge", clusterIds: [0, p.clusterId] }));
-                t.double.inject({ kind: "error", code: 1024, message: `Error getting cluster [${p.clusterId}].`, method: "one.cluster.addvnet" });
+                const reg = await registrationOf(
+                    "VirtualNetwork",
+                    () => new VirtualNetwork(name("partial-net"), { vnMad: "bridge", clusterIds: [0, p.clusterId] }),
+                );
+                t.double.inject({
+                    kind: "error",
+                    code: 1024,
+                    message: `Error getting cluster [${p.clusterId}].`,
+                    method: "one.cluster.addvnet",
+                });
                 t.double.inject({ kind: "error", code: 2048, message: "Cannot delete.", method: "one.vn.delete" });
                 await recordedThenCompleted(reg, await failedUp(t.engine, reg));
             });
 
             it("MarketplaceApp: the image is created, its VM template fails, and deleting the image fails too", async function () {
-                const reg = await registrationOf("MarketplaceApp", () => new MarketplaceApp(name("partial-app"), { appName: "Alpine Linux 3.17", datastoreId: 1 }));
+                const reg = await registrationOf(
+                    "MarketplaceApp",
+                    () => new MarketplaceApp(name("partial-app"), { appName: "Alpine Linux 3.17", datastoreId: 1 }),
+                );
                 t.double.inject({ kind: "error", code: 8192, message: "Cannot allocate template.", method: "one.template.allocate" });
                 t.double.inject({ kind: "error", code: 2048, message: "Cannot delete image.", method: "one.image.delete" });
                 const err = await failedUp(t.engine, reg);
@@ -136,7 +158,10 @@ for (const version of VERSIONS) {
             });
 
             it("VirtualMachine: waiting for RUNNING fails and terminating it fails too", async function () {
-                const reg = await registrationOf("VirtualMachine", () => new VirtualMachine(name("partial-vm"), { templateId: p.vmTemplateIds[0] }));
+                const reg = await registrationOf(
+                    "VirtualMachine",
+                    () => new VirtualMachine(name("partial-vm"), { templateId: p.vmTemplateIds[0] }),
+                );
                 t.double.inject({ kind: "error", code: 8192, message: "Injected failure.", method: "one.vm.info" });
                 t.double.inject({ kind: "error", code: 8192, message: "Cannot terminate.", method: "one.vm.action" });
                 const err = await failedUp(t.engine, reg);
@@ -145,7 +170,10 @@ for (const version of VERSIONS) {
             });
 
             it("VirtualRouter: instantiating its VMs fails and deleting it fails too", async function () {
-                const reg = await registrationOf("VirtualRouter", () => new VirtualRouter(name("partial-vr"), { templateId: p.routerTemplateId, nics: [{ networkId: p.networkIds[0] }] }));
+                const reg = await registrationOf(
+                    "VirtualRouter",
+                    () => new VirtualRouter(name("partial-vr"), { templateId: p.routerTemplateId, nics: [{ networkId: p.networkIds[0] }] }),
+                );
                 t.double.inject({ kind: "error", code: 2048, message: "Cannot instantiate.", method: "one.vrouter.instantiate" });
                 t.double.inject({ kind: "error", code: 2048, message: "Cannot delete.", method: "one.vrouter.delete" });
                 await recordedThenCompleted(reg, await failedUp(t.engine, reg));
@@ -157,8 +185,16 @@ for (const version of VERSIONS) {
                 const vmName = name("web");
                 const stackA = new Engine(t.host);
                 const stackB = new Engine(t.host);
-                const a = await stackA.up(await registrationOf("VirtualMachine", () => new VirtualMachine("web-a", { name: vmName, templateId: p.vmTemplateIds[0] })));
-                const regB = await registrationOf("VirtualMachine", () => new VirtualMachine("web-b", { name: vmName, templateId: p.vmTemplateIds[0] }));
+                const a = await stackA.up(
+                    await registrationOf(
+                        "VirtualMachine",
+                        () => new VirtualMachine("web-a", { name: vmName, templateId: p.vmTemplateIds[0] }),
+                    ),
+                );
+                const regB = await registrationOf(
+                    "VirtualMachine",
+                    () => new VirtualMachine("web-b", { name: vmName, templateId: p.vmTemplateIds[0] }),
+                );
                 // The server acts, the answer is lost: B finds two VMs of that name and takes only its own.
                 t.double.inject({ kind: "reset", method: "one.template.instantiate", afterProcessing: true });
                 const b = await stackB.up(regB);
@@ -182,45 +218,95 @@ for (const version of VERSIONS) {
                 const existing = Number(await t.client.call("one.cluster.allocate", clusterName));
                 const err = await failedUp(t.engine, await registrationOf("Cluster", () => new Cluster("mine", { name: clusterName })));
                 assert.strictEqual(err.initFailed, undefined, "no partial state: nothing was created");
-                assert.match(err.details, new RegExp(`^cluster "${clusterName}" already exists in OpenNebula \\(ID ${existing}\\) and was not created by this resource.*nothing was adopted, changed or deleted`));
-                assert.deepStrictEqual(heldObjects(t.double), [...initial, `cluster/${existing}`].sort(), "the other cluster is still there, nothing else was made");
+                assert.match(
+                    err.details,
+                    new RegExp(
+                        `^cluster "${clusterName}" already exists in OpenNebula \\(ID ${existing}\\) and was not created by this resource.*nothing was adopted, changed or deleted`,
+                    ),
+                );
+                assert.deepStrictEqual(
+                    heldObjects(t.double),
+                    [...initial, `cluster/${existing}`].sort(),
+                    "the other cluster is still there, nothing else was made",
+                );
                 await t.client.call("one.cluster.delete", existing);
             });
 
             it("a datastore made elsewhere is not adopted after a dropped connection; one this creation made is", async function () {
                 const datastoreName = name("ds");
-                const existing = Number(await t.client.call("one.datastore.allocate", `NAME = "${datastoreName}"\nTYPE = "SYSTEM_DS"\nTM_MAD = "ssh"`, -1));
+                const existing = Number(
+                    await t.client.call("one.datastore.allocate", `NAME = "${datastoreName}"\nTYPE = "SYSTEM_DS"\nTM_MAD = "ssh"`, -1),
+                );
                 t.double.inject({ kind: "reset", method: "one.datastore.allocate" });
-                const err = await failedUp(t.engine, await registrationOf("Datastore", () => new Datastore("theirs", { name: datastoreName, type: "SYSTEM_DS", tmMad: "ssh" })));
-                assert.match(err.details, new RegExp(`datastore "${datastoreName}" already exists in OpenNebula \\(ID ${existing}\\) and was not created by this resource`));
+                const err = await failedUp(
+                    t.engine,
+                    await registrationOf(
+                        "Datastore",
+                        () => new Datastore("theirs", { name: datastoreName, type: "SYSTEM_DS", tmMad: "ssh" }),
+                    ),
+                );
+                assert.match(
+                    err.details,
+                    new RegExp(
+                        `datastore "${datastoreName}" already exists in OpenNebula \\(ID ${existing}\\) and was not created by this resource`,
+                    ),
+                );
                 await t.client.call("one.datastore.delete", existing);
 
                 t.double.inject({ kind: "reset", method: "one.cluster.allocate", afterProcessing: true });
                 const mine = await t.engine.up(await registrationOf("Cluster", () => new Cluster(name("adopted"), {})));
                 assert.strictEqual(t.double.calls("one.cluster.allocate"), 1, "allocate sent once, its object adopted");
                 const template = parseXml(String(await t.client.call("one.cluster.info", Number(mine.id))));
-                assert.strictEqual(creationTokenOf(template), mine.outputs.creationToken, `the cluster carries this creation's ${CREATION_TOKEN}`);
+                assert.strictEqual(
+                    creationTokenOf(template),
+                    mine.outputs.creationToken,
+                    `the cluster carries this creation's ${CREATION_TOKEN}`,
+                );
                 await t.engine.destroyAll();
             });
         });
 
         describe("errors reach the engine with their kind, check failures name the property", function () {
             it("an OpenNebula failure keeps its method, code name and number in the gRPC message", async function () {
-                const err = await failedUp(t.engine, await registrationOf("VirtualNetwork", () => new VirtualNetwork(name("nowhere"), { vnMad: "bridge", clusterIds: [999] })));
+                const err = await failedUp(
+                    t.engine,
+                    await registrationOf(
+                        "VirtualNetwork",
+                        () => new VirtualNetwork(name("nowhere"), { vnMad: "bridge", clusterIds: [999] }),
+                    ),
+                );
                 assert.strictEqual(err.code, 2, "gRPC UNKNOWN, as the engine always receives");
                 assert.match(err.details, /^\[one\.vn\.allocate\] NO_EXISTS \(1024\): Error getting cluster \[999\]\.$/);
             });
 
             it("]]> and characters outside the Basic Multilingual Plane are check failures naming the field, before any call", async function () {
                 const password = "secret\u{1F511}value";
-                const reg = await registrationOf("Cluster", () => new Cluster(name("bad"), {
-                    template: { DESCRIPTION: "a]]>b", NOTE: "caf\u00e9 \u{1F600}" },
-                    connection: { endpoint: t.connection.endpoint, username: t.connection.username, password: pulumi.secret(password) },
-                }));
+                const reg = await registrationOf(
+                    "Cluster",
+                    () =>
+                        new Cluster(name("bad"), {
+                            template: { DESCRIPTION: "a]]>b", NOTE: "caf\u00e9 \u{1F600}" },
+                            connection: {
+                                endpoint: t.connection.endpoint,
+                                username: t.connection.username,
+                                password: pulumi.secret(password),
+                            },
+                        }),
+                );
                 const { failures } = await t.host.check(reg.urn, {}, stripSecrets(reg.object) as Properties);
-                assert.deepStrictEqual(failures.map((f) => f.property).sort(), ["connection.password", "template.DESCRIPTION", "template.NOTE"]);
-                assert.ok(failures.every((f) => !f.reason.includes("secret")), "the password is not echoed");
-                assert.match(failures.find((f) => f.property === "template.NOTE")!.reason, /U\+1F600, a character outside the Basic Multilingual Plane/);
+                assert.deepStrictEqual(failures.map((f) => f.property).sort(), [
+                    "connection.password",
+                    "template.DESCRIPTION",
+                    "template.NOTE",
+                ]);
+                assert.ok(
+                    failures.every((f) => !f.reason.includes("secret")),
+                    "the password is not echoed",
+                );
+                assert.match(
+                    failures.find((f) => f.property === "template.NOTE")!.reason,
+                    /U\+1F600, a character outside the Basic Multilingual Plane/,
+                );
                 assert.strictEqual(t.double.calls(), 0, "no call reached OpenNebula");
                 await assert.rejects(t.engine.up(reg), CheckFailed);
             });
@@ -238,29 +324,46 @@ for (const version of VERSIONS) {
                 t.double.resetCounts();
                 t.double.failHostMonitoring(5);
                 const err = await failedUp(t.engine, await registrationOf("Host", () => new Host(name("broken"), {})));
-                assert.match(err.details, /went to ERROR while being monitored: .*Error monitoring Host .* \(enabled 3 times\).*deleted again/);
+                assert.match(
+                    err.details,
+                    /went to ERROR while being monitored: .*Error monitoring Host .* \(enabled 3 times\).*deleted again/,
+                );
                 assert.strictEqual(t.double.calls("one.host.status"), 4, "offline and three enables: bounded");
                 assert.deepStrictEqual(heldObjects(t.double), initial);
             });
 
             it("driver names are checked against the front-end's version before anything is created", async function () {
-                const local = await registrationOf("Datastore", () => new Datastore(name("local-ds"), { type: "SYSTEM_DS", tmMad: "local" }));
+                const local = await registrationOf(
+                    "Datastore",
+                    () => new Datastore(name("local-ds"), { type: "SYSTEM_DS", tmMad: "local" }),
+                );
                 const ebtables = await registrationOf("VirtualNetwork", () => new VirtualNetwork(name("eb-net"), { vnMad: "ebtables" }));
                 const [refused, accepted] = version.startsWith("7.") ? [ebtables, local] : [local, ebtables];
                 const err = await failedUp(t.engine, refused);
                 const field = version.startsWith("7.") ? `vnMad "ebtables"` : `tmMad "local"`;
-                assert.match(err.details, new RegExp(`^${field} is not available on OpenNebula ${version.replace(/\./g, "\\.")} \\(only \\d+\\.\\d+ ships it\\); use one of .*; nothing was created$`));
+                assert.match(
+                    err.details,
+                    new RegExp(
+                        `^${field} is not available on OpenNebula ${version.replace(/\./g, "\\.")} \\(only \\d+\\.\\d+ ships it\\); use one of .*; nothing was created$`,
+                    ),
+                );
                 assert.deepStrictEqual(heldObjects(t.double), initial);
                 await t.engine.up(accepted);
                 await t.engine.destroyAll();
             });
 
             it("VM and virtual router creates poll through PENDING, PROLOG and BOOT as on real oned (9 and 12 calls there)", async function () {
-                const vm = await registrationOf("VirtualMachine", () => new VirtualMachine(name("polled-vm"), { templateId: p.vmTemplateIds[0] }));
+                const vm = await registrationOf(
+                    "VirtualMachine",
+                    () => new VirtualMachine(name("polled-vm"), { templateId: p.vmTemplateIds[0] }),
+                );
                 t.double.resetCounts();
                 await t.engine.up(vm);
                 const vmCalls = t.double.calls();
-                const router = await registrationOf("VirtualRouter", () => new VirtualRouter(name("polled-vr"), { templateId: p.routerTemplateId, nics: [{ networkId: p.networkIds[0] }] }));
+                const router = await registrationOf(
+                    "VirtualRouter",
+                    () => new VirtualRouter(name("polled-vr"), { templateId: p.routerTemplateId, nics: [{ networkId: p.networkIds[0] }] }),
+                );
                 t.double.resetCounts();
                 await t.engine.up(router);
                 const routerCalls = t.double.calls();
@@ -271,7 +374,10 @@ for (const version of VERSIONS) {
 
             it("`pulumi import` (Read with an id and no properties) fails inside the SDK's host before the provider runs (pulumi/pulumi#16175)", async function () {
                 const cluster = await t.engine.up(await registrationOf("Cluster", () => new Cluster(name("import"), {})));
-                const err = await t.engine.importRead(cluster.type, "imported", cluster.id).then(() => undefined, (e: unknown) => e);
+                const err = await t.engine.importRead(cluster.type, "imported", cluster.id).then(
+                    () => undefined,
+                    (e: unknown) => e,
+                );
                 assert.ok(err instanceof HostCallError);
                 assert.match(err.details, /code must be a string, not undefined/, "the host cannot load a provider it was not sent");
                 await t.engine.destroyAll();

@@ -37,11 +37,15 @@ async function main(): Promise<void> {
                 await t.engine.diffUnchanged(reg.urn, changed);
                 await t.engine.destroy(reg.urn);
             }
-            const cells = ["check", "diff", "create", "read", "update", "delete"].map((m) => (t.host.times[m] ? median(t.host.times[m]).toFixed(1) : "-"));
+            const cells = ["check", "diff", "create", "read", "update", "delete"].map((m) =>
+                t.host.times[m] ? median(t.host.times[m]).toFixed(1) : "-",
+            );
             rows.push(`| ${c.type} | ${cells.join(" | ")} |`);
         }
         await removePrerequisites(t.client, p);
-        console.log(`OpenNebula ${version} double, ${rounds} lifecycles per type, median ms per call (${((Date.now() - startup) / 1000).toFixed(1)} s):`);
+        console.log(
+            `OpenNebula ${version} double, ${rounds} lifecycles per type, median ms per call (${((Date.now() - startup) / 1000).toFixed(1)} s):`,
+        );
         console.log("| type | Check | Diff | Create | Read | Update | Delete |");
         console.log("|---|---:|---:|---:|---:|---:|---:|");
         for (const row of rows) console.log(row);

@@ -69,7 +69,11 @@ export class ProviderHost {
         const cwd = programDirectory();
         const script = path.join(cwd, "node_modules", "@pulumi", "pulumi", "pulumi-resource-pulumi-nodejs");
         // Nothing listens at the engine address: this host never calls the engine back.
-        const shell = childProcess.spawn("sh", [script, "127.0.0.1:1"], { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        const shell = childProcess.spawn("sh", [script, "127.0.0.1:1"], {
+            cwd,
+            env: { ...process.env, ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         const diagnostics: string[] = [];
         let port: number;
         try {
@@ -88,7 +92,8 @@ export class ProviderHost {
         configure.setAcceptsecrets(true);
         configure.setAcceptresources(true);
         const answer = await host.rpc<proto.ConfigureResponse>("configure", configure);
-        if (answer.getAcceptsecrets()) throw new Error("the host accepts secrets: the engine would send them wrapped, and this suite strips them");
+        if (answer.getAcceptsecrets())
+            throw new Error("the host accepts secrets: the engine would send them wrapped, and this suite strips them");
         return host;
     }
 
@@ -98,7 +103,11 @@ export class ProviderHost {
         await stopProcessTree(this.shell);
     }
 
-    async check(urn: string, olds: Properties, news: Properties): Promise<{ inputs: Properties; failures: { property: string; reason: string }[] }> {
+    async check(
+        urn: string,
+        olds: Properties,
+        news: Properties,
+    ): Promise<{ inputs: Properties; failures: { property: string; reason: string }[] }> {
         const request = addressed(new proto.CheckRequest(), urn).setOlds(struct(olds)).setNews(struct(news));
         const response = await this.rpc<proto.CheckResponse>("check", request);
         return {
@@ -108,35 +117,63 @@ export class ProviderHost {
     }
 
     async diff(urn: string, id: string, olds: Properties, news: Properties, oldInputs: Properties): Promise<EngineDiff> {
-        const request = addressed(new proto.DiffRequest(), urn).setId(id).setOlds(struct(olds)).setNews(struct(news)).setOldInputs(struct(oldInputs));
+        const request = addressed(new proto.DiffRequest(), urn)
+            .setId(id)
+            .setOlds(struct(olds))
+            .setNews(struct(news))
+            .setOldInputs(struct(oldInputs));
         const response = await this.rpc<proto.DiffResponse>("diff", request);
         const changes = response.getChanges();
         return {
-            changes: changes === proto.DiffResponse.DiffChanges.DIFF_SOME ? "some" : changes === proto.DiffResponse.DiffChanges.DIFF_NONE ? "none" : "unknown",
+            changes:
+                changes === proto.DiffResponse.DiffChanges.DIFF_SOME
+                    ? "some"
+                    : changes === proto.DiffResponse.DiffChanges.DIFF_NONE
+                      ? "none"
+                      : "unknown",
             replaces: response.getReplacesList(),
             deleteBeforeReplace: response.getDeletebeforereplace(),
         };
     }
 
     async create(urn: string, properties: Properties): Promise<{ id: string; properties: Properties }> {
-        const response = await this.rpc<proto.CreateResponse>("create", addressed(new proto.CreateRequest(), urn).setProperties(struct(properties)));
+        const response = await this.rpc<proto.CreateResponse>(
+            "create",
+            addressed(new proto.CreateRequest(), urn).setProperties(struct(properties)),
+        );
         return { id: response.getId(), properties: response.getProperties()?.toJavaScript() ?? {} };
     }
 
-    async read(urn: string, id: string, properties: Properties, inputs: Properties): Promise<{ id: string; properties: Properties; inputs?: Properties }> {
+    async read(
+        urn: string,
+        id: string,
+        properties: Properties,
+        inputs: Properties,
+    ): Promise<{ id: string; properties: Properties; inputs?: Properties }> {
         const request = addressed(new proto.ReadRequest(), urn).setId(id).setProperties(struct(properties)).setInputs(struct(inputs));
         const response = await this.rpc<proto.ReadResponse>("read", request);
-        return { id: response.getId(), properties: response.getProperties()?.toJavaScript() ?? {}, inputs: response.getInputs()?.toJavaScript() };
+        return {
+            id: response.getId(),
+            properties: response.getProperties()?.toJavaScript() ?? {},
+            inputs: response.getInputs()?.toJavaScript(),
+        };
     }
 
     async update(urn: string, id: string, olds: Properties, news: Properties, oldInputs: Properties): Promise<Properties> {
-        const request = addressed(new proto.UpdateRequest(), urn).setId(id).setOlds(struct(olds)).setNews(struct(news)).setOldInputs(struct(oldInputs));
+        const request = addressed(new proto.UpdateRequest(), urn)
+            .setId(id)
+            .setOlds(struct(olds))
+            .setNews(struct(news))
+            .setOldInputs(struct(oldInputs));
         const response = await this.rpc<proto.UpdateResponse>("update", request);
         return response.getProperties()?.toJavaScript() ?? {};
     }
 
     async delete(urn: string, id: string, properties: Properties, oldInputs: Properties): Promise<void> {
-        await this.rpc("delete", addressed(new proto.DeleteRequest(), urn).setId(id).setProperties(struct(properties)).setOldInputs(struct(oldInputs)));
+        await this.rpc(
+            "delete",
+            addressed(new proto.DeleteRequest(), urn).setId(id).setProperties(struct(properties)).setOldInputs(struct(oldInputs)),
+        );
     }
 
     /**
@@ -147,7 +184,12 @@ export class ProviderHost {
     private rpc<T>(method: string, request: unknown): Promise<T> {
         const started = process.hrtime.bigint();
         return new Promise<T>((resolve, reject) => {
-            type Unary = (req: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: T) => void) => void;
+            type Unary = (
+                req: unknown,
+                metadata: grpc.Metadata,
+                options: grpc.CallOptions,
+                cb: (err: grpc.ServiceError | null, res: T) => void,
+            ) => void;
             const invoke = (this.client as unknown as Record<string, Unary>)[method];
             invoke.call(this.client, request, new grpc.Metadata(), { deadline: Date.now() + 90_000 }, (err, response) => {
                 (this.times[method] ??= []).push(Number(process.hrtime.bigint() - started) / 1e6);
@@ -167,7 +209,10 @@ export interface EngineDiff {
 
 /** A request with the resource's URN, name and type set, as the engine sends them. */
 function addressed<R extends { setUrn(v: string): R; setName(v: string): R; setType(v: string): R }>(request: R, urn: string): R {
-    return request.setUrn(urn).setName(urn.split("::").pop() ?? "").setType(urn.split("::")[2] ?? "");
+    return request
+        .setUrn(urn)
+        .setName(urn.split("::").pop() ?? "")
+        .setType(urn.split("::")[2] ?? "");
 }
 
 function struct(properties: Properties): Struct {
@@ -178,7 +223,10 @@ function struct(properties: Properties): Struct {
 function firstLinePort(shell: childProcess.ChildProcess, diagnostics: string[]): Promise<number> {
     return new Promise((resolve, reject) => {
         let buffered = "";
-        const timer = setTimeout(() => reject(new Error(`the provider host printed no port within 30 s:\n${diagnostics.join("")}`)), 30_000);
+        const timer = setTimeout(
+            () => reject(new Error(`the provider host printed no port within 30 s:\n${diagnostics.join("")}`)),
+            30_000,
+        );
         const onData = (chunk: Buffer) => {
             buffered += String(chunk);
             const newline = buffered.indexOf("\n");

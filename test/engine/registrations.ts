@@ -46,17 +46,22 @@ export function urnOf(type: string, name: string): string {
 export async function register(program: () => unknown, options: RegisterOptions = {}): Promise<Registration[]> {
     const registrations = new Map<string, Registration>();
     const order: Registration[] = [];
-    await pulumi.runtime.setMocks({
-        async newResource(args) {
-            const registration = registrations.get(`${args.type}::${args.name}`);
-            if (!registration || !args.custom || !options.registrar) return { id: `${args.name}-id`, state: args.inputs };
-            const { id, outputs } = await options.registrar(registration, args);
-            return { id, state: outputs };
+    await pulumi.runtime.setMocks(
+        {
+            async newResource(args) {
+                const registration = registrations.get(`${args.type}::${args.name}`);
+                if (!registration || !args.custom || !options.registrar) return { id: `${args.name}-id`, state: args.inputs };
+                const { id, outputs } = await options.registrar(registration, args);
+                return { id, state: outputs };
+            },
+            call(args) {
+                return options.call ? options.call(args) : args.inputs;
+            },
         },
-        call(args) {
-            return options.call ? options.call(args) : args.inputs;
-        },
-    }, "project", "stack", options.preview ?? false);
+        "project",
+        "stack",
+        options.preview ?? false,
+    );
     const monitor = settings.getMonitor() as unknown as { registerResource(req: RegisterRequest, callback: unknown): unknown };
     const forward = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, callback) => {

@@ -20,15 +20,22 @@ import { vnTemplateProvider } from "../../components/opennebula/resources/vn-tem
 import { OneClient } from "../../components/opennebula/client";
 import { OneDouble } from "../support/one-double";
 import { capPolls } from "../opennebula/harness";
-import { Prerequisites, TYPE_CASES, makePrerequisites, removePrerequisites } from "./cases";
+import type { Prerequisites } from "./cases";
+import { TYPE_CASES, makePrerequisites, removePrerequisites } from "./cases";
 import { nonStructValues, stripSecrets } from "./engine";
 import { only, register } from "./registrations";
 import { ENGINE_DOUBLE_TIMINGS } from "./target";
 
 const PROVIDERS: Record<string, pulumi.dynamic.ResourceProvider> = {
-    Cluster: clusterProvider, Host: hostProvider, Datastore: datastoreProvider, VirtualNetwork: virtualNetworkProvider,
-    VirtualNetworkTemplate: vnTemplateProvider, ClusterMembership: clusterMembershipProvider, MarketplaceApp: marketplaceAppProvider,
-    VirtualMachine: virtualMachineProvider, VirtualRouter: virtualRouterProvider,
+    Cluster: clusterProvider,
+    Host: hostProvider,
+    Datastore: datastoreProvider,
+    VirtualNetwork: virtualNetworkProvider,
+    VirtualNetworkTemplate: vnTemplateProvider,
+    ClusterMembership: clusterMembershipProvider,
+    MarketplaceApp: marketplaceAppProvider,
+    VirtualMachine: virtualMachineProvider,
+    VirtualRouter: virtualRouterProvider,
 };
 
 describe("Provider results carry nothing a protobuf Struct cannot", function () {
@@ -64,24 +71,41 @@ describe("Provider results carry nothing a protobuf Struct cannot", function () 
         it(`${c.type}: check, create, read, read with only an id, diff, update, with optional fields absent and present`, async function () {
             const provider = PROVIDERS[c.type];
             const connection = { endpoint: double.endpoint, username: double.username, password: pulumi.secret(double.password) };
-            for (const [label, args] of [["min", c.minimal(p, `${c.type.toLowerCase()}-res-min-${run}`)], ["full", c.full(p, `${c.type.toLowerCase()}-res-full-${run}`, connection)]] as const) {
+            for (const [label, args] of [
+                ["min", c.minimal(p, `${c.type.toLowerCase()}-res-min-${run}`)],
+                ["full", c.full(p, `${c.type.toLowerCase()}-res-full-${run}`, connection)],
+            ] as const) {
                 const name = `${c.type.toLowerCase()}-res-${label}-${run}`;
                 const news = stripSecrets(only(await register(() => c.construct(name, args)), c.type).object) as Record<string, unknown>;
                 const walked: [string, unknown][] = [];
-                const checked = await provider.check!({}, { ...news, connection: news.connection ?? { endpoint: double.endpoint, username: double.username, password: double.password } });
+                const checked = await provider.check!(
+                    {},
+                    {
+                        ...news,
+                        connection: news.connection ?? { endpoint: double.endpoint, username: double.username, password: double.password },
+                    },
+                );
                 walked.push(["check", checked]);
                 const created = await provider.create!(checked.inputs);
                 walked.push(["create", created]);
                 walked.push(["read", await provider.read!(created.id, created.outs)]);
                 walked.push(["read with only an id", await withEnvironment(double, () => provider.read!(created.id, {}))]);
-                const changed = await provider.check!(created.outs, { ...checked.inputs, ...c.inPlace(p, args, connection as never), connection: checked.inputs.connection });
+                const changed = await provider.check!(created.outs, {
+                    ...checked.inputs,
+                    ...c.inPlace(p, args, connection as never),
+                    connection: checked.inputs.connection,
+                });
                 walked.push(["diff", await provider.diff!(created.id, created.outs, changed.inputs)]);
                 const updated = await provider.update!(created.id, created.outs, changed.inputs);
                 walked.push(["update", updated]);
                 await provider.delete!(created.id, updated.outs);
                 for (const [step, result] of walked) assert.deepStrictEqual(nonStructValues(result), [], `${c.type} (${label}) ${step}`);
             }
-            assert.deepStrictEqual(double.objects().filter((o) => !o.builtin && !o.name.startsWith(`results-${run}`)), [], "nothing left behind");
+            assert.deepStrictEqual(
+                double.objects().filter((o) => !o.builtin && !o.name.startsWith(`results-${run}`)),
+                [],
+                "nothing left behind",
+            );
         });
     }
 });
@@ -100,7 +124,10 @@ async function withEnvironment<T>(double: OneDouble, action: () => Promise<T>): 
     try {
         return await action();
     } finally {
-        for (const [key, value] of [["ONE_XMLRPC", previous.xmlrpc], ["ONE_AUTH", previous.auth]] as const) {
+        for (const [key, value] of [
+            ["ONE_XMLRPC", previous.xmlrpc],
+            ["ONE_AUTH", previous.auth],
+        ] as const) {
             if (value === undefined) delete process.env[key];
             else process.env[key] = value;
         }

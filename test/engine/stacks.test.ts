@@ -14,12 +14,15 @@ import stackProgram = require("../../programs/main");
 import { MockCloud } from "../programs/stack-support";
 import { DYNAMIC_PREFIX, plainStrings } from "./engine";
 import { programDirectory } from "./provider-host";
-import { Registration, register } from "./registrations";
-import { EngineTarget, VERSIONS, heldObjects, startEngineTarget, sweep } from "./target";
+import type { Registration } from "./registrations";
+import { register } from "./registrations";
+import type { EngineTarget } from "./target";
+import { VERSIONS, heldObjects, startEngineTarget, sweep } from "./target";
 
 /** The example stacks of the repository, from its `Pulumi.<stack>.yaml` files. */
 function exampleStacks(): string[] {
-    return fs.readdirSync(programDirectory())
+    return fs
+        .readdirSync(programDirectory())
         .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
         .filter((stack): stack is string => stack !== undefined)
         .sort();
@@ -92,10 +95,13 @@ for (const version of VERSIONS) {
                     // The stack's secrets, as a user sets them with `pulumi config set --secret`.
                     const secrets = [t.double.password, SSH_PRIVATE_KEY.split("\n")[1]];
                     for (const registration of dynamic) {
-                        const leaks = plainStrings(t.engine.storedOutputs(registration.urn)).filter(({ text }) => secrets.some((s) => text.includes(s)));
+                        const leaks = plainStrings(t.engine.storedOutputs(registration.urn)).filter(({ text }) =>
+                            secrets.some((s) => text.includes(s)),
+                        );
                         assert.deepStrictEqual(leaks, [], `${registration.name}: no secret in plain text in its stored outputs`);
                     }
-                    for (const registration of dynamic) assert.ok(await t.engine.refresh(registration.urn), `${registration.name} is found by a refresh`);
+                    for (const registration of dynamic)
+                        assert.ok(await t.engine.refresh(registration.urn), `${registration.name} is found by a refresh`);
                     for (const registration of dynamic) {
                         const diff = await t.engine.diffUnchanged(registration.urn, registration);
                         assert.strictEqual(diff.changes, "none", `${registration.name}: an up with nothing changed changes nothing`);

@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { OneClient } from "../../components/opennebula/client";
-import { OneDouble, DoubleOptions } from "../support/one-double";
+import type { DoubleOptions } from "../support/one-double";
+import { OneDouble } from "../support/one-double";
 import { Engine } from "./engine";
 import { ProviderHost } from "./provider-host";
 
@@ -17,7 +18,13 @@ export const VERSIONS = ["6.10.5", "7.0.2"] as const;
 
 /** Timings for the double: short, so that waits cost milliseconds, yet asynchronous as in oned. */
 export const ENGINE_DOUBLE_TIMINGS: DoubleOptions = {
-    vnetCreateMs: 30, vnetDeleteMs: 30, hostMonitorMs: 30, imageReadyMs: 30, imageDeleteMs: 30, vmDeployMs: 30, vmActionMs: 20,
+    vnetCreateMs: 30,
+    vnetDeleteMs: 30,
+    hostMonitorMs: 30,
+    imageReadyMs: 30,
+    imageDeleteMs: 30,
+    vmDeployMs: 30,
+    vmActionMs: 20,
 };
 
 /**
@@ -64,7 +71,11 @@ export async function startEngineTarget(version: string, options: DoubleOptions 
 
 /** The objects the double holds besides its built-in ones, as `kind/id`. */
 export function heldObjects(double: OneDouble): string[] {
-    return double.objects().filter((o) => !o.builtin).map((o) => `${o.kind}/${o.id}`).sort();
+    return double
+        .objects()
+        .filter((o) => !o.builtin)
+        .map((o) => `${o.kind}/${o.id}`)
+        .sort();
 }
 
 /** XML-RPC delete per kind, in an order that empties containers first. */
@@ -91,7 +102,8 @@ export async function sweep(t: EngineTarget, initial: string[]): Promise<void> {
         const extra = heldObjects(t.double).filter((o) => !initial.includes(o));
         if (extra.length === 0) return;
         for (const [kind, remove] of DELETE_ORDER) {
-            for (const object of extra.filter((o) => o.startsWith(`${kind}/`))) await remove(t.client, Number(object.split("/")[1])).catch(() => undefined);
+            for (const object of extra.filter((o) => o.startsWith(`${kind}/`)))
+                await remove(t.client, Number(object.split("/")[1])).catch(() => undefined);
         }
         await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -20,7 +20,8 @@ import { EdgeCluster } from "../../components/edge/edge-cluster";
 import { overlayFirewall } from "../../components/edge/firewall-plan";
 import { EvpnFabric } from "../../components/overlay/evpn-fabric";
 import { WireGuardMesh } from "../../components/overlay/wireguard-mesh";
-import { RecordedProgram, RecordedResource, runProgram } from "../support/pulumi-mocks";
+import type { RecordedProgram, RecordedResource } from "../support/pulumi-mocks";
+import { runProgram } from "../support/pulumi-mocks";
 import { scriptNameOf } from "../support/stdin";
 import { hostOutputs } from "../components/overlay-fixtures";
 import { MockCloud } from "../programs/stack-support";
@@ -28,8 +29,16 @@ import { Lab, exec, files, hasCommand, mustExec, netnsSkipReason, processNames, 
 
 const ONEADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpJgVSGsvRr0s0aGm2f6gX4b8I2XRvC7e0jGz5y7P1x oneadmin@front-end";
 const WATCHED = [
-    "/etc/systemd/system", "/etc/opennebula-edge", "/etc/sysctl.d", "/etc/modules-load.d", "/etc/wireguard", "/etc/frr", "/etc/ssh",
-    "/var/lib/opennebula-edge", "/var/lib/one", "/run/frr",
+    "/etc/systemd/system",
+    "/etc/opennebula-edge",
+    "/etc/sysctl.d",
+    "/etc/modules-load.d",
+    "/etc/wireguard",
+    "/etc/frr",
+    "/etc/ssh",
+    "/var/lib/opennebula-edge",
+    "/var/lib/one",
+    "/run/frr",
 ];
 const HOST_PUBLIC = "198.51.100.2";
 const INGRESS_PUBLIC = "10.200.0.1";
@@ -50,10 +59,17 @@ function program(): void {
         }
     }
     const edge = new EdgeCluster("ec", {
-        hosts: [{
-            key: "host", publicIp: HOST_PUBLIC, privateIp: "10.0.0.2", sshUser: "root", machineId: "m-1", dependsOn: [new Machine("machine")],
-            publicForwarding: { model: "routed", uplink: "up0", publicIps: ["198.51.100.10"] },
-        }],
+        hosts: [
+            {
+                key: "host",
+                publicIp: HOST_PUBLIC,
+                privateIp: "10.0.0.2",
+                sshUser: "root",
+                machineId: "m-1",
+                dependsOn: [new Machine("machine")],
+                publicForwarding: { model: "routed", uplink: "up0", publicIps: ["198.51.100.10"] },
+            },
+        ],
         ssh: { privateKey: TEST_PRIVATE_KEY },
         opennebula: { frontendSshPublicKey: ONEADMIN_KEY, connection: { endpoint: "http://203.0.113.5:2633/RPC2" } },
         privateRange: "10.0.0.0/24",
@@ -61,7 +77,9 @@ function program(): void {
     });
     const mesh = new WireGuardMesh("overlay", {
         ingress: { key: "ingress", publicIp: INGRESS_PUBLIC, sshUser: "root" },
-        hosts: [{ key: "ec-host", publicIp: HOST_PUBLIC, sshUser: "root", dependsOn: [edge.configured.host], firewall: overlayFirewall({}) }],
+        hosts: [
+            { key: "ec-host", publicIp: HOST_PUBLIC, sshUser: "root", dependsOn: [edge.configured.host], firewall: overlayFirewall({}) },
+        ],
         ssh: { privateKey: TEST_PRIVATE_KEY },
         implementation: "userspace",
         installTools: false,
@@ -108,7 +126,18 @@ describe("the components' host commands: create, then delete, leave a host as be
         lab.link({ ns: client, dev: "cli0", address: "198.51.100.1/24" }, { ns: host, dev: "up0", address: `${HOST_PUBLIC}/24` });
         lab.link({ ns: ingress, dev: "eth0", address: `${INGRESS_PUBLIC}/24` }, { ns: host, dev: "under0", address: "10.200.0.2/24" });
         const machines = [
-            { ns: host, commands: commandsOn(recorded, ["ec-host-sysctl", "ec-host-oneadmin-key", "ec-host-firewall", "ec-host-forwarding", "overlay-key-ec-host", "overlay-config-ec-host", "fabric-config-ec-host"]) },
+            {
+                ns: host,
+                commands: commandsOn(recorded, [
+                    "ec-host-sysctl",
+                    "ec-host-oneadmin-key",
+                    "ec-host-firewall",
+                    "ec-host-forwarding",
+                    "overlay-key-ec-host",
+                    "overlay-config-ec-host",
+                    "fabric-config-ec-host",
+                ]),
+            },
             { ns: ingress, commands: commandsOn(recorded, ["overlay-key-ingress", "overlay-config-ingress", "fabric-config-ingress"]) },
         ];
         const before = machines.map((machine) => state(machine.ns));
@@ -121,9 +150,20 @@ describe("the components' host commands: create, then delete, leave a host as be
         }
         const created = state(host);
         for (const expected of [
-            "-A INPUT -j ONE-EDGE-INPUT", "-A ONE-EDGE-INPUT -s 10.0.0.0/24", "-A ONE-EDGE-INPUT -s 203.0.113.5/32", "-A ONE-EDGE-INPUT -s 192.168.0.0/24",
-            "198.51.100.10 dev br0 proto 233", "wg0", "/etc/opennebula-edge/boot/firewall.sh", "/etc/opennebula-edge/boot/wireguard-wg0.sh",
-            "/etc/opennebula-edge/boot/public-forwarding.sh", "/var/lib/one/.ssh/authorized_keys", "/etc/frr/bgpd.conf", "bgpd", "wireguard-go", "zebra",
+            "-A INPUT -j ONE-EDGE-INPUT",
+            "-A ONE-EDGE-INPUT -s 10.0.0.0/24",
+            "-A ONE-EDGE-INPUT -s 203.0.113.5/32",
+            "-A ONE-EDGE-INPUT -s 192.168.0.0/24",
+            "198.51.100.10 dev br0 proto 233",
+            "wg0",
+            "/etc/opennebula-edge/boot/firewall.sh",
+            "/etc/opennebula-edge/boot/wireguard-wg0.sh",
+            "/etc/opennebula-edge/boot/public-forwarding.sh",
+            "/var/lib/one/.ssh/authorized_keys",
+            "/etc/frr/bgpd.conf",
+            "bgpd",
+            "wireguard-go",
+            "zebra",
         ]) {
             assert.ok(created.includes(expected), `created on the host: ${expected}`);
         }
@@ -135,30 +175,49 @@ describe("the components' host commands: create, then delete, leave a host as be
             assert.equal(state(machine.ns), before[i], `${machine.ns} is as before`);
         }
         const ran = machines.flatMap((machine) => machine.commands.map((cmd) => scriptNameOf(cmd.inputs.stdin)));
-        assert.deepEqual([...new Set(ran)].sort(), ["firewall.sh", "frr-apply.sh", "oneadmin-key.sh", "public-forwarding.sh", "sysctl.sh", "wireguard-up.sh"]);
+        assert.deepEqual([...new Set(ran)].sort(), [
+            "firewall.sh",
+            "frr-apply.sh",
+            "oneadmin-key.sh",
+            "public-forwarding.sh",
+            "sysctl.sh",
+            "wireguard-up.sh",
+        ]);
     });
 
     it("a Scaleway host: its private VLAN, firewall trusting the private network and host-side NAT, created and deleted as rendered", async function () {
         const cloud = new MockCloud();
-        const scw = await runProgram(() => new ScalewayEdgeCluster("par", {
-            provider: new scaleway.Provider("scw", { zone: "fr-par-2", region: "fr-par" }), zone: "fr-par-2", hosts: { "host-0": { publicIps: 1 } },
-            sshUser: "root", uplinkInterface: "up0",
-            ssh: { publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScalewayTestKey admin@example", privateKey: TEST_PRIVATE_KEY },
-            opennebula: { frontendSshPublicKey: ONEADMIN_KEY, connection: { endpoint: "http://203.0.113.5:2633/RPC2" } },
-        }), cloud.runOptions);
+        const scw = await runProgram(
+            () =>
+                new ScalewayEdgeCluster("par", {
+                    provider: new scaleway.Provider("scw", { zone: "fr-par-2", region: "fr-par" }),
+                    zone: "fr-par-2",
+                    hosts: { "host-0": { publicIps: 1 } },
+                    sshUser: "root",
+                    uplinkInterface: "up0",
+                    ssh: { publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScalewayTestKey admin@example", privateKey: TEST_PRIVATE_KEY },
+                    opennebula: { frontendSshPublicKey: ONEADMIN_KEY, connection: { endpoint: "http://203.0.113.5:2633/RPC2" } },
+                }),
+            cloud.runOptions,
+        );
         const host = lab.namespace("ccscw");
         const client = lab.namespace("ccscwc");
         lab.link({ ns: client, dev: "cli0", address: "198.51.100.1/24" }, { ns: host, dev: "up0", address: `${HOST_PUBLIC}/24` });
         const probe = exec(host, ["ip", "link", "add", "link", "up0", "name", "probe0", "type", "vlan", "id", "4000"]);
         const vlans = probe.status === 0;
         exec(host, ["ip", "link", "del", "probe0"]);
-        if (!vlans) console.log("      (the private VLAN command is left out: this kernel has no 802.1Q VLANs — ip link add … type vlan fails)");
+        if (!vlans)
+            console.log("      (the private VLAN command is left out: this kernel has no 802.1Q VLANs — ip link add … type vlan fails)");
         const names = ["par-one-host-0-sysctl", "par-one-host-0-firewall", "par-one-host-0-forwarding"];
         const commands = commandsOn(scw, vlans ? ["par-host-0-private-vlan", ...names] : names);
         const before = state(host);
         for (const cmd of commands) runLine(host, cmd.inputs.create, cmd);
         const created = state(host);
-        const expected = ["-A ONE-EDGE-INPUT -s 172.18.0.0/20", "-j DNAT --to-destination 172.16.0.1", ...(vlans ? ["scwpn0@up0", "opennebula-edge-private-vlan.service"] : [])];
+        const expected = [
+            "-A ONE-EDGE-INPUT -s 172.18.0.0/20",
+            "-j DNAT --to-destination 172.16.0.1",
+            ...(vlans ? ["scwpn0@up0", "opennebula-edge-private-vlan.service"] : []),
+        ];
         for (const line of expected) assert.ok(created.includes(line), `created: ${line}`);
         for (const cmd of [...commands].reverse()) runLine(host, cmd.inputs.delete, cmd);
         assert.equal(state(host), before);

@@ -7,11 +7,25 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { firewallScript, oneadminKeyScript, opennebulaRepoScript, publicForwardingScript, sysctlScript } from "../../components/edge/host-scripts";
-import { HostScript, readHostScript } from "../../components/remote/host-script";
+import {
+    firewallScript,
+    oneadminKeyScript,
+    opennebulaRepoScript,
+    publicForwardingScript,
+    sysctlScript,
+} from "../../components/edge/host-scripts";
+import type { HostScript } from "../../components/remote/host-script";
+import { readHostScript } from "../../components/remote/host-script";
 import { Lab, files, hasCommand, must, mustExec, mustRunScript, netnsSkipReason, run, snapshot } from "./netns";
 
-const WATCHED = ["/etc/systemd/system", "/etc/opennebula-edge", "/etc/sysctl.d", "/etc/modules-load.d", "/etc/wireguard", "/var/lib/opennebula-edge"];
+const WATCHED = [
+    "/etc/systemd/system",
+    "/etc/opennebula-edge",
+    "/etc/sysctl.d",
+    "/etc/modules-load.d",
+    "/etc/wireguard",
+    "/var/lib/opennebula-edge",
+];
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpJgVSGsvRr0s0aGm2f6gX4b8I2XRvC7e0jGz5y7P1x oneadmin@front-end";
 
 function state(ns: string): string {
@@ -67,7 +81,13 @@ describe("delete undoes create (namespaces)", function () {
         for (const script of scripts) mustRunScript(host, script);
         const created = state(host);
         assert.notEqual(created, before);
-        for (const expected of ["-A INPUT -j ONE-EDGE-INPUT", "198.51.100.10 dev br0 proto 233", "wg0", "opennebula-edge-firewall.service", "/etc/wireguard/wg0.key"]) {
+        for (const expected of [
+            "-A INPUT -j ONE-EDGE-INPUT",
+            "198.51.100.10 dev br0 proto 233",
+            "wg0",
+            "opennebula-edge-firewall.service",
+            "/etc/wireguard/wg0.key",
+        ]) {
             assert.ok(created.includes(expected), `created: ${expected}`);
         }
 
@@ -89,7 +109,11 @@ describe("delete undoes create (namespaces)", function () {
         mustRunScript(host, publicForwardingScript({ model: "nat", uplink: "up0", pairs: [pairs[0]] }));
         const one = snapshot(host).split("\n");
         const removed = two.filter((line) => !one.includes(line));
-        assert.deepEqual(one.filter((line) => !two.includes(line)), [], "nothing added");
+        assert.deepEqual(
+            one.filter((line) => !two.includes(line)),
+            [],
+            "nothing added",
+        );
         assert.deepEqual(removed.sort(), [
             "-A ONE-EDGE-POSTROUTING -s 172.16.5.12/32 -o up0 -j SNAT --to-source 203.0.113.51",
             "-A ONE-EDGE-PREROUTING -d 203.0.113.51/32 -j DNAT --to-destination 172.16.5.12",
@@ -117,7 +141,7 @@ describe("delete undoes create (namespaces)", function () {
             fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
             fs.writeFileSync(path.join(root, file), content, { mode });
         };
-        write("etc/os-release", "ID=ubuntu\nVERSION_ID=\"24.04\"\n");
+        write("etc/os-release", 'ID=ubuntu\nVERSION_ID="24.04"\n');
         write("etc/ssh/sshd_config", "Port 22\n");
         write("etc/apt/keyrings/opennebula.gpg", "someone else's keyring");
         const other = KEY.replace("AAAAC3NzaC1lZDI1NTE5AAAAIHpJ", "AAAAC3NzaC1lZDI1NTE5AAAAIOTH").replace("oneadmin@front-end", "other");

@@ -6,7 +6,8 @@
  * no `dev`, so its socket listens on every address, as OpenNebula creates it).
  */
 import { strict as assert } from "assert";
-import { FirewallScriptArgs, firewallScript } from "../../components/edge/host-scripts";
+import type { FirewallScriptArgs } from "../../components/edge/host-scripts";
+import { firewallScript } from "../../components/edge/host-scripts";
 import { Lab, connect, must, mustExec, mustRunScript, netnsSkipReason, rules } from "./netns";
 import { UdpListener, portMatrix, probeUdp, sendUdp, serveUdp, vxlanPacket } from "./probes";
 
@@ -37,7 +38,12 @@ function unique(lines: string[]): string[] {
 const OTHER = 5000;
 
 function topology(lab: Lab): Hosts {
-    const hosts = { host: lab.namespace("fwhost"), internet: lab.namespace("fwinet"), peer: lab.namespace("fwpeer"), overlay: lab.namespace("fwovl") };
+    const hosts = {
+        host: lab.namespace("fwhost"),
+        internet: lab.namespace("fwinet"),
+        peer: lab.namespace("fwpeer"),
+        overlay: lab.namespace("fwovl"),
+    };
     lab.link({ ns: hosts.internet, dev: "inet0", address: "203.0.113.1/24" }, { ns: hosts.host, dev: "pub0", address: `${PUBLIC}/24` });
     lab.link({ ns: hosts.peer, dev: "priv0", address: "10.0.0.2/24" }, { ns: hosts.host, dev: "priv0", address: `${PRIVATE}/24` });
     lab.link({ ns: hosts.overlay, dev: "wg0", address: "192.168.0.2/24" }, { ns: hosts.host, dev: "wg0", address: `${OVERLAY}/24` });
@@ -73,29 +79,46 @@ describe("firewall.sh protects the overlay (namespaces)", function () {
             ["link", "set", "onebr.2", "up"],
             ["link", "add", "wg0.2", "type", "vxlan", "id", "2", "local", OVERLAY, "nolearning"],
             ["link", "set", "wg0.2", "master", "onebr.2", "up"],
-        ]) must("ip", ["-n", hosts.host, ...argv]);
+        ])
+            must("ip", ["-n", hosts.host, ...argv]);
         lab.link({ ns: hosts.host, dev: "one-1-0" }, { ns: vm, dev: "eth0", address: `${VM_IP}/24` });
         must("ip", ["-n", hosts.host, "link", "set", "one-1-0", "master", "onebr.2"]);
         must("ip", ["-n", vm, "link", "set", "eth0", "address", VM_MAC]);
         const listener = await UdpListener.start(lab, vm, 9999);
-        const frame = (payload: string) => vxlanPacket({ vni: 2, dstMac: VM_MAC, srcIp: "172.17.2.99", dstIp: VM_IP, dstPort: 9999, payload });
+        const frame = (payload: string) =>
+            vxlanPacket({ vni: 2, dstMac: VM_MAC, srcIp: "172.17.2.99", dstIp: VM_IP, dstPort: 9999, payload });
 
         // Without the firewall (what the old one allowed: 8472/udp from anywhere) the frame gets through.
         sendUdp(hosts.internet, PUBLIC, 8472, frame("before the firewall"));
-        assert.deepEqual(unique(await listener.received()), ["before the firewall"], "the probe reaches the VM while 8472 is open: the test can see an injection");
+        assert.deepEqual(
+            unique(await listener.received()),
+            ["before the firewall"],
+            "the probe reaches the VM while 8472 is open: the test can see an injection",
+        );
 
         mustRunScript(hosts.host, firewallScript(FIREWALL));
         sendUdp(hosts.internet, PUBLIC, 8472, frame("from the internet"));
         sendUdp(hosts.internet, PUBLIC, 4789, frame("to the IANA port"));
         sendUdp(hosts.peer, PRIVATE, 8472, frame("from the private network"));
         sendUdp(hosts.overlay, OVERLAY, 8472, frame("over wg0"));
-        assert.deepEqual(unique(await listener.received()), ["before the firewall", "over wg0"], "only the frame that came in on wg0 reached the VM");
+        assert.deepEqual(
+            unique(await listener.received()),
+            ["before the firewall", "over wg0"],
+            "only the frame that came in on wg0 reached the VM",
+        );
 
-        const vxlanRule = rules(hosts.host).split("\n").find((line) => line.includes("! -i wg0 -p udp -m udp --dport 8472"));
+        const vxlanRule = rules(hosts.host)
+            .split("\n")
+            .find((line) => line.includes("! -i wg0 -p udp -m udp --dport 8472"));
         assert.equal(vxlanRule, "-A ONE-EDGE-INPUT ! -i wg0 -p udp -m udp --dport 8472 -j REJECT --reject-with icmp-port-unreachable");
         // The INPUT rule is what stops it: the rejected frames were counted there, before the VXLAN socket.
-        const counted = mustExec(hosts.host, ["iptables", "-nvx", "-L", "ONE-EDGE-INPUT"]).split("\n").find((line) => /!wg0 .*udp dpt:8472/.test(line));
-        assert.ok(counted !== undefined && Number(counted.trim().split(/\s+/)[0]) >= 6, `the VXLAN reject rule counted the injected frames: ${counted}`);
+        const counted = mustExec(hosts.host, ["iptables", "-nvx", "-L", "ONE-EDGE-INPUT"])
+            .split("\n")
+            .find((line) => /!wg0 .*udp dpt:8472/.test(line));
+        assert.ok(
+            counted !== undefined && Number(counted.trim().split(/\s+/)[0]) >= 6,
+            `the VXLAN reject rule counted the injected frames: ${counted}`,
+        );
     });
 
     it("BGP, libvirt, migration and VNC: refused from the Internet, accepted from wg0 / the allow-list; WireGuard on its configured port", async function () {
@@ -108,12 +131,24 @@ describe("firewall.sh protects the overlay (namespaces)", function () {
             assert.match(connect(hosts.internet, PUBLIC, port), /^ERR (ECONNREFUSED|ECONNRESET)$/, `${port}/tcp from the Internet`);
         }
         assert.match(connect(hosts.internet, PUBLIC, 22), /^host .*:22 from 203\.0\.113\.1$/);
-        assert.match(probeUdp(hosts.internet, PUBLIC, WIREGUARD_PORT), /^host 51821 from 203\.0\.113\.1$/, "WireGuard on the configured port");
-        assert.equal(probeUdp(hosts.internet, PUBLIC, 51820), "ERR ECONNREFUSED", "the default port is not opened when another is configured");
+        assert.match(
+            probeUdp(hosts.internet, PUBLIC, WIREGUARD_PORT),
+            /^host 51821 from 203\.0\.113\.1$/,
+            "WireGuard on the configured port",
+        );
+        assert.equal(
+            probeUdp(hosts.internet, PUBLIC, 51820),
+            "ERR ECONNREFUSED",
+            "the default port is not opened when another is configured",
+        );
         assert.equal(probeUdp(hosts.internet, PUBLIC, 8472), "ERR ECONNREFUSED");
 
         for (const port of [16509, 16514, 49152, 49215, 5900, 65535]) {
-            assert.match(connect(hosts.peer, PRIVATE, port), new RegExp(`^host .*:${port} from 10\\.0\\.0\\.2$`), `${port}/tcp from the allow-listed peer`);
+            assert.match(
+                connect(hosts.peer, PRIVATE, port),
+                new RegExp(`^host .*:${port} from 10\\.0\\.0\\.2$`),
+                `${port}/tcp from the allow-listed peer`,
+            );
         }
         assert.match(connect(hosts.peer, PRIVATE, 179), /^ERR (ECONNREFUSED|ECONNRESET)$/, "BGP only on wg0, even from a trusted peer");
         assert.equal(probeUdp(hosts.peer, PRIVATE, 8472), "ERR ECONNREFUSED", "VXLAN only on wg0, even from a trusted peer");

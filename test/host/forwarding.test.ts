@@ -7,13 +7,8 @@
  * own connections must reach the client from the address that cloud would show.
  */
 import { strict as assert } from "assert";
-import {
-    PublicForwardingArgs,
-    firewallScript,
-    portForward,
-    publicForwardingScript,
-    sysctlScript,
-} from "../../components/edge/host-scripts";
+import type { PublicForwardingArgs } from "../../components/edge/host-scripts";
+import { firewallScript, portForward, publicForwardingScript, sysctlScript } from "../../components/edge/host-scripts";
 import { Lab, connect, must, mustRunScript, netnsSkipReason, nsName, snapshot } from "./netns";
 
 const CLIENT = nsName("cli");
@@ -113,7 +108,11 @@ describe("public forwarding per cloud model (namespaces cli, host, vm)", functio
         assert.equal(web.port, 9180);
         assert.equal(connect(CLIENT, web.host, web.port), "hstvm 192.168.23.3:80 from 198.51.100.1");
 
-        assert.equal(connect(CLIENT, hostIp, 9000), "ERR ECONNREFUSED", "below lease 0's range: not forwarded, rejected by the strict firewall");
+        assert.equal(
+            connect(CLIENT, hostIp, 9000),
+            "ERR ECONNREFUSED",
+            "below lease 0's range: not forwarded, rejected by the strict firewall",
+        );
         assert.equal(sourceSeenByClient("198.51.100.1"), hostIp, "outbound traffic is masqueraded behind the host");
     });
 

@@ -7,7 +7,8 @@
  * again instead of reporting "unchanged"; delete puts the host back as it was.
  */
 import { strict as assert } from "assert";
-import { HostScript, readHostScript } from "../../components/remote/host-script";
+import type { HostScript } from "../../components/remote/host-script";
+import { readHostScript } from "../../components/remote/host-script";
 import { renderClientBgpdConf, renderDaemonsFile, renderReflectorBgpdConf, renderZebraConf } from "../../components/overlay/frr-config";
 import { Lab, files, hasCommand, mustExec, mustRunScript, netnsSkipReason, runScript } from "./netns";
 
@@ -43,7 +44,12 @@ interface Neighbor {
 
 function neighbor(ns: string, address: string): Neighbor {
     const json = JSON.parse(mustExec(ns, ["vtysh", "-c", `show bgp neighbors ${address} json`]))[address];
-    return { state: json?.bgpState, upMs: json?.bgpTimerUpMsec, established: json?.connectionsEstablished, dropped: json?.connectionsDropped };
+    return {
+        state: json?.bgpState,
+        upMs: json?.bgpTimerUpMsec,
+        established: json?.connectionsEstablished,
+        dropped: json?.connectionsDropped,
+    };
 }
 
 /** The session is the same one: not re-established, not dropped, and its uptime kept growing. */
@@ -82,8 +88,10 @@ describe("frr-apply.sh on a real FRR (namespaces)", function () {
     let client: string;
 
     before(function () {
-        const reason = netnsSkipReason()
-            ?? (["vtysh", "/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", "/usr/lib/frr/frr-reload.py"].find((tool) => !hasCommand(tool)) === undefined
+        const reason =
+            netnsSkipReason() ??
+            (["vtysh", "/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", "/usr/lib/frr/frr-reload.py"].find((tool) => !hasCommand(tool)) ===
+            undefined
                 ? undefined
                 : "needs FRR (frr and frr-pythontools: vtysh, bgpd, zebra, frr-reload.py)");
         if (reason !== undefined) {
@@ -102,7 +110,10 @@ describe("frr-apply.sh on a real FRR (namespaces)", function () {
 
     it("adds a neighbour without resetting the existing session; the daemons keep running", async function () {
         const before = files(rr, ["/etc/frr"]);
-        mustRunScript(client, frrApply("kvm1", renderClientBgpdConf({ hostname: "kvm1", routerId: CLIENT, reflectors: [REFLECTOR], log: "stdout" })));
+        mustRunScript(
+            client,
+            frrApply("kvm1", renderClientBgpdConf({ hostname: "kvm1", routerId: CLIENT, reflectors: [REFLECTOR], log: "stdout" })),
+        );
         const first = mustRunScript(rr, frrApply("rr", reflectorConf([CLIENT])));
         assert.match(first, /wrote \/etc\/frr\/bgpd\.conf\n.*started zebra bgpd/s, "the daemons start with the checked files");
         const up = await waitForEstablished(rr, CLIENT);
@@ -127,7 +138,10 @@ describe("frr-apply.sh on a real FRR (namespaces)", function () {
         const file = mustExec(rr, ["cat", "/etc/frr/bgpd.conf"]);
 
         // Refused by bgpd's own parser: no such command.
-        const syntax = runScript(rr, frrApply("rr", replaceOrThrow(good, " neighbor fabric remote-as 65000", " neighbor fabric remote-az 65000")));
+        const syntax = runScript(
+            rr,
+            frrApply("rr", replaceOrThrow(good, " neighbor fabric remote-as 65000", " neighbor fabric remote-az 65000")),
+        );
         assert.notEqual(syntax.status, 0);
         assert.match(syntax.stderr, /bgpd refuses the new configuration/);
         assert.match(syntax.stderr, /(Config Failed|No such command) on config line \d+: +neighbor fabric remote-az 65000/);
@@ -138,7 +152,11 @@ describe("frr-apply.sh on a real FRR (namespaces)", function () {
             const result = runScript(rr, frrApply("rr", broken));
             assert.notEqual(result.status, 0, `${attempt} fails`);
             assert.doesNotMatch(result.stdout, /unchanged/, `${attempt} does not report unchanged`);
-            assert.match(result.stderr, /Configure the peer-group first|Config Failed on config line/, `${attempt}: FRR's own message\n${result.stderr}`);
+            assert.match(
+                result.stderr,
+                /Configure the peer-group first|Config Failed on config line/,
+                `${attempt}: FRR's own message\n${result.stderr}`,
+            );
         }
         assert.equal(runningConfig(rr), running, "the running configuration is the one before");
         assert.equal(mustExec(rr, ["cat", "/etc/frr/bgpd.conf"]), file, "the file keeps the last applied configuration");
@@ -165,7 +183,11 @@ describe("frr-apply.sh on a real FRR (namespaces)", function () {
             const wrapper = `#!/bin/sh\necho "${program} $*" >> ${log}\nexec /usr/lib/frr/${program} "$@"\n`;
             mustExec(rr, ["sh", "-c", 'cat > "$1" && chmod +x "$1"', "sh", `${sbin}/${program}`], { input: wrapper });
         }
-        const checks = () => mustExec(rr, ["sh", "-c", `grep -E '^(zebra|bgpd) .*-C' ${log} | cut -d' ' -f1 || true`]).trim().split("\n").filter(Boolean);
+        const checks = () =>
+            mustExec(rr, ["sh", "-c", `grep -E '^(zebra|bgpd) .*-C' ${log} | cut -d' ' -f1 || true`])
+                .trim()
+                .split("\n")
+                .filter(Boolean);
         try {
             assert.match(mustRunScript(rr, frrApply("rr", good, { FRR_SBIN_DIR: sbin })), /unchanged/);
             assert.deepEqual(checks(), [], "unchanged files: no daemon ran a check");

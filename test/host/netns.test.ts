@@ -51,7 +51,10 @@ describe("host scripts in network namespaces", function () {
                 "-A ONE-EDGE-INPUT ! -i wg0 -p udp -m udp --dport 8472 -j REJECT",
                 "-A ONE-EDGE-INPUT -i wg0 -p tcp -m conntrack --ctstate NEW -m tcp --dport 179 -j ACCEPT",
                 "-A ONE-EDGE-INPUT -i wg0 -p udp -m conntrack --ctstate NEW -m udp --dport 8472 -j ACCEPT",
-                "--dport 22 ", "--dport 51820 ", "--dport 8080 ", "-p udp -m conntrack --ctstate NEW -m udp --dport 4124 ",
+                "--dport 22 ",
+                "--dport 51820 ",
+                "--dport 8080 ",
+                "-p udp -m conntrack --ctstate NEW -m udp --dport 4124 ",
                 "-A ONE-EDGE-INPUT -p tcp -m multiport --dports 16509,16514,49152:49215,5900:65535 -j REJECT --reject-with tcp-reset",
             ]) {
                 assert.ok(filter.includes(expected), `rules contain ${expected}`);
@@ -121,7 +124,10 @@ describe("host scripts in network namespaces", function () {
                 [{ FIREWALL_INTERFACE: "eth0; reboot" }, /FIREWALL_INTERFACE must be an interface name/],
                 [{ FIREWALL_OVERLAY_INTERFACE: "wg0 -j ACCEPT" }, /FIREWALL_OVERLAY_INTERFACE must be an interface name/],
                 [{ FIREWALL_VXLAN_PORT: "84720" }, /FIREWALL_VXLAN_PORT must be a port number/],
-                [{ FIREWALL_TRUSTED_SOURCES: "10.0.0.0/8 0.0.0.0/0 -j ACCEPT" }, /FIREWALL_TRUSTED_SOURCES: '-j' is not an IPv4 or IPv6 address or CIDR/],
+                [
+                    { FIREWALL_TRUSTED_SOURCES: "10.0.0.0/8 0.0.0.0/0 -j ACCEPT" },
+                    /FIREWALL_TRUSTED_SOURCES: '-j' is not an IPv4 or IPv6 address or CIDR/,
+                ],
                 [{ FIREWALL_TRUSTED_SOURCES: "10.0.0.0/33" }, /FIREWALL_TRUSTED_SOURCES: '10\.0\.0\.0\/33' is not/],
                 [{ FIREWALL_VNC_PORTS: "6000:5900" }, /FIREWALL_VNC_PORTS: range '6000:5900' ends before it starts/],
                 [{ ACTION: "destroy" }, /ACTION must be one of create delete \(got 'destroy'\)/],
@@ -157,7 +163,10 @@ describe("host scripts in network namespaces", function () {
             assert.match(first, /^net\.ipv4\.conf\.all\.proxy_arp=0$/m);
             assert.match(firstFile, /^net\.ipv4\.ip_forward = 1$/m);
             assert.match(firstFile, /^net\.bridge\.bridge-nf-call-ip6tables = 1$/m);
-            assert.equal(fs.readFileSync(path.join(root, "etc/modules-load.d/opennebula-edge.conf"), "utf8").split("\n")[1], "br_netfilter");
+            assert.equal(
+                fs.readFileSync(path.join(root, "etc/modules-load.d/opennebula-edge.conf"), "utf8").split("\n")[1],
+                "br_netfilter",
+            );
         });
 
         it("follows changed inputs (proxy ARP on, then off again)", function () {
@@ -194,7 +203,10 @@ describe("host scripts in network namespaces", function () {
             }
             assert.match(first, /^192\.168\.23\.1 dev hstfwbr0 proxy proto 233$/m);
             assert.match(first, /--dport 9101:9200 -j DNAT --to-destination 192\.168\.23\.3:1-100\/9101$/m);
-            assert.match(first, /^-A ONE-EDGE-POSTROUTING -o hstfwup0 -m iprange --src-range 192\.168\.23\.2-192\.168\.23\.4 -j MASQUERADE$/m);
+            assert.match(
+                first,
+                /^-A ONE-EDGE-POSTROUTING -o hstfwup0 -m iprange --src-range 192\.168\.23\.2-192\.168\.23\.4 -j MASQUERADE$/m,
+            );
             assert.equal(first.match(/^-A PREROUTING -j ONE-EDGE-PREROUTING$/gm)?.length, 1);
         });
 
@@ -205,13 +217,24 @@ describe("host scripts in network namespaces", function () {
             run("ip", ["-n", host, "route", "add", "10.99.0.0/24", "dev", "hstfwup0"]);
 
             mustRunScript(host, publicForwardingScript({ model: "portforward", uplink: "hstfwup0", bridge: "hstfwbr0", leases: 2 }));
-            mustRunScript(host, publicForwardingScript({ model: "routed", uplink: "hstfwup0", bridge: "hstfwbr0", publicIps: ["198.51.100.10", "198.51.100.12"] }));
+            mustRunScript(
+                host,
+                publicForwardingScript({
+                    model: "routed",
+                    uplink: "hstfwup0",
+                    bridge: "hstfwbr0",
+                    publicIps: ["198.51.100.10", "198.51.100.12"],
+                }),
+            );
             let state = snapshot(host);
             assert.doesNotMatch(state, /192\.168\.23\./, "portforward routes, gateway and rules are gone");
             assert.doesNotMatch(state, /DNAT|MASQUERADE/);
             assert.match(state, /^198\.51\.100\.12 dev hstfwup0 proxy proto 233$/m);
 
-            const output = mustRunScript(host, publicForwardingScript({ model: "routed", uplink: "hstfwup0", bridge: "hstfwbr0", publicIps: ["198.51.100.10"] }));
+            const output = mustRunScript(
+                host,
+                publicForwardingScript({ model: "routed", uplink: "hstfwup0", bridge: "hstfwbr0", publicIps: ["198.51.100.10"] }),
+            );
             assert.match(output, /removed stale route 198\.51\.100\.12 dev hstfwbr0/);
             state = snapshot(host);
             assert.doesNotMatch(state, /198\.51\.100\.1[23] /, "the dropped address and its gateway are gone");
@@ -235,7 +258,10 @@ describe("host scripts in network namespaces", function () {
                 [{ PUBLIC_MODEL: "nat", NAT_PAIRS: "203.0.113.5" }, /NAT_PAIRS: '203\.0\.113\.5' is not PUBLIC=PRIVATE/],
                 [{ PUBLIC_MODEL: "nat", NAT_PAIRS: "203.0.113.5=10.0.0.16", NAT_BY: "aws" }, /NAT_BY must be host or cloud/],
                 [{ PUBLIC_MODEL: "portforward", BASE_IP: "192.168.23.2", LEASES: "0" }, /LEASES must be a number of leases from 1 to 1000/],
-                [{ PUBLIC_MODEL: "portforward", BASE_IP: "192.168.23.2", LEASES: "600" }, /PORT_START \+ LEASES \* PORT_SIZE must stay within 65535/],
+                [
+                    { PUBLIC_MODEL: "portforward", BASE_IP: "192.168.23.2", LEASES: "600" },
+                    /PORT_START \+ LEASES \* PORT_SIZE must stay within 65535/,
+                ],
             ];
             for (const [environment, message] of cases) {
                 const result = runScript(host, base, environment);
@@ -246,7 +272,10 @@ describe("host scripts in network namespaces", function () {
         });
 
         it("refuses to run without IP forwarding", function () {
-            const result = runScript(host, publicForwardingScript({ model: "routed", uplink: "hstfwup0", bridge: "hstfwbr0", publicIps: ["198.51.100.10"] }));
+            const result = runScript(
+                host,
+                publicForwardingScript({ model: "routed", uplink: "hstfwup0", bridge: "hstfwbr0", publicIps: ["198.51.100.10"] }),
+            );
             assert.notEqual(result.status, 0);
             assert.match(result.stderr, /net\.ipv4\.ip_forward is 0; run sysctl\.sh/);
         });

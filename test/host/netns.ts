@@ -10,12 +10,14 @@
  * land in the run's temporary directory and `/run` is empty: scripts write their files (boot
  * units, WireGuard keys, FRR configuration) to the real paths without touching the machine.
  */
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import type { ChildProcess } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { HostScript, toStdin } from "../../components/remote/host-script";
+import type { HostScript } from "../../components/remote/host-script";
+import { toStdin } from "../../components/remote/host-script";
 
 /** This run's id: five lowercase letters and digits. */
 export const RUN_ID = [...randomBytes(5)].map((byte) => "abcdefghijklmnopqrstuvwxyz0123456789"[byte % 36]).join("");
@@ -130,9 +132,13 @@ export class Lab {
         must("ip", ["-n", name, "link", "set", "lo", "up"]);
         const dir = this.tempDir();
         const log = fs.openSync(path.join(dir, "holder.log"), "w");
-        const child = spawn("ip", ["netns", "exec", name, "unshare", "--mount", "--propagation", "private", "sh", "-c", HOLDER, "holder", dir], {
-            stdio: ["ignore", log, log],
-        });
+        const child = spawn(
+            "ip",
+            ["netns", "exec", name, "unshare", "--mount", "--propagation", "private", "sh", "-c", HOLDER, "holder", dir],
+            {
+                stdio: ["ignore", log, log],
+            },
+        );
         fs.closeSync(log);
         const pidFile = path.join(dir, "pid");
         for (let waited = 0; !fs.existsSync(pidFile) && child.exitCode === null && waited < 10_000; waited += 20) {
@@ -186,7 +192,9 @@ export class Lab {
 function destroyNamespace(name: string): void {
     if (!name.startsWith(`hst${RUN_ID}`)) throw new Error(`${name} is not a namespace of this run`);
     for (let attempt = 0; attempt < 50; attempt++) {
-        const pids = run("ip", ["netns", "pids", name]).stdout.split("\n").filter((pid) => /^\d+$/.test(pid));
+        const pids = run("ip", ["netns", "pids", name])
+            .stdout.split("\n")
+            .filter((pid) => /^\d+$/.test(pid));
         if (pids.length === 0) break;
         run("kill", ["-KILL", ...pids]);
         spawnSync("sleep", ["0.05"]);
@@ -200,7 +208,9 @@ function destroyNamespace(name: string): void {
 export function killProcesses(ns: string): void {
     const holder = holders.get(ns)?.pid;
     for (let attempt = 0; attempt < 50; attempt++) {
-        const pids = run("ip", ["netns", "pids", ns]).stdout.split("\n").filter((pid) => /^\d+$/.test(pid) && Number(pid) !== holder);
+        const pids = run("ip", ["netns", "pids", ns])
+            .stdout.split("\n")
+            .filter((pid) => /^\d+$/.test(pid) && Number(pid) !== holder);
         if (pids.length === 0) return;
         run("kill", ["-KILL", ...pids]);
         spawnSync("sleep", ["0.05"]);
@@ -211,14 +221,19 @@ export function killProcesses(ns: string): void {
 /** The names of the processes running in `ns` but its holder, sorted (what the scripts started: wireguard-go, zebra, bgpd). */
 export function processNames(ns: string): string[] {
     const holder = holders.get(ns)?.pid;
-    const pids = run("ip", ["netns", "pids", ns]).stdout.split("\n").filter((pid) => /^\d+$/.test(pid) && Number(pid) !== holder);
-    return pids.map((pid) => {
-        try {
-            return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-        } catch {
-            return undefined;
-        }
-    }).filter((name): name is string => name !== undefined).sort();
+    const pids = run("ip", ["netns", "pids", ns])
+        .stdout.split("\n")
+        .filter((pid) => /^\d+$/.test(pid) && Number(pid) !== holder);
+    return pids
+        .map((pid) => {
+            try {
+                return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+            } catch {
+                return undefined;
+            }
+        })
+        .filter((name): name is string => name !== undefined)
+        .sort();
 }
 
 /** The argv prefix that runs a command inside `ns` (its network and mount namespaces). */
@@ -333,8 +348,12 @@ export function rules(ns: string, tool: "iptables-save" | "ip6tables-save" = "ip
         if (line.startsWith("*")) tables.push([]);
         tables[tables.length - 1]?.push(line);
     }
-    const filtersNothing = (table: string[]) => table.every((line) => line.startsWith("*") || line === "COMMIT" || /^:\S+ ACCEPT /.test(line));
-    return tables.filter((table) => !filtersNothing(table)).flat().join("\n");
+    const filtersNothing = (table: string[]) =>
+        table.every((line) => line.startsWith("*") || line === "COMMIT" || /^:\S+ ACCEPT /.test(line));
+    return tables
+        .filter((table) => !filtersNothing(table))
+        .flat()
+        .join("\n");
 }
 
 /** Everything the network scripts touch in a namespace, as one comparable text (no trailing blanks). */
@@ -378,7 +397,13 @@ done`;
  * from it and its place in the list (sorted by name).
  */
 function withoutMacs(text: string): string {
-    return text.replace(/\b([0-9a-f]{2}:){5}[0-9a-f]{2}\b/g, "<mac>").replace(/ fe80::\S+/g, "").trim().split("\n").sort().join("\n");
+    return text
+        .replace(/\b([0-9a-f]{2}:){5}[0-9a-f]{2}\b/g, "<mac>")
+        .replace(/ fe80::\S+/g, "")
+        .trim()
+        .split("\n")
+        .sort()
+        .join("\n");
 }
 
 const SNAPSHOT_SYSCTLS = [

@@ -2,8 +2,9 @@
  * Probes for the firewall tests: a UDP echo server, a UDP probe, a UDP listener that records what
  * it receives, and a hand-built VXLAN frame (what an attacker on the Internet would send).
  */
-import { ChildProcess } from "child_process";
-import { Lab, connect, mustExec, startNode } from "./netns";
+import type { ChildProcess } from "child_process";
+import type { Lab } from "./netns";
+import { connect, mustExec, startNode } from "./netns";
 
 const UDP_ECHO = `
 const dgram = require("dgram");
@@ -47,7 +48,14 @@ export class UdpListener {
     private readonly lines: string[] = [];
 
     private constructor(private readonly child: ChildProcess) {
-        child.stdout!.on("data", (chunk: Buffer) => this.lines.push(...chunk.toString().split("\n").filter((line) => line.startsWith("got "))));
+        child.stdout!.on("data", (chunk: Buffer) =>
+            this.lines.push(
+                ...chunk
+                    .toString()
+                    .split("\n")
+                    .filter((line) => line.startsWith("got ")),
+            ),
+        );
     }
 
     static async start(lab: Lab, ns: string, port: number): Promise<UdpListener> {
@@ -139,7 +147,9 @@ export async function portMatrix(lab: Lab, host: string, ports: MatrixPort[], so
     if (udp.length > 0) await serveUdp(lab, host, udp, "host");
     const verdict = (answer: string) => (answer.startsWith("host ") ? "open" : answer === "ERR timeout" ? "dropped" : "refused");
     return ports.map((p) => {
-        const results = sources.map((source) => verdict(p.protocol === "tcp" ? connect(source.ns, source.target, p.port) : probeUdp(source.ns, source.target, p.port)));
+        const results = sources.map((source) =>
+            verdict(p.protocol === "tcp" ? connect(source.ns, source.target, p.port) : probeUdp(source.ns, source.target, p.port)),
+        );
         return [`${p.port}/${p.protocol}`, ...results].join(" ");
     });
 }

@@ -12,8 +12,10 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import { firewallScript, publicForwardingScript, sysctlScript } from "../../components/edge/host-scripts";
-import { HostScript, readHostScript } from "../../components/remote/host-script";
-import { BootUnit, bootOrder } from "../../scripts/lab/boot";
+import type { HostScript } from "../../components/remote/host-script";
+import { readHostScript } from "../../components/remote/host-script";
+import type { BootUnit } from "../../scripts/lab/boot";
+import { bootOrder } from "../../scripts/lab/boot";
 import { Lab, connect, exec, files, killProcesses, must, mustExec, mustRunScript, netnsSkipReason, hasCommand, snapshot } from "./netns";
 
 const UNIT_DIR = "/etc/systemd/system";
@@ -29,7 +31,9 @@ function wireguardConfig(peerKey: string, peerAddress: string, endpoint: string)
 
 /** The unit files enabled in `ns`, in an order that respects their After= lines among themselves. */
 function enabledUnits(ns: string): BootUnit[] {
-    const names = mustExec(ns, ["sh", "-c", `ls ${UNIT_DIR}/multi-user.target.wants | grep '^opennebula-edge-' || true`]).split("\n").filter(Boolean);
+    const names = mustExec(ns, ["sh", "-c", `ls ${UNIT_DIR}/multi-user.target.wants | grep '^opennebula-edge-' || true`])
+        .split("\n")
+        .filter(Boolean);
     return bootOrder(Object.fromEntries(names.map((name) => [name, mustExec(ns, ["cat", `${UNIT_DIR}/${name}`])])));
 }
 
@@ -38,7 +42,10 @@ function powerOff(ns: string, links: string[]): void {
     killProcesses(ns);
     for (const tool of ["iptables", "ip6tables"]) {
         // Only the tables that exist: a fresh kernel has none loaded.
-        const tables = mustExec(ns, [`${tool}-save`]).split("\n").filter((line) => line.startsWith("*")).map((line) => line.slice(1));
+        const tables = mustExec(ns, [`${tool}-save`])
+            .split("\n")
+            .filter((line) => line.startsWith("*"))
+            .map((line) => line.slice(1));
         for (const table of tables) {
             mustExec(ns, [tool, "-t", table, "-F"]);
             mustExec(ns, [tool, "-t", table, "-X"]);
@@ -53,7 +60,7 @@ function powerOff(ns: string, links: string[]): void {
 
 /** What systemd would run at boot: systemd-sysctl, then our units' ExecStart lines. */
 function boot(ns: string): string[] {
-    mustExec(ns, ["sh", "-c", "for file in /etc/sysctl.d/*.conf; do [ -e \"$file\" ] && sysctl -q -p \"$file\"; done; true"]);
+    mustExec(ns, ["sh", "-c", 'for file in /etc/sysctl.d/*.conf; do [ -e "$file" ] && sysctl -q -p "$file"; done; true']);
     const ran: string[] = [];
     for (const unit of enabledUnits(ns)) {
         for (const argv of unit.execStart) mustExec(ns, argv, { timeout: 60_000 });
@@ -64,10 +71,14 @@ function boot(ns: string): string[] {
 
 function wireguardState(ns: string): string {
     // Keys, port, peers, endpoints and allowed IPs; not the handshake time and counters.
-    return mustExec(ns, ["wg", "show", "wg0", "dump"]).split("\n").filter(Boolean).map((line) => {
-        const fields = line.split("\t");
-        return fields.length === 4 ? fields.slice(1, 3).join(" ") : [fields[0], fields[2], fields[3]].join(" ");
-    }).join("\n");
+    return mustExec(ns, ["wg", "show", "wg0", "dump"])
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => {
+            const fields = line.split("\t");
+            return fields.length === 4 ? fields.slice(1, 3).join(" ") : [fields[0], fields[2], fields[3]].join(" ");
+        })
+        .join("\n");
 }
 
 async function reachable(ns: string, address: string): Promise<boolean> {
@@ -82,7 +93,9 @@ describe("boot units bring a rebooted host back (namespaces)", function () {
     let lab: Lab;
 
     before(function () {
-        const reason = netnsSkipReason() ?? (["wg", "wireguard-go", "ping"].every(hasCommand) ? undefined : "needs wireguard-tools, wireguard-go and ping");
+        const reason =
+            netnsSkipReason() ??
+            (["wg", "wireguard-go", "ping"].every(hasCommand) ? undefined : "needs wireguard-tools, wireguard-go and ping");
         if (reason !== undefined) {
             console.log(`      skipped: reboot test ${reason}`);
             this.skip();
@@ -108,9 +121,19 @@ describe("boot units bring a rebooted host back (namespaces)", function () {
         mustRunScript(host, publicForwardingScript({ model: "routed", uplink: "up0", publicIps: [VM_IP] }));
         const hostKey = mustRunScript(host, wireguardUp({ WG_KEY_ONLY: "1" })).trim();
         const hubKey = mustRunScript(hub, wireguardUp({ WG_KEY_ONLY: "1" })).trim();
-        const configured = mustRunScript(host, wireguardUp({ WG_ADDRESS: "192.168.0.2/24", WG_CONFIG: wireguardConfig(hubKey, "192.168.0.1", "10.200.0.1") }));
+        const configured = mustRunScript(
+            host,
+            wireguardUp({ WG_ADDRESS: "192.168.0.2/24", WG_CONFIG: wireguardConfig(hubKey, "192.168.0.1", "10.200.0.1") }),
+        );
         assert.equal(configured, `${hostKey}\n`, "stdout carries only the public key, as the components and the lab read it");
-        mustRunScript(hub, wireguardUp({ WG_ADDRESS: "192.168.0.1/24", WG_IP_FORWARD: "1", WG_CONFIG: wireguardConfig(hostKey, "192.168.0.2", "10.200.0.2") }));
+        mustRunScript(
+            hub,
+            wireguardUp({
+                WG_ADDRESS: "192.168.0.1/24",
+                WG_IP_FORWARD: "1",
+                WG_CONFIG: wireguardConfig(hostKey, "192.168.0.2", "10.200.0.2"),
+            }),
+        );
 
         const attachVm = () => {
             must("ip", ["-n", host, "link", "set", "vmport", "master", "br0"]);
@@ -130,9 +153,18 @@ describe("boot units bring a rebooted host back (namespaces)", function () {
         for (const unit of ["firewall", "public-forwarding", "wireguard-wg0"]) {
             assert.match(written, new RegExp(`^700 root /etc/opennebula-edge/boot/${unit}\\.sh `, "m"));
             assert.match(written, new RegExp(`^644 root ${UNIT_DIR}/opennebula-edge-${unit}\\.service `, "m"));
-            assert.match(written, new RegExp(`^777 root ${UNIT_DIR}/multi-user\\.target\\.wants/opennebula-edge-${unit}\\.service -> ${UNIT_DIR}/opennebula-edge-${unit}\\.service$`, "m"));
+            assert.match(
+                written,
+                new RegExp(
+                    `^777 root ${UNIT_DIR}/multi-user\\.target\\.wants/opennebula-edge-${unit}\\.service -> ${UNIT_DIR}/opennebula-edge-${unit}\\.service$`,
+                    "m",
+                ),
+            );
         }
-        assert.ok(!mustExec(host, ["cat", "/etc/opennebula-edge/boot/wireguard-wg0.sh"]).includes(privateKey), "the replay holds no private key");
+        assert.ok(
+            !mustExec(host, ["cat", "/etc/opennebula-edge/boot/wireguard-wg0.sh"]).includes(privateKey),
+            "the replay holds no private key",
+        );
 
         const hostBefore = snapshot(host);
         const hubBefore = snapshot(hub);
@@ -143,7 +175,11 @@ describe("boot units bring a rebooted host back (namespaces)", function () {
         assert.notEqual(snapshot(host), hostBefore, "the reboot did flush the host");
         assert.match(connect(client, VM_IP, 22), /^ERR /, "the VM is unreachable while the host is down");
 
-        assert.deepEqual(boot(host), ["opennebula-edge-firewall.service", "opennebula-edge-public-forwarding.service", "opennebula-edge-wireguard-wg0.service"]);
+        assert.deepEqual(boot(host), [
+            "opennebula-edge-firewall.service",
+            "opennebula-edge-public-forwarding.service",
+            "opennebula-edge-wireguard-wg0.service",
+        ]);
         assert.deepEqual(boot(hub), ["opennebula-edge-wireguard-wg0.service"]);
         // OpenNebula puts the VM's port back on the bridge when it resumes the VM.
         attachVm();
@@ -174,4 +210,3 @@ describe("boot units bring a rebooted host back (namespaces)", function () {
         assert.equal(recorded(), "daemon-reload\ndaemon-reload\n", "removing the unit reloads");
     });
 });
-

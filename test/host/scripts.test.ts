@@ -9,8 +9,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { oneadminKeyScript, opennebulaNodeScript, opennebulaRepoScript } from "../../components/edge/host-scripts";
-import { HostScript, toStdin } from "../../components/remote/host-script";
-import { Result, run } from "./netns";
+import type { HostScript } from "../../components/remote/host-script";
+import { toStdin } from "../../components/remote/host-script";
+import type { Result } from "./netns";
+import { run } from "./netns";
 
 /** Runs a script as a component would (`bash -s` fed by `toStdin`), with extra variables. */
 function runHostScript(script: HostScript, extra: Record<string, string> = {}): Result {
@@ -129,7 +131,10 @@ describe("host scripts against a temporary root", function () {
             assert.match(first, /wrote .*\/etc\/apt\/sources\.list\.d\/opennebula\.list/);
             const list = path.join(root, "etc/apt/sources.list.d/opennebula.list");
             const content = fs.readFileSync(list, "utf8");
-            assert.match(content, /^deb \[signed-by=\/etc\/apt\/keyrings\/opennebula\.gpg\] https:\/\/downloads\.opennebula\.io\/repo\/6\.10\/Ubuntu\/22\.04 stable opennebula$/m);
+            assert.match(
+                content,
+                /^deb \[signed-by=\/etc\/apt\/keyrings\/opennebula\.gpg\] https:\/\/downloads\.opennebula\.io\/repo\/6\.10\/Ubuntu\/22\.04 stable opennebula$/m,
+            );
             const mtime = fs.statSync(list).mtimeMs;
 
             const second = mustRun(opennebulaRepoScript(), { HOST_ROOT: root });
@@ -226,9 +231,21 @@ describe("host scripts against a temporary root", function () {
             const cases: Array<[string, string, (original: string) => string]> = [
                 ["a commented-out line", `# ${key}\n`, (original) => `${original}${key}\n`],
                 ["a line restricted with from=", `from="10.9.9.9" ${key}\n`, () => `${key}\nfrom="10.9.9.9" ${key}\n`],
-                ["a line with a forced command", `command="/bin/false",no-pty ${type} ${data} x\n`, () => `${key}\ncommand="/bin/false",no-pty ${type} ${data} x\n`],
-                ["a different key with the same comment", `${ed25519PublicKey("oneadmin@front-end")}\n`, (original) => `${original}${key}\n`],
-                ["a key whose data only starts like ours", `${type} ${data.slice(0, -4)} oneadmin@front-end\n`, (original) => `${original}${key}\n`],
+                [
+                    "a line with a forced command",
+                    `command="/bin/false",no-pty ${type} ${data} x\n`,
+                    () => `${key}\ncommand="/bin/false",no-pty ${type} ${data} x\n`,
+                ],
+                [
+                    "a different key with the same comment",
+                    `${ed25519PublicKey("oneadmin@front-end")}\n`,
+                    (original) => `${original}${key}\n`,
+                ],
+                [
+                    "a key whose data only starts like ours",
+                    `${type} ${data.slice(0, -4)} oneadmin@front-end\n`,
+                    (original) => `${original}${key}\n`,
+                ],
             ];
             for (const [label, existing, expected] of cases) {
                 it(`adds the key next to ${label}, before any other line of the same key; a re-run changes nothing`, function () {

@@ -10,7 +10,10 @@ import * as path from "path";
 import { hostScriptsDir } from "../../components/remote/host-script";
 
 const scriptsDir = hostScriptsDir();
-const scripts = fs.readdirSync(scriptsDir).filter((name) => name.endsWith(".sh")).sort();
+const scripts = fs
+    .readdirSync(scriptsDir)
+    .filter((name) => name.endsWith(".sh"))
+    .sort();
 /** The loader and the prelude are not host scripts themselves. */
 const hostScripts = scripts.filter((name) => name !== "env-loader.sh" && name !== "prelude.sh");
 const read = (name: string) => fs.readFileSync(path.join(scriptsDir, name), "utf8");
@@ -23,7 +26,16 @@ const LOADS_PRELUDE = [
 
 describe("scripts/host/*.sh", function () {
     it("finds the host scripts", function () {
-        for (const name of ["env-loader.sh", "prelude.sh", "firewall.sh", "oneadmin-key.sh", "opennebula-node.sh", "opennebula-repo.sh", "public-forwarding.sh", "sysctl.sh"]) {
+        for (const name of [
+            "env-loader.sh",
+            "prelude.sh",
+            "firewall.sh",
+            "oneadmin-key.sh",
+            "opennebula-node.sh",
+            "opennebula-repo.sh",
+            "public-forwarding.sh",
+            "sysctl.sh",
+        ]) {
             assert.ok(scripts.includes(name), `${name} is in ${scriptsDir}`);
         }
     });
@@ -46,7 +58,10 @@ describe("scripts/host/*.sh", function () {
         });
 
         it(`${name} is shellcheck clean`, function () {
-            const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "--external-sources", name], { cwd: scriptsDir, encoding: "utf8" });
+            const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "--external-sources", name], {
+                cwd: scriptsDir,
+                encoding: "utf8",
+            });
             if (result.error && (result.error as NodeJS.ErrnoException).code === "ENOENT") {
                 console.log("      skipped: shellcheck is not installed");
                 this.skip();
@@ -66,7 +81,10 @@ describe("scripts/host/*.sh", function () {
         });
 
         it(`${name} run straight from scripts/host loads the prelude beside it`, function () {
-            const result = spawnSync("bash", [path.join(scriptsDir, name)], { env: { PATH: process.env.PATH, ACTION: "no-such-action" }, encoding: "utf8" });
+            const result = spawnSync("bash", [path.join(scriptsDir, name)], {
+                env: { PATH: process.env.PATH, ACTION: "no-such-action" },
+                encoding: "utf8",
+            });
             assert.equal(result.status, 1, result.stderr);
             assert.match(result.stderr, new RegExp(`^${name.replace(".", "\\.")}: ACTION must be one of `, "m"));
         });

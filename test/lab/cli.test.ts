@@ -30,13 +30,19 @@ interface Launched {
 /** Runs `node <projectRoot>/scripts/lab/launch.cjs <args>` as `npm run lab -- <args>` would. */
 function launch(args: string[], projectRoot = root): Launched {
     const started = Date.now();
-    const result = spawnSync(process.execPath, [path.join(projectRoot, LAUNCHER), ...args], { cwd: projectRoot, encoding: "utf8", timeout: 180_000 });
+    const result = spawnSync(process.execPath, [path.join(projectRoot, LAUNCHER), ...args], {
+        cwd: projectRoot,
+        encoding: "utf8",
+        timeout: 180_000,
+    });
     return { code: result.status, stdout: result.stdout, stderr: result.stderr, elapsedMs: Date.now() - started };
 }
 
 /** Modification times of a few dist/ files tsc rewrites on every build. */
 function distTimes(): number[] {
-    return ["dist/scripts/lab/cli.js", "dist/scripts/lab/lab.js", "dist/components/index.js"].map((file) => statSync(path.join(root, file)).mtimeMs);
+    return ["dist/scripts/lab/cli.js", "dist/scripts/lab/lab.js", "dist/components/index.js"].map(
+        (file) => statSync(path.join(root, file)).mtimeMs,
+    );
 }
 
 /** Skips the suite when dist/ is out of date (then the CLI would rightly build first). */
@@ -69,7 +75,19 @@ describe("lab CLI: no rebuild when dist/ is current", function () {
         for (const args of [["--help"], ["help"], ["-h"]]) {
             const result = launchWithoutBuild(args);
             assert.equal(result.code, 0, result.stderr);
-            for (const expected of ["up (default)", "down", "status", "exec <target> <cmd…>", "--name <name>", "--topology mesh|hub", "--clusters <n>", "--hosts <n>", "--vni <n>", "--no-bgp", "--keep"]) {
+            for (const expected of [
+                "up (default)",
+                "down",
+                "status",
+                "exec <target> <cmd…>",
+                "--name <name>",
+                "--topology mesh|hub",
+                "--clusters <n>",
+                "--hosts <n>",
+                "--vni <n>",
+                "--no-bgp",
+                "--keep",
+            ]) {
                 assert.ok(result.stdout.includes(expected), `${args[0]} lists ${expected}`);
             }
             assert.match(result.stdout, /Default for this\s+checkout: lab[0-9a-f]{6}/);
@@ -154,7 +172,15 @@ describe("lab CLI launcher: builds exactly when dist/ is out of date", function 
         await fs.symlink(path.join(root, "node_modules"), path.join(project, "node_modules"));
         await fs.writeFile(path.join(project, "package.json"), JSON.stringify({ name: "fixture", private: true }));
         // No @types/node, so each tsc run of the fixture stays short.
-        const compilerOptions = { target: "ES2022", lib: ["ES2022"], module: "commonjs", outDir: "dist", rootDir: ".", types: [], strict: true };
+        const compilerOptions = {
+            target: "ES2022",
+            lib: ["ES2022"],
+            module: "commonjs",
+            outDir: "dist",
+            rootDir: ".",
+            types: [],
+            strict: true,
+        };
         await fs.writeFile(path.join(project, "tsconfig.json"), JSON.stringify({ compilerOptions, include: ["scripts/**/*.ts"] }));
         await fs.writeFile(source(), `${FIXTURE_DECLARATIONS}console.log(\`cli \${process.argv.slice(2).join(" ")}\`);\n`);
     });

@@ -19,7 +19,8 @@ import { strict as assert } from "assert";
 import { randomBytes } from "crypto";
 import * as path from "path";
 import { frrScriptEnvironment } from "../../components/overlay/frr-config";
-import { Lab, packageRoot } from "../../scripts/lab/lab";
+import type { Lab } from "../../scripts/lab/lab";
+import { packageRoot } from "../../scripts/lab/lab";
 import { waitUntil } from "../../scripts/lab/process";
 import { downLab, newLabName, skipUnlessLabCanRun, upLab } from "./lab-support";
 
@@ -107,7 +108,10 @@ describe("lab: hosts that stay secure and keep working", function () {
             const json = JSON.parse(await lab.vtysh(node, "show bgp neighbors json")) as Record<string, Record<string, number | string>>;
             for (const [neighbour, data] of Object.entries(json)) {
                 all[`${node} → ${neighbour}`] = {
-                    state: String(data.bgpState), upMs: Number(data.bgpTimerUpMsec), established: Number(data.connectionsEstablished), dropped: Number(data.connectionsDropped),
+                    state: String(data.bgpState),
+                    upMs: Number(data.bgpTimerUpMsec),
+                    established: Number(data.connectionsEstablished),
+                    dropped: Number(data.connectionsDropped),
                 };
             }
         }
@@ -134,8 +138,23 @@ describe("lab: hosts that stay secure and keep working", function () {
     /** Injects VXLAN from the internet at `node`'s underlay address, to a VM's MAC and IP; resolves with the payload sent. */
     async function inject(node: string, target: string): Promise<string> {
         const payload = `INJECTED-${randomBytes(4).toString("hex")}`;
-        const packet = vxlanPacket({ vni: Number(lab.topology.network.VLAN_ID), dstMac: vm(target).mac, srcIp: "172.17.2.200", dstIp: vm(target).ip, dstPort: PAYLOAD_PORT, payload });
-        await lab.execOk("internet", [process.execPath, "-e", UDP_SEND, underlay(node), String(VNI_PORT), OUTSIDER, packet.toString("hex")]);
+        const packet = vxlanPacket({
+            vni: Number(lab.topology.network.VLAN_ID),
+            dstMac: vm(target).mac,
+            srcIp: "172.17.2.200",
+            dstIp: vm(target).ip,
+            dstPort: PAYLOAD_PORT,
+            payload,
+        });
+        await lab.execOk("internet", [
+            process.execPath,
+            "-e",
+            UDP_SEND,
+            underlay(node),
+            String(VNI_PORT),
+            OUTSIDER,
+            packet.toString("hex"),
+        ]);
         return payload;
     }
 
@@ -152,12 +171,19 @@ describe("lab: hosts that stay secure and keep working", function () {
     }
 
     async function firewallRules(node: string): Promise<string> {
-        return (await lab.execOk(node, ["iptables-save"])).split("\n").filter((line) => !line.startsWith("#")).map((line) => line.replace(/\[\d+:\d+\]/g, "[0:0]")).join("\n");
+        return (await lab.execOk(node, ["iptables-save"]))
+            .split("\n")
+            .filter((line) => !line.startsWith("#"))
+            .map((line) => line.replace(/\[\d+:\d+\]/g, "[0:0]"))
+            .join("\n");
     }
 
     /** WireGuard's public state of a node: its key and port, its peers' keys, endpoints and allowed IPs. */
     async function wireguardState(node: string): Promise<string> {
-        const [own, ...peers] = (await lab.execOk(node, ["wg", "show", "wg0", "dump"])).split("\n").filter(Boolean).map((line) => line.split("\t"));
+        const [own, ...peers] = (await lab.execOk(node, ["wg", "show", "wg0", "dump"]))
+            .split("\n")
+            .filter(Boolean)
+            .map((line) => line.split("\t"));
         return [own.slice(1, 3).join(" "), ...peers.map((fields) => [fields[0], fields[2], fields[3]].join(" ")).sort()].join("\n");
     }
 
@@ -172,7 +198,14 @@ describe("lab: hosts that stay secure and keep working", function () {
         lab = await upLab(labName);
         await lab.execOk("internet", ["ip", "addr", "add", `${OUTSIDER}/32`, "dev", "lo"]);
         const receiver = await lab.startBackground("vm1", [process.execPath, "-e", UDP_RECEIVE, String(PAYLOAD_PORT)], /listening/);
-        receiver.stdout!.on("data", (chunk: Buffer) => received.push(...chunk.toString().split("\n").filter((line) => line.startsWith("got "))));
+        receiver.stdout!.on("data", (chunk: Buffer) =>
+            received.push(
+                ...chunk
+                    .toString()
+                    .split("\n")
+                    .filter((line) => line.startsWith("got ")),
+            ),
+        );
     });
 
     after(async function () {
@@ -183,7 +216,11 @@ describe("lab: hosts that stay secure and keep working", function () {
         // Without a firewall the injection is real: the VM receives what an outsider sends at its host.
         const open = await inject("kvm1", "vm1");
         await waitUntil("the VM to receive the injected payload (no firewall yet)", async () => received.includes(`got ${open}`), 10_000);
-        assert.equal(await connect("internet", underlay("kvm1"), 179, OUTSIDER), "connected", "without a firewall bgpd answers the internet");
+        assert.equal(
+            await connect("internet", underlay("kvm1"), 179, OUTSIDER),
+            "connected",
+            "without a firewall bgpd answers the internet",
+        );
 
         const before = await sessions();
         for (const node of lab.nodes) await lab.applyFirewall(node.name);
@@ -198,7 +235,11 @@ describe("lab: hosts that stay secure and keep working", function () {
         console.log(`      injected ${open} before the firewall: received; ${blocked} after: rejected by kvm1's firewall`);
 
         for (const node of ["kvm1", "ingress"]) {
-            assert.equal(await connect("internet", underlay(node), 179, OUTSIDER), "ECONNREFUSED", `BGP on ${node} is closed to the internet`);
+            assert.equal(
+                await connect("internet", underlay(node), 179, OUTSIDER),
+                "ECONNREFUSED",
+                `BGP on ${node} is closed to the internet`,
+            );
         }
         for (const port of [16509, 49152, 5901]) {
             assert.equal(await connect("internet", underlay("kvm2"), port, OUTSIDER), "ECONNREFUSED", `${port} is closed to the internet`);
@@ -233,10 +274,18 @@ describe("lab: hosts that stay secure and keep working", function () {
         const established = (await sessions())[reflectorSession].established;
 
         await lab.powerOff("kvm2");
-        assert.deepEqual((await lab.nodeProcesses("kvm2")).map((p) => p.command), ["sleep"], "only the holder is left");
+        assert.deepEqual(
+            (await lab.nodeProcesses("kvm2")).map((p) => p.command),
+            ["sleep"],
+            "only the holder is left",
+        );
         assert.doesNotMatch(await firewallRules("kvm2"), /ONE-EDGE-INPUT/, "no firewall");
         assert.notEqual((await lab.exec("kvm2", ["ip", "link", "show", "wg0"])).code, 0, "no wg0");
-        await waitUntil("the reflector to lose kvm2", async () => (await sessions(["ingress"]))[reflectorSession].state !== "Established", 20_000);
+        await waitUntil(
+            "the reflector to lose kvm2",
+            async () => (await sessions(["ingress"]))[reflectorSession].state !== "Established",
+            20_000,
+        );
 
         const started = Date.now();
         assert.deepEqual(await lab.boot("kvm2"), ["opennebula-edge-firewall.service", "opennebula-edge-wireguard-wg0.service"]);
@@ -244,9 +293,14 @@ describe("lab: hosts that stay secure and keep working", function () {
         assert.equal(await wireguardState("kvm2"), wireguard, "the same WireGuard interface, key and peers");
         await waitUntil("every BGP session to be established again", allEstablished, 60_000);
         const back = await sessions();
-        console.log(`      kvm2 rebooted: firewall and wg0 as before; BGP re-established ${Date.now() - started} ms after boot (reflector's session: ${established} → ${back[reflectorSession].established} establishments)`);
+        console.log(
+            `      kvm2 rebooted: firewall and wg0 as before; BGP re-established ${Date.now() - started} ms after boot (reflector's session: ${established} → ${back[reflectorSession].established} establishments)`,
+        );
         assert.equal(back[reflectorSession].established, established + 1, "the reflector's session to kvm2 is a new one");
-        assert.ok((await lab.nodeProcesses("kvm2")).some((p) => p.command === "bgpd"), "bgpd runs");
+        assert.ok(
+            (await lab.nodeProcesses("kvm2")).some((p) => p.command === "bgpd"),
+            "bgpd runs",
+        );
 
         await lab.migrateVm("vm2", "kvm2");
         await allVmsPing();
@@ -260,7 +314,14 @@ describe("lab: hosts that stay secure and keep working", function () {
 
     it("3. a fifth KVM host joins without resetting any BGP session", async function () {
         await waitUntil("every BGP session to be established", allEstablished, 60_000);
-        const pids = async () => Object.fromEntries(await Promise.all(lab.nodes.map(async (node) => [node.name, (await lab.nodeProcesses(node.name)).find((p) => p.command === "bgpd")?.pid] as const)));
+        const pids = async () =>
+            Object.fromEntries(
+                await Promise.all(
+                    lab.nodes.map(
+                        async (node) => [node.name, (await lab.nodeProcesses(node.name)).find((p) => p.command === "bgpd")?.pid] as const,
+                    ),
+                ),
+            );
         const bgpdBefore = await pids();
         const before = await sessions();
         const node = await lab.addHost("ec2", { firewall: true });
@@ -268,11 +329,17 @@ describe("lab: hosts that stay secure and keep working", function () {
         await new Promise((resolve) => setTimeout(resolve, 1100)); // bgpd's uptime has whole seconds
         const after = await sessions();
         assertNoReset(before, after);
-        assert.deepEqual(Object.fromEntries(Object.entries(await pids()).filter(([name]) => name !== "kvm5")), bgpdBefore, "no bgpd was restarted");
+        assert.deepEqual(
+            Object.fromEntries(Object.entries(await pids()).filter(([name]) => name !== "kvm5")),
+            bgpdBefore,
+            "no bgpd was restarted",
+        );
         assert.equal(after[`ingress → ${wgAddress("kvm5")}`].state, "Established");
         assert.equal(after[`kvm5 → ${wgAddress("ingress")}`].state, "Established");
         for (const [name, session] of Object.entries(before)) {
-            console.log(`      ${name}: up ${(session.upMs / 1000).toFixed(1)} s → ${(after[name].upMs / 1000).toFixed(1)} s, established ${session.established} → ${after[name].established}, dropped ${session.dropped} → ${after[name].dropped}`);
+            console.log(
+                `      ${name}: up ${(session.upMs / 1000).toFixed(1)} s → ${(after[name].upMs / 1000).toFixed(1)} s, established ${session.established} → ${after[name].established}, dropped ${session.dropped} → ${after[name].dropped}`,
+            );
         }
         await lab.migrateVm("vm4", "kvm5");
         await allVmsPing();
@@ -286,8 +353,13 @@ describe("lab: hosts that stay secure and keep working", function () {
         const before = await sessions();
         const neighbour = `neighbor ${wgAddress("kvm5")} peer-group fabric`;
         assert.ok(reflector.bgpdConf.includes(neighbour));
-        const broken = { ...reflector, bgpdConf: reflector.bgpdConf.replace(neighbour, `neighbor ${wgAddress("kvm5")} peer-group nosuchgroup`) };
-        const result = await lab.exec("ingress", [path.join(packageRoot(), "scripts", "host", "frr-apply.sh")], { env: { ...frrScriptEnvironment(broken), FRR_SERVICE: "direct" } });
+        const broken = {
+            ...reflector,
+            bgpdConf: reflector.bgpdConf.replace(neighbour, `neighbor ${wgAddress("kvm5")} peer-group nosuchgroup`),
+        };
+        const result = await lab.exec("ingress", [path.join(packageRoot(), "scripts", "host", "frr-apply.sh")], {
+            env: { ...frrScriptEnvironment(broken), FRR_SERVICE: "direct" },
+        });
         assert.notEqual(result.code, 0, "the step fails");
         assert.match(result.stderr, /Configure the peer-group first|Config Failed on config line/, `FRR's own message:\n${result.stderr}`);
         assert.equal((await lab.nodeProcesses("ingress")).find((p) => p.command === "bgpd")!.pid, pid, "bgpd was not restarted");

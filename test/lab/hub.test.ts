@@ -3,7 +3,7 @@
  * them over wg0 (one extra hop).
  */
 import { strict as assert } from "assert";
-import { Lab } from "../../scripts/lab/lab";
+import type { Lab } from "../../scripts/lab/lab";
 import { downLab, newLabName, skipUnlessLabCanRun, upLab } from "./lab-support";
 
 describe("lab: hub-and-spoke WireGuard", function () {

@@ -1,5 +1,6 @@
 /** Shared helpers of the lab tests (not a test file). */
-import { Lab, LabOptions, labPrerequisiteProblems } from "../../scripts/lab/lab";
+import type { LabOptions } from "../../scripts/lab/lab";
+import { Lab, labPrerequisiteProblems } from "../../scripts/lab/lab";
 import { randomLabName } from "../../scripts/lab/naming";
 
 /** A fresh lab name for one suite (`t` + 6 random hex digits), so runs never share a lab. */

@@ -61,7 +61,11 @@ describe("lab: EVPN over WireGuard", function () {
                 assert.equal(await lab.execOk(node.name, ["cat", "/etc/frr/bgpd.conf"]), files.bgpdConf);
                 const plan = lab.topology.wireguard.nodes.find((candidate) => candidate.name === node.name);
                 assert.ok(plan);
-                const allowed = (await lab.execOk(node.name, ["wg", "show", "wg0", "allowed-ips"])).trim().split("\n").map((line) => line.split("\t")[1]).sort();
+                const allowed = (await lab.execOk(node.name, ["wg", "show", "wg0", "allowed-ips"]))
+                    .trim()
+                    .split("\n")
+                    .map((line) => line.split("\t")[1])
+                    .sort();
                 assert.deepEqual(allowed, plan.peers.map((peer) => peer.allowedIps.join(" ")).sort());
                 const link = await lab.execOk(node.name, ["ip", "-o", "addr", "show", "dev", "wg0"]);
                 assert.match(link, new RegExp(`inet ${plan.addressCidr.replace(/\./g, "\\.")} `));
@@ -71,7 +75,12 @@ describe("lab: EVPN over WireGuard", function () {
         it("runs the rendered session settings: timers, connect-retry, coalesce-time, one update-group for all clients", async function () {
             for (const node of lab.nodes) {
                 const running = await lab.vtysh(node.name, "show running-config");
-                for (const line of [" coalesce-time 100", " neighbor fabric timers 3 9", " neighbor fabric timers connect 2", " neighbor fabric update-source "]) {
+                for (const line of [
+                    " coalesce-time 100",
+                    " neighbor fabric timers 3 9",
+                    " neighbor fabric timers connect 2",
+                    " neighbor fabric update-source ",
+                ]) {
                     assert.ok(running.includes(`\n${line}`), `${node.name} runs "${line.trim()}"`);
                 }
             }
@@ -108,18 +117,28 @@ describe("lab: EVPN over WireGuard", function () {
                 lab.hosts.map((host) => [wgAddress(host.name), "Established"]).sort(),
             );
             for (const host of lab.hosts) {
-                assert.deepEqual((await lab.bgpPeers(host.name)).map((peer) => [peer.address, peer.state]), [[wgAddress("ingress"), "Established"]]);
+                assert.deepEqual(
+                    (await lab.bgpPeers(host.name)).map((peer) => [peer.address, peer.state]),
+                    [[wgAddress("ingress"), "Established"]],
+                );
             }
         });
 
         it("has a type-3 route of every VTEP and a type-2 route of every VM on every KVM host, next hop = the VM's host", async function () {
             for (const host of lab.hosts) {
                 const routes = await lab.evpnRoutes(host.name);
-                const vteps = routes.filter((route) => route.type === 3).map((route) => route.originator).sort();
+                const vteps = routes
+                    .filter((route) => route.type === 3)
+                    .map((route) => route.originator)
+                    .sort();
                 assert.deepEqual(vteps, lab.hosts.map((h) => wgAddress(h.name)).sort(), `type-3 routes on ${host.name}`);
                 for (const guest of lab.vms) {
                     const macRoutes = routes.filter((route) => route.type === 2 && route.mac === guest.mac);
-                    assert.deepEqual(macRoutes.map((route) => route.nextHop), [wgAddress(guest.host)], `type-2 of ${guest.name} on ${host.name}`);
+                    assert.deepEqual(
+                        macRoutes.map((route) => route.nextHop),
+                        [wgAddress(guest.host)],
+                        `type-2 of ${guest.name} on ${host.name}`,
+                    );
                 }
             }
         });
@@ -128,7 +147,10 @@ describe("lab: EVPN over WireGuard", function () {
     describe("data plane", function () {
         it("lets a VM of one cluster reach a VM of the other", async function () {
             const [vm1] = lab.vms;
-            const far = lab.vms.find((candidate) => lab.nodes.find((n) => n.name === candidate.host)?.cluster !== lab.nodes.find((n) => n.name === vm1.host)?.cluster);
+            const far = lab.vms.find(
+                (candidate) =>
+                    lab.nodes.find((n) => n.name === candidate.host)?.cluster !== lab.nodes.find((n) => n.name === vm1.host)?.cluster,
+            );
             assert.ok(far, "a VM in another cluster");
             assert.ok(await lab.ping(vm1.name, far.name), `${vm1.name} → ${far.name}`);
             assert.ok(await lab.ping(far.name, vm1.name), `${far.name} → ${vm1.name}`);
@@ -139,7 +161,11 @@ describe("lab: EVPN over WireGuard", function () {
             assert.equal(guestMtu, 1370);
             const payload = guestMtu - 28; // IPv4 20 + ICMP 8
             assert.ok(await lab.ping("vm1", "vm3", { size: payload, dontFragment: true }), `DF ping of ${guestMtu} bytes`);
-            assert.equal(await lab.ping("vm1", "vm3", { size: payload + 1, dontFragment: true }), false, `DF ping of ${guestMtu + 1} bytes`);
+            assert.equal(
+                await lab.ping("vm1", "vm3", { size: payload + 1, dontFragment: true }),
+                false,
+                `DF ping of ${guestMtu + 1} bytes`,
+            );
             assert.ok(await lab.ping("vm1", "vm3", { size: payload + 1 }), "the same size passes when the guest may fragment");
         });
     });
@@ -151,7 +177,10 @@ describe("lab: EVPN over WireGuard", function () {
             await holdsFor("vm1, vm3 and vm4 reaching each other", () => allPairsPing(["vm1", "vm3", "vm4"]), 5_000);
             const sessions = await lab.bgpPeers("ingress");
             assert.deepEqual(
-                sessions.filter((peer) => peer.state === "Established").map((peer) => peer.address).sort(),
+                sessions
+                    .filter((peer) => peer.state === "Established")
+                    .map((peer) => peer.address)
+                    .sort(),
                 ["kvm1", "kvm3", "kvm4"].map(wgAddress).sort(),
             );
 
@@ -185,7 +214,10 @@ describe("lab: EVPN over WireGuard", function () {
             const to = "kvm4";
             assert.notEqual(from, to);
             const before = await lab.evpnRoutes("kvm3");
-            assert.deepEqual(before.filter((r) => r.type === 2 && r.mac === moving.mac).map((r) => r.nextHop), [wgAddress(from)]);
+            assert.deepEqual(
+                before.filter((r) => r.type === 2 && r.mac === moving.mac).map((r) => r.nextHop),
+                [wgAddress(from)],
+            );
 
             assert.ok(await lab.ping(moving.name, "vm3"), "vm1 knows vm3 before the migration");
             const vni = lab.topology.network.VLAN_ID;
@@ -193,11 +225,20 @@ describe("lab: EVPN over WireGuard", function () {
             const times = await lab.migrateVm(moving.name, to);
             assert.ok(times.resumedAt >= times.pausedAt);
             const fdb = await lab.execOk(to, ["bridge", "fdb", "show", "br", `onebr.${vni}`]);
-            assert.match(fdb, new RegExp(`^${moving.mac} dev ${tap} master onebr\\.${vni}`, "m"), "the VM's announce taught the destination's bridge its MAC on its NIC at once");
-            assert.match(await lab.execOk(moving.name, ["ip", "neigh", "show", "dev", "eth0"]), new RegExp(`^${vm("vm3").ip.replace(/\./g, "\\.")} `, "m"), "the guest kept its neighbour cache, as a live-migrated guest does");
+            assert.match(
+                fdb,
+                new RegExp(`^${moving.mac} dev ${tap} master onebr\\.${vni}`, "m"),
+                "the VM's announce taught the destination's bridge its MAC on its NIC at once",
+            );
+            assert.match(
+                await lab.execOk(moving.name, ["ip", "neigh", "show", "dev", "eth0"]),
+                new RegExp(`^${vm("vm3").ip.replace(/\./g, "\\.")} `, "m"),
+                "the guest kept its neighbour cache, as a live-migrated guest does",
+            );
             await waitUntil(
                 `${to}'s zebra to hold vm1's MAC as local`,
-                async () => /"type":"local"/.test((await lab.vtysh(to, `show evpn mac vni ${vni} mac ${moving.mac} json`)).replace(/\s/g, "")),
+                async () =>
+                    /"type":"local"/.test((await lab.vtysh(to, `show evpn mac vni ${vni} mac ${moving.mac} json`)).replace(/\s/g, "")),
                 10_000,
             );
             assert.equal(vm("vm1").host, to);
@@ -209,7 +250,9 @@ describe("lab: EVPN over WireGuard", function () {
                 await waitUntil(
                     `${observer} to see vm1's type-2 route from ${to} only`,
                     async () => {
-                        const hops = (await lab.evpnRoutes(observer)).filter((r) => r.type === 2 && r.mac === moving.mac).map((r) => r.nextHop);
+                        const hops = (await lab.evpnRoutes(observer))
+                            .filter((r) => r.type === 2 && r.mac === moving.mac)
+                            .map((r) => r.nextHop);
                         return hops.length === 1 && hops[0] === wgAddress(to);
                     },
                     30_000,

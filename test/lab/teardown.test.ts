@@ -4,13 +4,15 @@
  * lab's namespaces) leaves nothing of its lab behind, and nothing of another lab is touched.
  */
 import { strict as assert } from "assert";
-import { ChildProcess, spawn } from "child_process";
+import type { ChildProcess } from "child_process";
+import { spawn } from "child_process";
 import { promises as fs } from "fs";
 import * as path from "path";
 import { Lab } from "../../scripts/lab/lab";
 import { LAB_RUN_VARIABLE } from "../../scripts/lab/naming";
 import { waitUntil } from "../../scripts/lab/process";
-import { LabProcess, describeProcess, stillRunning, teardown } from "../../scripts/lab/teardown";
+import type { LabProcess } from "../../scripts/lab/teardown";
+import { describeProcess, stillRunning, teardown } from "../../scripts/lab/teardown";
 import { downLab, newLabName, skipUnlessLabCanRun, upLab } from "./lab-support";
 
 /** Starts `sleep 600` (detached) with `env` added, optionally inside a namespace; resolves with its process. */
@@ -44,7 +46,10 @@ describe("lab: lifecycle and teardown by name", function () {
         await upLab(labName, { clusters: 1, hostsPerCluster: 2, waitForConvergence: false });
         const before = await Lab.leftovers(labName);
         assert.ok(await Lab.exists(labName));
-        await assert.rejects(upLab(labName, { startBgp: false }), new RegExp(`a lab named "${labName}" already exists .*it was left untouched`));
+        await assert.rejects(
+            upLab(labName, { startBgp: false }),
+            new RegExp(`a lab named "${labName}" already exists .*it was left untouched`),
+        );
         assert.deepEqual(await stillRunning(before.processes), before.processes, "every process of the lab still runs");
         assert.deepEqual(await Lab.leftovers(labName), before, "same namespaces, processes and mounts");
         const lab = await Lab.open(labName);
@@ -95,7 +100,9 @@ describe("lab: lifecycle and teardown by name", function () {
         }
 
         const report = await Lab.down({ name: labName });
-        assert.ok(report.processes.some((p) => p.pid === orphan.process.pid) && report.processes.some((p) => p.pid === stranded.process.pid));
+        assert.ok(
+            report.processes.some((p) => p.pid === orphan.process.pid) && report.processes.some((p) => p.pid === stranded.process.pid),
+        );
         assert.deepEqual(await Lab.leftovers(labName), { namespaces: [], processes: [], mounts: [] });
         assert.deepEqual(await stillRunning(before.processes), []);
         assert.deepEqual(await stillRunning([bystander.process]), [bystander.process], "another lab's process still runs");

@@ -6,7 +6,8 @@
 import { strict as assert } from "assert";
 import { Lab } from "../../scripts/lab/lab";
 import { run } from "../../scripts/lab/process";
-import { LabLeftovers, stillRunning } from "../../scripts/lab/teardown";
+import type { LabLeftovers } from "../../scripts/lab/teardown";
+import { stillRunning } from "../../scripts/lab/teardown";
 import { labDeviceNames } from "../../scripts/lab/topology";
 import { downLab, newLabName, skipUnlessLabCanRun, upLab } from "./lab-support";
 
@@ -14,7 +15,10 @@ import { downLab, newLabName, skipUnlessLabCanRun, upLab } from "./lab-support";
 async function assertWorks(lab: Lab): Promise<void> {
     const sessions = await lab.bgpPeers("ingress");
     assert.equal(sessions.length, lab.hosts.length, `${lab.name}: one session per KVM host`);
-    assert.ok(sessions.every((peer) => peer.state === "Established"), `${lab.name}: ${JSON.stringify(sessions)}`);
+    assert.ok(
+        sessions.every((peer) => peer.state === "Established"),
+        `${lab.name}: ${JSON.stringify(sessions)}`,
+    );
     const clusterOf = (host: string) => lab.nodes.find((node) => node.name === host)?.cluster;
     for (const vm of lab.vms) {
         const far = lab.vms.find((other) => clusterOf(other.host) !== clusterOf(vm.host));
@@ -33,7 +37,12 @@ async function assertIntact(name: string, before: LabLeftovers): Promise<void> {
 
 async function rootLinks(): Promise<Set<string>> {
     const result = await run(["ip", "-o", "link", "show"]);
-    return new Set(result.stdout.split("\n").map((line) => line.split(": ")[1]?.split("@")[0]).filter((name): name is string => Boolean(name)));
+    return new Set(
+        result.stdout
+            .split("\n")
+            .map((line) => line.split(": ")[1]?.split("@")[0])
+            .filter((name): name is string => Boolean(name)),
+    );
 }
 
 describe("lab: two labs on one machine", function () {
@@ -55,8 +64,18 @@ describe("lab: two labs on one machine", function () {
         await assertWorks(a);
         await assertWorks(b);
         const added = [...(await rootLinks())].filter((link) => !linksBefore.has(link));
-        const ours = new Set([a, b].flatMap((lab) => [...labDeviceNames(lab.topology), `onebr.${lab.topology.network.VLAN_ID}`, `wg0.${lab.topology.network.VLAN_ID}`]));
-        assert.deepEqual(added.filter((link) => ours.has(link)), [], "no lab device in the root namespace");
+        const ours = new Set(
+            [a, b].flatMap((lab) => [
+                ...labDeviceNames(lab.topology),
+                `onebr.${lab.topology.network.VLAN_ID}`,
+                `wg0.${lab.topology.network.VLAN_ID}`,
+            ]),
+        );
+        assert.deepEqual(
+            added.filter((link) => ours.has(link)),
+            [],
+            "no lab device in the root namespace",
+        );
         const namespaces = (await run(["ip", "netns", "list"])).stdout;
         assert.match(namespaces, new RegExp(`^${first}-inet`, "m"));
         assert.match(namespaces, new RegExp(`^${second}-inet`, "m"));

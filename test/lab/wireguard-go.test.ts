@@ -10,8 +10,14 @@ import { existsSync, promises as fs } from "fs";
 import * as os from "os";
 import * as path from "path";
 import { packageRoot } from "../../scripts/lab/environment";
-import { Lab } from "../../scripts/lab/lab";
-import { LAB_WIREGUARD_GO, WIREGUARD_GO_VARIABLE, chooseWireguardGo, describeWireguardGo, formatWireGuardInUse } from "../../scripts/lab/wireguard-go";
+import type { Lab } from "../../scripts/lab/lab";
+import {
+    LAB_WIREGUARD_GO,
+    WIREGUARD_GO_VARIABLE,
+    chooseWireguardGo,
+    describeWireguardGo,
+    formatWireGuardInUse,
+} from "../../scripts/lab/wireguard-go";
 import { downLab, newLabName, skipUnlessLabCanRun, upLab } from "./lab-support";
 
 const INSTALLER = path.join(packageRoot(), "scripts", "lab", "install-wireguard-go.sh");
@@ -120,7 +126,13 @@ describe("wireguard-up.sh: WG_USERSPACE_PROGRAM", function () {
         const dir = await fs.mkdtemp(path.join(os.tmpdir(), "wg-program-"));
         try {
             const script = path.join(packageRoot(), "scripts", "host", "wireguard-up.sh");
-            const env = { ...process.env, WG_CONFIG: "[Interface]\nListenPort = 51820\n", WG_ADDRESS: "192.168.0.2/24", WG_CONFIG_DIR: path.join(dir, "wg"), WG_USERSPACE_PROGRAM: "wireguard-go;reboot" };
+            const env = {
+                ...process.env,
+                WG_CONFIG: "[Interface]\nListenPort = 51820\n",
+                WG_ADDRESS: "192.168.0.2/24",
+                WG_CONFIG_DIR: path.join(dir, "wg"),
+                WG_USERSPACE_PROGRAM: "wireguard-go;reboot",
+            };
             const result = spawnSync("bash", [script], { env, encoding: "utf8" });
             assert.equal(result.status, 1);
             assert.match(result.stderr, /WG_USERSPACE_PROGRAM must be a program name or an absolute path/);

@@ -6,7 +6,8 @@ import { datastoreProvider } from "../../components/opennebula/resources/datasto
 import { hostProvider } from "../../components/opennebula/resources/host";
 import { virtualNetworkProvider } from "../../components/opennebula/resources/virtual-network";
 import { vnTemplateProvider } from "../../components/opennebula/resources/vn-template";
-import { Lifecycle, OneTarget, rejects, startTarget } from "./harness";
+import type { OneTarget } from "./harness";
+import { Lifecycle, rejects, startTarget } from "./harness";
 
 // The CRUD suite of every dynamic resource. It runs against the test double, or unchanged against a
 // real OpenNebula front-end when ONE_XMLRPC and ONE_AUTH are set (see the README).
@@ -27,8 +28,12 @@ describe("OpenNebula resources: create, read, drift, update, replace, delete", f
         if (target.kind === "real") console.log(`      (running against the real OpenNebula at ${target.connection.endpoint})`);
         const make = (provider: any) => new Lifecycle(provider, target.connection);
         lifecycles = {
-            cluster: make(clusterProvider), host: make(hostProvider), datastore: make(datastoreProvider),
-            vnet: make(virtualNetworkProvider), vntemplate: make(vnTemplateProvider), membership: make(clusterMembershipProvider),
+            cluster: make(clusterProvider),
+            host: make(hostProvider),
+            datastore: make(datastoreProvider),
+            vnet: make(virtualNetworkProvider),
+            vntemplate: make(vnTemplateProvider),
+            membership: make(clusterMembershipProvider),
         };
     });
 
@@ -42,7 +47,11 @@ describe("OpenNebula resources: create, read, drift, update, replace, delete", f
     afterEach(function () {
         // Nothing orphaned: every object OpenNebula holds is one that Pulumi state also holds.
         if (!target.double) return;
-        const held = target.double.objects().filter((o) => !o.builtin).map((o) => `${o.kind}/${o.id}`).sort();
+        const held = target.double
+            .objects()
+            .filter((o) => !o.builtin)
+            .map((o) => `${o.kind}/${o.id}`)
+            .sort();
         const kinds: Kind[] = ["cluster", "host", "datastore", "vnet", "vntemplate"];
         const inState = kinds.flatMap((kind) => [...lifecycles[kind].state.keys()].map((id) => `${kind}/${id}`)).sort();
         assert.deepStrictEqual(held, inState, "objects in OpenNebula and in Pulumi state differ");
@@ -94,7 +103,10 @@ describe("OpenNebula resources: create, read, drift, update, replace, delete", f
             const name = target.name("taken");
             const existing = Number(await target.client.call("one.cluster.allocate", name));
             try {
-                await rejects(cluster().create({ name }), /^cluster ".*-taken" already exists in OpenNebula \(ID \d+\) and was not created by this resource.*nothing was adopted, changed or deleted/);
+                await rejects(
+                    cluster().create({ name }),
+                    /^cluster ".*-taken" already exists in OpenNebula \(ID \d+\) and was not created by this resource.*nothing was adopted, changed or deleted/,
+                );
             } finally {
                 await target.client.call("one.cluster.delete", existing);
             }
@@ -112,7 +124,10 @@ describe("OpenNebula resources: create, read, drift, update, replace, delete", f
         it("treats a change of credentials or endpoint alone as an in-place update, never a replacement", async function () {
             const name = target.name("creds");
             const { id } = await cluster().create({ name });
-            const diff = await cluster().diff(id, { name, connection: { ...target.connection, endpoint: target.connection.endpoint.replace("127.0.0.1", "localhost") } });
+            const diff = await cluster().diff(id, {
+                name,
+                connection: { ...target.connection, endpoint: target.connection.endpoint.replace("127.0.0.1", "localhost") },
+            });
             assert.strictEqual(diff.changes, true);
             assert.deepStrictEqual(diff.replaces, []);
             await cluster().delete(id);
@@ -125,13 +140,26 @@ describe("OpenNebula resources: create, read, drift, update, replace, delete", f
             const c2 = await cluster().create({ name: target.name("hc2") });
             const name = target.name("h1");
             const waitForMonitored = target.kind === "double"; // a made-up host cannot be monitored by a real front-end
-            const { id, outs } = await host().create({ name, imMad: "kvm", clusterId: Number(c1.id), waitForMonitored, template: { PROVIDER: "lab" } });
+            const { id, outs } = await host().create({
+                name,
+                imMad: "kvm",
+                clusterId: Number(c1.id),
+                waitForMonitored,
+                template: { PROVIDER: "lab" },
+            });
             assert.strictEqual(outs.clusterId, Number(c1.id));
             assert.strictEqual(outs.vmMad, "kvm", "vmMad defaults to imMad");
             if (waitForMonitored) assert.strictEqual(outs.stateCode, 2, "MONITORED");
             assert.deepStrictEqual(outs.template, { PROVIDER: "lab" });
 
-            const moved = await host().up(id, { name, imMad: "kvm", clusterId: Number(c2.id), state: "disabled", waitForMonitored, template: { PROVIDER: "lab" } });
+            const moved = await host().up(id, {
+                name,
+                imMad: "kvm",
+                clusterId: Number(c2.id),
+                state: "disabled",
+                waitForMonitored,
+                template: { PROVIDER: "lab" },
+            });
             assert.strictEqual(moved.id, id);
             assert.strictEqual(moved.outs.clusterId, Number(c2.id));
             assert.strictEqual(moved.outs.state, "disabled");
@@ -161,7 +189,10 @@ describe("OpenNebula resources: create, read, drift, update, replace, delete", f
 
         it("deletes a host that went to ERROR again and names it in the error", async function () {
             if (!target.double) this.skip(); // needs the double's unreachable host
-            const err = await rejects(host().create({ name: `unreachable-${target.name("h")}` }), /^host \d+ was created but host \d+ \(unreachable-[^)]+\) went to ERROR/);
+            const err = await rejects(
+                host().create({ name: `unreachable-${target.name("h")}` }),
+                /^host \d+ was created but host \d+ \(unreachable-[^)]+\) went to ERROR/,
+            );
             assert.match(err.message, /deleted again so nothing is left behind/);
         });
 
@@ -178,10 +209,19 @@ describe("OpenNebula resources: create, read, drift, update, replace, delete", f
             const c1 = await cluster().create({ name: target.name("dc1") });
             const c2 = await cluster().create({ name: target.name("dc2") });
             const name = target.name("system");
-            const args = { name, type: "system_ds", tmMad: "ssh", clusterIds: [Number(c1.id), Number(c2.id)], template: { REPLICA_HOST: "10.0.0.4" } };
+            const args = {
+                name,
+                type: "system_ds",
+                tmMad: "ssh",
+                clusterIds: [Number(c1.id), Number(c2.id)],
+                template: { REPLICA_HOST: "10.0.0.4" },
+            };
             const { id, outs } = await datastore().create(args);
             assert.strictEqual(outs.type, "SYSTEM_DS");
-            assert.deepStrictEqual(outs.clusterIds, [Number(c1.id), Number(c2.id)].sort((a, b) => a - b));
+            assert.deepStrictEqual(
+                outs.clusterIds,
+                [Number(c1.id), Number(c2.id)].sort((a, b) => a - b),
+            );
             assert.match(outs.basePath, new RegExp(`/datastores/${id}$`));
             assert.deepStrictEqual(await datastore().read(id), outs);
 
@@ -212,19 +252,32 @@ describe("OpenNebula resources: create, read, drift, update, replace, delete", f
         });
 
         it("applies OpenNebula's driver rules in check", async function () {
-            await rejects(datastore().create({ name: "s", type: "SYSTEM_DS", dsMad: "fs", tmMad: "ssh" }), /dsMad must not be set for a SYSTEM_DS/);
+            await rejects(
+                datastore().create({ name: "s", type: "SYSTEM_DS", dsMad: "fs", tmMad: "ssh" }),
+                /dsMad must not be set for a SYSTEM_DS/,
+            );
             await rejects(datastore().create({ name: "i", tmMad: "ssh" }), /dsMad is required for a IMAGE_DS datastore/);
             await rejects(datastore().create({ name: "i", dsMad: "fs", tmMad: "nfs" }), /tmMad must be one of ssh, shared/);
-            await rejects(datastore().create({ name: "i", type: "disk", dsMad: "fs", tmMad: "ssh" }), /type must be one of IMAGE_DS, SYSTEM_DS/);
-            await rejects(datastore().create({ name: "i", dsMad: "fs", tmMad: "ssh", template: { TM_MAD: "x" } }), /template must not set TM_MAD/);
+            await rejects(
+                datastore().create({ name: "i", type: "disk", dsMad: "fs", tmMad: "ssh" }),
+                /type must be one of IMAGE_DS, SYSTEM_DS/,
+            );
+            await rejects(
+                datastore().create({ name: "i", dsMad: "fs", tmMad: "ssh", template: { TM_MAD: "x" } }),
+                /template must not set TM_MAD/,
+            );
         });
     });
 
     describe("VirtualNetwork", function () {
         const bridged = (name: string, extra: Record<string, unknown> = {}) => ({
-            name, vnMad: "bridge",
+            name,
+            vnMad: "bridge",
             template: { BRIDGE: "br0", NETWORK_ADDRESS: "10.50.0.0", NETWORK_MASK: "255.255.255.0", DNS: "1.1.1.1" },
-            addressRanges: [{ TYPE: "IP4", IP: "10.50.0.10", SIZE: 5 }, { type: "IP4", ip: "10.50.0.100", size: 2 }],
+            addressRanges: [
+                { TYPE: "IP4", IP: "10.50.0.10", SIZE: 5 },
+                { type: "IP4", ip: "10.50.0.100", size: 2 },
+            ],
             readyTimeoutSeconds: 30,
             ...extra,
         });
@@ -233,15 +286,29 @@ describe("OpenNebula resources: create, read, drift, update, replace, delete", f
             const c = await cluster().create({ name: target.name("vc") });
             const args = bridged(target.name("pub"));
             const { id, outs } = await vnet().create(args);
-            assert.deepStrictEqual(outs.addressRanges, [{ TYPE: "IP4", IP: "10.50.0.10", SIZE: "5" }, { TYPE: "IP4", IP: "10.50.0.100", SIZE: "2" }]);
+            assert.deepStrictEqual(outs.addressRanges, [
+                { TYPE: "IP4", IP: "10.50.0.10", SIZE: "5" },
+                { TYPE: "IP4", IP: "10.50.0.100", SIZE: "2" },
+            ]);
             assert.strictEqual(outs.addressRangeIds.length, 2);
             assert.deepStrictEqual(outs.clusterIds, [0]);
             assert.deepStrictEqual(await vnet().read(id), outs);
 
-            const changed = { ...args, clusterIds: [Number(c.id)], addressRanges: [args.addressRanges[0], { TYPE: "IP4", IP: "10.50.0.100", SIZE: 3 }, { TYPE: "IP4", IP: "10.50.0.200", SIZE: 1 }] };
+            const changed = {
+                ...args,
+                clusterIds: [Number(c.id)],
+                addressRanges: [
+                    args.addressRanges[0],
+                    { TYPE: "IP4", IP: "10.50.0.100", SIZE: 3 },
+                    { TYPE: "IP4", IP: "10.50.0.200", SIZE: 1 },
+                ],
+            };
             const updated = await vnet().up(id, changed);
             assert.strictEqual(updated.id, id);
-            assert.deepStrictEqual(updated.outs.addressRanges.map((ar: any) => ar.SIZE), ["5", "3", "1"]);
+            assert.deepStrictEqual(
+                updated.outs.addressRanges.map((ar: any) => ar.SIZE),
+                ["5", "3", "1"],
+            );
             assert.strictEqual(updated.outs.addressRangeIds[0], outs.addressRangeIds[0], "an unchanged range keeps its AR_ID");
             assert.deepStrictEqual(updated.outs.clusterIds, [Number(c.id)]);
 
@@ -271,7 +338,11 @@ describe("OpenNebula resources: create, read, drift, update, replace, delete", f
         it("replaces the network when the driver changes", async function () {
             const args = bridged(target.name("repl"));
             const { id } = await vnet().create(args);
-            const replaced = await vnet().up(id, { ...args, vnMad: "vxlan", template: { ...args.template, PHYDEV: "wg0", VLAN_ID: "4100" } });
+            const replaced = await vnet().up(id, {
+                ...args,
+                vnMad: "vxlan",
+                template: { ...args.template, PHYDEV: "wg0", VLAN_ID: "4100" },
+            });
             assert.deepStrictEqual(replaced.diff.replaces, ["vnMad"]);
             assert.strictEqual(replaced.outs.vlanId, "4100");
             await vnet().delete(replaced.id);
@@ -279,13 +350,34 @@ describe("OpenNebula resources: create, read, drift, update, replace, delete", f
 
         it("rejects bad address ranges and driver attributes in check", async function () {
             const name = target.name("x");
-            await rejects(vnet().create({ ...bridged(name), addressRanges: [{ TYPE: "IP4", IP: "10.50.0.10", SIZE: 0 }] }), /addressRanges\[0\]\.SIZE must be an integer > 0/);
-            await rejects(vnet().create({ ...bridged(name), addressRanges: [{ TYPE: "IP4", IP: "10.50.1.10", SIZE: 2 }] }), /does not fit in the network 10\.50\.0\.0\/24/);
-            await rejects(vnet().create({ ...bridged(name), addressRanges: [{ TYPE: "IP4", IP: "10.50.0.250", SIZE: 10 }] }), /does not fit/);
-            await rejects(vnet().create({ ...bridged(name), addressRanges: [{ TYPE: "IPX", IP: "10.50.0.10", SIZE: 1 }] }), /TYPE must be one of IP4/);
-            await rejects(vnet().create({ ...bridged(name), addressRanges: [{ TYPE: "IP4", IP: "10.50.0", SIZE: 1 }] }), /IP must be an IPv4 address/);
-            await rejects(vnet().create({ name, vnMad: "vxlan" }), /PHYDEV is required for the vxlan driver.*VLAN_ID \(or AUTOMATIC_VLAN_ID/);
-            await rejects(vnet().create({ name, vnMad: "vxlan", template: { PHYDEV: "wg0", VLAN_ID: 16777216 } }), /VLAN_ID must be an integer from 1 to 16777215/);
+            await rejects(
+                vnet().create({ ...bridged(name), addressRanges: [{ TYPE: "IP4", IP: "10.50.0.10", SIZE: 0 }] }),
+                /addressRanges\[0\]\.SIZE must be an integer > 0/,
+            );
+            await rejects(
+                vnet().create({ ...bridged(name), addressRanges: [{ TYPE: "IP4", IP: "10.50.1.10", SIZE: 2 }] }),
+                /does not fit in the network 10\.50\.0\.0\/24/,
+            );
+            await rejects(
+                vnet().create({ ...bridged(name), addressRanges: [{ TYPE: "IP4", IP: "10.50.0.250", SIZE: 10 }] }),
+                /does not fit/,
+            );
+            await rejects(
+                vnet().create({ ...bridged(name), addressRanges: [{ TYPE: "IPX", IP: "10.50.0.10", SIZE: 1 }] }),
+                /TYPE must be one of IP4/,
+            );
+            await rejects(
+                vnet().create({ ...bridged(name), addressRanges: [{ TYPE: "IP4", IP: "10.50.0", SIZE: 1 }] }),
+                /IP must be an IPv4 address/,
+            );
+            await rejects(
+                vnet().create({ name, vnMad: "vxlan" }),
+                /PHYDEV is required for the vxlan driver.*VLAN_ID \(or AUTOMATIC_VLAN_ID/,
+            );
+            await rejects(
+                vnet().create({ name, vnMad: "vxlan", template: { PHYDEV: "wg0", VLAN_ID: 16777216 } }),
+                /VLAN_ID must be an integer from 1 to 16777215/,
+            );
             await rejects(vnet().create({ name, vnMad: "openvpn" }), /vnMad must be one of/);
         });
     });
@@ -293,7 +385,11 @@ describe("OpenNebula resources: create, read, drift, update, replace, delete", f
     describe("VirtualNetworkTemplate", function () {
         it("creates, drifts, updates and renames in place, replaces on a driver change, deletes", async function () {
             const name = target.name("evpn");
-            const args = { name, vnMad: "vxlan", template: { PHYDEV: "wg0", VLAN_ID: "4100", VXLAN_MODE: "evpn", IP_LINK_CONF: "nolearning=" } };
+            const args = {
+                name,
+                vnMad: "vxlan",
+                template: { PHYDEV: "wg0", VLAN_ID: "4100", VXLAN_MODE: "evpn", IP_LINK_CONF: "nolearning=" },
+            };
             const { id, outs } = await vntemplate().create(args);
             assert.deepStrictEqual((await vntemplate().read(id))?.template, outs.template);
             await target.client.call("one.vntemplate.update", Number(id), 'VXLAN_MODE = "multicast"', 1);

@@ -46,7 +46,10 @@ describe("OneDouble images, marketplace apps and VM templates", function () {
             assert.match(image.SOURCE, /^\/var\/lib\/one\/\/datastores\/1\/[0-9a-f]{32}$/);
             assert.deepStrictEqual((await rpc.info("datastore", 1)).DATASTORE.IMAGES.ID, ["0"]);
             const pool = await rpc.pool("one.imagepool.info", int(-2), int(-1), int(-1));
-            assert.deepStrictEqual(pool.map((i) => i.NAME), ["data"]);
+            assert.deepStrictEqual(
+                pool.map((i) => i.NAME),
+                ["data"],
+            );
         });
 
         it("keep datastores with images from being deleted", async () => {
@@ -70,7 +73,10 @@ describe("OneDouble images, marketplace apps and VM templates", function () {
                 code: 16384,
                 objectId: -1,
             });
-            assert.strictEqual((await rpc.fail("one.image.allocate", str(DATABLOCK("")), int(1))).message, "[one.image.allocate] Error allocating a new image. Invalid NAME, it cannot be empty");
+            assert.strictEqual(
+                (await rpc.fail("one.image.allocate", str(DATABLOCK("")), int(1))).message,
+                "[one.image.allocate] Error allocating a new image. Invalid NAME, it cannot be empty",
+            );
             assert.strictEqual(
                 (await rpc.fail("one.image.allocate", str('NAME = "s"\nSOURCE = "/x"\nSIZE = "1"'), int(1))).message,
                 "[one.image.allocate] Error allocating a new image. SOURCE needs FORMAT to be set.",
@@ -85,7 +91,8 @@ describe("OneDouble images, marketplace apps and VM templates", function () {
                 objectId: 99,
             });
             assert.deepStrictEqual(await rpc.fail("one.image.allocate", str(DATABLOCK("a")), int(0)), {
-                message: "[one.image.allocate] Error allocating a new image. New images can only be allocated in a files or image datastore.",
+                message:
+                    "[one.image.allocate] Error allocating a new image. New images can only be allocated in a files or image datastore.",
                 code: 16384,
                 objectId: -1,
             });
@@ -124,7 +131,11 @@ describe("OneDouble images, marketplace apps and VM templates", function () {
         });
 
         it("check LIMIT_MB capacity unless no_capacity_check is set", async () => {
-            const ds = await rpc.id("one.datastore.allocate", str('NAME = "small"\nDS_MAD = "fs"\nTM_MAD = "ssh"\nLIMIT_MB = "1500"'), int(-1));
+            const ds = await rpc.id(
+                "one.datastore.allocate",
+                str('NAME = "small"\nDS_MAD = "fs"\nTM_MAD = "ssh"\nLIMIT_MB = "1500"'),
+                int(-1),
+            );
             await rpc.id("one.image.allocate", str(DATABLOCK("a")), int(ds));
             assert.deepStrictEqual(await rpc.fail("one.image.allocate", str(DATABLOCK("b")), int(ds)), {
                 message: "[one.image.allocate] Not enough space in datastore",
@@ -167,7 +178,11 @@ describe("OneDouble images, marketplace apps and VM templates", function () {
             await rpc.id("one.image.delete", int(ready), bool(false));
             assert.strictEqual(await imageState(ready), "7");
             await waitFor(async () => !(await rpc.exists("image", ready)), "the image to go");
-            assert.deepStrictEqual(await rpc.fail("one.image.delete", int(ready)), { message: `[one.image.delete] Error getting image [${ready}].`, code: 1024, objectId: ready });
+            assert.deepStrictEqual(await rpc.fail("one.image.delete", int(ready)), {
+                message: `[one.image.delete] Error getting image [${ready}].`,
+                code: 1024,
+                objectId: ready,
+            });
             assert.strictEqual((await rpc.info("datastore", 1)).DATASTORE.IMAGES, "");
         });
 
@@ -193,7 +208,10 @@ describe("OneDouble images, marketplace apps and VM templates", function () {
         it("are USED while a VM's DISK uses them, refuse deletion, and are READY again when the VM is done", async () => {
             const img = await rpc.id("one.image.allocate", str(DATABLOCK("os")), int(1));
             await waitImageReady(img);
-            const tmpl = await rpc.id("one.template.allocate", str(`NAME = "t"\nCPU = "1"\nMEMORY = "128"\nDISK = [ IMAGE_ID = "${img}" ]`));
+            const tmpl = await rpc.id(
+                "one.template.allocate",
+                str(`NAME = "t"\nCPU = "1"\nMEMORY = "128"\nDISK = [ IMAGE_ID = "${img}" ]`),
+            );
             const vm = await rpc.id("one.template.instantiate", int(tmpl), str(""), bool(false), str(""));
             let image = (await rpc.info("image", img)).IMAGE;
             assert.strictEqual(image.STATE, "2");
@@ -235,11 +253,14 @@ describe("OneDouble images, marketplace apps and VM templates", function () {
     describe("marketplace apps", () => {
         it("list the public marketplace's READY apps with their image and VM templates", async () => {
             const apps = await rpc.pool("one.marketapppool.info", int(-2), int(-1), int(-1));
-            assert.deepStrictEqual(apps.map((a) => [a.ID, a.NAME, a.STATE, a.TYPE, a.MARKETPLACE_ID, a.MARKETPLACE]), [
-                ["0", "Alpine Linux 3.13", "1", "1", "0", "OpenNebula Public"],
-                ["1", "Alpine Linux 3.17", "1", "1", "0", "OpenNebula Public"],
-                ["2", "Service Virtual Router", "1", "1", "0", "OpenNebula Public"],
-            ]);
+            assert.deepStrictEqual(
+                apps.map((a) => [a.ID, a.NAME, a.STATE, a.TYPE, a.MARKETPLACE_ID, a.MARKETPLACE]),
+                [
+                    ["0", "Alpine Linux 3.13", "1", "1", "0", "OpenNebula Public"],
+                    ["1", "Alpine Linux 3.17", "1", "1", "0", "OpenNebula Public"],
+                    ["2", "Service Virtual Router", "1", "1", "0", "OpenNebula Public"],
+                ],
+            );
             for (const app of apps) {
                 assert.strictEqual(decode64(app.APPTEMPLATE64).get("TYPE"), "OS");
                 const vm = decode64(app.TEMPLATE.VMTEMPLATE64);
@@ -261,10 +282,17 @@ describe("OneDouble images, marketplace apps and VM templates", function () {
         });
 
         it("answer unknown apps with NO_EXISTS, and have no export method (export is client-side)", async () => {
-            assert.deepStrictEqual(await rpc.fail("one.marketapp.info", int(9)), { message: "[one.marketapp.info] Error getting marketplaceapp [9].", code: 1024, objectId: 9 });
+            assert.deepStrictEqual(await rpc.fail("one.marketapp.info", int(9)), {
+                message: "[one.marketapp.info] Error getting marketplaceapp [9].",
+                code: 1024,
+                objectId: 9,
+            });
             assert.strictEqual((await rpc.fault("one.marketapp.export", int(2))).code, -506);
             assert.deepStrictEqual(
-                one.objects().filter((o) => o.kind === "marketapp").map((o) => o.builtin),
+                one
+                    .objects()
+                    .filter((o) => o.kind === "marketapp")
+                    .map((o) => o.builtin),
                 [true, true, true],
             );
         });
@@ -286,7 +314,10 @@ describe("OneDouble images, marketplace apps and VM templates", function () {
             assert.deepStrictEqual(t.TEMPLATE, { CPU: "1", MEMORY: "512" });
             await rpc.id("one.template.rename", int(id), str("medium"));
             const pool = await rpc.pool("one.templatepool.info", int(-2), int(-1), int(-1));
-            assert.deepStrictEqual(pool.map((p) => p.NAME), ["medium"]);
+            assert.deepStrictEqual(
+                pool.map((p) => p.NAME),
+                ["medium"],
+            );
             assert.strictEqual(await rpc.id("one.template.delete", int(id)), id);
             assert.strictEqual(await rpc.exists("template", id), false);
             assert.deepStrictEqual(await rpc.fail("one.template.info", int(id)), {
@@ -309,8 +340,18 @@ describe("OneDouble images, marketplace apps and VM templates", function () {
         });
 
         it("instantiate a VM from the template merged with extra (per-name replace)", async () => {
-            const id = await rpc.id("one.template.allocate", str('NAME = "web"\nCPU = "1"\nMEMORY = "256"\nCONTEXT = [ NETWORK = "YES", A = "1" ]\nLABELS = "x"'));
-            const vm = await rpc.id("one.template.instantiate", int(id), str("web-1"), bool(false), str('MEMORY = "1024"\nCONTEXT = [ TOKEN = "YES" ]'), bool(false));
+            const id = await rpc.id(
+                "one.template.allocate",
+                str('NAME = "web"\nCPU = "1"\nMEMORY = "256"\nCONTEXT = [ NETWORK = "YES", A = "1" ]\nLABELS = "x"'),
+            );
+            const vm = await rpc.id(
+                "one.template.instantiate",
+                int(id),
+                str("web-1"),
+                bool(false),
+                str('MEMORY = "1024"\nCONTEXT = [ TOKEN = "YES" ]'),
+                bool(false),
+            );
             const info = (await rpc.info("vm", vm)).VM;
             assert.strictEqual(info.NAME, "web-1");
             assert.strictEqual(info.STATE, "1");
@@ -336,12 +377,21 @@ describe("OneDouble images, marketplace apps and VM templates", function () {
             });
             const bad = await rpc.id("one.template.allocate", str('NAME = "bad"\nCPU = "1"'));
             assert.deepStrictEqual(await rpc.fail("one.template.instantiate", int(bad), str(""), bool(false), str("")), {
-                message: "[one.template.instantiate] Error allocating a new virtual machine template. MEMORY attribute must be a positive integer value.",
+                message:
+                    "[one.template.instantiate] Error allocating a new virtual machine template. MEMORY attribute must be a positive integer value.",
                 code: 16384,
                 objectId: -1,
             });
             assert.strictEqual(
-                (await rpc.fail("one.template.instantiate", int(bad), str(""), bool(false), str('MEMORY = "64"\nDISK = [ IMAGE_ID = "7" ]'))).message,
+                (
+                    await rpc.fail(
+                        "one.template.instantiate",
+                        int(bad),
+                        str(""),
+                        bool(false),
+                        str('MEMORY = "64"\nDISK = [ IMAGE_ID = "7" ]'),
+                    )
+                ).message,
                 "[one.template.instantiate] Error allocating a new virtual machine template. DISK 0: Image with ID: 7 does not exist",
             );
             assert.strictEqual(one.objects().filter((o) => o.kind === "vm").length, 0);

@@ -29,19 +29,34 @@ describe("OneDouble answers as real oned was measured to", function () {
             it(`${method} refuses it with INTERNAL "Error transforming the ${object} to XML."`, async function () {
                 const failure = await (cluster ? rpc.fail(method, str(template), int(-1)) : rpc.fail(method, str(template)));
                 assert.deepStrictEqual([failure.message, failure.code], [`[${method}] Error transforming the ${object} to XML.`, 8192]);
-                assert.deepStrictEqual(one.objects().filter((o) => !o.builtin), [], "nothing was created");
+                assert.deepStrictEqual(
+                    one.objects().filter((o) => !o.builtin),
+                    [],
+                    "nothing was created",
+                );
             });
         }
 
         it("one.cluster.update and one.host.update answer success but store nothing of that update", async function () {
             const cluster = await rpc.id("one.cluster.allocate", str("c"));
             const host = await rpc.id("one.host.allocate", str("h1"), str("kvm"), str("kvm"), int(-1));
-            for (const [kind, id] of [["cluster", cluster], ["host", host]] as const) {
+            for (const [kind, id] of [
+                ["cluster", cluster],
+                ["host", host],
+            ] as const) {
                 await rpc.ok(`one.${kind}.update`, int(id), str('KEPT = "yes"'), int(1));
-                assert.strictEqual(await rpc.id(`one.${kind}.update`, int(id), str("<TEMPLATE><NOTE>a]]&gt;b</NOTE><OTHER>x</OTHER></TEMPLATE>"), int(1)), id, "success, with the id");
+                assert.strictEqual(
+                    await rpc.id(`one.${kind}.update`, int(id), str("<TEMPLATE><NOTE>a]]&gt;b</NOTE><OTHER>x</OTHER></TEMPLATE>"), int(1)),
+                    id,
+                    "success, with the id",
+                );
                 const template = (await rpc.info(kind, id))[kind.toUpperCase()].TEMPLATE;
                 assert.strictEqual(template.KEPT, "yes");
-                assert.deepStrictEqual([template.NOTE, template.OTHER], [undefined, undefined], "nothing of the update was stored, not even OTHER");
+                assert.deepStrictEqual(
+                    [template.NOTE, template.OTHER],
+                    [undefined, undefined],
+                    "nothing of the update was stored, not even OTHER",
+                );
             }
         });
     });
@@ -50,7 +65,10 @@ describe("OneDouble answers as real oned was measured to", function () {
         await start("7.0.2");
         const fault = await rpc.fault("one.cluster.allocate", str("edge-\u{1F600}"));
         assert.deepStrictEqual(fault, { code: -503, message: "UTF-8 string contains a character not in the Basic Multilingual Plane" });
-        assert.deepStrictEqual(one.objects().filter((o) => !o.builtin), []);
+        assert.deepStrictEqual(
+            one.objects().filter((o) => !o.builtin),
+            [],
+        );
         const id = await rpc.id("one.cluster.allocate", str("c"));
         await rpc.ok("one.cluster.update", int(id), str('NOTE = "café 日本語"'), int(1));
         assert.strictEqual((await rpc.info("cluster", id)).CLUSTER.TEMPLATE.NOTE, "café 日本語");
@@ -72,14 +90,42 @@ describe("OneDouble answers as real oned was measured to", function () {
 
     describe("driver names per version", function () {
         const cases = [
-            { what: "TM_MAD local", method: "one.datastore.allocate", template: 'NAME = "d"\nTYPE = "SYSTEM_DS"\nTM_MAD = "local"', refusedOn: "6.10.5", message: 'TM_MAD named "local" is not defined in oned.conf' },
-            { what: "TM_MAD vcenter", method: "one.datastore.allocate", template: 'NAME = "d"\nTYPE = "SYSTEM_DS"\nTM_MAD = "vcenter"', refusedOn: "7.0.2", message: 'TM_MAD named "vcenter" is not defined in oned.conf' },
             {
-                what: "DS_MAD vcenter", method: "one.datastore.allocate", refusedOn: "7.0.2", message: 'DS_MAD named "vcenter" is not defined in oned.conf',
-                template: 'NAME = "d"\nDS_MAD = "vcenter"\nTM_MAD = "ssh"\nVCENTER_INSTANCE_ID = "i"\nVCENTER_DS_REF = "r"\nVCENTER_DC_REF = "c"',
+                what: "TM_MAD local",
+                method: "one.datastore.allocate",
+                template: 'NAME = "d"\nTYPE = "SYSTEM_DS"\nTM_MAD = "local"',
+                refusedOn: "6.10.5",
+                message: 'TM_MAD named "local" is not defined in oned.conf',
             },
-            { what: "VN_MAD ebtables", method: "one.vn.allocate", template: 'NAME = "n"\nVN_MAD = "ebtables"', refusedOn: "7.0.2", message: 'VN_MAD named "ebtables" is not defined in oned.conf' },
-            { what: "VN_MAD vcenter", method: "one.vn.allocate", template: 'NAME = "n"\nVN_MAD = "vcenter"', refusedOn: "7.0.2", message: 'VN_MAD named "vcenter" is not defined in oned.conf' },
+            {
+                what: "TM_MAD vcenter",
+                method: "one.datastore.allocate",
+                template: 'NAME = "d"\nTYPE = "SYSTEM_DS"\nTM_MAD = "vcenter"',
+                refusedOn: "7.0.2",
+                message: 'TM_MAD named "vcenter" is not defined in oned.conf',
+            },
+            {
+                what: "DS_MAD vcenter",
+                method: "one.datastore.allocate",
+                refusedOn: "7.0.2",
+                message: 'DS_MAD named "vcenter" is not defined in oned.conf',
+                template:
+                    'NAME = "d"\nDS_MAD = "vcenter"\nTM_MAD = "ssh"\nVCENTER_INSTANCE_ID = "i"\nVCENTER_DS_REF = "r"\nVCENTER_DC_REF = "c"',
+            },
+            {
+                what: "VN_MAD ebtables",
+                method: "one.vn.allocate",
+                template: 'NAME = "n"\nVN_MAD = "ebtables"',
+                refusedOn: "7.0.2",
+                message: 'VN_MAD named "ebtables" is not defined in oned.conf',
+            },
+            {
+                what: "VN_MAD vcenter",
+                method: "one.vn.allocate",
+                template: 'NAME = "n"\nVN_MAD = "vcenter"',
+                refusedOn: "7.0.2",
+                message: 'VN_MAD named "vcenter" is not defined in oned.conf',
+            },
         ];
         for (const c of cases) {
             it(`${c.what}: refused on ${c.refusedOn} only`, async function () {
@@ -106,7 +152,11 @@ describe("OneDouble answers as real oned was measured to", function () {
         await read();
         await new Promise((resolve) => setTimeout(resolve, 60));
         for (let i = 0; i < 6; i++) await read();
-        assert.deepStrictEqual(seen, ["1", "ACTIVE/1", "ACTIVE/1", "ACTIVE/2", "ACTIVE/2", "ACTIVE/2", "ACTIVE/3"], "PENDING, PROLOG ×2, BOOT ×3, RUNNING");
+        assert.deepStrictEqual(
+            seen,
+            ["1", "ACTIVE/1", "ACTIVE/1", "ACTIVE/2", "ACTIVE/2", "ACTIVE/2", "ACTIVE/3"],
+            "PENDING, PROLOG ×2, BOOT ×3, RUNNING",
+        );
         await assert.rejects(OneDouble.start({ vmBootReads: -1 }), /DoubleOptions\.vmBootReads must be an integer >= 0/);
     });
 

@@ -53,7 +53,19 @@ describe("OneDouble VMs and network leases", function () {
         assert.strictEqual(`${info.STATE}/${info.LCM_STATE}`, "1/0");
         const nic = info.TEMPLATE.NIC[0];
         assert.deepStrictEqual(
-            [nic.IP, nic.MAC, nic.NETWORK, nic.NETWORK_ID, nic.NIC_ID, nic.NAME, nic.AR_ID, nic.TARGET, nic.BRIDGE, nic.CLUSTER_ID, nic.SECURITY_GROUPS],
+            [
+                nic.IP,
+                nic.MAC,
+                nic.NETWORK,
+                nic.NETWORK_ID,
+                nic.NIC_ID,
+                nic.NAME,
+                nic.AR_ID,
+                nic.TARGET,
+                nic.BRIDGE,
+                nic.CLUSTER_ID,
+                nic.SECURITY_GROUPS,
+            ],
             ["10.0.0.10", "02:00:0a:00:00:0a", "private", String(net), "0", "NIC0", "0", `one-${vm}-0`, `onebr${net}`, "0", "0"],
         );
         assert.strictEqual(info.TEMPLATE.AUTOMATIC_REQUIREMENTS, "(CLUSTER_ID = 0) & !(PUBLIC_CLOUD = YES) & !(PIN_POLICY = PINNED)");
@@ -81,7 +93,10 @@ describe("OneDouble VMs and network leases", function () {
         assert.strictEqual(b, a + 1);
         assert.strictEqual((await rpc.info("vm", b)).VM.TEMPLATE.NIC[0].IP, "10.0.0.10");
         const full = await instantiateFails(`NIC = [ NETWORK_ID = "${net}" ]`);
-        assert.strictEqual(full.message, `[one.template.instantiate] Error allocating a new virtual machine template. Cannot get IP/MAC lease from virtual network ${net}.`);
+        assert.strictEqual(
+            full.message,
+            `[one.template.instantiate] Error allocating a new virtual machine template. Cannot get IP/MAC lease from virtual network ${net}.`,
+        );
         assert.strictEqual(
             (await instantiateFails(`NIC = [ NETWORK_ID = "99" ]`)).message,
             "[one.template.instantiate] Error allocating a new virtual machine template. Virtual network with ID: 99 does not exist",
@@ -129,16 +144,31 @@ describe("OneDouble VMs and network leases", function () {
     it("lease NIC_ALIAS with EXTERNAL=YES on another network, attached to its PARENT NIC", async () => {
         const overlay = await readyNet(NET("overlay", "10.99.1.10", 10));
         const pub = await readyNet(NET("public", "203.0.113.10", 4, "", 'GATEWAY = "203.0.113.1"\n'));
-        const vm = await vmWith(`NIC = [ NETWORK_ID = "${overlay}" ]\nNIC_ALIAS = [ NETWORK_ID = "${pub}", PARENT = "NIC0", EXTERNAL = "YES" ]`);
+        const vm = await vmWith(
+            `NIC = [ NETWORK_ID = "${overlay}" ]\nNIC_ALIAS = [ NETWORK_ID = "${pub}", PARENT = "NIC0", EXTERNAL = "YES" ]`,
+        );
         const t = (await rpc.info("vm", vm)).VM.TEMPLATE;
         assert.strictEqual(t.NIC.length, 1);
         assert.strictEqual(t.NIC[0].ALIAS_IDS, "1");
         const alias = t.NIC_ALIAS[0];
         assert.deepStrictEqual(
-            [alias.IP, alias.NETWORK, alias.NIC_ID, alias.PARENT, alias.PARENT_ID, alias.ALIAS_ID, alias.NAME, alias.EXTERNAL, alias.GATEWAY],
+            [
+                alias.IP,
+                alias.NETWORK,
+                alias.NIC_ID,
+                alias.PARENT,
+                alias.PARENT_ID,
+                alias.ALIAS_ID,
+                alias.NAME,
+                alias.EXTERNAL,
+                alias.GATEWAY,
+            ],
             ["203.0.113.10", "public", "1", "NIC0", "0", "0", "NIC0_ALIAS1", "YES", "203.0.113.1"],
         );
-        assert.deepStrictEqual((await leasesOf(pub)).map((l: any) => [l.IP, l.VM]), [["203.0.113.10", String(vm)]]);
+        assert.deepStrictEqual(
+            (await leasesOf(pub)).map((l: any) => [l.IP, l.VM]),
+            [["203.0.113.10", String(vm)]],
+        );
         assert.strictEqual(
             (await instantiateFails(`NIC = [ NETWORK_ID = "${overlay}" ]\nNIC_ALIAS = [ NETWORK_ID = "${pub}", PARENT = "NIC7" ]`)).message,
             "[one.template.instantiate] Error allocating a new virtual machine template. NIC named NIC7 not found for alias",
@@ -165,8 +195,15 @@ describe("OneDouble VMs and network leases", function () {
         await waitFor(async () => (await vmState(vm)) === "6/0", "DONE");
         assert.deepStrictEqual(await leasesOf(net), []);
         assert.notStrictEqual((await rpc.info("vm", vm)).VM.ETIME, "0");
-        assert.deepStrictEqual(await rpc.pool("one.vmpool.info", int(-2), int(-1), int(-1), int(-1)), [], "DONE VMs leave the default listing");
-        assert.deepStrictEqual((await rpc.pool("one.vmpool.info", int(-2), int(-1), int(-1), int(-2))).map((v) => v.ID), [String(vm)]);
+        assert.deepStrictEqual(
+            await rpc.pool("one.vmpool.info", int(-2), int(-1), int(-1), int(-1)),
+            [],
+            "DONE VMs leave the default listing",
+        );
+        assert.deepStrictEqual(
+            (await rpc.pool("one.vmpool.info", int(-2), int(-1), int(-1), int(-2))).map((v) => v.ID),
+            [String(vm)],
+        );
         assert.strictEqual(one.objects().filter((o) => o.kind === "vm").length, 0);
         assert.strictEqual(await rpc.id("one.vn.delete", int(net)), net);
     });
@@ -184,9 +221,16 @@ describe("OneDouble VMs and network leases", function () {
         await vmWith(`NIC = [ NETWORK_ID = "${net}" ]`);
         await rpc.id("one.vm.action", str("terminate-hard"), int(a));
         assert.strictEqual(await vmState(a), "6/0");
-        assert.deepStrictEqual((await leasesOf(net)).map((l: any) => l.IP), ["10.0.0.11"]);
+        assert.deepStrictEqual(
+            (await leasesOf(net)).map((l: any) => l.IP),
+            ["10.0.0.11"],
+        );
         const c = await vmWith(`NIC = [ NETWORK_ID = "${net}" ]`);
-        assert.strictEqual((await rpc.info("vm", c)).VM.TEMPLATE.NIC[0].IP, "10.0.0.12", "oned's rotating next index skips the freed 10.0.0.10");
+        assert.strictEqual(
+            (await rpc.info("vm", c)).VM.TEMPLATE.NIC[0].IP,
+            "10.0.0.12",
+            "oned's rotating next index skips the freed 10.0.0.10",
+        );
         assert.strictEqual(await rpc.id("one.vm.action", str("terminate"), int(a)), a, "terminating a DONE VM is a silent success");
     });
 
@@ -212,8 +256,16 @@ describe("OneDouble VMs and network leases", function () {
         await rpc.id("one.vm.action", str("resume"), int(vm));
         assert.strictEqual(await vmState(vm), "3/20", "BOOT_POWEROFF");
         await waitFor(async () => (await vmState(vm)) === "3/3", "RUNNING again");
-        assert.deepStrictEqual(await rpc.fail("one.vm.action", str("fly"), int(vm)), { message: '[one.vm.action] Action "fly" is not supported', code: 2048, objectId: -1 });
-        assert.deepStrictEqual(await rpc.fail("one.vm.action", str("terminate"), int(77)), { message: "[one.vm.action] Error getting virtual machine [77].", code: 1024, objectId: 77 });
+        assert.deepStrictEqual(await rpc.fail("one.vm.action", str("fly"), int(vm)), {
+            message: '[one.vm.action] Action "fly" is not supported',
+            code: 2048,
+            objectId: -1,
+        });
+        assert.deepStrictEqual(await rpc.fail("one.vm.action", str("terminate"), int(77)), {
+            message: "[one.vm.action] Error getting virtual machine [77].",
+            code: 1024,
+            objectId: 77,
+        });
     });
 
     it("hot-plug a NIC_ALIAS into a running VM and detach it, taking and giving back its lease", async () => {
@@ -229,7 +281,10 @@ describe("OneDouble VMs and network leases", function () {
         await rpc.id("one.vm.attachnic", int(vm), str(`NIC_ALIAS = [ NETWORK_ID = "${pub}", PARENT = "NIC0", EXTERNAL = "YES" ]`));
         assert.strictEqual(await vmState(vm), "3/25", "HOTPLUG_NIC");
         let t = (await rpc.info("vm", vm)).VM.TEMPLATE;
-        assert.deepStrictEqual([t.NIC_ALIAS[0].IP, t.NIC_ALIAS[0].NIC_ID, t.NIC_ALIAS[0].NAME, t.NIC[0].ALIAS_IDS], ["203.0.113.10", "1", "NIC0_ALIAS1", "1"]);
+        assert.deepStrictEqual(
+            [t.NIC_ALIAS[0].IP, t.NIC_ALIAS[0].NIC_ID, t.NIC_ALIAS[0].NAME, t.NIC[0].ALIAS_IDS],
+            ["203.0.113.10", "1", "NIC0_ALIAS1", "1"],
+        );
         await waitFor(async () => (await vmState(vm)) === "3/3", "RUNNING after the hot-plug");
         assert.strictEqual(
             (await rpc.fail("one.vm.attachnic", int(vm), str(`NIC_ALIAS = [ NETWORK_ID = "${pub}", PARENT = "NIC5" ]`))).message,
@@ -241,7 +296,10 @@ describe("OneDouble VMs and network leases", function () {
         assert.strictEqual(t.NIC[0].ALIAS_IDS, undefined);
         assert.deepStrictEqual(await leasesOf(pub), []);
         await waitFor(async () => (await vmState(vm)) === "3/3", "RUNNING after the detach");
-        assert.strictEqual((await rpc.fail("one.vm.detachnic", int(vm), int(4))).message, "[one.vm.detachnic] Could not detach NIC with NIC_ID 4, it does not exist.");
+        assert.strictEqual(
+            (await rpc.fail("one.vm.detachnic", int(vm), int(4))).message,
+            "[one.vm.detachnic] Could not detach NIC with NIC_ID 4, it does not exist.",
+        );
     });
 
     it("rename (names need not be unique) and update the USER_TEMPLATE", async () => {
@@ -249,7 +307,10 @@ describe("OneDouble VMs and network leases", function () {
         const b = await vmWith("", "other");
         assert.strictEqual(await rpc.id("one.vm.rename", int(b), str("same")), b);
         assert.strictEqual((await rpc.info("vm", b)).VM.NAME, "same");
-        assert.strictEqual((await rpc.fail("one.vm.rename", int(a), str("a:b"))).message, "[one.vm.rename] Invalid NAME, char ':' is not allowed");
+        assert.strictEqual(
+            (await rpc.fail("one.vm.rename", int(a), str("a:b"))).message,
+            "[one.vm.rename] Invalid NAME, char ':' is not allowed",
+        );
         await rpc.id("one.vm.update", int(a), str('LABELS = "web"\nOWNER = "team"'), int(1));
         await rpc.id("one.vm.update", int(a), str('OWNER = "ops"'), int(1));
         let info = (await rpc.info("vm", a)).VM;
@@ -279,11 +340,21 @@ describe("OneDouble VMs and network leases", function () {
         const held = await vmWith("");
         await rpc.id("one.vm.action", str("hold"), int(held));
         const all = await rpc.pool("one.vmpool.info", int(-2), int(-1), int(-1), int(-1));
-        assert.deepStrictEqual(all.map((v) => v.ID), [String(running), String(held)]);
+        assert.deepStrictEqual(
+            all.map((v) => v.ID),
+            [String(running), String(held)],
+        );
         assert.strictEqual(all[0].PERMISSIONS, undefined, "short bodies");
-        assert.deepStrictEqual(all[0].TEMPLATE.NIC.map((n: any) => n.IP), ["10.0.0.10", "10.0.0.11"], "aliases are listed as NIC in the short body");
+        assert.deepStrictEqual(
+            all[0].TEMPLATE.NIC.map((n: any) => n.IP),
+            ["10.0.0.10", "10.0.0.11"],
+            "aliases are listed as NIC in the short body",
+        );
         const onHold = await rpc.pool("one.vmpool.info", int(-2), int(-1), int(-1), int(2));
-        assert.deepStrictEqual(onHold.map((v) => v.ID), [String(held)]);
+        assert.deepStrictEqual(
+            onHold.map((v) => v.ID),
+            [String(held)],
+        );
         const extended = await rpc.pool("one.vmpool.infoextended", int(-2), int(-1), int(-1), int(-1));
         assert.strictEqual(extended[0].TEMPLATE.NIC_ALIAS[0].PARENT, "NIC0");
         assert.deepStrictEqual(await rpc.fail("one.vmpool.info", int(-2), int(-1), int(-1), int(12)), {

@@ -4,8 +4,10 @@ import { OneDouble } from "../support/one-double";
 import { OneTemplate } from "../support/double/template";
 import { Raw, bool, int, str, waitFor } from "../support/raw-rpc";
 
-const NET = (name: string, ip: string, size: number) => `NAME = "${name}"\nVN_MAD = "bridge"\nAR = [ TYPE = "IP4", IP = "${ip}", SIZE = "${size}" ]`;
-const VR_TEMPLATE = (name: string) => `NAME = "${name}"\nCPU = "1"\nMEMORY = "512"\nVROUTER = "YES"\nCONTEXT = [ NETWORK = "YES", TOKEN = "YES" ]`;
+const NET = (name: string, ip: string, size: number) =>
+    `NAME = "${name}"\nVN_MAD = "bridge"\nAR = [ TYPE = "IP4", IP = "${ip}", SIZE = "${size}" ]`;
+const VR_TEMPLATE = (name: string) =>
+    `NAME = "${name}"\nCPU = "1"\nMEMORY = "512"\nVROUTER = "YES"\nCONTEXT = [ NETWORK = "YES", TOKEN = "YES" ]`;
 
 describe("OneDouble virtual routers", function () {
     this.timeout(10000);
@@ -27,7 +29,9 @@ describe("OneDouble virtual routers", function () {
 
     const leases = async (vnet: number) => {
         const ar = (await rpc.info("vn", vnet)).VNET.AR_POOL.AR[0];
-        return ar.LEASES === "" ? [] : (ar.LEASES.LEASE as any[]).map((l) => `${l.IP}:${l.VM !== undefined ? `VM${l.VM}` : `VR${l.VROUTER}`}`);
+        return ar.LEASES === ""
+            ? []
+            : (ar.LEASES.LEASE as any[]).map((l) => `${l.IP}:${l.VM !== undefined ? `VM${l.VM}` : `VR${l.VROUTER}`}`);
     };
     const vmState = async (id: number) => {
         const vm = (await rpc.info("vm", id)).VM;
@@ -42,7 +46,17 @@ describe("OneDouble virtual routers", function () {
         assert.strictEqual(info.VMS, "");
         const [floating, plain] = info.TEMPLATE.NIC;
         assert.deepStrictEqual(
-            [floating.NIC_ID, floating.NETWORK, floating.NETWORK_ID, floating.FLOATING_IP, floating.VROUTER_IP, floating.VROUTER_MAC, floating.AR_ID, floating.IP, floating.MAC],
+            [
+                floating.NIC_ID,
+                floating.NETWORK,
+                floating.NETWORK_ID,
+                floating.FLOATING_IP,
+                floating.VROUTER_IP,
+                floating.VROUTER_MAC,
+                floating.AR_ID,
+                floating.IP,
+                floating.MAC,
+            ],
             ["0", "public", String(pub), "YES", "203.0.113.12", "02:00:cb:00:71:0c", "0", undefined, undefined],
         );
         assert.deepStrictEqual(plain, { NETWORK: "overlay", NETWORK_ID: String(overlay), NIC_ID: "1" }, "no lease without FLOATING_IP");
@@ -52,19 +66,36 @@ describe("OneDouble virtual routers", function () {
         assert.deepStrictEqual((await rpc.info("vn", overlay)).VNET.VROUTERS.ID, [String(vr)]);
         assert.strictEqual(await router(`NIC = [ NETWORK_ID = "${pub}" ]`), vr + 1, "names need not be unique");
         const pool = await rpc.pool("one.vrouterpool.info", int(-2), int(-1), int(-1));
-        assert.deepStrictEqual(pool.map((p) => [p.ID, p.NAME]), [["0", "gw"], ["1", "gw"]]);
+        assert.deepStrictEqual(
+            pool.map((p) => [p.ID, p.NAME]),
+            [
+                ["0", "gw"],
+                ["1", "gw"],
+            ],
+        );
     });
 
     it("allocate failures are INTERNAL, give back the leases taken and consume no ID", async () => {
         await router(`NIC = [ NETWORK_ID = "${pub}", FLOATING_IP = "YES", IP = "203.0.113.12" ]`);
         assert.deepStrictEqual(
-            await rpc.fail("one.vrouter.allocate", str(`NAME = "b"\nNIC = [ NETWORK_ID = "${overlay}", FLOATING_IP = "YES" ]\nNIC = [ NETWORK_ID = "${pub}", FLOATING_IP = "YES", IP = "203.0.113.12" ]`)),
+            await rpc.fail(
+                "one.vrouter.allocate",
+                str(
+                    `NAME = "b"\nNIC = [ NETWORK_ID = "${overlay}", FLOATING_IP = "YES" ]\nNIC = [ NETWORK_ID = "${pub}", FLOATING_IP = "YES", IP = "203.0.113.12" ]`,
+                ),
+            ),
             { message: `[one.vrouter.allocate] Cannot get IP/MAC lease from virtual network ${pub}.`, code: 8192, objectId: -1 },
         );
         assert.deepStrictEqual(await leases(overlay), [], "the first NIC's lease was given back");
         assert.deepStrictEqual((await rpc.info("vn", overlay)).VNET.VROUTERS, "");
-        assert.strictEqual((await rpc.fail("one.vrouter.allocate", str(`NAME = "c"\nNIC = [ NETWORK_ID = "${pub}", NETWORK_MODE = "auto" ]`))).message, "[one.vrouter.allocate] Virtual Router is incompatible with auto mode");
-        assert.strictEqual((await rpc.fail("one.vrouter.allocate", str(`NIC = [ NETWORK_ID = "${pub}" ]`))).message, "[one.vrouter.allocate] Invalid NAME, it cannot be empty");
+        assert.strictEqual(
+            (await rpc.fail("one.vrouter.allocate", str(`NAME = "c"\nNIC = [ NETWORK_ID = "${pub}", NETWORK_MODE = "auto" ]`))).message,
+            "[one.vrouter.allocate] Virtual Router is incompatible with auto mode",
+        );
+        assert.strictEqual(
+            (await rpc.fail("one.vrouter.allocate", str(`NIC = [ NETWORK_ID = "${pub}" ]`))).message,
+            "[one.vrouter.allocate] Invalid NAME, it cannot be empty",
+        );
         assert.strictEqual(await router(""), 1);
     });
 
@@ -75,10 +106,16 @@ describe("OneDouble virtual routers", function () {
         let t = (await rpc.info("vrouter", vr)).VROUTER.TEMPLATE;
         assert.strictEqual(t.DESCRIPTION, "edge");
         assert.strictEqual(t.KEEPALIVED_ID, undefined, "replace drops the rest");
-        assert.deepStrictEqual(t.NIC.map((n: any) => n.NETWORK), ["public"]);
+        assert.deepStrictEqual(
+            t.NIC.map((n: any) => n.NETWORK),
+            ["public"],
+        );
         await rpc.id("one.vrouter.update", int(vr), str(`NIC = [ NETWORK_ID = "${overlay}" ]\nKEEPALIVED_ID = "9"`), int(1));
         t = (await rpc.info("vrouter", vr)).VROUTER.TEMPLATE;
-        assert.deepStrictEqual(t.NIC.map((n: any) => n.NETWORK), ["public"]);
+        assert.deepStrictEqual(
+            t.NIC.map((n: any) => n.NETWORK),
+            ["public"],
+        );
         assert.strictEqual(t.KEEPALIVED_ID, "9");
         assert.strictEqual(await rpc.id("one.vrouter.rename", int(vr), str("other")), vr);
         assert.strictEqual((await rpc.info("vrouter", vr)).VROUTER.NAME, "other");
@@ -110,7 +147,10 @@ describe("OneDouble virtual routers", function () {
             `NIC = [ NETWORK_ID = "${pub}", FLOATING_IP = "YES" ]\nNIC = [ NETWORK_ID = "${overlay}", FLOATING_IP = "YES", FLOATING_ONLY = "YES" ]\nKEEPALIVED_PASSWORD = "s3cret"`,
         );
         const tmpl = await rpc.id("one.template.allocate", str(VR_TEMPLATE("vr-tmpl")));
-        assert.strictEqual(await rpc.id("one.vrouter.instantiate", int(vr), int(2), int(tmpl), str(""), bool(false), str('MEMORY = "256"')), vr);
+        assert.strictEqual(
+            await rpc.id("one.vrouter.instantiate", int(vr), int(2), int(tmpl), str(""), bool(false), str('MEMORY = "256"')),
+            vr,
+        );
         const info = (await rpc.info("vrouter", vr)).VROUTER;
         assert.deepStrictEqual(info.VMS.ID, ["0", "1"]);
         assert.strictEqual(info.TEMPLATE.TEMPLATE_ID, String(tmpl));
@@ -173,12 +213,18 @@ describe("OneDouble virtual routers", function () {
         assert.strictEqual(await vmState(1), "6/0", "a VM on hold is done at once");
         assert.strictEqual(await vmState(0), "3/12", "a running VM shuts down first");
         assert.deepStrictEqual(await leases(pub), ["203.0.113.11:VM0"]);
-        assert.strictEqual((await rpc.fail("one.vn.delete", int(pub))).message, "[one.vn.delete] Cannot delete virtual network. Can not remove a virtual network with leases in use");
+        assert.strictEqual(
+            (await rpc.fail("one.vn.delete", int(pub))).message,
+            "[one.vn.delete] Cannot delete virtual network. Can not remove a virtual network with leases in use",
+        );
         await waitFor(async () => (await vmState(0)) === "6/0", "DONE");
         assert.deepStrictEqual(await leases(pub), []);
         assert.strictEqual(await rpc.id("one.vn.delete", int(pub)), pub);
         assert.deepStrictEqual(
-            one.objects().filter((o) => !o.builtin).map((o) => `${o.kind}/${o.id}`),
+            one
+                .objects()
+                .filter((o) => !o.builtin)
+                .map((o) => `${o.kind}/${o.id}`),
             [`vnet/${pub}`, `vnet/${overlay}`, `vmtemplate/${tmpl}`],
             "the VNET is still being deleted; no VM or router is left",
         );
@@ -192,7 +238,8 @@ describe("OneDouble virtual routers", function () {
         const vmText = `${Buffer.from(app.TEMPLATE.VMTEMPLATE64, "base64").toString()}\nNAME = "vr-template"\nDISK = [ IMAGE_ID = "${image}" ]`;
         const tmpl = await rpc.id("one.template.allocate", str(vmText));
         const vr = await router(`NIC = [ NETWORK_ID = "${pub}", FLOATING_IP = "YES" ]\nNIC = [ NETWORK_ID = "${overlay}" ]`);
-        const extra = 'CONTEXT = [ NETWORK = "YES", TOKEN = "YES", ONEAPP_VNF_SDNAT4_ENABLED = "YES", ONEAPP_VNF_SDNAT4_INTERFACES = "eth0 eth1" ]';
+        const extra =
+            'CONTEXT = [ NETWORK = "YES", TOKEN = "YES", ONEAPP_VNF_SDNAT4_ENABLED = "YES", ONEAPP_VNF_SDNAT4_INTERFACES = "eth0 eth1" ]';
         await rpc.id("one.vrouter.instantiate", int(vr), int(1), int(tmpl), str(""), bool(false), str(extra));
         await waitFor(async () => (await vmState(0)) === "3/3", "RUNNING");
         const vm = (await rpc.info("vm", 0)).VM;
@@ -213,7 +260,14 @@ describe("OneDouble virtual routers", function () {
         });
         one.inject({ kind: "reset", method: "one.vrouter.allocate", afterProcessing: true });
         await assert.rejects(rpc.send("one.vrouter.allocate", str('NAME = "y"')));
-        assert.deepStrictEqual(one.objects().filter((o) => o.kind === "vrouter").map((o) => o.name), ["y"], "executed before the reset, once");
+        assert.deepStrictEqual(
+            one
+                .objects()
+                .filter((o) => o.kind === "vrouter")
+                .map((o) => o.name),
+            ["y"],
+            "executed before the reset, once",
+        );
         one.inject({ kind: "fault", faultCode: -32603, faultString: "Internal error", method: "one.vm.info" });
         assert.deepStrictEqual(await rpc.fault("one.vm.info", int(0)), { code: -32603, message: "Internal error" });
         assert.strictEqual(one.calls("one.vrouter.allocate"), 2);

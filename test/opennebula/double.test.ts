@@ -88,7 +88,10 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
         });
 
         it("keeps XML in strings intact and accepts an untyped <value> as a string", async () => {
-            const body = callXml("one.cluster.allocate", [rpc.session]).replace("</params>", "<param><value>a&amp;b</value></param></params>");
+            const body = callXml("one.cluster.allocate", [rpc.session]).replace(
+                "</params>",
+                "<param><value>a&amp;b</value></param></params>",
+            );
             const d = decode((await post(one.endpoint, body)).body);
             assert.ok("values" in d);
             assert.strictEqual(d.values[1].text, "[one.cluster.allocate] Invalid NAME, char '&' is not allowed");
@@ -162,12 +165,27 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
                 objectId: -1,
             });
             await rpc.id("one.host.allocate", str("node-1"), str("kvm"), str("kvm"), int(-1));
-            assert.strictEqual((await rpc.fail("one.host.allocate", str("node-1"), str("kvm"), str("kvm"), int(-1))).message, "[one.host.allocate] NAME is already taken by HOST 0.");
+            assert.strictEqual(
+                (await rpc.fail("one.host.allocate", str("node-1"), str("kvm"), str("kvm"), int(-1))).message,
+                "[one.host.allocate] NAME is already taken by HOST 0.",
+            );
             await rpc.id("one.vn.allocate", str(VXLAN("net")), int(-1));
-            assert.strictEqual((await rpc.fail("one.vn.allocate", str(VXLAN("net")), int(-1))).message, "[one.vn.allocate] NAME is already taken by NET 0.");
-            assert.strictEqual((await rpc.fail("one.cluster.allocate", str(""))).message, "[one.cluster.allocate] Invalid NAME, it cannot be empty");
-            assert.strictEqual((await rpc.fail("one.cluster.allocate", str("a:b"))).message, "[one.cluster.allocate] Invalid NAME, char ':' is not allowed");
-            assert.strictEqual((await rpc.fail("one.cluster.allocate", str("x".repeat(129)))).message, "[one.cluster.allocate] Invalid NAME, max length is 128 chars");
+            assert.strictEqual(
+                (await rpc.fail("one.vn.allocate", str(VXLAN("net")), int(-1))).message,
+                "[one.vn.allocate] NAME is already taken by NET 0.",
+            );
+            assert.strictEqual(
+                (await rpc.fail("one.cluster.allocate", str(""))).message,
+                "[one.cluster.allocate] Invalid NAME, it cannot be empty",
+            );
+            assert.strictEqual(
+                (await rpc.fail("one.cluster.allocate", str("a:b"))).message,
+                "[one.cluster.allocate] Invalid NAME, char ':' is not allowed",
+            );
+            assert.strictEqual(
+                (await rpc.fail("one.cluster.allocate", str("x".repeat(129)))).message,
+                "[one.cluster.allocate] Invalid NAME, max length is 128 chars",
+            );
         });
 
         it("renames: same name succeeds, a collision is ACTION (2048)", async () => {
@@ -184,8 +202,16 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
         });
 
         it("reports unknown IDs as NO_EXISTS (1024) with the ID, and an unknown cluster on allocate for the cluster", async () => {
-            assert.deepStrictEqual(await rpc.fail("one.host.info", int(42)), { message: "[one.host.info] Error getting host [42].", code: 1024, objectId: 42 });
-            assert.deepStrictEqual(await rpc.fail("one.vn.delete", int(7)), { message: "[one.vn.delete] Error getting virtual network [7].", code: 1024, objectId: 7 });
+            assert.deepStrictEqual(await rpc.fail("one.host.info", int(42)), {
+                message: "[one.host.info] Error getting host [42].",
+                code: 1024,
+                objectId: 42,
+            });
+            assert.deepStrictEqual(await rpc.fail("one.vn.delete", int(7)), {
+                message: "[one.vn.delete] Error getting virtual network [7].",
+                code: 1024,
+                objectId: 7,
+            });
             assert.deepStrictEqual(await rpc.fail("one.host.allocate", str("node-1"), str("kvm"), str("kvm"), int(77)), {
                 message: "[one.host.allocate] Error getting cluster [77].",
                 code: 1024,
@@ -220,10 +246,16 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
             });
             await rpc.id("one.host.delete", int(h1));
             await rpc.id("one.cluster.delhost", int(c), int(h2));
-            assert.strictEqual((await rpc.fail("one.cluster.delete", int(c))).message, "[one.cluster.delete] Cannot delete cluster. Cluster 100 is not empty, it contains 1 datastores.");
+            assert.strictEqual(
+                (await rpc.fail("one.cluster.delete", int(c))).message,
+                "[one.cluster.delete] Cannot delete cluster. Cluster 100 is not empty, it contains 1 datastores.",
+            );
             await rpc.id("one.cluster.deldatastore", int(c), int(1));
             assert.strictEqual(await rpc.id("one.cluster.delete", int(c)), c);
-            assert.strictEqual((await rpc.fail("one.cluster.delete", int(0))).message, "[one.cluster.delete] Cannot delete cluster. System Clusters (ID < 100) cannot be deleted.");
+            assert.strictEqual(
+                (await rpc.fail("one.cluster.delete", int(0))).message,
+                "[one.cluster.delete] Cannot delete cluster. System Clusters (ID < 100) cannot be deleted.",
+            );
         });
 
         it("moves hosts on addhost, and to cluster 0 on delhost whatever cluster is named", async () => {
@@ -288,7 +320,12 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
             const c = await rpc.id("one.cluster.allocate", str("edge"));
             await rpc.id("one.cluster.update", int(c), str('zed = "<b>&"\nALPHA = [ Z = "1", A = "2" ]'), int(0));
             const xml = await rpc.ok("one.cluster.info", int(c));
-            assert.ok(xml.endsWith("<TEMPLATE><ALPHA><A><![CDATA[2]]></A><Z><![CDATA[1]]></Z></ALPHA><ZED><![CDATA[<b>&]]></ZED></TEMPLATE></CLUSTER>"), xml);
+            assert.ok(
+                xml.endsWith(
+                    "<TEMPLATE><ALPHA><A><![CDATA[2]]></A><Z><![CDATA[1]]></Z></ALPHA><ZED><![CDATA[<b>&]]></ZED></TEMPLATE></CLUSTER>",
+                ),
+                xml,
+            );
             const bad = await rpc.fail("one.cluster.update", int(c), str('A = [ B = "1"'), int(1));
             assert.strictEqual(bad.code, 8192);
             assert.match(bad.message, /^\[one\.cluster\.update\] Cannot update template\. Parse error/);
@@ -298,7 +335,11 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
         });
 
         it("accepts XML templates", async () => {
-            const ds = await rpc.id("one.datastore.allocate", str("<TEMPLATE><NAME>img</NAME><DS_MAD>fs</DS_MAD><TM_MAD>qcow2</TM_MAD></TEMPLATE>"), int(-1));
+            const ds = await rpc.id(
+                "one.datastore.allocate",
+                str("<TEMPLATE><NAME>img</NAME><DS_MAD>fs</DS_MAD><TM_MAD>qcow2</TM_MAD></TEMPLATE>"),
+                int(-1),
+            );
             const info = (await rpc.info("datastore", ds)).DATASTORE;
             assert.strictEqual(info.BASE_PATH, `/var/lib/one//datastores/${ds}`);
             assert.strictEqual(info.TEMPLATE.DRIVER, "qcow2");
@@ -328,32 +369,59 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
             assert.strictEqual((await rpc.info("host", h)).HOST.STATE, "2", "a disabled host with capacity goes straight back");
             await rpc.id("one.host.status", int(h), int(2));
             assert.strictEqual((await rpc.info("host", h)).HOST.STATE, "8");
-            assert.deepStrictEqual(await rpc.fail("one.host.status", int(h), int(7)), { message: "[one.host.status] Wrong status code", code: 8192, objectId: -1 });
+            assert.deepStrictEqual(await rpc.fail("one.host.status", int(h), int(7)), {
+                message: "[one.host.status] Wrong status code",
+                code: 8192,
+                objectId: -1,
+            });
             one.setHostState(h, 3);
             assert.strictEqual((await rpc.info("host", h)).HOST.STATE, "3");
             assert.throws(() => one.setHostState(99, 3), /no host 99/);
         });
 
         it("require IM and VM drivers; validate hostnames from 6.10.1", async () => {
-            assert.strictEqual((await rpc.fail("one.host.allocate", str("node-1"), str(""), str("kvm"), int(-1))).message, "[one.host.allocate] IM_MAD_NAME cannot be empty.");
-            assert.strictEqual(await rpc.id("one.host.allocate", str("-odd"), str("kvm"), str("kvm"), int(-1)), 0, "6.10.0 has no hostname check");
+            assert.strictEqual(
+                (await rpc.fail("one.host.allocate", str("node-1"), str(""), str("kvm"), int(-1))).message,
+                "[one.host.allocate] IM_MAD_NAME cannot be empty.",
+            );
+            assert.strictEqual(
+                await rpc.id("one.host.allocate", str("-odd"), str("kvm"), str("kvm"), int(-1)),
+                0,
+                "6.10.0 has no hostname check",
+            );
             await one.stop();
             one = await OneDouble.start({ version: "6.10.1" });
             rpc = new Raw(one);
-            assert.strictEqual((await rpc.fail("one.host.allocate", str("-odd"), str("kvm"), str("kvm"), int(-1))).message, "[one.host.allocate] Invalid HOSTNAME, first character can't be '-'");
-            assert.strictEqual((await rpc.fail("one.host.allocate", str("fd00::1"), str("kvm"), str("kvm"), int(-1))).message, "[one.host.allocate] Invalid HOSTNAME, ':' is invalid character for a HOSTNAME");
+            assert.strictEqual(
+                (await rpc.fail("one.host.allocate", str("-odd"), str("kvm"), str("kvm"), int(-1))).message,
+                "[one.host.allocate] Invalid HOSTNAME, first character can't be '-'",
+            );
+            assert.strictEqual(
+                (await rpc.fail("one.host.allocate", str("fd00::1"), str("kvm"), str("kvm"), int(-1))).message,
+                "[one.host.allocate] Invalid HOSTNAME, ':' is invalid character for a HOSTNAME",
+            );
         });
     });
 
     describe("datastores", () => {
         it("validate TYPE, DS_MAD and TM_MAD as Datastore::insert does", async () => {
-            const fail = async (text: string) => (await rpc.fail("one.datastore.allocate", str(text), int(-1))).message.replace("[one.datastore.allocate] ", "");
+            const fail = async (text: string) =>
+                (await rpc.fail("one.datastore.allocate", str(text), int(-1))).message.replace("[one.datastore.allocate] ", "");
             assert.strictEqual(await fail('NAME = "a"\nTM_MAD = "ssh"'), "No DS_MAD in template.");
-            assert.strictEqual(await fail('NAME = "a"\nTYPE = "system_ds"\nDS_MAD = "fs"\nTM_MAD = "ssh"'), "SYSTEM datastores cannot have DS_MAD defined.");
+            assert.strictEqual(
+                await fail('NAME = "a"\nTYPE = "system_ds"\nDS_MAD = "fs"\nTM_MAD = "ssh"'),
+                "SYSTEM datastores cannot have DS_MAD defined.",
+            );
             assert.strictEqual(await fail('NAME = "a"\nDS_MAD = "nfs"\nTM_MAD = "ssh"'), 'DS_MAD named "nfs" is not defined in oned.conf');
             assert.strictEqual(await fail('NAME = "a"\nDS_MAD = "fs"'), "No TM_MAD in template.");
-            assert.strictEqual(await fail('NAME = "a"\nDS_MAD = "fs"\nTM_MAD = "local"'), 'TM_MAD named "local" is not defined in oned.conf');
-            assert.strictEqual(await fail('NAME = "a"\nDS_MAD = "ceph"\nTM_MAD = "ceph"'), 'Datastore template is missing the "DISK_TYPE" attribute or it\'s empty.');
+            assert.strictEqual(
+                await fail('NAME = "a"\nDS_MAD = "fs"\nTM_MAD = "local"'),
+                'TM_MAD named "local" is not defined in oned.conf',
+            );
+            assert.strictEqual(
+                await fail('NAME = "a"\nDS_MAD = "ceph"\nTM_MAD = "ceph"'),
+                'Datastore template is missing the "DISK_TYPE" attribute or it\'s empty.',
+            );
             const sys = await rpc.id("one.datastore.allocate", str('NAME = "sys"\nTYPE = "system_ds"\nTM_MAD = "shared"'), int(-1));
             const info = (await rpc.info("datastore", sys)).DATASTORE;
             assert.strictEqual(info.TYPE, "1");
@@ -367,12 +435,24 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
             let vnet = (await rpc.info("vn", v)).VNET;
             assert.strictEqual(vnet.STATE, "2");
             assert.strictEqual(vnet.AR_POOL, "");
-            assert.strictEqual((await rpc.fail("one.vn.add_ar", int(v), str('AR = [ TYPE = "ETHER", SIZE = "1" ]'))).message,
-                "[one.vn.add_ar] Could not execute one.vn.add_arVirtual Network is in wrong state: LOCK_CREATE");
+            assert.strictEqual(
+                (await rpc.fail("one.vn.add_ar", int(v), str('AR = [ TYPE = "ETHER", SIZE = "1" ]'))).message,
+                "[one.vn.add_ar] Could not execute one.vn.add_arVirtual Network is in wrong state: LOCK_CREATE",
+            );
             await waitFor(async () => (await rpc.info("vn", v)).VNET.STATE === "1", "READY");
             vnet = (await rpc.info("vn", v)).VNET;
             assert.deepStrictEqual(vnet.AR_POOL.AR, [
-                { AR_ID: "0", IP: "10.99.1.10", MAC: "02:00:0a:63:01:0a", SIZE: "200", TYPE: "IP4", MAC_END: "02:00:0a:63:01:d1", IP_END: "10.99.1.209", USED_LEASES: "0", LEASES: "" },
+                {
+                    AR_ID: "0",
+                    IP: "10.99.1.10",
+                    MAC: "02:00:0a:63:01:0a",
+                    SIZE: "200",
+                    TYPE: "IP4",
+                    MAC_END: "02:00:0a:63:01:d1",
+                    IP_END: "10.99.1.209",
+                    USED_LEASES: "0",
+                    LEASES: "",
+                },
             ]);
             assert.strictEqual(vnet.BRIDGE, "onebr.4100");
             assert.strictEqual(vnet.VLAN_ID, "4100");
@@ -383,7 +463,11 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
 
         it("derive automatic VXLAN IDs (2 + id) and default bridges", async () => {
             await rpc.id("one.vn.allocate", str('NAME = "a"\nVN_MAD = "bridge"'), int(-1));
-            const v = await rpc.id("one.vn.allocate", str('NAME = "b"\nVN_MAD = "vxlan"\nPHYDEV = "wg0"\nAUTOMATIC_VLAN_ID = "YES"'), int(-1));
+            const v = await rpc.id(
+                "one.vn.allocate",
+                str('NAME = "b"\nVN_MAD = "vxlan"\nPHYDEV = "wg0"\nAUTOMATIC_VLAN_ID = "YES"'),
+                int(-1),
+            );
             const vnet = (await rpc.info("vn", v)).VNET;
             assert.strictEqual(vnet.VLAN_ID, "3");
             assert.strictEqual(vnet.VLAN_ID_AUTOMATIC, "1");
@@ -392,10 +476,14 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
         });
 
         it("validate VN_MAD, PHYDEV, VLAN_ID and BRIDGE on allocate", async () => {
-            const fail = async (text: string) => (await rpc.fail("one.vn.allocate", str(text), int(-1))).message.replace("[one.vn.allocate] ", "");
+            const fail = async (text: string) =>
+                (await rpc.fail("one.vn.allocate", str(text), int(-1))).message.replace("[one.vn.allocate] ", "");
             assert.strictEqual(await fail('NAME = "n"'), "No VN_MAD in template for Virtual Network.");
             assert.strictEqual(await fail('NAME = "n"\nVN_MAD = "vxlan"\nVLAN_ID = "5"'), "PHYDEV is mandatory for driver vxlan");
-            assert.strictEqual(await fail('NAME = "n"\nVN_MAD = "802.1Q"\nPHYDEV = "eth0"'), "VLAN_ID (or AUTOMATIC_VLAN_ID) is mandatory for driver 802.1Q");
+            assert.strictEqual(
+                await fail('NAME = "n"\nVN_MAD = "802.1Q"\nPHYDEV = "eth0"'),
+                "VLAN_ID (or AUTOMATIC_VLAN_ID) is mandatory for driver 802.1Q",
+            );
             assert.strictEqual(await fail('NAME = "n"\nVN_MAD = "dummy"'), "BRIDGE is mandatory for driver dummy");
             assert.strictEqual(await fail('NAME = "n"\nVN_MAD = "magic"'), 'VN_MAD named "magic" is not defined in oned.conf');
             assert.strictEqual(await fail('VN_MAD = "bridge"'), "No NAME in template for Virtual Network.");
@@ -405,7 +493,11 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
             const v = await rpc.id("one.vn.allocate", str('NAME = "n"\nVN_MAD = "bridge"\nAR = [ TYPE = "IP5", SIZE = "1" ]'), int(-1));
             await waitFor(async () => (await rpc.info("vn", v)).VNET.STATE === "5", "ERROR");
             assert.match((await rpc.info("vn", v)).VNET.TEMPLATE.ERROR, / : Unknown or missing address range TYPE\.$/);
-            const w = await rpc.id("one.vn.allocate", str('NAME = "m"\nVN_MAD = "bridge"\nAR = [ TYPE = "IP4", SIZE = "0", IP = "10.0.0.1" ]'), int(-1));
+            const w = await rpc.id(
+                "one.vn.allocate",
+                str('NAME = "m"\nVN_MAD = "bridge"\nAR = [ TYPE = "IP4", SIZE = "0", IP = "10.0.0.1" ]'),
+                int(-1),
+            );
             await waitFor(async () => (await rpc.info("vn", w)).VNET.STATE === "5", "ERROR");
             assert.match((await rpc.info("vn", w)).VNET.TEMPLATE.ERROR, /Wrong SIZE for address range$/);
         });
@@ -430,10 +522,21 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
         it("add, update and remove ARs when READY", async () => {
             const v = await rpc.id("one.vn.allocate", str('NAME = "n"\nVN_MAD = "bridge"'), int(-1));
             await waitFor(async () => (await rpc.info("vn", v)).VNET.STATE === "1", "READY");
-            await rpc.id("one.vn.add_ar", int(v), str('AR = [ TYPE = "IP4", IP = "192.168.0.1", SIZE = "10" ]\nAR = [ TYPE = "ETHER", SIZE = "5" ]'));
+            await rpc.id(
+                "one.vn.add_ar",
+                int(v),
+                str('AR = [ TYPE = "IP4", IP = "192.168.0.1", SIZE = "10" ]\nAR = [ TYPE = "ETHER", SIZE = "5" ]'),
+            );
             await rpc.id("one.vn.add_ar", int(v), str('AR = [ TYPE = "ETHER", SIZE = "5", PROVISION_ID = "p1" ]'));
             let ars = (await rpc.info("vn", v)).VNET.AR_POOL.AR;
-            assert.deepStrictEqual(ars.map((a: any) => [a.AR_ID, a.TYPE]), [["0", "IP4"], ["1", "ETHER"]], "only the first AR vector is used");
+            assert.deepStrictEqual(
+                ars.map((a: any) => [a.AR_ID, a.TYPE]),
+                [
+                    ["0", "IP4"],
+                    ["1", "ETHER"],
+                ],
+                "only the first AR vector is used",
+            );
             assert.strictEqual(ars[1].PROVISION_ID, "p1");
             assert.match(ars[1].MAC, /^02:00:/);
             await rpc.id("one.vn.update_ar", int(v), str('AR = [ AR_ID = "0", SIZE = "20", GATEWAY = "192.168.0.254" ]'));
@@ -446,8 +549,15 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
             await rpc.id("one.vn.rm_ar", int(v), int(0));
             await rpc.id("one.vn.add_ar", int(v), str('AR = [ TYPE = "ETHER", SIZE = "1" ]'));
             ars = (await rpc.info("vn", v)).VNET.AR_POOL.AR;
-            assert.deepStrictEqual(ars.map((a: any) => a.AR_ID), ["1", "2"], "AR IDs only grow");
-            assert.strictEqual((await rpc.fail("one.vn.add_ar", int(v), str('AR = [ TYPE = "IP4", SIZE = "1" ]'))).message, "[one.vn.add_ar] Wrong or empty IP attribute");
+            assert.deepStrictEqual(
+                ars.map((a: any) => a.AR_ID),
+                ["1", "2"],
+                "AR IDs only grow",
+            );
+            assert.strictEqual(
+                (await rpc.fail("one.vn.add_ar", int(v), str('AR = [ TYPE = "IP4", SIZE = "1" ]'))).message,
+                "[one.vn.add_ar] Wrong or empty IP attribute",
+            );
         });
 
         it("re-read VN_MAD on update, so a replace without it fails", async () => {
@@ -465,10 +575,16 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
 
     describe("virtual network templates", () => {
         it("require VN_MAD and instantiate into a VNET in CLUSTER_IDS", async () => {
-            assert.strictEqual((await rpc.fail("one.vntemplate.allocate", str('NAME = "t"'))).message, "[one.vntemplate.allocate] Error inserting Template in DB. VN_MAD is mandatory");
+            assert.strictEqual(
+                (await rpc.fail("one.vntemplate.allocate", str('NAME = "t"'))).message,
+                "[one.vntemplate.allocate] Error inserting Template in DB. VN_MAD is mandatory",
+            );
             const c = await rpc.id("one.cluster.allocate", str("edge"));
             const t = await rpc.id("one.vntemplate.allocate", str(`NAME = "t"\nVN_MAD = "bridge"\nCLUSTER_IDS = "${c},999"`));
-            assert.strictEqual((await rpc.fail("one.vntemplate.allocate", str('NAME = "t"\nVN_MAD = "bridge"'))).message, "[one.vntemplate.allocate] NAME is already taken by VN TEMPLATE 0.");
+            assert.strictEqual(
+                (await rpc.fail("one.vntemplate.allocate", str('NAME = "t"\nVN_MAD = "bridge"'))).message,
+                "[one.vntemplate.allocate] NAME is already taken by VN TEMPLATE 0.",
+            );
             const named = await rpc.id("one.vntemplate.instantiate", int(t), str("mine"), str('GUEST_MTU = "1370"'));
             const unnamed = await rpc.id("one.vntemplate.instantiate", int(t), str(""), str(""));
             const a = (await rpc.info("vn", named)).VNET;
@@ -478,7 +594,11 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
             assert.deepStrictEqual(a.CLUSTERS.ID, [String(c)]);
             assert.strictEqual((await rpc.info("vn", unnamed)).VNET.NAME, `t-${unnamed}`);
             const dup = await rpc.fail("one.vntemplate.instantiate", int(t), str("mine"), str(""));
-            assert.deepStrictEqual(dup, { message: "[one.vntemplate.instantiate] Error allocating a new virtual network template. NAME is already taken by NET 0.", code: 16384, objectId: -1 });
+            assert.deepStrictEqual(dup, {
+                message: "[one.vntemplate.instantiate] Error allocating a new virtual network template. NAME is already taken by NET 0.",
+                code: 16384,
+                objectId: -1,
+            });
         });
     });
 
@@ -486,7 +606,10 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
         it("refuse: connections fail with ECONNREFUSED during the window and succeed after, on the same port", async () => {
             const endpoint = one.endpoint;
             one.inject({ kind: "refuse", forMs: 300 });
-            await assert.rejects(post(endpoint, callXml("one.system.version", [rpc.session])), (err: NodeJS.ErrnoException) => err.code === "ECONNREFUSED");
+            await assert.rejects(
+                post(endpoint, callXml("one.system.version", [rpc.session])),
+                (err: NodeJS.ErrnoException) => err.code === "ECONNREFUSED",
+            );
             await sleep(400);
             assert.strictEqual(one.endpoint, endpoint);
             assert.strictEqual(await rpc.ok("one.system.version"), "6.10.0");
@@ -494,11 +617,20 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
 
         it("reset before processing: no response and no object; after processing: no response but the object exists", async () => {
             one.inject({ kind: "reset", method: "one.cluster.allocate" });
-            await assert.rejects(rpc.send("one.cluster.allocate", str("a")), (err: NodeJS.ErrnoException) => err.code === "ECONNRESET" || err.code === "EPIPE");
+            await assert.rejects(
+                rpc.send("one.cluster.allocate", str("a")),
+                (err: NodeJS.ErrnoException) => err.code === "ECONNRESET" || err.code === "EPIPE",
+            );
             assert.strictEqual(one.objects().filter((o) => o.kind === "cluster").length, 1);
             one.inject({ kind: "reset", method: "one.cluster.allocate", afterProcessing: true });
             await assert.rejects(rpc.send("one.cluster.allocate", str("a")), (err: NodeJS.ErrnoException) => err.code === "ECONNRESET");
-            assert.deepStrictEqual(one.objects().filter((o) => o.kind === "cluster").map((o) => o.name), ["default", "a"]);
+            assert.deepStrictEqual(
+                one
+                    .objects()
+                    .filter((o) => o.kind === "cluster")
+                    .map((o) => o.name),
+                ["default", "a"],
+            );
         });
 
         it("delay holds the response back", async () => {
@@ -518,7 +650,13 @@ describe("OneDouble (OpenNebula XML-RPC test double)", function () {
             assert.strictEqual(one.objects().filter((o) => !o.builtin).length, 0);
             one.inject({ kind: "http", status: 502, afterProcessing: true });
             assert.strictEqual((await post(one.endpoint, callXml("one.cluster.allocate", [rpc.session, str("a")]))).status, 502);
-            assert.deepStrictEqual(one.objects().filter((o) => !o.builtin).map((o) => `${o.kind}/${o.name}`), ["cluster/a"]);
+            assert.deepStrictEqual(
+                one
+                    .objects()
+                    .filter((o) => !o.builtin)
+                    .map((o) => `${o.kind}/${o.name}`),
+                ["cluster/a"],
+            );
         });
 
         it("fault answers with an XML-RPC <fault>", async () => {

@@ -34,7 +34,11 @@ describe("OpenNebula resources under injected faults", function () {
     });
     afterEach(async () => {
         double.clearFaults();
-        const held = double.objects().filter((o) => !o.builtin).map((o) => `${o.kind}/${o.id}`).sort();
+        const held = double
+            .objects()
+            .filter((o) => !o.builtin)
+            .map((o) => `${o.kind}/${o.id}`)
+            .sort();
         const inState = [
             ...[...cluster.state.keys()].map((id) => `cluster/${id}`),
             ...[...host.state.keys()].map((id) => `host/${id}`),
@@ -61,13 +65,24 @@ describe("OpenNebula resources under injected faults", function () {
             double.inject({ ...fault, method: "one.cluster.allocate" });
             const { id } = await cluster.create({ name: `reached-${fault.kind}` });
             assert.strictEqual(double.calls("one.cluster.allocate"), 1, "allocate sent once");
-            assert.deepStrictEqual(double.objects().filter((o) => o.kind === "cluster" && !o.builtin).map((o) => String(o.id)), [id]);
+            assert.deepStrictEqual(
+                double
+                    .objects()
+                    .filter((o) => o.kind === "cluster" && !o.builtin)
+                    .map((o) => String(o.id)),
+                [id],
+            );
         });
     }
 
     it("retries an allocate after an HTTP 500 once a lookup by name shows nothing was created", async function () {
         double.inject({ kind: "http", status: 500, method: "one.vn.allocate" });
-        const { outs } = await vnet.create({ name: "net", vnMad: "bridge", template: { BRIDGE: "br0" }, addressRanges: [{ TYPE: "IP4", IP: "10.1.0.2", SIZE: 2 }] });
+        const { outs } = await vnet.create({
+            name: "net",
+            vnMad: "bridge",
+            template: { BRIDGE: "br0" },
+            addressRanges: [{ TYPE: "IP4", IP: "10.1.0.2", SIZE: 2 }],
+        });
         assert.strictEqual(outs.addressRanges.length, 1);
     });
 
@@ -86,7 +101,12 @@ describe("OpenNebula resources under injected faults", function () {
     });
 
     it("fails clearly on an OpenNebula error, without retrying, and creates nothing", async function () {
-        double.inject({ kind: "error", code: 8192, message: "[one.cluster.allocate] Error allocating cluster: disk full.", method: "one.cluster.allocate" });
+        double.inject({
+            kind: "error",
+            code: 8192,
+            message: "[one.cluster.allocate] Error allocating cluster: disk full.",
+            method: "one.cluster.allocate",
+        });
         const err = await rejects(cluster.create({ name: "full" }), /^\[one\.cluster\.allocate\] INTERNAL \(8192\): .*disk full/);
         assert.ok(!err.message.includes(double.password));
         assert.strictEqual(double.calls("one.cluster.allocate"), 1);
@@ -102,18 +122,38 @@ describe("OpenNebula resources under injected faults", function () {
     });
 
     it("deletes a cluster again when a step after its allocate fails (error on the Nth call)", async function () {
-        double.inject({ kind: "error", code: 2048, message: "[one.cluster.update] Cannot update template.", method: "one.cluster.update", onCall: 1 });
-        await rejects(cluster.create({ name: "half", template: { RESERVED_CPU: "0" } }), /^cluster \d+ was created but .*Cannot update template.*deleted again/);
+        double.inject({
+            kind: "error",
+            code: 2048,
+            message: "[one.cluster.update] Cannot update template.",
+            method: "one.cluster.update",
+            onCall: 1,
+        });
+        await rejects(
+            cluster.create({ name: "half", template: { RESERVED_CPU: "0" } }),
+            /^cluster \d+ was created but .*Cannot update template.*deleted again/,
+        );
     });
 
     it("deletes a host again when enabling it fails", async function () {
-        double.inject({ kind: "error", code: 2048, message: "[one.host.status] Cannot change state.", method: "one.host.status", onCall: 2 });
+        double.inject({
+            kind: "error",
+            code: 2048,
+            message: "[one.host.status] Cannot change state.",
+            method: "one.host.status",
+            onCall: 2,
+        });
         await rejects(host.create({ name: "kvm-x" }), /^host \d+ was created but .*Cannot change state.*deleted again/);
     });
 
     it("deletes a network again (waiting for the asynchronous delete) when joining a cluster fails", async function () {
         const c = await cluster.create({ name: "join" });
-        double.inject({ kind: "error", code: 1024, message: "[one.cluster.addvnet] Error getting cluster [555].", method: "one.cluster.addvnet" });
+        double.inject({
+            kind: "error",
+            code: 1024,
+            message: "[one.cluster.addvnet] Error getting cluster [555].",
+            method: "one.cluster.addvnet",
+        });
         await rejects(
             vnet.create({ name: "joiner", vnMad: "bridge", template: { BRIDGE: "br0" }, clusterIds: [0, Number(c.id)] }),
             /^virtual network \d+ was created but .*Error getting cluster.*deleted again/,

@@ -2,7 +2,8 @@ import * as assert from "assert";
 import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { OneClient } from "../../components/opennebula/client";
-import { OneConnection, resolveConnection } from "../../components/opennebula/connection";
+import type { OneConnection } from "../../components/opennebula/connection";
+import { resolveConnection } from "../../components/opennebula/connection";
 import { OneDouble } from "../support/one-double";
 
 /**
@@ -51,7 +52,10 @@ export class Lifecycle<Outputs extends Record<string, any> = Record<string, any>
     /** Resources as Pulumi state would hold them: id → outputs. */
     readonly state = new Map<string, Outputs>();
 
-    constructor(readonly provider: pulumi.dynamic.ResourceProvider, readonly connection: OneConnection) {}
+    constructor(
+        readonly provider: pulumi.dynamic.ResourceProvider,
+        readonly connection: OneConnection,
+    ) {}
 
     /** Runs check and fails with its failures, as the engine would before creating anything. */
     async check(news: Record<string, unknown>, olds: Record<string, unknown> = {}): Promise<Record<string, unknown>> {

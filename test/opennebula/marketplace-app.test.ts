@@ -2,7 +2,8 @@ import * as assert from "assert";
 import { templateOf } from "../../components/opennebula/objects";
 import { childInt, childText, parseXml } from "../../components/opennebula/xml";
 import { rejects } from "./harness";
-import { Workloads, assertNothingOrphaned, deleteAll, startWorkloads } from "./workloads";
+import type { Workloads } from "./workloads";
+import { assertNothingOrphaned, deleteAll, startWorkloads } from "./workloads";
 
 // MarketplaceApp against the double: `onemarketapp export` done through the API, idempotent, and
 // rolled back when a step after the image allocate fails.
@@ -61,7 +62,9 @@ describe("MarketplaceApp: a marketplace app exported into a datastore", function
         assert.strictEqual(childText(await template(outs.templateId), "NAME"), "alpine-tpl");
         assert.deepStrictEqual(await w.app.read(id), renamed.outs);
 
-        const datastore = Number(await w.client.call("one.datastore.allocate", 'NAME = "second-images"\nDS_MAD = "fs"\nTM_MAD = "ssh"', -1));
+        const datastore = Number(
+            await w.client.call("one.datastore.allocate", 'NAME = "second-images"\nDS_MAD = "fs"\nTM_MAD = "ssh"', -1),
+        );
         try {
             const replaced = await w.app.up(id, { ...args, imageName: "alpine-b", templateName: "alpine-tpl", datastoreId: datastore });
             assert.deepStrictEqual(replaced.diff.replaces, ["datastoreId"]);
@@ -107,8 +110,14 @@ describe("MarketplaceApp: a marketplace app exported into a datastore", function
     });
 
     it("refuses an app nobody has, and an image name already taken, creating nothing", async function () {
-        await rejects(w.app.create({ appName: "Alpine Linux 2.0", imageName: "old", datastoreId: 1 }), /no marketplace app named "Alpine Linux 2\.0" is visible/);
-        await rejects(w.app.create({ appName: "Alpine Linux 3.17", imageName: "x", datastoreId: 1, marketplaceId: 7 }), /no marketplace app named .* in marketplace 7/);
+        await rejects(
+            w.app.create({ appName: "Alpine Linux 2.0", imageName: "old", datastoreId: 1 }),
+            /no marketplace app named "Alpine Linux 2\.0" is visible/,
+        );
+        await rejects(
+            w.app.create({ appName: "Alpine Linux 3.17", imageName: "x", datastoreId: 1, marketplaceId: 7 }),
+            /no marketplace app named .* in marketplace 7/,
+        );
         const { id } = await w.app.create({ appName: "Alpine Linux 3.17", imageName: "taken", datastoreId: 1 });
         await rejects(w.app.create({ appName: "Alpine Linux 3.13", imageName: "taken", datastoreId: 1 }), /NAME is already taken by IMAGE/);
         await w.app.delete(id);
@@ -118,11 +127,17 @@ describe("MarketplaceApp: a marketplace app exported into a datastore", function
         const cases: [Record<string, unknown>, RegExp][] = [
             [{ appName: "", imageName: "a", datastoreId: 1 }, /^appName: appName must be the name of a marketplace app/],
             [{ appName: "Alpine Linux 3.17", imageName: "a/b", datastoreId: 1 }, /^imageName: imageName must not contain "\/"/],
-            [{ appName: "Alpine Linux 3.17", imageName: "a", templateName: "", datastoreId: 1 }, /^templateName: templateName must be a non-empty string/],
+            [
+                { appName: "Alpine Linux 3.17", imageName: "a", templateName: "", datastoreId: 1 },
+                /^templateName: templateName must be a non-empty string/,
+            ],
             [{ appName: "Alpine Linux 3.17", imageName: "a", datastoreId: -1 }, /^datastoreId: datastoreId must be an integer ≥ 0/],
             [{ appName: "Alpine Linux 3.17", imageName: "a" }, /^datastoreId: /],
             [{ appName: "Alpine Linux 3.17", imageName: "a", datastoreId: 1, marketplaceId: 1.5 }, /^marketplaceId: /],
-            [{ appName: "Alpine Linux 3.17", imageName: "a", datastoreId: 1, readyTimeoutSeconds: 0 }, /^readyTimeoutSeconds: readyTimeoutSeconds must be a number of seconds > 0 \(got 0\)/],
+            [
+                { appName: "Alpine Linux 3.17", imageName: "a", datastoreId: 1, readyTimeoutSeconds: 0 },
+                /^readyTimeoutSeconds: readyTimeoutSeconds must be a number of seconds > 0 \(got 0\)/,
+            ],
         ];
         for (const [inputs, message] of cases) await rejects(w.app.create(inputs), message);
         assert.strictEqual(w.double.calls(), 0, "no XML-RPC call for invalid input");
@@ -144,7 +159,12 @@ describe("MarketplaceApp: a marketplace app exported into a datastore", function
         });
 
         it("deletes the image again (waiting for the asynchronous delete) when the VM template allocate fails after it", async function () {
-            w.double.inject({ kind: "error", code: 8192, message: "[one.template.allocate] Injected failure.", method: "one.template.allocate" });
+            w.double.inject({
+                kind: "error",
+                code: 8192,
+                message: "[one.template.allocate] Injected failure.",
+                method: "one.template.allocate",
+            });
             const err = await rejects(
                 w.app.create({ appName: "Alpine Linux 3.17", imageName: "half", datastoreId: 1 }),
                 /^image \d+ was created but .*Injected failure.*deleted again so nothing is left behind/,
@@ -154,7 +174,10 @@ describe("MarketplaceApp: a marketplace app exported into a datastore", function
 
         it("deletes the image again when reading it while waiting for READY fails", async function () {
             w.double.inject({ kind: "error", code: 8192, message: "[one.image.info] Injected failure.", method: "one.image.info" });
-            await rejects(w.app.create({ appName: "Alpine Linux 3.13", imageName: "unreadable", datastoreId: 1 }), /^image \d+ was created but .*Injected failure.*deleted again/);
+            await rejects(
+                w.app.create({ appName: "Alpine Linux 3.13", imageName: "unreadable", datastoreId: 1 }),
+                /^image \d+ was created but .*Injected failure.*deleted again/,
+            );
         });
 
         it("reports a download that does not finish in time, and removes the image", async function () {

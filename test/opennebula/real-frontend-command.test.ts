@@ -16,12 +16,18 @@ describe("The README's command for a real OpenNebula front-end", function () {
     it("is an npm script that builds, then runs mocha without .mocharc.json on the CRUD suite only", async function () {
         const root = programDirectory();
         const script: string = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).scripts["test:opennebula"];
-        assert.ok(fs.readFileSync(path.join(root, "README.md"), "utf8").includes("npm run test:opennebula"), "the README gives this command");
+        assert.ok(
+            fs.readFileSync(path.join(root, "README.md"), "utf8").includes("npm run test:opennebula"),
+            "the README gives this command",
+        );
         const [build, run] = script.split("&&").map((part) => part.trim());
         assert.match(build, /^npm run build\b/);
         assert.match(run, /^mocha --no-config /, "mocha ignores .mocharc.json, whose spec would add every suite");
         const args = run.split(/\s+/).slice(1);
-        const { stdout } = await execFile(path.join(root, "node_modules", ".bin", "mocha"), [...args, "--dry-run", "--reporter", "json"], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+        const { stdout } = await execFile(path.join(root, "node_modules", ".bin", "mocha"), [...args, "--dry-run", "--reporter", "json"], {
+            cwd: root,
+            maxBuffer: 16 * 1024 * 1024,
+        });
         const report = JSON.parse(stdout) as { tests: { file: string; fullTitle: string }[] };
         const files = [...new Set(report.tests.map((t) => path.relative(root, t.file)))];
         assert.deepStrictEqual(files, [path.join("dist", "test", "opennebula", "crud.test.js")]);

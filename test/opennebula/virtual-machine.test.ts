@@ -4,14 +4,17 @@ import { vmPortForward } from "../../components/opennebula/resources/virtual-mac
 import { childInt, parseXml } from "../../components/opennebula/xml";
 import { DIGITALOCEAN_PORT_FORWARDING } from "../../components/clouds/digitalocean";
 import { rejects } from "./harness";
-import { Workloads, assertNothingOrphaned, bridgedNetwork, leasesOf, startWorkloads } from "./workloads";
+import type { Workloads } from "./workloads";
+import { assertNothingOrphaned, bridgedNetwork, leasesOf, startWorkloads } from "./workloads";
 
 // VirtualMachine against the double, the DigitalOcean tutorial done in code, and the
 // `onevm port-forward` answer.
 
 /** A small VM template made by hand (the tests' own, removed in `after`). */
 async function plainTemplate(w: Workloads, name: string): Promise<number> {
-    return Number(await w.client.call("one.template.allocate", `NAME = "${name}"\nCPU = "1"\nMEMORY = "128"\nCONTEXT = [ NETWORK = "YES" ]`));
+    return Number(
+        await w.client.call("one.template.allocate", `NAME = "${name}"\nCPU = "1"\nMEMORY = "128"\nCONTEXT = [ NETWORK = "YES" ]`),
+    );
 }
 
 describe("VirtualMachine: a VM instantiated from a template with NICs on given networks", function () {
@@ -49,15 +52,29 @@ describe("VirtualMachine: a VM instantiated from a template with NICs on given n
         const alpine = await w.app.create({ appName: "Alpine Linux 3.13", imageName: "Alpine", datastoreId: 1 });
         // The provision's public network: leases from 192.168.23.2, 100 host ports per lease from 9000.
         const { leases, portStart, portSize, baseIp } = DIGITALOCEAN_PORT_FORWARDING;
-        const network = await bridgedNetwork(w, "digitalocean-cluster-public", baseIp, leases, { PORT_START: portStart, PORT_SIZE: portSize });
+        const network = await bridgedNetwork(w, "digitalocean-cluster-public", baseIp, leases, {
+            PORT_START: portStart,
+            PORT_SIZE: portSize,
+        });
         // onetemplate instantiate 'Alpine' --name 'alpine_test' --nic 'digitalocean-cluster-public'
         const { outs } = await w.vm.create({ name: "alpine_test", templateId: alpine.outs.templateId, nics: [{ networkId: network }] });
         assert.strictEqual(outs.state, "RUNNING");
         const [nic] = outs.interfaces;
-        assert.deepStrictEqual([nic.ip, nic.externalPortRange, nic.internalPortRange], ["192.168.23.2", "9001:9100", "1-100/9001"], "lease 0, as in the seed");
+        assert.deepStrictEqual(
+            [nic.ip, nic.externalPortRange, nic.internalPortRange],
+            ["192.168.23.2", "9001:9100", "1-100/9001"],
+            "lease 0, as in the seed",
+        );
         // onevm port-forward 0 22 / 80, on the droplet 35.246.64.97
-        assert.deepStrictEqual(vmPortForward({ hostPublicIp: "35.246.64.97", nic, internalPort: 22 }), { host: "35.246.64.97", port: 9022 });
-        assert.deepStrictEqual(vmPortForward({ hostPublicIp: "35.246.64.97", nic, internalPort: 80 }), { host: "35.246.64.97", port: 9080 }, "the seed's 35.246.64.97@9080 -> 80");
+        assert.deepStrictEqual(vmPortForward({ hostPublicIp: "35.246.64.97", nic, internalPort: 22 }), {
+            host: "35.246.64.97",
+            port: 9022,
+        });
+        assert.deepStrictEqual(
+            vmPortForward({ hostPublicIp: "35.246.64.97", nic, internalPort: 80 }),
+            { host: "35.246.64.97", port: 9080 },
+            "the seed's 35.246.64.97@9080 -> 80",
+        );
         const image = parseXml(String(await w.client.call("one.image.info", alpine.outs.imageId)));
         assert.strictEqual(childInt(image, "RUNNING_VMS"), 1, "the VM boots the exported image");
         await rejects(w.app.provider.delete!(alpine.id, alpine.outs), /There are 1 VMs using it/);
@@ -68,14 +85,17 @@ describe("VirtualMachine: a VM instantiated from a template with NICs on given n
 
     it("creates with a fixed address and an external NIC alias, reads back unchanged, and the networks show both leases", async function () {
         const args = {
-            name: "sr-1", templateId,
+            name: "sr-1",
+            templateId,
             nics: [{ networkId: privateNet, ip: "172.17.2.10", attributes: { MODEL: "virtio" } }],
             nicAliases: [{ networkId: publicNet, parent: "NIC0", external: true, ip: "10.0.1.18" }],
             template: { SCHED_REQUIREMENTS: "ID = 0", CONTEXT: { NETWORK: "YES", TOKEN: "YES" } },
         };
         const { id, outs } = await w.vm.create(args);
         assert.deepStrictEqual(outs.ips, ["172.17.2.10"]);
-        assert.deepStrictEqual(outs.aliases, [{ name: "NIC0_ALIAS1", parent: "NIC0", networkId: publicNet, ip: "10.0.1.18", external: true }]);
+        assert.deepStrictEqual(outs.aliases, [
+            { name: "NIC0_ALIAS1", parent: "NIC0", networkId: publicNet, ip: "10.0.1.18", external: true },
+        ]);
         assert.deepStrictEqual(await w.vm.read(id), outs);
         assert.strictEqual((await leasesOf(w, privateNet))["172.17.2.10"], `VM ${id}`);
         assert.strictEqual((await leasesOf(w, publicNet))["10.0.1.18"], `VM ${id}`, "the external alias holds a public lease");
@@ -98,7 +118,11 @@ describe("VirtualMachine: a VM instantiated from a template with NICs on given n
         assert.strictEqual(resumed.diff.changes, true);
         assert.strictEqual(resumed.outs.state, "RUNNING");
 
-        const replaced = await w.vm.up(id, { ...args, name: "web-2", nics: [{ networkId: privateNet, ip: "172.17.2.11" }, { networkId: publicNet }] });
+        const replaced = await w.vm.up(id, {
+            ...args,
+            name: "web-2",
+            nics: [{ networkId: privateNet, ip: "172.17.2.11" }, { networkId: publicNet }],
+        });
         assert.deepStrictEqual(replaced.diff.replaces, ["nics"]);
         assert.strictEqual(replaced.diff.deleteBeforeReplace, true);
         assert.notStrictEqual(replaced.id, id);
@@ -122,7 +146,10 @@ describe("VirtualMachine: a VM instantiated from a template with NICs on given n
 
     it("fails clearly when OpenNebula cannot create the VM (address in use), creating nothing", async function () {
         const { id } = await w.vm.create({ name: "a", templateId, nics: [{ networkId: privateNet, ip: "172.17.2.12" }] });
-        await rejects(w.vm.create({ name: "b", templateId, nics: [{ networkId: privateNet, ip: "172.17.2.12" }] }), /^\[one\.template\.instantiate\] ALLOCATE \(16384\).*Cannot get IP\/MAC lease/);
+        await rejects(
+            w.vm.create({ name: "b", templateId, nics: [{ networkId: privateNet, ip: "172.17.2.12" }] }),
+            /^\[one\.template\.instantiate\] ALLOCATE \(16384\).*Cannot get IP\/MAC lease/,
+        );
         await w.vm.delete(id);
     });
 
@@ -132,10 +159,22 @@ describe("VirtualMachine: a VM instantiated from a template with NICs on given n
             [{ name: "a:b", templateId }, /^name: name must not contain ":"/],
             [{ name: "x", templateId, nics: [{ networkId: "public" }] }, /^nics\[0\]\.networkId: nics\[0\]\.networkId must be an integer/],
             [{ name: "x", templateId, nics: [{ networkId: 1, ip: "10.0.1" }] }, /^nics\[0\]\.ip: nics\[0\]\.ip must be an IPv4 address/],
-            [{ name: "x", templateId, nics: [{ networkId: 1, attributes: { IP: "10.0.0.1" } }] }, /^nics\[0\]\.attributes: .*must not set IP; use the NIC's own fields/],
-            [{ name: "x", templateId, nics: [{ networkId: 1 }], nicAliases: [{ networkId: 2, parent: "NIC1" }] }, /^nicAliases\[0\]\.parent: .*must name one of the VM's NICs: one of NIC0 \(got "NIC1"\)/],
-            [{ name: "x", templateId, nics: [{ networkId: 1 }], nicAliases: [{ networkId: 2, external: "yes" }] }, /^nicAliases\[0\]\.external: /],
-            [{ name: "x", templateId, template: { NIC: { NETWORK_ID: 1 } } }, /^template: template must not set NIC; use the name, nics and nicAliases arguments/],
+            [
+                { name: "x", templateId, nics: [{ networkId: 1, attributes: { IP: "10.0.0.1" } }] },
+                /^nics\[0\]\.attributes: .*must not set IP; use the NIC's own fields/,
+            ],
+            [
+                { name: "x", templateId, nics: [{ networkId: 1 }], nicAliases: [{ networkId: 2, parent: "NIC1" }] },
+                /^nicAliases\[0\]\.parent: .*must name one of the VM's NICs: one of NIC0 \(got "NIC1"\)/,
+            ],
+            [
+                { name: "x", templateId, nics: [{ networkId: 1 }], nicAliases: [{ networkId: 2, external: "yes" }] },
+                /^nicAliases\[0\]\.external: /,
+            ],
+            [
+                { name: "x", templateId, template: { NIC: { NETWORK_ID: 1 } } },
+                /^template: template must not set NIC; use the name, nics and nicAliases arguments/,
+            ],
             [{ name: "x", templateId, runningTimeoutSeconds: -1 }, /^runningTimeoutSeconds: /],
         ];
         for (const [inputs, message] of cases) await rejects(w.vm.create(inputs), message);
@@ -186,7 +225,10 @@ describe("vmPortForward: what onevm port-forward answers", function () {
 
     it("refuses a NIC without port ranges, ranges that disagree, ports outside the range and bad host addresses", function () {
         assert.throws(() => vmPortForward({ hostPublicIp: "203.0.113.5", nic: {}, internalPort: 22 }), /not on a port-forwarding network/);
-        assert.throws(() => vmPortForward({ hostPublicIp: "203.0.113.5", nic: { ...nic, internalPortRange: "1-50/9101" }, internalPort: 22 }), /do not describe the same ports/);
+        assert.throws(
+            () => vmPortForward({ hostPublicIp: "203.0.113.5", nic: { ...nic, internalPortRange: "1-50/9101" }, internalPort: 22 }),
+            /do not describe the same ports/,
+        );
         assert.throws(() => vmPortForward({ hostPublicIp: "203.0.113.5", nic, internalPort: 101 }), /internalPort/);
         assert.throws(() => vmPortForward({ hostPublicIp: "203.0.113.5", nic, internalPort: 0 }), /internalPort/);
         assert.throws(() => vmPortForward({ hostPublicIp: "droplet", nic, internalPort: 22 }), /hostPublicIp/);

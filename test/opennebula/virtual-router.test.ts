@@ -4,13 +4,14 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { templateOf } from "../../components/opennebula/objects";
-import { TemplateVector } from "../../components/opennebula/template";
+import type { TemplateVector } from "../../components/opennebula/template";
 import { childInt, parseXml } from "../../components/opennebula/xml";
 import { EdgeVirtualRouter } from "../../components/router";
 import { PROVIDER_CASES_WITH_SETUP, runSerializedProvider } from "../packaging/providers";
 import { runProgram } from "../support/pulumi-mocks";
 import { rejects } from "./harness";
-import { Workloads, assertNothingOrphaned, bridgedNetwork, deleteAll, leasesOf, startWorkloads } from "./workloads";
+import type { Workloads } from "./workloads";
+import { assertNothingOrphaned, bridgedNetwork, deleteAll, leasesOf, startWorkloads } from "./workloads";
 
 // VirtualRouter against the double, and the seed's router end to end: what EdgeVirtualRouter
 // registers, created by the providers, with a private VM reached through SDNAT.
@@ -24,8 +25,12 @@ describe("VirtualRouter: a virtual router and its VMs", function () {
     let privateNet: number;
     const vmInfo = async (id: number) => parseXml(String(await w.client.call("one.vm.info", id)));
     const routerArgs = (extra: Record<string, unknown> = {}) => ({
-        name: "vr", templateId: appliance.outs.templateId,
-        nics: [{ networkId: publicNet, ip: "10.0.1.16" }, { networkId: privateNet, ip: "172.17.2.1" }],
+        name: "vr",
+        templateId: appliance.outs.templateId,
+        nics: [
+            { networkId: publicNet, ip: "10.0.1.16" },
+            { networkId: privateNet, ip: "172.17.2.1" },
+        ],
         context: { ONEAPP_VNF_SDNAT4_ENABLED: "YES", ONEAPP_VNF_SDNAT4_INTERFACES: "eth0 eth1" },
         ...extra,
     });
@@ -92,12 +97,24 @@ describe("VirtualRouter: a virtual router and its VMs", function () {
         assert.strictEqual(healed.outs.name, "vr-2");
 
         const shrunk = await w.router.up(id, { ...args, vmCount: 1, name: "vr-2" });
-        assert.deepStrictEqual(shrunk.outs.vms.map((vm: { vmId: number }) => vm.vmId), [first], "the last VMs go");
+        assert.deepStrictEqual(
+            shrunk.outs.vms.map((vm: { vmId: number }) => vm.vmId),
+            [first],
+            "the last VMs go",
+        );
     });
 
     it("replaces the router when its NICs change, deleting the old one first (its fixed addresses)", async function () {
         const { id } = await w.router.create(routerArgs());
-        const replaced = await w.router.up(id, routerArgs({ nics: [{ networkId: publicNet, ip: "10.0.1.17" }, { networkId: privateNet, ip: "172.17.2.1" }] }));
+        const replaced = await w.router.up(
+            id,
+            routerArgs({
+                nics: [
+                    { networkId: publicNet, ip: "10.0.1.17" },
+                    { networkId: privateNet, ip: "172.17.2.1" },
+                ],
+            }),
+        );
         assert.deepStrictEqual(replaced.diff.replaces, ["nics"]);
         assert.strictEqual(replaced.diff.deleteBeforeReplace, true);
         assert.deepStrictEqual(replaced.outs.ips, ["10.0.1.17", "172.17.2.1"]);
@@ -128,11 +145,20 @@ describe("VirtualRouter: a virtual router and its VMs", function () {
         const cases: [Record<string, unknown>, RegExp][] = [
             [routerArgs({ nics: [] }), /^nics: nics must list at least one NIC/],
             [routerArgs({ nics: undefined }), /^nics: nics must list at least one NIC/],
-            [routerArgs({ nics: [{ networkId: 1, floatingOnly: true }] }), /^nics\[0\]\.floatingOnly: nics\[0\]\.floatingOnly needs floatingIp: true/],
-            [routerArgs({ nics: [{ networkId: 1, floatingIp: "YES" }] }), /^nics\[0\]\.floatingIp: nics\[0\]\.floatingIp must be true or false/],
+            [
+                routerArgs({ nics: [{ networkId: 1, floatingOnly: true }] }),
+                /^nics\[0\]\.floatingOnly: nics\[0\]\.floatingOnly needs floatingIp: true/,
+            ],
+            [
+                routerArgs({ nics: [{ networkId: 1, floatingIp: "YES" }] }),
+                /^nics\[0\]\.floatingIp: nics\[0\]\.floatingIp must be true or false/,
+            ],
             [routerArgs({ vmCount: 0 }), /^vmCount: vmCount must be an integer from 1 to 10/],
             [routerArgs({ vmName: "vr/%i" }), /^vmName: vmName must not contain "\/"/],
-            [routerArgs({ vmTemplate: { CONTEXT: { TOKEN: "YES" } } }), /^vmTemplate: vmTemplate must not set CONTEXT; use the context argument/],
+            [
+                routerArgs({ vmTemplate: { CONTEXT: { TOKEN: "YES" } } }),
+                /^vmTemplate: vmTemplate must not set CONTEXT; use the context argument/,
+            ],
             [routerArgs({ context: { "BAD KEY": "x" } }), /^context: /],
             [routerArgs({ templateId: undefined }), /^templateId: /],
         ];
@@ -152,23 +178,41 @@ describe("VirtualRouter: a virtual router and its VMs", function () {
             });
         });
         const registered = program.named("router-vrouter").inputs;
-        const { outs } = await w.router.create({ name: registered.name, nics: registered.nics, templateId: registered.templateId, context: registered.context });
+        const { outs } = await w.router.create({
+            name: registered.name,
+            nics: registered.nics,
+            templateId: registered.templateId,
+            context: registered.context,
+        });
         assert.deepStrictEqual(outs.ips, ["10.0.1.16", "172.17.2.1"]);
 
         // A private VM with the NIC and external alias the component hands out for it.
         const networking = component!.vmNetworking("172.17.2.10");
         const alpine = await w.app.create({ appName: "Alpine Linux 3.17", imageName: "sr", datastoreId: 1 });
-        const sr = await w.vm.create({ name: "sr-1", templateId: alpine.outs.templateId, nics: networking.nics, nicAliases: networking.nicAliases });
+        const sr = await w.vm.create({
+            name: "sr-1",
+            templateId: alpine.outs.templateId,
+            nics: networking.nics,
+            nicAliases: networking.nicAliases,
+        });
 
         // What the appliance's SDNAT4 derives through OneGate: an EXTERNAL alias on a public lease → its parent NIC's private address.
-        const derived = Object.fromEntries(sr.outs.aliases.filter((a: { external: boolean }) => a.external).map((a: { parent: string; ip: string }) => {
-            const parent = sr.outs.interfaces.find((nic: { name: string }) => nic.name === a.parent);
-            return [a.ip, parent.ip];
-        }));
+        const derived = Object.fromEntries(
+            sr.outs.aliases
+                .filter((a: { external: boolean }) => a.external)
+                .map((a: { parent: string; ip: string }) => {
+                    const parent = sr.outs.interfaces.find((nic: { name: string }) => nic.name === a.parent);
+                    return [a.ip, parent.ip];
+                }),
+        );
         const mapping = await new Promise((resolve) => component!.mapping.apply(resolve));
         assert.deepStrictEqual(derived, mapping);
         assert.deepStrictEqual(mapping, { "10.0.1.17": "172.17.2.10" });
-        assert.deepStrictEqual(await leasesOf(w, publicNet), { "10.0.1.16": `VM ${outs.vms[0].vmId}`, "10.0.1.17": `VM ${sr.outs.oneId}` }, "router and alias hold the public leases");
+        assert.deepStrictEqual(
+            await leasesOf(w, publicNet),
+            { "10.0.1.16": `VM ${outs.vms[0].vmId}`, "10.0.1.17": `VM ${sr.outs.oneId}` },
+            "router and alias hold the public leases",
+        );
         await w.vm.delete(sr.id);
         await w.app.delete(alpine.id);
     });
@@ -189,13 +233,21 @@ describe("VirtualRouter: a virtual router and its VMs", function () {
 
         it("deletes the router again (its VMs DONE, its leases free) when its VM does not get to RUNNING", async function () {
             w.double.inject({ kind: "error", code: 8192, message: "[one.vm.info] Injected failure.", method: "one.vm.info" });
-            await rejects(w.router.create(routerArgs()), /^virtual router \d+ was created but its virtual machine \d+ .*Injected failure.*deleted again/);
+            await rejects(
+                w.router.create(routerArgs()),
+                /^virtual router \d+ was created but its virtual machine \d+ .*Injected failure.*deleted again/,
+            );
             await new Promise((resolve) => setTimeout(resolve, 100));
             assert.deepStrictEqual(await leasesOf(w, publicNet), {});
         });
 
         it("deletes the router again when instantiate fails", async function () {
-            w.double.inject({ kind: "error", code: 16384, message: "[one.vrouter.instantiate] Error allocating a new virtual router. Injected.", method: "one.vrouter.instantiate" });
+            w.double.inject({
+                kind: "error",
+                code: 16384,
+                message: "[one.vrouter.instantiate] Error allocating a new virtual router. Injected.",
+                method: "one.vrouter.instantiate",
+            });
             await rejects(w.router.create(routerArgs()), /^virtual router \d+ was created but .*Injected.*deleted again/);
         });
     });
@@ -229,7 +281,11 @@ describe("VirtualMachine and VirtualRouter providers serialized the way the engi
             } finally {
                 await prepared.cleanup();
             }
-            assert.deepStrictEqual(w.double.objects().filter((o) => !o.builtin), [], "nothing left behind");
+            assert.deepStrictEqual(
+                w.double.objects().filter((o) => !o.builtin),
+                [],
+                "nothing left behind",
+            );
         });
     }
 });

@@ -49,7 +49,11 @@ export async function startWorkloads(timings: Partial<typeof WORKLOAD_TIMINGS> =
 
 /** Every object the double holds that it did not start with (DONE VMs excluded), as `kind/id`. */
 export function heldObjects(w: Workloads): string[] {
-    return w.double.objects().filter((o) => !o.builtin).map((o) => `${o.kind}/${o.id}`).sort();
+    return w.double
+        .objects()
+        .filter((o) => !o.builtin)
+        .map((o) => `${o.kind}/${o.id}`)
+        .sort();
 }
 
 /** The objects Pulumi state says exist: an export is an image and a VM template, a router is the router and its VMs. */
@@ -78,9 +82,18 @@ export async function deleteAll(w: Workloads): Promise<void> {
 }
 
 /** A bridged network `name` with one IPv4 range, READY. */
-export async function bridgedNetwork(w: Workloads, name: string, ip: string, size: number, range: Record<string, unknown> = {}): Promise<number> {
+export async function bridgedNetwork(
+    w: Workloads,
+    name: string,
+    ip: string,
+    size: number,
+    range: Record<string, unknown> = {},
+): Promise<number> {
     const { outs } = await w.network.create({
-        name, vnMad: "bridge", template: { BRIDGE: `br-${name}`.slice(0, 15) }, addressRanges: [{ TYPE: "IP4", IP: ip, SIZE: size, ...range }],
+        name,
+        vnMad: "bridge",
+        template: { BRIDGE: `br-${name}`.slice(0, 15) },
+        addressRanges: [{ TYPE: "IP4", IP: ip, SIZE: size, ...range }],
     });
     return outs.oneId;
 }
@@ -89,7 +102,10 @@ export async function bridgedNetwork(w: Workloads, name: string, ip: string, siz
 export async function leasesOf(w: Workloads, networkId: number): Promise<Record<string, string>> {
     const vnet = parseXml(String(await w.client.call("one.vn.info", networkId)));
     const leases: Record<string, string> = {};
-    for (const ar of children(vnet.children.find((c) => c.name === "AR_POOL")!, "AR")) {
+    for (const ar of children(
+        vnet.children.find((c) => c.name === "AR_POOL")!,
+        "AR",
+    )) {
         const list = ar.children.find((c) => c.name === "LEASES");
         for (const lease of list ? children(list, "LEASE") : []) {
             const owner = ["VM", "VROUTER", "VNET"].find((kind) => childText(lease, kind) !== undefined)!;

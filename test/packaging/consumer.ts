@@ -36,10 +36,18 @@ export function newProject(prefix: string): string {
  * tested with. Without `more`, no cloud SDK is installed: the package must load without them.
  */
 export function install(project: string, spec: string, more: string[] = []): void {
-    run("npm", [
-        "install", "--no-audit", "--no-fund", "--prefer-offline", spec,
-        ...["@pulumi/pulumi", "@pulumi/command", "@types/node", ...more].map((pkg) => `${pkg}@${installedVersion(pkg)}`),
-    ], project);
+    run(
+        "npm",
+        [
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefer-offline",
+            spec,
+            ...["@pulumi/pulumi", "@pulumi/command", "@types/node", ...more].map((pkg) => `${pkg}@${installedVersion(pkg)}`),
+        ],
+        project,
+    );
 }
 
 /**
@@ -87,8 +95,16 @@ export const systemDatastoreId: pulumi.Output<number> = system.oneId;
 /** tsconfig.json of `pulumi new typescript`. */
 export const PULUMI_TEMPLATE_TSCONFIG = {
     compilerOptions: {
-        strict: true, outDir: "bin", target: "es2020", module: "commonjs", moduleResolution: "node", sourceMap: true,
-        experimentalDecorators: true, pretty: true, noFallthroughCasesInSwitch: true, noImplicitReturns: true,
+        strict: true,
+        outDir: "bin",
+        target: "es2020",
+        module: "commonjs",
+        moduleResolution: "node",
+        sourceMap: true,
+        experimentalDecorators: true,
+        pretty: true,
+        noFallthroughCasesInSwitch: true,
+        noImplicitReturns: true,
         forceConsistentCasingInFileNames: true,
     },
     files: ["index.ts"],
@@ -117,7 +133,10 @@ Promise.all(names.map((name) => new Promise((resolve) => pulumi.output(program[n
 `;
 
 /** Type-checks and compiles {@link EXAMPLE_PROGRAM} in `project`, then runs it under mocks. */
-export function compileAndRunExample(project: string): { registered: { type: string; name: string; providerBytes: number }[]; exports: Record<string, unknown> } {
+export function compileAndRunExample(project: string): {
+    registered: { type: string; name: string; providerBytes: number }[];
+    exports: Record<string, unknown>;
+} {
     fs.writeFileSync(path.join(project, "index.ts"), EXAMPLE_PROGRAM);
     fs.writeFileSync(path.join(project, "tsconfig.json"), JSON.stringify(PULUMI_TEMPLATE_TSCONFIG));
     run(process.execPath, [path.join(REPO, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], project);

@@ -12,7 +12,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { PULUMI_TEMPLATE_TSCONFIG, REPO, gitSnapshotOfWorkingTree, install, newProject, run } from "./consumer";
-import { ReadmeBlock, repositoryReadmeBlocks } from "./readme";
+import type { ReadmeBlock } from "./readme";
+import { repositoryReadmeBlocks } from "./readme";
 import * as childProcess from "child_process";
 
 const EXAMPLES_DIR = path.join(REPO, "examples");
@@ -140,11 +141,13 @@ describe("Examples and README: type-checked against the packed tarball with Pulu
             }
         }
         // A block that quotes an example is that file (asserted below), type-checked as it; any other is checked on its own.
-        blocks.filter((block) => block.language === "ts" && block.example === undefined).forEach((block, i) => {
-            fs.mkdirSync(path.join(project, "readme"), { recursive: true });
-            fs.writeFileSync(path.join(project, "readme", `block-${i}.ts`), block.text);
-            files.push(`readme/block-${i}.ts`);
-        });
+        blocks
+            .filter((block) => block.language === "ts" && block.example === undefined)
+            .forEach((block, i) => {
+                fs.mkdirSync(path.join(project, "readme"), { recursive: true });
+                fs.writeFileSync(path.join(project, "readme", `block-${i}.ts`), block.text);
+                files.push(`readme/block-${i}.ts`);
+            });
         fs.writeFileSync(path.join(project, "all-subpaths.ts"), ALL_SUBPATHS);
         files.push("all-subpaths.ts");
         fs.writeFileSync(path.join(project, "tsconfig.json"), JSON.stringify({ ...PULUMI_TEMPLATE_TSCONFIG, files }));
@@ -161,7 +164,11 @@ describe("Examples and README: type-checked against the packed tarball with Pulu
             const dir = path.join(EXAMPLES_DIR, example);
             const manifest = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
             assert.ok(manifest.dependencies["pulumi-opennebula-edge"], `${example} depends on the package`);
-            assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8")).compilerOptions, PULUMI_TEMPLATE_TSCONFIG.compilerOptions, `${example}: Pulumi's template tsconfig`);
+            assert.deepStrictEqual(
+                JSON.parse(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8")).compilerOptions,
+                PULUMI_TEMPLATE_TSCONFIG.compilerOptions,
+                `${example}: Pulumi's template tsconfig`,
+            );
             if (example === "automation") continue;
             const pulumiYaml = parse(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8"));
             assert.strictEqual(pulumiYaml.name, `opennebula-edge-${example}`);
@@ -178,7 +185,9 @@ describe("Examples and README: type-checked against the packed tarball with Pulu
             assert.strictEqual(block.text, fs.readFileSync(file, "utf8"), `README line ${block.line} differs from ${block.example}`);
         }
         for (const block of blocks.filter((b) => b.language === "ts" && b.example === undefined)) {
-            assert.fail(`README line ${block.line}: a TypeScript block that is not an example file (mark it <!-- example: … --> and make it one)`);
+            assert.fail(
+                `README line ${block.line}: a TypeScript block that is not an example file (mark it <!-- example: … --> and make it one)`,
+            );
         }
     });
 
@@ -194,8 +203,14 @@ describe("Examples and README: type-checked against the packed tarball with Pulu
         it(`runs examples/${example} under the package's mocks`, function () {
             fs.writeFileSync(path.join(project, "run-mocks.js"), MOCK_RUNNER);
             const name = parse(fs.readFileSync(path.join(EXAMPLES_DIR, example, "Pulumi.yaml"), "utf8")).name;
-            const result: Run = JSON.parse(run(process.execPath, ["run-mocks.js", `./bin/examples/${example}/index.js`, name], project).trim().split("\n").pop()!);
-            for (const [key, value] of Object.entries(result.exports)) assert.notStrictEqual(value, undefined, `${example}: ${key} resolves`);
+            const result: Run = JSON.parse(
+                run(process.execPath, ["run-mocks.js", `./bin/examples/${example}/index.js`, name], project)
+                    .trim()
+                    .split("\n")
+                    .pop()!,
+            );
+            for (const [key, value] of Object.entries(result.exports))
+                assert.notStrictEqual(value, undefined, `${example}: ${key} resolves`);
             EXPECTED[example](result);
         });
     }
@@ -207,8 +222,18 @@ describe("Examples and README: type-checked against the packed tarball with Pulu
     });
 
     it("runs the Automation API example up to the pulumi CLI it drives, after checking its options", function () {
-        const env = { ...process.env, PATH: path.dirname(process.execPath), PULUMI_CONFIG_PASSPHRASE: "test-passphrase", ONE_PASSWORD: "not-a-real-password" };
-        const result = childProcess.spawnSync(process.execPath, ["bin/examples/automation/index.js"], { cwd: project, env, encoding: "utf8", timeout: 120_000 });
+        const env = {
+            ...process.env,
+            PATH: path.dirname(process.execPath),
+            PULUMI_CONFIG_PASSPHRASE: "test-passphrase",
+            ONE_PASSWORD: "not-a-real-password",
+        };
+        const result = childProcess.spawnSync(process.execPath, ["bin/examples/automation/index.js"], {
+            cwd: project,
+            env,
+            encoding: "utf8",
+            timeout: 120_000,
+        });
         assert.strictEqual(result.status, 1, result.stdout + result.stderr);
         // With no pulumi CLI on PATH, the first thing it cannot do is start it: its options passed.
         assert.match(result.stderr, /drives the pulumi CLI, which is not on PATH/);

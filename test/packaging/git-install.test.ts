@@ -24,7 +24,11 @@ describe("Packaging: installed from git, as `npm install git+https://…` does",
         assert.ok(fs.existsSync(path.join(installed, "dist/components/index.js")));
         assert.ok(fs.existsSync(path.join(installed, "dist/components/clouds/aws.d.ts")));
         assert.ok(!fs.existsSync(path.join(installed, "dist/test")), "tests are not installed");
-        const root = run(process.execPath, ["-e", 'process.stdout.write(Object.keys(require("pulumi-opennebula-edge")).join(","))'], project);
+        const root = run(
+            process.execPath,
+            ["-e", 'process.stdout.write(Object.keys(require("pulumi-opennebula-edge")).join(","))'],
+            project,
+        );
         assert.match(root, /EdgeCluster/);
     });
 

@@ -3,7 +3,14 @@ import * as fs from "fs";
 import * as path from "path";
 import { OneDouble } from "../support/one-double";
 import {
-    EXAMPLE_PROGRAM, PULUMI_TEMPLATE_TSCONFIG, REPO, compileAndRunExample, gitSnapshotOfWorkingTree, install, newProject, run,
+    EXAMPLE_PROGRAM,
+    PULUMI_TEMPLATE_TSCONFIG,
+    REPO,
+    compileAndRunExample,
+    gitSnapshotOfWorkingTree,
+    install,
+    newProject,
+    run,
 } from "./consumer";
 import { PROVIDER_CASES, runSerializedProvider } from "./providers";
 
@@ -34,9 +41,17 @@ describe("Packaging: the npm tarball installed into a fresh project", function (
         assert.ok(fs.existsSync(path.join(installed, "dist/components/opennebula/index.d.ts")));
         assert.ok(!fs.existsSync(path.join(installed, "dist/test")), "tests are not published");
         assert.ok(!fs.existsSync(path.join(installed, "components")), "TypeScript sources are not published");
-        const script = run(process.execPath, ["-e", 'process.stdout.write(require("pulumi-opennebula-edge/remote").readHostScript("firewall.sh"))'], project);
+        const script = run(
+            process.execPath,
+            ["-e", 'process.stdout.write(require("pulumi-opennebula-edge/remote").readHostScript("firewall.sh"))'],
+            project,
+        );
         assert.match(script, /^#!\/usr\/bin\/env bash/, "the installed package finds its host scripts");
-        const root = run(process.execPath, ["-e", 'const p = require("pulumi-opennebula-edge"); process.stdout.write(Object.keys(p).sort().join(","))'], project);
+        const root = run(
+            process.execPath,
+            ["-e", 'const p = require("pulumi-opennebula-edge"); process.stdout.write(Object.keys(p).sort().join(","))'],
+            project,
+        );
         assert.match(root, /EdgeCluster.*opennebula.*overlay/, "the root loads with no cloud SDK installed");
         assert.ok(!fs.existsSync(path.join(project, "node_modules/@pulumi/aws")), "no cloud SDK was pulled in");
     });
@@ -51,7 +66,8 @@ describe("Packaging: the npm tarball installed into a fresh project", function (
         const installed = path.join(project, "node_modules/pulumi-opennebula-edge");
         assert.match(fs.readFileSync(path.join(installed, "LICENSE"), "utf8"), /Apache License\s+Version 2\.0/);
         const manifest = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8"));
-        const pulumiEngines = JSON.parse(fs.readFileSync(path.join(project, "node_modules/@pulumi/pulumi/package.json"), "utf8")).engines.node;
+        const pulumiEngines = JSON.parse(fs.readFileSync(path.join(project, "node_modules/@pulumi/pulumi/package.json"), "utf8")).engines
+            .node;
         assert.strictEqual(manifest.license, "Apache-2.0");
         assert.strictEqual(manifest.engines.node, pulumiEngines, "the package asks for the Node.js that @pulumi/pulumi asks for");
     });
@@ -59,12 +75,18 @@ describe("Packaging: the npm tarball installed into a fresh project", function (
     it("runs the example program under Pulumi's mocks from the installed copy", function () {
         const { registered, exports } = compileAndRunExample(project);
         assert.deepStrictEqual(registered.map((r) => r.name).sort(), ["edge", "kvm-1", "public", "system"]);
-        assert.ok(registered.every((r) => r.type.startsWith("pulumi-nodejs:dynamic/opennebula-edge:")), JSON.stringify(registered));
+        assert.ok(
+            registered.every((r) => r.type.startsWith("pulumi-nodejs:dynamic/opennebula-edge:")),
+            JSON.stringify(registered),
+        );
         assert.strictEqual(typeof exports.networkId, "number");
         // What every OpenNebula object of an installed consumer carries in state: the small stand-in
         // that loads the package by name (issue target: at most 16 KB).
-        console.log(`      __provider per object: ${registered.map((r) => `${r.name} ${(r.providerBytes / 1024).toFixed(1)} KB`).join(", ")}`);
-        for (const r of registered) assert.ok(r.providerBytes > 0 && r.providerBytes <= 16 * 1024, `${r.name}: ${r.providerBytes} bytes of __provider`);
+        console.log(
+            `      __provider per object: ${registered.map((r) => `${r.name} ${(r.providerBytes / 1024).toFixed(1)} KB`).join(", ")}`,
+        );
+        for (const r of registered)
+            assert.ok(r.providerBytes > 0 && r.providerBytes <= 16 * 1024, `${r.name}: ${r.providerBytes} bytes of __provider`);
     });
 
     it("runs every provider serialized from the installed copy, loading the package by name", async function () {
@@ -81,10 +103,17 @@ describe("Packaging: the npm tarball installed into a fresh project", function (
         for (const { label, exportName, inputs } of PROVIDER_CASES) {
             const file = path.join(project, `${label}.provider.js`);
             run(process.execPath, ["serialize.js", exportName, file], project);
-            assert.match(fs.readFileSync(file, "utf8"), /require\("pulumi-opennebula-edge/, `${label}: the package is loaded by name, not inlined`);
+            assert.match(
+                fs.readFileSync(file, "utf8"),
+                /require\("pulumi-opennebula-edge/,
+                `${label}: the package is loaded by name, not inlined`,
+            );
             const result = await runSerializedProvider(file, project, { ...inputs(`pkg-${label.toLowerCase()}`), connection });
             assert.strictEqual(result.goneAfterDelete, true, `${label} ran its whole lifecycle`);
         }
-        assert.deepStrictEqual(double.objects().filter((o) => !o.builtin), []);
+        assert.deepStrictEqual(
+            double.objects().filter((o) => !o.builtin),
+            [],
+        );
     });
 });

@@ -17,21 +17,52 @@ import { virtualMachineProvider } from "../../components/opennebula/resources/vi
 import { virtualRouterProvider } from "../../components/opennebula/resources/virtual-router";
 
 /** Every dynamic provider of the package, its export name, and inputs that create a small object. */
-export const PROVIDER_CASES: { label: string; exportName: string; provider: pulumi.dynamic.ResourceProvider; inputs: (name: string) => Record<string, unknown> }[] = [
-    { label: "Cluster", exportName: "clusterProvider", provider: clusterProvider, inputs: (name) => ({ name, template: { RESERVED_CPU: "0" } }) },
-    { label: "Host", exportName: "hostProvider", provider: hostProvider, inputs: (name) => ({ name, imMad: "kvm" }) },
-    { label: "Datastore", exportName: "datastoreProvider", provider: datastoreProvider, inputs: (name) => ({ name, type: "SYSTEM_DS", tmMad: "ssh" }) },
+export const PROVIDER_CASES: {
+    label: string;
+    exportName: string;
+    provider: pulumi.dynamic.ResourceProvider;
+    inputs: (name: string) => Record<string, unknown>;
+}[] = [
     {
-        label: "VirtualNetwork", exportName: "virtualNetworkProvider", provider: virtualNetworkProvider,
-        inputs: (name) => ({ name, vnMad: "bridge", template: { BRIDGE: "br0" }, addressRanges: [{ TYPE: "IP4", IP: "10.9.0.2", SIZE: 4 }] }),
+        label: "Cluster",
+        exportName: "clusterProvider",
+        provider: clusterProvider,
+        inputs: (name) => ({ name, template: { RESERVED_CPU: "0" } }),
     },
-    { label: "VirtualNetworkTemplate", exportName: "vnTemplateProvider", provider: vnTemplateProvider, inputs: (name) => ({ name, vnMad: "bridge", template: { BRIDGE: "br0" } }) },
+    { label: "Host", exportName: "hostProvider", provider: hostProvider, inputs: (name) => ({ name, imMad: "kvm" }) },
     {
-        label: "ClusterMembership", exportName: "clusterMembershipProvider", provider: clusterMembershipProvider,
+        label: "Datastore",
+        exportName: "datastoreProvider",
+        provider: datastoreProvider,
+        inputs: (name) => ({ name, type: "SYSTEM_DS", tmMad: "ssh" }),
+    },
+    {
+        label: "VirtualNetwork",
+        exportName: "virtualNetworkProvider",
+        provider: virtualNetworkProvider,
+        inputs: (name) => ({
+            name,
+            vnMad: "bridge",
+            template: { BRIDGE: "br0" },
+            addressRanges: [{ TYPE: "IP4", IP: "10.9.0.2", SIZE: 4 }],
+        }),
+    },
+    {
+        label: "VirtualNetworkTemplate",
+        exportName: "vnTemplateProvider",
+        provider: vnTemplateProvider,
+        inputs: (name) => ({ name, vnMad: "bridge", template: { BRIDGE: "br0" } }),
+    },
+    {
+        label: "ClusterMembership",
+        exportName: "clusterMembershipProvider",
+        provider: clusterMembershipProvider,
         inputs: () => ({ clusterId: 0, kind: "datastore", memberId: 1 }),
     },
     {
-        label: "MarketplaceApp", exportName: "marketplaceAppProvider", provider: marketplaceAppProvider,
+        label: "MarketplaceApp",
+        exportName: "marketplaceAppProvider",
+        provider: marketplaceAppProvider,
         inputs: (name) => ({ appName: "Alpine Linux 3.17", imageName: name, datastoreId: 1 }),
     },
 ];
@@ -47,10 +78,15 @@ export interface PreparedCase {
  * the client and returns the inputs that use them, and a cleanup.
  */
 export const PROVIDER_CASES_WITH_SETUP: {
-    label: string; exportName: string; provider: pulumi.dynamic.ResourceProvider; setup: (client: OneClient) => Promise<PreparedCase>;
+    label: string;
+    exportName: string;
+    provider: pulumi.dynamic.ResourceProvider;
+    setup: (client: OneClient) => Promise<PreparedCase>;
 }[] = [
     {
-        label: "VirtualMachine", exportName: "virtualMachineProvider", provider: virtualMachineProvider,
+        label: "VirtualMachine",
+        exportName: "virtualMachineProvider",
+        provider: virtualMachineProvider,
         setup: async (client) => {
             const templateId = Number(await client.call("one.template.allocate", 'NAME = "case-vm"\nCPU = "1"\nMEMORY = "64"'));
             return {
@@ -60,10 +96,17 @@ export const PROVIDER_CASES_WITH_SETUP: {
         },
     },
     {
-        label: "VirtualRouter", exportName: "virtualRouterProvider", provider: virtualRouterProvider,
+        label: "VirtualRouter",
+        exportName: "virtualRouterProvider",
+        provider: virtualRouterProvider,
         setup: async (client) => {
-            const templateId = Number(await client.call("one.template.allocate", 'NAME = "case-vr"\nCPU = "1"\nMEMORY = "64"\nVROUTER = "YES"'));
-            const networkId = await readyNetwork(client, 'NAME = "case-vr-net"\nVN_MAD = "bridge"\nBRIDGE = "br0"\nAR = [ TYPE = "IP4", IP = "10.9.1.2", SIZE = "4" ]');
+            const templateId = Number(
+                await client.call("one.template.allocate", 'NAME = "case-vr"\nCPU = "1"\nMEMORY = "64"\nVROUTER = "YES"'),
+            );
+            const networkId = await readyNetwork(
+                client,
+                'NAME = "case-vr-net"\nVN_MAD = "bridge"\nBRIDGE = "br0"\nAR = [ TYPE = "IP4", IP = "10.9.1.2", SIZE = "4" ]',
+            );
             return {
                 inputs: (name) => ({ name, templateId, nics: [{ networkId }] }),
                 cleanup: async () => {
@@ -83,7 +126,10 @@ async function readyNetwork(client: OneClient, template: string): Promise<number
 }
 
 async function exists(client: OneClient, method: string, id: number): Promise<boolean> {
-    return client.call(method, id).then(() => true, () => false);
+    return client.call(method, id).then(
+        () => true,
+        () => false,
+    );
 }
 
 /** Polls `condition` every 20 ms for up to 10 s. */
@@ -101,7 +147,10 @@ const execFile = promisify(childProcess.execFile);
  * does. Asynchronous on purpose: the test double answers from this process's event loop.
  */
 export async function runSerializedProvider(
-    providerFile: string, projectDir: string, inputs: Record<string, unknown>, extraEnv: Record<string, string> = {},
+    providerFile: string,
+    projectDir: string,
+    inputs: Record<string, unknown>,
+    extraEnv: Record<string, string> = {},
 ): Promise<any> {
     const runner = path.join(__dirname, "run-provider.js");
     const env = { ...process.env, ...extraEnv, PROVIDER_INPUTS: JSON.stringify(inputs) };

@@ -22,8 +22,17 @@ async function main(): Promise<void> {
     if (checked.failures?.length) throw new Error(`check failed: ${JSON.stringify(checked.failures)}`);
     if (process.env.PROVIDER_EXPECT_CREATE_ERROR) {
         // Report how a failed create reaches the engine: the engine reads `message` and expects an Error.
-        const error = await provider.create(checked.inputs).then(() => undefined, (err: unknown) => err);
-        process.stdout.write(JSON.stringify({ isError: error instanceof Error, message: (error as Error | undefined)?.message, name: (error as Error | undefined)?.name }));
+        const error = await provider.create(checked.inputs).then(
+            () => undefined,
+            (err: unknown) => err,
+        );
+        process.stdout.write(
+            JSON.stringify({
+                isError: error instanceof Error,
+                message: (error as Error | undefined)?.message,
+                name: (error as Error | undefined)?.name,
+            }),
+        );
         return;
     }
     const created = await provider.create(checked.inputs);

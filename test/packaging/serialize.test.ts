@@ -32,8 +32,16 @@ describe("Dynamic providers serialized the way the engine does", function () {
         const file = path.join(dir, "cluster-check.js");
         fs.writeFileSync(file, (await pulumi.runtime.serializeFunction(() => clusterProvider, { allowSecrets: true })).text);
         const before = double.calls();
-        const result = await runSerializedProvider(file, repo, { name: "bad/name", template: { "NO SPACES": "x" }, connection }, { PROVIDER_EXPECT_CHECK_FAILURES: "1" });
-        assert.deepStrictEqual(result.failures.map((f: { property: string }) => f.property), ["name", "template"]);
+        const result = await runSerializedProvider(
+            file,
+            repo,
+            { name: "bad/name", template: { "NO SPACES": "x" }, connection },
+            { PROVIDER_EXPECT_CHECK_FAILURES: "1" },
+        );
+        assert.deepStrictEqual(
+            result.failures.map((f: { property: string }) => f.property),
+            ["name", "template"],
+        );
         assert.match(result.failures[0].reason, /must not contain "\/"/);
         assert.strictEqual(double.calls(), before);
     });
@@ -45,7 +53,12 @@ describe("Dynamic providers serialized the way the engine does", function () {
         const client = new OneClient(connection);
         const existing = Number(await client.call("one.datastore.allocate", 'NAME = "taken"\nTYPE = "SYSTEM_DS"\nTM_MAD = "ssh"', -1));
         try {
-            const result = await runSerializedProvider(file, repo, { name: "taken", type: "SYSTEM_DS", tmMad: "ssh", connection }, { PROVIDER_EXPECT_CREATE_ERROR: "1" });
+            const result = await runSerializedProvider(
+                file,
+                repo,
+                { name: "taken", type: "SYSTEM_DS", tmMad: "ssh", connection },
+                { PROVIDER_EXPECT_CREATE_ERROR: "1" },
+            );
             assert.strictEqual(result.isError, true, "the engine gets an Error");
             assert.match(result.message, /^\[one\.datastore\.allocate\] INTERNAL \(8192\): NAME is already taken by DATASTORE \d+/);
             assert.strictEqual(result.name, "OneInternalError");
@@ -67,7 +80,11 @@ describe("Dynamic providers serialized the way the engine does", function () {
             assert.ok(result.id, "create returned an id");
             assert.ok(double.calls() > callsBefore, "the provider talked to OpenNebula");
             assert.strictEqual(result.goneAfterDelete, true, "read after delete reports the object gone");
-            assert.deepStrictEqual(double.objects().filter((o) => !o.builtin), [], "nothing left behind");
+            assert.deepStrictEqual(
+                double.objects().filter((o) => !o.builtin),
+                [],
+                "nothing left behind",
+            );
             assert.ok(!serialized.text.includes(double.password), "the serialized provider holds no credentials");
         });
     }

@@ -88,9 +88,15 @@ const ROWS: Row[] = [
     all({ [`${C0}.hostCount`]: DELETE, [`${C0}.hosts`]: ["kvm-a", "kvm-a"] }, `${C0}.hosts[1]`),
     all({ [`${C0}.hostCount`]: DELETE, [`${C0}.hosts`]: { "Kvm A": {} } }, `${C0}.hosts.Kvm A`),
     all({ [`${C0}.hostCount`]: DELETE, [`${C0}.hosts`]: { "kvm-a": { size: "x" } } }, `${C0}.hosts.kvm-a.size`),
-    all({ [`${C0}.hostCount`]: DELETE, [`${C0}.publicIps`]: DELETE, [`${C0}.hosts`]: { "kvm-a": { publicIps: 9 } } }, `${C0}.hosts.kvm-a.publicIps`),
+    all(
+        { [`${C0}.hostCount`]: DELETE, [`${C0}.publicIps`]: DELETE, [`${C0}.hosts`]: { "kvm-a": { publicIps: 9 } } },
+        `${C0}.hosts.kvm-a.publicIps`,
+    ),
     all({ [`${C0}.hostCount`]: DELETE, [`${C0}.hosts`]: { "kvm-a": { slot: 5000 } } }, `${C0}.hosts.kvm-a.slot`),
-    all({ [`${C0}.hostCount`]: DELETE, [`${C0}.publicIps`]: 0, [`${C0}.hosts`]: { "kvm-a": { slot: 3 }, "kvm-b": { slot: 3 } } }, `${C0}.hosts.kvm-b`),
+    all(
+        { [`${C0}.hostCount`]: DELETE, [`${C0}.publicIps`]: 0, [`${C0}.hosts`]: { "kvm-a": { slot: 3 }, "kvm-b": { slot: 3 } } },
+        `${C0}.hosts.kvm-b`,
+    ),
     at(`${C0}.instanceType`, "c5.huge"),
     at(`${C0}.instanceType`, "mac1.metal"),
     at(`${C0}.instanceType`, "t3.large", `${C0}.hypervisor`),
@@ -168,9 +174,18 @@ const ROWS: Row[] = [
     all(withCluster(SCALEWAY, { "overlay.subnet": "172.16.5.0/24" }), "overlay.subnet"),
     all({ "privateNetwork.network": "10.0.128.0/17", "privateNetwork.addressRange.ip": "10.0.128.1" }, "privateNetwork.network"),
     all({ "privateNetwork.network": "10.0.0.0/16", "privateNetwork.addressRange.ip": "10.0.0.1" }, "privateNetwork.network"),
-    all(withCluster(SCALEWAY, { "privateNetwork.network": "172.16.0.0/24", "privateNetwork.addressRange.ip": "172.16.0.1" }), "privateNetwork.network"),
-    all(withCluster(DO, { "privateNetwork.network": "192.168.23.0/24", "privateNetwork.addressRange.ip": "192.168.23.1" }), "privateNetwork.network"),
-    all(withCluster(VULTR, { "privateNetwork.network": "10.10.1.0/24", "privateNetwork.addressRange.ip": "10.10.1.1" }), "privateNetwork.network"),
+    all(
+        withCluster(SCALEWAY, { "privateNetwork.network": "172.16.0.0/24", "privateNetwork.addressRange.ip": "172.16.0.1" }),
+        "privateNetwork.network",
+    ),
+    all(
+        withCluster(DO, { "privateNetwork.network": "192.168.23.0/24", "privateNetwork.addressRange.ip": "192.168.23.1" }),
+        "privateNetwork.network",
+    ),
+    all(
+        withCluster(VULTR, { "privateNetwork.network": "10.10.1.0/24", "privateNetwork.addressRange.ip": "10.10.1.1" }),
+        "privateNetwork.network",
+    ),
     all({ "privateNetwork.network": "192.168.0.0/24", "privateNetwork.addressRange.ip": "192.168.0.1" }, "privateNetwork.network"),
     at("router.mappings", [{ privateIp: "10.0.0.5" }], "router.mappings[0].privateIp"),
     // overlay
@@ -201,7 +216,10 @@ const ROWS: Row[] = [
     at("privateNetwork.addressRange.size", 0),
     at("privateNetwork.addressRange.ip", "10.9.9.9"),
     at("privateNetwork.addressRange", { ip: "172.17.2.250", size: 20 }, "privateNetwork.addressRange.size"),
-    all({ "privateNetwork.network": "255.255.255.0/24", "privateNetwork.addressRange": { ip: "255.255.255.250", size: 20 } }, "privateNetwork.addressRange.size"),
+    all(
+        { "privateNetwork.network": "255.255.255.0/24", "privateNetwork.addressRange": { ip: "255.255.255.250", size: 20 } },
+        "privateNetwork.addressRange.size",
+    ),
     at("privateNetwork.gateway", "10.0.0.1"),
     at("privateNetwork.dns", []),
     at("privateNetwork.dns", ["1.1.1"], "privateNetwork.dns[0]"),
@@ -249,17 +267,26 @@ describe("Bad stack configurations: rejected, naming the key, nothing registered
     });
 
     for (const [changes, key] of ROWS) {
-        const input = Object.entries(changes).map(([path, value]) => `${path}=${show(value)}`).join(", ");
+        const input = Object.entries(changes)
+            .map(([path, value]) => `${path}=${show(value)}`)
+            .join(", ");
         it(`${input} → ${NS}:${key}`, async function () {
             const { config, secrets } = configOf(changes);
-            const outcome = await runCounting(() => setStackConfig(config, secrets), () => stackProgram());
+            const outcome = await runCounting(
+                () => setStackConfig(config, secrets),
+                () => stackProgram(),
+            );
             pulumi.runtime.setAllConfig({}, []);
             const keys = outcome.error instanceof StackConfigError ? outcome.error.issues.map((issue) => issue.key) : [];
             report("stack", input, keys.join(", ") || String(outcome.error ?? "accepted").split("\n")[0], outcome.registered.length);
-            assert.ok(outcome.error instanceof StackConfigError, `expected a StackConfigError, got ${outcome.error === undefined ? "no error" : String(outcome.error)}`);
+            assert.ok(
+                outcome.error instanceof StackConfigError,
+                `expected a StackConfigError, got ${outcome.error === undefined ? "no error" : String(outcome.error)}`,
+            );
             assert.ok(keys.includes(`${NS}:${key}`), `names ${keys.join(", ")}, not ${NS}:${key}:\n${outcome.error.message}`);
             assert.deepStrictEqual(outcome.registered, [], "nothing is registered");
-            for (const secret of [SECRETS.onePassword, SECRETS.sshPrivateKey.split("\n")[1]]) assert.ok(!outcome.error.message.includes(secret), "no secret in the error");
+            for (const secret of [SECRETS.onePassword, SECRETS.sshPrivateKey.split("\n")[1]])
+                assert.ok(!outcome.error.message.includes(secret), "no secret in the error");
         });
     }
 });

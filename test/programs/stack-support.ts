@@ -7,12 +7,12 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { RecordedProgram, RunOptions, runProgram } from "../support/pulumi-mocks";
+import type { RecordedProgram, RunOptions } from "../support/pulumi-mocks";
+import { runProgram } from "../support/pulumi-mocks";
 import { EdgeMocks } from "../../components/testing";
 import { SECRETS } from "../support/fixtures";
 
 export { SECRETS };
-
 
 /** The repository root (where Pulumi.yaml is), from the sources or from dist/. */
 export function repositoryRoot(): string {

@@ -23,7 +23,8 @@ export function setPath(target: Record<string, any>, path: string, value: unknow
     const parts = pathParts(path);
     let node: any = target;
     for (const [i, part] of parts.slice(0, -1).entries()) {
-        if (node[part] === undefined || node[part] === null || typeof node[part] !== "object") node[part] = typeof parts[i + 1] === "number" ? [] : {};
+        if (node[part] === undefined || node[part] === null || typeof node[part] !== "object")
+            node[part] = typeof parts[i + 1] === "number" ? [] : {};
         node = node[part];
     }
     const last = parts[parts.length - 1];
@@ -44,10 +45,15 @@ export interface Outcome {
  * registers (providers, a mesh …) is not counted. Returns the error and what was registered after.
  */
 export async function runCounting<T>(prepare: () => T, program: (prepared: T) => unknown): Promise<Outcome> {
-    await pulumi.runtime.setMocks({
-        newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
-        call: (args) => args.inputs,
-    }, "project", "stack", false);
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
+            call: (args) => args.inputs,
+        },
+        "project",
+        "stack",
+        false,
+    );
     const registered: string[] = [];
     let counting = false;
     let error: unknown;

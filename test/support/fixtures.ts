@@ -25,15 +25,19 @@ export function privateKeyPem(body: string): string {
  * that it is found inside JSON or a log too, where its line breaks are escaped or re-wrapped.
  */
 export function assertNoSecrets(value: unknown, secrets: readonly string[], where: string): void {
-    const text = typeof value === "string" ? value : JSON.stringify(value) ?? "";
+    const text = typeof value === "string" ? value : (JSON.stringify(value) ?? "");
     secrets.forEach((secret, index) => {
-        for (const part of secretParts(secret)) assert.ok(!text.includes(part), `${where}: shows secret #${index} (${part.length} characters of it)`);
+        for (const part of secretParts(secret))
+            assert.ok(!text.includes(part), `${where}: shows secret #${index} (${part.length} characters of it)`);
     });
 }
 
 /** The pieces of a secret to look for: its lines, less PEM armour and blank lines. */
 function secretParts(secret: string): string[] {
     assert.ok(secret.length >= 4, "a secret to look for has at least 4 characters");
-    const lines = secret.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("-----"));
+    const lines = secret
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line !== "" && !line.startsWith("-----"));
     return lines.length > 0 ? lines : [secret];
 }

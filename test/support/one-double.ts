@@ -25,7 +25,7 @@
  */
 import { randomBytes } from "node:crypto";
 import * as http from "node:http";
-import { AddressInfo, Socket } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { registerClusterMethods, seedClusters } from "./double/cluster";
 import { registerDatastoreMethods, seedDatastores } from "./double/datastore";
 import { dispatch, injectedFailure } from "./double/dispatch";
@@ -40,7 +40,8 @@ import { registerVmTemplateMethods } from "./double/vmtemplate";
 import { registerVnetMethods } from "./double/vnet";
 import { registerVnTemplateMethods } from "./double/vntemplate";
 import { registerVrouterMethods } from "./double/vrouter";
-import { MethodCall, RpcValue, WireError, decodeMethodCall, encodeFault } from "./double/wire";
+import type { MethodCall, RpcValue } from "./double/wire";
+import { WireError, decodeMethodCall, encodeFault } from "./double/wire";
 import { World } from "./double/world";
 
 /** Timings and identity of a double. */
@@ -103,7 +104,8 @@ interface QueuedFault {
 }
 
 /** The kinds of object `objects()` reports. */
-export type DoubleObjectKind = "cluster" | "host" | "datastore" | "vnet" | "vntemplate" | "image" | "vmtemplate" | "marketapp" | "vrouter" | "vm";
+export type DoubleObjectKind =
+    "cluster" | "host" | "datastore" | "vnet" | "vntemplate" | "image" | "vmtemplate" | "marketapp" | "vrouter" | "vm";
 
 const DEFAULTS = {
     vnetCreateMs: 150,
@@ -340,7 +342,12 @@ export class OneDouble {
         return dispatch(this.methods, this, call);
     }
 
-    private async respond(req: http.IncomingMessage, res: http.ServerResponse, call: MethodCall, fault: QueuedFault["fault"] | undefined): Promise<void> {
+    private async respond(
+        req: http.IncomingMessage,
+        res: http.ServerResponse,
+        call: MethodCall,
+        fault: QueuedFault["fault"] | undefined,
+    ): Promise<void> {
         switch (fault?.kind) {
             case undefined:
                 return sendXml(res, this.execute(call));
@@ -445,12 +452,21 @@ function definedOnly(options: DoubleOptions): Partial<DoubleOptions> {
 }
 
 function validateOptions(options: DoubleOptions): void {
-    for (const field of ["vnetCreateMs", "vnetDeleteMs", "hostMonitorMs", "imageReadyMs", "imageDeleteMs", "vmDeployMs", "vmActionMs"] as const) {
+    for (const field of [
+        "vnetCreateMs",
+        "vnetDeleteMs",
+        "hostMonitorMs",
+        "imageReadyMs",
+        "imageDeleteMs",
+        "vmDeployMs",
+        "vmActionMs",
+    ] as const) {
         checkMs(options[field], `DoubleOptions.${field}`);
     }
     for (const field of ["vmPrologReads", "vmBootReads"] as const) {
         const reads = options[field];
-        if (reads !== undefined && !(Number.isInteger(reads) && reads >= 0)) throw new Error(`DoubleOptions.${field} must be an integer >= 0, got ${String(reads)}`);
+        if (reads !== undefined && !(Number.isInteger(reads) && reads >= 0))
+            throw new Error(`DoubleOptions.${field} must be an integer >= 0, got ${String(reads)}`);
     }
     if (options.version !== undefined && !/^\d+\.\d+(\.\d+)*$/.test(options.version)) {
         throw new Error(`DoubleOptions.version must look like "6.10.0", got "${options.version}"`);

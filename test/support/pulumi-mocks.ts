@@ -34,7 +34,10 @@ export interface RunOptions {
 
 /** Everything a program registered, plus helpers to query it. */
 export class RecordedProgram {
-    constructor(readonly resources: RecordedResource[], readonly elapsedMs: number) {}
+    constructor(
+        readonly resources: RecordedResource[],
+        readonly elapsedMs: number,
+    ) {}
 
     /** The resources of a type (exact token, e.g. `aws:ec2/instance:Instance`). */
     ofType(type: string): RecordedResource[] {
@@ -44,7 +47,8 @@ export class RecordedProgram {
     /** The resource with this name; fails when there is none or several. */
     named(name: string): RecordedResource {
         const found = this.resources.filter((r) => r.name === name);
-        if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}: ${this.resources.map((r) => r.name).join(", ")}`);
+        if (found.length !== 1)
+            throw new Error(`expected one resource named ${name}, found ${found.length}: ${this.resources.map((r) => r.name).join(", ")}`);
         return found[0];
     }
 
@@ -83,17 +87,29 @@ export class RecordedProgram {
  */
 export async function runProgram(program: () => unknown, options: RunOptions = {}): Promise<RecordedProgram> {
     const registered = new Map<string, pulumi.runtime.MockResourceArgs>();
-    const captured: { resource: pulumi.Resource; type: string; name: string; props: pulumi.Inputs; opts: pulumi.ResourceOptions; custom: boolean }[] = [];
-    await pulumi.runtime.setMocks({
-        async newResource(args) {
-            registered.set(args.name, args);
-            if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
-            return { id: `${args.name}-id`, state: { ...args.inputs, ...options.outputs?.(args) } };
+    const captured: {
+        resource: pulumi.Resource;
+        type: string;
+        name: string;
+        props: pulumi.Inputs;
+        opts: pulumi.ResourceOptions;
+        custom: boolean;
+    }[] = [];
+    await pulumi.runtime.setMocks(
+        {
+            async newResource(args) {
+                registered.set(args.name, args);
+                if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+                return { id: `${args.name}-id`, state: { ...args.inputs, ...options.outputs?.(args) } };
+            },
+            call(args) {
+                return options.call ? options.call(args) : args.inputs;
+            },
         },
-        call(args) {
-            return options.call ? options.call(args) : args.inputs;
-        },
-    }, "project", "stack", options.preview ?? false);
+        "project",
+        "stack",
+        options.preview ?? false,
+    );
     const started = Date.now();
     await pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation((args) => {
@@ -114,7 +130,8 @@ export async function runProgram(program: () => unknown, options: RunOptions = {
     const resources: RecordedResource[] = [];
     for (const c of captured) {
         const dependencies = new Set<string>();
-        for (const dep of toArray(c.opts.dependsOn)) if (names.has(dep as pulumi.Resource)) dependencies.add(names.get(dep as pulumi.Resource)!);
+        for (const dep of toArray(c.opts.dependsOn))
+            if (names.has(dep as pulumi.Resource)) dependencies.add(names.get(dep as pulumi.Resource)!);
         for (const dep of await inputResources(c.props)) if (names.has(dep)) dependencies.add(names.get(dep)!);
         resources.push({
             type: c.type,

@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import * as http from "http";
 import { XMLParser } from "fast-xml-parser";
-import { OneDouble } from "./one-double";
+import type { OneDouble } from "./one-double";
 
 /** One typed request parameter. */
 export type Param = { int: number } | { string: string } | { boolean: boolean } | { i8: number };
@@ -41,7 +41,11 @@ export function callXml(method: string, params: Param[]): string {
 }
 
 /** POSTs `body` to `url` (a fresh connection unless an agent is given). */
-export function post(url: string, body: string, options: { method?: string; headers?: http.OutgoingHttpHeaders; agent?: http.Agent } = {}): Promise<RawResponse> {
+export function post(
+    url: string,
+    body: string,
+    options: { method?: string; headers?: http.OutgoingHttpHeaders; agent?: http.Agent } = {},
+): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
         const req = http.request(
             url,
@@ -54,7 +58,12 @@ export function post(url: string, body: string, options: { method?: string; head
                 const chunks: Buffer[] = [];
                 res.on("data", (c: Buffer) => chunks.push(c));
                 res.on("end", () =>
-                    resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8"), reusedSocket: req.reusedSocket }),
+                    resolve({
+                        status: res.statusCode ?? 0,
+                        headers: res.headers,
+                        body: Buffer.concat(chunks).toString("utf8"),
+                        reusedSocket: req.reusedSocket,
+                    }),
                 );
             },
         );
@@ -94,7 +103,13 @@ export interface Failure {
 
 /** ID collections, AR pools, leases and NIC/DISK vectors always parse as arrays; everything else as single values. */
 const COLLECTIONS = ["HOSTS", "DATASTORES", "VNETS", "CLUSTERS", "VMS", "IMAGES", "VROUTERS"];
-const ALWAYS_ARRAYS: Record<string, string[]> = { AR: ["AR_POOL"], LEASE: ["LEASES"], NIC: ["TEMPLATE"], NIC_ALIAS: ["TEMPLATE"], DISK: ["TEMPLATE"] };
+const ALWAYS_ARRAYS: Record<string, string[]> = {
+    AR: ["AR_POOL"],
+    LEASE: ["LEASES"],
+    NIC: ["TEMPLATE"],
+    NIC_ALIAS: ["TEMPLATE"],
+    DISK: ["TEMPLATE"],
+};
 
 function parserFor(poolItems: boolean): XMLParser {
     return new XMLParser({

@@ -9,10 +9,12 @@ export function decodeStdin(stdin: string): { environment: Record<string, string
     const lines = stdin.slice(loader.length).replace(/^\n/, "").split("\n");
     const end = lines.indexOf("--");
     if (end < 0) throw new Error("stdin has no end of environment");
-    const environment = Object.fromEntries(lines.slice(0, end).map((line) => {
-        const at = line.indexOf("=");
-        return [line.slice(0, at), Buffer.from(line.slice(at + 1), "base64").toString("utf8")];
-    }));
+    const environment = Object.fromEntries(
+        lines.slice(0, end).map((line) => {
+            const at = line.indexOf("=");
+            return [line.slice(0, at), Buffer.from(line.slice(at + 1), "base64").toString("utf8")];
+        }),
+    );
     // toStdin puts the shared prelude once in front of the script.
     const prelude = readHostScript("prelude.sh");
     const text = lines.slice(end + 1).join("\n");
@@ -37,7 +39,10 @@ export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
 
 /** The host scripts a command can run: every file of scripts/host but the loader and the prelude. */
 export function hostScriptNames(): string[] {
-    return fs.readdirSync(hostScriptsDir()).filter((name) => name.endsWith(".sh") && name !== "env-loader.sh" && name !== "prelude.sh").sort();
+    return fs
+        .readdirSync(hostScriptsDir())
+        .filter((name) => name.endsWith(".sh") && name !== "env-loader.sh" && name !== "prelude.sh")
+        .sort();
 }
 
 /** The file name of the host script a command's standard input runs. */

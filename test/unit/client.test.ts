@@ -1,8 +1,9 @@
 import { strict as assert } from "assert";
 import * as http from "http";
-import { AddressInfo } from "net";
+import type { AddressInfo } from "net";
 import { inspect } from "util";
-import { OneClient, OneClientOptions } from "../../components/opennebula/client";
+import type { OneClientOptions } from "../../components/opennebula/client";
+import { OneClient } from "../../components/opennebula/client";
 import {
     OneActionError,
     OneAllocateError,
@@ -21,7 +22,8 @@ import {
     oneErrorFromFailure,
     redactSecrets,
 } from "../../components/opennebula/errors";
-import { MethodCall, XmlRpcValue, decodeMethodCall, encodeFault, encodeMethodResponse } from "../../components/opennebula/xmlrpc";
+import type { MethodCall, XmlRpcValue } from "../../components/opennebula/xmlrpc";
+import { decodeMethodCall, encodeFault, encodeMethodResponse } from "../../components/opennebula/xmlrpc";
 
 const USERNAME = "oneadmin";
 const PASSWORD = "s3cr&t:<Pw>";
@@ -174,9 +176,16 @@ describe("OpenNebula errors", () => {
         ];
         for (const [method, kind] of kinds) {
             assert.equal(objectKindOf(method), kind);
-            assert.match(oneErrorFromFailure(method, [12, "x"], [false, `[${method}] t`, 2048, -1, 0]).message, new RegExp(`^\\[${method.replace(/\./g, "\\.")}\\] ACTION \\(2048\\) on ${kind} 12: t$`));
+            assert.match(
+                oneErrorFromFailure(method, [12, "x"], [false, `[${method}] t`, 2048, -1, 0]).message,
+                new RegExp(`^\\[${method.replace(/\./g, "\\.")}\\] ACTION \\(2048\\) on ${kind} 12: t$`),
+            );
         }
-        const allocate = oneErrorFromFailure("one.cluster.allocate", ["edge"], [false, "[one.cluster.allocate] NAME is already taken by CLUSTER 100.", 8192, -1, 0]);
+        const allocate = oneErrorFromFailure(
+            "one.cluster.allocate",
+            ["edge"],
+            [false, "[one.cluster.allocate] NAME is already taken by CLUSTER 100.", 8192, -1, 0],
+        );
         assert.equal(allocate.message, "[one.cluster.allocate] INTERNAL (8192): NAME is already taken by CLUSTER 100.");
         assert.equal(allocate.objectId, undefined);
         const pool = oneErrorFromFailure("one.vnpool.info", [-2, -1, -1], [false, "[one.vnpool.info] Incorrect filter_flag.", 4096, -1, 0]);
@@ -262,7 +271,10 @@ describe("OneClient", function () {
                 () => new OneClient({ endpoint: "ftp://x", username: USERNAME, password: PASSWORD }),
                 (e: Error) => /connection\.endpoint must be an http\(s\) URL/.test(e.message) && !e.message.includes(PASSWORD),
             );
-            assert.throws(() => new OneClient({ endpoint: server.endpoint, username: USERNAME, password: "" }), /connection\.password is required/);
+            assert.throws(
+                () => new OneClient({ endpoint: server.endpoint, username: USERNAME, password: "" }),
+                /connection\.password is required/,
+            );
             assert.throws(() => connect({ retries: -1 }), /options\.retries must be a non-negative integer/);
             assert.throws(() => connect({ timeoutMs: 0 }), /options\.timeoutMs must be a positive number/);
             assert.throws(() => connect({ backoffMs: NaN }), /options\.backoffMs must be a non-negative number/);
@@ -286,7 +298,10 @@ describe("OneClient", function () {
                 server.handler = (call, _req, res) => failure(res, call.method, `Server says ${code}.`, code, 999);
                 const e = await rejection(connect().call("one.cluster.info", 999));
                 assert.ok(e instanceof Subclass);
-                assert.match(e.message, new RegExp(`^\\[one\\.cluster\\.info\\] [A-Z_]+ \\(${code}\\) on cluster 999: Server says ${code}\\.$`));
+                assert.match(
+                    e.message,
+                    new RegExp(`^\\[one\\.cluster\\.info\\] [A-Z_]+ \\(${code}\\) on cluster 999: Server says ${code}\\.$`),
+                );
                 assert.equal(e.serverMessage, `Server says ${code}.`);
                 assert.equal(e.failedObjectId, 999);
                 assert.equal(server.calls.length, 1);
@@ -380,7 +395,12 @@ describe("OneClient", function () {
             assert.equal(e.transient, true);
             assert.equal(e.mayHaveReachedServer, false);
             assert.equal(e.attempts, 3);
-            assert.match(e.message, new RegExp(`^\\[one\\.cluster\\.info\\] transport failure \\(refused\\) to http://127\\.0\\.0\\.1:${port}/RPC2: .*ECONNREFUSED.* \\(after 3 attempts\\)$`));
+            assert.match(
+                e.message,
+                new RegExp(
+                    `^\\[one\\.cluster\\.info\\] transport failure \\(refused\\) to http://127\\.0\\.0\\.1:${port}/RPC2: .*ECONNREFUSED.* \\(after 3 attempts\\)$`,
+                ),
+            );
         });
 
         it("retries when the connection is dropped (socket hang up) and when it is reset", async () => {
@@ -411,7 +431,10 @@ describe("OneClient", function () {
             const e = await rejection(connect({ retries: 2, backoffMs: 5 }).call("one.vn.info", 1));
             assert.ok(e instanceof OneTransportError);
             assert.deepStrictEqual([e.reason, e.httpStatus, e.transient, e.attempts], ["http", 500, true, 3]);
-            assert.match(e.message, /^\[one\.vn\.info\] transport failure \(http\) to .*: HTTP 500 Internal Server Error \(after 3 attempts\)$/);
+            assert.match(
+                e.message,
+                /^\[one\.vn\.info\] transport failure \(http\) to .*: HTTP 500 Internal Server Error \(after 3 attempts\)$/,
+            );
             assert.equal(server.calls.length, 3 + 3);
         });
 
@@ -491,7 +514,9 @@ describe("OneClient", function () {
 
     describe("allocate()", () => {
         /** A server holding clusters by name; `onAllocate` decides what happens to each allocate. */
-        function clusterServer(onAllocate: (n: number, create: () => number, req: http.IncomingMessage, res: http.ServerResponse) => void): Map<string, number> {
+        function clusterServer(
+            onAllocate: (n: number, create: () => number, req: http.IncomingMessage, res: http.ServerResponse) => void,
+        ): Map<string, number> {
             const clusters = new Map<string, number>();
             let allocates = 0;
             server.handler = (call, req, res) => {

@@ -95,14 +95,25 @@ describe("OpenNebula connection", () => {
                 systemAuthFile,
             );
             assert.deepStrictEqual(c, { endpoint: "https://explicit/RPC2", username: "carol", password: SECRET });
-            const endpointOnly = resolveConnection({ endpoint: "http://explicit:2633/RPC2" }, { ONE_XMLRPC: "http://env/RPC2" }, home, systemAuthFile);
+            const endpointOnly = resolveConnection(
+                { endpoint: "http://explicit:2633/RPC2" },
+                { ONE_XMLRPC: "http://env/RPC2" },
+                home,
+                systemAuthFile,
+            );
             assert.deepStrictEqual(endpointOnly, { endpoint: "http://explicit:2633/RPC2", username: "fromfile", password: "pw" });
         });
 
         it("refuses a username without a password (and vice versa)", () => {
             writeFile(homeAuth(), "fromfile:pw");
-            assert.match(resolveError({ username: "carol" }, {}, home, systemAuthFile), /give both connection\.username and connection\.password/);
-            assert.match(resolveError({ password: SECRET }, {}, home, systemAuthFile), /give both connection\.username and connection\.password/);
+            assert.match(
+                resolveError({ username: "carol" }, {}, home, systemAuthFile),
+                /give both connection\.username and connection\.password/,
+            );
+            assert.match(
+                resolveError({ password: SECRET }, {}, home, systemAuthFile),
+                /give both connection\.username and connection\.password/,
+            );
         });
 
         it("names ONE_AUTH and the path when that file is missing", () => {
@@ -179,7 +190,10 @@ describe("OpenNebula connection", () => {
             assert.deepStrictEqual(validateConnection({ ...good, endpoint: "not a url" }), [
                 'connection.endpoint must be an http(s) URL such as http://frontend:2633/RPC2 (got "not a url")',
             ]);
-            const withCredentials = validateConnection({ ...good, endpoint: `http://oneadmin:${encodeURIComponent(SECRET)}@frontend/RPC2` });
+            const withCredentials = validateConnection({
+                ...good,
+                endpoint: `http://oneadmin:${encodeURIComponent(SECRET)}@frontend/RPC2`,
+            });
             assert.deepStrictEqual(withCredentials, [
                 "connection.endpoint must not contain credentials; give them as username and password instead",
             ]);

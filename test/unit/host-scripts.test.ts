@@ -3,8 +3,19 @@ import { strict as assert } from "assert";
 import fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
-import { cloudFirewallRules, firewallScript, hostScriptSequence, oneadminKeyScript, opennebulaNodeScript, opennebulaRepoScript, portForward, publicForwardingScript, sysctlScript } from "../../components/edge/host-scripts";
-import { HostScript, hostScriptsDir, toStdin } from "../../components/remote/host-script";
+import {
+    cloudFirewallRules,
+    firewallScript,
+    hostScriptSequence,
+    oneadminKeyScript,
+    opennebulaNodeScript,
+    opennebulaRepoScript,
+    portForward,
+    publicForwardingScript,
+    sysctlScript,
+} from "../../components/edge/host-scripts";
+import type { HostScript } from "../../components/remote/host-script";
+import { hostScriptsDir, toStdin } from "../../components/remote/host-script";
 import { ConfigError } from "../../components/validation";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpJgVSGsvRr0s0aGm2f6gX4b8I2XRvC7e0jGz5y7P1x oneadmin@front-end";
@@ -38,7 +49,10 @@ describe("host-scripts", function () {
         });
 
         it("rejects other versions, naming the field", function () {
-            assert.throws(() => opennebulaRepoScript({ version: "6.8" as never }), /^ConfigError: version: must be one of 6\.10, 7\.0 \(got "6\.8"\)$/);
+            assert.throws(
+                () => opennebulaRepoScript({ version: "6.8" as never }),
+                /^ConfigError: version: must be one of 6\.10, 7\.0 \(got "6\.8"\)$/,
+            );
         });
     });
 
@@ -46,14 +60,29 @@ describe("host-scripts", function () {
         it("passes the hypervisor, and the nested option only when asked for", function () {
             assertScript(opennebulaNodeScript({ hypervisor: "qemu" }), "opennebula-node.sh");
             assert.deepEqual(opennebulaNodeScript({ hypervisor: "qemu" }).environment, { HYPERVISOR: "qemu" });
-            assert.deepEqual(opennebulaNodeScript({ hypervisor: "kvm", kvmNested: true }).environment, { HYPERVISOR: "kvm", KVM_NESTED: "yes" });
-            assert.deepEqual(opennebulaNodeScript({ hypervisor: "kvm", kvmNested: false }).environment, { HYPERVISOR: "kvm", KVM_NESTED: "no" });
+            assert.deepEqual(opennebulaNodeScript({ hypervisor: "kvm", kvmNested: true }).environment, {
+                HYPERVISOR: "kvm",
+                KVM_NESTED: "yes",
+            });
+            assert.deepEqual(opennebulaNodeScript({ hypervisor: "kvm", kvmNested: false }).environment, {
+                HYPERVISOR: "kvm",
+                KVM_NESTED: "no",
+            });
         });
 
         it("rejects unknown hypervisors and nested outside kvm, naming the field", function () {
-            assert.throws(() => opennebulaNodeScript({ hypervisor: "xen" as never }), /^ConfigError: hypervisor: must be one of kvm, qemu, lxc \(got "xen"\)$/);
-            assert.throws(() => opennebulaNodeScript({ hypervisor: "lxc", kvmNested: true }), /^ConfigError: kvmNested: applies only to hypervisor kvm \(got lxc\)$/);
-            assert.throws(() => opennebulaNodeScript({ hypervisor: "kvm", kvmNested: "yes" as never }), /^ConfigError: kvmNested: must be true or false/);
+            assert.throws(
+                () => opennebulaNodeScript({ hypervisor: "xen" as never }),
+                /^ConfigError: hypervisor: must be one of kvm, qemu, lxc \(got "xen"\)$/,
+            );
+            assert.throws(
+                () => opennebulaNodeScript({ hypervisor: "lxc", kvmNested: true }),
+                /^ConfigError: kvmNested: applies only to hypervisor kvm \(got lxc\)$/,
+            );
+            assert.throws(
+                () => opennebulaNodeScript({ hypervisor: "kvm", kvmNested: "yes" as never }),
+                /^ConfigError: kvmNested: must be true or false/,
+            );
         });
     });
 
@@ -66,10 +95,20 @@ describe("host-scripts", function () {
         });
 
         it("rejects anything but one public key line, naming the field and not echoing the value", function () {
-            for (const bad of ["", "AAAA", "ssh-dss AAAAB3 x", `${KEY}\n${KEY}`, "ssh-ed25519 not*base64", "-----BEGIN OPENSSH PRIVATE KEY-----"]) {
+            for (const bad of [
+                "",
+                "AAAA",
+                "ssh-dss AAAAB3 x",
+                `${KEY}\n${KEY}`,
+                "ssh-ed25519 not*base64",
+                "-----BEGIN OPENSSH PRIVATE KEY-----",
+            ]) {
                 assert.throws(
                     () => oneadminKeyScript({ publicKey: bad }),
-                    (error: Error) => error instanceof ConfigError && /^publicKey: must be one OpenSSH public key line/.test(error.message) && (bad === "" || !error.message.includes(bad)),
+                    (error: Error) =>
+                        error instanceof ConfigError &&
+                        /^publicKey: must be one OpenSSH public key line/.test(error.message) &&
+                        (bad === "" || !error.message.includes(bad)),
                     JSON.stringify(bad),
                 );
             }
@@ -104,7 +143,12 @@ describe("host-scripts", function () {
                 vncPorts: { port: 5900, toPort: 6900 },
                 ipv6: false,
                 bootUnit: false,
-                extraPorts: [{ port: 80 }, { port: 4124, protocol: "udp" }, { port: 60000, toPort: 60100, protocol: "udp" }, { port: 443, toPort: 443 }],
+                extraPorts: [
+                    { port: 80 },
+                    { port: 4124, protocol: "udp" },
+                    { port: 60000, toPort: 60100, protocol: "udp" },
+                    { port: 443, toPort: 443 },
+                ],
             });
             assert.deepEqual(run.environment, {
                 FIREWALL_MODE: "open",
@@ -127,14 +171,35 @@ describe("host-scripts", function () {
                 [() => firewallScript({ vxlanPort: 70000 }), /^ConfigError: vxlanPort: must be an integer from 1 to 65535 \(got 70000\)$/],
                 [() => firewallScript({ interface: "eth0 -j ACCEPT" }), /^ConfigError: interface: must be an interface name/],
                 [() => firewallScript({ overlayInterface: "wg0 -j ACCEPT" }), /^ConfigError: overlayInterface: must be an interface name/],
-                [() => firewallScript({ trustedSources: ["10.0.0.0/8", "0.0.0.0/0 -j ACCEPT"] }), /^ConfigError: trustedSources\[1\]: must be an IPv4 or IPv6 address or CIDR such as 10\.0\.0\.0\/16 \(got "0\.0\.0\.0\/0 -j ACCEPT"\)$/],
-                [() => firewallScript({ trustedSources: ["10.1"] }), /^ConfigError: trustedSources\[0\]: must be an IPv4 or IPv6 address or CIDR/],
+                [
+                    () => firewallScript({ trustedSources: ["10.0.0.0/8", "0.0.0.0/0 -j ACCEPT"] }),
+                    /^ConfigError: trustedSources\[1\]: must be an IPv4 or IPv6 address or CIDR such as 10\.0\.0\.0\/16 \(got "0\.0\.0\.0\/0 -j ACCEPT"\)$/,
+                ],
+                [
+                    () => firewallScript({ trustedSources: ["10.1"] }),
+                    /^ConfigError: trustedSources\[0\]: must be an IPv4 or IPv6 address or CIDR/,
+                ],
                 [() => firewallScript({ trustedSources: ["10.0.0.0/33"] }), /^ConfigError: trustedSources\[0\]: must be/],
-                [() => firewallScript({ trustedSources: "10.0.0.0/8" as never }), /^ConfigError: trustedSources: must be a list of IPv4\/IPv6 addresses or CIDRs/],
-                [() => firewallScript({ vncPorts: { port: 6000, toPort: 5900 } }), /^ConfigError: vncPorts\.toPort: must not be below vncPorts\.port \(got 5900 < 6000\)$/],
-                [() => firewallScript({ extraPorts: [{ port: 80 }, { port: 70000 }] }), /^ConfigError: extraPorts\[1\]\.port: must be an integer from 1 to 65535 \(got 70000\)$/],
-                [() => firewallScript({ extraPorts: [{ port: 90, toPort: 80 }] }), /^ConfigError: extraPorts\[0\]\.toPort: must not be below extraPorts\[0\]\.port/],
-                [() => firewallScript({ extraPorts: [{ port: 53, protocol: "sctp" as never }] }), /^ConfigError: extraPorts\[0\]\.protocol: must be one of tcp, udp \(got "sctp"\)$/],
+                [
+                    () => firewallScript({ trustedSources: "10.0.0.0/8" as never }),
+                    /^ConfigError: trustedSources: must be a list of IPv4\/IPv6 addresses or CIDRs/,
+                ],
+                [
+                    () => firewallScript({ vncPorts: { port: 6000, toPort: 5900 } }),
+                    /^ConfigError: vncPorts\.toPort: must not be below vncPorts\.port \(got 5900 < 6000\)$/,
+                ],
+                [
+                    () => firewallScript({ extraPorts: [{ port: 80 }, { port: 70000 }] }),
+                    /^ConfigError: extraPorts\[1\]\.port: must be an integer from 1 to 65535 \(got 70000\)$/,
+                ],
+                [
+                    () => firewallScript({ extraPorts: [{ port: 90, toPort: 80 }] }),
+                    /^ConfigError: extraPorts\[0\]\.toPort: must not be below extraPorts\[0\]\.port/,
+                ],
+                [
+                    () => firewallScript({ extraPorts: [{ port: 53, protocol: "sctp" as never }] }),
+                    /^ConfigError: extraPorts\[0\]\.protocol: must be one of tcp, udp \(got "sctp"\)$/,
+                ],
                 [() => firewallScript({ ipv6: "yes" as never }), /^ConfigError: ipv6: must be true or false/],
                 [() => firewallScript({ bootUnit: "yes" as never }), /^ConfigError: bootUnit: must be true or false/],
             ];
@@ -144,7 +209,12 @@ describe("host-scripts", function () {
 
     describe("cloudFirewallRules", function () {
         it("derives the restricted cloud firewall from the same allow-list: no VXLAN, no BGP (they travel inside WireGuard)", function () {
-            const args = { wireguardPort: 51821, trustedSources: ["10.0.0.0/16", "198.51.100.7"], extraPorts: [{ port: 443 }], vncPorts: { port: 5900, toPort: 6900 } };
+            const args = {
+                wireguardPort: 51821,
+                trustedSources: ["10.0.0.0/16", "198.51.100.7"],
+                extraPorts: [{ port: 443 }],
+                vncPorts: { port: 5900, toPort: 6900 },
+            };
             const everyone = ["0.0.0.0/0", "::/0"];
             const trusted = ["10.0.0.0/16", "198.51.100.7/32"];
             assert.deepEqual(cloudFirewallRules(args), [
@@ -163,14 +233,23 @@ describe("host-scripts", function () {
 
         it("opens nothing of libvirt, migration or VNC without an allow-list, and only IPv4 without IPv6", function () {
             const rules = cloudFirewallRules({ ipv6: false });
-            assert.deepEqual(rules.map((rule) => rule.description), ["SSH", "WireGuard", "ICMP"]);
+            assert.deepEqual(
+                rules.map((rule) => rule.description),
+                ["SSH", "WireGuard", "ICMP"],
+            );
             assert.ok(rules.every((rule) => rule.sources.length === 1 && rule.sources[0] === "0.0.0.0/0"));
             assert.ok(!rules.some((rule) => rule.fromPort === 8472 || rule.fromPort === 179));
         });
 
         it("rejects bad input like firewallScript, naming the field", function () {
-            assert.throws(() => cloudFirewallRules({ trustedSources: ["nope"] }), /^ConfigError: trustedSources\[0\]: must be an IPv4 or IPv6 address or CIDR/);
-            assert.throws(() => cloudFirewallRules({ wireguardPort: 65536 }), /^ConfigError: wireguardPort: must be an integer from 1 to 65535/);
+            assert.throws(
+                () => cloudFirewallRules({ trustedSources: ["nope"] }),
+                /^ConfigError: trustedSources\[0\]: must be an IPv4 or IPv6 address or CIDR/,
+            );
+            assert.throws(
+                () => cloudFirewallRules({ wireguardPort: 65536 }),
+                /^ConfigError: wireguardPort: must be an integer from 1 to 65535/,
+            );
         });
     });
 
@@ -179,7 +258,10 @@ describe("host-scripts", function () {
             const run = sysctlScript();
             assertScript(run, "sysctl.sh");
             assert.deepEqual(run.environment, { SYSCTL_BRIDGE_NF: "yes", SYSCTL_PROXY_ARP: "no" });
-            assert.deepEqual(sysctlScript({ bridgeNetfilter: false, proxyArp: true }).environment, { SYSCTL_BRIDGE_NF: "no", SYSCTL_PROXY_ARP: "yes" });
+            assert.deepEqual(sysctlScript({ bridgeNetfilter: false, proxyArp: true }).environment, {
+                SYSCTL_BRIDGE_NF: "no",
+                SYSCTL_PROXY_ARP: "yes",
+            });
         });
     });
 
@@ -201,7 +283,12 @@ describe("host-scripts", function () {
         });
 
         it("routed: public IPs, gateways defaulting to each /31 peer (also above 128.0.0.0)", function () {
-            const run = publicForwardingScript({ model: "routed", uplink: "enp1s0", bridge: "br1", publicIps: ["198.51.100.10", "198.51.100.13", "45.76.1.1"] });
+            const run = publicForwardingScript({
+                model: "routed",
+                uplink: "enp1s0",
+                bridge: "br1",
+                publicIps: ["198.51.100.10", "198.51.100.13", "45.76.1.1"],
+            });
             assert.deepEqual(run.environment, {
                 PUBLIC_MODEL: "routed",
                 UPLINK: "enp1s0",
@@ -210,7 +297,12 @@ describe("host-scripts", function () {
                 GATEWAY: "198.51.100.11 198.51.100.12 45.76.1.0",
                 PUBLIC_IPS: "198.51.100.10 198.51.100.13 45.76.1.1",
             });
-            const explicit = publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10"], gateways: ["169.254.0.1"] });
+            const explicit = publicForwardingScript({
+                model: "routed",
+                uplink: "eth0",
+                publicIps: ["198.51.100.10"],
+                gateways: ["169.254.0.1"],
+            });
             assert.equal(explicit.environment.GATEWAY, "169.254.0.1");
         });
 
@@ -233,21 +325,77 @@ describe("host-scripts", function () {
 
         it("rejects bad input, naming the field", function () {
             const cases: Array<[() => unknown, RegExp]> = [
-                [() => publicForwardingScript({ model: "elastic" } as never), /^ConfigError: model: must be one of portforward, routed, nat \(got "elastic"\)$/],
-                [() => publicForwardingScript({ model: "routed", publicIps: ["198.51.100.10"] } as never), /^ConfigError: uplink: must be an interface name .*\(got nothing\)$/],
-                [() => publicForwardingScript({ model: "routed", uplink: "br0", publicIps: ["198.51.100.10"] }), /^ConfigError: bridge: must be another interface than uplink \(both br0\)$/],
-                [() => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: [] }), /^ConfigError: publicIps: must be a non-empty list of IPv4 addresses/],
-                [() => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10", "2001:db8::1"] }), /^ConfigError: publicIps\[1\]: must be an IPv4 address such as 203\.0\.113\.10 \(got "2001:db8::1"\)$/],
-                [() => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10", "198.51.100.10"] }), /^ConfigError: publicIps\[1\]: duplicate address "198\.51\.100\.10" \(already used by publicIps\[0\]\)$/],
-                [() => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10", "198.51.100.11"] }), /^ConfigError: gateways: 198\.51\.100\.1[01] is also a VM address/],
-                [() => publicForwardingScript({ model: "portforward", uplink: "eth0", leases: 0 }), /^ConfigError: leases: must be an integer from 1 to 1000 \(got 0\)$/],
-                [() => publicForwardingScript({ model: "portforward", uplink: "eth0", leases: 600 }), /^ConfigError: portSize: portStart \+ leases \* portSize must stay within 65535/],
-                [() => publicForwardingScript({ model: "portforward", uplink: "eth0", baseIp: "192.168.23.256" }), /^ConfigError: baseIp: must be an IPv4 address/],
-                [() => publicForwardingScript({ model: "portforward", uplink: "eth0", gateway: "192.168.23.2" }), /^ConfigError: gateways: 192\.168\.23\.2 is also a VM address/],
-                [() => publicForwardingScript({ model: "nat", uplink: "eth0", pairs: [] }), /^ConfigError: pairs: must be a non-empty list of \{ publicIp, privateIp \}/],
-                [() => publicForwardingScript({ model: "nat", uplink: "eth0", pairs: [{ publicIp: "203.0.113.5", privateIp: "x" }] }), /^ConfigError: pairs\[0\]\.privateIp: must be an IPv4 address/],
-                [() => publicForwardingScript({ model: "nat", uplink: "eth0", pairs: [{ publicIp: "203.0.113.5", privateIp: "203.0.113.5" }] }), /^ConfigError: pairs\[0\]: maps 203\.0\.113\.5 to itself; use model "routed"$/],
-                [() => publicForwardingScript({ model: "nat", natBy: "aws" as never, uplink: "eth0", pairs: [{ publicIp: "203.0.113.5", privateIp: "10.0.0.16" }] }), /^ConfigError: natBy: must be one of host, cloud \(got "aws"\)$/],
+                [
+                    () => publicForwardingScript({ model: "elastic" } as never),
+                    /^ConfigError: model: must be one of portforward, routed, nat \(got "elastic"\)$/,
+                ],
+                [
+                    () => publicForwardingScript({ model: "routed", publicIps: ["198.51.100.10"] } as never),
+                    /^ConfigError: uplink: must be an interface name .*\(got nothing\)$/,
+                ],
+                [
+                    () => publicForwardingScript({ model: "routed", uplink: "br0", publicIps: ["198.51.100.10"] }),
+                    /^ConfigError: bridge: must be another interface than uplink \(both br0\)$/,
+                ],
+                [
+                    () => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: [] }),
+                    /^ConfigError: publicIps: must be a non-empty list of IPv4 addresses/,
+                ],
+                [
+                    () => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10", "2001:db8::1"] }),
+                    /^ConfigError: publicIps\[1\]: must be an IPv4 address such as 203\.0\.113\.10 \(got "2001:db8::1"\)$/,
+                ],
+                [
+                    () => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10", "198.51.100.10"] }),
+                    /^ConfigError: publicIps\[1\]: duplicate address "198\.51\.100\.10" \(already used by publicIps\[0\]\)$/,
+                ],
+                [
+                    () => publicForwardingScript({ model: "routed", uplink: "eth0", publicIps: ["198.51.100.10", "198.51.100.11"] }),
+                    /^ConfigError: gateways: 198\.51\.100\.1[01] is also a VM address/,
+                ],
+                [
+                    () => publicForwardingScript({ model: "portforward", uplink: "eth0", leases: 0 }),
+                    /^ConfigError: leases: must be an integer from 1 to 1000 \(got 0\)$/,
+                ],
+                [
+                    () => publicForwardingScript({ model: "portforward", uplink: "eth0", leases: 600 }),
+                    /^ConfigError: portSize: portStart \+ leases \* portSize must stay within 65535/,
+                ],
+                [
+                    () => publicForwardingScript({ model: "portforward", uplink: "eth0", baseIp: "192.168.23.256" }),
+                    /^ConfigError: baseIp: must be an IPv4 address/,
+                ],
+                [
+                    () => publicForwardingScript({ model: "portforward", uplink: "eth0", gateway: "192.168.23.2" }),
+                    /^ConfigError: gateways: 192\.168\.23\.2 is also a VM address/,
+                ],
+                [
+                    () => publicForwardingScript({ model: "nat", uplink: "eth0", pairs: [] }),
+                    /^ConfigError: pairs: must be a non-empty list of \{ publicIp, privateIp \}/,
+                ],
+                [
+                    () => publicForwardingScript({ model: "nat", uplink: "eth0", pairs: [{ publicIp: "203.0.113.5", privateIp: "x" }] }),
+                    /^ConfigError: pairs\[0\]\.privateIp: must be an IPv4 address/,
+                ],
+                [
+                    () =>
+                        publicForwardingScript({
+                            model: "nat",
+                            uplink: "eth0",
+                            pairs: [{ publicIp: "203.0.113.5", privateIp: "203.0.113.5" }],
+                        }),
+                    /^ConfigError: pairs\[0\]: maps 203\.0\.113\.5 to itself; use model "routed"$/,
+                ],
+                [
+                    () =>
+                        publicForwardingScript({
+                            model: "nat",
+                            natBy: "aws" as never,
+                            uplink: "eth0",
+                            pairs: [{ publicIp: "203.0.113.5", privateIp: "10.0.0.16" }],
+                        }),
+                    /^ConfigError: natBy: must be one of host, cloud \(got "aws"\)$/,
+                ],
             ];
             for (const [call, message] of cases) assert.throws(call, message);
         });
@@ -255,11 +403,23 @@ describe("host-scripts", function () {
 
     describe("portForward (what `onevm port-forward` answers)", function () {
         it("answers the seed's examples", function () {
-            assert.deepEqual(portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 0, internalPort: 80 }), { host: "203.0.113.7", port: 9080 });
-            assert.deepEqual(portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 0, internalPort: 22 }), { host: "203.0.113.7", port: 9022 });
-            assert.deepEqual(portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 1, internalPort: 22 }), { host: "203.0.113.7", port: 9122 });
+            assert.deepEqual(portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 0, internalPort: 80 }), {
+                host: "203.0.113.7",
+                port: 9080,
+            });
+            assert.deepEqual(portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 0, internalPort: 22 }), {
+                host: "203.0.113.7",
+                port: 9022,
+            });
+            assert.deepEqual(portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 1, internalPort: 22 }), {
+                host: "203.0.113.7",
+                port: 9122,
+            });
             assert.equal(portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 249, internalPort: 100 }).port, 34000);
-            assert.equal(portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 2, internalPort: 5, portStart: 20000, portSize: 10 }).port, 20025);
+            assert.equal(
+                portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 2, internalPort: 5, portStart: 20000, portSize: 10 }).port,
+                20025,
+            );
         });
 
         it("agrees with the DNAT ranges of public-forwarding.sh for every lease and port", function () {
@@ -274,12 +434,30 @@ describe("host-scripts", function () {
         });
 
         it("rejects ports outside the lease's range and bad addresses, naming the field", function () {
-            assert.throws(() => portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 0, internalPort: 0 }), /^Error: internalPort must be an integer from 1 to 100 \(got 0\)$/);
-            assert.throws(() => portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 0, internalPort: 101 }), /^Error: internalPort must be an integer from 1 to 100 \(got 101\)$/);
-            assert.throws(() => portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 0, internalPort: 443, portSize: 100 }), /internalPort must be an integer from 1 to 100/);
-            assert.throws(() => portForward({ hostPublicIp: "203.0.113.7", leaseIndex: -1, internalPort: 22 }), /^Error: leaseIndex must be an integer from 0 to/);
-            assert.throws(() => portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 565, internalPort: 22 }), /^Error: leaseIndex must be an integer from 0 to 564 \(got 565\)$/);
-            assert.throws(() => portForward({ hostPublicIp: "droplet-1", leaseIndex: 0, internalPort: 22 }), /^Error: hostPublicIp must be an IPv4 address/);
+            assert.throws(
+                () => portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 0, internalPort: 0 }),
+                /^Error: internalPort must be an integer from 1 to 100 \(got 0\)$/,
+            );
+            assert.throws(
+                () => portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 0, internalPort: 101 }),
+                /^Error: internalPort must be an integer from 1 to 100 \(got 101\)$/,
+            );
+            assert.throws(
+                () => portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 0, internalPort: 443, portSize: 100 }),
+                /internalPort must be an integer from 1 to 100/,
+            );
+            assert.throws(
+                () => portForward({ hostPublicIp: "203.0.113.7", leaseIndex: -1, internalPort: 22 }),
+                /^Error: leaseIndex must be an integer from 0 to/,
+            );
+            assert.throws(
+                () => portForward({ hostPublicIp: "203.0.113.7", leaseIndex: 565, internalPort: 22 }),
+                /^Error: leaseIndex must be an integer from 0 to 564 \(got 565\)$/,
+            );
+            assert.throws(
+                () => portForward({ hostPublicIp: "droplet-1", leaseIndex: 0, internalPort: 22 }),
+                /^Error: hostPublicIp must be an IPv4 address/,
+            );
         });
     });
 
@@ -302,21 +480,47 @@ describe("host-scripts", function () {
                     oneadminKey: { publicKey: KEY },
                     publicForwarding: forwarding ? { model: "portforward", uplink: "eth0" } : undefined,
                 }).map((run) => run.name);
-            assert.deepEqual(names(true), ["opennebula-repo.sh", "opennebula-node.sh", "oneadmin-key.sh", "sysctl.sh", "firewall.sh", "public-forwarding.sh"]);
+            assert.deepEqual(names(true), [
+                "opennebula-repo.sh",
+                "opennebula-node.sh",
+                "oneadmin-key.sh",
+                "sysctl.sh",
+                "firewall.sh",
+                "public-forwarding.sh",
+            ]);
             assert.deepEqual(names(false), ["opennebula-repo.sh", "opennebula-node.sh", "oneadmin-key.sh", "sysctl.sh", "firewall.sh"]);
         });
 
         it("validates every part, naming the part and the field", function () {
             const valid = { node: { hypervisor: "kvm" as const }, oneadminKey: { publicKey: KEY } };
-            assert.throws(() => hostScriptSequence({ ...valid, oneadminKey: { publicKey: "nope" } }), /^ConfigError: oneadminKey\.publicKey: must be one OpenSSH public key line/);
-            assert.throws(() => hostScriptSequence({ ...valid, node: { hypervisor: "xen" as never } }), /^ConfigError: node\.hypervisor: must be one of kvm, qemu, lxc \(got "xen"\)$/);
-            assert.throws(() => hostScriptSequence({ ...valid, repo: { version: "5.12" as never } }), /^ConfigError: repo\.version: must be one of 6\.10, 7\.0/);
-            assert.throws(() => hostScriptSequence({ ...valid, firewall: { mode: "x" as never } }), /^ConfigError: firewall\.mode: must be one of strict, open \(got "x"\)$/);
             assert.throws(
-                () => hostScriptSequence({ ...valid, publicForwarding: { model: "nat", uplink: "eth0", pairs: [{ publicIp: "1.2.3.4", privateIp: "10.0.0.300" }] } }),
+                () => hostScriptSequence({ ...valid, oneadminKey: { publicKey: "nope" } }),
+                /^ConfigError: oneadminKey\.publicKey: must be one OpenSSH public key line/,
+            );
+            assert.throws(
+                () => hostScriptSequence({ ...valid, node: { hypervisor: "xen" as never } }),
+                /^ConfigError: node\.hypervisor: must be one of kvm, qemu, lxc \(got "xen"\)$/,
+            );
+            assert.throws(
+                () => hostScriptSequence({ ...valid, repo: { version: "5.12" as never } }),
+                /^ConfigError: repo\.version: must be one of 6\.10, 7\.0/,
+            );
+            assert.throws(
+                () => hostScriptSequence({ ...valid, firewall: { mode: "x" as never } }),
+                /^ConfigError: firewall\.mode: must be one of strict, open \(got "x"\)$/,
+            );
+            assert.throws(
+                () =>
+                    hostScriptSequence({
+                        ...valid,
+                        publicForwarding: { model: "nat", uplink: "eth0", pairs: [{ publicIp: "1.2.3.4", privateIp: "10.0.0.300" }] },
+                    }),
                 /^ConfigError: publicForwarding\.pairs\[0\]\.privateIp: must be an IPv4 address/,
             );
-            assert.throws(() => hostScriptSequence({ node: { hypervisor: "kvm" } } as never), /^ConfigError: oneadminKey\.publicKey: must be one OpenSSH public key line/);
+            assert.throws(
+                () => hostScriptSequence({ node: { hypervisor: "kvm" } } as never),
+                /^ConfigError: oneadminKey\.publicKey: must be one OpenSSH public key line/,
+            );
         });
     });
 });

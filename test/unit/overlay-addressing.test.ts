@@ -2,7 +2,15 @@
 import { strict as assert } from "assert";
 import fc from "fast-check";
 import { hostAddress, macForIpv4, netmaskOf, usableHostCount } from "../../components/overlay/addressing";
-import { ConfigError, cidrContains, cidrsOverlap, ipv4 as parseIpv4, ipv4Cidr, ipv4ToNumber, numberToIpv4 } from "../../components/validation";
+import {
+    ConfigError,
+    cidrContains,
+    cidrsOverlap,
+    ipv4 as parseIpv4,
+    ipv4Cidr,
+    ipv4ToNumber,
+    numberToIpv4,
+} from "../../components/validation";
 
 const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((bytes) => bytes.join("."));
 const subnet = fc.tuple(ipv4, fc.integer({ min: 8, max: 32 })).map(([ip, prefix]) => {
@@ -14,13 +22,24 @@ describe("overlay addressing", function () {
     it("parses dotted quads and rejects shorthand forms, naming the field", function () {
         assert.equal(parseIpv4("f", "10.0.0.1"), "10.0.0.1");
         for (const bad of ["10.1", "10.0.0.256", "::1", "", 42, "10.0.0.1/24"]) {
-            assert.throws(() => parseIpv4("hosts[0].endpoint", bad), (error: unknown) => error instanceof ConfigError && error.field === "hosts[0].endpoint");
+            assert.throws(
+                () => parseIpv4("hosts[0].endpoint", bad),
+                (error: unknown) => error instanceof ConfigError && error.field === "hosts[0].endpoint",
+            );
         }
     });
 
     it("parses subnets and suggests the network address when host bits are set", function () {
-        assert.deepEqual(ipv4Cidr("subnet", "192.168.0.0/24"), { cidr: "192.168.0.0/24", network: 3232235520, prefixLength: 24, size: 256 });
-        assert.throws(() => ipv4Cidr("subnet", "192.168.0.1/24"), /subnet: must be a network address: 192\.168\.0\.1\/24 has host bits set \(did you mean 192\.168\.0\.0\/24\?\)/);
+        assert.deepEqual(ipv4Cidr("subnet", "192.168.0.0/24"), {
+            cidr: "192.168.0.0/24",
+            network: 3232235520,
+            prefixLength: 24,
+            size: 256,
+        });
+        assert.throws(
+            () => ipv4Cidr("subnet", "192.168.0.1/24"),
+            /subnet: must be a network address: 192\.168\.0\.1\/24 has host bits set \(did you mean 192\.168\.0\.0\/24\?\)/,
+        );
         assert.throws(() => ipv4Cidr("subnet", "192.168.0.0"), /subnet: must be an IPv4 CIDR such as 10\.0\.0\.0\/16/);
     });
 
@@ -54,7 +73,10 @@ describe("overlay addressing", function () {
         assert.equal(macForIpv4("172.17.2.10"), "02:00:ac:11:02:0a");
         fc.assert(
             fc.property(ipv4, (ip) => {
-                const bytes = macForIpv4(ip).split(":").slice(2).map((hex) => parseInt(hex, 16));
+                const bytes = macForIpv4(ip)
+                    .split(":")
+                    .slice(2)
+                    .map((hex) => parseInt(hex, 16));
                 assert.equal(bytes.join("."), ip);
             }),
         );

@@ -40,7 +40,10 @@ describe("overlay EVPN network", function () {
                 assert.ok(!("NAME" in template));
                 for (const [key, value] of Object.entries(template)) {
                     if (key === "AR") {
-                        assert.deepEqual(Object.values(value).map((v) => typeof v), ["string", "string", "string"]);
+                        assert.deepEqual(
+                            Object.values(value).map((v) => typeof v),
+                            ["string", "string", "string"],
+                        );
                     } else {
                         assert.equal(typeof value, "string", key);
                     }
@@ -51,7 +54,12 @@ describe("overlay EVPN network", function () {
     });
 
     it("uses the AR's first address as GATEWAY (the virtual router's lease)", function () {
-        const template = evpnNetworkTemplate({ vlanId: 7, network: "10.50.0.0/20", addressRange: { ip: "10.50.1.10", size: 100 }, dns: ["9.9.9.9", "1.1.1.1"] });
+        const template = evpnNetworkTemplate({
+            vlanId: 7,
+            network: "10.50.0.0/20",
+            addressRange: { ip: "10.50.1.10", size: 100 },
+            dns: ["9.9.9.9", "1.1.1.1"],
+        });
         assert.equal(template.GATEWAY, "10.50.1.10");
         assert.equal(template.NETWORK_MASK, "255.255.240.0");
         assert.equal(template.DNS, "9.9.9.9 1.1.1.1");
@@ -72,16 +80,28 @@ describe("overlay EVPN network", function () {
     });
 
     it("rejects an AR outside its network, larger than it, or starting on the network address", function () {
-        assertFieldError(() => evpnNetworkTemplate({ vlanId: 1, addressRange: { ip: "172.17.3.1" } }), "addressRange.ip", /not a usable address of network 172\.17\.2\.0\/24/);
+        assertFieldError(
+            () => evpnNetworkTemplate({ vlanId: 1, addressRange: { ip: "172.17.3.1" } }),
+            "addressRange.ip",
+            /not a usable address of network 172\.17\.2\.0\/24/,
+        );
         assertFieldError(() => evpnNetworkTemplate({ vlanId: 1, addressRange: { ip: "172.17.2.0" } }), "addressRange.ip");
-        assertFieldError(() => evpnNetworkTemplate({ vlanId: 1, addressRange: { ip: "172.17.2.250", size: 20 } }), "addressRange.size", /end at 172\.17\.3\.13.*172\.17\.2\.254/);
+        assertFieldError(
+            () => evpnNetworkTemplate({ vlanId: 1, addressRange: { ip: "172.17.2.250", size: 20 } }),
+            "addressRange.size",
+            /end at 172\.17\.3\.13.*172\.17\.2\.254/,
+        );
         assertFieldError(() => evpnNetworkTemplate({ vlanId: 1, addressRange: { size: 255 } }), "addressRange.size", /1 to 254/);
         assertFieldError(() => evpnNetworkTemplate({ vlanId: 1, addressRange: { size: 0 } }), "addressRange.size");
     });
 
     it("rejects a PHYDEV.VLAN_ID device name over 15 characters", function () {
         assert.equal(evpnNetworkTemplate({ vlanId: 16777215 }).PHYDEV, "wg0");
-        assertFieldError(() => evpnNetworkTemplate({ vlanId: 1000000, phydev: "wg-edge0" }), "phydev", /"wg-edge0\.1000000" .*16 characters; Linux allows 15/);
+        assertFieldError(
+            () => evpnNetworkTemplate({ vlanId: 1000000, phydev: "wg-edge0" }),
+            "phydev",
+            /"wg-edge0\.1000000" .*16 characters; Linux allows 15/,
+        );
     });
 
     it("rejects bad networks, DNS servers and names", function () {

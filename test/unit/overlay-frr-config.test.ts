@@ -84,7 +84,9 @@ describe("overlay FRR config", function () {
 
         it("raises the dynamic-neighbour limit above FRR's 100 to the size of the listen range, or to a given limit", function () {
             const ranged = (listenRange: string, listenLimit?: number) =>
-                routerLines(renderReflectorBgpdConf({ hostname: "ingress", routerId: "10.200.0.1", listenRange, listenLimit })).filter((line) => line.startsWith("bgp listen"));
+                routerLines(renderReflectorBgpdConf({ hostname: "ingress", routerId: "10.200.0.1", listenRange, listenLimit })).filter(
+                    (line) => line.startsWith("bgp listen"),
+                );
             assert.deepEqual(ranged("10.200.0.0/24"), ["bgp listen limit 254", "bgp listen range 10.200.0.0/24 peer-group fabric"]);
             assert.deepEqual(ranged("10.200.0.0/22"), ["bgp listen limit 1022", "bgp listen range 10.200.0.0/22 peer-group fabric"]);
             assert.deepEqual(ranged("10.0.0.0/8"), ["bgp listen limit 65535", "bgp listen range 10.0.0.0/8 peer-group fabric"]);
@@ -98,7 +100,11 @@ describe("overlay FRR config", function () {
         it("uses a given cluster-id and refuses its own address as client", function () {
             assert.match(renderReflectorBgpdConf({ ...REFLECTOR, clusterId: "10.0.1.87" }), /^ bgp cluster-id 10\.0\.1\.87$/m);
             assertFieldError(() => renderReflectorBgpdConf({ ...REFLECTOR, clients: ["192.168.0.1"] }), "clients[0]", /own address/);
-            assertFieldError(() => renderReflectorBgpdConf({ ...REFLECTOR, clients: ["192.168.0.2", "192.168.0.2"] }), "clients[1]", /duplicate/);
+            assertFieldError(
+                () => renderReflectorBgpdConf({ ...REFLECTOR, clients: ["192.168.0.2", "192.168.0.2"] }),
+                "clients[1]",
+                /duplicate/,
+            );
         });
     });
 
@@ -136,12 +142,15 @@ describe("overlay FRR config", function () {
     describe("validation of shared options", function () {
         it("accepts any ASN from 1 to 4294967295 except AS_TRANS and uses it everywhere", function () {
             fc.assert(
-                fc.property(fc.integer({ min: 1, max: 4294967295 }).filter((asn) => asn !== 23456), (asn) => {
-                    for (const conf of [renderClientBgpdConf({ ...CLIENT, asn }), renderReflectorBgpdConf({ ...REFLECTOR, asn })]) {
-                        assert.match(conf, new RegExp(`^router bgp ${asn}$`, "m"));
-                        assert.match(conf, new RegExp(`^ neighbor fabric remote-as ${asn}$`, "m"));
-                    }
-                }),
+                fc.property(
+                    fc.integer({ min: 1, max: 4294967295 }).filter((asn) => asn !== 23456),
+                    (asn) => {
+                        for (const conf of [renderClientBgpdConf({ ...CLIENT, asn }), renderReflectorBgpdConf({ ...REFLECTOR, asn })]) {
+                            assert.match(conf, new RegExp(`^router bgp ${asn}$`, "m"));
+                            assert.match(conf, new RegExp(`^ neighbor fabric remote-as ${asn}$`, "m"));
+                        }
+                    },
+                ),
             );
         });
 
@@ -191,7 +200,16 @@ describe("overlay FRR config", function () {
                 hosts: [1, 2, 3, 4].map((i) => ({ name: `kvm${i}`, endpoint: `203.0.113.${i}` })),
             });
             const fabric = planEvpnFabric(wireguard, { asn: 65100 });
-            assert.deepEqual(fabric.map((node) => [node.name, node.role]), [["ingress", "reflector"], ["kvm1", "client"], ["kvm2", "client"], ["kvm3", "client"], ["kvm4", "client"]]);
+            assert.deepEqual(
+                fabric.map((node) => [node.name, node.role]),
+                [
+                    ["ingress", "reflector"],
+                    ["kvm1", "client"],
+                    ["kvm2", "client"],
+                    ["kvm3", "client"],
+                    ["kvm4", "client"],
+                ],
+            );
             for (const client of fabric.slice(1)) {
                 assert.match(client.bgpdConf, /^ neighbor 192\.168\.0\.1 peer-group fabric$/m);
                 assert.match(client.bgpdConf, /^router bgp 65100$/m);
@@ -206,7 +224,10 @@ describe("overlay FRR config", function () {
         describe("a fleet of 1000 KVM hosts", function () {
             const wireguard = planWireGuard({
                 ingress: { name: "ingress", endpoint: "198.51.100.1" },
-                hosts: Array.from({ length: 1000 }, (_, i) => ({ name: `kvm${i + 1}`, endpoint: `203.0.${113 + Math.floor(i / 250)}.${(i % 250) + 1}` })),
+                hosts: Array.from({ length: 1000 }, (_, i) => ({
+                    name: `kvm${i + 1}`,
+                    endpoint: `203.0.${113 + Math.floor(i / 250)}.${(i % 250) + 1}`,
+                })),
                 subnet: "10.200.0.0/22",
                 topology: "hub",
             });
@@ -215,11 +236,17 @@ describe("overlay FRR config", function () {
                 const [reflector, ...clients] = planEvpnFabric(wireguard);
                 const neighbours = routerLines(reflector.bgpdConf).filter((line) => /^neighbor \d/.test(line));
                 assert.equal(neighbours.length, 1000);
-                assert.ok(neighbours.every((line) => / peer-group fabric$/.test(line)), "every client is in peer-group fabric");
+                assert.ok(
+                    neighbours.every((line) => / peer-group fabric$/.test(line)),
+                    "every client is in peer-group fabric",
+                );
                 assert.equal(new Set(neighbours).size, 1000);
                 assert.equal(clients.length, 1000);
                 for (const client of clients) {
-                    assert.deepEqual(routerLines(client.bgpdConf).filter((line) => line.startsWith("neighbor 10.")), ["neighbor 10.200.0.1 peer-group fabric"]);
+                    assert.deepEqual(
+                        routerLines(client.bgpdConf).filter((line) => line.startsWith("neighbor 10.")),
+                        ["neighbor 10.200.0.1 peer-group fabric"],
+                    );
                 }
                 assert.doesNotMatch(reflector.bgpdConf, /listen/);
             });
@@ -230,8 +257,15 @@ describe("overlay FRR config", function () {
                 assert.equal(limit, 1022);
                 assert.ok(limit >= 1000, "the limit admits every host");
                 assert.match(reflector.bgpdConf, /^ bgp listen range 10\.200\.0\.0\/22 peer-group fabric$/m);
-                assert.match(planEvpnFabric(wireguard, { useListenRange: true, listenLimit: 1000 })[0].bgpdConf, /^ bgp listen limit 1000$/m);
-                assertFieldError(() => planEvpnFabric(wireguard, { useListenRange: true, listenLimit: 999 }), "listenLimit", /at least the number of hosts \(1000\)/);
+                assert.match(
+                    planEvpnFabric(wireguard, { useListenRange: true, listenLimit: 1000 })[0].bgpdConf,
+                    /^ bgp listen limit 1000$/m,
+                );
+                assertFieldError(
+                    () => planEvpnFabric(wireguard, { useListenRange: true, listenLimit: 999 }),
+                    "listenLimit",
+                    /at least the number of hosts \(1000\)/,
+                );
                 assertFieldError(() => planEvpnFabric(wireguard, { listenLimit: 1000 }), "listenLimit", /useListenRange/);
             });
 
@@ -241,7 +275,10 @@ describe("overlay FRR config", function () {
                 }
                 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "overlay-frr-1000-"));
                 try {
-                    for (const [index, node] of [planEvpnFabric(wireguard)[0], planEvpnFabric(wireguard, { useListenRange: true })[0]].entries()) {
+                    for (const [index, node] of [
+                        planEvpnFabric(wireguard)[0],
+                        planEvpnFabric(wireguard, { useListenRange: true })[0],
+                    ].entries()) {
                         const file = path.join(dir, `bgpd-${index}.conf`);
                         fs.writeFileSync(file, node.bgpdConf);
                         execFileSync("vtysh", ["--dryrun", "-f", file], { stdio: "pipe" });
@@ -256,12 +293,18 @@ describe("overlay FRR config", function () {
             if (!vtyshAvailable()) {
                 this.skip();
             }
-            const wireguard = planWireGuard({ ingress: { name: "ingress", endpoint: "198.51.100.1" }, hosts: [{ name: "kvm1", endpoint: "203.0.113.1" }] });
+            const wireguard = planWireGuard({
+                ingress: { name: "ingress", endpoint: "198.51.100.1" },
+                hosts: [{ name: "kvm1", endpoint: "203.0.113.1" }],
+            });
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "overlay-frr-"));
             try {
                 const fabric = [...planEvpnFabric(wireguard), ...planEvpnFabric(wireguard, { useListenRange: true, log: "syslog" })];
                 for (const [index, node] of fabric.entries()) {
-                    for (const [name, text] of [["bgpd", node.bgpdConf], ["zebra", node.zebraConf]]) {
+                    for (const [name, text] of [
+                        ["bgpd", node.bgpdConf],
+                        ["zebra", node.zebraConf],
+                    ]) {
                         const file = path.join(dir, `${name}-${index}.conf`);
                         fs.writeFileSync(file, text);
                         execFileSync("vtysh", ["--dryrun", "-f", file], { stdio: "pipe" });

@@ -10,7 +10,14 @@ import * as os from "os";
 import * as path from "path";
 import { renderClientBgpdConf, renderDaemonsFile, renderZebraConf } from "../../components/overlay/frr-config";
 
-const SCRIPTS = path.resolve(__dirname, "..", "..", fs.existsSync(path.resolve(__dirname, "..", "..", "scripts", "host")) ? "" : "..", "scripts", "host");
+const SCRIPTS = path.resolve(
+    __dirname,
+    "..",
+    "..",
+    fs.existsSync(path.resolve(__dirname, "..", "..", "scripts", "host")) ? "" : "..",
+    "scripts",
+    "host",
+);
 const WIREGUARD = path.join(SCRIPTS, "wireguard-up.sh");
 const FRR = path.join(SCRIPTS, "frr-apply.sh");
 const PRELUDE = path.join(SCRIPTS, "prelude.sh");
@@ -78,7 +85,11 @@ describe("overlay host scripts", function () {
 
         it("refuses a config that carries a PrivateKey, without echoing it", function () {
             const secret = "cGxlYXNlLWRvLW5vdC1wcmludC10aGlzLWtleS0wMDA=";
-            const result = runScript(WIREGUARD, { WG_CONFIG: `[Interface]\nPrivateKey = ${secret}\n`, WG_ADDRESS: "192.168.0.2/24", WG_CONFIG_DIR: dir });
+            const result = runScript(WIREGUARD, {
+                WG_CONFIG: `[Interface]\nPrivateKey = ${secret}\n`,
+                WG_ADDRESS: "192.168.0.2/24",
+                WG_CONFIG_DIR: dir,
+            });
             assert.notEqual(result.code, 0);
             assert.match(result.stderr, /WG_CONFIG must not contain PrivateKey/);
             assert.ok(!result.stderr.includes(secret) && !result.stdout.includes(secret));
@@ -121,7 +132,12 @@ describe("overlay host scripts", function () {
             const first = runScript(FRR, env);
             assert.equal(first.code, 0, first.stderr);
             const written = first.stdout.split("\n").filter((line) => line.includes(dir) && !line.includes("/var/lib/"));
-            assert.deepEqual(written, [`frr-apply.sh: wrote ${dir}/daemons`, `frr-apply.sh: removed ${dir}/frr.conf`, `frr-apply.sh: wrote ${dir}/zebra.conf`, `frr-apply.sh: wrote ${dir}/bgpd.conf`]);
+            assert.deepEqual(written, [
+                `frr-apply.sh: wrote ${dir}/daemons`,
+                `frr-apply.sh: removed ${dir}/frr.conf`,
+                `frr-apply.sh: wrote ${dir}/zebra.conf`,
+                `frr-apply.sh: wrote ${dir}/bgpd.conf`,
+            ]);
             assert.equal(fs.readFileSync(path.join(dir, "bgpd.conf"), "utf8"), files.FRR_BGPD_CONF);
             assert.equal(fs.readFileSync(path.join(dir, "zebra.conf"), "utf8"), files.FRR_ZEBRA_CONF);
             assert.equal(fs.readFileSync(path.join(dir, "daemons"), "utf8"), files.FRR_DAEMONS);

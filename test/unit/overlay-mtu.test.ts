@@ -42,13 +42,17 @@ describe("overlay MTU", function () {
 
     it("keeps every layer exactly one overhead below the previous one, for every workable underlay", function () {
         fc.assert(
-            fc.property(fc.integer({ min: 1410, max: 65535 }), fc.constantFrom<4 | 6 | "any">(4, 6, "any"), (underlayMtu, outerIpVersion) => {
-                const mtu = overlayMtu({ underlayMtu, outerIpVersion });
-                assert.equal(underlayMtu - mtu.wireguardMtu, outerIpVersion === 4 ? 60 : 80);
-                assert.equal(mtu.wireguardMtu - mtu.vxlanMtu, VXLAN_OVERHEAD);
-                assert.equal(mtu.guestMtu, mtu.vxlanMtu);
-                assert.ok(mtu.guestMtu >= IPV6_MIN_MTU);
-            }),
+            fc.property(
+                fc.integer({ min: 1410, max: 65535 }),
+                fc.constantFrom<4 | 6 | "any">(4, 6, "any"),
+                (underlayMtu, outerIpVersion) => {
+                    const mtu = overlayMtu({ underlayMtu, outerIpVersion });
+                    assert.equal(underlayMtu - mtu.wireguardMtu, outerIpVersion === 4 ? 60 : 80);
+                    assert.equal(mtu.wireguardMtu - mtu.vxlanMtu, VXLAN_OVERHEAD);
+                    assert.equal(mtu.guestMtu, mtu.vxlanMtu);
+                    assert.ok(mtu.guestMtu >= IPV6_MIN_MTU);
+                },
+            ),
         );
     });
 

@@ -29,13 +29,19 @@ describe("overlay VXLAN device plan", function () {
                 "ip link set wg0.4100 master onebr.4100",
             ],
         );
-        assert.deepEqual(plan.remove.map((argv) => argv.join(" ")), ["ip link delete wg0.4100", "ip link delete onebr.4100"]);
+        assert.deepEqual(
+            plan.remove.map((argv) => argv.join(" ")),
+            ["ip link delete wg0.4100", "ip link delete onebr.4100"],
+        );
     });
 
     it("passes no dstport unless IP_LINK_CONF asks (kernel default 8472 everywhere)", function () {
         const plan = planVxlanDevice(evpnNetworkTemplate({ vlanId: 2 }), "192.168.0.2");
         assert.ok(!plan.create[2].includes("dstport"));
-        const withPort = planVxlanDevice({ ...evpnNetworkTemplate({ vlanId: 2 }), IP_LINK_CONF: "dstport=4789,nolearning=" }, "192.168.0.2");
+        const withPort = planVxlanDevice(
+            { ...evpnNetworkTemplate({ vlanId: 2 }), IP_LINK_CONF: "dstport=4789,nolearning=" },
+            "192.168.0.2",
+        );
         assert.deepEqual(withPort.create[2].slice(-3), ["dstport", "4789", "nolearning"]);
     });
 
@@ -68,7 +74,11 @@ describe("overlay VXLAN device plan", function () {
 
     it("rejects interface names over 15 characters and bad attributes, naming them", function () {
         const network = evpnNetworkTemplate({ vlanId: 1000000 });
-        assertFieldError(() => planVxlanDevice({ ...network, PHYDEV: "wireguard0" }, "192.168.0.2"), "PHYDEV", /"wireguard0\.1000000" has 18 characters.*limited to 15/);
+        assertFieldError(
+            () => planVxlanDevice({ ...network, PHYDEV: "wireguard0" }, "192.168.0.2"),
+            "PHYDEV",
+            /"wireguard0\.1000000" has 18 characters.*limited to 15/,
+        );
         assertFieldError(() => planVxlanDevice({ ...network, BRIDGE: "bridge-for-evpn-1" }, "192.168.0.2"), "BRIDGE", /15/);
         assertFieldError(() => planVxlanDevice({ ...network, VLAN_ID: "abc" }, "192.168.0.2"), "VLAN_ID");
         assertFieldError(() => planVxlanDevice({ ...network, VLAN_ID: "0" }, "192.168.0.2"), "VLAN_ID");

@@ -2,8 +2,8 @@
 import { strict as assert } from "assert";
 import fc from "fast-check";
 import { ConfigError } from "../../components/validation";
+import type { WireGuardOptions } from "../../components/overlay/wireguard-config";
 import {
-    WireGuardOptions,
     allocateAddresses,
     formatEndpoint,
     planWireGuard,
@@ -39,9 +39,9 @@ function assertFieldError(run: () => unknown, field: string, pattern?: RegExp): 
     });
 }
 
-const hostsArbitrary = fc.integer({ min: 1, max: 30 }).map((count) =>
-    Array.from({ length: count }, (_, index) => ({ name: `kvm${index + 1}`, endpoint: `203.0.113.${index + 1}` })),
-);
+const hostsArbitrary = fc
+    .integer({ min: 1, max: 30 })
+    .map((count) => Array.from({ length: count }, (_, index) => ({ name: `kvm${index + 1}`, endpoint: `203.0.113.${index + 1}` })));
 
 describe("overlay WireGuard config", function () {
     describe("addresses", function () {
@@ -77,8 +77,15 @@ describe("overlay WireGuard config", function () {
                 { name: "ingress", allowedIps: ["192.168.0.1/32"], endpoint: "13.58.199.98:51820", persistentKeepalive: 25 },
                 { name: "kvm_ncalifornia", allowedIps: ["192.168.0.3/32"], endpoint: "18.144.25.41:51820", persistentKeepalive: 25 },
             ]);
-            assert.equal(plan.nodes[0].peers.every((peer) => peer.persistentKeepalive === undefined), true, "the ingress sends no keepalive");
-            assert.equal(plan.nodes.some((node) => node.ipForwarding), false);
+            assert.equal(
+                plan.nodes[0].peers.every((peer) => peer.persistentKeepalive === undefined),
+                true,
+                "the ingress sends no keepalive",
+            );
+            assert.equal(
+                plan.nodes.some((node) => node.ipForwarding),
+                false,
+            );
         });
 
         it("is complete and symmetric for any number of hosts", function () {
@@ -113,7 +120,9 @@ describe("overlay WireGuard config", function () {
                     );
                     for (const spoke of spokes) {
                         assert.equal(spoke.ipForwarding, false);
-                        assert.deepEqual(spoke.peers, [{ name: "ingress", allowedIps: ["192.168.0.0/24"], endpoint: "198.51.100.1:51820", persistentKeepalive: 25 }]);
+                        assert.deepEqual(spoke.peers, [
+                            { name: "ingress", allowedIps: ["192.168.0.0/24"], endpoint: "198.51.100.1:51820", persistentKeepalive: 25 },
+                        ]);
                     }
                 }),
             );
@@ -184,16 +193,31 @@ describe("overlay WireGuard config", function () {
 
     describe("validation", function () {
         it("refuses an ingress that is also a KVM host", function () {
-            assertFieldError(() => planWireGuard({ ...SEED, hosts: [...SEED.hosts, { name: "ingress", endpoint: "192.0.2.9" }] }), "hosts[2].name", /ingress cannot also be a KVM host/);
+            assertFieldError(
+                () => planWireGuard({ ...SEED, hosts: [...SEED.hosts, { name: "ingress", endpoint: "192.0.2.9" }] }),
+                "hosts[2].name",
+                /ingress cannot also be a KVM host/,
+            );
         });
 
         it("refuses duplicate names and endpoints", function () {
-            assertFieldError(() => planWireGuard({ ...SEED, hosts: [SEED.hosts[0], { ...SEED.hosts[1], name: "kvm_london" }] }), "hosts[1].name", /duplicate node name/);
-            assertFieldError(() => planWireGuard({ ...SEED, hosts: [SEED.hosts[0], { ...SEED.hosts[1], endpoint: "18.134.246.200" }] }), "hosts[1].endpoint", /duplicate endpoint/);
+            assertFieldError(
+                () => planWireGuard({ ...SEED, hosts: [SEED.hosts[0], { ...SEED.hosts[1], name: "kvm_london" }] }),
+                "hosts[1].name",
+                /duplicate node name/,
+            );
+            assertFieldError(
+                () => planWireGuard({ ...SEED, hosts: [SEED.hosts[0], { ...SEED.hosts[1], endpoint: "18.134.246.200" }] }),
+                "hosts[1].endpoint",
+                /duplicate endpoint/,
+            );
         });
 
         it("refuses endpoints with ports or spaces and names that cannot be hostnames", function () {
-            assertFieldError(() => planWireGuard({ ...SEED, ingress: { name: "ingress", endpoint: "13.58.199.98:51820" } }), "ingress.endpoint");
+            assertFieldError(
+                () => planWireGuard({ ...SEED, ingress: { name: "ingress", endpoint: "13.58.199.98:51820" } }),
+                "ingress.endpoint",
+            );
             assertFieldError(() => planWireGuard({ ...SEED, ingress: { name: "ingress", endpoint: "a b" } }), "ingress.endpoint");
             assertFieldError(() => planWireGuard({ ...SEED, hosts: [{ name: "kvm 1", endpoint: "192.0.2.1" }] }), "hosts[0].name");
             assertFieldError(() => planWireGuard({ ...SEED, hosts: [] }), "hosts");

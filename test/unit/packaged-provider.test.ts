@@ -54,7 +54,11 @@ describe("packaged provider: the __provider the resource classes register", func
     });
 
     it("run from the program's directory, loads the package's own provider and answers as it does", async function () {
-        const news = { name: "h", imMad: "kvm", connection: { endpoint: "http://frontend.invalid:2633/RPC2", username: "u", password: "p" } };
+        const news = {
+            name: "h",
+            imMad: "kvm",
+            connection: { endpoint: "http://frontend.invalid:2633/RPC2", username: "u", password: "p" },
+        };
         const { result, error } = await checkFromText(text, programDirectory(), news);
         assert.strictEqual(error, undefined);
         assert.deepStrictEqual(result, JSON.parse(JSON.stringify(await hostProvider.check!({}, news))));
@@ -65,7 +69,12 @@ describe("packaged provider: the __provider the resource classes register", func
         const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "packaged-provider-"));
         try {
             const { error } = await checkFromText(text, elsewhere, { name: "h" });
-            assert.ok(error?.startsWith(`the OpenNebula Host provider could not load ${PROVIDERS_ENTRY} from the program's directory ${fs.realpathSync(elsewhere)} (`), error);
+            assert.ok(
+                error?.startsWith(
+                    `the OpenNebula Host provider could not load ${PROVIDERS_ENTRY} from the program's directory ${fs.realpathSync(elsewhere)} (`,
+                ),
+                error,
+            );
             assert.match(error!, /install pulumi-opennebula-edge there/);
         } finally {
             fs.rmSync(elsewhere, { recursive: true, force: true });

@@ -1,9 +1,8 @@
 import { strict as assert } from "assert";
 import fc from "fast-check";
+import type { Template, TemplateInput } from "../../components/opennebula/template";
 import {
-    Template,
     TemplateError,
-    TemplateInput,
     normalizeTemplate,
     parseTemplate,
     pickAttributes,
@@ -30,8 +29,38 @@ function assertTemplateError(fn: () => unknown, message: RegExp, attribute?: str
 
 /** Pieces that break naive template writers: quotes, escapes, line ends, syntax characters, CDATA ends. */
 const HOSTILE_PIECES = [
-    '"', "\\", '\\"', "\n", "\r", "\r\n", "\t", " ", "]", "[", "=", ",", "#", "$", "{", "}", "]]>", "]]", ">",
-    "<", "&", "'", "é", "😀", "a", "Z", "0", 'EVIL = "1"', '\nX = [ Y = "z" ]\n', "<![CDATA[", "&amp;", "&#13;",
+    '"',
+    "\\",
+    '\\"',
+    "\n",
+    "\r",
+    "\r\n",
+    "\t",
+    " ",
+    "]",
+    "[",
+    "=",
+    ",",
+    "#",
+    "$",
+    "{",
+    "}",
+    "]]>",
+    "]]",
+    ">",
+    "<",
+    "&",
+    "'",
+    "é",
+    "😀",
+    "a",
+    "Z",
+    "0",
+    'EVIL = "1"',
+    '\nX = [ Y = "z" ]\n',
+    "<![CDATA[",
+    "&amp;",
+    "&#13;",
 ];
 /** Characters neither form can carry. */
 const NON_XML_PIECES = ["\u0000", "\u0001", "\u000B", "\u001F", "\uD800", "\uDFFF", "\uFFFE", "\uFFFF"];
@@ -64,7 +93,9 @@ function templateArb(name: fc.Arbitrary<string>, value: fc.Arbitrary<string>, mi
 function valuesOf(template: Template): [string, string][] {
     return Object.entries(template).flatMap(([name, values]) =>
         (Array.isArray(values) ? values : [values]).flatMap((v): [string, string][] =>
-            typeof v === "string" ? [[name, v]] : Object.values(v).map((s): [string, string] => [name, s])));
+            typeof v === "string" ? [[name, v]] : Object.values(v).map((s): [string, string] => [name, s]),
+        ),
+    );
 }
 
 function attributeSyntaxCannotCarry(value: string): boolean {
@@ -91,8 +122,16 @@ describe("template: injection-proofness (properties)", () => {
         fc.assert(
             fc.property(xmlName, xmlValue, fc.constantFrom(...NON_XML_PIECES), xmlValue, (name, before, bad, after) => {
                 const attribute = name.toUpperCase();
-                assertTemplateError(() => renderTemplateXml({ [name]: before + bad + after }), new RegExp(`value of ${attribute} contains character U\\+`), attribute);
-                assertTemplateError(() => renderTemplateXml({ [name]: { k: before + bad + after } }), new RegExp(`value of ${attribute}/K contains`), attribute);
+                assertTemplateError(
+                    () => renderTemplateXml({ [name]: before + bad + after }),
+                    new RegExp(`value of ${attribute} contains character U\\+`),
+                    attribute,
+                );
+                assertTemplateError(
+                    () => renderTemplateXml({ [name]: { k: before + bad + after } }),
+                    new RegExp(`value of ${attribute}/K contains`),
+                    attribute,
+                );
             }),
         );
     });
@@ -103,7 +142,10 @@ describe("template: injection-proofness (properties)", () => {
                 const normalized = normalizeTemplate(input);
                 const cannot = valuesOf(normalized).find(([, v]) => attributeSyntaxCannotCarry(v));
                 if (cannot) {
-                    assert.throws(() => renderTemplate(input), (err: unknown) => err instanceof TemplateError && normalized[err.attribute!] !== undefined);
+                    assert.throws(
+                        () => renderTemplate(input),
+                        (err: unknown) => err instanceof TemplateError && normalized[err.attribute!] !== undefined,
+                    );
                 } else {
                     assert.deepStrictEqual(parseTemplate(renderTemplate(input)), normalized);
                 }
@@ -130,7 +172,18 @@ describe("template: injection-proofness (properties)", () => {
 });
 
 describe("template: injection-proofness (examples)", () => {
-    const attacks = ['x"\nEVIL = "1', 'a]\nB=[C="d"', '"', '\\"', 'x\\" y', '",\n  EVIL = "1', "\n]\nEVIL = [ K = \"v\" ]\n", "# not a comment", "A = B", "line1\nline2\r\n"];
+    const attacks = [
+        'x"\nEVIL = "1',
+        'a]\nB=[C="d"',
+        '"',
+        '\\"',
+        'x\\" y',
+        '",\n  EVIL = "1',
+        '\n]\nEVIL = [ K = "v" ]\n',
+        "# not a comment",
+        "A = B",
+        "line1\nline2\r\n",
+    ];
     for (const attack of attacks) {
         it(`keeps ${JSON.stringify(attack)} inside its attribute`, () => {
             const input = { NAME: attack, V: { K: attack, L: "1" }, LAST: "z" };
@@ -144,7 +197,11 @@ describe("template: injection-proofness (examples)", () => {
         // Naive quoting of { A: "x\\", B: " C=D " }, and what OpenNebula makes of it: B's text becomes attribute C.
         const naive = 'A = "x\\"\nB = " C=D "\n';
         assert.deepStrictEqual(parseTemplate(naive), { A: 'x"\nB = ', C: "D" });
-        assertTemplateError(() => renderTemplate({ a: "x\\", evil: "1" }), /value of A ends with a backslash.*XML form \(renderTemplateXml\) is used on the wire/, "A");
+        assertTemplateError(
+            () => renderTemplate({ a: "x\\", evil: "1" }),
+            /value of A ends with a backslash.*XML form \(renderTemplateXml\) is used on the wire/,
+            "A",
+        );
         assertTemplateError(() => renderTemplate({ v: { path: "C:\\" } }), /value of V\/PATH ends with a backslash/, "V");
         assert.deepStrictEqual(parseTemplate(renderTemplateXml({ a: "x\\", evil: "1" })), { A: "x\\", EVIL: "1" });
     });
@@ -198,9 +255,13 @@ describe("template: normalizeTemplate", () => {
     });
 
     it("rejects bad names, naming them and what is allowed", () => {
-        assertTemplateError(() => normalizeTemplate({ "a-b": "1" }), /attribute name "a-b" is not allowed: names may contain only letters, digits and "_"/, "a-b");
+        assertTemplateError(
+            () => normalizeTemplate({ "a-b": "1" }),
+            /attribute name "a-b" is not allowed: names may contain only letters, digits and "_"/,
+            "a-b",
+        );
         assertTemplateError(() => normalizeTemplate({ "": "1" }), /attribute name "" is not allowed/, "");
-        assertTemplateError(() => normalizeTemplate({ "é": "1" }), /attribute name "é"/, "é");
+        assertTemplateError(() => normalizeTemplate({ é: "1" }), /attribute name "é"/, "é");
         assertTemplateError(() => normalizeTemplate({ ar: { "i p": "1" } }), /key of vector AR "i p" is not allowed/, "AR");
     });
 
@@ -210,8 +271,12 @@ describe("template: normalizeTemplate", () => {
     });
 
     it("rejects values that are not scalars or flat vectors, without echoing them", () => {
-        const bad = (value: unknown): TemplateInput => ({ v: value } as unknown as TemplateInput);
-        assertTemplateError(() => normalizeTemplate(bad(null)), /V must be a string, a finite number, a boolean or a vector of those.*got null/, "V");
+        const bad = (value: unknown): TemplateInput => ({ v: value }) as unknown as TemplateInput;
+        assertTemplateError(
+            () => normalizeTemplate(bad(null)),
+            /V must be a string, a finite number, a boolean or a vector of those.*got null/,
+            "V",
+        );
         assertTemplateError(() => normalizeTemplate(bad(NaN)), /got NaN/, "V");
         assertTemplateError(() => normalizeTemplate(bad({ k: { nested: "x" } })), /V\/K must be .*vectors cannot nest.*got object/, "V");
         assertTemplateError(() => normalizeTemplate(bad({ k: ["x"] })), /V\/K must be .*got an array/, "V");
@@ -226,7 +291,13 @@ describe("template: normalizeTemplate", () => {
 
 describe("template: renderTemplate", () => {
     it("writes quoted scalars, vectors, repeated vectors and empty vectors", () => {
-        const text = renderTemplate({ name: "pub", ar: [{ type: "IP4", size: 2 }, { type: "ETHER" }], quote: 'say "hi"', e: {}, blank: "" });
+        const text = renderTemplate({
+            name: "pub",
+            ar: [{ type: "IP4", size: 2 }, { type: "ETHER" }],
+            quote: 'say "hi"',
+            e: {},
+            blank: "",
+        });
         assert.equal(
             text,
             'NAME = "pub"\n' +
@@ -252,7 +323,12 @@ describe("template: renderTemplateXml", () => {
             "<TEMPLATE><NAME>a&amp;b&lt;c&gt;</NAME><CR>x&#13;\ny</CR><EMPTY><![CDATA[]]></EMPTY>" +
                 "<AR><IP>10.0.0.2</IP><GW><![CDATA[]]></GW></AR><AR><IP>]]&gt;</IP></AR></TEMPLATE>",
         );
-        assert.deepStrictEqual(parseTemplate(xml), { NAME: "a&b<c>", CR: "x\r\ny", EMPTY: "", AR: [{ IP: "10.0.0.2", GW: "" }, { IP: "]]>" }] });
+        assert.deepStrictEqual(parseTemplate(xml), {
+            NAME: "a&b<c>",
+            CR: "x\r\ny",
+            EMPTY: "",
+            AR: [{ IP: "10.0.0.2", GW: "" }, { IP: "]]>" }],
+        });
     });
 
     it("property: content is always a single text node (no CDATA besides the empty one), as OpenNebula requires", () => {
@@ -285,14 +361,22 @@ describe("template: parseTemplate (attribute syntax)", () => {
         ["a bare token with quotes in it, longer than the quoted match", 'A = "x"y\n', { A: '"x"y' }],
         ["a bare token that swallows a trailing ;", 'A = "x";\n', { A: '"x";' }],
         ["a quoted value spanning lines with syntax characters", 'A = "l1, [x] = #y\nl2"\nB = 1\n', { A: "l1, [x] = #y\nl2", B: "1" }],
-        ["\\\" as the only escape, other backslashes literal", 'A = "a\\b \\" c\\\\n"\n', { A: 'a\\b " c\\\\n' }],
+        ['\\" as the only escape, other backslashes literal', 'A = "a\\b \\" c\\\\n"\n', { A: 'a\\b " c\\\\n' }],
         ["unescape left to right", 'A = "\\\\""\n', { A: '\\"' }],
         ['"]]>" on a later line of a quoted value', 'A = "x\n]]>"\n', { A: "x\n]]>" }],
-        ["vectors with newlines around commas and brackets", "V = [\n  a = 1 ,\n\n  b = \"2\"\n  ]\n", { V: { A: "1", B: "2" } }],
-        ["a vector on one line", 'AR = [ TYPE = "IP4", IP = "10.0.0.2", SIZE = "10" ]', { AR: { TYPE: "IP4", IP: "10.0.0.2", SIZE: "10" } }],
+        ["vectors with newlines around commas and brackets", 'V = [\n  a = 1 ,\n\n  b = "2"\n  ]\n', { V: { A: "1", B: "2" } }],
+        [
+            "a vector on one line",
+            'AR = [ TYPE = "IP4", IP = "10.0.0.2", SIZE = "10" ]',
+            { AR: { TYPE: "IP4", IP: "10.0.0.2", SIZE: "10" } },
+        ],
         ["a repeated vector key keeps the first value", "V = [ K = 1, k = 2 ]\n", { V: { K: "1" } }],
         ["empty vectors", "E = [ ]\nF=[]\n", { E: {}, F: {} }],
-        ["repeated attributes in document order", 'AR = [ IP = "a" ]\nDNS = "x"\nAR = [ IP = "b" ]\nAR = "c"\n', { AR: [{ IP: "a" }, { IP: "b" }, "c"], DNS: "x" }],
+        [
+            "repeated attributes in document order",
+            'AR = [ IP = "a" ]\nDNS = "x"\nAR = [ IP = "b" ]\nAR = "c"\n',
+            { AR: [{ IP: "a" }, { IP: "b" }, "c"], DNS: "x" },
+        ],
         ["a character no rule matches is skipped (flex's default rule)", "A = 1\n;B = 2\n", { A: "1", B: "2" }],
         ["only comments", "# nothing\n   # here\n", {}],
     ];
@@ -307,14 +391,24 @@ describe("template: parseTemplate (attribute syntax)", () => {
         ["two names", "A B = 1\n", /line 1, column 3: expected "=" after an attribute name, found a name/, undefined],
         ["= without a name", '= "x"\n', /line 1, column 1: expected an attribute name, found "="/, undefined],
         ["a value at the end of the text", "A =", /expected a value of A, found the end of the template/, "A"],
-        ["a vector inside a vector", "A = [\n  B = [ C = \"1\" ]\n]\n", /line 2, column 7: expected a value of A\/B, found "\["/, "A"],
+        ["a vector inside a vector", 'A = [\n  B = [ C = "1" ]\n]\n', /line 2, column 7: expected a value of A\/B, found "\["/, "A"],
         ["an unclosed vector", 'A = [ B = "1"', /expected "," or "\]" in vector A, found the end of the template/, "A"],
         ["a trailing comma in a vector", 'A = [ B = "1", ]', /expected a key of vector A, found "\]"/, "A"],
         ["a vector key without value", "A = [ B ]", /expected "=" and a value after A\/B, found "\]"/, "A"],
         ["an empty vector value", "A = [ B =\n ]", /expected "=" and a value after A\/B, found "=" at the end of a line/, "A"],
         ["a comma at top level", 'A = "1", B = "2"\n', /line 1, column 8: expected an attribute name, found ","/, undefined],
-        ["a comment without a final newline", "A = 1\n# c", /line 2, column 4: expected "=" after an attribute name, found the end/, undefined],
-        ['"]]>" on the value\'s first line', 'A = "1"\nB = "x]]>"\n', /line 2, column 5: expected a value of B without "\]\]>" on its line/, "B"],
+        [
+            "a comment without a final newline",
+            "A = 1\n# c",
+            /line 2, column 4: expected "=" after an attribute name, found the end/,
+            undefined,
+        ],
+        [
+            '"]]>" on the value\'s first line',
+            'A = "1"\nB = "x]]>"\n',
+            /line 2, column 5: expected a value of B without "\]\]>" on its line/,
+            "B",
+        ],
         ['"]]>" later on a vector\'s opening line', 'A = [ B = "]]>" ]\n', /line 1, column 5: expected a value of A without "\]\]>"/, "A"],
     ];
     for (const [what, text, message, attribute] of rejected) {
@@ -324,9 +418,12 @@ describe("template: parseTemplate (attribute syntax)", () => {
     }
 
     it("never echoes a value in a syntax error", () => {
-        for (const text of ['PASSWORD = "s3cret" "more"\n', 'PASSWORD = "a" s3cret more\n', 'A = [ B = s3cret C = 1 ]']) {
-            assert.throws(() => parseTemplate(text), (err: unknown) =>
-                err instanceof TemplateError && !/s3cret|more/i.test(err.message) && !/s3cret|more/i.test(err.attribute ?? ""));
+        for (const text of ['PASSWORD = "s3cret" "more"\n', 'PASSWORD = "a" s3cret more\n', "A = [ B = s3cret C = 1 ]"]) {
+            assert.throws(
+                () => parseTemplate(text),
+                (err: unknown) =>
+                    err instanceof TemplateError && !/s3cret|more/i.test(err.message) && !/s3cret|more/i.test(err.attribute ?? ""),
+            );
         }
     });
 });
@@ -337,7 +434,8 @@ describe("template: parseTemplate (attribute syntax)", () => {
 
 describe("template: parseTemplate (XML) and templateFromXmlElement", () => {
     it("reads scalars, vectors and repeated names, keeping whitespace and numeric-looking text", () => {
-        const xml = "  \n<TEMPLATE>\n  <dns><![CDATA[ 1.1.1.1 ]]></dns>\n  <AR>\n    <IP><![CDATA[10.0.0.2]]></IP>\n    <SIZE>010</SIZE>\n  </AR>\n" +
+        const xml =
+            "  \n<TEMPLATE>\n  <dns><![CDATA[ 1.1.1.1 ]]></dns>\n  <AR>\n    <IP><![CDATA[10.0.0.2]]></IP>\n    <SIZE>010</SIZE>\n  </AR>\n" +
             "  <AR><IP>10.0.0.9</IP></AR>\n  <EMPTY><![CDATA[]]></EMPTY>\n  <V><K>1</K><k>2</k></V>\n</TEMPLATE>\n";
         assert.deepStrictEqual(parseTemplate(xml), {
             DNS: " 1.1.1.1 ",
@@ -348,7 +446,9 @@ describe("template: parseTemplate (XML) and templateFromXmlElement", () => {
     });
 
     it("reads the TEMPLATE of an info response", () => {
-        const vnet = parseXml("<VNET><ID>3</ID><TEMPLATE><DNS><![CDATA[1.1.1.1]]></DNS><AR><IP><![CDATA[10.0.0.2]]></IP></AR></TEMPLATE></VNET>");
+        const vnet = parseXml(
+            "<VNET><ID>3</ID><TEMPLATE><DNS><![CDATA[1.1.1.1]]></DNS><AR><IP><![CDATA[10.0.0.2]]></IP></AR></TEMPLATE></VNET>",
+        );
         const template = templateFromXmlElement(vnet.children.find((c) => c.name === "TEMPLATE")!);
         assert.deepStrictEqual(template, { DNS: "1.1.1.1", AR: { IP: "10.0.0.2" } });
     });

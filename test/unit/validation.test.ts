@@ -5,7 +5,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { defaultSlot, planHosts } from "../../components/clouds/settings";
 import {
-    ConfigError, addToIpv4, fieldPath, integerIn, ipv4Cidr, ipv4ToNumber, isKnown, numberToIpv4, oneOf, peerOf31, unique,
+    ConfigError,
+    addToIpv4,
+    fieldPath,
+    integerIn,
+    ipv4Cidr,
+    ipv4ToNumber,
+    isKnown,
+    numberToIpv4,
+    oneOf,
+    peerOf31,
+    unique,
     withFieldPrefix,
 } from "../../components/validation";
 import { checkedBy, parseWith } from "../../components/validation/schema";
@@ -27,13 +37,27 @@ describe("validation", function () {
         assert.equal(error.field, "hosts.kvm-a.publicIps");
         assert.equal(error.problem, "must be an integer from 0 to 5 (got 7)");
         assert.equal(error.message, "hosts.kvm-a.publicIps: must be an integer from 0 to 5 (got 7)");
-        assert.equal(problemOf(() => oneOf("mode", "closed", ["open", "restricted"])).message, 'mode: must be one of open, restricted (got "closed")');
-        assert.equal(problemOf(() => unique(["a", "b", "a"], (i) => `keys[${i}]`, "key")).message, 'keys[2]: duplicate key "a" (already used by keys[0])');
+        assert.equal(
+            problemOf(() => oneOf("mode", "closed", ["open", "restricted"])).message,
+            'mode: must be one of open, restricted (got "closed")',
+        );
+        assert.equal(
+            problemOf(() => unique(["a", "b", "a"], (i) => `keys[${i}]`, "key")).message,
+            'keys[2]: duplicate key "a" (already used by keys[0])',
+        );
     });
 
     it("prefixes or renames the fields of nested checks", function () {
         assert.equal(problemOf(() => withFieldPrefix("targets[1].", () => integerIn("vlanId", 0, 1, 9))).field, "targets[1].vlanId");
-        assert.equal(problemOf(() => withFieldPrefix((field) => field.toUpperCase(), () => integerIn("a", 0, 1, 9))).field, "A");
+        assert.equal(
+            problemOf(() =>
+                withFieldPrefix(
+                    (field) => field.toUpperCase(),
+                    () => integerIn("a", 0, 1, 9),
+                ),
+            ).field,
+            "A",
+        );
         assert.equal(fieldPath(["hosts", "kvm-a", "slot"]), "hosts.kvm-a.slot");
         assert.equal(fieldPath(["targets", 0, "key"]), "targets[0].key");
     });
@@ -44,23 +68,38 @@ describe("validation", function () {
     });
 
     it("checks subnets and suggests the network address", function () {
-        assert.deepEqual(ipv4Cidr("vpcCidr", "10.0.0.0/16", 16, 16), { cidr: "10.0.0.0/16", network: 167772160, prefixLength: 16, size: 65536 });
-        assert.equal(problemOf(() => ipv4Cidr("vpcCidr", "10.1.2.0/16")).problem, "must be a network address: 10.1.2.0/16 has host bits set (did you mean 10.1.0.0/16?)");
-        assert.equal(problemOf(() => ipv4Cidr("vpcCidr", "10.0.0.0/20", 16, 16)).problem, "must have a prefix length from /16 to /16 (got /20)");
+        assert.deepEqual(ipv4Cidr("vpcCidr", "10.0.0.0/16", 16, 16), {
+            cidr: "10.0.0.0/16",
+            network: 167772160,
+            prefixLength: 16,
+            size: 65536,
+        });
+        assert.equal(
+            problemOf(() => ipv4Cidr("vpcCidr", "10.1.2.0/16")).problem,
+            "must be a network address: 10.1.2.0/16 has host bits set (did you mean 10.1.0.0/16?)",
+        );
+        assert.equal(
+            problemOf(() => ipv4Cidr("vpcCidr", "10.0.0.0/20", 16, 16)).problem,
+            "must have a prefix length from /16 to /16 (got /20)",
+        );
     });
 
     it("adds to addresses and finds /31 peers on ipaddr.js, for any address", function () {
         assert.equal(addToIpv4("10.0.0.0", 32768 + 10), "10.0.128.10");
         const address = fc.integer({ min: 0, max: 2 ** 32 - 2 }).map(numberToIpv4);
-        fc.assert(fc.property(address, (ip) => {
-            assert.equal(numberToIpv4(ipv4ToNumber(ip)), ip);
-            assert.equal(peerOf31(peerOf31(ip)), ip);
-            assert.equal(Math.abs(ipv4ToNumber(peerOf31(ip)) - ipv4ToNumber(ip)), 1);
-        }));
+        fc.assert(
+            fc.property(address, (ip) => {
+                assert.equal(numberToIpv4(ipv4ToNumber(ip)), ip);
+                assert.equal(peerOf31(peerOf31(ip)), ip);
+                assert.equal(Math.abs(ipv4ToNumber(peerOf31(ip)) - ipv4ToNumber(ip)), 1);
+            }),
+        );
     });
 
     it("says a schema's problems in the words of the shared checks, naming the field path", function () {
-        const schema = z.object({ hosts: z.record(z.string(), z.object({ publicIps: checkedBy(z.number(), (n) => integerIn("", n, 0, 5)) })) });
+        const schema = z.object({
+            hosts: z.record(z.string(), z.object({ publicIps: checkedBy(z.number(), (n) => integerIn("", n, 0, 5)) })),
+        });
         const error = problemOf(() => parseWith(schema, { hosts: { "kvm-a": { publicIps: 7 } } }));
         assert.equal(error.message, "hosts.kvm-a.publicIps: must be an integer from 0 to 5 (got 7)");
         const strict = z.strictObject({ region: z.enum(["ams3", "fra1"]) });
@@ -74,21 +113,25 @@ describe("host slots", function () {
     it("gives host-<n> slot n and any other key a slot of its own from 256 on, from the key alone", function () {
         assert.deepEqual(["host-0", "host-7", "host-255"].map(defaultSlot), [0, 7, 255]);
         const key = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/).filter((k) => !/^host-(0|[1-9][0-9]{0,2})$/.test(k));
-        fc.assert(fc.property(key, (k) => {
-            const slot = defaultSlot(k);
-            assert.ok(slot >= 256 && slot < 3072, `${k} → ${slot}`);
-            assert.equal(defaultSlot(k), slot, "deterministic");
-        }));
+        fc.assert(
+            fc.property(key, (k) => {
+                const slot = defaultSlot(k);
+                assert.ok(slot >= 256 && slot < 3072, `${k} → ${slot}`);
+                assert.equal(defaultSlot(k), slot, "deterministic");
+            }),
+        );
     });
 
     it("plans every host the same whatever the other hosts are", function () {
         const keys = fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/), { minLength: 2, maxLength: 8 });
-        fc.assert(fc.property(keys, fc.nat(), (all, pick) => {
-            const key = all[pick % all.length];
-            const entries = Object.fromEntries(all.map((k, i) => [k, { publicIps: i % 3 }]));
-            const among = planHosts({ hosts: entries }).find((host) => host.key === key);
-            const alone = planHosts({ hosts: { [key]: entries[key] } })[0];
-            assert.deepEqual(among, alone);
-        }));
+        fc.assert(
+            fc.property(keys, fc.nat(), (all, pick) => {
+                const key = all[pick % all.length];
+                const entries = Object.fromEntries(all.map((k, i) => [k, { publicIps: i % 3 }]));
+                const among = planHosts({ hosts: entries }).find((host) => host.key === key);
+                const alone = planHosts({ hosts: { [key]: entries[key] } })[0];
+                assert.deepEqual(among, alone);
+            }),
+        );
     });
 });

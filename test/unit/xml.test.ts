@@ -1,16 +1,7 @@
 import { strict as assert } from "assert";
 import fc from "fast-check";
-import {
-    XmlElement,
-    child,
-    childInt,
-    childText,
-    children,
-    describeNonXmlChar,
-    escapeXmlText,
-    idList,
-    parseXml,
-} from "../../components/opennebula/xml";
+import type { XmlElement } from "../../components/opennebula/xml";
+import { child, childInt, childText, children, describeNonXmlChar, escapeXmlText, idList, parseXml } from "../../components/opennebula/xml";
 
 const VNET_XML =
     "<VNET><ID>3</ID><NAME><![CDATA[pub]]></NAME><CLUSTERS><ID>100</ID><ID>101</ID></CLUSTERS>" +
@@ -21,25 +12,43 @@ const VNET_XML =
 /** Strings of any code points, including ones XML cannot carry. */
 const anyString = fc.oneof(
     fc.string({ unit: "binary", maxLength: 20 }),
-    fc.string({ unit: fc.constantFrom("a", "&", "<", ">", "]]>", "\r", "\r\n", "\n", " ", "\u0001", "\uD800", "\uFFFE", "😀"), maxLength: 10 }),
+    fc.string({
+        unit: fc.constantFrom("a", "&", "<", ">", "]]>", "\r", "\r\n", "\n", " ", "\u0001", "\uD800", "\uFFFE", "😀"),
+        maxLength: 10,
+    }),
 );
 
 describe("xml: parseXml", () => {
     it("reads a realistic OpenNebula VNET in document order", () => {
         const vnet = parseXml(VNET_XML);
         assert.equal(vnet.name, "VNET");
-        assert.deepEqual(vnet.children.map((c) => c.name), ["ID", "NAME", "CLUSTERS", "PARENT_NETWORK_ID", "VROUTERS", "TEMPLATE", "AR_POOL"]);
+        assert.deepEqual(
+            vnet.children.map((c) => c.name),
+            ["ID", "NAME", "CLUSTERS", "PARENT_NETWORK_ID", "VROUTERS", "TEMPLATE", "AR_POOL"],
+        );
         assert.equal(childText(vnet, "NAME"), "pub");
         const template = child(vnet, "TEMPLATE")!;
-        assert.deepEqual(template.children.map((c) => [c.name, c.text]), [["DNS", "1.1.1.1"], ["AR", ""]]);
+        assert.deepEqual(
+            template.children.map((c) => [c.name, c.text]),
+            [
+                ["DNS", "1.1.1.1"],
+                ["AR", ""],
+            ],
+        );
         assert.equal(childText(child(template, "AR")!, "IP"), "10.0.0.2");
         const ars = children(child(vnet, "AR_POOL")!, "AR");
-        assert.deepEqual(ars.map((ar) => childText(ar, "AR_ID")), ["0", "1"]);
+        assert.deepEqual(
+            ars.map((ar) => childText(ar, "AR_ID")),
+            ["0", "1"],
+        );
     });
 
     it("keeps numeric-looking text as strings and whitespace inside CDATA and text", () => {
         const el = parseXml("<X><A><![CDATA[ 007 ]]></A><B>  0x10\t</B><C><![CDATA[\n]]></C><D>1e3</D></X>");
-        assert.deepEqual(el.children.map((c) => c.text), [" 007 ", "  0x10\t", "\n", "1e3"]);
+        assert.deepEqual(
+            el.children.map((c) => c.text),
+            [" 007 ", "  0x10\t", "\n", "1e3"],
+        );
         for (const c of el.children) assert.equal(typeof c.text, "string");
     });
 
@@ -56,12 +65,18 @@ describe("xml: parseXml", () => {
     it("skips the declaration, comments and processing instructions", () => {
         const el = parseXml('<?xml version="1.0" encoding="UTF-8"?>\n<!-- c --><A><?pi x?><B>1</B><!-- d --></A>\n');
         assert.equal(el.name, "A");
-        assert.deepEqual(el.children.map((c) => [c.name, c.text]), [["B", "1"]]);
+        assert.deepEqual(
+            el.children.map((c) => [c.name, c.text]),
+            [["B", "1"]],
+        );
     });
 
     it("keeps empty elements, written either way", () => {
         const el = parseXml("<A><B/><C></C><D><![CDATA[]]></D></A>");
-        assert.deepEqual(el.children, ["B", "C", "D"].map((name): XmlElement => ({ name, text: "", children: [] })));
+        assert.deepEqual(
+            el.children,
+            ["B", "C", "D"].map((name): XmlElement => ({ name, text: "", children: [] })),
+        );
     });
 
     const malformed: [string, string, RegExp][] = [
@@ -109,7 +124,10 @@ describe("xml: accessors", () => {
         assert.deepEqual(idList(vnet, "CLUSTERS"), [100, 101]);
         assert.deepEqual(idList(vnet, "VROUTERS"), []);
         assert.deepEqual(idList(vnet, "HOSTS"), []);
-        assert.throws(() => idList(parseXml("<C><HOSTS><ID>1</ID><ID>x</ID></HOSTS></C>"), "HOSTS"), /<C><HOSTS><ID> must be an integer, got "x"/);
+        assert.throws(
+            () => idList(parseXml("<C><HOSTS><ID>1</ID><ID>x</ID></HOSTS></C>"), "HOSTS"),
+            /<C><HOSTS><ID> must be an integer, got "x"/,
+        );
     });
 });
 

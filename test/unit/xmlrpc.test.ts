@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import fc from "fast-check";
 import { XmlRpcProtocolError } from "../../components/opennebula/errors";
+import type { XmlRpcValue } from "../../components/opennebula/xmlrpc";
 import {
-    XmlRpcValue,
     decodeMethodCall,
     decodeMethodResponse,
     encodeFault,
@@ -57,14 +57,16 @@ describe("XML-RPC codec", () => {
 
         it("escapes markup characters and writes \\r as a character reference", () => {
             const xml = encodeMethodCall("one.template.allocate", ['NAME = "a<b>&c"\r\nX = 1']);
-            assert.ok(xml.includes("<string>NAME = \"a&lt;b&gt;&amp;c\"&#13;\nX = 1</string>"));
+            assert.ok(xml.includes('<string>NAME = "a&lt;b&gt;&amp;c"&#13;\nX = 1</string>'));
         });
 
         it("encodes arrays and structs", () => {
             const xml = encodeMethodCall("m", [[1, "a"], { k: [true] }]);
             assert.ok(xml.includes("<array><data><value><int>1</int></value><value><string>a</string></value></data></array>"));
             assert.ok(
-                xml.includes("<struct><member><name>k</name><value><array><data><value><boolean>1</boolean></value></data></array></value></member></struct>"),
+                xml.includes(
+                    "<struct><member><name>k</name><value><array><data><value><boolean>1</boolean></value></data></array></value></member></struct>",
+                ),
             );
         });
 
@@ -77,7 +79,10 @@ describe("XML-RPC codec", () => {
         it("refuses values XML-RPC cannot carry, naming the position but not echoing the value", () => {
             assert.throws(() => encodeMethodCall("m", [NaN]), /parameter 0 must be a finite number/);
             assert.throws(() => encodeMethodCall("m", [{ a: Infinity }]), /parameter 0\.a must be a finite number/);
-            assert.throws(() => encodeMethodCall("m", [undefined as unknown as XmlRpcValue]), /parameter 0 cannot be sent .* got undefined/);
+            assert.throws(
+                () => encodeMethodCall("m", [undefined as unknown as XmlRpcValue]),
+                /parameter 0 cannot be sent .* got undefined/,
+            );
             assert.throws(() => encodeMethodCall("m", [new Date() as unknown as XmlRpcValue]), /got Date/);
             assert.throws(
                 () => encodeMethodCall("m", ["user:secret\u0001pw"]),
@@ -174,7 +179,9 @@ describe("XML-RPC codec", () => {
         });
 
         it("keeps <string> content verbatim, including numbers with leading zeros and whitespace", () => {
-            const xml = abyssResponse("<array><data><value><string>007</string></value><value><string> </string></value><value><string/></value></data></array>");
+            const xml = abyssResponse(
+                "<array><data><value><string>007</string></value><value><string> </string></value><value><string/></value></data></array>",
+            );
             assert.deepStrictEqual(decodedValue(xml), ["007", " ", ""]);
         });
 
@@ -194,7 +201,8 @@ describe("XML-RPC codec", () => {
         });
 
         it("ignores comments and processing instructions between elements", () => {
-            const xml = "<?xml version=\"1.0\"?><!-- c --><methodResponse><params><!-- c --><param><value><i4>5</i4></value></param></params></methodResponse>";
+            const xml =
+                '<?xml version="1.0"?><!-- c --><methodResponse><params><!-- c --><param><value><i4>5</i4></value></param></params></methodResponse>';
             assert.equal(decodedValue(xml), 5);
         });
 
@@ -210,7 +218,11 @@ describe("XML-RPC codec", () => {
             ["a surrogate character reference", abyssResponse("<string>&#xD800;</string>"), /invalid character reference &#xD800;/],
             ["a DOCTYPE", '<!DOCTYPE x [<!ENTITY a "b">]><methodResponse/>', /DOCTYPE/],
             ["no params or fault", "<methodResponse></methodResponse>", /exactly one element, found 0/],
-            ["two params", "<methodResponse><params><param><value>a</value></param><param><value>b</value></param></params></methodResponse>", /exactly one element, found 2/],
+            [
+                "two params",
+                "<methodResponse><params><param><value>a</value></param><param><value>b</value></param></params></methodResponse>",
+                /exactly one element, found 2/,
+            ],
             ["an unknown body element", "<methodResponse><result/></methodResponse>", /expected <params> or <fault>/],
             ["a non-integer <i4>", abyssResponse("<i4>12a</i4>"), /<i4> must hold an integer/],
             ["an <int> beyond 32 bits", abyssResponse("<int>4294967296</int>"), /outside the 32-bit range/],
@@ -220,18 +232,33 @@ describe("XML-RPC codec", () => {
             ["two typed elements in one value", abyssResponse("<i4>1</i4><i4>2</i4>"), /one typed element, found 2/],
             ["text next to a typed element", abyssResponse("x<i4>1</i4>"), /unexpected text "x"/],
             ["an array without <data>", abyssResponse("<array><value>1</value></array>"), /expected <data>/],
-            ["a member without a name", abyssResponse("<struct><member><value>1</value></member></struct>"), /exactly one <name> and one <value>/],
+            [
+                "a member without a name",
+                abyssResponse("<struct><member><value>1</value></member></struct>"),
+                /exactly one <name> and one <value>/,
+            ],
             ["a string holding elements", abyssResponse("<string>a<b/></string>"), /<string> must hold text only/],
-            ["a fault that is not a struct", "<methodResponse><fault><value><i4>1</i4></value></fault></methodResponse>", /<fault> must hold a struct/],
-            ["a fault without faultString", "<methodResponse><fault><value><struct><member><name>faultCode</name><value><i4>1</i4></value></member></struct></value></fault></methodResponse>", /integer faultCode and a string faultString/],
+            [
+                "a fault that is not a struct",
+                "<methodResponse><fault><value><i4>1</i4></value></fault></methodResponse>",
+                /<fault> must hold a struct/,
+            ],
+            [
+                "a fault without faultString",
+                "<methodResponse><fault><value><struct><member><name>faultCode</name><value><i4>1</i4></value></member></struct></value></fault></methodResponse>",
+                /integer faultCode and a string faultString/,
+            ],
         ];
         for (const [what, xml, message] of malformed) {
             it(`rejects ${what} with XmlRpcProtocolError`, () => {
-                assert.throws(() => decodeMethodResponse(xml), (e: unknown) => {
-                    assert.ok(e instanceof XmlRpcProtocolError, `expected XmlRpcProtocolError, got ${String(e)}`);
-                    assert.match(e.message, message);
-                    return true;
-                });
+                assert.throws(
+                    () => decodeMethodResponse(xml),
+                    (e: unknown) => {
+                        assert.ok(e instanceof XmlRpcProtocolError, `expected XmlRpcProtocolError, got ${String(e)}`);
+                        assert.match(e.message, message);
+                        return true;
+                    },
+                );
             });
         }
     });

@@ -1,9 +1,9 @@
-import * as pulumi from "@pulumi/pulumi";
-import { OneClient } from "../client";
+import type * as pulumi from "@pulumi/pulumi";
+import type { OneClient } from "../client";
 import { readObject } from "../objects";
 import { idList } from "../xml";
 import { defineResource } from "./define";
-import { BaseInputs, Failures, OneResourceArgs } from "./provider-kit";
+import type { BaseInputs, Failures, OneResourceArgs } from "./provider-kit";
 
 /** What a {@link ClusterMembership} puts into a cluster. */
 export const MEMBER_KINDS = ["host", "datastore", "vnet"] as const;

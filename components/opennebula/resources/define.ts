@@ -9,11 +9,13 @@
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { OneClient } from "../client";
-import { ObjectKind, deleteObject, readObject } from "../objects";
-import { XmlElement } from "../xml";
+import type { OneClient } from "../client";
+import type { ObjectKind } from "../objects";
+import { deleteObject, readObject } from "../objects";
+import type { XmlElement } from "../xml";
 import { packagedProvider } from "./packaged-provider";
-import { BaseInputs, CommonOutputs, Failures, diffProperties, isPartialState, plainResult, withClient } from "./provider-kit";
+import type { BaseInputs, CommonOutputs } from "./provider-kit";
+import { Failures, diffProperties, isPartialState, plainResult, withClient } from "./provider-kit";
 import { RESOURCE_MODULE, keepConnectionSecret } from "./resource-options";
 
 /** A default for an absent argument: a value, or computed from the resource name and the arguments. */
@@ -66,25 +68,34 @@ type ConstructorArgs<Args> = {} extends Args
     : [args: Args, opts?: pulumi.CustomResourceOptions];
 
 /** A generated resource class. */
-export type ResourceClass<Args, Outputs> = new (name: string, ...rest: ConstructorArgs<Args>) => pulumi.dynamic.Resource & OutputProperties<Outputs>;
+export type ResourceClass<Args, Outputs> = new (
+    name: string,
+    ...rest: ConstructorArgs<Args>
+) => pulumi.dynamic.Resource & OutputProperties<Outputs>;
 
 /** A description as the provider runs it: what the factory derives is filled in. */
-type CompleteType<Args extends object, Inputs extends BaseInputs, Outputs extends Inputs & Partial<CommonOutputs>> =
-    Omit<ResourceType<Args, Inputs, Outputs>, "inputs" | "read" | "delete"> & {
-        inputs: readonly (keyof Inputs & string)[];
-        read: NonNullable<ResourceType<Args, Inputs, Outputs>["read"]>;
-        delete: NonNullable<ResourceType<Args, Inputs, Outputs>["delete"]>;
-    };
+type CompleteType<Args extends object, Inputs extends BaseInputs, Outputs extends Inputs & Partial<CommonOutputs>> = Omit<
+    ResourceType<Args, Inputs, Outputs>,
+    "inputs" | "read" | "delete"
+> & {
+    inputs: readonly (keyof Inputs & string)[];
+    read: NonNullable<ResourceType<Args, Inputs, Outputs>["read"]>;
+    delete: NonNullable<ResourceType<Args, Inputs, Outputs>["delete"]>;
+};
 
 /** The description with `connection` as its last input, and `read` and `delete` derived from `kind` where it gives none. */
 function complete<Args extends object, Inputs extends BaseInputs, Outputs extends Inputs & Partial<CommonOutputs>>(
     type: ResourceType<Args, Inputs, Outputs>,
 ): CompleteType<Args, Inputs, Outputs> {
     const { kind, outputsOf } = type;
-    const read = type.read ?? (kind && outputsOf && (async (client: OneClient, id: string, olds: Outputs | undefined) => {
-        const xml = await readObject(client, kind, Number(id));
-        return xml && outputsOf(xml, olds);
-    }));
+    const read =
+        type.read ??
+        (kind &&
+            outputsOf &&
+            (async (client: OneClient, id: string, olds: Outputs | undefined) => {
+                const xml = await readObject(client, kind, Number(id));
+                return xml && outputsOf(xml, olds);
+            }));
     const remove = type.delete ?? (kind && ((client: OneClient, id: string) => deleteObject(client, kind, Number(id))));
     if (!read || !remove) throw new Error(`${type.type}: the description needs read and delete, or kind and outputsOf to derive them`);
     return { ...type, inputs: [...type.inputs, "connection"], read, delete: remove };
@@ -101,7 +112,8 @@ const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
  */
 export function dynamicProviderOf(type: string): pulumi.dynamic.ResourceProvider {
     const provider = providers.get(type);
-    if (provider === undefined) throw new Error(`no OpenNebula resource type "${type}" in this package; known: ${[...providers.keys()].join(", ")}`);
+    if (provider === undefined)
+        throw new Error(`no OpenNebula resource type "${type}" in this package; known: ${[...providers.keys()].join(", ")}`);
     return provider;
 }
 
@@ -215,7 +227,8 @@ function keepProvider(err: unknown, inputs: object): unknown {
         err.properties[PROVIDER_KEY] = provider;
     } else {
         delete err.properties[PROVIDER_KEY];
-        err.message += "; run `pulumi up` (not `refresh` or `destroy`) first: the serialized provider is too large to be recorded with partial state";
+        err.message +=
+            "; run `pulumi up` (not `refresh` or `destroy`) first: the serialized provider is too large to be recorded with partial state";
         err.reasons = [err.message];
     }
     return err;

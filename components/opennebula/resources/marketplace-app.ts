@@ -1,16 +1,29 @@
 import * as crypto from "crypto";
-import * as pulumi from "@pulumi/pulumi";
-import { OneClient } from "../client";
+import type * as pulumi from "@pulumi/pulumi";
+import type { OneClient } from "../client";
 import {
-    CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, readObject, readState, renameObject, requireObject, templateOf, updateTemplate,
-    waitFor, waitUntilGone,
+    CREATION_TOKEN,
+    allocateOwn,
+    creationTokenOf,
+    deleteObject,
+    readObject,
+    readState,
+    renameObject,
+    requireObject,
+    templateOf,
+    updateTemplate,
+    waitFor,
+    waitUntilGone,
 } from "../objects";
 import { ImageState, MARKET_APP_STATE_NAMES, MARKET_APP_TYPE_NAMES, MarketAppState, MarketAppType } from "../states";
-import { TemplateInput, renderTemplate } from "../template";
-import { XmlElement, child, childInt, childText, children, parseXml } from "../xml";
+import type { TemplateInput } from "../template";
+import { renderTemplate } from "../template";
+import type { XmlElement } from "../xml";
+import { child, childInt, childText, children, parseXml } from "../xml";
 import { vectorsOf } from "../vm-lifecycle";
 import { defineResource } from "./define";
-import { BaseInputs, CommonOutputs, Failures, OneResourceArgs, completeOrRollBack, diffProperties, isUnknown } from "./provider-kit";
+import type { BaseInputs, CommonOutputs, Failures, OneResourceArgs } from "./provider-kit";
+import { completeOrRollBack, diffProperties, isUnknown } from "./provider-kit";
 
 /** Arguments of {@link MarketplaceApp}. */
 export interface MarketplaceAppArgs extends OneResourceArgs {
@@ -61,7 +74,10 @@ function checkMarketplaceApp(news: Record<string, unknown>, failures: Failures):
         readyTimeoutSeconds: (news.readyTimeoutSeconds as number | undefined) ?? 600,
     };
     if (!isUnknown(inputs.appName) && (typeof inputs.appName !== "string" || inputs.appName.trim() === "" || inputs.appName.length > 128)) {
-        failures.add("appName", `appName must be the name of a marketplace app, 1-128 characters, e.g. "Alpine Linux 3.17" (got ${JSON.stringify(inputs.appName)})`);
+        failures.add(
+            "appName",
+            `appName must be the name of a marketplace app, 1-128 characters, e.g. "Alpine Linux 3.17" (got ${JSON.stringify(inputs.appName)})`,
+        );
     }
     if (inputs.marketplaceId !== undefined) failures.id("marketplaceId", inputs.marketplaceId);
     failures.id("datastoreId", inputs.datastoreId);
@@ -74,13 +90,16 @@ function checkMarketplaceApp(news: Record<string, unknown>, failures: Failures):
 /** Finds the app by name (and marketplace), and reads it. */
 async function findApp(client: OneClient, appName: string, marketplaceId: number | undefined): Promise<XmlElement> {
     const pool = parseXml(String(await client.call("one.marketapppool.info", -2, -1, -1)));
-    const matches = children(pool, "MARKETPLACEAPP").filter((app) =>
-        childText(app, "NAME") === appName && (marketplaceId === undefined || childInt(app, "MARKETPLACE_ID") === marketplaceId));
+    const matches = children(pool, "MARKETPLACEAPP").filter(
+        (app) => childText(app, "NAME") === appName && (marketplaceId === undefined || childInt(app, "MARKETPLACE_ID") === marketplaceId),
+    );
     const where = marketplaceId === undefined ? "" : ` in marketplace ${marketplaceId}`;
     if (matches.length === 0) throw new Error(`no marketplace app named ${JSON.stringify(appName)}${where} is visible to this user`);
     if (matches.length > 1) {
         const places = matches.map((app) => `${childText(app, "MARKETPLACE_ID")} (${childText(app, "MARKETPLACE")})`).join(", ");
-        throw new Error(`several marketplace apps are named ${JSON.stringify(appName)}, in marketplaces ${places}; set marketplaceId to choose one`);
+        throw new Error(
+            `several marketplace apps are named ${JSON.stringify(appName)}, in marketplaces ${places}; set marketplaceId to choose one`,
+        );
     }
     return requireObject(client, "marketapp", Number(childText(matches[0], "ID")));
 }
@@ -89,10 +108,13 @@ async function findApp(client: OneClient, appName: string, marketplaceId: number
 function checkExportable(app: XmlElement): void {
     const label = `marketplace app ${childText(app, "ID")} (${childText(app, "NAME")})`;
     const state = childInt(app, "STATE") ?? -1;
-    if (state !== MarketAppState.READY) throw new Error(`${label} is ${MARKET_APP_STATE_NAMES[state] ?? `in state ${state}`}, not READY, so it cannot be exported`);
+    if (state !== MarketAppState.READY)
+        throw new Error(`${label} is ${MARKET_APP_STATE_NAMES[state] ?? `in state ${state}`}, not READY, so it cannot be exported`);
     const type = childInt(app, "TYPE") ?? -1;
     if (type !== MarketAppType.IMAGE) {
-        throw new Error(`${label} is of type ${MARKET_APP_TYPE_NAMES[type] ?? type}; only IMAGE apps (an image plus an optional VM template) can be exported`);
+        throw new Error(
+            `${label} is of type ${MARKET_APP_TYPE_NAMES[type] ?? type}; only IMAGE apps (an image plus an optional VM template) can be exported`,
+        );
     }
 }
 
@@ -108,13 +130,19 @@ function appendToAppTemplate(base64: string, additions: TemplateInput): string {
 
 /** The image template: the app's `APPTEMPLATE64` plus NAME, FROM_APP (the core then copies SOURCE, size and format) and the token. */
 function imageTemplate(app: XmlElement, imageName: string, token: string): string {
-    return appendToAppTemplate(childText(app, "APPTEMPLATE64") ?? "", { NAME: imageName, FROM_APP: childText(app, "ID") ?? "", [CREATION_TOKEN]: token });
+    return appendToAppTemplate(childText(app, "APPTEMPLATE64") ?? "", {
+        NAME: imageName,
+        FROM_APP: childText(app, "ID") ?? "",
+        [CREATION_TOKEN]: token,
+    });
 }
 
 /** The app's VM template (`TEMPLATE/VMTEMPLATE64`) plus NAME, the new image as a DISK and the token; undefined when it has none. */
 function vmTemplate(app: XmlElement, templateName: string, imageId: number, token: string): string | undefined {
     const encoded = vmTemplate64(app);
-    return encoded === undefined ? undefined : appendToAppTemplate(encoded, { NAME: templateName, DISK: { IMAGE_ID: imageId }, [CREATION_TOKEN]: token });
+    return encoded === undefined
+        ? undefined
+        : appendToAppTemplate(encoded, { NAME: templateName, DISK: { IMAGE_ID: imageId }, [CREATION_TOKEN]: token });
 }
 
 function vmTemplate64(app: XmlElement): string | undefined {
@@ -153,7 +181,13 @@ async function deleteImage(client: OneClient, id: number, timeoutSeconds: number
     await waitUntilGone(client, "image", id, timeoutSeconds * 1000);
 }
 
-async function createTemplate(client: OneClient, app: XmlElement, inputs: MarketplaceAppInputs, imageId: number, token: string): Promise<number> {
+async function createTemplate(
+    client: OneClient,
+    app: XmlElement,
+    inputs: MarketplaceAppInputs,
+    imageId: number,
+    token: string,
+): Promise<number> {
     const template = vmTemplate(app, inputs.templateName, imageId, token);
     return template === undefined ? -1 : allocateOwn(client, "vmtemplate", inputs.templateName, [template], token);
 }
@@ -161,11 +195,22 @@ async function createTemplate(client: OneClient, app: XmlElement, inputs: Market
 async function exportApp(client: OneClient, inputs: MarketplaceAppInputs, token: string): Promise<MarketplaceAppOutputs> {
     const app = await findApp(client, inputs.appName, inputs.marketplaceId);
     checkExportable(app);
-    const imageId = await allocateOwn(client, "image", inputs.imageName, [imageTemplate(app, inputs.imageName, token), inputs.datastoreId], token);
+    const imageId = await allocateOwn(
+        client,
+        "image",
+        inputs.imageName,
+        [imageTemplate(app, inputs.imageName, token), inputs.datastoreId],
+        token,
+    );
     const outputs: MarketplaceAppOutputs = {
         ...inputs,
         marketplaceId: childInt(app, "MARKETPLACE_ID"),
-        oneId: imageId, creationToken: token, appId: childInt(app, "ID") ?? -1, imageId, templateId: -1, appHasTemplate: hasVmTemplate(app),
+        oneId: imageId,
+        creationToken: token,
+        appId: childInt(app, "ID") ?? -1,
+        imageId,
+        templateId: -1,
+        appHasTemplate: hasVmTemplate(app),
     };
     return completeOrRollBack(
         { id: imageId, subject: `image ${imageId}` },
@@ -182,14 +227,20 @@ async function exportApp(client: OneClient, inputs: MarketplaceAppInputs, token:
 /** The VM template that boots image `imageId`, found by its DISK (an import knows only the image). */
 async function templateBooting(client: OneClient, imageId: number): Promise<XmlElement | undefined> {
     const pool = parseXml(String(await client.call("one.templatepool.info", -3, -1, -1)));
-    return children(pool, "VMTEMPLATE").find((template) => vectorsOf(templateOf(template).DISK).some((disk) => disk.IMAGE_ID === String(imageId)));
+    return children(pool, "VMTEMPLATE").find((template) =>
+        vectorsOf(templateOf(template).DISK).some((disk) => disk.IMAGE_ID === String(imageId)),
+    );
 }
 
 /**
  * The outputs as OpenNebula now holds them; undefined when the image is gone (or going). `props`
  * undefined reads them from the image alone, as an import: its app (FROM_APP) and the VM template that boots it.
  */
-async function readExport(client: OneClient, id: number, props: MarketplaceAppOutputs | undefined): Promise<MarketplaceAppOutputs | undefined> {
+async function readExport(
+    client: OneClient,
+    id: number,
+    props: MarketplaceAppOutputs | undefined,
+): Promise<MarketplaceAppOutputs | undefined> {
     const image = await readObject(client, "image", id);
     if (!image || childInt(image, "STATE") === ImageState.DELETE) return undefined;
     const known = props ?? (await importedExport(client, id, image));
@@ -199,7 +250,7 @@ async function readExport(client: OneClient, id: number, props: MarketplaceAppOu
         imageName: childText(image, "NAME") ?? "",
         datastoreId: childInt(image, "DATASTORE_ID") ?? known.datastoreId,
         templateId: template ? known.templateId : -1,
-        templateName: template ? childText(template, "NAME") ?? "" : known.templateName,
+        templateName: template ? (childText(template, "NAME") ?? "") : known.templateName,
     };
 }
 
@@ -210,29 +261,41 @@ async function importedExport(client: OneClient, id: number, image: XmlElement):
     const template = await templateBooting(client, id);
     const imageName = childText(image, "NAME") ?? "";
     return {
-        appName: app ? childText(app, "NAME") ?? "" : "",
+        appName: app ? (childText(app, "NAME") ?? "") : "",
         marketplaceId: app ? childInt(app, "MARKETPLACE_ID") : undefined,
         datastoreId: childInt(image, "DATASTORE_ID") ?? -1,
         imageName,
-        templateName: template ? childText(template, "NAME") ?? "" : imageName,
+        templateName: template ? (childText(template, "NAME") ?? "") : imageName,
         readyTimeoutSeconds: 600,
         oneId: id,
         creationToken: creationTokenOf(image) ?? "",
         appId,
         imageId: id,
-        templateId: template ? childInt(template, "ID") ?? -1 : -1,
+        templateId: template ? (childInt(template, "ID") ?? -1) : -1,
         appHasTemplate: app ? hasVmTemplate(app) : template !== undefined,
     };
 }
 
-async function updateExport(client: OneClient, id: number, olds: MarketplaceAppOutputs, news: MarketplaceAppInputs): Promise<MarketplaceAppOutputs> {
+async function updateExport(
+    client: OneClient,
+    id: number,
+    olds: MarketplaceAppOutputs,
+    news: MarketplaceAppInputs,
+): Promise<MarketplaceAppOutputs> {
     const current = await readExport(client, id, olds);
     if (!current) throw new Error(`image ${id} no longer exists in OpenNebula`);
     if (current.imageName !== news.imageName) await renameObject(client, "image", id, news.imageName);
     let templateId = current.templateId;
-    if (templateId >= 0 && current.templateName !== news.templateName) await renameObject(client, "vmtemplate", templateId, news.templateName);
+    if (templateId >= 0 && current.templateName !== news.templateName)
+        await renameObject(client, "vmtemplate", templateId, news.templateName);
     if (templateId < 0 && olds.appHasTemplate) {
-        templateId = await createTemplate(client, await requireObject(client, "marketapp", olds.appId), news, id, olds.creationToken || randomToken());
+        templateId = await createTemplate(
+            client,
+            await requireObject(client, "marketapp", olds.appId),
+            news,
+            id,
+            olds.creationToken || randomToken(),
+        );
     }
     return { ...olds, ...news, marketplaceId: olds.marketplaceId, templateId };
 }

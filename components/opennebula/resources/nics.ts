@@ -2,10 +2,11 @@
  * NICs as the VirtualMachine and VirtualRouter resources take them: the argument's shape, its
  * check (failures by field) and the `NIC = [ … ]` vector sent to OpenNebula.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { TemplateVector } from "../template";
+import type * as pulumi from "@pulumi/pulumi";
+import type { TemplateVector } from "../template";
 import { isIpv4 } from "./address-ranges";
-import { Failures, isUnknown } from "./provider-kit";
+import type { Failures } from "./provider-kit";
+import { isUnknown } from "./provider-kit";
 
 /** A NIC of a VirtualMachine (or, with more fields, of a VirtualRouter): a lease in a network. */
 export interface VirtualMachineNicArgs {
@@ -42,11 +43,16 @@ function checkNic(failures: Failures, field: string, nic: unknown): NicInput {
     }
     const { networkId, ip, attributes } = nic as Record<string, unknown>;
     failures.id(`${field}.networkId`, networkId);
-    if (ip !== undefined && !isUnknown(ip) && !isIpv4(ip)) failures.add(`${field}.ip`, `${field}.ip must be an IPv4 address (got ${JSON.stringify(ip)})`);
-    const vector = (failures.template(`${field}.attributes`, attributes === undefined ? {} : { NIC: attributes }).NIC ?? {}) as TemplateVector;
+    if (ip !== undefined && !isUnknown(ip) && !isIpv4(ip))
+        failures.add(`${field}.ip`, `${field}.ip must be an IPv4 address (got ${JSON.stringify(ip)})`);
+    const vector = (failures.template(`${field}.attributes`, attributes === undefined ? {} : { NIC: attributes }).NIC ??
+        {}) as TemplateVector;
     const reserved = ["NETWORK_ID", "NETWORK", "IP", "NAME"].filter((key) => !isUnknown(vector) && key in vector);
-    if (reserved.length > 0) failures.add(`${field}.attributes`, `${field}.attributes must not set ${reserved.join(", ")}; use the NIC's own fields`);
-    return ip === undefined ? { networkId: networkId as number, attributes: vector } : { networkId: networkId as number, ip: ip as string, attributes: vector };
+    if (reserved.length > 0)
+        failures.add(`${field}.attributes`, `${field}.attributes must not set ${reserved.join(", ")}; use the NIC's own fields`);
+    return ip === undefined
+        ? { networkId: networkId as number, attributes: vector }
+        : { networkId: networkId as number, ip: ip as string, attributes: vector };
 }
 
 /** A NIC as OpenNebula's `NIC = [ … ]` vector. */

@@ -33,7 +33,7 @@ export function packagedProvider(type: string): pulumi.dynamic.ResourceProvider 
         } catch (err) {
             throw new Error(
                 `the OpenNebula ${type} provider could not load ${entry} from the program's directory ${directory} ` +
-                `(${(err as Error).message}); install pulumi-opennebula-edge there, or build it (npm run build) when the program is the package's own`,
+                    `(${(err as Error).message}); install pulumi-opennebula-edge there, or build it (npm run build) when the program is the package's own`,
             );
         }
         return providers.dynamicProviderOf(type);

@@ -10,8 +10,7 @@ export function keepConnectionSecret(opts: pulumi.CustomResourceOptions | undefi
 
 /** A template attribute value as a resource input: scalars and vector members may be Outputs. */
 export type TemplateArgValue =
-    | pulumi.Input<string | number | boolean>
-    | pulumi.Input<{ [key: string]: pulumi.Input<string | number | boolean> | undefined }>;
+    pulumi.Input<string | number | boolean> | pulumi.Input<{ [key: string]: pulumi.Input<string | number | boolean> | undefined }>;
 
 /** Template attributes as a resource input, e.g. `{ REPLICA_HOST: host.name, AR: [{ TYPE: "IP4", … }] }`. */
 export type TemplateArgs = { [name: string]: TemplateArgValue | pulumi.Input<TemplateArgValue[]> | undefined };

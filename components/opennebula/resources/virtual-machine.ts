@@ -1,17 +1,29 @@
-import * as pulumi from "@pulumi/pulumi";
-import { OneClient } from "../client";
+import type * as pulumi from "@pulumi/pulumi";
+import type { OneClient } from "../client";
 import { CREATION_TOKEN, creationTokenOf, findOwn, readObject, requireObject, templateOf } from "../objects";
 import { portForward } from "../port-forward";
-import { TemplateVector, renderTemplateXml } from "../template";
+import type { TemplateVector } from "../template";
+import { renderTemplateXml } from "../template";
 import {
-    RESUMABLE_STATES, VmNicOutput, isDone, isFailedState, terminateVm, vectorsOf, vmInterfaces, vmStateName, waitUntilRunning,
+    RESUMABLE_STATES,
+    VmNicOutput,
+    isDone,
+    isFailedState,
+    terminateVm,
+    vectorsOf,
+    vmInterfaces,
+    vmStateName,
+    waitUntilRunning,
 } from "../vm-lifecycle";
-import { XmlElement, child, childInt, childText, children } from "../xml";
+import type { XmlElement } from "../xml";
+import { child, childInt, childText, children } from "../xml";
 import { defineResource } from "./define";
 import { isIpv4 } from "./address-ranges";
-import { NicInput, VirtualMachineNicArgs, checkNics, nicVector } from "./nics";
-import { CommonOutputs, Failures, NamedInputs, OneResourceArgs, completeOrRollBack, isUnknown } from "./provider-kit";
-import { TemplateArgs } from "./resource-options";
+import type { NicInput } from "./nics";
+import { VirtualMachineNicArgs, checkNics, nicVector } from "./nics";
+import type { CommonOutputs, Failures, NamedInputs, OneResourceArgs } from "./provider-kit";
+import { completeOrRollBack, isUnknown } from "./provider-kit";
+import type { TemplateArgs } from "./resource-options";
 
 export { VirtualMachineNicArgs, VmNicOutput };
 
@@ -152,11 +164,16 @@ function checkNicAliases(failures: Failures, value: unknown, nicCount: number | 
         failures.id(`${field}.networkId`, networkId);
         const index = typeof parent === "string" ? /^NIC(\d+)$/.exec(parent)?.[1] : undefined;
         if (!isUnknown(parent) && (index === undefined || (nicCount !== undefined && Number(index) >= nicCount))) {
-            const allowed = nicCount === undefined ? "NIC<i>" : `one of ${Array.from({ length: nicCount }, (_, n) => `NIC${n}`).join(", ") || "(no NICs given)"}`;
+            const allowed =
+                nicCount === undefined
+                    ? "NIC<i>"
+                    : `one of ${Array.from({ length: nicCount }, (_, n) => `NIC${n}`).join(", ") || "(no NICs given)"}`;
             failures.add(`${field}.parent`, `${field}.parent must name one of the VM's NICs: ${allowed} (got ${JSON.stringify(parent)})`);
         }
-        if (!isUnknown(external) && typeof external !== "boolean") failures.add(`${field}.external`, `${field}.external must be true or false`);
-        if (ip !== undefined && !isUnknown(ip) && !isIpv4(ip)) failures.add(`${field}.ip`, `${field}.ip must be an IPv4 address (got ${JSON.stringify(ip)})`);
+        if (!isUnknown(external) && typeof external !== "boolean")
+            failures.add(`${field}.external`, `${field}.external must be true or false`);
+        if (ip !== undefined && !isUnknown(ip) && !isIpv4(ip))
+            failures.add(`${field}.ip`, `${field}.ip must be an IPv4 address (got ${JSON.stringify(ip)})`);
         const normalized: NicAliasInput = { networkId: networkId as number, parent: parent as string, external: external as boolean };
         if (ip !== undefined) normalized.ip = ip as string;
         return normalized;
@@ -177,7 +194,8 @@ function checkVirtualMachine(news: Record<string, unknown>, failures: Failures):
     failures.id("templateId", inputs.templateId);
     if (!isUnknown(inputs.template)) {
         const misplaced = ["NAME", "NIC", "NIC_ALIAS"].filter((attribute) => attribute in inputs.template);
-        if (misplaced.length > 0) failures.add("template", `template must not set ${misplaced.join(", ")}; use the name, nics and nicAliases arguments`);
+        if (misplaced.length > 0)
+            failures.add("template", `template must not set ${misplaced.join(", ")}; use the name, nics and nicAliases arguments`);
     }
     failures.seconds("runningTimeoutSeconds", inputs.runningTimeoutSeconds);
     return inputs;
@@ -191,29 +209,45 @@ const UNFINISHED = "UNFINISHED";
 
 function aliasVector(alias: NicAliasInput): TemplateVector {
     return {
-        NETWORK_ID: String(alias.networkId), PARENT: alias.parent,
-        ...(alias.external ? { EXTERNAL: "YES" } : {}), ...(alias.ip !== undefined ? { IP: alias.ip } : {}),
+        NETWORK_ID: String(alias.networkId),
+        PARENT: alias.parent,
+        ...(alias.external ? { EXTERNAL: "YES" } : {}),
+        ...(alias.ip !== undefined ? { IP: alias.ip } : {}),
     };
 }
 
 /** The extra template of `one.template.instantiate`: the declared attributes, NICs, aliases and the creation token. */
 function instantiateTemplate(inputs: VirtualMachineInputs, token: string): string {
     return renderTemplateXml({
-        ...inputs.template, NIC: inputs.nics.map(nicVector), NIC_ALIAS: inputs.nicAliases.map(aliasVector), [CREATION_TOKEN]: token,
+        ...inputs.template,
+        NIC: inputs.nics.map(nicVector),
+        NIC_ALIAS: inputs.nicAliases.map(aliasVector),
+        [CREATION_TOKEN]: token,
     });
 }
 
 async function createVirtualMachine(client: OneClient, inputs: VirtualMachineInputs, token: string): Promise<VirtualMachineOutputs> {
     // VM names are not unique: after an answer that was lost, only a VM carrying this creation's token is ours.
     const id = await client.allocate(
-        "one.template.instantiate", [inputs.templateId, inputs.name, false, instantiateTemplate(inputs, token), false],
+        "one.template.instantiate",
+        [inputs.templateId, inputs.name, false, instantiateTemplate(inputs, token), false],
         () => findOwn(client, "vm", inputs.name, token),
     );
     return completeOrRollBack(
         { id, subject: `virtual machine ${id} (${inputs.name})`, undone: "terminated (terminate-hard)" },
         async () => vmOutputs(await waitUntilRunning(client, id, inputs.runningTimeoutSeconds), inputs),
         () => terminateVm(client, id, inputs.runningTimeoutSeconds),
-        () => ({ ...inputs, oneId: id, creationToken: token, state: UNFINISHED, interfaces: [], aliases: [], ips: [], hostId: -1, hostName: "" }),
+        () => ({
+            ...inputs,
+            oneId: id,
+            creationToken: token,
+            state: UNFINISHED,
+            interfaces: [],
+            aliases: [],
+            ips: [],
+            hostId: -1,
+            hostName: "",
+        }),
     );
 }
 
@@ -247,7 +281,11 @@ function hasFixedAddress(inputs: Partial<VirtualMachineInputs>): boolean {
  * found failed is replaced, and so is one whose other inputs change. The old VM goes first when
  * fixed addresses would clash.
  */
-function diffVirtualMachine(olds: VirtualMachineOutputs, news: VirtualMachineInputs, diff: pulumi.dynamic.DiffResult): pulumi.dynamic.DiffResult {
+function diffVirtualMachine(
+    olds: VirtualMachineOutputs,
+    news: VirtualMachineInputs,
+    diff: pulumi.dynamic.DiffResult,
+): pulumi.dynamic.DiffResult {
     const failed = isFailedState(olds.state);
     const replaces = [...(diff.replaces ?? []), ...(failed ? ["state"] : [])];
     const unfinished = olds.state === UNFINISHED || RESUMABLE_STATES.includes(olds.state);
@@ -315,12 +353,22 @@ export function vmPortForward(query: VmPortForwardQuery): { host: string; port: 
     const external = /^(\d+):(\d+)$/.exec(query.nic?.externalPortRange ?? "");
     const internal = /^1-(\d+)\/(\d+)$/.exec(query.nic?.internalPortRange ?? "");
     if (!external || !internal) {
-        throw new Error(`nic has no port ranges like EXTERNAL_PORT_RANGE "9001:9100" and INTERNAL_PORT_RANGE "1-100/9001" (got ${JSON.stringify(query.nic?.externalPortRange)}, ${JSON.stringify(query.nic?.internalPortRange)}): it is not on a port-forwarding network`);
+        throw new Error(
+            `nic has no port ranges like EXTERNAL_PORT_RANGE "9001:9100" and INTERNAL_PORT_RANGE "1-100/9001" (got ${JSON.stringify(query.nic?.externalPortRange)}, ${JSON.stringify(query.nic?.internalPortRange)}): it is not on a port-forwarding network`,
+        );
     }
     const [first, last, size, start] = [external[1], external[2], internal[1], internal[2]].map(Number);
     if (first !== start || last - first + 1 !== size) {
-        throw new Error(`nic.externalPortRange ${query.nic.externalPortRange} and nic.internalPortRange ${query.nic.internalPortRange} do not describe the same ports`);
+        throw new Error(
+            `nic.externalPortRange ${query.nic.externalPortRange} and nic.internalPortRange ${query.nic.internalPortRange} do not describe the same ports`,
+        );
     }
     // The NIC's range is lease 0 of a range starting one port before it.
-    return portForward({ hostPublicIp: query.hostPublicIp, leaseIndex: 0, portStart: first - 1, portSize: size, internalPort: query.internalPort });
+    return portForward({
+        hostPublicIp: query.hostPublicIp,
+        leaseIndex: 0,
+        portStart: first - 1,
+        portSize: size,
+        internalPort: query.internalPort,
+    });
 }

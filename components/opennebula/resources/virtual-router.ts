@@ -1,13 +1,27 @@
-import * as pulumi from "@pulumi/pulumi";
-import { OneClient } from "../client";
-import { CREATION_TOKEN, allocateOwn, creationTokenOf, deleteObject, readObject, renameObject, requireObject, templateOf } from "../objects";
-import { Template, TemplateVector, renderTemplateXml } from "../template";
-import { VmNicOutput, terminateVm, vectorsOf, vmInterfaces, vmStateName, waitUntilRunning } from "../vm-lifecycle";
-import { XmlElement, childText, idList } from "../xml";
+import type * as pulumi from "@pulumi/pulumi";
+import type { OneClient } from "../client";
+import {
+    CREATION_TOKEN,
+    allocateOwn,
+    creationTokenOf,
+    deleteObject,
+    readObject,
+    renameObject,
+    requireObject,
+    templateOf,
+} from "../objects";
+import type { Template, TemplateVector } from "../template";
+import { renderTemplateXml } from "../template";
+import type { VmNicOutput } from "../vm-lifecycle";
+import { terminateVm, vectorsOf, vmInterfaces, vmStateName, waitUntilRunning } from "../vm-lifecycle";
+import type { XmlElement } from "../xml";
+import { childText, idList } from "../xml";
 import { defineResource } from "./define";
-import { CommonOutputs, Failures, NamedInputs, OneResourceArgs, completeOrRollBack, isUnknown } from "./provider-kit";
-import { TemplateArgs } from "./resource-options";
-import { NicInput, VirtualMachineNicArgs, checkNics, nicVector } from "./nics";
+import type { CommonOutputs, Failures, NamedInputs, OneResourceArgs } from "./provider-kit";
+import { completeOrRollBack, isUnknown } from "./provider-kit";
+import type { TemplateArgs } from "./resource-options";
+import type { NicInput, VirtualMachineNicArgs } from "./nics";
+import { checkNics, nicVector } from "./nics";
 
 /** A NIC of a {@link VirtualRouter}: every VM of the router gets it. */
 export interface VirtualRouterNicArgs extends VirtualMachineNicArgs {
@@ -82,16 +96,19 @@ const MAX_VMS = 10;
 function checkRouterNics(failures: Failures, value: unknown): RouterNicInput[] {
     const nics = checkNics(failures, "nics", value);
     if (isUnknown(nics)) return nics as RouterNicInput[];
-    if (nics.length === 0 && (value === undefined || Array.isArray(value))) failures.add("nics", "nics must list at least one NIC { networkId, ip? }");
+    if (nics.length === 0 && (value === undefined || Array.isArray(value)))
+        failures.add("nics", "nics must list at least one NIC { networkId, ip? }");
     return nics.map((nic, i) => {
         const raw = (value as Record<string, unknown>[])[i] ?? {};
         const flag = (key: "floatingIp" | "floatingOnly" | "management"): boolean => {
             const v = raw[key];
-            if (v !== undefined && !isUnknown(v) && typeof v !== "boolean") failures.add(`nics[${i}].${key}`, `nics[${i}].${key} must be true or false`);
+            if (v !== undefined && !isUnknown(v) && typeof v !== "boolean")
+                failures.add(`nics[${i}].${key}`, `nics[${i}].${key} must be true or false`);
             return v === true;
         };
         const routerNic = { ...nic, floatingIp: flag("floatingIp"), floatingOnly: flag("floatingOnly"), management: flag("management") };
-        if (routerNic.floatingOnly && !routerNic.floatingIp) failures.add(`nics[${i}].floatingOnly`, `nics[${i}].floatingOnly needs floatingIp: true`);
+        if (routerNic.floatingOnly && !routerNic.floatingIp)
+            failures.add(`nics[${i}].floatingOnly`, `nics[${i}].floatingOnly needs floatingIp: true`);
         return routerNic;
     });
 }
@@ -160,26 +177,31 @@ async function instantiateTemplate(client: OneClient, inputs: VirtualRouterInput
 /** Starts `count` more VMs of the router. Not repeated blindly: after a failure that may have reached the server, VMs already there count. */
 async function instantiate(client: OneClient, id: number, inputs: VirtualRouterInputs, count: number, before: number[]): Promise<void> {
     const extra = await instantiateTemplate(client, inputs);
-    await client.allocate(
-        "one.vrouter.instantiate", [id, count, inputs.templateId, inputs.vmName, false, extra],
-        async () => (idList(await requireObject(client, "vrouter", id), "VMS").length > before.length ? id : undefined),
+    await client.allocate("one.vrouter.instantiate", [id, count, inputs.templateId, inputs.vmName, false, extra], async () =>
+        idList(await requireObject(client, "vrouter", id), "VMS").length > before.length ? id : undefined,
     );
 }
 
 /** Waits for every VM of the router to be RUNNING; returns the router and its VMs as then read. */
 async function runningVms(client: OneClient, id: number, timeoutSeconds: number): Promise<{ router: XmlElement; vms: XmlElement[] }> {
     const router = await requireObject(client, "vrouter", id);
-    const vms = await Promise.all(idList(router, "VMS").map((vmId) =>
-        waitUntilRunning(client, vmId, timeoutSeconds).catch((err: Error) => {
-            throw new Error(`its virtual machine ${vmId} ${err.message.replace(/^it /, "")}`);
-        })));
+    const vms = await Promise.all(
+        idList(router, "VMS").map((vmId) =>
+            waitUntilRunning(client, vmId, timeoutSeconds).catch((err: Error) => {
+                throw new Error(`its virtual machine ${vmId} ${err.message.replace(/^it /, "")}`);
+            }),
+        ),
+    );
     return { router, vms };
 }
 
 /** The outputs as OpenNebula holds the router and its VMs; `declared` undefined reads them as an import would. */
 function routerOutputs(router: XmlElement, vms: XmlElement[], declared: VirtualRouterInputs | undefined): VirtualRouterOutputs {
     const vmOutputs = vms.map((vm) => ({
-        vmId: Number(childText(vm, "ID")), name: childText(vm, "NAME") ?? "", state: vmStateName(vm), interfaces: vmInterfaces(vm),
+        vmId: Number(childText(vm, "ID")),
+        name: childText(vm, "NAME") ?? "",
+        state: vmStateName(vm),
+        interfaces: vmInterfaces(vm),
     }));
     const nics = vectorsOf(templateOf(router).NIC);
     return {
@@ -202,8 +224,11 @@ function importedInputs(router: XmlElement, vmCount: number): VirtualRouterInput
     return {
         name: childText(router, "NAME") ?? "",
         nics: vectorsOf(templateOf(router).NIC).map((nic) => ({
-            networkId: Number(nic.NETWORK_ID), attributes: {},
-            floatingIp: yes(nic.FLOATING_IP), floatingOnly: yes(nic.FLOATING_ONLY), management: yes(nic.VROUTER_MANAGEMENT),
+            networkId: Number(nic.NETWORK_ID),
+            attributes: {},
+            floatingIp: yes(nic.FLOATING_IP),
+            floatingOnly: yes(nic.FLOATING_ONLY),
+            management: yes(nic.VROUTER_MANAGEMENT),
         })),
         templateId: Number(templateOf(router).TEMPLATE_ID ?? -1),
         vmCount: Math.max(vmCount, 1),
@@ -224,7 +249,12 @@ async function readRouter(client: OneClient, id: number): Promise<{ router: XmlE
 }
 
 async function createVirtualRouter(client: OneClient, inputs: VirtualRouterInputs, token: string): Promise<VirtualRouterOutputs> {
-    const template = renderTemplateXml({ ...inputs.template, NAME: inputs.name, NIC: inputs.nics.map(routerNicVector), [CREATION_TOKEN]: token });
+    const template = renderTemplateXml({
+        ...inputs.template,
+        NAME: inputs.name,
+        NIC: inputs.nics.map(routerNicVector),
+        [CREATION_TOKEN]: token,
+    });
     // Router names are not unique: after an answer that was lost, only a router carrying this creation's token is ours.
     const id = await allocateOwn(client, "vrouter", inputs.name, [template], token);
     return completeOrRollBack(
@@ -267,7 +297,11 @@ async function deleteRouter(client: OneClient, id: number, timeoutSeconds: numbe
  * the name and the number of VMs change in place, and so does a VM that disappeared (it is started
  * again). The old router goes first: its fixed addresses would clash with the new one's.
  */
-function diffVirtualRouter(olds: VirtualRouterOutputs, _news: VirtualRouterInputs, diff: pulumi.dynamic.DiffResult): pulumi.dynamic.DiffResult {
+function diffVirtualRouter(
+    olds: VirtualRouterOutputs,
+    _news: VirtualRouterInputs,
+    diff: pulumi.dynamic.DiffResult,
+): pulumi.dynamic.DiffResult {
     const vmsMissing = Array.isArray(olds.vms) && olds.vms.length !== olds.vmCount;
     return { ...diff, changes: diff.changes || vmsMissing, deleteBeforeReplace: (diff.replaces ?? []).length > 0 };
 }

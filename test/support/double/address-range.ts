@@ -6,8 +6,9 @@
 import { randomInt } from "node:crypto";
 import ipaddr from "ipaddr.js";
 import { Invalid } from "./errors";
-import { AddressRange, LeaseOwner } from "./objects";
-import { Vector, vectorXml } from "./template";
+import type { AddressRange, LeaseOwner } from "./objects";
+import type { Vector } from "./template";
+import { vectorXml } from "./template";
 import { element, textElement } from "./xml";
 
 /** AR `TYPE` values oned knows. */
@@ -153,7 +154,9 @@ function portNumber(text: string | undefined): number {
 
 function parseIpv4(text: string): number | undefined {
     if (!ipaddr.IPv4.isValidFourPartDecimal(text)) return undefined;
-    return ipaddr.IPv4.parse(text).toByteArray().reduce((n, byte) => n * 256 + byte, 0);
+    return ipaddr.IPv4.parse(text)
+        .toByteArray()
+        .reduce((n, byte) => n * 256 + byte, 0);
 }
 
 function ipv4ToString(n: number): string {

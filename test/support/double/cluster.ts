@@ -4,11 +4,12 @@
  * may belong to several clusters, and adding an existing membership is a silent success.
  */
 import { action, internal } from "./errors";
-import { ClusterObject } from "./objects";
-import { Handler, MethodTable, infoMethod, renameMethod, unfilteredPoolInfo, updateMethod } from "./methods";
+import type { ClusterObject } from "./objects";
+import type { Handler, MethodTable } from "./methods";
+import { infoMethod, renameMethod, unfilteredPoolInfo, updateMethod } from "./methods";
 import { nameError } from "./names";
 import { OneTemplate } from "./template";
-import { MemberKind, World } from "./world";
+import type { MemberKind, World } from "./world";
 import { element, idCollection } from "./xml";
 
 /** Creates the built-in cluster 0 "default". */

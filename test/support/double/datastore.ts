@@ -4,22 +4,16 @@
  * `netapp` transfer drivers), and the TM driver defaults copied into the template.
  */
 import { Invalid, action, internal } from "./errors";
-import { DatastoreObject, DatastoreType } from "./objects";
-import {
-    MethodTable,
-    asInternal,
-    clusterArgument,
-    infoMethod,
-    parseAllocateTemplate,
-    renameMethod,
-    unfilteredPoolInfo,
-    updateMethod,
-} from "./methods";
+import type { DatastoreObject } from "./objects";
+import { DatastoreType } from "./objects";
+import type { MethodTable } from "./methods";
+import { asInternal, clusterArgument, infoMethod, parseAllocateTemplate, renameMethod, unfilteredPoolInfo, updateMethod } from "./methods";
 import { nameError, versionAtLeast } from "./names";
-import { Params } from "./params";
+import type { Params } from "./params";
 import { OneTemplate } from "./template";
-import { World } from "./world";
-import { Permissions, element, idCollection, ownerXml, permissionsXml, textElement } from "./xml";
+import type { World } from "./world";
+import type { Permissions } from "./xml";
+import { element, idCollection, ownerXml, permissionsXml, textElement } from "./xml";
 
 /** `DATASTORE_LOCATION` default plus the trailing slash oned appends. */
 const DATASTORE_LOCATION = "/var/lib/one//datastores/";
@@ -56,7 +50,14 @@ const SSH_MODE = { LN_TARGET: "SYSTEM", CLONE_TARGET: "SYSTEM", DISK_TYPE: "FILE
 const TM_MADS_6: Record<string, TmConf> = {
     dummy: { LN_TARGET: "NONE", CLONE_TARGET: "SYSTEM", SHARED: "YES", DS_MIGRATE: "YES" },
     lvm: { LN_TARGET: "NONE", CLONE_TARGET: "SELF", SHARED: "YES", DRIVER: "raw" },
-    shared: { LN_TARGET: "NONE", CLONE_TARGET: "SYSTEM", SHARED: "YES", DS_MIGRATE: "YES", ALLOW_ORPHANS: "FORMAT", systems: { SSH: SSH_MODE } },
+    shared: {
+        LN_TARGET: "NONE",
+        CLONE_TARGET: "SYSTEM",
+        SHARED: "YES",
+        DS_MIGRATE: "YES",
+        ALLOW_ORPHANS: "FORMAT",
+        systems: { SSH: SSH_MODE },
+    },
     fs_lvm: { LN_TARGET: "SYSTEM", CLONE_TARGET: "SYSTEM", SHARED: "YES", DRIVER: "raw", DISK_TYPE: "BLOCK" },
     fs_lvm_ssh: { LN_TARGET: "SYSTEM", CLONE_TARGET: "SYSTEM", SHARED: "YES", DRIVER: "raw", DISK_TYPE: "BLOCK" },
     qcow2: {
@@ -104,9 +105,9 @@ const DATASTORE_PERMISSIONS: Permissions = { owner: [1, 1, 0], group: [1, 0, 0],
 /** Creates the built-in datastores 0 "system", 1 "default", 2 "files" in cluster 0, as `DatastorePool`'s bootstrap does. */
 export function seedDatastores(world: World): void {
     const builtins: [number, string][] = [
-        [0, 'NAME = system\nTYPE = SYSTEM_DS\nTM_MAD = ssh'],
-        [1, 'NAME = default\nTYPE = IMAGE_DS\nDS_MAD = fs\nTM_MAD = ssh'],
-        [2, 'NAME = files\nTYPE = FILE_DS\nDS_MAD = fs\nTM_MAD = ssh'],
+        [0, "NAME = system\nTYPE = SYSTEM_DS\nTM_MAD = ssh"],
+        [1, "NAME = default\nTYPE = IMAGE_DS\nDS_MAD = fs\nTM_MAD = ssh"],
+        [2, "NAME = files\nTYPE = FILE_DS\nDS_MAD = fs\nTM_MAD = ssh"],
     ];
     for (const [id, text] of builtins) {
         const template = OneTemplate.parse(text);
@@ -124,7 +125,10 @@ export function registerDatastoreMethods(world: World, methods: MethodTable): vo
     methods.define("one.datastore.allocate", (params) => allocate(world, params));
     methods.define("one.datastore.delete", (params) => remove(world, params.int(1)));
     methods.define("one.datastore.info", infoMethod(pool, render));
-    methods.define("one.datastore.update", updateMethod(pool, (ds, candidate) => applyTemplate(world, ds, candidate)));
+    methods.define(
+        "one.datastore.update",
+        updateMethod(pool, (ds, candidate) => applyTemplate(world, ds, candidate)),
+    );
     methods.define("one.datastore.rename", renameMethod(pool));
     methods.define("one.datastorepool.info", unfilteredPoolInfo("DATASTORE_POOL", pool, render));
 }
@@ -168,7 +172,10 @@ function allocate(world: World, params: Params): number {
 
 /** The IDs of the images stored in datastore `id`. */
 function imagesIn(world: World, id: number): number[] {
-    return world.images.list().filter((image) => image.datastoreId === id).map((image) => image.id);
+    return world.images
+        .list()
+        .filter((image) => image.datastoreId === id)
+        .map((image) => image.id);
 }
 
 /** `DatastorePool::drop`: refused while the datastore holds images. */
@@ -201,7 +208,19 @@ function newDatastore(world: World, id: number, name: string, template: OneTempl
         template.replace("SAFE_DIRS", "/var/tmp");
         template.replace("RESTRICTED_DIRS", "/");
     }
-    return { id, name, builtin, clusters: new Set(), dsMad, tmMad, basePath: `${DATASTORE_LOCATION}${id}`, type, diskType, state: 0, template };
+    return {
+        id,
+        name,
+        builtin,
+        clusters: new Set(),
+        dsMad,
+        tmMad,
+        basePath: `${DATASTORE_LOCATION}${id}`,
+        type,
+        diskType,
+        state: 0,
+        template,
+    };
 }
 
 /** `Datastore::str_to_type`: case-insensitive; anything unknown (or nothing) is IMAGE_DS. */

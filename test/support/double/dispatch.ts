@@ -5,9 +5,10 @@
  * becomes a `<fault>`.
  */
 import { ErrorCode, FaultCode, OneFailure, RpcFault } from "./errors";
-import { MethodTable } from "./methods";
+import type { MethodTable } from "./methods";
 import { Params } from "./params";
-import { MethodCall, encodeFailure, encodeFault, encodeSuccess } from "./wire";
+import type { MethodCall } from "./wire";
+import { encodeFailure, encodeFault, encodeSuccess } from "./wire";
 
 /** Who may call: the session string must be exactly `username:password`. */
 export interface Credentials {

@@ -4,12 +4,15 @@
  * starts with "unreachable".
  */
 import { internal } from "./errors";
-import { HostObject, HostState } from "./objects";
-import { MethodTable, clusterArgument, infoMethod, renameMethod, unfilteredPoolInfo, updateMethod } from "./methods";
+import type { HostObject } from "./objects";
+import { HostState } from "./objects";
+import type { MethodTable } from "./methods";
+import { clusterArgument, infoMethod, renameMethod, unfilteredPoolInfo, updateMethod } from "./methods";
 import { hostnameError, nameError, versionAtLeast } from "./names";
-import { Params } from "./params";
+import type { Params } from "./params";
 import { OneTemplate } from "./template";
-import { World, logTime } from "./world";
+import type { World } from "./world";
+import { logTime } from "./world";
 import { element, idCollection, textElement } from "./xml";
 
 /** Capacity a monitored double host reports: 2 CPUs, 8 GiB (in KiB, as oned counts memory). */
@@ -54,8 +57,7 @@ export function hostXml(world: World, h: HostObject): string {
 function hostShareXml(h: HostObject): string {
     const cpu = h.hasCapacity ? CAPACITY.cpu : 0;
     const mem = h.hasCapacity ? CAPACITY.memKb : 0;
-    const datastores =
-        element("DISK_USAGE", 0) + element("FREE_DISK", 0) + element("MAX_DISK", 0) + element("USED_DISK", 0);
+    const datastores = element("DISK_USAGE", 0) + element("FREE_DISK", 0) + element("MAX_DISK", 0) + element("USED_DISK", 0);
     return element(
         "HOST_SHARE",
         element("MEM_USAGE", 0) +

@@ -8,12 +8,14 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { ErrorCode, Invalid, OneFailure, action, internal, notFound } from "./errors";
-import { DatastoreObject, DatastoreType, IMAGE_TYPES, ImageObject, ImageState } from "./objects";
-import { MethodTable, filteredPoolInfo, infoMethod, parseAllocateTemplate, renameMethod, updateMethod } from "./methods";
+import type { DatastoreObject, ImageObject } from "./objects";
+import { DatastoreType, IMAGE_TYPES, ImageState } from "./objects";
+import type { MethodTable } from "./methods";
+import { filteredPoolInfo, infoMethod, parseAllocateTemplate, renameMethod, updateMethod } from "./methods";
 import { nameError } from "./names";
-import { Params } from "./params";
-import { OneTemplate, Vector } from "./template";
-import { World } from "./world";
+import type { Params } from "./params";
+import type { OneTemplate, Vector } from "./template";
+import type { World } from "./world";
 import { OWNER_USE_MANAGE, element, idCollection, ownerXml, permissionsXml, textElement } from "./xml";
 
 /** The size (MB) the double's datastore driver "measures" for an image copied from a PATH. */
@@ -143,7 +145,10 @@ function typeNameOf(template: OneTemplate): string {
 function availableMb(world: World, ds: DatastoreObject): number {
     const limit = ds.template.getOrEmpty("LIMIT_MB");
     if (!/^\d+$/.test(limit) || ds.template.getOrEmpty("DATASTORE_CAPACITY_CHECK").toUpperCase() === "NO") return Infinity;
-    const used = world.images.list().filter((i) => i.datastoreId === ds.id).reduce((sum, i) => sum + i.size, 0);
+    const used = world.images
+        .list()
+        .filter((i) => i.datastoreId === ds.id)
+        .reduce((sum, i) => sum + i.size, 0);
     return Math.max(Number(limit) - used, 0);
 }
 
@@ -187,7 +192,8 @@ function insertImage(id: number, template: OneTemplate, ds: DatastoreObject): Im
     let persistent = false;
     if (type === TYPE.OS || type === TYPE.DATABLOCK || type === TYPE.CDROM) {
         persistent = persistentText.toUpperCase() === "YES";
-        if (template.getOrEmpty("DEV_PREFIX") === "") template.add("DEV_PREFIX", type === TYPE.CDROM ? DEV_PREFIX.cdrom : DEV_PREFIX.default);
+        if (template.getOrEmpty("DEV_PREFIX") === "")
+            template.add("DEV_PREFIX", type === TYPE.CDROM ? DEV_PREFIX.cdrom : DEV_PREFIX.default);
     } else {
         persistent = type === TYPE.BACKUP;
         template.erase("DEV_PREFIX");
@@ -246,13 +252,22 @@ function insertImage(id: number, template: OneTemplate, ds: DatastoreObject): Im
  */
 function finishCopy(world: World, id: number, appFormat: string | undefined): void {
     const image = world.images.find(id);
-    if (!image || (image.state !== ImageState.LOCKED && image.state !== ImageState.LOCKED_USED && image.state !== ImageState.LOCKED_USED_PERS)) return;
+    if (
+        !image ||
+        (image.state !== ImageState.LOCKED && image.state !== ImageState.LOCKED_USED && image.state !== ImageState.LOCKED_USED_PERS)
+    )
+        return;
     if (image.source === "") {
         const ds = world.datastores.find(image.datastoreId);
         image.source = `${ds?.basePath ?? `/var/lib/one//datastores/${image.datastoreId}`}/${createHash("md5").update(randomBytes(16)).digest("hex")}`;
     }
     if (image.format === "") image.format = appFormat ?? (/\.qcow2$/i.test(image.path) ? "qcow2" : "raw");
-    const next = image.state === ImageState.LOCKED ? ImageState.READY : image.state === ImageState.LOCKED_USED ? ImageState.USED : ImageState.USED_PERS;
+    const next =
+        image.state === ImageState.LOCKED
+            ? ImageState.READY
+            : image.state === ImageState.LOCKED_USED
+              ? ImageState.USED
+              : ImageState.USED_PERS;
     setState(image, next);
     for (const listener of world.imageReadyListeners) listener(id);
 }
@@ -342,7 +357,8 @@ function takeImage(image: ImageObject, vmId: number, fail: (reason: string) => I
 /** `Image::disk_attribute` plus the datastore attributes `disk_extended_info` adds. */
 function fillDisk(world: World, image: ImageObject, disk: Vector): void {
     const ds = world.datastores.find(image.datastoreId);
-    if (!disk.DEV_PREFIX) disk.DEV_PREFIX = image.template.getOrEmpty("DEV_PREFIX") || (image.type === TYPE.CDROM ? DEV_PREFIX.cdrom : DEV_PREFIX.default);
+    if (!disk.DEV_PREFIX)
+        disk.DEV_PREFIX = image.template.getOrEmpty("DEV_PREFIX") || (image.type === TYPE.CDROM ? DEV_PREFIX.cdrom : DEV_PREFIX.default);
     disk.IMAGE = image.name;
     disk.IMAGE_ID = String(image.id);
     disk.SOURCE = image.source;
@@ -371,7 +387,11 @@ function fillDisk(world: World, image: ImageObject, disk: Vector): void {
 export function extendedDisk(world: World, disk: Vector): Vector {
     const extended = { ...disk };
     const image =
-        disk.IMAGE_ID !== undefined ? world.images.find(parseInt(disk.IMAGE_ID, 10)) : disk.IMAGE !== undefined ? world.images.byName(disk.IMAGE) : undefined;
+        disk.IMAGE_ID !== undefined
+            ? world.images.find(parseInt(disk.IMAGE_ID, 10))
+            : disk.IMAGE !== undefined
+              ? world.images.byName(disk.IMAGE)
+              : undefined;
     if (image) fillDisk(world, image, extended);
     return extended;
 }

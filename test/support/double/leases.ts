@@ -9,9 +9,9 @@
  */
 import { indexOfIp, indexOfMac, leaseAddress, randomMac } from "./address-range";
 import { Invalid } from "./errors";
-import { AddressRange, LeaseOwner, VnetObject } from "./objects";
-import { Vector } from "./template";
-import { World } from "./world";
+import type { AddressRange, LeaseOwner, VnetObject } from "./objects";
+import type { Vector } from "./template";
+import type { World } from "./world";
 
 /** `INHERIT_VNET_ATTR` of the stock oned.conf (6.10): copied from the AR, then the VNET template, into NICs that lack them. */
 const INHERITED = [
@@ -141,7 +141,14 @@ function takeLease(vnet: VnetObject, nic: Vector, owner: LeaseOwner): void {
     const mac = nic.MAC ?? "";
     const ip6 = nic.IP6 ?? "";
     const requested = [ip, mac, ip6].filter((v) => v !== "").length;
-    const found = requested > 1 || ip6 !== "" ? undefined : ip !== "" ? byAddress(vnet, (ar) => indexOfIp(ar, ip)) : mac !== "" ? byAddress(vnet, (ar) => indexOfMac(ar, mac)) : firstFree(vnet);
+    const found =
+        requested > 1 || ip6 !== ""
+            ? undefined
+            : ip !== ""
+              ? byAddress(vnet, (ar) => indexOfIp(ar, ip))
+              : mac !== ""
+                ? byAddress(vnet, (ar) => indexOfMac(ar, mac))
+                : firstFree(vnet);
     if (!found) throw new Invalid(`Cannot get IP/MAC lease from virtual network ${vnet.id}.`);
     const { ar, index } = found;
     ar.leases.set(index, owner);

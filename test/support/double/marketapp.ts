@@ -4,10 +4,12 @@
  * appliance. They are built in and READY. There is no `one.marketapp.export`: exporting an app is
  * done by the client (image allocate with FROM_APP, then a VM template from VMTEMPLATE64).
  */
-import { MarketAppObject, MarketAppState } from "./objects";
-import { MethodTable, filteredPoolInfo, infoMethod } from "./methods";
+import type { MarketAppObject } from "./objects";
+import { MarketAppState } from "./objects";
+import type { MethodTable } from "./methods";
+import { filteredPoolInfo, infoMethod } from "./methods";
 import { OneTemplate } from "./template";
-import { World } from "./world";
+import type { World } from "./world";
 import { OWNER_USE_MANAGE, element, ownerXml, permissionsXml, textElement } from "./xml";
 
 /** The public marketplace every fresh front-end has. */
@@ -33,21 +35,21 @@ const ALPINE_VM_TEMPLATE = [
 
 /** The VM template of the Service Virtual Router app: a virtual router template with OneGate access. */
 const VROUTER_VM_TEMPLATE = [
-    "CONTEXT = [ NETWORK = \"YES\", ONEAPP_VNF_NAT4_ENABLED = \"$ONEAPP_VNF_NAT4_ENABLED\", " +
-        "ONEAPP_VNF_NAT4_INTERFACES_OUT = \"$ONEAPP_VNF_NAT4_INTERFACES_OUT\", " +
-        "ONEAPP_VNF_SDNAT4_ENABLED = \"$ONEAPP_VNF_SDNAT4_ENABLED\", " +
-        "ONEAPP_VNF_SDNAT4_INTERFACES = \"$ONEAPP_VNF_SDNAT4_INTERFACES\", " +
-        "REPORT_READY = \"YES\", SSH_PUBLIC_KEY = \"$USER[SSH_PUBLIC_KEY]\", TOKEN = \"YES\" ]",
+    'CONTEXT = [ NETWORK = "YES", ONEAPP_VNF_NAT4_ENABLED = "$ONEAPP_VNF_NAT4_ENABLED", ' +
+        'ONEAPP_VNF_NAT4_INTERFACES_OUT = "$ONEAPP_VNF_NAT4_INTERFACES_OUT", ' +
+        'ONEAPP_VNF_SDNAT4_ENABLED = "$ONEAPP_VNF_SDNAT4_ENABLED", ' +
+        'ONEAPP_VNF_SDNAT4_INTERFACES = "$ONEAPP_VNF_SDNAT4_INTERFACES", ' +
+        'REPORT_READY = "YES", SSH_PUBLIC_KEY = "$USER[SSH_PUBLIC_KEY]", TOKEN = "YES" ]',
     'CPU = "1"',
     'GRAPHICS = [ LISTEN = "0.0.0.0", TYPE = "vnc" ]',
     'INPUTS_ORDER = "ONEAPP_VNF_NAT4_ENABLED,ONEAPP_VNF_NAT4_INTERFACES_OUT,ONEAPP_VNF_SDNAT4_ENABLED,ONEAPP_VNF_SDNAT4_INTERFACES"',
     'LOGO = "images/logos/alpine.png"',
     'MEMORY = "512"',
     'OS = [ ARCH = "x86_64" ]',
-    "USER_INPUTS = [ ONEAPP_VNF_NAT4_ENABLED = \"O|boolean|Enable NAT4||NO\", " +
-        "ONEAPP_VNF_NAT4_INTERFACES_OUT = \"O|text|NAT4 outgoing interfaces||\", " +
-        "ONEAPP_VNF_SDNAT4_ENABLED = \"O|boolean|Enable SDNAT4||NO\", " +
-        "ONEAPP_VNF_SDNAT4_INTERFACES = \"O|text|SDNAT4 interfaces||\" ]",
+    'USER_INPUTS = [ ONEAPP_VNF_NAT4_ENABLED = "O|boolean|Enable NAT4||NO", ' +
+        'ONEAPP_VNF_NAT4_INTERFACES_OUT = "O|text|NAT4 outgoing interfaces||", ' +
+        'ONEAPP_VNF_SDNAT4_ENABLED = "O|boolean|Enable SDNAT4||NO", ' +
+        'ONEAPP_VNF_SDNAT4_INTERFACES = "O|text|SDNAT4 interfaces||" ]',
     'VROUTER = "YES"',
 ].join("\n");
 

@@ -3,10 +3,10 @@
  * pool info, the cluster argument of allocate), each following the oned request class it mirrors.
  */
 import { ErrorCode, Invalid, OneFailure, internal } from "./errors";
-import { Params } from "./params";
-import { Pool, PoolObject } from "./pool";
+import type { Params } from "./params";
+import type { Pool, PoolObject } from "./pool";
 import { OneTemplate, TemplateParseError } from "./template";
-import { World } from "./world";
+import type { World } from "./world";
 import { wrapAll } from "./xml";
 import { nameError } from "./names";
 
@@ -134,7 +134,11 @@ export function renameMethod<T extends PoolObject>(pool: Pool<T>, options: { uni
         if (object.name === newName) return id;
         const other = unique ? pool.byName(newName) : undefined;
         const label = pool.labels.object;
-        if (other) throw new OneFailure(ErrorCode.ACTION, `${label} cannot be renamed to ${newName} because it collides with ${label} ${other.id}`);
+        if (other)
+            throw new OneFailure(
+                ErrorCode.ACTION,
+                `${label} cannot be renamed to ${newName} because it collides with ${label} ${other.id}`,
+            );
         const invalid = nameError(newName);
         if (invalid) throw new OneFailure(ErrorCode.ACTION, invalid);
         object.name = newName;

@@ -3,8 +3,8 @@
  * (cluster.ts, host.ts, …). To add a kind: add its interface here, a pool in world.ts, and a module
  * that registers its methods in one-double.ts.
  */
-import { PoolObject } from "./pool";
-import { OneTemplate, Vector } from "./template";
+import type { PoolObject } from "./pool";
+import type { OneTemplate, Vector } from "./template";
 
 /** Host `STATE` values (6.x). */
 export const HostState = { INIT: 0, MONITORED: 2, ERROR: 3, DISABLED: 4, OFFLINE: 8 } as const;
@@ -46,7 +46,17 @@ export const VmState = {
 } as const;
 
 /** The VM `LCM_STATE` values the double uses (`VirtualMachine::LcmState`). */
-export const LcmState = { LCM_INIT: 0, PROLOG: 1, BOOT: 2, RUNNING: 3, EPILOG: 11, SHUTDOWN: 12, SHUTDOWN_POWEROFF: 18, BOOT_POWEROFF: 20, HOTPLUG_NIC: 25 } as const;
+export const LcmState = {
+    LCM_INIT: 0,
+    PROLOG: 1,
+    BOOT: 2,
+    RUNNING: 3,
+    EPILOG: 11,
+    SHUTDOWN: 12,
+    SHUTDOWN_POWEROFF: 18,
+    BOOT_POWEROFF: 20,
+    HOTPLUG_NIC: 25,
+} as const;
 
 /** Marketplace app `STATE` values. */
 export const MarketAppState = { INIT: 0, READY: 1, LOCKED: 2, ERROR: 3, DISABLED: 4 } as const;

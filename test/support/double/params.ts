@@ -4,7 +4,7 @@
  * to be integer is not", …). Index 0 is the session string.
  */
 import { FaultCode, RpcFault } from "./errors";
-import { RpcValue } from "./wire";
+import type { RpcValue } from "./wire";
 
 /** The parameters of one call, read the way oned's request handlers read them. */
 export class Params {

@@ -3,7 +3,8 @@
  * rendered sorted by name (oned stores them in a `std::multimap`, vector keys in a `std::map`) with
  * CDATA-wrapped values. Parsing is delegated to the package's template codec.
  */
-import { parseTemplate, Template as ParsedTemplate, TemplateError } from "../../../components/opennebula/template";
+import type { Template as ParsedTemplate } from "../../../components/opennebula/template";
+import { parseTemplate, TemplateError } from "../../../components/opennebula/template";
 import { cdata } from "./xml";
 
 /** A flat vector attribute: sub-key → value. */
@@ -114,7 +115,9 @@ export class OneTemplate {
 
     /** Whether any value holds `]]>`, which oned cannot write inside the CDATA of its XML. */
     get holdsCdataEnd(): boolean {
-        return this.attributes.some((a) => (typeof a.value === "string" ? [a.value] : Object.values(a.value)).some((v) => v.includes("]]>")));
+        return this.attributes.some((a) =>
+            (typeof a.value === "string" ? [a.value] : Object.values(a.value)).some((v) => v.includes("]]>")),
+        );
     }
 
     /** Whether any attribute (single or vector) is called `name`. */

@@ -13,11 +13,14 @@
 import { ErrorCode, Invalid, OneFailure, action, internal } from "./errors";
 import { acquireImage, imageIsLocked, releaseImage } from "./image";
 import { isYes, leaseVmNic, networkOf, releaseLease } from "./leases";
-import { LcmState, VmObject, VmState } from "./objects";
-import { Handler, MethodTable, renameMethod, selectPage, updateMethod } from "./methods";
+import type { VmObject } from "./objects";
+import { LcmState, VmState } from "./objects";
+import type { Handler, MethodTable } from "./methods";
+import { renameMethod, selectPage, updateMethod } from "./methods";
 import { nameError } from "./names";
-import { AttributeValue, OneTemplate, TemplateParseError, Vector, vectorXml } from "./template";
-import { World } from "./world";
+import type { AttributeValue, Vector } from "./template";
+import { OneTemplate, TemplateParseError, vectorXml } from "./template";
+import type { World } from "./world";
 import { OWNER_USE_MANAGE, element, ownerXml, permissionsXml, textElement, wrapAll } from "./xml";
 
 const VM_STATE_NAMES: Record<number, string> = {
@@ -45,7 +48,22 @@ const LCM = {
 const LCM_STATE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(LCM).map(([name, n]) => [n, name]));
 
 /** Template attributes oned keeps in the VM's TEMPLATE rather than USER_TEMPLATE (besides NIC, DISK, CPU, MEMORY, …). */
-const CORE_ATTRIBUTES = ["INPUT", "FEATURES", "RAW", "CLONING_TEMPLATE_ID", "TOPOLOGY", "NUMA_NODE", "HYPERV_OPTIONS", "SPICE_OPTIONS", "EMULATOR", "OS", "GRAPHICS", "VIDEO", "CPU_MODEL", "PCI"];
+const CORE_ATTRIBUTES = [
+    "INPUT",
+    "FEATURES",
+    "RAW",
+    "CLONING_TEMPLATE_ID",
+    "TOPOLOGY",
+    "NUMA_NODE",
+    "HYPERV_OPTIONS",
+    "SPICE_OPTIONS",
+    "EMULATOR",
+    "OS",
+    "GRAPHICS",
+    "VIDEO",
+    "CPU_MODEL",
+    "PCI",
+];
 /** `VROUTER_ATTRIBUTES`: moved to TEMPLATE by `parse_vrouter`. */
 const VROUTER_ATTRIBUTES = ["VROUTER_ID", "VROUTER_KEEPALIVED_ID", "VROUTER_KEEPALIVED_PASSWORD"];
 
@@ -242,7 +260,12 @@ function setAutomaticRequirements(vm: VmObject): void {
     let clusters: Set<number> | undefined;
     const intersect = (what: "DISK" | "NIC", index: number, list: string | undefined) => {
         if (list === undefined) return;
-        const ids = new Set(list.split(",").map((s) => parseInt(s.trim(), 10)).filter((n) => !Number.isNaN(n)));
+        const ids = new Set(
+            list
+                .split(",")
+                .map((s) => parseInt(s.trim(), 10))
+                .filter((n) => !Number.isNaN(n)),
+        );
         const label = what === "DISK" ? "Datastore for DISK" : "Network for NIC";
         if (ids.size === 0) throw new Invalid(`Missing clusters. ${label} ${index} is not in any cluster`);
         if (clusters === undefined) {
@@ -252,7 +275,9 @@ function setAutomaticRequirements(vm: VmObject): void {
         const common = new Set([...clusters].filter((c) => ids.has(c)));
         if (common.size === 0) {
             const current = [...clusters].sort((a, b) => a - b).join(",");
-            throw new Invalid(`Incompatible clusters in ${what}. ${label} ${index} is not in the same cluster as the one used by other VM elements (cluster ${current})`);
+            throw new Invalid(
+                `Incompatible clusters in ${what}. ${label} ${index} is not in the same cluster as the one used by other VM elements (cluster ${current})`,
+            );
         }
         clusters = common;
     };
@@ -311,12 +336,42 @@ export function vmXml(vm: VmObject, short: boolean): string {
 function shortTemplateXml(vm: VmObject): string {
     const t = vm.template;
     const pick = (v: Vector, keys: string[]) => keys.map((k) => textElement(k, v[k] ?? "")).join("");
-    const disks = t.vectors("DISK").map((d) =>
-        element("DISK", pick(d, ["DISK_ID", "DATASTORE", "DATASTORE_ID", "IMAGE", "IMAGE_ID", "SIZE", "TYPE", "CLONE", "CLONE_TARGET", "LN_TARGET", "DISK_SNAPSHOT_TOTAL_SIZE"])),
-    );
+    const disks = t
+        .vectors("DISK")
+        .map((d) =>
+            element(
+                "DISK",
+                pick(d, [
+                    "DISK_ID",
+                    "DATASTORE",
+                    "DATASTORE_ID",
+                    "IMAGE",
+                    "IMAGE_ID",
+                    "SIZE",
+                    "TYPE",
+                    "CLONE",
+                    "CLONE_TARGET",
+                    "LN_TARGET",
+                    "DISK_SNAPSHOT_TOTAL_SIZE",
+                ]),
+            ),
+        );
     const nics = [...t.vectors("NIC"), ...t.vectors("NIC_ALIAS")].map((n) => {
-        const optional = ["IP", "EXTERNAL_IP", "IP6", "IP6_ULA", "IP6_LINK", "IP6_GLOBAL", "NETWORK_MODE", "SCHED_REQUIREMENTS", "SCHED_RANK"];
-        const present = optional.filter((k) => (n[k] ?? "") !== "").map((k) => textElement(k, n[k])).join("");
+        const optional = [
+            "IP",
+            "EXTERNAL_IP",
+            "IP6",
+            "IP6_ULA",
+            "IP6_LINK",
+            "IP6_GLOBAL",
+            "NETWORK_MODE",
+            "SCHED_REQUIREMENTS",
+            "SCHED_RANK",
+        ];
+        const present = optional
+            .filter((k) => (n[k] ?? "") !== "")
+            .map((k) => textElement(k, n[k]))
+            .join("");
         return element("NIC", present + pick(n, ["MAC", "NETWORK", "NETWORK_ID", "NIC_ID", "SECURITY_GROUPS"]));
     });
     const [graphics] = t.vectors("GRAPHICS");
@@ -350,8 +405,13 @@ function vmPoolInfo(world: World, short: boolean): Handler {
         const end = params.int(3);
         const state = params.int(4);
         if (state < -2 || state > VmState.CLONING_FAILURE) throw new OneFailure(ErrorCode.XML_RPC_API, "Incorrect filter_flag, state");
-        const matching = world.vms.list().filter((vm) => (state === -2 ? true : state === -1 ? vm.state !== VmState.DONE : vm.state === state));
-        return wrapAll("VM_POOL", selectPage(matching, filter, start, end).map((vm) => vmXml(vm, short)));
+        const matching = world.vms
+            .list()
+            .filter((vm) => (state === -2 ? true : state === -1 ? vm.state !== VmState.DONE : vm.state === state));
+        return wrapAll(
+            "VM_POOL",
+            selectPage(matching, filter, start, end).map((vm) => vmXml(vm, short)),
+        );
     };
 }
 
@@ -360,7 +420,9 @@ function vmPoolInfo(world: World, short: boolean): Handler {
 
 /** `VirtualMachine::state_str`: the LCM state's name when ACTIVE, else the VM state's. */
 function stateName(vm: VmObject): string {
-    return vm.state === VmState.ACTIVE ? (LCM_STATE_NAMES[vm.lcmState] ?? String(vm.lcmState)) : (VM_STATE_NAMES[vm.state] ?? String(vm.state));
+    return vm.state === VmState.ACTIVE
+        ? (LCM_STATE_NAMES[vm.lcmState] ?? String(vm.lcmState))
+        : (VM_STATE_NAMES[vm.state] ?? String(vm.state));
 }
 
 function setState(vm: VmObject, state: number, lcmState: number): void {
@@ -465,7 +527,8 @@ export function finishVm(world: World, vm: VmObject): void {
 }
 
 function releaseResources(world: World, vm: VmObject): void {
-    for (const nic of [...vm.template.vectors("NIC"), ...vm.template.vectors("NIC_ALIAS")]) releaseLease(world, nic, { kind: "VM", id: vm.id });
+    for (const nic of [...vm.template.vectors("NIC"), ...vm.template.vectors("NIC_ALIAS")])
+        releaseLease(world, nic, { kind: "VM", id: vm.id });
     for (const disk of vm.template.vectors("DISK")) {
         if (disk.IMAGE_ID !== undefined) releaseImage(world, vm.id, Number(disk.IMAGE_ID));
     }
@@ -518,8 +581,11 @@ function vmAction(world: World, name: string, id: number): number {
         }
         case "poweroff":
         case "poweroff-hard":
-            if (!running && !(name === "poweroff-hard" && vm.lcmState === LcmState.SHUTDOWN_POWEROFF && vm.state === VmState.ACTIVE)) throw notAvailable();
-            driverOperation(world, vm, [VmState.ACTIVE, LcmState.SHUTDOWN_POWEROFF], () => setState(vm, VmState.POWEROFF, LcmState.LCM_INIT));
+            if (!running && !(name === "poweroff-hard" && vm.lcmState === LcmState.SHUTDOWN_POWEROFF && vm.state === VmState.ACTIVE))
+                throw notAvailable();
+            driverOperation(world, vm, [VmState.ACTIVE, LcmState.SHUTDOWN_POWEROFF], () =>
+                setState(vm, VmState.POWEROFF, LcmState.LCM_INIT),
+            );
             break;
         case "undeploy":
         case "undeploy-hard":

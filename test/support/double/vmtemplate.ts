@@ -5,13 +5,14 @@
  */
 import { ErrorCode, Invalid, OneFailure, action, internal } from "./errors";
 import { deleteImage, extendedDisk } from "./image";
-import { VmObject, VmTemplateObject } from "./objects";
-import { MethodTable, filteredPoolInfo, parseAllocateTemplate, renameMethod, updateMethod } from "./methods";
+import type { VmObject, VmTemplateObject } from "./objects";
+import type { MethodTable } from "./methods";
+import { filteredPoolInfo, parseAllocateTemplate, renameMethod, updateMethod } from "./methods";
 import { nameError } from "./names";
-import { Params } from "./params";
+import type { Params } from "./params";
 import { OneTemplate, TemplateParseError } from "./template";
 import { createVm } from "./vm";
-import { World } from "./world";
+import type { World } from "./world";
 import { OWNER_USE_MANAGE, element, ownerXml, permissionsXml } from "./xml";
 
 /** Registers the VM template methods. */
@@ -29,12 +30,23 @@ export function registerVmTemplateMethods(world: World, methods: MethodTable): v
     methods.define("one.template.update", updateMethod(pool));
     methods.define("one.template.rename", renameMethod(pool));
     methods.define("one.template.instantiate", (params) => instantiate(world, params));
-    methods.define("one.templatepool.info", filteredPoolInfo("VMTEMPLATE_POOL", pool, (t) => vmTemplateXml(t, t.template)));
+    methods.define(
+        "one.templatepool.info",
+        filteredPoolInfo("VMTEMPLATE_POOL", pool, (t) => vmTemplateXml(t, t.template)),
+    );
 }
 
 /** `<VMTEMPLATE>` in `VMTemplate::to_xml` order, with `template` as its TEMPLATE. */
 export function vmTemplateXml(t: VmTemplateObject, template: OneTemplate): string {
-    return element("VMTEMPLATE", element("ID", t.id) + ownerXml() + element("NAME", t.name) + permissionsXml(OWNER_USE_MANAGE) + element("REGTIME", t.regtime) + template.toXml());
+    return element(
+        "VMTEMPLATE",
+        element("ID", t.id) +
+            ownerXml() +
+            element("NAME", t.name) +
+            permissionsXml(OWNER_USE_MANAGE) +
+            element("REGTIME", t.regtime) +
+            template.toXml(),
+    );
 }
 
 /** `info(id, extended=true)`: DISKs show the attributes of the images they name. */
@@ -67,7 +79,12 @@ function remove(world: World, id: number, recursive: boolean): number {
     world.vmtemplates.remove(id);
     if (!recursive) return id;
     for (const disk of t.template.vectors("DISK")) {
-        const image = disk.IMAGE_ID !== undefined ? world.images.find(parseInt(disk.IMAGE_ID, 10)) : disk.IMAGE !== undefined ? world.images.byName(disk.IMAGE) : undefined;
+        const image =
+            disk.IMAGE_ID !== undefined
+                ? world.images.find(parseInt(disk.IMAGE_ID, 10))
+                : disk.IMAGE !== undefined
+                  ? world.images.byName(disk.IMAGE)
+                  : undefined;
         if (!image) continue;
         try {
             deleteImage(world, image.id);
@@ -91,11 +108,13 @@ function instantiate(world: World, params: Params): number {
     const persistent = params.size > 5 ? params.boolean(5) : false;
     const t = world.vmtemplates.get(id);
     if (t.template.getBoolean("VROUTER")) throw action("Virtual router templates cannot be instantiated");
-    if (persistent) throw action("The test double does not implement persistent instantiation (a private template copy with cloned images)");
+    if (persistent)
+        throw action("The test double does not implement persistent instantiation (a private template copy with cloned images)");
     try {
         return instantiateTemplate(world, id, name, hold, extra).id;
     } catch (err) {
-        if (err instanceof Invalid) throw new OneFailure(ErrorCode.ALLOCATE, `Error allocating a new virtual machine template. ${err.message}`);
+        if (err instanceof Invalid)
+            throw new OneFailure(ErrorCode.ALLOCATE, `Error allocating a new virtual machine template. ${err.message}`);
         throw err;
     }
 }
@@ -107,7 +126,14 @@ function instantiate(world: World, params: Params): number {
  * @throws OneFailure NO_EXISTS for an unknown template, INTERNAL for an `extra` that does not parse;
  *   Invalid when the VM cannot be created.
  */
-export function instantiateTemplate(world: World, id: number, name: string, hold: boolean, extra: string, attributes?: OneTemplate): VmObject {
+export function instantiateTemplate(
+    world: World,
+    id: number,
+    name: string,
+    hold: boolean,
+    extra: string,
+    attributes?: OneTemplate,
+): VmObject {
     const source = world.vmtemplates.get(id);
     const template = source.template.clone();
     template.merge(parseExtra(extra));

@@ -6,22 +6,15 @@
  */
 import { ErrorCode, Invalid, OneFailure, internal } from "./errors";
 import { addressRangeXml, parseAddressRange, storedAddressRangeXml, updateAddressRange } from "./address-range";
-import { VnetObject, VnetState } from "./objects";
-import {
-    Handler,
-    MethodTable,
-    asInternal,
-    clusterArgument,
-    filteredPoolInfo,
-    infoMethod,
-    parseAllocateTemplate,
-    renameMethod,
-    updateMethod,
-} from "./methods";
+import type { VnetObject } from "./objects";
+import { VnetState } from "./objects";
+import type { Handler, MethodTable } from "./methods";
+import { asInternal, clusterArgument, filteredPoolInfo, infoMethod, parseAllocateTemplate, renameMethod, updateMethod } from "./methods";
 import { nameError, versionAtLeast } from "./names";
 import { OneTemplate, TemplateParseError } from "./template";
 import { usedLeases } from "./leases";
-import { World, logTime } from "./world";
+import type { World } from "./world";
+import { logTime } from "./world";
 import { OWNER_USE_MANAGE, element, idCollection, optionalTextElement, ownerXml, permissionsXml, textElement, wrapAll } from "./xml";
 
 /** VN_MAD_CONF of the stock oned.conf (6.10): driver → BRIDGE_TYPE. 7.0 ships neither `ebtables` nor `vcenter`. */
@@ -54,13 +47,24 @@ export function registerVnetMethods(world: World, methods: MethodTable): void {
         return asInternal(() => createVnet(world, template, [clusterId])).id;
     });
     methods.define("one.vn.delete", (params) => remove(world, params.int(1)));
-    methods.define("one.vn.info", infoMethod(pool, (v) => vnetXml(v, true)));
-    methods.define("one.vn.update", updateMethod(pool, (vnet, candidate) => applyTemplate(world, vnet, candidate)));
+    methods.define(
+        "one.vn.info",
+        infoMethod(pool, (v) => vnetXml(v, true)),
+    );
+    methods.define(
+        "one.vn.update",
+        updateMethod(pool, (vnet, candidate) => applyTemplate(world, vnet, candidate)),
+    );
     methods.define("one.vn.rename", renameMethod(pool));
     methods.define("one.vn.add_ar", arMethod(world, "one.vn.add_ar", addAr));
     methods.define("one.vn.update_ar", arMethod(world, "one.vn.update_ar", updateAr));
-    methods.define("one.vn.rm_ar", (params) => removeAr(world, params.int(1), params.int(2), params.size > 3 ? () => params.boolean(3) : undefined));
-    methods.define("one.vnpool.info", filteredPoolInfo("VNET_POOL", pool, (v) => vnetXml(v, false)));
+    methods.define("one.vn.rm_ar", (params) =>
+        removeAr(world, params.int(1), params.int(2), params.size > 3 ? () => params.boolean(3) : undefined),
+    );
+    methods.define(
+        "one.vnpool.info",
+        filteredPoolInfo("VNET_POOL", pool, (v) => vnetXml(v, false)),
+    );
 }
 
 /**
@@ -215,7 +219,13 @@ function bridgeTypeOf(vnMad: string, version: string): string {
 /** The default security group 0 is always added; IDs sorted and unique. */
 function securityGroups(given: string): string {
     if (given === "") return "0";
-    const ids = new Set([0, ...given.split(",").map((s) => parseInt(s.trim(), 10)).filter((n) => !Number.isNaN(n))]);
+    const ids = new Set([
+        0,
+        ...given
+            .split(",")
+            .map((s) => parseInt(s.trim(), 10))
+            .filter((n) => !Number.isNaN(n)),
+    ]);
     return [...ids].sort((a, b) => a - b).join(",");
 }
 
@@ -336,7 +346,10 @@ function arMethod(world: World, method: string, act: (vnet: VnetObject, template
             throw err;
         }
         if (vnet.state !== VnetState.READY && vnet.state !== VnetState.UPDATE_FAILURE) {
-            throw new OneFailure(ErrorCode.ACTION, `Could not execute ${method}Virtual Network is in wrong state: ${STATE_NAMES[vnet.state]}`);
+            throw new OneFailure(
+                ErrorCode.ACTION,
+                `Could not execute ${method}Virtual Network is in wrong state: ${STATE_NAMES[vnet.state]}`,
+            );
         }
         asInternal(() => act(vnet, template));
         return id;
@@ -369,7 +382,10 @@ function removeAr(world: World, id: number, arId: number, readForce?: () => bool
     const vnet = world.vnets.get(id);
     const force = readForce?.() ?? false;
     if (vnet.state !== VnetState.READY && vnet.state !== VnetState.UPDATE_FAILURE) {
-        throw new OneFailure(ErrorCode.ACTION, `Could not remove Adress Range, Virtual Network is in wrong state: ${STATE_NAMES[vnet.state]}`);
+        throw new OneFailure(
+            ErrorCode.ACTION,
+            `Could not remove Adress Range, Virtual Network is in wrong state: ${STATE_NAMES[vnet.state]}`,
+        );
     }
     const index = vnet.addressRanges.findIndex((a) => a.id === arId);
     if (index < 0) throw internal("Address Range does not exist");

@@ -4,13 +4,14 @@
  * absent).
  */
 import { ErrorCode, Invalid, OneFailure, internal } from "./errors";
-import { VnTemplateObject } from "./objects";
-import { MethodTable, asInternal, filteredPoolInfo, infoMethod, parseAllocateTemplate, renameMethod, updateMethod } from "./methods";
+import type { VnTemplateObject } from "./objects";
+import type { MethodTable } from "./methods";
+import { asInternal, filteredPoolInfo, infoMethod, parseAllocateTemplate, renameMethod, updateMethod } from "./methods";
 import { nameError } from "./names";
-import { Params } from "./params";
+import type { Params } from "./params";
 import { OneTemplate, TemplateParseError } from "./template";
 import { checkVnTemplateDriver, createVnet } from "./vnet";
-import { World } from "./world";
+import type { World } from "./world";
 import { OWNER_USE_MANAGE, element, ownerXml, permissionsXml } from "./xml";
 
 /** Registers the VNET template methods. */
@@ -34,7 +35,12 @@ export function registerVnTemplateMethods(world: World, methods: MethodTable): v
 export function vnTemplateXml(t: VnTemplateObject): string {
     return element(
         "VNTEMPLATE",
-        element("ID", t.id) + ownerXml() + element("NAME", t.name) + permissionsXml(OWNER_USE_MANAGE) + element("REGTIME", t.regtime) + t.template.toXml(),
+        element("ID", t.id) +
+            ownerXml() +
+            element("NAME", t.name) +
+            permissionsXml(OWNER_USE_MANAGE) +
+            element("REGTIME", t.regtime) +
+            t.template.toXml(),
     );
 }
 

@@ -7,14 +7,17 @@
  */
 import { ErrorCode, Invalid, OneFailure, action, internal } from "./errors";
 import { isYes, leaseVrouterNic, networkOf, releaseLease } from "./leases";
-import { VmState, VrouterObject } from "./objects";
-import { MethodTable, filteredPoolInfo, infoMethod, parseAllocateTemplate, renameMethod, updateMethod } from "./methods";
+import type { VrouterObject } from "./objects";
+import { VmState } from "./objects";
+import type { MethodTable } from "./methods";
+import { filteredPoolInfo, infoMethod, parseAllocateTemplate, renameMethod, updateMethod } from "./methods";
 import { nameError } from "./names";
-import { Params } from "./params";
-import { OneTemplate, Vector } from "./template";
+import type { Params } from "./params";
+import type { Vector } from "./template";
+import { OneTemplate } from "./template";
 import { finishVm, releaseVm, terminateVm } from "./vm";
 import { instantiateTemplate } from "./vmtemplate";
-import { World } from "./world";
+import type { World } from "./world";
 import { OWNER_USE_MANAGE, element, idCollection, ownerXml, permissionsXml } from "./xml";
 
 /** NIC attributes in oned.conf's VM_RESTRICTED_ATTR, which `prepare_nic_vm` drops from floating NICs. */
@@ -52,7 +55,15 @@ export function registerVrouterMethods(world: World, methods: MethodTable): void
 
 /** `<VROUTER>` in `VirtualRouter::to_xml` order. */
 export function vrouterXml(v: VrouterObject): string {
-    return element("VROUTER", element("ID", v.id) + ownerXml() + element("NAME", v.name) + permissionsXml(OWNER_USE_MANAGE) + idCollection("VMS", v.vms) + v.template.toXml());
+    return element(
+        "VROUTER",
+        element("ID", v.id) +
+            ownerXml() +
+            element("NAME", v.name) +
+            permissionsXml(OWNER_USE_MANAGE) +
+            idCollection("VMS", v.vms) +
+            v.template.toXml(),
+    );
 }
 
 /**

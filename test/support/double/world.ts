@@ -4,7 +4,7 @@
  * cluster membership kept consistent in both directions (the cluster's HOSTS/DATASTORES/VNETS and
  * the object's CLUSTER_ID/CLUSTERS).
  */
-import {
+import type {
     ClusterObject,
     DatastoreObject,
     HostObject,
