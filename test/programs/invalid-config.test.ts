@@ -8,6 +8,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkStackSettings } from "../../programs/main/config";
 import { stackProgram } from "../../programs/main/program";
 import { StackConfigError, keyOf } from "../../programs/main/schema";
+import type { Outcome } from "../support/bad-input";
+import { runCounting } from "../support/bad-input";
+import { assertNoSecrets } from "../support/fixtures";
 import { SECRETS, copyOf, setStackConfig, stackFileConfig } from "./stack-support";
 
 type Config = Record<string, any>;
@@ -359,35 +362,16 @@ const CASES: Case[] = [
     },
 ];
 
-/** Runs the main program under mocks; returns its error and the types of the resources it registered. */
-async function runRejected(config: Config, secrets: Record<string, string>): Promise<{ error: unknown; registered: string[] }> {
-    await pulumi.runtime.setMocks(
-        {
-            newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
-            call: (args) => args.inputs,
-        },
-        "project",
-        "stack",
-        false,
-    );
-    setStackConfig(config, secrets);
-    const registered: string[] = [];
-    let error: unknown;
+/** Runs the main program under mocks (see runCounting); returns its error and what it registered. */
+async function runRejected(config: Config, secrets: Record<string, string>): Promise<Outcome> {
     try {
-        await pulumi.runtime.runInPulumiStack(async () => {
-            // Called synchronously when a resource is constructed: nothing escapes it.
-            pulumi.runtime.registerStackTransformation((args) => {
-                registered.push(args.type);
-                return undefined;
-            });
-            await stackProgram();
-        });
-    } catch (caught) {
-        error = caught;
+        return await runCounting(
+            () => setStackConfig(config, secrets),
+            () => stackProgram(),
+        );
     } finally {
         pulumi.runtime.setAllConfig({}, []);
     }
-    return { error, registered };
 }
 
 describe("main stack program: invalid stack configurations", function () {
@@ -404,9 +388,7 @@ describe("main stack program: invalid stack configurations", function () {
             assert.match(line!, testCase.says);
             assert.ok(error.issues.some((issue) => issue.key === `${N}${testCase.key}`));
             assert.deepStrictEqual(registered, [], "nothing, not even a provider, is registered before the error");
-            for (const secret of [SECRETS.onePassword, SECRETS.sshPrivateKey.split("\n")[1]]) {
-                assert.ok(!error.message.includes(secret), "no secret in the error");
-            }
+            assertNoSecrets(error.message, [SECRETS.onePassword, SECRETS.sshPrivateKey], "the error");
         });
     }
 
