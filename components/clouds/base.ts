@@ -456,19 +456,29 @@ export function checkCloudArgs(args: CloudEdgeClusterArgs<pulumi.ProviderResourc
     checkEdgeArgs(args);
 }
 
-/** The arguments a cloud's edge cluster takes besides its settings. */
-const NOT_SETTINGS = ["provider", "ssh", "opennebula", "cluster", "overlay", "transform"];
+/**
+ * The arguments a cloud's edge cluster takes besides its settings: every member of
+ * {@link CloudEdgeClusterArgs} and `transform` (a record, so the compiler refuses a member left out).
+ */
+const NOT_SETTINGS: Record<keyof CloudEdgeClusterArgs<pulumi.ProviderResource> | "transform", true> = {
+    provider: true,
+    ssh: true,
+    opennebula: true,
+    cluster: true,
+    overlay: true,
+    transform: true,
+};
 
 /**
  * The settings in a cloud component's arguments, checked by the cloud's schema: the arguments
- * besides `provider`, `ssh`, `opennebula`, `cluster`, `overlay` and `transform`, of which none may be unknown
- * (so a setting of another cloud is refused, as in stack configuration).
+ * besides {@link NOT_SETTINGS}, of which none may be unknown (so a setting of another cloud is
+ * refused, as in stack configuration).
  *
  * @internal
  * @throws ConfigError naming the first bad setting.
  */
 export function parseCloudSettings<Schema extends z.ZodObject>(schema: Schema, args: object): z.output<Schema> {
-    const settings = Object.fromEntries(Object.entries(args).filter(([key]) => !NOT_SETTINGS.includes(key)));
+    const settings = Object.fromEntries(Object.entries(args).filter(([key]) => !Object.hasOwn(NOT_SETTINGS, key)));
     return parseWith(schema.strict(), settings) as z.output<Schema>;
 }
 
