@@ -2,6 +2,10 @@
  * The state the double keeps per object kind. Plain data; behaviour lives in the kind modules
  * (cluster.ts, host.ts, …). To add a kind: add its interface here, a pool in world.ts, and a module
  * that registers its methods in one-double.ts.
+ *
+ * The state codes below are written out from oned's sources on purpose, not imported from
+ * components/opennebula/states.ts: the double stands for oned, so a wrong code in the package must
+ * disagree with it rather than be copied into it.
  */
 import type { PoolObject } from "./pool";
 import type { OneTemplate, Vector } from "./template";
